@@ -1,0 +1,106 @@
+// Public HTTP (Fastify): JSON REST under /v1, batch submit, a WebSocket that streams new
+// blocks, and the OpenAPI document. Every route has a schema with bounds.
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import websocket from '@fastify/websocket';
+import { errorBody, errorStatus, TallyError } from '../core/errors.js';
+import { limits } from '../core/limits.js';
+import type { TallyNode } from '../chain/node.js';
+import type { BlockCommitted } from '../chain/sequencer.js';
+import { methods } from './methods.js';
+
+const errorSchema = {
+  type: 'object',
+  properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' }, hint: { type: 'string' }, details: { type: 'object', additionalProperties: true } } } },
+} as const;
+
+const envelopeSchema = {
+  type: 'object',
+  description: 'a signed transaction {tx, pub, sig}; see README "Transaction envelope"',
+  additionalProperties: true,
+} as const;
+
+export const TX_ID_PATTERN = '^[0-9a-f]{64}$';
+
+export function errorHandler(err: FastifyError | TallyError | Error, reply: { status: (n: number) => { send: (b: unknown) => unknown } }) {
+  if (err instanceof TallyError) return reply.status(errorStatus(err)).send({ error: errorBody(err) });
+  const fe = err as FastifyError;
+  if (fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || (fe.statusCode === 400 && err instanceof SyntaxError)) {
+    return reply.status(400).send({ error: { code: 'bad_json', message: 'the request body is not valid JSON' } });
+  }
+  if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    return reply.status(413).send({ error: { code: 'body_too_large', message: `the request body may be at most ${limits.httpBodyBytesMax} bytes` } });
+  }
+  if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+    return reply.status(415).send({ error: { code: 'bad_content_type', message: 'send JSON with content-type: application/json' } });
+  }
+  if (fe.validation) return reply.status(400).send({ error: { code: 'bad_request', message: err.message } });
+  if (fe.statusCode && fe.statusCode < 500) return reply.status(fe.statusCode).send({ error: { code: 'bad_request', message: err.message } });
+  console.error('tally: http request failed', err);
+  return reply.status(500).send({ error: { code: 'internal', message: 'internal error' } });
+}
+
+export async function buildPublicHttp(node: TallyNode): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false, bodyLimit: limits.httpBodyBytesMax, routerOptions: { maxParamLength: 200 } });
+  app.setErrorHandler((err, _req, reply) => errorHandler(err as FastifyError, reply));
+  app.setNotFoundHandler((req, reply) => reply.status(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url}` } }));
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Tally node API', version: '1', description: 'Signed transactions, blocks, Merkle proofs and module queries. Errors are {"error": {"code", "message"}}.' },
+    },
+  });
+  await app.register(websocket, { options: { maxPayload: 4096 } });
+
+  app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  app.get('/v1/node', { schema: { summary: 'chain id, decimals, tip, node key, modules', response: { 200: { type: 'object', additionalProperties: true } } } }, async () => node.info());
+
+  app.post('/v1/txs', {
+    schema: {
+      summary: 'submit one transaction (answers its receipt) or an array of up to 1,000 (answers an array of receipts or errors); answers after commit',
+      body: { oneOf: [envelopeSchema, { type: 'array', maxItems: limits.batchTxCountMax, items: envelopeSchema }] },
+    },
+  }, async (req, reply) => {
+    const body = req.body as unknown;
+    if (Array.isArray(body)) return methods['tx.submit']!(node, { txs: body });
+    const result = (await methods['tx.submit']!(node, { tx: body })) as { error?: unknown; status?: number };
+    if (result.error) return reply.status(result.status ?? 400).send({ error: result.error });
+    return result;
+  });
+
+  const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: TX_ID_PATTERN } } } as const;
+  app.get('/v1/txs/:id', { schema: { summary: 'a transaction with its receipt', params: idParams, response: { 404: errorSchema } } },
+    async (req) => methods['tx.get']!(node, req.params as Record<string, unknown>));
+  app.get('/v1/txs/:id/proof', { schema: { summary: 'Merkle inclusion proof of a transaction receipt, with the signed block header', params: idParams, response: { 404: errorSchema } } },
+    async (req) => methods['tx.proof']!(node, req.params as Record<string, unknown>));
+  app.get('/v1/blocks/:height', {
+    schema: {
+      summary: 'a signed block header and its transaction ids (?full=1: the transactions with their receipts)',
+      params: { type: 'object', properties: { height: { type: 'integer', minimum: 0 } } },
+      querystring: { type: 'object', properties: { full: { type: 'string', enum: ['0', '1', 'true', 'false'] } } },
+      response: { 404: errorSchema },
+    },
+  }, async (req) => methods['block.get']!(node, { ...(req.params as Record<string, unknown>), ...(req.query as Record<string, unknown>) }));
+  app.get('/v1/auth/:id', {
+    schema: { summary: 'public key and next nonce of an account id (nonce counts pending transactions)', params: { type: 'object', properties: { id: { type: 'string', pattern: '^[0-9a-f]{40}$' } } } },
+  }, async (req) => methods['auth.get']!(node, req.params as Record<string, unknown>));
+  app.get('/v1/genesis', { schema: { summary: 'the genesis document of this chain' } }, async () => node.genesis);
+  app.post('/v1/query/:name', {
+    schema: { summary: 'run a module query by name (see /v1/node for the list)', params: { type: 'object', properties: { name: { type: 'string', maxLength: 64 } } }, body: { type: 'object', additionalProperties: true } },
+  }, async (req) => methods.query!(node, { name: (req.params as { name: string }).name, params: req.body ?? {} }));
+
+  app.get('/v1/ws', { websocket: true, schema: { summary: 'WebSocket: one JSON message per new block {type:"block", hash, header, sig, receipts}; ?account=ID keeps only receipts touching that account' } }, (socket, req) => {
+    const account = (req.query as Record<string, string>).account;
+    const onBlock = (e: BlockCommitted) => {
+      const receipts = account ? e.receipts.filter((r) => r.events.some((ev) => ev.from === account || ev.to === account || ev.account === account)) : e.receipts;
+      if (account && receipts.length === 0) return;
+      if (socket.bufferedAmount > 8 * 1024 * 1024) return socket.close(1013, 'too slow'); // a slow reader may not grow our memory
+      socket.send(JSON.stringify({ type: 'block', hash: e.block.hash, header: e.block.header, sig: e.block.sig, receipts }));
+    };
+    node.on('block', onBlock);
+    socket.on('close', () => node.off('block', onBlock));
+  });
+
+  for (const m of node.modules) m.routes?.(app, node);
+  return app;
+}

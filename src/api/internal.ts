@@ -1,0 +1,18 @@
+// Internal HTTP: loopback by default. Health and Prometheus metrics; modules may add
+// operator routes here (admin actions are still signed transactions).
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import type { TallyNode } from '../chain/node.js';
+import { errorHandler } from './http.js';
+import { createMetrics } from './metrics.js';
+
+export async function buildInternalHttp(node: TallyNode): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
+  app.setErrorHandler((err, _req, reply) => errorHandler(err as FastifyError, reply));
+  const registry = createMetrics(node);
+  app.get('/health', async () => ({ ok: true, chain: node.params.chain, height: node.tip.height, mempool: node.mempool.size }));
+  app.get('/metrics', async (_req, reply) => {
+    reply.header('content-type', registry.contentType);
+    return registry.metrics();
+  });
+  return app;
+}

@@ -1,0 +1,62 @@
+// The node's calls, one table for every transport: the Unix socket dispatches on the
+// method name, the HTTP routes call the same functions, and the client maps between them.
+import { fail } from '../core/errors.js';
+import type { TallyNode } from '../chain/node.js';
+import type { SubmitResult } from '../chain/module.js';
+
+export type MethodParams = Record<string, unknown>;
+
+function str(params: MethodParams, name: string): string {
+  const v = params[name];
+  if (typeof v !== 'string' || v.length === 0 || v.length > 256) fail('bad_params', `"${name}" must be a non-empty string`);
+  return v;
+}
+
+function height(params: MethodParams): number {
+  const v = typeof params.height === 'string' ? Number(params.height) : params.height;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) fail('bad_params', '"height" must be a non-negative integer');
+  return v;
+}
+
+export const methods: Record<string, (node: TallyNode, params: MethodParams) => unknown> = {
+  'node.info': (node) => node.info(),
+
+  'chain.genesis': (node) => node.genesis,
+
+  /** The key and next nonce of an account id (what a client needs to sign its next transaction). */
+  'auth.get': (node, params) => node.auth(str(params, 'id')),
+
+  /** params: {txs: [envelope, ...]} (answers an array) or {tx: envelope} (answers one result) */
+  'tx.submit': async (node, params) => {
+    if (Array.isArray(params.txs)) return node.submit(params.txs);
+    if (params.tx === undefined) fail('bad_params', 'give "tx" (one envelope) or "txs" (an array)');
+    const [result] = await node.submit([params.tx]);
+    return result as SubmitResult;
+  },
+
+  'tx.get': (node, params) => node.tx(str(params, 'id')) ?? fail('tx_not_found', 'no such transaction', { status: 404 }),
+
+  'tx.proof': (node, params) => node.proof(str(params, 'id')) ?? fail('tx_not_found', 'no such transaction', { status: 404 }),
+
+  'block.get': (node, params) => {
+    const h = height(params);
+    const block = node.block(h) ?? fail('block_not_found', `no block at height ${h}`, { status: 404 });
+    const full = params.full === true || params.full === 'true' || params.full === '1';
+    return { ...block, txs: full ? node.blockTxViews(h) : node.blockTxIds(h) };
+  },
+
+  query: (node, params) => {
+    const q = params.params ?? {};
+    if (typeof q !== 'object' || q === null || Array.isArray(q)) fail('bad_params', '"params" must be an object');
+    return node.query(str(params, 'name'), q as MethodParams);
+  },
+};
+
+export async function callMethod(node: TallyNode, method: unknown, params: unknown): Promise<unknown> {
+  if (typeof method !== 'string' || !Object.hasOwn(methods, method)) {
+    fail('unknown_method', `unknown method "${String(method)}"`, { status: 404, details: { known: Object.keys(methods) } });
+  }
+  const p = params ?? {};
+  if (typeof p !== 'object' || Array.isArray(p)) fail('bad_params', 'params must be an object');
+  return methods[method]!(node, p as MethodParams);
+}

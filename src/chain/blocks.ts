@@ -1,0 +1,49 @@
+// Block headers: hashed and signed over a domain tag plus their canonical JSON.
+import { canonicalJson } from '../core/canonical.js';
+import { toHex, utf8 } from '../core/encoding.js';
+import { hash } from '../core/hash.js';
+import { verifySignature, type Signer } from '../core/keys.js';
+
+export const BLOCK_DOMAIN = 'tally/block/v1\n';
+
+export interface BlockHeader {
+  chain: string;
+  height: number;
+  prevHash: string;
+  /** Unix milliseconds, never earlier than the previous block's. */
+  time: number;
+  txRoot: string;
+  stateRoot: string;
+  txCount: number;
+  /** base64url public key of the node that made the block */
+  proposer: string;
+}
+
+export interface SignedBlock {
+  hash: string;
+  header: BlockHeader;
+  sig: string;
+}
+
+export function headerBytes(header: BlockHeader): Uint8Array {
+  return utf8.encode(BLOCK_DOMAIN + canonicalJson(header));
+}
+
+export function blockHash(header: BlockHeader): string {
+  return toHex(hash(headerBytes(header)));
+}
+
+export function signHeader(header: BlockHeader, signer: Signer): SignedBlock {
+  const bytes = headerBytes(header);
+  return { hash: toHex(hash(bytes)), header, sig: signer.sign(bytes) };
+}
+
+export function verifyHeaderSignature(header: BlockHeader, sig: string): boolean {
+  try {
+    return verifySignature(header.proposer, headerBytes(header), sig);
+  } catch {
+    return false;
+  }
+}
+
+export const REPLY_DOMAIN = 'tally/reply/v1\n';

@@ -1,0 +1,117 @@
+// Bounded mempool. Admission keeps each account's nonces contiguous (committed nonce, then
+// pending ones in order), so the arrival-ordered queue is always a valid block order.
+import { TallyError } from '../core/errors.js';
+import { limits } from '../core/limits.js';
+import type { Envelope, Receipt } from './envelope.js';
+
+export interface PendingTx {
+  id: string;
+  env: Envelope;
+  /** The parsed body from the module's parse(). */
+  body: unknown;
+  admittedAtMs: number;
+  resolve: (receipt: Receipt) => void;
+  reject: (err: TallyError) => void;
+  dropped?: boolean;
+}
+
+interface AccountQueue {
+  nextNonce: number;
+  pending: PendingTx[];
+}
+
+export class Mempool {
+  private queue: PendingTx[] = [];
+  private head = 0;
+  private readonly accounts = new Map<string, AccountQueue>();
+  private count = 0;
+
+  constructor(
+    private readonly sizeMax = limits.mempoolTxCountMax,
+    private readonly perAccountMax = limits.accountPendingTxCountMax,
+  ) {}
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** The nonce the next transaction of this account must carry, counting pending ones. */
+  expectedNonce(accountId: string, committedNonce: number): number {
+    return this.accounts.get(accountId)?.nextNonce ?? committedNonce;
+  }
+
+  /** Throws TallyError when the transaction cannot be admitted; nothing changes then. */
+  admit(p: PendingTx, committedNonce: number): void {
+    const from = p.env.tx.from;
+    const nonce = p.env.tx.nonce;
+    const acct = this.accounts.get(from);
+    const expected = acct?.nextNonce ?? committedNonce;
+    if (nonce < committedNonce) {
+      throw new TallyError('nonce_used', `nonce ${nonce} was already used; the account's next nonce is ${expected}`, {
+        status: 409, details: { expected },
+      });
+    }
+    if (nonce < expected) {
+      throw new TallyError('nonce_pending', `a transaction with nonce ${nonce} is already pending; the next free nonce is ${expected}`, {
+        status: 409, details: { expected },
+      });
+    }
+    if (nonce > expected) {
+      throw new TallyError('nonce_gap', `nonce ${nonce} skips ahead; the account's next nonce is ${expected}`, {
+        status: 409, details: { expected },
+        hint: 'send transactions with consecutive nonces',
+      });
+    }
+    if (this.count >= this.sizeMax) throw new TallyError('mempool_full', 'the node is at capacity; retry shortly', { status: 503 });
+    if (acct && acct.pending.length >= this.perAccountMax) {
+      throw new TallyError('too_many_pending', `this account already has ${acct.pending.length} pending transactions`, { status: 429 });
+    }
+    if (acct) {
+      acct.pending.push(p);
+      acct.nextNonce = nonce + 1;
+    } else {
+      this.accounts.set(from, { nextNonce: nonce + 1, pending: [p] });
+    }
+    this.queue.push(p);
+    this.count++;
+  }
+
+  /** Up to `max` transactions in arrival order; they stay counted until settled. */
+  take(max: number): PendingTx[] {
+    const out: PendingTx[] = [];
+    while (this.head < this.queue.length && out.length < max) {
+      const p = this.queue[this.head++]!;
+      if (!p.dropped) out.push(p);
+    }
+    if (this.head > 4096 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+    return out;
+  }
+
+  /** The transaction left the mempool (committed, or refused at block time). */
+  settle(p: PendingTx): void {
+    const from = p.env.tx.from;
+    const acct = this.accounts.get(from);
+    if (!acct) return;
+    const i = acct.pending.indexOf(p);
+    if (i < 0) return;
+    acct.pending.splice(i, 1);
+    this.count--;
+    if (acct.pending.length === 0) this.accounts.delete(from);
+  }
+
+  /**
+   * Drop every pending transaction of an account (after one of them expired, the rest
+   * would have a nonce gap). Returns them so their submitters can be told.
+   */
+  dropAccount(accountId: string): PendingTx[] {
+    const acct = this.accounts.get(accountId);
+    if (!acct) return [];
+    this.accounts.delete(accountId);
+    this.count -= acct.pending.length;
+    for (const p of acct.pending) p.dropped = true;
+    return acct.pending;
+  }
+}

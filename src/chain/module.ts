@@ -1,0 +1,94 @@
+// The module boundary. A module declares its transaction types (parse + apply), its
+// queries, its genesis section, its tables, its HTTP routes and its CLI commands; the
+// core knows nothing module-specific beyond this interface.
+import type { Command } from 'commander';
+import type { FastifyInstance } from 'fastify';
+import type { Migration } from '../store/migrations.js';
+import type { Envelope, Receipt, Tx, TxEvent } from './envelope.js';
+import type { StateReader, StateView } from './state.js';
+
+export interface ChainParams {
+  chain: string;
+  decimals: number;
+  genesisHash: string;
+  /** The module's own genesis section (validated by the module). */
+  moduleGenesis: (module: string) => unknown;
+}
+
+export interface TxContext {
+  state: StateView;
+  params: ChainParams;
+  height: number;
+  /** Block time, unix milliseconds. */
+  timeMs: number;
+  id: string;
+  tx: Tx;
+  pub: string;
+}
+
+export interface TxType<Body = unknown> {
+  /** "module.action" */
+  type: string;
+  /** May be sent by an account the chain has not seen yet (registration). */
+  opensAccount?: boolean;
+  /** Static checks on the body, run before the transaction is admitted. Throw TallyError to refuse. */
+  parse(body: Record<string, unknown>, params: ChainParams): Body;
+  /** Apply against state. Throw TallyError to fail the transaction (its writes are dropped, its nonce is used). */
+  apply(ctx: TxContext, body: Body): TxEvent[];
+}
+
+export interface QueryContext {
+  state: StateReader;
+  params: ChainParams;
+  /** Account nonce as the chain has committed it. */
+  committedNonce(accountId: string): number | undefined;
+}
+
+export interface Query {
+  /** "module.name" */
+  name: string;
+  summary: string;
+  run(ctx: QueryContext, params: Record<string, unknown>): unknown;
+}
+
+export interface ModuleGenesis {
+  /** Validate the module's genesis section and fill in defaults; throw TallyError if invalid. */
+  validate(section: unknown, chain: { decimals: number }): unknown;
+  /** Write the initial state. */
+  init(state: StateView, section: unknown, params: ChainParams): void;
+  /** A default section for `tally init` and dev nodes. */
+  defaults(options: { dev: boolean; decimals: number }): unknown;
+}
+
+/** What a module's routes and CLI commands can ask of a running node or a client. */
+export interface NodeHandle {
+  params: ChainParams;
+  submit(envelopes: unknown[]): Promise<SubmitResult[]>;
+  query(name: string, params: Record<string, unknown>): unknown;
+}
+
+export type SubmitResult = Receipt | { error: { code: string; message: string; details?: Record<string, unknown>; hint?: string }; status: number };
+
+export interface CliContext {
+  /** Build, sign and submit one transaction of this type; resolves with its receipt. */
+  submitTx(type: string, body: Record<string, unknown>, options: Record<string, unknown>): Promise<Receipt>;
+  query(name: string, params: Record<string, unknown>, options: Record<string, unknown>): Promise<unknown>;
+  /** Print a result: JSON with --json, else the human renderer. */
+  output(options: Record<string, unknown>, value: unknown, human: (value: unknown) => string): void;
+  /** The account id of the signing key (--key), without asking for its passphrase. */
+  currentAccountId(options: Record<string, unknown>): string;
+  /** Add the flags every client command understands (--node, --home, --key, --json). */
+  clientOptions(command: Command): Command;
+}
+
+export interface TallyModule {
+  name: string;
+  txTypes: TxType[];
+  queries: Query[];
+  migrations?: Migration[];
+  genesis?: ModuleGenesis;
+  routes?: (app: FastifyInstance, node: NodeHandle) => void;
+  cli?: (program: Command, cli: CliContext) => void;
+}
+
+export type { Envelope, Receipt, Tx, TxEvent };

@@ -1,0 +1,372 @@
+// A Tally node: the data directory, the store, the verifier pool, the mempool and the
+// sequencer, behind the few calls every transport uses (submit, query, tx, proof, block).
+import crypto from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
+import path from 'node:path';
+import { canonicalJson } from '../core/canonical.js';
+import { errorBody, errorStatus, fail, TallyError } from '../core/errors.js';
+import { fromHex } from '../core/encoding.js';
+import { ACCOUNT_ID, accountIdFromPub, signerFromPrivateKey, type Signer } from '../core/keys.js';
+import { limits } from '../core/limits.js';
+import { EMPTY_ROOT, leafHash, merkleProof, type MerkleProof } from '../core/merkle.js';
+import { checkSecretFileMode, createDatabaseKey, writeSecretFile } from '../store/keyfile.js';
+import { SqliteStore, type Synchronous, type TxRow } from '../store/sqlite.js';
+import { signHeader, type BlockHeader, type SignedBlock } from './blocks.js';
+import { parseEnvelope, receiptLeafBytes, type Envelope, type Receipt, type TxEvent } from './envelope.js';
+import { genesisHash, validateGenesis, type Genesis } from './genesis.js';
+import { Mempool, type PendingTx } from './mempool.js';
+import type { ChainParams, NodeHandle, Query, QueryContext, SubmitResult, TallyModule, TxType } from './module.js';
+import { Sequencer, type BlockCommitted } from './sequencer.js';
+import { StateCache } from './state-cache.js';
+import { authKey, LayeredState, nextStateRoot, ZERO_ROOT, type AuthRecord } from './state.js';
+import { VerifierPool } from './verifier.js';
+
+export function dataPaths(dataDir: string) {
+  return {
+    dir: dataDir,
+    db: path.join(dataDir, 'tally.db'),
+    dbKey: path.join(dataDir, 'db.key'),
+    nodeKey: path.join(dataDir, 'node.key'),
+    genesis: path.join(dataDir, 'genesis.json'),
+    socket: path.join(dataDir, 'tally.sock'),
+  };
+}
+
+export function isInitialized(dataDir: string): boolean {
+  return fs.existsSync(dataPaths(dataDir).db);
+}
+
+export function loadNodeSigner(keyPath: string): Signer {
+  checkSecretFileMode(keyPath, 'node key file');
+  try {
+    return signerFromPrivateKey(crypto.createPrivateKey(fs.readFileSync(keyPath)));
+  } catch (err) {
+    throw new TallyError('key_file_invalid', `node key file ${keyPath} is not an Ed25519 private key in PEM`, { status: 500, cause: err });
+  }
+}
+
+export function chainParams(genesis: Genesis): ChainParams {
+  return {
+    chain: genesis.chain,
+    decimals: genesis.decimals,
+    genesisHash: genesisHash(genesis),
+    moduleGenesis: (name) => genesis.modules[name],
+  };
+}
+
+/** The state and the block at height 0, derived from the genesis file alone (replay uses it too). */
+export function genesisBlockParts(genesis: Genesis, modules: TallyModule[]): { writes: Map<string, string | null>; header: Omit<BlockHeader, 'proposer'> } {
+  const params = chainParams(genesis);
+  const state = new LayeredState(() => undefined);
+  for (const m of modules) if (m.genesis) m.genesis.init(state, genesis.modules[m.name], params);
+  state.commitTx();
+  return {
+    writes: state.blockWrites,
+    header: {
+      chain: genesis.chain,
+      height: 0,
+      prevHash: params.genesisHash,
+      time: genesis.time,
+      txRoot: EMPTY_ROOT,
+      stateRoot: nextStateRoot(ZERO_ROOT, state.blockWrites),
+      txCount: 0,
+    },
+  };
+}
+
+/** Create a data directory: genesis.json, db.key and node.key (0600), the database and block 0. */
+export function initDataDir(dataDir: string, genesisRaw: unknown, modules: TallyModule[]): { genesis: Genesis; nodePub: string } {
+  const genesis = validateGenesis(genesisRaw, modules);
+  const p = dataPaths(dataDir);
+  if (fs.existsSync(p.db)) fail('already_initialized', `${dataDir} already holds a node`, { status: 409 });
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  fs.writeFileSync(p.genesis, JSON.stringify(genesis, null, 2) + '\n');
+  if (!fs.existsSync(p.dbKey)) createDatabaseKey(p.dbKey);
+  if (!fs.existsSync(p.nodeKey)) {
+    const { privateKey } = crypto.generateKeyPairSync('ed25519');
+    writeSecretFile(p.nodeKey, privateKey.export({ format: 'pem', type: 'pkcs8' }) as string);
+  }
+  const signer = loadNodeSigner(p.nodeKey);
+  const store = SqliteStore.open({ dbPath: p.db, keyPath: p.dbKey, create: true });
+  try {
+    for (const m of modules) if (m.migrations) store.migrate(m.name, m.migrations);
+    const parts = genesisBlockParts(genesis, modules);
+    const block = signHeader({ ...parts.header, proposer: signer.pub }, signer);
+    store.transaction(() => {
+      store.setMeta('genesis', canonicalJson(genesis));
+      store.commitBlock({ block: { height: 0, hash: block.hash, header: JSON.stringify(block.header), sig: block.sig }, txs: [], writes: parts.writes });
+    });
+  } finally {
+    store.close();
+  }
+  return { genesis, nodePub: signer.pub };
+}
+
+export interface NodeOptions {
+  dataDir: string;
+  modules: TallyModule[];
+  synchronous?: Synchronous;
+  blockTxCountMax?: number;
+  blockDelayMsMax?: number;
+  verifierThreads?: number;
+}
+
+export interface TxView {
+  id: string;
+  envelope: Envelope;
+  receipt: Receipt;
+}
+
+export interface ProofView {
+  receipt: Receipt;
+  leaf: string;
+  proof: MerkleProof;
+  block: SignedBlock;
+}
+
+export interface NodeStats {
+  txsAccepted: number;
+  txsRefused: Map<string, number>;
+  blocks: number;
+  txsCommitted: number;
+  lastCommitMs: number;
+}
+
+export class TallyNode extends EventEmitter implements NodeHandle {
+  readonly params: ChainParams;
+  readonly genesis: Genesis;
+  readonly signer: Signer;
+  readonly store: SqliteStore;
+  readonly mempool: Mempool;
+  readonly paths: ReturnType<typeof dataPaths>;
+  readonly stats: NodeStats = { txsAccepted: 0, txsRefused: new Map(), blocks: 0, txsCommitted: 0, lastCommitMs: 0 };
+  private readonly cache: StateCache;
+  private readonly pool: VerifierPool;
+  private readonly sequencer: Sequencer;
+  private readonly txTypes = new Map<string, TxType>();
+  private readonly queries = new Map<string, Query>();
+  private readonly queryCtx: QueryContext;
+  readonly modules: TallyModule[];
+
+  private constructor(options: NodeOptions, store: SqliteStore, genesis: Genesis, signer: Signer) {
+    super();
+    this.setMaxListeners(0);
+    this.modules = options.modules;
+    this.paths = dataPaths(options.dataDir);
+    this.store = store;
+    this.genesis = genesis;
+    this.params = chainParams(genesis);
+    this.signer = signer;
+    for (const m of options.modules) {
+      for (const t of m.txTypes) this.txTypes.set(t.type, t);
+      for (const q of m.queries) this.queries.set(q.name, q);
+    }
+    this.cache = new StateCache(store);
+    this.mempool = new Mempool();
+    this.pool = new VerifierPool(options.verifierThreads);
+    const tipRow = store.tip();
+    if (!tipRow) fail('db_corrupt', 'the database has no genesis block', { status: 500 });
+    const tipHeader = JSON.parse(tipRow.header) as BlockHeader;
+    this.sequencer = new Sequencer(
+      store, this.cache, this.mempool, this.txTypes, this.params, signer,
+      { height: tipHeader.height, hash: tipRow.hash, time: tipHeader.time, stateRoot: tipHeader.stateRoot },
+      {
+        blockTxCountMax: Math.min(options.blockTxCountMax ?? limits.blockTxCountMax, limits.blockTxCountMax),
+        blockDelayMsMax: options.blockDelayMsMax ?? 2,
+      },
+      (event) => this.blockCommitted(event),
+    );
+    const reader = { get: <T>(k: string): T | undefined => { const v = this.cache.get(k); return v === undefined ? undefined : (JSON.parse(v) as T); } };
+    this.queryCtx = {
+      state: reader,
+      params: this.params,
+      committedNonce: (id) => reader.get<AuthRecord>(authKey(id))?.nonce,
+    };
+  }
+
+  static open(options: NodeOptions): TallyNode {
+    const p = dataPaths(options.dataDir);
+    const signer = loadNodeSigner(p.nodeKey);
+    const store = SqliteStore.open({ dbPath: p.db, keyPath: p.dbKey, synchronous: options.synchronous ?? 'FULL' });
+    try {
+      for (const m of options.modules) if (m.migrations) store.migrate(m.name, m.migrations);
+      const stored = store.getMeta('genesis');
+      if (!stored) fail('db_corrupt', 'the database has no genesis record', { status: 500 });
+      const genesis = validateGenesis(JSON.parse(stored), options.modules);
+      return new TallyNode(options, store, genesis, signer);
+    } catch (err) {
+      store.close();
+      throw err;
+    }
+  }
+
+  get tip() {
+    return this.sequencer.tip;
+  }
+
+  private blockCommitted(event: BlockCommitted): void {
+    this.stats.blocks++;
+    this.stats.txsCommitted += event.receipts.length;
+    this.stats.lastCommitMs = event.commitMs;
+    this.emit('block', event);
+  }
+
+  private refuse(err: unknown): SubmitResult {
+    const body = errorBody(err);
+    this.stats.txsRefused.set(body.code, (this.stats.txsRefused.get(body.code) ?? 0) + 1);
+    return { error: body, status: errorStatus(err) };
+  }
+
+  /** Check, verify and queue transactions; each result is a receipt (after commit) or an error. */
+  async submit(raws: unknown[]): Promise<SubmitResult[]> {
+    if (raws.length > limits.batchTxCountMax) fail('batch_too_large', `at most ${limits.batchTxCountMax} transactions per batch`, { status: 413 });
+    const results: Array<SubmitResult | Promise<SubmitResult> | undefined> = new Array(raws.length);
+    const checked: Array<{ i: number; env: Envelope; type: TxType; body: unknown }> = [];
+    const nowSecs = Math.floor(Date.now() / 1000);
+    raws.forEach((raw, i) => {
+      try {
+        const env = parseEnvelope(raw);
+        const tx = env.tx;
+        if (tx.chain !== this.params.chain) fail('wrong_chain', `this node runs chain "${this.params.chain}", not "${tx.chain}"`);
+        const type = this.txTypes.get(tx.type);
+        if (!type) fail('unknown_type', `unknown transaction type "${tx.type}"`, { details: { known: [...this.txTypes.keys()] } });
+        if (tx.expires < nowSecs) fail('expired', 'the transaction has expired', { status: 409 });
+        if (tx.expires > nowSecs + limits.txLifetimeSecsMax) fail('expires_too_far', `expires may be at most ${limits.txLifetimeSecsMax} s ahead`);
+        checked.push({ i, env, type, body: type.parse(tx.body, this.params) });
+      } catch (err) {
+        results[i] = this.refuse(err);
+      }
+    });
+    const verdicts = await this.pool.verify(checked.map((c) => c.env));
+    checked.forEach((c, k) => {
+      const verdict = verdicts[k]!;
+      try {
+        if (verdict.code === 'bad_signature') fail('bad_signature', 'the signature does not verify for this transaction and key', { status: 401 });
+        if (verdict.code) fail(verdict.code, verdict.code === 'tx_too_large' ? `a transaction may be at most ${limits.txBytesMax} bytes` : 'invalid transaction');
+        results[c.i] = this.admit(verdict.id, c.env, c.type, c.body);
+      } catch (err) {
+        results[c.i] = this.refuse(err);
+      }
+    });
+    if (checked.length > 0) this.sequencer.poke();
+    return Promise.all(results as Array<SubmitResult | Promise<SubmitResult>>);
+  }
+
+  private admit(id: string, env: Envelope, type: TxType, body: unknown): SubmitResult | Promise<SubmitResult> {
+    const from = env.tx.from;
+    const auth = this.queryCtx.state.get<AuthRecord>(authKey(from));
+    if (!auth) {
+      if (!type.opensAccount) fail('account_not_found', `no account ${from}; register it first`, { status: 404 });
+      if (accountIdFromPub(env.pub) !== from) fail('account_mismatch', 'tx.from is not the account id of this public key', { status: 401 });
+    } else if (auth.pub !== env.pub) {
+      fail('wrong_key', 'this public key does not belong to the account', { status: 401 });
+    }
+    return new Promise<SubmitResult>((resolve) => {
+      const pending: PendingTx = {
+        id, env, body, admittedAtMs: Date.now(),
+        resolve: (r) => resolve(r),
+        reject: (err) => resolve(this.refuse(err)),
+      };
+      try {
+        this.mempool.admit(pending, auth?.nonce ?? 0);
+        this.stats.txsAccepted++;
+      } catch (err) {
+        // A retry of a transaction that already committed gets its receipt back.
+        if (err instanceof TallyError && err.code === 'nonce_used') {
+          const existing = this.tx(id);
+          if (existing) return resolve(existing.receipt);
+        }
+        resolve(this.refuse(err));
+      }
+    });
+  }
+
+  /** Key and next nonce of an account id; an id the chain has not seen has nonce 0. */
+  auth(id: string): { id: string; pub: string | null; nonce: number; pending: number } {
+    if (!ACCOUNT_ID.test(id)) fail('bad_params', 'id must be an account id (40 lowercase hex digits)');
+    const rec = this.queryCtx.state.get<AuthRecord>(authKey(id));
+    const committed = rec?.nonce ?? 0;
+    return { id, pub: rec?.pub ?? null, nonce: this.mempool.expectedNonce(id, committed), pending: this.mempool.expectedNonce(id, committed) - committed };
+  }
+
+  query(name: string, params: Record<string, unknown>): unknown {
+    const q = this.queries.get(name);
+    if (!q) fail('unknown_query', `unknown query "${name}"`, { status: 404, details: { known: [...this.queries.keys()] } });
+    return q.run(this.queryCtx, params);
+  }
+
+  queryNames(): Array<{ name: string; summary: string }> {
+    return [...this.queries.values()].map((q) => ({ name: q.name, summary: q.summary }));
+  }
+
+  txTypeNames(): string[] {
+    return [...this.txTypes.keys()];
+  }
+
+  tx(id: string): TxView | undefined {
+    const row = this.store.tx(fromHex(id, 'transaction id', 32));
+    return row ? txView(row) : undefined;
+  }
+
+  proof(id: string): ProofView | undefined {
+    const row = this.store.tx(fromHex(id, 'transaction id', 32));
+    if (!row) return undefined;
+    const receipts = this.store.blockTxs(row.height).map((r) => txView(r).receipt);
+    const leaves = receipts.map((r) => leafHash(receiptLeafBytes(r)));
+    const block = this.block(row.height)!;
+    return {
+      receipt: receipts[row.idx]!,
+      leaf: Buffer.from(leaves[row.idx]!).toString('hex'),
+      proof: merkleProof(leaves, row.idx),
+      block,
+    };
+  }
+
+  block(height: number): SignedBlock | undefined {
+    const row = this.store.block(height);
+    return row ? { hash: row.hash, header: JSON.parse(row.header) as BlockHeader, sig: row.sig } : undefined;
+  }
+
+  blockTxViews(height: number): TxView[] {
+    return this.store.blockTxs(height).map(txView);
+  }
+
+  blockTxIds(height: number): string[] {
+    return this.store.blockTxs(height).map((r) => r.id.toString('hex'));
+  }
+
+  info() {
+    const tip = this.tip;
+    return {
+      chain: this.params.chain,
+      decimals: this.params.decimals,
+      genesisHash: this.params.genesisHash,
+      nodeKey: this.signer.pub,
+      height: tip.height,
+      tipHash: tip.hash,
+      mempool: this.mempool.size,
+      modules: this.modules.map((m) => m.name),
+      txTypes: this.txTypeNames(),
+      queries: [...this.queries.keys()],
+    };
+  }
+
+  async close(): Promise<void> {
+    this.sequencer.stop();
+    await this.pool.close();
+    this.store.close();
+  }
+}
+
+export function txView(row: TxRow): TxView {
+  const receipt: Receipt = {
+    id: row.id.toString('hex'),
+    height: row.height,
+    index: row.idx,
+    status: row.status as Receipt['status'],
+    events: JSON.parse(row.events) as TxEvent[],
+  };
+  if (row.code !== null) receipt.code = row.code;
+  return { id: receipt.id, envelope: JSON.parse(row.env) as Envelope, receipt };
+}

@@ -1,0 +1,200 @@
+// `tally chain verify`: replay the chain from genesis and recompute every transaction id,
+// signature, receipt, Merkle root, state root, block hash, block signature and link, then
+// compare the replayed state with the stored one. Works on a data directory (offline) or
+// against a running node (online).
+import { canonicalJson } from '../core/canonical.js';
+import { errorBody, TallyError } from '../core/errors.js';
+import { accountIdFromPub } from '../core/keys.js';
+import { leafHash, merkleRoot } from '../core/merkle.js';
+import { blockHash, verifyHeaderSignature, type BlockHeader, type SignedBlock } from './blocks.js';
+import { parseEnvelope, receiptLeafBytes, type Envelope, type Receipt } from './envelope.js';
+import { genesisHash, type Genesis } from './genesis.js';
+import type { TallyModule, TxType } from './module.js';
+import { chainParams, genesisBlockParts, txView, type TxView } from './node.js';
+import { authKey, LayeredState, nextStateRoot, type AuthRecord } from './state.js';
+import type { VerifierPool } from './verifier.js';
+
+export interface ChainSource {
+  genesis(): Promise<Genesis>;
+  tipHeight(): Promise<number>;
+  block(height: number): Promise<SignedBlock>;
+  blockTxs(height: number): Promise<TxView[]>;
+  /** Stored state rows with the height that last wrote each (offline only). */
+  storedState?(): Iterable<{ k: string; v: string; h: number }>;
+}
+
+export interface VerifyIssue {
+  height: number;
+  kind: string;
+  message: string;
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  chain: string;
+  height: number;
+  blocks: number;
+  txs: number;
+  stateKeys: number;
+  firstDivergence: number | null;
+  issues: VerifyIssue[];
+}
+
+const ISSUES_MAX = 100;
+
+export async function verifyChain(
+  source: ChainSource,
+  modules: TallyModule[],
+  pool: VerifierPool,
+  onProgress: (height: number, tip: number) => void = () => {},
+): Promise<VerifyReport> {
+  const issues: VerifyIssue[] = [];
+  const issue = (height: number, kind: string, message: string) => {
+    if (issues.length < ISSUES_MAX) issues.push({ height, kind, message });
+  };
+  const genesis = await source.genesis();
+  const params = chainParams(genesis);
+  const txTypes = new Map<string, TxType>();
+  for (const m of modules) for (const t of m.txTypes) txTypes.set(t.type, t);
+
+  const state = new Map<string, string>();
+  const parts = genesisBlockParts(genesis, modules);
+  for (const [k, v] of parts.writes) if (v !== null) state.set(k, v);
+
+  const tip = await source.tipHeight();
+  const block0 = await source.block(0);
+  const nodeKey = block0.header.proposer;
+  const expected0 = { ...parts.header, proposer: nodeKey };
+  if (canonicalJson(expected0) !== canonicalJson(block0.header)) issue(0, 'genesis_mismatch', 'block 0 does not match the genesis file');
+  checkBlockSelf(block0, nodeKey, issue);
+  if (block0.header.prevHash !== genesisHash(genesis)) issue(0, 'genesis_mismatch', 'block 0 does not link to the genesis hash');
+
+  let prev = block0;
+  let txCount = 0;
+  for (let height = 1; height <= tip; height++) {
+    const block = await source.block(height);
+    const h = block.header;
+    checkBlockSelf(block, nodeKey, issue);
+    if (h.height !== height) issue(height, 'bad_height', `block says height ${h.height}`);
+    if (h.chain !== genesis.chain) issue(height, 'wrong_chain', `block says chain ${h.chain}`);
+    if (h.prevHash !== prev.hash) issue(height, 'broken_link', 'prevHash does not match the previous block hash');
+    if (h.time < prev.header.time) issue(height, 'time_backwards', 'block time is earlier than the previous block');
+
+    const txs = await source.blockTxs(height);
+    if (txs.length !== h.txCount) issue(height, 'tx_count', `header says ${h.txCount} transactions, store has ${txs.length}`);
+    txCount += txs.length;
+    const envs: Array<Envelope | undefined> = [];
+    for (const t of txs) {
+      try {
+        envs.push(parseEnvelope(t.envelope));
+      } catch (err) {
+        issue(height, 'bad_envelope', `transaction ${t.id}: ${(err as Error).message}`);
+        envs.push(undefined);
+      }
+    }
+    const verdicts = await pool.verify(envs.filter((e) => e !== undefined));
+    let v = 0;
+    const layered = new LayeredState((k) => state.get(k));
+    const receipts: Receipt[] = [];
+    txs.forEach((t, index) => {
+      const env = envs[index];
+      if (!env) return;
+      const verdict = verdicts[v++]!;
+      if (verdict.id !== t.id) issue(height, 'tx_id_mismatch', `transaction at index ${index} hashes to ${verdict.id}, stored as ${t.id}`);
+      if (verdict.code) issue(height, verdict.code, `transaction ${t.id}: ${verdict.code}`);
+      const tx = env.tx;
+      const type = txTypes.get(tx.type);
+      if (tx.chain !== genesis.chain) issue(height, 'wrong_chain', `transaction ${t.id} is for chain ${tx.chain}`);
+      if (!type) {
+        issue(height, 'unknown_type', `transaction ${t.id} has unknown type ${tx.type}`);
+        return;
+      }
+      const auth = layered.get<AuthRecord>(authKey(tx.from));
+      if (!auth && (!type.opensAccount || accountIdFromPub(env.pub) !== tx.from)) issue(height, 'bad_sender', `transaction ${t.id} comes from an unknown account`);
+      if (auth && auth.pub !== env.pub) issue(height, 'wrong_key', `transaction ${t.id} is signed by a key that is not the account's`);
+      if ((auth?.nonce ?? 0) !== tx.nonce) issue(height, 'bad_nonce', `transaction ${t.id} has nonce ${tx.nonce}, expected ${auth?.nonce ?? 0}`);
+      if (tx.expires * 1000 < h.time) issue(height, 'expired', `transaction ${t.id} was included after it expired`);
+      let receipt: Receipt;
+      try {
+        const body = type.parse(tx.body, params);
+        const events = type.apply({ state: layered, params, height, timeMs: h.time, id: t.id, tx, pub: env.pub }, body);
+        layered.commitTx();
+        receipt = { id: t.id, height, index, status: 'ok', events };
+      } catch (err) {
+        layered.rollbackTx();
+        if (!(err instanceof TallyError)) issue(height, 'apply_crashed', `transaction ${t.id}: ${(err as Error).message}`);
+        receipt = { id: t.id, height, index, status: 'failed', code: errorBody(err).code, events: [] };
+      }
+      layered.setDurable(authKey(tx.from), { pub: auth?.pub ?? env.pub, nonce: (auth?.nonce ?? 0) + 1 } satisfies AuthRecord);
+      if (canonicalJson(receipt) !== canonicalJson(t.receipt)) {
+        issue(height, 'receipt_mismatch', `transaction ${t.id}: replay gives ${receipt.status}${receipt.code ? ' ' + receipt.code : ''}, store says ${t.receipt.status}${t.receipt.code ? ' ' + t.receipt.code : ''} (or other event data differs)`);
+      }
+      receipts.push(receipt);
+    });
+    const txRoot = merkleRoot(receipts.map((r) => leafHash(receiptLeafBytes(r))));
+    if (txRoot !== h.txRoot) issue(height, 'tx_root_mismatch', 'the Merkle root of the replayed receipts differs from the header');
+    const stateRoot = nextStateRoot(prev.header.stateRoot, layered.blockWrites);
+    if (stateRoot !== h.stateRoot) issue(height, 'state_root_mismatch', 'the replayed state changes differ from what the header commits to');
+    for (const [k, val] of layered.blockWrites) {
+      if (val === null) state.delete(k);
+      else state.set(k, val);
+    }
+    prev = block;
+    onProgress(height, tip);
+  }
+
+  if (source.storedState) {
+    const seen = new Set<string>();
+    for (const row of source.storedState()) {
+      seen.add(row.k);
+      const replayed = state.get(row.k);
+      if (replayed === undefined) issue(row.h, 'state_extra', `stored state has "${row.k}", which no transaction wrote`);
+      else if (replayed !== row.v) issue(row.h, 'state_mismatch', `stored "${row.k}" is ${row.v}, replay gives ${replayed} (last written at height ${row.h})`);
+    }
+    for (const k of state.keys()) if (!seen.has(k)) issue(tip, 'state_missing', `stored state lacks "${k}"`);
+  }
+
+  issues.sort((a, b) => a.height - b.height);
+  return {
+    ok: issues.length === 0,
+    chain: genesis.chain,
+    height: tip,
+    blocks: tip + 1,
+    txs: txCount,
+    stateKeys: state.size,
+    firstDivergence: issues.length ? issues[0]!.height : null,
+    issues,
+  };
+}
+
+function checkBlockSelf(block: SignedBlock, nodeKey: string, issue: (h: number, kind: string, msg: string) => void): void {
+  const h: BlockHeader = block.header;
+  if (blockHash(h) !== block.hash) issue(h.height, 'block_hash_mismatch', 'the stored block hash is not the hash of its header');
+  if (h.proposer !== nodeKey) issue(h.height, 'wrong_proposer', 'the block is not made by the node that made block 0');
+  if (!verifyHeaderSignature(h, block.sig)) issue(h.height, 'bad_block_signature', 'the block signature does not verify');
+}
+
+/** Offline: a stopped (or running) node's store, opened read-only. */
+export function storeSource(store: import('../store/sqlite.js').SqliteStore, genesis: Genesis): ChainSource {
+  return {
+    genesis: async () => genesis,
+    tipHeight: async () => store.tip()?.height ?? 0,
+    block: async (height) => {
+      const row = store.block(height);
+      if (!row) throw new TallyError('block_not_found', `the store has no block ${height}`);
+      return { hash: row.hash, header: JSON.parse(row.header) as BlockHeader, sig: row.sig };
+    },
+    blockTxs: async (height) => store.blockTxs(height).map(txView),
+    storedState: () => store.allState(),
+  };
+}
+
+/** Online: a running node over the socket or HTTP. */
+export function clientSource(client: { call(method: string, params?: Record<string, unknown>): Promise<unknown> }): ChainSource {
+  return {
+    genesis: async () => (await client.call('chain.genesis')) as Genesis,
+    tipHeight: async () => ((await client.call('node.info')) as { height: number }).height,
+    block: async (height) => (await client.call('block.get', { height })) as SignedBlock,
+    blockTxs: async (height) => ((await client.call('block.get', { height, full: true })) as { txs: TxView[] }).txs,
+  };
+}

@@ -1,0 +1,91 @@
+// Ledger state is a key-value map of JSON values, owned by modules under their own key
+// prefixes ("auth/", "ledger/..."). The sequencer layers writes: one transaction's
+// writes over the block's writes over the committed state, so a failed transaction is
+// dropped whole and a block commits whole.
+import { hash } from '../core/hash.js';
+import { fromHex, toHex, utf8 } from '../core/encoding.js';
+import { leafHash, merkleRoot } from '../core/merkle.js';
+
+export interface StateReader {
+  get<T = unknown>(key: string): T | undefined;
+}
+
+export interface StateView extends StateReader {
+  set(key: string, value: unknown): void;
+  delete(key: string): void;
+}
+
+/** Where committed values come from: the store (through a cache) or, in replay, memory. */
+export type CommittedLookup = (key: string) => string | undefined;
+
+export class LayeredState implements StateView {
+  readonly blockWrites = new Map<string, string | null>();
+  private txWrites = new Map<string, string | null>();
+
+  constructor(private readonly committed: CommittedLookup) {}
+
+  getRaw(key: string): string | undefined {
+    let v = this.txWrites.get(key);
+    if (v === undefined) v = this.blockWrites.get(key);
+    if (v === undefined) return this.committed(key);
+    return v === null ? undefined : v;
+  }
+
+  get<T = unknown>(key: string): T | undefined {
+    const raw = this.getRaw(key);
+    return raw === undefined ? undefined : (JSON.parse(raw) as T);
+  }
+
+  set(key: string, value: unknown): void {
+    this.txWrites.set(key, JSON.stringify(value));
+  }
+
+  delete(key: string): void {
+    this.txWrites.set(key, null);
+  }
+
+  /** Writes that must survive the transaction's failure (the nonce bump). */
+  setDurable(key: string, value: unknown): void {
+    this.blockWrites.set(key, JSON.stringify(value));
+  }
+
+  commitTx(): void {
+    for (const [k, v] of this.txWrites) this.blockWrites.set(k, v);
+    this.txWrites = new Map();
+  }
+
+  rollbackTx(): void {
+    this.txWrites = new Map();
+  }
+}
+
+/**
+ * stateRoot: a hash chain over each block's sorted state changes,
+ *   stateRoot(h) = BLAKE3("tally/state/v1\n" || stateRoot(h-1) || diffRoot(h)),
+ * where diffRoot is the Merkle root of the (key, value) pairs the block wrote. It commits
+ * to the whole state history (replay recomputes it) but does not yet give per-account
+ * inclusion proofs; a sparse Merkle tree over the state is the planned replacement.
+ */
+export function nextStateRoot(prevStateRoot: string, writes: Map<string, string | null>): string {
+  const keys = [...writes.keys()].sort();
+  const leaves = keys.map((k) => {
+    const v = writes.get(k);
+    return leafHash(utf8.encode(JSON.stringify([k, v ?? null])));
+  });
+  const diffRoot = fromHex(merkleRoot(leaves), 'diff root', 32);
+  return toHex(hash(utf8.encode('tally/state/v1\n'), fromHex(prevStateRoot, 'state root', 32), diffRoot));
+}
+
+export const ZERO_ROOT = '0'.repeat(64);
+
+export interface AuthRecord {
+  pub: string;
+  nonce: number;
+}
+
+export const authKey = (accountId: string): string => `auth/${accountId}`;
+
+/** Give an account its key before its first transaction (genesis accounts). */
+export function openAccount(state: StateView, accountId: string, pub: string): void {
+  state.set(authKey(accountId), { pub, nonce: 0 } satisfies AuthRecord);
+}

@@ -1,0 +1,40 @@
+// Runs in a worker thread: canonicalize, hash and verify a chunk of envelopes whose shape
+// the main thread has already checked. Returns only ids and verdicts (small messages).
+import { parentPort } from 'node:worker_threads';
+import { signingText, txIdOfSigningText, type Envelope } from './envelope.js';
+import { verifySignature } from '../core/keys.js';
+import { utf8 } from '../core/encoding.js';
+import { limits } from '../core/limits.js';
+
+export interface VerifyRequest {
+  seq: number;
+  envelopes: Envelope[];
+}
+
+export interface VerifyVerdict {
+  id: string;
+  /** null when the signature is valid, else an error code */
+  code: string | null;
+}
+
+parentPort!.on('message', (req: VerifyRequest) => {
+  const verdicts: VerifyVerdict[] = req.envelopes.map(verifyOne);
+  parentPort!.postMessage({ seq: req.seq, verdicts });
+});
+
+function verifyOne(env: Envelope): VerifyVerdict {
+  let text: string;
+  try {
+    text = signingText(env.tx);
+  } catch {
+    return { id: '', code: 'bad_envelope' };
+  }
+  const bytes = utf8.encode(text);
+  const id = txIdOfSigningText(text);
+  if (bytes.length > limits.txBytesMax) return { id, code: 'tx_too_large' };
+  try {
+    return { id, code: verifySignature(env.pub, bytes, env.sig) ? null : 'bad_signature' };
+  } catch {
+    return { id, code: 'bad_signature' };
+  }
+}

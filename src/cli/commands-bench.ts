@@ -1,0 +1,48 @@
+// `tally bench` (also `npm run bench`).
+import type { Command } from 'commander';
+import { fail } from '../core/errors.js';
+import { runBench, type BenchResult } from '../../bench/bench.js';
+import { output, table } from './output.js';
+
+export function registerBenchCommand(program: Command): void {
+  program.command('bench')
+    .description('measure committed signed transfers per second (HTTP batch and Unix socket), latency, and the Ed25519 verify limit of this machine')
+    .option('--node <url>', 'benchmark a running node at http(s)://host:port instead of starting a fresh dev node')
+    .option('--socket <path>', 'with --node: also benchmark its Unix socket')
+    .option('--duration <secs>', 'seconds per transport', '10')
+    .option('--accounts <n>', 'accounts sending to each other', '2000')
+    .option('--batch <n>', 'transactions per HTTP request', '500')
+    .option('--socket-batch <n>', 'transactions per socket line (a line is at most 64 KiB)', '100')
+    .option('--concurrency <n>', 'requests in flight', '8')
+    .option('--sync <FULL|NORMAL>', 'synchronous mode of the node it starts', 'FULL')
+    .option('--json', 'print one JSON object: tx_per_s, p50_ms, p99_ms, verify_per_s, ratio, ...')
+    .action(async (opts) => {
+      const n = (v: string, flag: string, max: number) => {
+        const x = Number(v);
+        if (!Number.isInteger(x) || x < 1 || x > max) fail('bad_flag', `${flag} must be an integer from 1 to ${max}`);
+        return x;
+      };
+      const result = await runBench({
+        node: opts.node,
+        socket: opts.socket,
+        durationSecs: n(opts.duration, '--duration', 3600),
+        accounts: n(opts.accounts, '--accounts', 100_000),
+        httpBatch: n(opts.batch, '--batch', 1000),
+        socketBatch: n(opts.socketBatch, '--socket-batch', 150),
+        concurrency: n(opts.concurrency, '--concurrency', 64),
+        sync: opts.sync === 'NORMAL' ? 'NORMAL' : 'FULL',
+        log: opts.json ? () => {} : (line) => process.stderr.write(line + '\n'),
+      });
+      output(opts, result, () => human(result));
+    });
+}
+
+function human(r: BenchResult): string {
+  return table([
+    ['HTTP batch', `${r.http.tx_per_s} tx/s committed (p50 ${r.http.p50_ms} ms, p99 ${r.http.p99_ms} ms submit-to-acknowledge)`],
+    ['Unix socket', `${r.socket.tx_per_s} tx/s committed (p50 ${r.socket.p50_ms} ms, p99 ${r.socket.p99_ms} ms)`],
+    ['Ed25519 verify', `${r.verify_per_s}/s on ${r.cores} cores (node:crypto)` + (r.openssl_verify_per_s ? `, ${r.openssl_verify_per_s}/s (openssl speed)` : '')],
+    ['ratio', `${r.ratio} of the verify limit` + (r.ratio_openssl ? ` (${r.ratio_openssl} of openssl's)` : '')],
+    ['machine', `${r.cpu}, Node ${r.node_version}, synchronous=${r.sync}`],
+  ]);
+}

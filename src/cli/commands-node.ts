@@ -1,0 +1,158 @@
+// `tally init` and `tally node`.
+import fs from 'node:fs';
+import type { Command } from 'commander';
+import type { FastifyInstance } from 'fastify';
+import type net from 'node:net';
+import { fail } from '../core/errors.js';
+import { defaultGenesis } from '../chain/genesis.js';
+import { dataPaths, initDataDir, isInitialized, TallyNode } from '../chain/node.js';
+import { buildInternalHttp } from '../api/internal.js';
+import { buildPublicHttp } from '../api/http.js';
+import { listenSocket } from '../api/socket.js';
+import { allModules } from '../modules/index.js';
+import type { Synchronous } from '../store/sqlite.js';
+import { defaultDataDir, parseHostPort } from './context.js';
+import { output, table } from './output.js';
+
+export const DEFAULT_HTTP = '127.0.0.1:7700';
+export const DEFAULT_INTERNAL = '127.0.0.1:7701';
+
+interface InitOptions {
+  data?: string;
+  chain: string;
+  decimals: string;
+  grant?: string;
+  policy?: string;
+  genesis?: string;
+  json?: boolean;
+}
+
+function initNode(opts: InitOptions, dev: boolean) {
+  const dataDir = opts.data ?? defaultDataDir();
+  let genesis: unknown;
+  if (opts.genesis) {
+    try {
+      genesis = JSON.parse(fs.readFileSync(opts.genesis, 'utf8'));
+    } catch (err) {
+      fail('genesis_invalid', `cannot read genesis file ${opts.genesis}: ${(err as Error).message}`);
+    }
+  } else {
+    const decimals = Number(opts.decimals);
+    if (!Number.isInteger(decimals)) fail('bad_flag', '--decimals must be an integer');
+    const g = defaultGenesis(allModules, { chain: opts.chain, decimals, dev });
+    const ledger = g.modules.ledger as { registration: { policy: string; grant: string } };
+    if (opts.grant !== undefined) ledger.registration.grant = opts.grant;
+    if (opts.policy !== undefined) ledger.registration.policy = opts.policy;
+    genesis = g;
+  }
+  const result = initDataDir(dataDir, genesis, allModules);
+  const p = dataPaths(dataDir);
+  return { dataDir, chain: result.genesis.chain, nodePub: result.nodePub, genesis: p.genesis, db: p.db, dbKey: p.dbKey, nodeKey: p.nodeKey, socket: p.socket };
+}
+
+export function registerNodeCommands(program: Command): void {
+  program.command('init')
+    .description('create a data directory: genesis.json, db.key and node.key (mode 0600), the encrypted database and block 0')
+    .option('--data <dir>', 'data directory (default: $TALLY_DATA or ~/.tally/node)')
+    .option('--chain <id>', 'chain id, inside every signed transaction', 'tally-local')
+    .option('--decimals <n>', 'decimal places of amounts, fixed for the life of the chain', '6')
+    .option('--grant <amount>', 'starting balance the mint grants each new registration', '0')
+    .option('--policy <open|closed>', 'registration policy: open (anyone may register) or closed (genesis accounts only)', 'open')
+    .option('--genesis <file>', 'use this genesis JSON instead of the flags above')
+    .option('--json', 'print JSON for scripts')
+    .action((opts: InitOptions) => {
+      const r = initNode(opts, false);
+      output(opts, r, () => `initialized chain "${r.chain}" in ${r.dataDir}\n` + table([['node key', r.nodePub], ['genesis', r.genesis], ['database', r.db], ['db key', r.dbKey]]) +
+        '\nstart it with: tally node --data ' + r.dataDir);
+    });
+
+  program.command('node')
+    .description('run a node: Unix socket, public HTTP (+ WebSocket) and the internal listener')
+    .option('--data <dir>', 'data directory (default: $TALLY_DATA or ~/.tally/node)')
+    .option('--dev', 'development: create the data directory if missing (chain "tally-dev", open registration, grant 1000)')
+    .option('--http <host:port|off>', `public HTTP listener (default ${DEFAULT_HTTP}; use 0.0.0.0:7700 to serve other machines)`, DEFAULT_HTTP)
+    .option('--internal <host:port|off>', `internal listener for /health and /metrics (default ${DEFAULT_INTERNAL}; keep it on loopback)`, DEFAULT_INTERNAL)
+    .option('--socket <path>', 'Unix socket (default <data>/tally.sock)')
+    .option('--sync <FULL|NORMAL>', 'SQLite synchronous mode: FULL survives power loss (default); NORMAL survives only process crashes', 'FULL')
+    .option('--block-txs <n>', 'most transactions per block', '4000')
+    .option('--block-delay-ms <n>', 'longest wait before a block is made when load is light', '2')
+    .option('--json', 'print one JSON line when listening (for scripts and tests)')
+    .action(async (opts) => runNode(opts));
+}
+
+interface NodeCliOptions {
+  data?: string;
+  dev?: boolean;
+  http: string;
+  internal: string;
+  socket?: string;
+  sync: string;
+  blockTxs: string;
+  blockDelayMs: string;
+  json?: boolean;
+}
+
+async function runNode(opts: NodeCliOptions): Promise<void> {
+  const dataDir = opts.data ?? defaultDataDir();
+  let created = false;
+  if (!isInitialized(dataDir)) {
+    if (!opts.dev) fail('db_missing', `no node in ${dataDir}`, { hint: 'run `tally init --data DIR` first, or `tally node --dev`' });
+    initNode({ data: dataDir, chain: 'tally-dev', decimals: '6', grant: '1000', policy: 'open' }, true);
+    created = true;
+  }
+  const sync = opts.sync.toUpperCase();
+  if (!['FULL', 'NORMAL', 'EXTRA'].includes(sync)) fail('bad_flag', '--sync must be FULL, NORMAL or EXTRA');
+  const node = TallyNode.open({
+    dataDir,
+    modules: allModules,
+    synchronous: sync as Synchronous,
+    blockTxCountMax: Number(opts.blockTxs),
+    blockDelayMsMax: Number(opts.blockDelayMs),
+  });
+  const closers: Array<() => Promise<unknown>> = [];
+  const socketPath = opts.socket ?? dataPaths(dataDir).socket;
+  let httpUrl: string | null = null;
+  let internalUrl: string | null = null;
+  try {
+    const sock: net.Server = await listenSocket(node, socketPath);
+    closers.push(() => new Promise((r) => sock.close(() => r(undefined))));
+    if (opts.http !== 'off') {
+      const { host, port } = parseHostPort(opts.http, '--http');
+      const app: FastifyInstance = await buildPublicHttp(node);
+      httpUrl = await app.listen({ host, port });
+      closers.push(() => app.close());
+    }
+    if (opts.internal !== 'off') {
+      const { host, port } = parseHostPort(opts.internal, '--internal');
+      const app = await buildInternalHttp(node);
+      internalUrl = await app.listen({ host, port });
+      closers.push(() => app.close());
+    }
+  } catch (err) {
+    await node.close();
+    throw err;
+  }
+  const info = node.info();
+  const listening = { event: 'listening', dataDir, created, chain: info.chain, height: info.height, nodeKey: info.nodeKey, socket: socketPath, http: httpUrl, internal: internalUrl };
+  output({ json: opts.json ?? false }, listening, () =>
+    (created ? `created a development chain in ${dataDir}\n` : '') +
+    `tally node: chain "${info.chain}" at height ${info.height}\n` +
+    table([
+      ['socket', socketPath],
+      ['http', httpUrl ? `${httpUrl}  (API under /v1, OpenAPI at /v1/openapi.json, WebSocket /v1/ws)` : 'off'],
+      ['internal', internalUrl ? `${internalUrl}  (/health, /metrics)` : 'off'],
+      ['node key', info.nodeKey],
+    ]) + '\nCtrl-C stops the node.');
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    if (!opts.json) process.stderr.write(`\n${signal}: stopping\n`);
+    for (const close of closers.reverse()) await close().catch(() => {});
+    await node.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}

@@ -1,0 +1,92 @@
+// What client commands share: where the keystore and the node are, which key signs, and
+// how a transaction is built, signed and submitted.
+import os from 'node:os';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { TallyError, fail } from '../core/errors.js';
+import { connectClient, type Client } from '../api/client.js';
+import { signTx, type Receipt, type Tx } from '../chain/envelope.js';
+import type { CliContext, SubmitResult } from '../chain/module.js';
+import { defaultHome, keyInfo, loadSigner, readPassphrase, resolveKeyName } from './keystore.js';
+import { output } from './output.js';
+
+export interface ClientOptions {
+  node?: string;
+  home?: string;
+  key?: string;
+  data?: string;
+  json?: boolean;
+}
+
+export function defaultDataDir(): string {
+  return process.env.TALLY_DATA ?? path.join(defaultHome(), 'node');
+}
+
+export function homeDir(options: ClientOptions): string {
+  return options.home ?? defaultHome();
+}
+
+/** --node, else $TALLY_NODE, else the socket in --data (or the default data directory). */
+export function nodeTarget(options: ClientOptions): string {
+  return options.node ?? process.env.TALLY_NODE ?? path.join(options.data ?? defaultDataDir(), 'tally.sock');
+}
+
+export function addClientOptions(command: Command): Command {
+  return command
+    .option('--node <socket|url>', 'node to talk to: a Unix socket path or http(s)://host:port (default: $TALLY_NODE, else <data>/tally.sock)')
+    .option('--data <dir>', 'data directory whose socket to use (default: $TALLY_DATA or ~/.tally/node)')
+    .option('--home <dir>', 'keystore directory (default: $TALLY_HOME or ~/.tally)')
+    .option('--key <name>', 'which key signs (default: $TALLY_KEY, else the only key)')
+    .option('--json', 'print JSON for scripts');
+}
+
+export async function withClient<T>(options: ClientOptions, fn: (client: Client) => Promise<T>): Promise<T> {
+  const client = connectClient(nodeTarget(options));
+  try {
+    return await fn(client);
+  } finally {
+    client.close();
+  }
+}
+
+export const TX_LIFETIME_SECS = 600;
+
+export async function submitSigned(options: ClientOptions, type: string, body: Record<string, unknown>): Promise<Receipt> {
+  const home = homeDir(options);
+  const keyName = resolveKeyName(home, options.key);
+  const signer = await loadSigner(home, keyName, await readPassphrase(`Passphrase for key "${keyName}": `));
+  return withClient(options, async (client) => {
+    const info = (await client.call('node.info')) as { chain: string };
+    const auth = (await client.call('auth.get', { id: signer.id })) as { nonce: number };
+    const tx: Tx = { chain: info.chain, type, from: signer.id, nonce: auth.nonce, expires: Math.floor(Date.now() / 1000) + TX_LIFETIME_SECS, body };
+    const result = (await client.call('tx.submit', { tx: signTx(tx, signer) })) as SubmitResult;
+    if ('error' in result) throw new TallyError(result.error.code, result.error.message, { status: result.status, ...(result.error.hint ? { hint: result.error.hint } : {}) });
+    if (result.status === 'failed') {
+      throw new TallyError(result.code ?? 'failed', `transaction ${result.id} was recorded at height ${result.height} but failed: ${result.code}`, {
+        details: { receipt: result },
+      });
+    }
+    return result;
+  });
+}
+
+export const cliContext: CliContext = {
+  submitTx: (type, body, options) => submitSigned(options as ClientOptions, type, body),
+  query: (name, params, options) => withClient(options as ClientOptions, (c) => c.call('query', { name, params })),
+  output: (options, value, human) => output(options as { json?: boolean }, value, human),
+  clientOptions: addClientOptions,
+  currentAccountId: (options) => {
+    const home = homeDir(options as ClientOptions);
+    return keyInfo(home, resolveKeyName(home, (options as ClientOptions).key)).id;
+  },
+};
+
+export function expandHome(p: string): string {
+  return p.startsWith('~/') ? path.join(os.homedir(), p.slice(2)) : p;
+}
+
+export function parseHostPort(text: string, flag: string): { host: string; port: number } {
+  const m = /^(\[[0-9a-fA-F:]+\]|[^:]+):(\d{1,5})$/.exec(text);
+  if (!m || Number(m[2]) > 65535) fail('bad_flag', `${flag} must be HOST:PORT, e.g. 127.0.0.1:7700`);
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) };
+}

@@ -1,0 +1,41 @@
+// The `tally` command: the node and its users share one binary.
+import fs from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { registerChainCommands } from './commands-chain.js';
+import { registerKeyCommands } from './commands-keys.js';
+import { registerNodeCommands } from './commands-node.js';
+import { registerBenchCommand } from './commands-bench.js';
+import { cliContext } from './context.js';
+import { reportError } from './output.js';
+import { allModules } from '../modules/index.js';
+
+const pkg = JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+export function buildProgram(): Command {
+  const program = new Command('tally')
+    .description('Tally: a self-hosted verifiable ledger. Run a node, hold keys, send signed requests, verify the chain.')
+    .version(pkg.version)
+    .showHelpAfterError()
+    .exitOverride();
+  registerNodeCommands(program);
+  registerKeyCommands(program);
+  for (const m of allModules) m.cli?.(program, cliContext);
+  registerChainCommands(program);
+  registerBenchCommand(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  const json = argv.includes('--json');
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version exit 0; usage errors were already printed by commander.
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    process.exitCode = reportError(err, json);
+  }
+}

@@ -1,0 +1,38 @@
+// Output for people by default, JSON for scripts with --json; errors exit non-zero with
+// their code.
+import { TallyError } from '../core/errors.js';
+
+export interface OutputOptions {
+  json?: boolean;
+}
+
+export function output(options: OutputOptions, value: unknown, human: (value: unknown) => string): void {
+  if (options.json) process.stdout.write(JSON.stringify(value, jsonReplacer) + '\n');
+  else process.stdout.write(human(value) + '\n');
+}
+
+function jsonReplacer(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? value.toString() : value;
+}
+
+/** Two-column "label  value" lines for human output. */
+export function table(rows: Array<[string, unknown]>): string {
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${k.padEnd(width)}  ${v === null || v === undefined ? '-' : String(v)}`).join('\n');
+}
+
+export function reportError(err: unknown, json: boolean): number {
+  if (err instanceof TallyError) {
+    if (json) {
+      process.stdout.write(JSON.stringify({ error: err.toJSON() }) + '\n');
+    } else {
+      process.stderr.write(`error: ${err.message} (${err.code})\n`);
+      if (err.hint) process.stderr.write(`hint: ${err.hint}\n`);
+    }
+    return 1;
+  }
+  const e = err as Error & { code?: string };
+  if (json) process.stdout.write(JSON.stringify({ error: { code: 'internal', message: e?.message ?? String(err) } }) + '\n');
+  else process.stderr.write(`error: ${e?.stack ?? String(err)}\n`);
+  return 1;
+}

@@ -1,0 +1,57 @@
+// Ed25519 through OpenSSL (node:crypto). Public keys are imported once and cached:
+// building a KeyObject costs more than a verify.
+import crypto, { type KeyObject } from 'node:crypto';
+import { fromB64u, toB64u, toHex, utf8 } from './encoding.js';
+import { hash } from './hash.js';
+
+const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+const keyCache = new Map<string, KeyObject>();
+const KEY_CACHE_MAX = 100_000;
+
+export function publicKeyObject(pubB64u: string): KeyObject {
+  let key = keyCache.get(pubB64u);
+  if (!key) {
+    const raw = fromB64u(pubB64u, 'public key', 32);
+    key = crypto.createPublicKey({ key: Buffer.concat([SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
+    if (keyCache.size >= KEY_CACHE_MAX) keyCache.clear();
+    keyCache.set(pubB64u, key);
+  }
+  return key;
+}
+
+export function verifySignature(pubB64u: string, message: Uint8Array, sigB64u: string): boolean {
+  const sig = fromB64u(sigB64u, 'signature', 64);
+  return crypto.verify(null, message, publicKeyObject(pubB64u), sig);
+}
+
+export interface Signer {
+  /** base64url of the raw 32-byte public key */
+  readonly pub: string;
+  sign(message: Uint8Array): string;
+}
+
+export function signerFromPrivateKey(privateKey: KeyObject): Signer {
+  const pub = rawPublicKey(crypto.createPublicKey(privateKey));
+  return {
+    pub,
+    sign: (message) => toB64u(crypto.sign(null, message, privateKey)),
+  };
+}
+
+export function rawPublicKey(publicKey: KeyObject): string {
+  const der = publicKey.export({ format: 'der', type: 'spki' });
+  return toB64u(der.subarray(der.length - 32));
+}
+
+export function generateSigner(): { signer: Signer; privateKey: KeyObject } {
+  const { privateKey } = crypto.generateKeyPairSync('ed25519');
+  return { signer: signerFromPrivateKey(privateKey), privateKey };
+}
+
+/** An account id is derived from the key that opened the account and never changes. */
+export function accountIdFromPub(pubB64u: string): string {
+  const raw = fromB64u(pubB64u, 'public key', 32);
+  return toHex(hash(utf8.encode('tally/account/v1\n'), raw).subarray(0, 20));
+}
+
+export const ACCOUNT_ID = /^[0-9a-f]{40}$/;

@@ -1,0 +1,31 @@
+// Protocol and resource limits, declared once. Run-time configuration may lower some of
+// these for an operator (see NodeConfig) but never raise them past these bounds.
+
+export const limits = Object.freeze({
+  /** Unix socket: one request per line, at most this many bytes. */
+  socketLineBytesMax: 64 * 1024,
+  /** HTTP request body (a batch of 1,000 transactions fits with room to spare). */
+  httpBodyBytesMax: 4 * 1024 * 1024,
+  /** Transactions in one POST /v1/txs or one socket submit. */
+  batchTxCountMax: 1000,
+  /** Bytes of canonical JSON in one transaction. */
+  txBytesMax: 4 * 1024,
+  /** Pending transactions in the whole mempool. */
+  mempoolTxCountMax: 100_000,
+  /** Pending transactions of one account (it may queue this many nonces ahead). */
+  accountPendingTxCountMax: 1000,
+  /** Transactions in one block. */
+  blockTxCountMax: 4000,
+  /** How far in the future a transaction's `expires` may lie. */
+  txLifetimeSecsMax: 24 * 3600,
+  /** Memo length in UTF-8 bytes. */
+  memoBytesMax: 256,
+  /** Page size of list queries. */
+  pageSizeMax: 500,
+  /** Chain ids: short, printable. */
+  chainIdPattern: /^[a-z0-9][a-z0-9._-]{0,63}$/,
+  /** Largest amount in minor units: a signed 64-bit integer. */
+  amountMinorMax: (1n << 63n) - 1n,
+  /** Decimals a chain may choose at genesis. */
+  decimalsMax: 18,
+});

@@ -1,0 +1,204 @@
+// The embedded store: SQLite encrypted with SQLCipher (AES-256) through
+// better-sqlite3-multiple-ciphers, in WAL mode, every statement prepared.
+import Database from 'better-sqlite3-multiple-ciphers';
+import fs from 'node:fs';
+import { fail, TallyError } from '../core/errors.js';
+import { coreMigrations, type Migration } from './migrations.js';
+import { readDatabaseKey } from './keyfile.js';
+
+export type Synchronous = 'FULL' | 'NORMAL' | 'EXTRA';
+
+export interface OpenOptions {
+  dbPath: string;
+  keyPath: string;
+  synchronous?: Synchronous;
+  readonly?: boolean;
+  /** Create the file if it does not exist (init); otherwise a missing database is an error. */
+  create?: boolean;
+}
+
+export interface BlockRow {
+  height: number;
+  hash: string;
+  header: string;
+  sig: string;
+}
+
+export interface TxRow {
+  id: Buffer;
+  height: number;
+  idx: number;
+  sender: string;
+  type: string;
+  env: string;
+  status: string;
+  code: string | null;
+  events: string;
+}
+
+export interface BlockCommit {
+  block: BlockRow;
+  txs: TxRow[];
+  /** Key-value writes of the block: JSON text, or null to delete. */
+  writes: Map<string, string | null>;
+}
+
+export class SqliteStore {
+  readonly db: Database.Database;
+  private readonly stmts;
+
+  private constructor(db: Database.Database) {
+    this.db = db;
+    this.stmts = {
+      getMeta: db.prepare<[string], { v: string }>('SELECT v FROM meta WHERE k = ?'),
+      setMeta: db.prepare<[string, string]>('INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v'),
+      getState: db.prepare<[string], { v: string }>('SELECT v FROM state WHERE k = ?'),
+      putState: db.prepare<[string, string, number]>('INSERT INTO state (k, v, h) VALUES (?, ?, ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v, h = excluded.h'),
+      delState: db.prepare<[string]>('DELETE FROM state WHERE k = ?'),
+      insertBlock: db.prepare<[number, string, string, string]>('INSERT INTO blocks (height, hash, header, sig) VALUES (?, ?, ?, ?)'),
+      insertTx: db.prepare<[Buffer, number, number, string, string, string, string, string | null, string]>(
+        'INSERT INTO txs (id, height, idx, sender, type, env, status, code, events) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      tip: db.prepare<[], BlockRow>('SELECT height, hash, header, sig FROM blocks ORDER BY height DESC LIMIT 1'),
+      block: db.prepare<[number], BlockRow>('SELECT height, hash, header, sig FROM blocks WHERE height = ?'),
+      blocksFrom: db.prepare<[number], BlockRow>('SELECT height, hash, header, sig FROM blocks WHERE height >= ? ORDER BY height'),
+      blockTxs: db.prepare<[number], TxRow>('SELECT id, height, idx, sender, type, env, status, code, events FROM txs WHERE height = ? ORDER BY idx'),
+      tx: db.prepare<[Buffer], TxRow>('SELECT id, height, idx, sender, type, env, status, code, events FROM txs WHERE id = ?'),
+      txExists: db.prepare<[Buffer], { one: number }>('SELECT 1 AS one FROM txs WHERE id = ?'),
+      allState: db.prepare<[], { k: string; v: string; h: number }>('SELECT k, v, h FROM state ORDER BY k'),
+      counts: db.prepare<[], { blocks: number; txs: number }>('SELECT (SELECT count(*) FROM blocks) AS blocks, (SELECT count(*) FROM txs) AS txs'),
+    };
+  }
+
+  static open(options: OpenOptions): SqliteStore {
+    const exists = fs.existsSync(options.dbPath);
+    if (!exists && !options.create) {
+      fail('db_missing', `no database at ${options.dbPath}`, { status: 500, hint: 'run `tally init --data DIR` first, or `tally node --dev`' });
+    }
+    const key = readDatabaseKey(options.keyPath);
+    const db = new Database(options.dbPath, { readonly: options.readonly ?? false, fileMustExist: !options.create });
+    try {
+      db.pragma(`cipher='sqlcipher'`);
+      db.pragma('legacy=4');
+      // Raw 256-bit key (no passphrase KDF): the key file already holds full entropy.
+      db.pragma(`key="x'${key}'"`);
+      try {
+        db.prepare('SELECT count(*) FROM sqlite_master').get();
+      } catch (err) {
+        fail('db_key_wrong', `cannot open ${options.dbPath}: the database key does not match (or the file is not a Tally database)`, {
+          status: 500,
+          hint: 'use the db.key file that was created with this database',
+          cause: err,
+        });
+      }
+      if (!options.readonly) {
+        db.pragma('journal_mode = WAL');
+        db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
+      }
+      db.pragma('foreign_keys = ON');
+      db.pragma('busy_timeout = 5000');
+      const store = new SqliteStore(SqliteStore.migrated(db, options.readonly ?? false));
+      return store;
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+
+  private static migrated(db: Database.Database, readonly: boolean): Database.Database {
+    if (!readonly) {
+      db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (scope TEXT NOT NULL, version INTEGER NOT NULL, description TEXT NOT NULL, applied_at TEXT NOT NULL, PRIMARY KEY (scope, version)) WITHOUT ROWID');
+      runMigrations(db, 'core', coreMigrations);
+    }
+    return db;
+  }
+
+  migrate(scope: string, migrations: Migration[]): void {
+    runMigrations(this.db, scope, migrations);
+  }
+
+  getMeta(k: string): string | undefined {
+    return this.stmts.getMeta.get(k)?.v;
+  }
+
+  setMeta(k: string, v: string): void {
+    this.stmts.setMeta.run(k, v);
+  }
+
+  getState(k: string): string | undefined {
+    return this.stmts.getState.get(k)?.v;
+  }
+
+  tip(): BlockRow | undefined {
+    return this.stmts.tip.get();
+  }
+
+  block(height: number): BlockRow | undefined {
+    return this.stmts.block.get(height);
+  }
+
+  *blocksFrom(height: number): IterableIterator<BlockRow> {
+    yield* this.stmts.blocksFrom.iterate(height);
+  }
+
+  blockTxs(height: number): TxRow[] {
+    return this.stmts.blockTxs.all(height);
+  }
+
+  tx(id: Buffer): TxRow | undefined {
+    return this.stmts.tx.get(id);
+  }
+
+  txExists(id: Buffer): boolean {
+    return this.stmts.txExists.get(id) !== undefined;
+  }
+
+  *allState(): IterableIterator<{ k: string; v: string; h: number }> {
+    yield* this.stmts.allState.iterate();
+  }
+
+  counts(): { blocks: number; txs: number } {
+    return this.stmts.counts.get()!;
+  }
+
+  /** Block, transactions, receipts and state in one storage transaction: all or nothing. */
+  commitBlock(commit: BlockCommit): void {
+    const s = this.stmts;
+    this.db.transaction(() => {
+      const b = commit.block;
+      s.insertBlock.run(b.height, b.hash, b.header, b.sig);
+      for (const t of commit.txs) s.insertTx.run(t.id, t.height, t.idx, t.sender, t.type, t.env, t.status, t.code, t.events);
+      for (const [k, v] of commit.writes) {
+        if (v === null) s.delState.run(k);
+        else s.putState.run(k, v, b.height);
+      }
+    })();
+  }
+
+  /** Run `fn` in one transaction (used for module tables outside the chain, and genesis). */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+function runMigrations(db: Database.Database, scope: string, migrations: Migration[]): void {
+  const applied = new Set(
+    db.prepare<[string], { version: number }>('SELECT version FROM schema_migrations WHERE scope = ?').all(scope).map((r) => r.version),
+  );
+  const record = db.prepare<[string, number, string, string]>('INSERT INTO schema_migrations (scope, version, description, applied_at) VALUES (?, ?, ?, ?)');
+  const sorted = [...migrations].sort((a, b) => a.version - b.version);
+  sorted.forEach((m, i) => {
+    if (m.version !== i + 1) throw new TallyError('migration_order', `${scope} migrations must be numbered 1, 2, 3, ...`, { status: 500 });
+  });
+  for (const m of sorted) {
+    if (applied.has(m.version)) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      record.run(scope, m.version, m.description, new Date().toISOString());
+    })();
+  }
+}
