@@ -230,9 +230,8 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     // Enough transfers for the duration at up to 15,000/s; a phase ends early if they run out.
     const perPhase = Math.min(o.durationSecs * 15_000, 600_000);
     const lanes = o.concurrency;
-    o.log(`pre-signing ${perPhase} transfers for each transport ...`);
+    o.log(`pre-signing ${perPhase} transfers ...`);
     const httpLanes = presign(info.chain, accounts, lanes, perPhase, o.httpBatch);
-    const socketLanes = presign(info.chain, accounts, lanes, perPhase, o.socketBatch);
 
     o.log(`HTTP batch submit (${o.httpBatch} per request, ${lanes} in flight) for ${o.durationSecs}s ...`);
     const httpPhase = await runPhase('http', [http], httpLanes, o.durationSecs);
@@ -250,7 +249,6 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       for (const s of sockets) s.close();
       o.log(`  ${socketPhase.tx_per_s} tx/s, p50 ${socketPhase.p50_ms} ms, p99 ${socketPhase.p99_ms} ms`);
     }
-    void socketLanes;
 
     o.log('measuring Ed25519 verify rate on all cores (node:crypto and openssl speed) ...');
     const verify = await measureVerifyRate(3);

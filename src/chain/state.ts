@@ -3,8 +3,7 @@
 // writes over the block's writes over the committed state, so a failed transaction is
 // dropped whole and a block commits whole.
 import { hash } from '../core/hash.js';
-import { fromHex, toHex, utf8 } from '../core/encoding.js';
-import { leafHash, merkleRoot } from '../core/merkle.js';
+import { fromHex, toHex } from '../core/encoding.js';
 
 export interface StateReader {
   get<T = unknown>(key: string): T | undefined;
@@ -61,19 +60,15 @@ export class LayeredState implements StateView {
 
 /**
  * stateRoot: a hash chain over each block's sorted state changes,
- *   stateRoot(h) = BLAKE3("tally/state/v1\n" || stateRoot(h-1) || diffRoot(h)),
- * where diffRoot is the Merkle root of the (key, value) pairs the block wrote. It commits
+ *   stateRoot(h) = BLAKE3("tally/state/v1\n" || stateRoot(h-1) || BLAKE3(diff(h))),
+ * where diff(h) is the block's writes sorted by key, one JSON [key, value|null] per line. It commits
  * to the whole state history (replay recomputes it) but does not yet give per-account
  * inclusion proofs; a sparse Merkle tree over the state is the planned replacement.
  */
 export function nextStateRoot(prevStateRoot: string, writes: Map<string, string | null>): string {
   const keys = [...writes.keys()].sort();
-  const leaves = keys.map((k) => {
-    const v = writes.get(k);
-    return leafHash(utf8.encode(JSON.stringify([k, v ?? null])));
-  });
-  const diffRoot = fromHex(merkleRoot(leaves), 'diff root', 32);
-  return toHex(hash(utf8.encode('tally/state/v1\n'), fromHex(prevStateRoot, 'state root', 32), diffRoot));
+  const lines = keys.map((k) => JSON.stringify([k, writes.get(k) ?? null])).join('\n');
+  return toHex(hash('tally/state/v1\n', fromHex(prevStateRoot, 'state root', 32), hash(lines)));
 }
 
 export const ZERO_ROOT = '0'.repeat(64);

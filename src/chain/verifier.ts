@@ -27,7 +27,6 @@ export class VerifierPool {
         p.resolve(msg.verdicts);
       });
       w.on('error', (err) => this.failAll(err));
-      w.unref();
       this.workers.push(w);
     }
   }

@@ -4,15 +4,15 @@ import crypto, { type KeyObject } from 'node:crypto';
 import { fromB64u, toB64u, toHex, utf8 } from './encoding.js';
 import { hash } from './hash.js';
 
-const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 const keyCache = new Map<string, KeyObject>();
 const KEY_CACHE_MAX = 100_000;
 
 export function publicKeyObject(pubB64u: string): KeyObject {
   let key = keyCache.get(pubB64u);
   if (!key) {
-    const raw = fromB64u(pubB64u, 'public key', 32);
-    key = crypto.createPublicKey({ key: Buffer.concat([SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
+    fromB64u(pubB64u, 'public key', 32); // refuse malformed keys with a precise error
+    // JWK import is ~18x faster than DER under OpenSSL 3 (no decoder lookup).
+    key = crypto.createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: pubB64u }, format: 'jwk' });
     if (keyCache.size >= KEY_CACHE_MAX) keyCache.clear();
     keyCache.set(pubB64u, key);
   }
