@@ -7,7 +7,7 @@ import path from 'node:path';
 import { canonicalJson } from '../core/canonical.js';
 import { errorBody, errorStatus, fail, TallyError } from '../core/errors.js';
 import { fromHex } from '../core/encoding.js';
-import { ACCOUNT_ID, accountIdFromPub, signerFromPrivateKey, type Signer } from '../core/keys.js';
+import { ACCOUNT_ID, accountIdFromPub, assertStrongPublicKey, signerFromPrivateKey, type Signer } from '../core/keys.js';
 import { limits } from '../core/limits.js';
 import { EMPTY_ROOT, leafHash, merkleProof, type MerkleProof } from '../core/merkle.js';
 import { checkSecretFileMode, createDatabaseKey, writeSecretFile } from '../store/keyfile.js';
@@ -259,6 +259,7 @@ export class TallyNode extends EventEmitter implements NodeHandle {
     if (!auth) {
       if (!type.opensAccount) fail('account_not_found', `no account ${from}; register it first`, { status: 404 });
       if (accountIdFromPub(env.pub) !== from) fail('account_mismatch', 'tx.from is not the account id of this public key', { status: 401 });
+      assertStrongPublicKey(env.pub);
     } else if (auth.pub !== env.pub) {
       fail('wrong_key', 'this public key does not belong to the account', { status: 401 });
     }

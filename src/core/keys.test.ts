@@ -188,3 +188,13 @@ test('ACCOUNT_ID accepts only 40 lowercase hex digits', () => {
     assert.equal(ACCOUNT_ID.test(s), false, s);
   }
 });
+
+test('assertStrongPublicKey refuses small-order and non-canonical keys, accepts real ones', async () => {
+  const { assertStrongPublicKey, generateSigner } = await import('./keys.js');
+  assert.doesNotThrow(() => assertStrongPublicKey(generateSigner().signer.pub));
+  const identity = Buffer.alloc(32);
+  identity[0] = 1;
+  assert.throws(() => assertStrongPublicKey(identity.toString('base64url')), (e: any) => e.code === 'weak_key');
+  const nonCanonical = Buffer.from('ed' + 'ff'.repeat(30) + '7f', 'hex');
+  assert.throws(() => assertStrongPublicKey(nonCanonical.toString('base64url')), (e: any) => e.code === 'weak_key');
+});

@@ -1,6 +1,8 @@
 // Ed25519 through OpenSSL (node:crypto). Public keys are imported once and cached:
 // building a KeyObject costs more than a verify.
 import crypto, { type KeyObject } from 'node:crypto';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { fail } from './errors.js';
 import { fromB64u, toB64u, toHex, utf8 } from './encoding.js';
 import { hash } from './hash.js';
 
@@ -55,3 +57,19 @@ export function accountIdFromPub(pubB64u: string): string {
 }
 
 export const ACCOUNT_ID = /^[0-9a-f]{40}$/;
+
+/**
+ * Refuse public keys that OpenSSL would accept but that make forgeries trivial: a
+ * non-canonical point encoding, or a point of small order (any signature with R = the
+ * identity and s = 0 verifies). Checked once, when an account is opened.
+ */
+export function assertStrongPublicKey(pubB64u: string): void {
+  const raw = fromB64u(pubB64u, 'public key', 32);
+  let point;
+  try {
+    point = ed25519.Point.fromBytes(raw);
+  } catch {
+    fail('weak_key', 'the public key is not a canonical Ed25519 point', { status: 400 });
+  }
+  if (point.isSmallOrder()) fail('weak_key', 'the public key is a small-order point; generate a new key', { status: 400 });
+}

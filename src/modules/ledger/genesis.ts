@@ -1,7 +1,7 @@
 // The ledger's genesis section: registration policy with its starting grant, the initial
 // accounts (paid from the mint), and the admins.
 import { fail } from '../../core/errors.js';
-import { accountIdFromPub } from '../../core/keys.js';
+import { accountIdFromPub, assertStrongPublicKey } from '../../core/keys.js';
 import { formatAmount, parseAmount } from '../../core/amount.js';
 import { fromB64u } from '../../core/encoding.js';
 import { openAccount, type StateView } from '../../chain/state.js';
@@ -28,6 +28,7 @@ export const ledgerGenesis: ModuleGenesis = {
     const out = accounts.map((a, i) => {
       const name = validName(a.name);
       fromB64u(a.pub, `ledger.accounts[${i}].pub`, 32);
+      assertStrongPublicKey(a.pub as string);
       const id = accountIdFromPub(a.pub as string);
       if (names.has(name) || ids.has(id)) fail('genesis_invalid', `ledger.accounts[${i}] repeats a name or key`);
       names.add(name);
