@@ -30,7 +30,48 @@ export function dataPaths(dataDir: string) {
     nodeKey: path.join(dataDir, 'node.key'),
     genesis: path.join(dataDir, 'genesis.json'),
     socket: path.join(dataDir, 'tally.sock'),
+    lock: path.join(dataDir, 'node.lock'),
   };
+}
+
+/**
+ * One node per data directory: two sequencers on one database would fork the chain.
+ * The lock file holds the owner's pid; a lock left by a killed process is taken over.
+ */
+export function acquireNodeLock(lockPath: string): () => void {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = fs.openSync(lockPath, 'wx', 0o600);
+      fs.writeSync(fd, `${process.pid}\n`);
+      fs.closeSync(fd);
+      return () => {
+        try {
+          if (fs.readFileSync(lockPath, 'utf8').trim() === String(process.pid)) fs.unlinkSync(lockPath);
+        } catch {
+          // already gone
+        }
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const pid = Number(fs.readFileSync(lockPath, 'utf8').trim());
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) {
+        fail('node_running', `another node (pid ${pid}) is running on this data directory`, {
+          status: 409, hint: 'stop it first, or talk to it with --node',
+        });
+      }
+      fs.rmSync(lockPath, { force: true }); // stale: its process is gone
+    }
+  }
+  fail('node_running', `cannot take the lock ${lockPath}`, { status: 409 });
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 export function isInitialized(dataDir: string): boolean {
@@ -188,18 +229,25 @@ export class TallyNode extends EventEmitter implements NodeHandle {
   static open(options: NodeOptions): TallyNode {
     const p = dataPaths(options.dataDir);
     const signer = loadNodeSigner(p.nodeKey);
-    const store = SqliteStore.open({ dbPath: p.db, keyPath: p.dbKey, synchronous: options.synchronous ?? 'FULL' });
+    const release = acquireNodeLock(p.lock);
+    let store: SqliteStore | undefined;
     try {
+      store = SqliteStore.open({ dbPath: p.db, keyPath: p.dbKey, synchronous: options.synchronous ?? 'FULL' });
       for (const m of options.modules) if (m.migrations) store.migrate(m.name, m.migrations);
       const stored = store.getMeta('genesis');
       if (!stored) fail('db_corrupt', 'the database has no genesis record', { status: 500 });
       const genesis = validateGenesis(JSON.parse(stored), options.modules);
-      return new TallyNode(options, store, genesis, signer);
+      const node = new TallyNode(options, store, genesis, signer);
+      node.releaseLock = release;
+      return node;
     } catch (err) {
-      store.close();
+      store?.close();
+      release();
       throw err;
     }
   }
+
+  private releaseLock: () => void = () => {};
 
   get tip() {
     return this.sequencer.tip;
@@ -357,6 +405,7 @@ export class TallyNode extends EventEmitter implements NodeHandle {
     this.sequencer.stop();
     await this.pool.close();
     this.store.close();
+    this.releaseLock();
   }
 }
 
