@@ -27,8 +27,8 @@ export class Mempool {
   private count = 0;
 
   constructor(
-    private readonly sizeMax = limits.mempoolTxCountMax,
-    private readonly perAccountMax = limits.accountPendingTxCountMax,
+    private readonly sizeMax: number = limits.mempoolTxCountMax,
+    private readonly perAccountMax: number = limits.accountPendingTxCountMax,
   ) {}
 
   get size(): number {

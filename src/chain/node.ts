@@ -268,6 +268,7 @@ export class TallyNode extends EventEmitter implements NodeHandle {
 
   /** Check, verify and queue transactions; each result is a receipt (after commit) or an error. */
   async submit(raws: unknown[]): Promise<SubmitResult[]> {
+    if (this.stopping) fail('node_stopping', 'the node is shutting down; retry against it after restart', { status: 503 });
     if (raws.length > limits.batchTxCountMax) fail('batch_too_large', `at most ${limits.batchTxCountMax} transactions per batch`, { status: 413 });
     const results: Array<SubmitResult | Promise<SubmitResult> | undefined> = new Array(raws.length);
     const checked: Array<{ i: number; env: Envelope; type: TxType; body: unknown }> = [];
@@ -401,7 +402,16 @@ export class TallyNode extends EventEmitter implements NodeHandle {
     };
   }
 
+  private stopping = false;
+
+  /** Stop admitting, and commit (and acknowledge) everything already admitted. */
+  drain(): void {
+    this.stopping = true;
+    this.sequencer.flush();
+  }
+
   async close(): Promise<void> {
+    this.drain();
     this.sequencer.stop();
     await this.pool.close();
     this.store.close();

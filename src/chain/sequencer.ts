@@ -64,6 +64,15 @@ export class Sequencer {
     }
   }
 
+  /** Sequence everything still in the mempool now (graceful shutdown). */
+  flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    while (!this.stopped && this.mempool.size > 0) this.runBlock();
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);

@@ -149,6 +149,8 @@ async function runNode(opts: NodeCliOptions): Promise<void> {
     if (stopping) return;
     stopping = true;
     if (!opts.json) process.stderr.write(`\n${signal}: stopping\n`);
+    // Commit what was admitted and answer its submitters before the listeners close.
+    node.drain();
     for (const close of closers.reverse()) await close().catch(() => {});
     await node.close();
     process.exit(0);

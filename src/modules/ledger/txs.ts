@@ -7,7 +7,7 @@ import { limits } from '../../core/limits.js';
 import { utf8 } from '../../core/encoding.js';
 import type { TxType } from '../../chain/module.js';
 import type { LedgerGenesis } from './genesis.js';
-import { createAccount, getAccount, MINT_ID, nameKey, resolveAccount, transfer, validName } from './state.js';
+import { createAccount, getAccount, MINT_ID, NAME_PATTERN, nameKey, resolveAccount, transfer, validName } from './state.js';
 
 function onlyFields(body: Record<string, unknown>, allowed: string[]): void {
   for (const k of Object.keys(body)) {
@@ -53,7 +53,7 @@ export const send: TxType<SendBody> = {
   parse(body, params) {
     onlyFields(body, ['to', 'amount', 'memo']);
     const to = body.to;
-    if (typeof to !== 'string' || (!ACCOUNT_ID.test(to) && !/^[a-z][a-z0-9_-]{0,31}$/.test(to))) {
+    if (typeof to !== 'string' || (!ACCOUNT_ID.test(to) && !NAME_PATTERN.test(to))) {
       fail('bad_recipient', 'to must be an account name or a 40-hex account id');
     }
     const amount = parsePositiveAmount(body.amount, params.decimals);
