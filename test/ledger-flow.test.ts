@@ -57,11 +57,11 @@ describe('ledger flow through a real node', { timeout: 180_000 }, () => {
       assert.equal(key.name, name);
       ids[name] = key.id;
     }
-  });
+  }, { timeout: 60_000 });
 
   after(async () => {
     await cleanup();
-  });
+  }, { timeout: 60_000 });
 
   it('registers over the socket and over HTTP, each with the grant of 1000', async () => {
     const ra = await cliOk(home, ['register', 'alice', '--key', 'alice', '--node', node.socket, '--json']);
@@ -265,8 +265,15 @@ describe('ledger flow through a real node', { timeout: 180_000 }, () => {
     assert.ok(finalTxs >= 20, `${finalTxs} transactions`);
   });
 
-  it('stops cleanly; a second process verifies the directory it wrote', async () => {
-    assert.equal(await node.stop(), 0);
+  it('stops cleanly, even with an idle socket client connected; a second process verifies the directory it wrote', async () => {
+    // Regression: the socket server used to wait for every client to hang up, so SIGTERM never finished.
+    const idle = await RawSocket.connect(node.socket);
+    assert.equal((await idle.request(1, 'node.info')).result.height, finalHeight);
+    try {
+      assert.equal(await node.stop(), 0, node.stderr());
+    } finally {
+      idle.close();
+    }
     const r = await cli(home, ['chain', 'verify', '--data', node.dataDir, '--json'], 60_000);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.equal(r.json.ok, true);

@@ -34,6 +34,9 @@ export function errorHandler(err: FastifyError | TallyError | Error, reply: { st
   if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
     return reply.status(415).send({ error: { code: 'bad_content_type', message: 'send JSON with content-type: application/json' } });
   }
+  if (fe.validation?.some((v) => v.keyword === 'maxItems')) {
+    return reply.status(413).send({ error: { code: 'batch_too_large', message: `at most ${limits.batchTxCountMax} transactions per batch` } });
+  }
   if (fe.validation) return reply.status(400).send({ error: { code: 'bad_request', message: err.message } });
   if (fe.statusCode && fe.statusCode < 500) return reply.status(fe.statusCode).send({ error: { code: 'bad_request', message: err.message } });
   console.error('tally: http request failed', err);
@@ -92,7 +95,9 @@ export async function buildPublicHttp(node: TallyNode): Promise<FastifyInstance>
   app.get('/v1/ws', { websocket: true, schema: { summary: 'WebSocket: one JSON message per new block {type:"block", hash, header, sig, receipts}; ?account=ID keeps only receipts touching that account' } }, (socket, req) => {
     const account = (req.query as Record<string, string>).account;
     const onBlock = (e: BlockCommitted) => {
-      const receipts = account ? e.receipts.filter((r) => r.events.some((ev) => ev.from === account || ev.to === account || ev.account === account)) : e.receipts;
+      const receipts = account
+        ? e.receipts.filter((r, i) => e.senders[i] === account || r.events.some((ev) => ev.from === account || ev.to === account || ev.account === account))
+        : e.receipts;
       if (account && receipts.length === 0) return;
       if (socket.bufferedAmount > 8 * 1024 * 1024) return socket.close(1013, 'too slow'); // a slow reader may not grow our memory
       socket.send(JSON.stringify({ type: 'block', hash: e.block.hash, header: e.block.header, sig: e.block.sig, receipts }));

@@ -40,6 +40,14 @@ export class Mempool {
     return this.accounts.get(accountId)?.nextNonce ?? committedNonce;
   }
 
+  /** The pending transaction of an account with this nonce, if any. */
+  pendingAt(accountId: string, nonce: number): PendingTx | undefined {
+    const acct = this.accounts.get(accountId);
+    if (!acct || acct.pending.length === 0) return undefined;
+    const p = acct.pending[nonce - acct.pending[0]!.env.tx.nonce];
+    return p && p.env.tx.nonce === nonce ? p : undefined;
+  }
+
   /** Throws TallyError when the transaction cannot be admitted; nothing changes then. */
   admit(p: PendingTx, committedNonce: number): void {
     const from = p.env.tx.from;

@@ -322,10 +322,20 @@ export class TallyNode extends EventEmitter implements NodeHandle {
         this.mempool.admit(pending, auth?.nonce ?? 0);
         this.stats.txsAccepted++;
       } catch (err) {
-        // A retry of a transaction that already committed gets its receipt back.
+        // A retry of a transaction that already committed gets its receipt back; a retry
+        // of one still pending waits for the same receipt.
         if (err instanceof TallyError && err.code === 'nonce_used') {
           const existing = this.tx(id);
           if (existing) return resolve(existing.receipt);
+        }
+        if (err instanceof TallyError && err.code === 'nonce_pending') {
+          const twin = this.mempool.pendingAt(from, env.tx.nonce);
+          if (twin && twin.id === id) {
+            const [first, firstReject] = [twin.resolve, twin.reject];
+            twin.resolve = (r) => { first(r); resolve(r); };
+            twin.reject = (e) => { firstReject(e); resolve(this.refuse(e)); };
+            return;
+          }
         }
         resolve(this.refuse(err));
       }

@@ -29,6 +29,8 @@ export interface Tip {
 export interface BlockCommitted {
   block: SignedBlock;
   receipts: Receipt[];
+  /** sender account id of each receipt's transaction */
+  senders: string[];
   commitMs: number;
 }
 
@@ -194,6 +196,6 @@ export class Sequencer {
       this.mempool.settle(p);
       p.resolve(receipts[i]!);
     });
-    this.onBlock({ block, receipts, commitMs: performance.now() - started });
+    this.onBlock({ block, receipts, senders: included.map((p) => p.env.tx.from), commitMs: performance.now() - started });
   }
 }

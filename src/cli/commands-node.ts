@@ -92,6 +92,20 @@ interface NodeCliOptions {
   json?: boolean;
 }
 
+/**
+ * app.close() only closes the keep-alive connections that are idle when it starts; one that
+ * was serving a request stays open until its 72 s keep-alive timeout. Close each as soon as
+ * its last response is written.
+ */
+async function closeHttp(app: FastifyInstance): Promise<void> {
+  const reaper = setInterval(() => app.server.closeIdleConnections(), 50);
+  try {
+    await app.close();
+  } finally {
+    clearInterval(reaper);
+  }
+}
+
 async function runNode(opts: NodeCliOptions): Promise<void> {
   const dataDir = opts.data ?? defaultDataDir();
   let created = false;
@@ -115,18 +129,28 @@ async function runNode(opts: NodeCliOptions): Promise<void> {
   let internalUrl: string | null = null;
   try {
     const sock: net.Server = await listenSocket(node, socketPath);
-    closers.push(() => new Promise((r) => sock.close(() => r(undefined))));
+    // server.close() waits for every open connection to end, so one idle client would hold
+    // a stop forever: end them too (drain() has already answered what they submitted).
+    const conns = new Set<net.Socket>();
+    sock.on('connection', (c: net.Socket) => {
+      conns.add(c);
+      c.once('close', () => conns.delete(c));
+    });
+    closers.push(() => new Promise((r) => {
+      sock.close(() => r(undefined));
+      for (const c of conns) c.end(() => c.destroy());
+    }));
     if (opts.http !== 'off') {
       const { host, port } = parseHostPort(opts.http, '--http');
       const app: FastifyInstance = await buildPublicHttp(node);
       httpUrl = await app.listen({ host, port });
-      closers.push(() => app.close());
+      closers.push(() => closeHttp(app));
     }
     if (opts.internal !== 'off') {
       const { host, port } = parseHostPort(opts.internal, '--internal');
       const app = await buildInternalHttp(node);
       internalUrl = await app.listen({ host, port });
-      closers.push(() => app.close());
+      closers.push(() => closeHttp(app));
     }
   } catch (err) {
     await node.close();
