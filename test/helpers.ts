@@ -202,11 +202,22 @@ export async function cliOk(home: string, args: string[], timeoutMs?: number): P
 export interface HttpResult {
   status: number;
   body: any;
+  /** the raw response text */
+  text: string;
 }
 
 export async function httpGet(url: string, timeoutMs = 10_000): Promise<HttpResult> {
   const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-  return { status: res.status, body: await res.json().catch(() => undefined) };
+  const text = await res.text();
+  return { status: res.status, body: parseJson(text), text };
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 /** POST a JSON value, or a raw string sent as-is with content-type application/json. */
@@ -217,7 +228,8 @@ export async function httpPost(url: string, body: unknown, options: { raw?: bool
     body: options.raw ? (body as string) : JSON.stringify(body),
     signal: AbortSignal.timeout(options.timeoutMs ?? 15_000),
   });
-  return { status: res.status, body: await res.json().catch(() => undefined) };
+  const text = await res.text();
+  return { status: res.status, body: parseJson(text), text };
 }
 
 /** GET that must answer 200. */

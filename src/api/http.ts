@@ -3,6 +3,7 @@
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import websocket from '@fastify/websocket';
+import rateLimit from '@fastify/rate-limit';
 import { errorBody, errorStatus, TallyError } from '../core/errors.js';
 import { limits } from '../core/limits.js';
 import type { TallyNode } from '../chain/node.js';
@@ -43,9 +44,21 @@ export function errorHandler(err: FastifyError | TallyError | Error, reply: { st
   return reply.status(500).send({ error: { code: 'internal', message: 'internal error' } });
 }
 
-export async function buildPublicHttp(node: TallyNode): Promise<FastifyInstance> {
+export interface PublicHttpOptions {
+  /** requests per minute per client address; 0 turns the limit off */
+  rateLimitPerMin: number;
+}
+
+export async function buildPublicHttp(node: TallyNode, options: PublicHttpOptions = { rateLimitPerMin: 6000 }): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, bodyLimit: limits.httpBodyBytesMax, routerOptions: { maxParamLength: 200 } });
   app.setErrorHandler((err, _req, reply) => errorHandler(err as FastifyError, reply));
+  if (options.rateLimitPerMin > 0) {
+    await app.register(rateLimit, {
+      max: options.rateLimitPerMin,
+      timeWindow: 60_000,
+      errorResponseBuilder: (_req, ctx) => new TallyError('rate_limited', `more than ${ctx.max} requests a minute from this address; retry in ${Math.ceil(ctx.ttl / 1000)} s`, { status: 429 }),
+    });
+  }
   app.setNotFoundHandler((req, reply) => reply.status(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url}` } }));
   await app.register(swagger, {
     openapi: {

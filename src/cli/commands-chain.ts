@@ -10,10 +10,60 @@ import { connectClient } from '../api/client.js';
 import { allModules } from '../modules/index.js';
 import { SqliteStore } from '../store/sqlite.js';
 import { TallyError } from '../core/errors.js';
-import { defaultDataDir } from './context.js';
-import { output } from './output.js';
+import { addClientOptions, defaultDataDir, withClient, type ClientOptions } from './context.js';
+import { output, table } from './output.js';
+import { blockHash, verifyHeaderSignature, type SignedBlock } from '../chain/blocks.js';
+import { verifyTxProof } from '../chain/proof.js';
+import type { ProofView, TxView } from '../chain/node.js';
 
 export function registerChainCommands(program: Command): void {
+  addClientOptions(program.command('tx')
+    .argument('<id>', 'transaction id (64 hex digits)')
+    .description('show a transaction with its receipt, and check its Merkle proof against the signed block header'))
+    .action(async (id: string, opts: ClientOptions) => {
+      const result = await withClient(opts, async (client) => {
+        const info = (await client.call('node.info')) as { nodeKey: string };
+        const view = (await client.call('tx.get', { id })) as TxView;
+        const proof = (await client.call('tx.proof', { id })) as ProofView;
+        return { ...view, proof, proofCheck: verifyTxProof(proof, info.nodeKey) };
+      });
+      output(opts, result, () => {
+        const r = result.receipt;
+        const tx = result.envelope.tx;
+        return table([
+          ['tx', result.id],
+          ['type', tx.type],
+          ['from', tx.from],
+          ['nonce', tx.nonce],
+          ['body', JSON.stringify(tx.body)],
+          ['status', `${r.status}${r.code ? ' ' + r.code : ''} (block ${r.height}, index ${r.index})`],
+          ['events', r.events.map((e) => JSON.stringify(e)).join('\n' + ' '.repeat(8)) || '-'],
+          ['proof', result.proofCheck.ok ? `verified: in block ${r.height} (${result.proof.block.hash.slice(0, 16)}...), signed by the node key` : `FAILED: ${result.proofCheck.reason}`],
+        ]);
+      });
+      if (!result.proofCheck.ok) process.exitCode = 3;
+    });
+
+  addClientOptions(program.command('block')
+    .argument('<height>', 'block height (0 is the genesis block)')
+    .description('show a signed block header and its transaction ids, and check its hash and signature'))
+    .action(async (height: string, opts: ClientOptions) => {
+      const block = await withClient(opts, (client) => client.call('block.get', { height: Number(height) })) as SignedBlock & { txs: string[] };
+      const valid = blockHash(block.header) === block.hash && verifyHeaderSignature(block.header, block.sig);
+      output(opts, { ...block, valid }, () => table([
+        ['height', block.header.height],
+        ['hash', block.hash],
+        ['prev', block.header.prevHash],
+        ['time', new Date(block.header.time).toISOString()],
+        ['txRoot', block.header.txRoot],
+        ['stateRoot', block.header.stateRoot],
+        ['txs', block.header.txCount],
+        ['proposer', block.header.proposer],
+        ['signature', valid ? 'valid' : 'INVALID'],
+      ]) + (block.txs.length ? '\n' + block.txs.join('\n') : ''));
+      if (!valid) process.exitCode = 3;
+    });
+
   const chain = program.command('chain').description('inspect and verify the chain');
   chain.command('verify')
     .description('replay the chain from genesis: every hash, signature, Merkle root, receipt and balance (offline on --data, or online with --node)')

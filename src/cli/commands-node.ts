@@ -73,6 +73,7 @@ export function registerNodeCommands(program: Command): void {
     .option('--http <host:port|off>', `public HTTP listener (default ${DEFAULT_HTTP}; use 0.0.0.0:7700 to serve other machines)`, DEFAULT_HTTP)
     .option('--internal <host:port|off>', `internal listener for /health and /metrics (default ${DEFAULT_INTERNAL}; keep it on loopback)`, DEFAULT_INTERNAL)
     .option('--socket <path>', 'Unix socket (default <data>/tally.sock)')
+    .option('--rate-limit <n|off>', 'public HTTP requests per minute per client address (a batch of 1,000 transactions is one request)', '6000')
     .option('--sync <FULL|NORMAL>', 'SQLite synchronous mode: FULL survives power loss (default); NORMAL survives only process crashes', 'FULL')
     .option('--block-txs <n>', 'most transactions per block', '4000')
     .option('--block-delay-ms <n>', 'longest wait before a block is made when load is light', '2')
@@ -89,6 +90,7 @@ interface NodeCliOptions {
   sync: string;
   blockTxs: string;
   blockDelayMs: string;
+  rateLimit: string;
   json?: boolean;
 }
 
@@ -142,7 +144,9 @@ async function runNode(opts: NodeCliOptions): Promise<void> {
     }));
     if (opts.http !== 'off') {
       const { host, port } = parseHostPort(opts.http, '--http');
-      const app: FastifyInstance = await buildPublicHttp(node);
+      const rateLimitPerMin = opts.rateLimit === 'off' ? 0 : Number(opts.rateLimit);
+      if (!Number.isInteger(rateLimitPerMin) || rateLimitPerMin < 0) fail('bad_flag', '--rate-limit must be a whole number of requests per minute, or off');
+      const app: FastifyInstance = await buildPublicHttp(node, { rateLimitPerMin });
       httpUrl = await app.listen({ host, port });
       closers.push(() => closeHttp(app));
     }
