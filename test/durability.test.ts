@@ -135,7 +135,7 @@ describe('durability across kill -9 and SIGTERM', { timeout: 240_000 }, () => {
 
   before(async () => {
     dataDir = path.join(tempDir(), 'data');
-    node = await startNode({ dataDir });
+    node = await startNode({ dataDir, extraArgs: ['--rate-limit', 'off'] });
     for (let i = 0; i < ACCOUNTS; i++) {
       accounts.push(newAccount());
       names.push(`acct${i}`);
@@ -160,7 +160,7 @@ describe('durability across kill -9 and SIGTERM', { timeout: 240_000 }, () => {
     assert.ok(load.inFlightAtStop > 0, 'the kill happened while requests were in flight');
     t.diagnostic(`${acked.size} acknowledged transactions in ${load.batchesAcked} batches, ${load.inFlightAtStop} requests in flight at the kill`);
 
-    node = await startNode({ dataDir }); // takes over the lock the killed node left
+    node = await startNode({ dataDir, extraArgs: ['--rate-limit', 'off'] }); // takes over the lock the killed node left
     assert.equal(node.listening.created, false);
     const maxAckedHeight = Math.max(...[...acked.values()].map((r) => r.height));
     assert.ok(node.listening.height >= maxAckedHeight, `restarted at height ${node.listening.height}, acknowledged up to ${maxAckedHeight}`);
@@ -190,7 +190,7 @@ describe('durability across kill -9 and SIGTERM', { timeout: 240_000 }, () => {
   });
 
   it('SIGTERM under load stops promptly and commits everything it acknowledged', async (t) => {
-    node = await startNode({ dataDir });
+    node = await startNode({ dataDir, extraArgs: ['--rate-limit', 'off'] });
     for (const a of accounts) a.nonce = (await getOk(`${node.http}/v1/auth/${a.id}`)).nonce;
     const ackedBefore = acked.size;
     let stopMs = 0;
@@ -209,7 +209,7 @@ describe('durability across kill -9 and SIGTERM', { timeout: 240_000 }, () => {
     for (const r of load.refusals) assert.equal(r.error.code, 'node_stopping', JSON.stringify(r));
     for (const a of load.otherAnswers) assert.equal(a.status, 503, JSON.stringify(a));
 
-    node = await startNode({ dataDir });
+    node = await startNode({ dataDir, extraArgs: ['--rate-limit', 'off'] });
     await checkAcked();
     await checkBalances();
     const info = await getOk(`${node.http}/v1/node`);
