@@ -25,6 +25,7 @@ export interface BenchOptions {
   httpBatch: number;
   socketBatch: number;
   concurrency: number;
+  socketConcurrency: number;
   sync: 'FULL' | 'NORMAL';
   log: (line: string) => void;
 }
@@ -50,6 +51,8 @@ export interface BenchResult {
   ratio_openssl: number | null;
   http: PhaseResult;
   socket: PhaseResult;
+  /** one transaction at a time over the socket: the latency of a lone request */
+  single: { count: number; p50_ms: number; p99_ms: number };
   cores: number;
   cpu: string;
   accounts: number;
@@ -240,14 +243,34 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     // The socket phase continues each account's nonces after the ones the HTTP phase used;
     // transfers the HTTP phase did not get to were never sent, so re-sign from the chain's nonces.
     let socketPhase: PhaseResult = { transport: 'socket', committed: 0, failed: 0, refused: 0, seconds: 0, tx_per_s: 0, p50_ms: 0, p99_ms: 0 };
+    let single = { count: 0, p50_ms: 0, p99_ms: 0 };
     if (socketTarget) {
       for (const a of accounts) a.nonce = ((await http.call('auth.get', { id: a.id })) as { nonce: number }).nonce;
-      const resigned = presign(info.chain, accounts, lanes, perPhase, o.socketBatch);
-      const sockets = Array.from({ length: lanes }, () => connectClient(socketTarget));
-      o.log(`Unix socket submit (${o.socketBatch} per line, ${lanes} connections) for ${o.durationSecs}s ...`);
+      const socketLanes = o.socketConcurrency;
+      const resigned = presign(info.chain, accounts, socketLanes, perPhase, o.socketBatch);
+      const sockets = Array.from({ length: socketLanes }, () => connectClient(socketTarget));
+      o.log(`Unix socket submit (${o.socketBatch} per line, ${socketLanes} lines in flight) for ${o.durationSecs}s ...`);
       socketPhase = await runPhase('socket', sockets, resigned, o.durationSecs);
       for (const s of sockets) s.close();
       o.log(`  ${socketPhase.tx_per_s} tx/s, p50 ${socketPhase.p50_ms} ms, p99 ${socketPhase.p99_ms} ms`);
+
+      // A lone client on an idle node: submit, wait for the commit, repeat.
+      const a = accounts[0]!;
+      a.nonce = ((await http.call('auth.get', { id: a.id })) as { nonce: number }).nonce;
+      const sock = connectClient(socketTarget);
+      const lone: number[] = [];
+      const until = performance.now() + 3000;
+      while (performance.now() < until && lone.length < 2000) {
+        const env = txFor(info.chain, a, 'ledger.send', { to: accounts[1]!.id, amount: '0.000001' });
+        const t0 = performance.now();
+        const r = (await sock.call('tx.submit', { tx: env })) as SubmitResult;
+        if ('error' in r) throw new TallyError('bench_failed', `single submit refused: ${r.error.code}`);
+        lone.push(performance.now() - t0);
+      }
+      sock.close();
+      lone.sort((x, y) => x - y);
+      single = { count: lone.length, p50_ms: round(percentile(lone, 50), 2), p99_ms: round(percentile(lone, 99), 2) };
+      o.log(`one at a time over the socket: p50 ${single.p50_ms} ms, p99 ${single.p99_ms} ms (${single.count} transactions)`);
     }
 
     o.log('measuring Ed25519 verify rate on all cores (node:crypto and openssl speed) ...');
@@ -263,6 +286,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       ratio_openssl: openssl ? round(httpPhase.tx_per_s / openssl, 3) : null,
       http: httpPhase,
       socket: socketPhase,
+      single,
       cores: os.availableParallelism(),
       cpu: os.cpus()[0]?.model ?? 'unknown',
       accounts: accounts.length,

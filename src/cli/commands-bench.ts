@@ -13,7 +13,8 @@ export function registerBenchCommand(program: Command): void {
     .option('--accounts <n>', 'accounts sending to each other', '2000')
     .option('--batch <n>', 'transactions per HTTP request', '500')
     .option('--socket-batch <n>', 'transactions per socket line (a line is at most 64 KiB)', '100')
-    .option('--concurrency <n>', 'requests in flight', '8')
+    .option('--concurrency <n>', 'HTTP requests in flight', '8')
+    .option('--socket-concurrency <n>', 'socket lines in flight (over as many connections)', '32')
     .option('--sync <FULL|NORMAL>', 'synchronous mode of the node it starts', 'FULL')
     .option('--json', 'print one JSON object: tx_per_s, p50_ms, p99_ms, verify_per_s, ratio, ...')
     .action(async (opts) => {
@@ -30,6 +31,7 @@ export function registerBenchCommand(program: Command): void {
         httpBatch: n(opts.batch, '--batch', 1000),
         socketBatch: n(opts.socketBatch, '--socket-batch', 150),
         concurrency: n(opts.concurrency, '--concurrency', 64),
+        socketConcurrency: n(opts.socketConcurrency, '--socket-concurrency', 256),
         sync: opts.sync === 'NORMAL' ? 'NORMAL' : 'FULL',
         log: opts.json ? () => {} : (line) => process.stderr.write(line + '\n'),
       });
@@ -41,6 +43,7 @@ function human(r: BenchResult): string {
   return table([
     ['HTTP batch', `${r.http.tx_per_s} tx/s committed (p50 ${r.http.p50_ms} ms, p99 ${r.http.p99_ms} ms submit-to-acknowledge)`],
     ['Unix socket', `${r.socket.tx_per_s} tx/s committed (p50 ${r.socket.p50_ms} ms, p99 ${r.socket.p99_ms} ms)`],
+    ['one at a time', `p50 ${r.single.p50_ms} ms, p99 ${r.single.p99_ms} ms submit-to-acknowledge on an idle node (${r.single.count} txs over the socket)`],
     ['Ed25519 verify', `${r.verify_per_s}/s on ${r.cores} cores (node:crypto)` + (r.openssl_verify_per_s ? `, ${r.openssl_verify_per_s}/s (openssl speed)` : '')],
     ['ratio', `${r.ratio} of the verify limit` + (r.ratio_openssl ? ` (${r.ratio_openssl} of openssl's)` : '')],
     ['machine', `${r.cpu}, Node ${r.node_version}, synchronous=${r.sync}`],

