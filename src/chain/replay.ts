@@ -3,7 +3,8 @@
 // compare the replayed state with the stored one. Works on a data directory (offline) or
 // against a running node (online).
 import { canonicalJson } from '../core/canonical.js';
-import { errorBody, TallyError } from '../core/errors.js';
+import { TallyError } from '../core/errors.js';
+import { applyTx } from './apply.js';
 import { accountIdFromPub } from '../core/keys.js';
 import { leafHash, merkleRoot } from '../core/merkle.js';
 import { blockHash, verifyHeaderSignature, type BlockHeader, type SignedBlock } from './blocks.js';
@@ -114,18 +115,14 @@ export async function verifyChain(
       if (auth && auth.pub !== env.pub) issue(height, 'wrong_key', `transaction ${t.id} is signed by a key that is not the account's`);
       if ((auth?.nonce ?? 0) !== tx.nonce) issue(height, 'bad_nonce', `transaction ${t.id} has nonce ${tx.nonce}, expected ${auth?.nonce ?? 0}`);
       if (tx.expires * 1000 < h.time) issue(height, 'expired', `transaction ${t.id} was included after it expired`);
-      let receipt: Receipt;
+      let body: unknown;
       try {
-        const body = type.parse(tx.body, params);
-        const events = type.apply({ state: layered, params, height, timeMs: h.time, id: t.id, tx, pub: env.pub }, body);
-        layered.commitTx();
-        receipt = { id: t.id, height, index, status: 'ok', events };
+        body = type.parse(tx.body, params);
       } catch (err) {
-        layered.rollbackTx();
-        if (!(err instanceof TallyError)) issue(height, 'apply_crashed', `transaction ${t.id}: ${(err as Error).message}`);
-        receipt = { id: t.id, height, index, status: 'failed', code: errorBody(err).code, events: [] };
+        issue(height, 'bad_body', `transaction ${t.id} has a body its module refuses: ${(err as Error).message}`);
+        return;
       }
-      layered.setDurable(authKey(tx.from), { pub: auth?.pub ?? env.pub, nonce: (auth?.nonce ?? 0) + 1 } satisfies AuthRecord);
+      const receipt = applyTx({ state: layered, type, params, height, index, timeMs: h.time, id: t.id, env, body, auth });
       if (canonicalJson(receipt) !== canonicalJson(t.receipt)) {
         issue(height, 'receipt_mismatch', `transaction ${t.id}: replay gives ${receipt.status}${receipt.code ? ' ' + receipt.code : ''}, store says ${t.receipt.status}${t.receipt.code ? ' ' + t.receipt.code : ''} (or other event data differs)`);
       }

@@ -2,7 +2,8 @@
 // block + transactions + receipts + state changes commit together, and only then are the
 // submitters acknowledged (group commit). It runs on the main thread and never yields
 // in the middle of a block, so admission and sequencing never interleave.
-import { errorBody, TallyError } from '../core/errors.js';
+import { TallyError } from '../core/errors.js';
+import { applyTx } from './apply.js';
 import { fromHex } from '../core/encoding.js';
 import { leafHash, merkleRoot } from '../core/merkle.js';
 import type { Signer } from '../core/keys.js';
@@ -123,19 +124,9 @@ export class Sequencer {
         continue;
       }
       const index = included.length;
-      const txType = this.txTypes.get(tx.type)!;
-      let receipt: Receipt;
-      try {
-        const events = txType.apply({ state, params: this.params, height, timeMs, id: p.id, tx, pub: p.env.pub }, p.body);
-        state.commitTx();
-        receipt = { id: p.id, height, index, status: 'ok', events };
-      } catch (err) {
-        state.rollbackTx();
-        if (!(err instanceof TallyError)) console.error(`tally: transaction ${p.id} failed with an internal error`, err);
-        receipt = { id: p.id, height, index, status: 'failed', code: errorBody(err).code, events: [] };
-      }
-      // The nonce is used whether the transaction succeeded or failed (a bounced cheque).
-      state.setDurable(authKey(tx.from), { pub: auth?.pub ?? p.env.pub, nonce: nonce + 1 } satisfies AuthRecord);
+      const receipt = applyTx({
+        state, type: this.txTypes.get(tx.type)!, params: this.params, height, index, timeMs, id: p.id, env: p.env, body: p.body, auth,
+      });
       included.push(p);
       receipts.push(receipt);
       rows.push({
