@@ -171,12 +171,17 @@ async function runNode(opts: NodeCliOptions): Promise<void> {
       ['internal', internalUrl ? `${internalUrl}  (/health, /metrics)` : 'off'],
       ['node key', info.nodeKey],
     ]) + '\nCtrl-C stops the node.');
+  if (internalUrl && !isLoopback(new URL(internalUrl).hostname)) {
+    process.stderr.write(`warning: the internal listener ${internalUrl} is not on loopback; /metrics and future admin routes are reachable from the network\n`);
+  }
+  const activity = opts.json ? undefined : startActivityLog(node);
 
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     if (!opts.json) process.stderr.write(`\n${signal}: stopping\n`);
+    if (activity) clearInterval(activity);
     // Commit what was admitted and answer its submitters before the listeners close.
     node.drain();
     for (const close of closers.reverse()) await close().catch(() => {});
@@ -185,4 +190,24 @@ async function runNode(opts: NodeCliOptions): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '[::1]' || host === '::1' || host.startsWith('127.');
+}
+
+/** One line on stderr every 10 s while the node is making blocks: what an operator watches. */
+function startActivityLog(node: TallyNode): NodeJS.Timeout {
+  let last = { height: node.tip.height, txs: node.stats.txsCommitted, at: Date.now() };
+  const timer = setInterval(() => {
+    const now = { height: node.tip.height, txs: node.stats.txsCommitted, at: Date.now() };
+    if (now.height !== last.height) {
+      const secs = (now.at - last.at) / 1000;
+      const refused = [...node.stats.txsRefused.values()].reduce((a, b) => a + b, 0);
+      process.stderr.write(`${new Date(now.at).toISOString()} height ${now.height}: ${now.height - last.height} blocks, ${Math.round((now.txs - last.txs) / secs)} tx/s, mempool ${node.mempool.size}, ${refused} refused since start, last commit ${node.stats.lastCommitMs.toFixed(1)} ms\n`);
+    }
+    last = now;
+  }, 10_000);
+  timer.unref();
+  return timer;
 }
