@@ -105,7 +105,10 @@ export async function buildPublicHttp(node: TallyNode, options: PublicHttpOption
     schema: { summary: 'run a module query by name (see /v1/node for the list)', params: { type: 'object', properties: { name: { type: 'string', maxLength: 64 } } }, body: { type: 'object', additionalProperties: true } },
   }, async (req) => methods.query!(node, { name: (req.params as { name: string }).name, params: req.body ?? {} }));
 
+  let subscribers = 0;
   app.get('/v1/ws', { websocket: true, schema: { summary: 'WebSocket: one JSON message per new block {type:"block", hash, header, sig, receipts}; ?account=ID keeps only receipts touching that account' } }, (socket, req) => {
+    if (subscribers >= limits.wsSubscribersMax) return socket.close(1013, 'too many subscribers; retry later');
+    subscribers++;
     const account = (req.query as Record<string, string>).account;
     const onBlock = (e: BlockCommitted) => {
       const receipts = account
@@ -116,7 +119,10 @@ export async function buildPublicHttp(node: TallyNode, options: PublicHttpOption
       socket.send(JSON.stringify({ type: 'block', hash: e.block.hash, header: e.block.header, sig: e.block.sig, receipts }));
     };
     node.on('block', onBlock);
-    socket.on('close', () => node.off('block', onBlock));
+    socket.on('close', () => {
+      subscribers--;
+      node.off('block', onBlock);
+    });
   });
 
   for (const m of node.modules) m.routes?.(app, node);

@@ -1,11 +1,13 @@
 // A pool of worker threads that check signatures off the main thread. A batch is split
-// into one chunk per worker so every core verifies at once.
+// into one chunk per worker so every core verifies at once. A worker that dies is
+// replaced, and the chunks it held are failed rather than left waiting forever.
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Envelope } from './envelope.js';
 import type { VerifyVerdict } from './verifier-worker.js';
 
 interface PendingChunk {
+  worker: number;
   resolve: (verdicts: VerifyVerdict[]) => void;
   reject: (err: Error) => void;
 }
@@ -18,17 +20,32 @@ export class VerifierPool {
   private closed = false;
 
   constructor(size = os.availableParallelism()) {
-    for (let i = 0; i < Math.max(1, size); i++) {
-      const w = new Worker(new URL('./verifier-worker.js', import.meta.url));
-      w.on('message', (msg: { seq: number; verdicts: VerifyVerdict[] }) => {
-        const p = this.pending.get(msg.seq);
-        if (!p) return;
-        this.pending.delete(msg.seq);
-        p.resolve(msg.verdicts);
-      });
-      w.on('error', (err) => this.failAll(err));
-      this.workers.push(w);
-    }
+    for (let i = 0; i < Math.max(1, size); i++) this.workers.push(this.spawn(i));
+  }
+
+  private spawn(slot: number): Worker {
+    const w = new Worker(new URL('./verifier-worker.js', import.meta.url));
+    w.on('message', (msg: { seq: number; verdicts: VerifyVerdict[] }) => {
+      const p = this.pending.get(msg.seq);
+      if (!p) return;
+      this.pending.delete(msg.seq);
+      p.resolve(msg.verdicts);
+    });
+    const died = (err: Error) => {
+      if (this.workers[slot] !== w) return; // already replaced
+      for (const [seq, p] of this.pending) {
+        if (p.worker !== slot) continue;
+        this.pending.delete(seq);
+        p.reject(err);
+      }
+      if (!this.closed) {
+        console.error(`tally: signature worker ${slot} stopped (${err.message}); starting a new one`);
+        this.workers[slot] = this.spawn(slot);
+      }
+    };
+    w.on('error', died);
+    w.on('exit', (code) => died(new Error(`exit code ${code}`)));
+    return w;
   }
 
   get size(): number {
@@ -47,21 +64,22 @@ export class VerifierPool {
   private send(envelopes: Envelope[]): Promise<VerifyVerdict[]> {
     if (this.closed) return Promise.reject(new Error('verifier pool closed'));
     const seq = ++this.seq;
-    const worker = this.workers[this.next++ % this.workers.length]!;
+    const slot = this.next++ % this.workers.length;
     return new Promise((resolve, reject) => {
-      this.pending.set(seq, { resolve, reject });
-      worker.postMessage({ seq, envelopes });
+      this.pending.set(seq, { worker: slot, resolve, reject });
+      this.workers[slot]!.postMessage({ seq, envelopes });
     });
-  }
-
-  private failAll(err: Error): void {
-    for (const p of this.pending.values()) p.reject(err);
-    this.pending.clear();
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    this.failAll(new Error('verifier pool closed'));
+    for (const p of this.pending.values()) p.reject(new Error('verifier pool closed'));
+    this.pending.clear();
     await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+
+  /** For tests: stop one worker as if it had crashed. */
+  async crashWorkerForTest(slot: number): Promise<void> {
+    await this.workers[slot]!.terminate();
   }
 }

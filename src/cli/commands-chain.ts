@@ -10,13 +10,31 @@ import { connectClient } from '../api/client.js';
 import { allModules } from '../modules/index.js';
 import { SqliteStore } from '../store/sqlite.js';
 import { TallyError } from '../core/errors.js';
-import { addClientOptions, defaultDataDir, withClient, type ClientOptions } from './context.js';
+import { addClientOptions, defaultDataDir, nodeTarget, withClient, type ClientOptions } from './context.js';
 import { output, table } from './output.js';
 import { blockHash, verifyHeaderSignature, type SignedBlock } from '../chain/blocks.js';
 import { verifyTxProof } from '../chain/proof.js';
-import type { ProofView, TxView } from '../chain/node.js';
+import type { ProofView, TallyNode, TxView } from '../chain/node.js';
 
 export function registerChainCommands(program: Command): void {
+  addClientOptions(program.command('status')
+    .description('what a node runs: chain id, height, tip, node key, mempool, modules'))
+    .action(async (opts: ClientOptions) => {
+      const info = await withClient(opts, (client) => client.call('node.info')) as ReturnType<TallyNode['info']>;
+      output(opts, info, () => table([
+        ['node', nodeTarget(opts)],
+        ['chain', info.chain],
+        ['height', info.height],
+        ['tip', info.tipHash],
+        ['genesis', info.genesisHash],
+        ['node key', info.nodeKey],
+        ['decimals', info.decimals],
+        ['mempool', info.mempool],
+        ['modules', info.modules.join(', ')],
+        ['tx types', info.txTypes.join(', ')],
+      ]));
+    });
+
   addClientOptions(program.command('tx')
     .argument('<id>', 'transaction id (64 hex digits)')
     .description('show a transaction with its receipt, and check its Merkle proof against the signed block header'))

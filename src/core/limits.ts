@@ -20,6 +20,8 @@ export const limits = Object.freeze({
   txLifetimeSecsMax: 24 * 3600,
   /** Memo length in UTF-8 bytes. */
   memoBytesMax: 256,
+  /** WebSocket subscribers on the public listener. */
+  wsSubscribersMax: 1000,
   /** Page size of list queries. */
   pageSizeMax: 500,
   /** Chain ids: short, printable. */
