@@ -102,11 +102,29 @@ describe('tampering is detected', { timeout: 180_000 }, () => {
     assert.equal(mismatch.length, 1, JSON.stringify(r.json.issues));
     assert.equal(mismatch[0].height, rowHeight);
     assert.match(mismatch[0].message, new RegExp(key));
-    assert.deepEqual(r.json.issues.map((i: { kind: string }) => i.kind), ['state_mismatch'], 'the blocks themselves are intact');
+    // The blocks themselves are intact; the ledger's double-entry invariant catches it too.
+    assert.deepEqual(r.json.issues.map((i: { kind: string }) => i.kind), ['state_mismatch', 'invariant_broken']);
+    assert.match(r.json.issues[1].message, /stored state: balances sum to 1000000000 minor units, not zero/);
     // Human output names the divergence and exits 3 too.
     const human = await cli(home, ['chain', 'verify', '--data', dir], 60_000);
     assert.equal(human.code, 3);
     assert.match(human.stdout, new RegExp(`FAILED: the chain diverges at height ${rowHeight}`));
+  });
+
+  it('a verifier that pins the node key or the genesis catches a chain made by someone else', async () => {
+    const wrongKey = newAccount().signer.pub;
+    const r1 = await cli(home, ['chain', 'verify', '--data', dataDir, '--json', '--node-key', wrongKey], 60_000);
+    assert.equal(r1.code, 3);
+    const issues1 = JSON.parse(r1.stdout).issues as Array<{ kind: string; height: number }>;
+    assert.ok(issues1.length > 0 && issues1.every((i) => i.kind === 'wrong_proposer'), r1.stdout);
+    const other = path.join(copy(), 'other-genesis.json');
+    const genesis = JSON.parse(fs.readFileSync(path.join(dataDir, 'genesis.json'), 'utf8'));
+    fs.writeFileSync(other, JSON.stringify({ ...genesis, time: genesis.time + 1 }));
+    const r2 = await cli(home, ['chain', 'verify', '--data', dataDir, '--json', '--genesis', other], 60_000);
+    assert.equal(r2.code, 3);
+    assert.deepEqual(JSON.parse(r2.stdout).issues.map((i: { kind: string }) => i.kind), ['genesis_mismatch']);
+    const r3 = await cli(home, ['chain', 'verify', '--data', dataDir, '--json', '--genesis', path.join(dataDir, 'genesis.json')], 60_000);
+    assert.equal(r3.code, 0, r3.stdout);
   });
 
   it('a changed state row written at an earlier height reports that height', async () => {

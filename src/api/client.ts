@@ -18,8 +18,9 @@ export function isHttpTarget(target: string): boolean {
   return /^https?:\/\//.test(target);
 }
 
+/** options.nodeKey (else $TALLY_NODE_KEY) pins the key every socket reply must be signed by. */
 export function connectClient(target: string, options: { nodeKey?: string } = {}): Client {
-  return isHttpTarget(target) ? new HttpClient(target) : new SocketClient(target, options.nodeKey);
+  return isHttpTarget(target) ? new HttpClient(target) : new SocketClient(target, options.nodeKey ?? process.env.TALLY_NODE_KEY);
 }
 
 function remoteError(err: { code?: string; message?: string; hint?: string; details?: Record<string, unknown> } | undefined, status = 400): TallyError {

@@ -89,6 +89,11 @@ export interface TallyModule {
   genesis?: ModuleGenesis;
   routes?: (app: FastifyInstance, node: NodeHandle) => void;
   cli?: (program: Command, cli: CliContext) => void;
+  /**
+   * Whole-state invariants (e.g. balances sum to zero), checked by `tally chain verify`
+   * on the replayed state and on the stored one. Returns a message per violation.
+   */
+  invariants?: (entries: Iterable<[string, string]>, params: ChainParams) => string[];
 }
 
 export type { Envelope, Receipt, Tx, TxEvent };

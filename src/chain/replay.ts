@@ -43,17 +43,28 @@ export interface VerifyReport {
 
 const ISSUES_MAX = 100;
 
+export interface VerifyPins {
+  /** the genesis document the verifier trusts (else: whatever the source says) */
+  genesis?: Genesis;
+  /** the node key the verifier trusts (else: whoever signed block 0) */
+  nodeKey?: string;
+}
+
 export async function verifyChain(
   source: ChainSource,
   modules: TallyModule[],
   pool: VerifierPool,
   onProgress: (height: number, tip: number) => void = () => {},
+  pins: VerifyPins = {},
 ): Promise<VerifyReport> {
   const issues: VerifyIssue[] = [];
   const issue = (height: number, kind: string, message: string) => {
     if (issues.length < ISSUES_MAX) issues.push({ height, kind, message });
   };
   const genesis = await source.genesis();
+  if (pins.genesis && genesisHash(pins.genesis) !== genesisHash(genesis)) {
+    issue(0, 'genesis_mismatch', `the chain's genesis (${genesisHash(genesis)}) is not the pinned one (${genesisHash(pins.genesis)})`);
+  }
   const params = chainParams(genesis);
   const txTypes = new Map<string, TxType>();
   for (const m of modules) for (const t of m.txTypes) txTypes.set(t.type, t);
@@ -64,8 +75,8 @@ export async function verifyChain(
 
   const tip = await source.tipHeight();
   const block0 = await source.block(0);
-  const nodeKey = block0.header.proposer;
-  const expected0 = { ...parts.header, proposer: nodeKey };
+  const nodeKey = pins.nodeKey ?? block0.header.proposer;
+  const expected0 = { ...parts.header, proposer: block0.header.proposer };
   if (canonicalJson(expected0) !== canonicalJson(block0.header)) issue(0, 'genesis_mismatch', 'block 0 does not match the genesis file');
   checkBlockSelf(block0, nodeKey, issue);
   if (block0.header.prevHash !== genesisHash(genesis)) issue(0, 'genesis_mismatch', 'block 0 does not link to the genesis hash');
@@ -149,6 +160,13 @@ export async function verifyChain(
       else if (replayed !== row.v) issue(row.h, 'state_mismatch', `stored "${row.k}" is ${row.v}, replay gives ${replayed} (last written at height ${row.h})`);
     }
     for (const k of state.keys()) if (!seen.has(k)) issue(tip, 'state_missing', `stored state lacks "${k}"`);
+    const stored = source.storedState;
+    for (const m of modules) {
+      for (const msg of m.invariants?.(mapEntries(stored()), params) ?? []) issue(tip, 'invariant_broken', `${m.name}, stored state: ${msg}`);
+    }
+  }
+  for (const m of modules) {
+    for (const msg of m.invariants?.(state.entries(), params) ?? []) issue(tip, 'invariant_broken', `${m.name}, replayed state: ${msg}`);
   }
 
   issues.sort((a, b) => a.height - b.height);
@@ -167,7 +185,7 @@ export async function verifyChain(
 function checkBlockSelf(block: SignedBlock, nodeKey: string, issue: (h: number, kind: string, msg: string) => void): void {
   const h: BlockHeader = block.header;
   if (blockHash(h) !== block.hash) issue(h.height, 'block_hash_mismatch', 'the stored block hash is not the hash of its header');
-  if (h.proposer !== nodeKey) issue(h.height, 'wrong_proposer', 'the block is not made by the node that made block 0');
+  if (h.proposer !== nodeKey) issue(h.height, 'wrong_proposer', `the block is signed by ${h.proposer}, not the node key ${nodeKey}`);
   if (!verifyHeaderSignature(h, block.sig)) issue(h.height, 'bad_block_signature', 'the block signature does not verify');
 }
 
@@ -194,4 +212,8 @@ export function clientSource(client: { call(method: string, params?: Record<stri
     block: async (height) => (await client.call('block.get', { height })) as SignedBlock,
     blockTxs: async (height) => ((await client.call('block.get', { height, full: true })) as { txs: TxView[] }).txs,
   };
+}
+
+function* mapEntries(rows: Iterable<{ k: string; v: string }>): IterableIterator<[string, string]> {
+  for (const r of rows) yield [r.k, r.v];
 }

@@ -2,9 +2,9 @@
 // against --node, with a progress bar on a terminal.
 import { SingleBar, Presets } from 'cli-progress';
 import type { Command } from 'commander';
-import { validateGenesis } from '../chain/genesis.js';
+import { readGenesisFile, validateGenesis } from '../chain/genesis.js';
 import { dataPaths } from '../chain/node.js';
-import { clientSource, storeSource, verifyChain, type ChainSource, type VerifyReport } from '../chain/replay.js';
+import { clientSource, storeSource, verifyChain, type ChainSource, type VerifyPins, type VerifyReport } from '../chain/replay.js';
 import { VerifierPool } from '../chain/verifier.js';
 import { connectClient } from '../api/client.js';
 import { allModules } from '../modules/index.js';
@@ -87,15 +87,29 @@ export function registerChainCommands(program: Command): void {
     .description('replay the chain from genesis: every hash, signature, Merkle root, receipt and balance (offline on --data, or online with --node)')
     .option('--data <dir>', 'verify this data directory offline (default: $TALLY_DATA or ~/.tally/node)')
     .option('--node <socket|url>', 'verify a running node instead, over its socket or HTTP')
+    .option('--genesis <file>', 'trust this genesis document, not the one the node or directory holds')
+    .option('--node-key <key>', 'trust this node key (base64url), not whoever signed block 0 (default: $TALLY_NODE_KEY)')
     .option('--json', 'print the report as JSON')
-    .action(async (opts: { data?: string; node?: string; json?: boolean }) => {
+    .action(async (opts: VerifyOptions) => {
       const report = await runVerify(opts);
       output(opts, report, () => humanReport(report));
       if (!report.ok) process.exitCode = 3;
     });
 }
 
-async function runVerify(opts: { data?: string; node?: string; json?: boolean }): Promise<VerifyReport> {
+interface VerifyOptions {
+  data?: string;
+  node?: string;
+  genesis?: string;
+  nodeKey?: string;
+  json?: boolean;
+}
+
+async function runVerify(opts: VerifyOptions): Promise<VerifyReport> {
+  const pins: VerifyPins = {};
+  if (opts.genesis) pins.genesis = readGenesisFile(opts.genesis, allModules);
+  const nodeKey = opts.nodeKey ?? process.env.TALLY_NODE_KEY;
+  if (nodeKey) pins.nodeKey = nodeKey;
   const pool = new VerifierPool();
   let store: SqliteStore | undefined;
   let client: ReturnType<typeof connectClient> | undefined;
@@ -120,7 +134,7 @@ async function runVerify(opts: { data?: string; node?: string; json?: boolean })
         started = true;
       }
       bar.update(height);
-    });
+    }, pins);
   } finally {
     bar?.stop();
     await pool.close();

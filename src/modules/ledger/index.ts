@@ -6,6 +6,7 @@ import { ledgerGenesis } from './genesis.js';
 import { accountQuery, balanceQuery } from './queries.js';
 import { ledgerRoutes } from './routes.js';
 import { register, send } from './txs.js';
+import { ledgerInvariants } from './state.js';
 
 export const ledgerModule: TallyModule = {
   name: 'ledger',
@@ -14,4 +15,5 @@ export const ledgerModule: TallyModule = {
   genesis: ledgerGenesis,
   routes: ledgerRoutes,
   cli: ledgerCli,
+  invariants: ledgerInvariants,
 };

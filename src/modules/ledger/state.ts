@@ -52,3 +52,18 @@ export function validName(name: unknown): string {
   if (name === MINT_NAME) fail('name_reserved', `"${MINT_NAME}" is reserved`, { status: 400 });
   return name;
 }
+
+/** Double entry: every balance, the mint's included, sums to zero; only the mint is negative. */
+export function ledgerInvariants(entries: Iterable<[string, string]>): string[] {
+  const problems: string[] = [];
+  let sum = 0n;
+  for (const [k, v] of entries) {
+    if (!k.startsWith('ledger/acct/')) continue;
+    const acct = JSON.parse(v) as LedgerAccount;
+    const balance = BigInt(acct.balance);
+    sum += balance;
+    if (balance < 0n && k !== accountKey(MINT_ID)) problems.push(`account ${acct.name} has a negative balance ${acct.balance}`);
+  }
+  if (sum !== 0n) problems.push(`balances sum to ${sum} minor units, not zero`);
+  return problems;
+}
