@@ -7,6 +7,8 @@ import type { Envelope, Receipt } from './envelope.js';
 export interface PendingTx {
   id: string;
   env: Envelope;
+  /** canonical JSON of env, as the verifier produced it (stored as is) */
+  canonical: string;
   /** The parsed body from the module's parse(). */
   body: unknown;
   admittedAtMs: number;

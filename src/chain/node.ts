@@ -293,7 +293,7 @@ export class TallyNode extends EventEmitter implements NodeHandle {
       try {
         if (verdict.code === 'bad_signature') fail('bad_signature', 'the signature does not verify for this transaction and key', { status: 401 });
         if (verdict.code) fail(verdict.code, verdict.code === 'tx_too_large' ? `a transaction may be at most ${limits.txBytesMax} bytes` : 'invalid transaction');
-        results[c.i] = this.admit(verdict.id, c.env, c.type, c.body);
+        results[c.i] = this.admit(verdict.id, verdict.canonical!, c.env, c.type, c.body);
       } catch (err) {
         results[c.i] = this.refuse(err);
       }
@@ -302,7 +302,7 @@ export class TallyNode extends EventEmitter implements NodeHandle {
     return Promise.all(results as Array<SubmitResult | Promise<SubmitResult>>);
   }
 
-  private admit(id: string, env: Envelope, type: TxType, body: unknown): SubmitResult | Promise<SubmitResult> {
+  private admit(id: string, canonical: string, env: Envelope, type: TxType, body: unknown): SubmitResult | Promise<SubmitResult> {
     const from = env.tx.from;
     const auth = this.queryCtx.state.get<AuthRecord>(authKey(from));
     if (!auth) {
@@ -314,7 +314,7 @@ export class TallyNode extends EventEmitter implements NodeHandle {
     }
     return new Promise<SubmitResult>((resolve) => {
       const pending: PendingTx = {
-        id, env, body, admittedAtMs: Date.now(),
+        id, env, canonical, body, admittedAtMs: Date.now(),
         resolve: (r) => resolve(r),
         reject: (err) => resolve(this.refuse(err)),
       };

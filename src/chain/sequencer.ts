@@ -135,7 +135,7 @@ export class Sequencer {
         idx: index,
         sender: tx.from,
         type: tx.type,
-        env: JSON.stringify(p.env),
+        env: p.canonical,
         status: receipt.status,
         code: receipt.code ?? null,
         events: JSON.stringify(receipt.events),

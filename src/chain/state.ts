@@ -30,10 +30,22 @@ export class LayeredState implements StateView {
     return v === null ? undefined : v;
   }
 
+  /**
+   * Parsed values are memoized for the block (a transfer reads the same accounts several
+   * times) and frozen, so a module that mutated one instead of calling set() would fail
+   * loudly rather than change state behind the sequencer's back.
+   */
   get<T = unknown>(key: string): T | undefined {
     const raw = this.getRaw(key);
-    return raw === undefined ? undefined : (JSON.parse(raw) as T);
+    if (raw === undefined) return undefined;
+    const hit = this.parsed.get(key);
+    if (hit && hit.raw === raw) return hit.value as T;
+    const value = Object.freeze(JSON.parse(raw) as object);
+    this.parsed.set(key, { raw, value });
+    return value as T;
   }
+
+  private readonly parsed = new Map<string, { raw: string; value: unknown }>();
 
   set(key: string, value: unknown): void {
     this.txWrites.set(key, JSON.stringify(value));

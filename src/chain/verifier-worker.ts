@@ -1,7 +1,7 @@
 // Runs in a worker thread: canonicalize, hash and verify a chunk of envelopes whose shape
 // the main thread has already checked. Returns only ids and verdicts (small messages).
 import { parentPort } from 'node:worker_threads';
-import { signingText, txIdOfSigningText, type Envelope } from './envelope.js';
+import { signingText, TX_DOMAIN, txIdOfSigningText, type Envelope } from './envelope.js';
 import { verifySignature } from '../core/keys.js';
 import { utf8 } from '../core/encoding.js';
 import { limits } from '../core/limits.js';
@@ -15,6 +15,8 @@ export interface VerifyVerdict {
   id: string;
   /** null when the signature is valid, else an error code */
   code: string | null;
+  /** canonical JSON of the whole envelope (valid ones only): what the store keeps */
+  canonical?: string;
 }
 
 parentPort!.on('message', (req: VerifyRequest) => {
@@ -33,7 +35,9 @@ function verifyOne(env: Envelope): VerifyVerdict {
   const id = txIdOfSigningText(text);
   if (bytes.length > limits.txBytesMax) return { id, code: 'tx_too_large' };
   try {
-    return { id, code: verifySignature(env.pub, bytes, env.sig) ? null : 'bad_signature' };
+    if (!verifySignature(env.pub, bytes, env.sig)) return { id, code: 'bad_signature' };
+    // JCS of {pub, sig, tx}: keys in order, and the tx part is already canonical.
+    return { id, code: null, canonical: `{"pub":${JSON.stringify(env.pub)},"sig":${JSON.stringify(env.sig)},"tx":${text.slice(TX_DOMAIN.length)}}` };
   } catch {
     return { id, code: 'bad_signature' };
   }
