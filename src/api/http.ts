@@ -23,7 +23,9 @@ const envelopeSchema = {
 
 export const TX_ID_PATTERN = '^[0-9a-f]{64}$';
 
-export function errorHandler(err: FastifyError | TallyError | Error, reply: { status: (n: number) => { send: (b: unknown) => unknown } }) {
+export type ErrorReply = { status: (n: number) => { send: (b: unknown) => unknown } };
+
+export function errorHandler(err: FastifyError | TallyError | Error, reply: ErrorReply) {
   if (err instanceof TallyError) return reply.status(errorStatus(err)).send({ error: errorBody(err) });
   const fe = err as FastifyError;
   if (fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || (fe.statusCode === 400 && err instanceof SyntaxError)) {
@@ -39,6 +41,8 @@ export function errorHandler(err: FastifyError | TallyError | Error, reply: { st
     return reply.status(413).send({ error: { code: 'batch_too_large', message: `at most ${limits.batchTxCountMax} transactions per batch` } });
   }
   if (fe.validation) return reply.status(400).send({ error: { code: 'bad_request', message: err.message } });
+  if (fe.code === 'FST_ERR_BAD_URL') return reply.status(400).send({ error: { code: 'bad_url', message: 'the URL is not valid (bad percent-encoding?)' } });
+  if (fe.code === 'FST_ERR_MAX_PARAM_LENGTH') return reply.status(414).send({ error: { code: 'url_too_long', message: 'a path parameter is too long' } });
   if (fe.statusCode && fe.statusCode < 500) return reply.status(fe.statusCode).send({ error: { code: 'bad_request', message: err.message } });
   console.error('tally: http request failed', err);
   return reply.status(500).send({ error: { code: 'internal', message: 'internal error' } });
@@ -50,7 +54,13 @@ export interface PublicHttpOptions {
 }
 
 export async function buildPublicHttp(node: TallyNode, options: PublicHttpOptions = { rateLimitPerMin: 6000 }): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, bodyLimit: limits.httpBodyBytesMax, routerOptions: { maxParamLength: 200 } });
+  const app = Fastify({
+    logger: false,
+    bodyLimit: limits.httpBodyBytesMax,
+    routerOptions: { maxParamLength: 200 },
+    // Errors raised before routing (bad percent-encoding, over-long parameters) get our error shape too.
+    frameworkErrors: (err, _req, reply) => errorHandler(err, reply as unknown as ErrorReply),
+  });
   app.setErrorHandler((err, _req, reply) => errorHandler(err as FastifyError, reply));
   if (options.rateLimitPerMin > 0) {
     await app.register(rateLimit, {

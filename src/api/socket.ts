@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import { canonicalJson } from '../core/canonical.js';
-import { errorBody } from '../core/errors.js';
+import { errorBody, TallyError } from '../core/errors.js';
 import { utf8 } from '../core/encoding.js';
 import { limits } from '../core/limits.js';
 import { REPLY_DOMAIN } from '../chain/blocks.js';
@@ -92,6 +92,11 @@ function handleConnection(node: TallyNode, conn: net.Socket): void {
   conn.on('error', () => conn.destroy());
 }
 
+/** A request id is echoed back, so it must be small and plain: a string, an integer or null. */
+function validId(id: unknown): boolean {
+  return id === null || (typeof id === 'string' && id.length <= 128 && id.isWellFormed()) || (typeof id === 'number' && Number.isSafeInteger(id));
+}
+
 async function handleLine(node: TallyNode, line: string, send: (reply: SocketReply) => void): Promise<void> {
   let request: { id?: unknown; method?: unknown; params?: unknown };
   try {
@@ -102,11 +107,22 @@ async function handleLine(node: TallyNode, line: string, send: (reply: SocketRep
     return;
   }
   const id = request.id ?? null;
+  if (!validId(id)) {
+    send({ id: null, error: { code: 'bad_request', message: 'id must be a well-formed string of at most 128 characters, a safe integer, or null' }, node: node.signer.pub });
+    return;
+  }
+  let reply: SocketReply;
   try {
-    const result = await callMethod(node, request.method, request.params);
-    send({ id, result, node: node.signer.pub });
+    reply = { id, result: await callMethod(node, request.method, request.params), node: node.signer.pub };
   } catch (err) {
-    if (!(err instanceof Error && err.name === 'TallyError')) console.error('tally: socket request failed', err);
-    send({ id, error: errorBody(err), node: node.signer.pub });
+    if (!(err instanceof TallyError)) console.error('tally: socket request failed', err);
+    reply = { id, error: errorBody(err), node: node.signer.pub };
+  }
+  try {
+    send(reply);
+  } catch (err) {
+    // Never let one reply that cannot be serialized take the node down.
+    console.error('tally: socket reply could not be signed', err);
+    send({ id: null, error: { code: 'reply_unserializable', message: 'the reply could not be serialized (lone UTF-16 surrogates in the request?)' }, node: node.signer.pub });
   }
 }

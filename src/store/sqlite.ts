@@ -2,11 +2,20 @@
 // better-sqlite3-multiple-ciphers, in WAL mode, every statement prepared.
 import Database from 'better-sqlite3-multiple-ciphers';
 import fs from 'node:fs';
-import { fail, TallyError } from '../core/errors.js';
+import { assert, fail, TallyError } from '../core/errors.js';
+import { limits } from '../core/limits.js';
 import { coreMigrations, type Migration } from './migrations.js';
 import { readDatabaseKey } from './keyfile.js';
 
 export type Synchronous = 'FULL' | 'NORMAL' | 'EXTRA';
+
+/** Transaction slots per block in the txs primary key (height * slots + index). */
+export const BLOCK_TX_SLOTS = 4096;
+assert(limits.blockTxCountMax <= BLOCK_TX_SLOTS, 'blockTxCountMax must fit the txs key layout');
+
+function txSeq(height: number, index: number): number {
+  return height * BLOCK_TX_SLOTS + index;
+}
 
 export interface OpenOptions {
   dbPath: string;
@@ -56,15 +65,14 @@ export class SqliteStore {
       putState: db.prepare<[string, string, number]>('INSERT INTO state (k, v, h) VALUES (?, ?, ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v, h = excluded.h'),
       delState: db.prepare<[string]>('DELETE FROM state WHERE k = ?'),
       insertBlock: db.prepare<[number, string, string, string]>('INSERT INTO blocks (height, hash, header, sig) VALUES (?, ?, ?, ?)'),
-      insertTx: db.prepare<[Buffer, number, number, string, string, string, string, string | null, string]>(
-        'INSERT INTO txs (id, height, idx, sender, type, env, status, code, events) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      insertTx: db.prepare<[number, Buffer, bigint, number, number, string, string, string, string, string | null, string]>(
+        'INSERT INTO txs (seq, id, id_head, height, idx, sender, type, env, status, code, events) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       tip: db.prepare<[], BlockRow>('SELECT height, hash, header, sig FROM blocks ORDER BY height DESC LIMIT 1'),
       block: db.prepare<[number], BlockRow>('SELECT height, hash, header, sig FROM blocks WHERE height = ?'),
       blocksFrom: db.prepare<[number], BlockRow>('SELECT height, hash, header, sig FROM blocks WHERE height >= ? ORDER BY height'),
-      blockTxs: db.prepare<[number], TxRow>('SELECT id, height, idx, sender, type, env, status, code, events FROM txs WHERE height = ? ORDER BY idx'),
-      tx: db.prepare<[Buffer], TxRow>('SELECT id, height, idx, sender, type, env, status, code, events FROM txs WHERE id = ?'),
-      txExists: db.prepare<[Buffer], { one: number }>('SELECT 1 AS one FROM txs WHERE id = ?'),
+      blockTxs: db.prepare<[number, number], TxRow>('SELECT id, height, idx, sender, type, env, status, code, events FROM txs WHERE seq BETWEEN ? AND ? ORDER BY seq'),
+      tx: db.prepare<[bigint, Buffer], TxRow>('SELECT id, height, idx, sender, type, env, status, code, events FROM txs WHERE id_head = ? AND id = ?'),
       allState: db.prepare<[], { k: string; v: string; h: number }>('SELECT k, v, h FROM state ORDER BY k'),
       counts: db.prepare<[], { blocks: number; txs: number }>('SELECT (SELECT count(*) FROM blocks) AS blocks, (SELECT count(*) FROM txs) AS txs'),
     };
@@ -147,15 +155,11 @@ export class SqliteStore {
   }
 
   blockTxs(height: number): TxRow[] {
-    return this.stmts.blockTxs.all(height);
+    return this.stmts.blockTxs.all(txSeq(height, 0), txSeq(height, BLOCK_TX_SLOTS - 1));
   }
 
   tx(id: Buffer): TxRow | undefined {
-    return this.stmts.tx.get(id);
-  }
-
-  txExists(id: Buffer): boolean {
-    return this.stmts.txExists.get(id) !== undefined;
+    return this.stmts.tx.get(id.readBigInt64BE(0), id);
   }
 
   *allState(): IterableIterator<{ k: string; v: string; h: number }> {
@@ -172,7 +176,9 @@ export class SqliteStore {
     this.db.transaction(() => {
       const b = commit.block;
       s.insertBlock.run(b.height, b.hash, b.header, b.sig);
-      for (const t of commit.txs) s.insertTx.run(t.id, t.height, t.idx, t.sender, t.type, t.env, t.status, t.code, t.events);
+      for (const t of commit.txs) {
+        s.insertTx.run(txSeq(t.height, t.idx), t.id, t.id.readBigInt64BE(0), t.height, t.idx, t.sender, t.type, t.env, t.status, t.code, t.events);
+      }
       for (const [k, v] of commit.writes) {
         if (v === null) s.delState.run(k);
         else s.putState.run(k, v, b.height);
