@@ -102,7 +102,7 @@ export async function buildPublicHttp(node: TallyNode, options: PublicHttpOption
   app.get('/v1/blocks/:height', {
     schema: {
       summary: 'a signed block header and its transaction ids (?full=1: the transactions with their receipts)',
-      params: { type: 'object', properties: { height: { type: 'integer', minimum: 0 } } },
+      params: { type: 'object', properties: { height: { type: 'string', pattern: '^(0|[1-9][0-9]{0,14})$' } } },
       querystring: { type: 'object', properties: { full: { type: 'string', enum: ['0', '1', 'true', 'false'] } } },
       response: { 404: errorSchema },
     },

@@ -54,7 +54,8 @@ export const methods: Record<string, (node: TallyNode, params: MethodParams) => 
 
 export async function callMethod(node: TallyNode, method: unknown, params: unknown): Promise<unknown> {
   if (typeof method !== 'string' || !Object.hasOwn(methods, method)) {
-    fail('unknown_method', `unknown method "${String(method)}"`, { status: 404, details: { known: Object.keys(methods) } });
+    const shown = typeof method === 'string' ? `"${method.slice(0, 64)}"` : `of type ${method === null ? 'null' : typeof method}`;
+    fail('unknown_method', `unknown method ${shown}`, { status: 404, details: { known: Object.keys(methods) } });
   }
   const p = params ?? {};
   if (typeof p !== 'object' || Array.isArray(p)) fail('bad_params', 'params must be an object');

@@ -19,8 +19,24 @@ export interface SocketReply {
 }
 
 export function signReply(node: TallyNode, reply: SocketReply): string {
-  reply.sig = node.signer.sign(utf8.encode(REPLY_DOMAIN + canonicalJson({ ...reply, sig: undefined })));
+  let text: string;
+  try {
+    text = canonicalJson({ ...reply, sig: undefined });
+  } catch {
+    // Only text echoed from a request (an error message quoting bad input) can hold a lone
+    // UTF-16 surrogate, which canonical JSON cannot express: replace those with U+FFFD.
+    reply = wellFormed(reply) as SocketReply;
+    text = canonicalJson({ ...reply, sig: undefined });
+  }
+  reply.sig = node.signer.sign(utf8.encode(REPLY_DOMAIN + text));
   return JSON.stringify(reply) + '\n';
+}
+
+function wellFormed(value: unknown): unknown {
+  if (typeof value === 'string') return value.toWellFormed();
+  if (Array.isArray(value)) return value.map(wellFormed);
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k.toWellFormed(), wellFormed(v)]));
+  return value;
 }
 
 export async function listenSocket(node: TallyNode, socketPath: string): Promise<net.Server> {
