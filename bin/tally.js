@@ -1,5 +1,18 @@
 #!/usr/bin/env node
-// Entry point of the `tally` command; the code lives in dist/ (built by `npm run build`).
-import { main } from '../dist/src/cli/main.js';
-
-await main(process.argv);
+// Entry point of the `tally` command; the code lives in dist/, built by `npm ci` (the
+// "prepare" script) or `npm run build`.
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 20 || (major === 20 && minor < 19)) {
+  process.stderr.write(`error: Tally needs Node.js 20.19 or newer; this is ${process.version} (node_too_old)\n`);
+  process.exit(1);
+}
+try {
+  const { main } = await import('../dist/src/cli/main.js');
+  await main(process.argv);
+} catch (err) {
+  if (err && err.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('dist/src/cli/main.js')) {
+    process.stderr.write('error: Tally is not built yet (not_built)\nhint: run `npm ci` or `npm run build` in the project directory\n');
+    process.exit(1);
+  }
+  throw err;
+}
