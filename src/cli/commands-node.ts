@@ -170,7 +170,8 @@ async function runNode(opts: NodeCliOptions): Promise<void> {
       ['http', httpUrl ? `${httpUrl}  (API under /v1, OpenAPI at /v1/openapi.json, WebSocket /v1/ws)` : 'off'],
       ['internal', internalUrl ? `${internalUrl}  (/health, /metrics)` : 'off'],
       ['node key', info.nodeKey],
-    ]) + '\nCtrl-C stops the node.');
+    ]) + '\nCtrl-C stops the node.' +
+    (created ? '\n\nIn another terminal: tally keys new alice && tally register alice --key alice' : ''));
   if (internalUrl && !isLoopback(new URL(internalUrl).hostname)) {
     process.stderr.write(`warning: the internal listener ${internalUrl} is not on loopback; /metrics and future admin routes are reachable from the network\n`);
   }
