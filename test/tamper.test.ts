@@ -10,12 +10,28 @@ import Database from 'better-sqlite3-multiple-ciphers';
 import { type Receipt } from '../src/chain/envelope.js';
 import { cleanup, cli, httpPost, makeTx, newAccount, startNode, tempDir, type Account, type CliResult } from './helpers.js';
 
+// Node 24.19+ can abort when a better-sqlite3 object is garbage-collected at the wrong moment
+// (nodejs/node#65446, see src/store/sqlite.ts): this test process keeps every one it makes.
+const retained: unknown[] = [];
+
+function openDb(file: string, options: Database.Options): Database.Database {
+  const db = new Database(file, options);
+  retained.push(db);
+  const prepare = db.prepare.bind(db);
+  db.prepare = ((sql: string) => {
+    const stmt = prepare(sql);
+    retained.push(stmt);
+    return stmt;
+  }) as typeof db.prepare;
+  return db;
+}
+
 function openEncrypted(dataDir: string): Database.Database {
   const key = fs.readFileSync(path.join(dataDir, 'db.key'), 'utf8').trim();
-  const db = new Database(path.join(dataDir, 'tally.db'), { fileMustExist: true });
-  db.pragma(`cipher='sqlcipher'`);
-  db.pragma('legacy=4');
-  db.pragma(`key="x'${key}'"`);
+  const db = openDb(path.join(dataDir, 'tally.db'), { fileMustExist: true });
+  db.exec(`PRAGMA cipher='sqlcipher'`);
+  db.exec('PRAGMA legacy=4');
+  db.exec(`PRAGMA key="x'${key}'"`);
   return db;
 }
 
@@ -182,18 +198,18 @@ describe('tampering is detected', { timeout: 180_000 }, () => {
     const wal = path.join(dir, 'tally.db-wal');
     if (fs.existsSync(wal)) assert.equal(fs.readFileSync(wal).includes(Buffer.from('ledger/acct')), false, 'the WAL is encrypted too');
     // Plain SQLite (no key) cannot read it.
-    const plainDb = new Database(path.join(dir, 'tally.db'), { readonly: true, fileMustExist: true });
+    const plainDb = openDb(path.join(dir, 'tally.db'), { readonly: true, fileMustExist: true });
     try {
       assert.throws(() => plainDb.prepare('SELECT count(*) FROM sqlite_master').get(), /not a database|encrypted/i);
     } finally {
       plainDb.close();
     }
     // Nor can the cipher with another key.
-    const wrong = new Database(path.join(dir, 'tally.db'), { readonly: true, fileMustExist: true });
+    const wrong = openDb(path.join(dir, 'tally.db'), { readonly: true, fileMustExist: true });
     try {
-      wrong.pragma(`cipher='sqlcipher'`);
-      wrong.pragma('legacy=4');
-      wrong.pragma(`key="x'${crypto.randomBytes(32).toString('hex')}'"`);
+      wrong.exec(`PRAGMA cipher='sqlcipher'`);
+      wrong.exec('PRAGMA legacy=4');
+      wrong.exec(`PRAGMA key="x'${crypto.randomBytes(32).toString('hex')}'"`);
       assert.throws(() => wrong.prepare('SELECT count(*) FROM sqlite_master').get());
     } finally {
       wrong.close();
