@@ -13,13 +13,12 @@
 import { after, before, describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import net from 'node:net';
 import { parseAmount } from '../src/core/amount.js';
 import { utf8 } from '../src/core/encoding.js';
 import { accountIdFromPub, signerFromPrivateKey, verifySignature } from '../src/core/keys.js';
 import { signingText, txId, type Envelope, type Receipt } from '../src/chain/envelope.js';
 import {
-  cleanup, cli, getOk, httpPost, makeTx, RawSocket, replySignatureValid, startNode, tempDir, withTimeout,
+  cleanup, cli, getOk, httpPost, makeTx, RawSocket, replySignatureValid, startNode, tempDir,
   type Account, type NodeProcess, type SocketReply,
 } from './helpers.js';
 
@@ -279,67 +278,6 @@ function checkSubmitResult(r: any, where: string, stats: Stats, receipts: Receip
 }
 
 // ---------------------------------------------------------------------------------------
-// A socket client that keeps raw reply lines
-
-class LineSocket {
-  private buffer = '';
-  private readonly lines: string[] = [];
-  private waiter: (() => void) | undefined;
-  closed = false;
-
-  private constructor(private readonly conn: net.Socket) {
-    conn.setEncoding('utf8');
-    conn.on('data', (c: string) => {
-      this.buffer += c;
-      let nl: number;
-      while ((nl = this.buffer.indexOf('\n')) >= 0) {
-        this.lines.push(this.buffer.slice(0, nl));
-        this.buffer = this.buffer.slice(nl + 1);
-      }
-      this.waiter?.();
-    });
-    conn.on('close', () => {
-      this.closed = true;
-      this.waiter?.();
-    });
-    conn.on('error', () => undefined);
-  }
-
-  static connect(socketPath: string): Promise<LineSocket> {
-    return withTimeout(new Promise((resolve, reject) => {
-      const conn = net.createConnection(socketPath);
-      conn.once('connect', () => resolve(new LineSocket(conn)));
-      conn.once('error', reject);
-    }), 5000, `connect to ${socketPath}`);
-  }
-
-  write(data: Buffer): Promise<void> {
-    return new Promise((resolve, reject) => this.conn.write(data, (err) => (err ? reject(err) : resolve())));
-  }
-
-  async nextLine(deadline: number): Promise<string> {
-    while (this.lines.length === 0) {
-      if (this.closed) throw new Error('the node closed the socket');
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error('no reply line before the deadline');
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
-        this.waiter = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
-      this.waiter = undefined;
-    }
-    return this.lines.shift()!;
-  }
-
-  destroy(): void {
-    this.conn.destroy();
-  }
-}
-
-// ---------------------------------------------------------------------------------------
 
 type Role = 'valid' | 'mutation-base' | 'forged';
 
@@ -401,7 +339,7 @@ describe(`fuzz: hostile input over HTTP and the socket (seed ${SEED_HEX})`, { ti
     const rng = new Rng(SEED);
     let aliceNonce = setup.aliceNonce;
     const knownIds: string[] = [];
-    let sock = await LineSocket.connect(node.socket);
+    let sock = await RawSocket.connect(node.socket);
     let pingSeq = 0;
     let socketInputsOnConn = 0;
 
@@ -763,7 +701,7 @@ describe(`fuzz: hostile input over HTTP and the socket (seed ${SEED_HEX})`, { ti
     const socketInput = async (where: string, note: (what: string) => void): Promise<void> => {
       if (socketInputsOnConn++ > 150) {
         sock.destroy();
-        sock = await LineSocket.connect(node.socket);
+        sock = await RawSocket.connect(node.socket);
         socketInputsOnConn = 0;
       }
       const shape = rng.weighted<string>([[20, 'line'], [3, 'split'], [1, 'too-long'], [1, 'blank'], [1, 'two-lines'], [1, 'abandoned']]);
@@ -786,7 +724,7 @@ describe(`fuzz: hostile input over HTTP and the socket (seed ${SEED_HEX})`, { ti
       }
       if (shape === 'abandoned') {
         // a partial line on another connection that then goes away; the node must not mind
-        const other = await LineSocket.connect(node.socket);
+        const other = await RawSocket.connect(node.socket);
         const cut = rng.int(data.length);
         note(`abandoned after ${cut} of ${data.length} bytes: ${JSON.stringify(line)}`);
         await other.write(data.subarray(0, cut));

@@ -335,13 +335,12 @@ export class RawSocket {
     return new Promise((resolve, reject) => this.conn.write(data, (err) => (err ? reject(err) : resolve())));
   }
 
-  /** The next reply line, parsed. */
-  async next(timeoutMs = 10_000): Promise<SocketReply> {
-    const deadline = Date.now() + timeoutMs;
+  /** The next reply line as raw text, waiting until `deadline` (a Date.now() time). */
+  async nextLine(deadline: number): Promise<string> {
     while (this.lines.length === 0) {
       if (this.closed) throw new Error('the socket closed before a reply arrived');
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no reply line within ${timeoutMs} ms`);
+      if (left <= 0) throw new Error('no reply line before the deadline');
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, left);
         this.waiter = () => {
@@ -351,7 +350,12 @@ export class RawSocket {
       });
       this.waiter = undefined;
     }
-    return JSON.parse(this.lines.shift()!) as SocketReply;
+    return this.lines.shift()!;
+  }
+
+  /** The next reply line, parsed. */
+  async next(timeoutMs = 10_000): Promise<SocketReply> {
+    return JSON.parse(await this.nextLine(Date.now() + timeoutMs)) as SocketReply;
   }
 
   /** Lines received and not yet read. */
@@ -366,6 +370,10 @@ export class RawSocket {
   }
 
   close(): void {
+    this.conn.destroy();
+  }
+
+  destroy(): void {
     this.conn.destroy();
   }
 }
