@@ -303,6 +303,9 @@ export class TallyNode extends EventEmitter implements NodeHandle {
   }
 
   private admit(id: string, canonical: string, env: Envelope, type: TxType, body: unknown): SubmitResult | Promise<SubmitResult> {
+    // A batch whose signatures were being checked when shutdown began must not slip into a
+    // mempool that nobody will sequence any more.
+    if (this.stopping) fail('node_stopping', 'the node is shutting down; retry against it after restart', { status: 503 });
     const from = env.tx.from;
     const auth = this.queryCtx.state.get<AuthRecord>(authKey(from));
     if (!auth) {
