@@ -5,7 +5,7 @@ import type { Envelope } from './envelope.js';
 
 function pending(from: string, nonce: number): PendingTx {
   const env = { tx: { chain: 'c', type: 'ledger.send', from, nonce, expires: 0, body: {} }, pub: 'p', sig: 's' } as Envelope;
-  return { id: `${from}:${nonce}`, env, canonical: '', body: {}, admittedAtMs: 0, resolve: () => {}, reject: () => {} };
+  return { id: `${from}:${nonce}`, env, canonical: '', body: {}, resolve: () => {}, reject: () => {} };
 }
 
 const code = (fn: () => void) => {

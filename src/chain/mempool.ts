@@ -11,7 +11,6 @@ export interface PendingTx {
   canonical: string;
   /** The parsed body from the module's parse(). */
   body: unknown;
-  admittedAtMs: number;
   resolve: (receipt: Receipt) => void;
   reject: (err: TallyError) => void;
   dropped?: boolean;

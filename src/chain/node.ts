@@ -317,7 +317,7 @@ export class TallyNode extends EventEmitter implements NodeHandle {
     }
     return new Promise<SubmitResult>((resolve) => {
       const pending: PendingTx = {
-        id, env, canonical, body, admittedAtMs: Date.now(),
+        id, env, canonical, body,
         resolve: (r) => resolve(r),
         reject: (err) => resolve(this.refuse(err)),
       };

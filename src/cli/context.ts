@@ -1,6 +1,5 @@
 // What client commands share: where the keystore and the node are, which key signs, and
 // how a transaction is built, signed and submitted.
-import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { TallyError, fail } from '../core/errors.js';
@@ -80,10 +79,6 @@ export const cliContext: CliContext = {
     return keyInfo(home, resolveKeyName(home, (options as ClientOptions).key)).id;
   },
 };
-
-export function expandHome(p: string): string {
-  return p.startsWith('~/') ? path.join(os.homedir(), p.slice(2)) : p;
-}
 
 export function parseHostPort(text: string, flag: string): { host: string; port: number } {
   const m = /^(\[[0-9a-fA-F:]+\]|[^:]+):(\d{1,5})$/.exec(text);

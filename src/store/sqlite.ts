@@ -81,11 +81,9 @@ export class SqliteStore {
       ),
       tip: db.prepare<[], BlockRow>('SELECT height, hash, header, sig FROM blocks ORDER BY height DESC LIMIT 1'),
       block: db.prepare<[number], BlockRow>('SELECT height, hash, header, sig FROM blocks WHERE height = ?'),
-      blocksFrom: db.prepare<[number], BlockRow>('SELECT height, hash, header, sig FROM blocks WHERE height >= ? ORDER BY height'),
       blockTxs: db.prepare<[number, number], TxRow>('SELECT id, height, idx, sender, type, env, status, code, events FROM txs WHERE seq BETWEEN ? AND ? ORDER BY seq'),
       tx: db.prepare<[bigint, Buffer], TxRow>('SELECT id, height, idx, sender, type, env, status, code, events FROM txs WHERE id_head = ? AND id = ?'),
       allState: db.prepare<[], { k: string; v: string; h: number }>('SELECT k, v, h FROM state ORDER BY k'),
-      counts: db.prepare<[], { blocks: number; txs: number }>('SELECT (SELECT count(*) FROM blocks) AS blocks, (SELECT count(*) FROM txs) AS txs'),
     };
   }
 
@@ -162,10 +160,6 @@ export class SqliteStore {
     return this.stmts.block.get(height);
   }
 
-  *blocksFrom(height: number): IterableIterator<BlockRow> {
-    yield* retained(this.stmts.blocksFrom.iterate(height));
-  }
-
   blockTxs(height: number): TxRow[] {
     return this.stmts.blockTxs.all(txSeq(height, 0), txSeq(height, BLOCK_TX_SLOTS - 1));
   }
@@ -176,10 +170,6 @@ export class SqliteStore {
 
   *allState(): IterableIterator<{ k: string; v: string; h: number }> {
     yield* retained(this.stmts.allState.iterate());
-  }
-
-  counts(): { blocks: number; txs: number } {
-    return this.stmts.counts.get()!;
   }
 
   /** Block, transactions, receipts and state in one storage transaction: all or nothing. */
