@@ -241,7 +241,6 @@ interface Stats {
   /** reply_unserializable answers to requests that carried transactions (bug B) */
   unserializableSubmits: number;
   /** `internal` answers to a method that String() cannot convert (bug A) */
-  internalForObjectMethod: number;
 }
 
 function bump<K>(m: Map<K, number>, k: K, by = 1): void {
@@ -301,7 +300,7 @@ describe(`fuzz: hostile input over HTTP and the socket (seed ${SEED_HEX})`, { ti
   /** transactions sent in a request answered reply_unserializable (bug B): they may have run unacknowledged */
   const unknownOutcome = new Set<string>();
   const stats: Stats = {
-    codes: new Map(), receiptCodes: new Map(), statuses: new Map(), kinds: new Map(), unserializableSubmits: 0, internalForObjectMethod: 0,
+    codes: new Map(), receiptCodes: new Map(), statuses: new Map(), kinds: new Map(), unserializableSubmits: 0,
   };
   let fuzzMs = 0;
 
@@ -599,7 +598,7 @@ describe(`fuzz: hostile input over HTTP and the socket (seed ${SEED_HEX})`, { ti
 
     /** Simulate the node's line framing: how many replies the bytes should get, and which are line_too_long. */
     /** id: the reply id expected, as JSON text (null when the request id cannot be echoed) */
-    type Expected = { kind: 'reply' | 'too_long'; id: string; refusedId?: boolean; internalAllowed?: boolean };
+    type Expected = { kind: 'reply' | 'too_long'; id: string; refusedId?: boolean };
     const expectedReplies = (data: Buffer): Expected[] => {
       const out: Expected[] = [];
       let start = 0;
@@ -621,7 +620,7 @@ describe(`fuzz: hostile input over HTTP and the socket (seed ${SEED_HEX})`, { ti
         } catch {
           // bad_json: id null
         }
-        out.push(echoableId(id) ? { kind: 'reply', id: JSON.stringify(id), internalAllowed: false } : { kind: 'reply', id: 'null', refusedId: true });
+        out.push(echoableId(id) ? { kind: 'reply', id: JSON.stringify(id) } : { kind: 'reply', id: 'null', refusedId: true });
       }
       assert.equal(start, data.length, 'fuzz bug: socket input must end with a newline');
       return out;
@@ -682,10 +681,6 @@ describe(`fuzz: hostile input over HTTP and the socket (seed ${SEED_HEX})`, { ti
       }
       const found: Receipt[] = [];
       for (const reply of got) {
-        if (reply.error?.code === 'internal' && expected.some((e) => e.internalAllowed && e.id === JSON.stringify(reply.id))) {
-          stats.internalForObjectMethod++; // bug A
-          continue;
-        }
         if (reply.error) {
           checkErrorObject(reply.error, `${where}: socket`, stats);
           continue;
@@ -827,7 +822,6 @@ describe(`fuzz: hostile input over HTTP and the socket (seed ${SEED_HEX})`, { ti
     t.diagnostic(`failed-receipt codes: ${sorted(stats.receiptCodes) || '(none)'}`);
     t.diagnostic(`HTTP statuses: ${sorted(stats.statuses)}`);
     t.diagnostic(`input kinds: ${sorted(stats.kinds)}`);
-    t.diagnostic(`known bug A (internal for a method String() cannot convert): ${stats.internalForObjectMethod}`);
     t.diagnostic(`reply_unserializable ( answers to requests carrying transactions): ${stats.unserializableSubmits}; transactions of unknown outcome: ${unknownOutcome.size}`);
   });
 

@@ -70,6 +70,7 @@ function handleConnection(node: TallyNode, conn: net.Socket): void {
   const send = (reply: SocketReply) => {
     if (!conn.destroyed) conn.write(signReply(node, reply));
   };
+  const tooLong = () => send({ id: null, error: { code: 'line_too_long', message: `a request line may be at most ${limits.socketLineBytesMax} bytes` }, node: node.signer.pub });
 
   conn.on('data', (chunk: Buffer) => {
     let start = 0;
@@ -85,7 +86,7 @@ function handleConnection(node: TallyNode, conn: net.Socket): void {
       if (bufferedBytes + piece.length > limits.socketLineBytesMax) {
         buffered = [];
         bufferedBytes = 0;
-        send({ id: null, error: { code: 'line_too_long', message: `a request line may be at most ${limits.socketLineBytesMax} bytes` }, node: node.signer.pub });
+        tooLong();
         continue;
       }
       const line = bufferedBytes ? Buffer.concat([...buffered, piece]).toString('utf8') : piece.toString('utf8');
@@ -99,7 +100,7 @@ function handleConnection(node: TallyNode, conn: net.Socket): void {
       buffered = [];
       bufferedBytes = 0;
       discarding = true;
-      send({ id: null, error: { code: 'line_too_long', message: `a request line may be at most ${limits.socketLineBytesMax} bytes` }, node: node.signer.pub });
+      tooLong();
       return;
     }
     buffered.push(Buffer.from(rest));

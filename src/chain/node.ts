@@ -350,7 +350,8 @@ export class TallyNode extends EventEmitter implements NodeHandle {
     if (!ACCOUNT_ID.test(id)) fail('bad_params', 'id must be an account id (40 lowercase hex digits)');
     const rec = this.queryCtx.state.get<AuthRecord>(authKey(id));
     const committed = rec?.nonce ?? 0;
-    return { id, pub: rec?.pub ?? null, nonce: this.mempool.expectedNonce(id, committed), pending: this.mempool.expectedNonce(id, committed) - committed };
+    const nonce = this.mempool.expectedNonce(id, committed);
+    return { id, pub: rec?.pub ?? null, nonce, pending: nonce - committed };
   }
 
   query(name: string, params: Record<string, unknown>): unknown {

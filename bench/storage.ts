@@ -1,0 +1,50 @@
+// Storage alone: how long committing a block costs per transfer in the encrypted store
+// (SQLCipher, WAL, synchronous=FULL), as the database grows. Run: npm run bench:storage
+// [-- BLOCKS TXS_PER_BLOCK]. The sequencer's commitBlock is exactly this call.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createDatabaseKey } from '../src/store/keyfile.js';
+import { SqliteStore, type TxRow } from '../src/store/sqlite.js';
+
+const blocks = Number(process.argv[2] ?? 100);
+const txsPerBlock = Number(process.argv[3] ?? 2000);
+const accounts = 2000;
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tally-storage-bench-'));
+const keyPath = path.join(dir, 'db.key');
+createDatabaseKey(keyPath);
+const store = SqliteStore.open({ dbPath: path.join(dir, 'tally.db'), keyPath, create: true });
+
+// Shaped like a committed transfer: canonical envelope, one transfer event, three state writes.
+const id = (n: number) => `${crypto.createHash('sha256').update(String(n)).digest('hex').slice(0, 40)}`;
+const env = (from: string, to: string, nonce: number) =>
+  `{"pub":"${'p'.repeat(43)}","sig":"${'s'.repeat(86)}","tx":{"body":{"amount":"0.000001","to":"${to}"},"chain":"tally-dev","expires":1795000000,"from":"${from}","nonce":${nonce},"type":"ledger.send"}}`;
+
+let elapsedMs = 0;
+for (let h = 1; h <= blocks; h++) {
+  const txs: TxRow[] = [];
+  const writes = new Map<string, string | null>();
+  for (let i = 0; i < txsPerBlock; i++) {
+    const from = id(i % accounts);
+    const to = id((i * 7 + h) % accounts);
+    txs.push({
+      id: crypto.randomBytes(32), height: h, idx: i, sender: from, type: 'ledger.send', env: env(from, to, h), status: 'ok', code: null,
+      events: `[{"amount":"0.000001","from":"${from}","to":"${to}","type":"ledger.transfer"}]`,
+    });
+    writes.set(`auth/${from}`, `{"nonce":${h},"pub":"${'p'.repeat(43)}"}`);
+    writes.set(`ledger/acct/${from}`, `{"balance":"${999_000_000 - h}","created":1,"name":"a${i}"}`);
+    writes.set(`ledger/acct/${to}`, `{"balance":"${1_000_000_000 + h}","created":1,"name":"b${i}"}`);
+  }
+  const t0 = performance.now();
+  store.commitBlock({ block: { height: h, hash: crypto.randomBytes(32).toString('hex'), header: '{}', sig: 's' }, txs, writes });
+  elapsedMs += performance.now() - t0;
+}
+store.close();
+fs.rmSync(dir, { recursive: true, force: true });
+const transfers = blocks * txsPerBlock;
+console.log(JSON.stringify({
+  blocks, txs_per_block: txsPerBlock, transfers,
+  us_per_transfer: Math.round((elapsedMs * 1000) / transfers * 10) / 10,
+  transfers_per_s: Math.round(transfers / (elapsedMs / 1000)),
+}));
