@@ -76,6 +76,8 @@ export interface Listening {
 }
 
 export interface NodeProcess {
+  /** the keystore holding the dev chain's admin key ("admin") */
+  home: string;
   http: string;
   socket: string;
   internal: string;
@@ -96,12 +98,15 @@ export interface StartOptions {
   dataDir?: string;
   extraArgs?: string[];
   timeoutMs?: number;
+  /** Keystore where --dev puts (or finds) the admin key; default: a fresh temp dir. */
+  home?: string;
 }
 
 export async function startNode(options: StartOptions = {}): Promise<NodeProcess> {
   const dataDir = options.dataDir ?? path.join(tempDir(), 'data');
   const args = [TALLY_BIN, 'node', '--dev', '--data', dataDir, '--http', '127.0.0.1:0', '--internal', '127.0.0.1:0', '--json', ...(options.extraArgs ?? [])];
-  const proc = spawn(process.execPath, args, { env: cleanEnv({}), stdio: ['ignore', 'pipe', 'pipe'] });
+  const home = options.home ?? tempDir('tally-home-');
+  const proc = spawn(process.execPath, args, { env: cleanEnv({ TALLY_HOME: home }), stdio: ['ignore', 'pipe', 'pipe'] });
   liveNodes.add(proc);
   proc.once('exit', () => liveNodes.delete(proc));
   let stdout = '';
@@ -127,6 +132,7 @@ export async function startNode(options: StartOptions = {}): Promise<NodeProcess
     throw err;
   });
   return {
+    home,
     http: listening.http,
     socket: listening.socket,
     internal: listening.internal,

@@ -6,6 +6,11 @@ import type { FastifyInstance } from 'fastify';
 import type { Migration } from '../store/migrations.js';
 import type { Envelope, Receipt, Tx, TxEvent } from './envelope.js';
 import type { StateReader, StateView } from './state.js';
+import type { SqliteStore } from '../store/sqlite.js';
+import type { Signer } from '../core/keys.js';
+import type { SignedBlock } from './blocks.js';
+import type { ProofView, TxView } from './node.js';
+import type { VerifyReport } from './replay.js';
 
 export interface ChainParams {
   chain: string;
@@ -42,13 +47,50 @@ export interface QueryContext {
   params: ChainParams;
   /** Account nonce as the chain has committed it. */
   committedNonce(accountId: string): number | undefined;
+  /** The node's stored history, for queries that read more than the current state. */
+  chain: ChainReader;
+  /**
+   * A query signed by an account (params.auth, see src/chain/query-auth.ts): checks the
+   * signature and freshness and returns the account id. Throws query_auth_* if not.
+   */
+  authenticate(name: string, params: Record<string, unknown>): string;
+}
+
+/** Read access to committed history (blocks, transactions, proofs, module index tables). */
+export interface ChainReader {
+  store: SqliteStore;
+  tx(id: string): TxView | undefined;
+  proof(id: string): ProofView | undefined;
+  block(height: number): SignedBlock | undefined;
+  /** Replay the whole chain from a consistent snapshot and compare with the stored state. */
+  verify(): Promise<VerifyReport>;
 }
 
 export interface Query {
   /** "module.name" */
   name: string;
   summary: string;
+  /** May return a promise (a query that replays the chain, say). */
   run(ctx: QueryContext, params: Record<string, unknown>): unknown;
+}
+
+/** One committed transaction, as an index sees it. */
+export interface IndexedTx {
+  /** position in the chain: height * 4096 + index (the txs table key) */
+  seq: number;
+  id: string;
+  tx: Tx;
+  receipt: Receipt;
+}
+
+/**
+ * An off-chain index over committed transactions (an account's history, say), kept in the
+ * module's own tables. index() runs inside the block's storage transaction, so the index
+ * never lags or leads the chain; a node whose index is behind (a new index on an old
+ * chain) replays the stored blocks into it at start.
+ */
+export interface BlockIndexer {
+  index(block: { height: number; timeMs: number }, txs: IndexedTx[]): void;
 }
 
 export interface ModuleGenesis {
@@ -73,6 +115,12 @@ export interface CliContext {
   /** Build, sign and submit one transaction of this type; resolves with its receipt. */
   submitTx(type: string, body: Record<string, unknown>, options: Record<string, unknown>): Promise<Receipt>;
   query(name: string, params: Record<string, unknown>, options: Record<string, unknown>): Promise<unknown>;
+  /** Call a node method (node.info, tx.get, query, ...) on the node the options point at. */
+  call(method: string, params: Record<string, unknown>, options: Record<string, unknown>): Promise<unknown>;
+  /** The --key signer, after asking for (or reading) its passphrase: for signing offline things. */
+  signer(options: Record<string, unknown>): Promise<Signer & { id: string }>;
+  /** A query signed by the --key account (for queries that answer by role, like an audit). */
+  signedQuery(name: string, params: Record<string, unknown>, options: Record<string, unknown>): Promise<unknown>;
   /** Print a result: JSON with --json, else the human renderer. */
   output(options: Record<string, unknown>, value: unknown, human: (value: unknown) => string): void;
   /** The account id of the signing key (--key), without asking for its passphrase. */
@@ -94,6 +142,8 @@ export interface TallyModule {
    * on the replayed state and on the stored one. Returns a message per violation.
    */
   invariants?: (entries: Iterable<[string, string]>, params: ChainParams) => string[];
+  /** Build the module's block indexer over the node's store (prepared statements made once). */
+  indexer?: (store: SqliteStore) => BlockIndexer;
 }
 
 export type { Envelope, Receipt, Tx, TxEvent };

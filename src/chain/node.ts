@@ -11,12 +11,14 @@ import { ACCOUNT_ID, accountIdFromPub, assertStrongPublicKey, signerFromPrivateK
 import { limits } from '../core/limits.js';
 import { EMPTY_ROOT, leafHash, merkleProof, type MerkleProof } from '../core/merkle.js';
 import { checkSecretFileMode, createDatabaseKey, writeSecretFile } from '../store/keyfile.js';
-import { SqliteStore, type Synchronous, type TxRow } from '../store/sqlite.js';
+import { SqliteStore, txSeq, type Synchronous, type TxRow } from '../store/sqlite.js';
 import { signHeader, type BlockHeader, type SignedBlock } from './blocks.js';
 import { parseEnvelope, receiptLeafBytes, type Envelope, type Receipt, type TxEvent } from './envelope.js';
 import { genesisHash, validateGenesis, type Genesis } from './genesis.js';
 import { Mempool, type PendingTx } from './mempool.js';
-import type { ChainParams, NodeHandle, Query, QueryContext, SubmitResult, TallyModule, TxType } from './module.js';
+import type { BlockIndexer, ChainParams, IndexedTx, NodeHandle, Query, QueryContext, SubmitResult, TallyModule, TxType } from './module.js';
+import { verifyQueryAuth } from './query-auth.js';
+import { storeSource, verifyChain, type VerifyReport } from './replay.js';
 import { Sequencer, type BlockCommitted } from './sequencer.js';
 import { StateCache } from './state-cache.js';
 import { authKey, LayeredState, nextStateRoot, ZERO_ROOT, type AuthRecord } from './state.js';
@@ -209,12 +211,15 @@ export class TallyNode extends EventEmitter implements NodeHandle {
     const tipRow = store.tip();
     if (!tipRow) fail('db_corrupt', 'the database has no genesis block', { status: 500 });
     const tipHeader = JSON.parse(tipRow.header) as BlockHeader;
+    this.indexers = options.modules.filter((m) => m.indexer).map((m) => ({ name: m.name, indexer: m.indexer!(store) }));
+    this.catchUpIndexes(tipHeader.height);
     this.sequencer = new Sequencer(
       store, this.cache, this.mempool, this.txTypes, this.params, signer,
       { height: tipHeader.height, hash: tipRow.hash, time: tipHeader.time, stateRoot: tipHeader.stateRoot },
       {
         blockTxCountMax: Math.min(options.blockTxCountMax ?? limits.blockTxCountMax, limits.blockTxCountMax),
         blockDelayMsMax: options.blockDelayMsMax ?? 2,
+        ...(this.indexers.length ? { indexBlock: (block: { height: number; timeMs: number }, txs: IndexedTx[]) => this.indexBlock(block, txs) } : {}),
       },
       (event) => this.blockCommitted(event),
     );
@@ -223,7 +228,68 @@ export class TallyNode extends EventEmitter implements NodeHandle {
       state: reader,
       params: this.params,
       committedNonce: (id) => reader.get<AuthRecord>(authKey(id))?.nonce,
+      chain: {
+        store,
+        tx: (id) => this.tx(id),
+        proof: (id) => this.proof(id),
+        block: (height) => this.block(height),
+        verify: () => this.verifySnapshot(),
+      },
+      authenticate: (name, params) => verifyQueryAuth(this.params.chain, name, params, (id) => reader.get<AuthRecord>(authKey(id))?.pub),
     };
+  }
+
+  private readonly indexers: Array<{ name: string; indexer: BlockIndexer }>;
+
+  private indexBlock(block: { height: number; timeMs: number }, txs: IndexedTx[]): void {
+    for (const { name, indexer } of this.indexers) {
+      indexer.index(block, txs);
+      this.store.setMeta(`index/${name}`, String(block.height));
+    }
+  }
+
+  /** A module index added to an existing chain (or behind for any reason) is filled from the stored blocks. */
+  private catchUpIndexes(tip: number): void {
+    for (const { name, indexer } of this.indexers) {
+      let done = Number(this.store.getMeta(`index/${name}`) ?? '0');
+      while (done < tip) {
+        const until = Math.min(tip, done + 200);
+        this.store.transaction(() => {
+          for (let h = done + 1; h <= until; h++) {
+            const header = JSON.parse(this.store.block(h)!.header) as BlockHeader;
+            indexer.index({ height: h, timeMs: header.time }, this.store.blockTxs(h).map((row) => {
+              const view = txView(row);
+              return { seq: txSeq(h, row.idx), id: view.id, tx: view.envelope.tx, receipt: view.receipt };
+            }));
+          }
+          this.store.setMeta(`index/${name}`, String(until));
+        });
+        done = until;
+      }
+    }
+  }
+
+  private verifying: Promise<VerifyReport> | undefined;
+
+  /**
+   * Replay the chain from a read-only snapshot (its own connection inside one read
+   * transaction), so blocks committed meanwhile neither disturb nor join the check.
+   * One at a time: a second caller shares the running replay.
+   */
+  verifySnapshot(): Promise<VerifyReport> {
+    if (this.verifying) return this.verifying;
+    const run = async () => {
+      const snap = SqliteStore.open({ dbPath: this.paths.db, keyPath: this.paths.dbKey, readonly: true });
+      try {
+        snap.db.exec('BEGIN');
+        return await verifyChain(storeSource(snap, this.genesis), this.modules, this.pool, () => {}, { genesis: this.genesis, nodeKey: this.signer.pub });
+      } finally {
+        if (snap.db.inTransaction) snap.db.exec('COMMIT');
+        snap.close();
+      }
+    };
+    this.verifying = run().finally(() => { this.verifying = undefined; });
+    return this.verifying;
   }
 
   static open(options: NodeOptions): TallyNode {

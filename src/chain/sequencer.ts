@@ -7,17 +7,19 @@ import { applyTx } from './apply.js';
 import { fromHex } from '../core/encoding.js';
 import { leafHash, merkleRoot } from '../core/merkle.js';
 import type { Signer } from '../core/keys.js';
-import type { SqliteStore, TxRow } from '../store/sqlite.js';
+import { txSeq, type SqliteStore, type TxRow } from '../store/sqlite.js';
 import { signHeader, type BlockHeader, type SignedBlock } from './blocks.js';
 import { receiptLeafBytes, type Receipt } from './envelope.js';
 import type { Mempool, PendingTx } from './mempool.js';
-import type { ChainParams, TxType } from './module.js';
+import type { ChainParams, IndexedTx, TxType } from './module.js';
 import { authKey, LayeredState, nextStateRoot, type AuthRecord } from './state.js';
 import type { StateCache } from './state-cache.js';
 
 export interface SequencerOptions {
   blockTxCountMax: number;
   blockDelayMsMax: number;
+  /** Module indexes, written in the block's own storage transaction. */
+  indexBlock?: (block: { height: number; timeMs: number }, txs: IndexedTx[]) => void;
 }
 
 export interface Tip {
@@ -167,6 +169,8 @@ export class Sequencer {
         block: { height, hash: block.hash, header: JSON.stringify(header), sig: block.sig },
         txs: rows,
         writes: state.blockWrites,
+        also: this.options.indexBlock && (() => this.options.indexBlock!({ height, timeMs },
+          included.map((p, i) => ({ seq: txSeq(height, i), id: p.id, tx: p.env.tx, receipt: receipts[i]! })))),
       });
     } catch (err) {
       // Nothing was written (one storage transaction). Refuse the whole block; the

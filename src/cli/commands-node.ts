@@ -12,6 +12,7 @@ import { listenSocket } from '../api/socket.js';
 import { allModules } from '../modules/index.js';
 import type { Synchronous } from '../store/sqlite.js';
 import { defaultDataDir, parseHostPort } from './context.js';
+import { createKey, defaultHome, keyInfo, listKeys } from './keystore.js';
 import { output, table } from './output.js';
 
 export const DEFAULT_HTTP = '127.0.0.1:7700';
@@ -25,6 +26,24 @@ interface InitOptions {
   policy?: string;
   genesis?: string;
   json?: boolean;
+  /** dev chains: the admin's key (a genesis account named "admin") */
+  admin?: { name: string; pub: string };
+}
+
+/**
+ * A dev chain gets an admin, so disputes can be resolved and invites made from the start:
+ * the key "admin" in the local keystore, made now if missing (passphrase $TALLY_PASSPHRASE,
+ * else empty: a development key only).
+ */
+async function devAdminKey(home: string): Promise<{ name: string; pub: string; created: boolean; path: string; emptyPassphrase: boolean }> {
+  const name = 'admin';
+  if (listKeys(home).some((k) => k.name === name)) {
+    const k = keyInfo(home, name);
+    return { name, pub: k.pub, created: false, path: k.path, emptyPassphrase: false };
+  }
+  const passphrase = process.env.TALLY_PASSPHRASE ?? '';
+  const k = await createKey(home, name, passphrase);
+  return { name, pub: k.pub, created: true, path: k.path, emptyPassphrase: passphrase === '' };
 }
 
 function initNode(opts: InitOptions, dev: boolean) {
@@ -43,6 +62,11 @@ function initNode(opts: InitOptions, dev: boolean) {
     const ledger = g.modules.ledger as { registration: { policy: string; grant: string } };
     if (opts.grant !== undefined) ledger.registration.grant = opts.grant;
     if (opts.policy !== undefined) ledger.registration.policy = opts.policy;
+    if (opts.admin) {
+      const l = g.modules.ledger as { accounts: Array<{ name: string; pub: string; balance: string }>; admins: string[] };
+      l.accounts.push({ name: opts.admin.name, pub: opts.admin.pub, balance: '0' });
+      l.admins.push(opts.admin.name);
+    }
     genesis = g;
   }
   const result = initDataDir(dataDir, genesis, allModules);
@@ -57,7 +81,7 @@ export function registerNodeCommands(program: Command): void {
     .option('--chain <id>', 'chain id, inside every signed transaction', 'tally-local')
     .option('--decimals <n>', 'decimal places of amounts, fixed for the life of the chain', '6')
     .option('--grant <amount>', 'starting balance the mint grants each new registration', '0')
-    .option('--policy <open|closed>', 'registration policy: open (anyone may register) or closed (genesis accounts only)', 'open')
+    .option('--policy <open|invite|closed>', 'registration policy: open (anyone), invite (with an admin\'s invite code; needs --genesis with admins) or closed (genesis accounts only)', 'open')
     .option('--genesis <file>', 'use this genesis JSON instead of the flags above')
     .option('--json', 'print JSON for scripts')
     .action((opts: InitOptions) => {
@@ -69,7 +93,8 @@ export function registerNodeCommands(program: Command): void {
   program.command('node')
     .description('run a node: Unix socket, public HTTP (+ WebSocket) and the internal listener')
     .option('--data <dir>', 'data directory (default: $TALLY_DATA or ~/.tally/node)')
-    .option('--dev', 'development: create the data directory if missing (chain "tally-dev", open registration, grant 1000)')
+    .option('--dev', 'development: create the data directory if missing (chain "tally-dev", open registration, grant 1000, and an admin key "admin" in the keystore)')
+    .option('--home <dir>', 'with --dev: keystore for the admin key (default: $TALLY_HOME or ~/.tally)')
     .option('--http <host:port|off>', `public HTTP listener (default ${DEFAULT_HTTP}; use 0.0.0.0:7700 to serve other machines)`, DEFAULT_HTTP)
     .option('--internal <host:port|off>', `internal listener for /health and /metrics (default ${DEFAULT_INTERNAL}; keep it on loopback)`, DEFAULT_INTERNAL)
     .option('--socket <path>', 'Unix socket (default <data>/tally.sock)')
@@ -84,6 +109,7 @@ export function registerNodeCommands(program: Command): void {
 interface NodeCliOptions {
   data?: string;
   dev?: boolean;
+  home?: string;
   http: string;
   internal: string;
   socket?: string;
@@ -111,9 +137,11 @@ async function closeHttp(app: FastifyInstance): Promise<void> {
 async function runNode(opts: NodeCliOptions): Promise<void> {
   const dataDir = opts.data ?? defaultDataDir();
   let created = false;
+  let admin: Awaited<ReturnType<typeof devAdminKey>> | undefined;
   if (!isInitialized(dataDir)) {
     if (!opts.dev) fail('db_missing', `no node in ${dataDir}`, { hint: 'run `tally init --data DIR` first, or `tally node --dev`' });
-    initNode({ data: dataDir, chain: 'tally-dev', decimals: '6', grant: '1000', policy: 'open' }, true);
+    admin = await devAdminKey(opts.home ?? defaultHome());
+    initNode({ data: dataDir, chain: 'tally-dev', decimals: '6', grant: '1000', policy: 'open', admin }, true);
     created = true;
   }
   const sync = opts.sync.toUpperCase();
@@ -161,9 +189,13 @@ async function runNode(opts: NodeCliOptions): Promise<void> {
     throw err;
   }
   const info = node.info();
-  const listening = { event: 'listening', dataDir, created, chain: info.chain, height: info.height, nodeKey: info.nodeKey, socket: socketPath, http: httpUrl, internal: internalUrl };
+  const devAdmin = admin ? { name: admin.name, pub: admin.pub, keyCreated: admin.created, keyFile: admin.path } : null;
+  const listening = { event: 'listening', dataDir, created, admin: devAdmin, chain: info.chain, height: info.height, nodeKey: info.nodeKey, socket: socketPath, http: httpUrl, internal: internalUrl };
   output({ json: opts.json ?? false }, listening, () =>
     (created ? `created a development chain in ${dataDir}\n` : '') +
+    (admin ? (admin.created
+      ? `created the admin key "${admin.name}" in ${admin.path} (passphrase: ${admin.emptyPassphrase ? 'empty; a development key only' : '$TALLY_PASSPHRASE'})\n`
+      : `the existing key "${admin.name}" (${admin.path}) is this chain's admin\n`) : '') +
     `tally node: chain "${info.chain}" at height ${info.height}\n` +
     table([
       ['socket', socketPath],
@@ -171,7 +203,8 @@ async function runNode(opts: NodeCliOptions): Promise<void> {
       ['internal', internalUrl ? `${internalUrl}  (/health, /metrics)` : 'off'],
       ['node key', info.nodeKey],
     ]) + '\nCtrl-C stops the node.' +
-    (created ? '\n\nIn another terminal: tally keys new alice && tally register alice --key alice' : ''));
+    (created ? '\n\nIn another terminal: tally keys new alice && tally register alice --key alice\n' +
+      'Admin commands (resolve, invite, a full audit) sign with: --key admin' : ''));
   if (internalUrl && !isLoopback(new URL(internalUrl).hostname)) {
     process.stderr.write(`warning: the internal listener ${internalUrl} is not on loopback; /metrics and future admin routes are reachable from the network\n`);
   }

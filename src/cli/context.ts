@@ -5,6 +5,8 @@ import type { Command } from 'commander';
 import { TallyError, fail } from '../core/errors.js';
 import { connectClient, type Client } from '../api/client.js';
 import { signTx, type Receipt, type Tx } from '../chain/envelope.js';
+import { signQuery } from '../chain/query-auth.js';
+import type { Signer } from '../core/keys.js';
 import type { CliContext, SubmitResult } from '../chain/module.js';
 import { defaultHome, keyInfo, loadSigner, readPassphrase, resolveKeyName } from './keystore.js';
 import { output } from './output.js';
@@ -51,9 +53,7 @@ export async function withClient<T>(options: ClientOptions, fn: (client: Client)
 export const TX_LIFETIME_SECS = 600;
 
 export async function submitSigned(options: ClientOptions, type: string, body: Record<string, unknown>): Promise<Receipt> {
-  const home = homeDir(options);
-  const keyName = resolveKeyName(home, options.key);
-  const signer = await loadSigner(home, keyName, await readPassphrase(`Passphrase for key "${keyName}": `));
+  const signer = await unlockKey(options);
   return withClient(options, async (client) => {
     const info = (await client.call('node.info')) as { chain: string };
     const auth = (await client.call('auth.get', { id: signer.id })) as { nonce: number };
@@ -61,7 +61,8 @@ export async function submitSigned(options: ClientOptions, type: string, body: R
     const result = (await client.call('tx.submit', { tx: signTx(tx, signer) })) as SubmitResult;
     if ('error' in result) throw new TallyError(result.error.code, result.error.message, { status: result.status, ...(result.error.hint ? { hint: result.error.hint } : {}) });
     if (result.status === 'failed') {
-      throw new TallyError(result.code ?? 'failed', `transaction ${result.id} was recorded at height ${result.height} but failed: ${result.code}`, {
+      // The receipt keeps only the code (receipts are consensus data); say it in words.
+      throw new TallyError(result.code ?? 'failed', `${(result.code ?? 'failed').replace(/_/g, ' ')}: the chain recorded transaction ${result.id.slice(0, 16)}… at block ${result.height} as failed (its nonce is used, nothing else changed)`, {
         details: { receipt: result },
       });
     }
@@ -69,9 +70,28 @@ export async function submitSigned(options: ClientOptions, type: string, body: R
   });
 }
 
+/** Run a query signed by the --key account (see src/chain/query-auth.ts). */
+export async function signedQuery(options: ClientOptions, name: string, params: Record<string, unknown>): Promise<unknown> {
+  const signer = await unlockKey(options);
+  return withClient(options, async (client) => {
+    const info = (await client.call('node.info')) as { chain: string };
+    return client.call('query', { name, params: signQuery(info.chain, name, params, signer, signer.id) });
+  });
+}
+
+/** The --key signer, after asking for (or reading) its passphrase. */
+export async function unlockKey(options: ClientOptions): Promise<Signer & { id: string; name: string }> {
+  const home = homeDir(options);
+  const keyName = resolveKeyName(home, options.key);
+  return loadSigner(home, keyName, await readPassphrase(`Passphrase for key "${keyName}": `));
+}
+
 export const cliContext: CliContext = {
   submitTx: (type, body, options) => submitSigned(options as ClientOptions, type, body),
   query: (name, params, options) => withClient(options as ClientOptions, (c) => c.call('query', { name, params })),
+  signedQuery: (name, params, options) => signedQuery(options as ClientOptions, name, params),
+  call: (method, params, options) => withClient(options as ClientOptions, (c) => c.call(method, params)),
+  signer: (options) => unlockKey(options as ClientOptions),
   output: (options, value, human) => output(options as { json?: boolean }, value, human),
   clientOptions: addClientOptions,
   currentAccountId: (options) => {

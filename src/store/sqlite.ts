@@ -13,7 +13,7 @@ export type Synchronous = 'FULL' | 'NORMAL' | 'EXTRA';
 export const BLOCK_TX_SLOTS = 4096;
 assert(limits.blockTxCountMax <= BLOCK_TX_SLOTS, 'blockTxCountMax must fit the txs key layout');
 
-function txSeq(height: number, index: number): number {
+export function txSeq(height: number, index: number): number {
   return height * BLOCK_TX_SLOTS + index;
 }
 
@@ -50,6 +50,8 @@ export interface BlockCommit {
   txs: TxRow[];
   /** Key-value writes of the block: JSON text, or null to delete. */
   writes: Map<string, string | null>;
+  /** Module index writes, run inside the same storage transaction. */
+  also?: () => void;
 }
 
 // Node 24.19+: a better-sqlite3 object (a node::ObjectWrap: database, statement, iterator)
@@ -82,6 +84,7 @@ export class SqliteStore {
       tip: db.prepare<[], BlockRow>('SELECT height, hash, header, sig FROM blocks ORDER BY height DESC LIMIT 1'),
       block: db.prepare<[number], BlockRow>('SELECT height, hash, header, sig FROM blocks WHERE height = ?'),
       blockTxs: db.prepare<[number, number], TxRow>('SELECT id, height, idx, sender, type, env, status, code, events FROM txs WHERE seq BETWEEN ? AND ? ORDER BY seq'),
+      txAt: db.prepare<[number], TxRow>('SELECT id, height, idx, sender, type, env, status, code, events FROM txs WHERE seq = ?'),
       tx: db.prepare<[bigint, Buffer], TxRow>('SELECT id, height, idx, sender, type, env, status, code, events FROM txs WHERE id_head = ? AND id = ?'),
       allState: db.prepare<[], { k: string; v: string; h: number }>('SELECT k, v, h FROM state ORDER BY k'),
     };
@@ -168,6 +171,11 @@ export class SqliteStore {
     return this.stmts.tx.get(id.readBigInt64BE(0), id);
   }
 
+  /** The transaction at a chain position (height * BLOCK_TX_SLOTS + index). */
+  txAt(seq: number): TxRow | undefined {
+    return this.stmts.txAt.get(seq);
+  }
+
   *allState(): IterableIterator<{ k: string; v: string; h: number }> {
     yield* retained(this.stmts.allState.iterate());
   }
@@ -185,6 +193,7 @@ export class SqliteStore {
         if (v === null) s.delState.run(k);
         else s.putState.run(k, v, b.height);
       }
+      commit.also?.();
     })();
   }
 

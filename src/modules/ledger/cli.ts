@@ -1,44 +1,408 @@
-// `tally register`, `tally send`, `tally balance`.
+// The ledger's commands: a wallet in the terminal. Every command has --help and --json;
+// tables for people by default; refusals and failed transactions say what to do next.
+import fs from 'node:fs';
 import type { Command } from 'commander';
+import { TallyError, fail } from '../../core/errors.js';
 import type { CliContext, Receipt } from '../../chain/module.js';
+import { table } from '../../cli/output.js';
+import { makeInvite } from './invites.js';
+import type { DisputeView, HistoryItem } from './queries.js';
+import { documentDigest, messageSignatureValid, signMessage, verifyStatementBundle, type StatementBundle, type StatementView } from './statements.js';
+import { MINT_ID } from './state.js';
 
-function receiptLine(r: Receipt): string {
-  return `committed in block ${r.height} (tx ${r.id})`;
+type Opts = Record<string, unknown>;
+
+/** What to do about a transaction the chain recorded as failed, by its code. */
+const FAILURE_HINTS: Record<string, string> = {
+  not_registered: 'register this key first: `tally register NAME`',
+  unknown_account: 'check the name with `tally whoami NAME`',
+  insufficient_funds: 'see what you can spend with `tally balance` (disputed funds are held)',
+  self_transfer: 'send to another account',
+  name_taken: 'choose another name',
+  name_unchanged: 'the account already has that name',
+  already_registered: 'this key already has an account: `tally whoami`',
+  registration_closed: 'this chain only has its genesis accounts',
+  invite_required: 'ask an admin for an invite code (`tally invite`), then `tally register NAME --invite CODE`',
+  invite_invalid: 'ask the admin for a new invite code',
+  invite_expired: 'ask the admin for a new invite code',
+  invite_used: 'each invite code opens one account; ask the admin for another',
+  transfer_not_found: 'give the id of a ledger.send transaction (see `tally history`)',
+  not_a_party: 'only the sender or the receiver of a transfer may contest it',
+  already_contested: 'second the existing dispute instead: `tally second DISPUTE`',
+  contest_window_closed: 'the contest window has passed; talk to the other party or an admin',
+  dispute_not_found: 'list your disputes with `tally audit`',
+  dispute_closed: 'the dispute is already resolved: `tally dispute N` shows how',
+  party_cannot_second: 'seconds come from members who are not party to the transfer',
+  already_seconded: 'each member seconds a dispute once',
+  not_admin: 'only admins named in the genesis resolve disputes',
+  balance_overflow: 'the receiver cannot hold that much',
+};
+
+async function submit(cli: CliContext, type: string, body: Opts, opts: Opts): Promise<Receipt> {
+  try {
+    return await cli.submitTx(type, body, opts);
+  } catch (err) {
+    if (err instanceof TallyError && !err.hint && FAILURE_HINTS[err.code]) {
+      throw new TallyError(err.code, err.message, { status: err.status, ...(err.details ? { details: err.details } : {}), hint: FAILURE_HINTS[err.code]! });
+    }
+    throw err;
+  }
+}
+
+const committed = (r: Receipt): string => `committed in block ${r.height} (tx ${r.id})`;
+const when = (ms: number | null | undefined): string => (typeof ms === 'number' ? new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '-');
+const short = (id: string): string => `${id.slice(0, 8)}…`;
+
+/** Column table: header row, then rows; every cell already a string. */
+function columns(head: string[], rows: string[][]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
+  return [line(head), ...rows.map(line)].join('\n');
+}
+
+function parseDuration(text: string, flag: string): number {
+  const m = /^(\d{1,9})([smhd]?)$/.exec(text);
+  if (!m) fail('bad_flag', `${flag} must be a duration like 3600, 90m, 12h or 7d`);
+  return Number(m[1]) * { '': 1, s: 1, m: 60, h: 3600, d: 86400 }[m[2] as '' | 's' | 'm' | 'h' | 'd'];
+}
+
+function partyName(d: DisputeView, id: string): string {
+  return d.names[id] ?? short(id);
+}
+
+function disputeTable(d: DisputeView): string {
+  const rows: Array<[string, unknown]> = [
+    ['dispute', d.id],
+    ['status', d.status],
+    ['transfer', `${d.transfer}`],
+    ['from → to', `${partyName(d, d.from)} → ${partyName(d, d.to)}`],
+    ['amount', d.amount],
+    ['held', d.hold],
+    ['opened', `by ${partyName(d, d.openedBy)} at block ${d.opened.height} (${when(d.opened.time)})`],
+    ['reason', d.reason],
+    ['seconds', d.seconds.length ? d.seconds.map((s) => partyName(d, s)).join(', ') : '-'],
+  ];
+  if (d.resolution) {
+    const r = d.resolution;
+    rows.push(['resolution', `${r.action} by ${partyName(d, r.by)} at block ${r.height}: reversed ${r.reversed}, shortfall ${r.shortfall}`], ['note', r.note]);
+  }
+  return table(rows);
+}
+
+function disputeRows(list: DisputeView[]): string {
+  if (list.length === 0) return 'no disputes';
+  return columns(['#', 'status', 'from', 'to', 'amount', 'held', 'seconds', 'reason'],
+    list.map((d) => [String(d.id), d.status, partyName(d, d.from), partyName(d, d.to), d.amount, d.hold, String(d.seconds.length), d.reason]));
+}
+
+function statementLines(s: StatementView, signerName: string | null): Array<[string, unknown]> {
+  return [
+    ['statement', s.id],
+    ['signer', `${signerName ? `${signerName} ` : ''}(${s.signer})`],
+    ...(s.text !== undefined ? [['text', s.text] as [string, unknown]] : []),
+    ['digest', s.digest],
+    ...(s.label !== undefined ? [['label', s.label] as [string, unknown]] : []),
+    ['recorded', `block ${s.height} at ${when(s.time)}, countersigned by node key ${s.nodeKey}`],
+  ];
 }
 
 export function ledgerCli(program: Command, cli: CliContext): void {
+  // --- accounts -------------------------------------------------------------------------
   cli.clientOptions(
     program.command('register')
       .argument('<name>', 'account name: a lowercase letter, then up to 31 of a-z 0-9 _ -')
+      .option('--invite <code>', 'invite code from an admin (chains whose registration policy is "invite")')
       .description('register an account for your key (signed by that key; the chain may grant a starting balance)'),
-  ).action(async (name: string, opts: Record<string, unknown>) => {
-    const receipt = await cli.submitTx('ledger.register', { name }, opts);
+  ).action(async (name: string, opts: Opts) => {
+    const body: Opts = { name };
+    if (typeof opts.invite === 'string') body.invite = opts.invite;
+    const receipt = await submit(cli, 'ledger.register', body, opts);
     cli.output(opts, receipt, () => {
       const grant = receipt.events.find((e) => e.type === 'ledger.transfer');
-      return `registered "${name}"${grant ? ` with a starting grant of ${String(grant.amount)}` : ''}; ${receiptLine(receipt)}`;
+      return `registered "${name}"${grant ? ` with a starting grant of ${String(grant.amount)}` : ''}; ${committed(receipt)}`;
     });
   });
 
+  cli.clientOptions(
+    program.command('invite')
+      .option('--expires <duration>', 'how long the code stays valid: seconds, or 90m, 12h, 7d', '7d')
+      .description('admin: make an invite code (signed by your key, offline) that lets one newcomer register'),
+  ).action(async (opts: Opts) => {
+    const signer = await cli.signer(opts);
+    const node = (await cli.call('node.info', {}, opts)) as { chain: string };
+    const me = (await cli.query('ledger.whoami', { account: signer.id }, opts)) as { roles: string[] };
+    const info = { chain: node.chain, roles: me.roles };
+    if (!info.roles.includes('admin')) fail('not_admin', 'only an admin of this chain can make invite codes', { status: 403, hint: 'use an admin key with --key' });
+    const expires = Math.floor(Date.now() / 1000) + parseDuration(String(opts.expires), '--expires');
+    const { code, payload } = makeInvite(info.chain, signer.id, signer, expires);
+    cli.output(opts, { code, ...payload }, () => `${code}\n\nvalid until ${when(expires * 1000)}, for one registration on chain "${info.chain}":\n  tally register NAME --invite ${code}`);
+  });
+
+  cli.clientOptions(
+    program.command('whoami')
+      .argument('[account]', 'account name, id or public key (default: the account of --key)')
+      .description('the account behind a key or name: id, name, key, balance, nonce, roles, created'),
+  ).action(async (ref: string | undefined, opts: Opts) => {
+    const account = ref ?? cli.currentAccountId(opts);
+    const w = (await cli.query('ledger.whoami', { account }, opts)) as {
+      id: string; name: string | null; pub: string | null; registered: boolean; nonce: number; roles: string[];
+      balance: { total: string; held: string; available: string }; created: { height: number; time: number | null } | null;
+    };
+    cli.output(opts, w, () => table([
+      ['name', w.name ?? '(not registered)'],
+      ['id', w.id],
+      ['key', w.pub],
+      ['balance', `${w.balance.total} (held ${w.balance.held}, available ${w.balance.available})`],
+      ['nonce', w.nonce],
+      ['roles', w.roles.join(', ') || '-'],
+      ['created', w.created ? `block ${w.created.height}${w.created.time ? ` (${when(w.created.time)})` : ''}` : '-'],
+    ]));
+  });
+
+  cli.clientOptions(
+    program.command('rename')
+      .argument('<name>', 'the new name; the account id, history, disputes and holds stay')
+      .description('rename your account'),
+  ).action(async (name: string, opts: Opts) => {
+    const receipt = await submit(cli, 'ledger.rename', { name }, opts);
+    const ev = receipt.events.find((e) => e.type === 'ledger.renamed');
+    cli.output(opts, receipt, () => `renamed "${String(ev?.old)}" to "${name}"; ${committed(receipt)}`);
+  });
+
+  // --- money ----------------------------------------------------------------------------
   cli.clientOptions(
     program.command('send')
       .argument('<to>', 'recipient account name or id')
       .argument('<amount>', 'decimal amount, e.g. 12.5')
       .option('--memo <text>', 'a note for the recipient (at most 256 bytes)')
       .description('send coins to another account'),
-  ).action(async (to: string, amount: string, opts: Record<string, unknown>) => {
-    const body: Record<string, unknown> = { to, amount };
+  ).action(async (to: string, amount: string, opts: Opts) => {
+    const body: Opts = { to, amount };
     if (typeof opts.memo === 'string') body.memo = opts.memo;
-    const receipt = await cli.submitTx('ledger.send', body, opts);
-    cli.output(opts, receipt, () => `sent ${amount} to ${to}; ${receiptLine(receipt)}`);
+    const receipt = await submit(cli, 'ledger.send', body, opts);
+    cli.output(opts, receipt, () => `sent ${amount} to ${to}; ${committed(receipt)}\n(the receiver or you may contest it: tally contest ${receipt.id} --reason ...)`);
   });
 
   cli.clientOptions(
     program.command('balance')
-      .argument('[name]', 'account name or id (default: the account of --key)')
-      .description('show an account balance: total, held and available'),
-  ).action(async (name: string | undefined, opts: Record<string, unknown>) => {
-    const account = name ?? cli.currentAccountId(opts);
-    const result = (await cli.query('ledger.balance', { account }, opts)) as { name: string; id: string; total: string; held: string; available: string };
-    cli.output(opts, result, () => `${result.name}  total ${result.total}  held ${result.held}  available ${result.available}`);
+      .argument('[account]', 'account name or id (default: the account of --key)')
+      .description('show an account balance: total, held (by open disputes) and available'),
+  ).action(async (ref: string | undefined, opts: Opts) => {
+    const account = ref ?? cli.currentAccountId(opts);
+    const r = (await cli.query('ledger.balance', { account }, opts)) as { name: string; id: string; total: string; held: string; available: string };
+    cli.output(opts, r, () => `${r.name}  total ${r.total}  held ${r.held}  available ${r.available}`);
   });
+
+  cli.clientOptions(
+    program.command('history')
+      .argument('[account]', 'account name or id (default: the account of --key)')
+      .option('--with <account>', 'only transactions with this counterparty')
+      .option('--since <time>', 'from this time on (ISO date or unix ms)')
+      .option('--until <time>', 'before this time (ISO date or unix ms)')
+      .option('--limit <n>', 'transactions per page (1-200)', '20')
+      .option('--cursor <c>', 'the next page: the "next" value printed by the previous page')
+      .description('an account\'s transactions, newest first'),
+  ).action(async (ref: string | undefined, opts: Opts) => {
+    const account = ref ?? cli.currentAccountId(opts);
+    const params: Opts = { account, limit: Number(opts.limit) };
+    for (const k of ['with', 'since', 'until', 'cursor']) if (typeof opts[k] === 'string') params[k] = opts[k];
+    const page = (await cli.query('ledger.history', params, opts)) as { account: { id: string; name: string }; items: HistoryItem[]; next: string | null };
+    cli.output(opts, page, () => {
+      if (page.items.length === 0) return `no transactions for ${page.account.name}`;
+      const rows = page.items.map((i) => [
+        when(i.time), i.type.replace(/^ledger\./, ''), i.status !== 'ok' ? `failed: ${i.code}` : i.events.some((e) => e.type === 'ledger.transfer') ? i.change : '',
+        i.counterparty ? (i.counterparty.id === MINT_ID ? 'mint' : i.counterparty.name ?? short(i.counterparty.id)) : '-',
+        i.id.slice(0, 16), i.memo ?? '',
+      ]);
+      return `${page.account.name} (${page.account.id})\n` + columns(['time', 'type', 'change', 'with', 'tx', 'memo'], rows) +
+        (page.next ? `\nmore: tally history ${ref ?? ''} --cursor ${page.next}`.replace('  ', ' ') : '');
+    });
+  });
+
+  // --- statements -------------------------------------------------------------------------
+  cli.clientOptions(
+    program.command('sign')
+      .argument('[message]', 'the statement text')
+      .option('--file <path>', 'sign a document by its BLAKE3 digest instead of text (the document stays with you)')
+      .option('--label <text>', 'a short public label for the statement (e.g. the file name)')
+      .option('--detached', 'do not record anything: print a signature of MESSAGE by your key, for `tally verify --signer`')
+      .description('record a statement signed by your account; the node countersigns it in a block (a timestamped attestation)'),
+  ).action(async (message: string | undefined, opts: Opts) => {
+    if ((message === undefined) === (opts.file === undefined)) fail('bad_args', 'give a MESSAGE or --file PATH (one of them)', { hint: 'tally sign "I agree" or tally sign --file contract.pdf' });
+    if (opts.detached) {
+      if (message === undefined) fail('bad_args', '--detached signs a MESSAGE, not a file');
+      const signer = await cli.signer(opts);
+      const signature = signMessage(signer, message);
+      cli.output(opts, { signer: signer.id, pub: signer.pub, message, signature }, () =>
+        `${signature}\n\ncheck it with:\n  tally verify --signer ${signer.id} --message '${message.replace(/'/g, "'\\''")}' --signature ${signature}`);
+      return;
+    }
+    const body: Opts = message !== undefined ? { text: message } : { digest: documentDigest(readFile(String(opts.file))) };
+    if (typeof opts.label === 'string') body.label = opts.label;
+    const receipt = await submit(cli, 'ledger.sign', body, opts);
+    const digest = receipt.events.find((e) => e.type === 'ledger.statement')?.digest;
+    cli.output(opts, { ...receipt, statement: receipt.id, digest }, () =>
+      `statement ${receipt.id} recorded in block ${receipt.height}\ndigest ${String(digest)}\n\n` +
+      `check it:               tally verify ${receipt.id}${opts.file ? ` --file ${String(opts.file)}` : ''}\n` +
+      `save it for offline use: tally verify ${receipt.id} --out statement.json`);
+  });
+
+  cli.clientOptions(
+    program.command('verify')
+      .argument('[statement]', 'statement id (the tx id printed by `tally sign`)')
+      .option('--bundle <file>', 'check a saved statement bundle instead of asking the node')
+      .option('--out <file>', 'save the statement bundle for offline checks')
+      .option('--offline', 'never contact a node (needs --bundle, or --pub for a signature)')
+      .option('--node-key <key>', 'the node key that must have signed the block (default: $TALLY_NODE_KEY, else the node\'s own)')
+      .option('--file <path>', 'also check that the statement is about this document')
+      .option('--text <text>', 'also check that the statement says exactly this')
+      .option('--signer <account>', 'detached signature: the account name or id that signed')
+      .option('--pub <key>', 'detached signature: the signer\'s public key (offline)')
+      .option('--message <text>', 'detached signature: the message')
+      .option('--signature <sig>', 'detached signature: the signature (base64url)')
+      .description('check a statement (online, or offline from a bundle) or any account\'s detached signature; exit 3 if it does not verify'),
+  ).action(async (statementId: string | undefined, opts: Opts) => {
+    if (opts.signature !== undefined || opts.message !== undefined) return verifySignatureCommand(cli, opts);
+    const content = {
+      ...(typeof opts.text === 'string' ? { text: opts.text } : {}),
+      ...(typeof opts.file === 'string' ? { bytes: readFile(opts.file) } : {}),
+    };
+    let bundle: unknown;
+    let signerName: string | null = null;
+    let nodeKey = (opts.nodeKey as string | undefined) ?? process.env.TALLY_NODE_KEY;
+    if (typeof opts.bundle === 'string') {
+      bundle = readJson(opts.bundle);
+    } else {
+      if (opts.offline) fail('bad_args', 'an offline check needs --bundle FILE', { hint: 'save one while online: tally verify ID --out FILE' });
+      if (!statementId) fail('bad_args', 'give a statement id, --bundle FILE, or --signer/--message/--signature');
+      const info = (await cli.call('node.info', {}, opts)) as { nodeKey: string };
+      const r = (await cli.query('ledger.verify', { statement: statementId }, opts)) as { bundle: StatementBundle; signerName: string | null };
+      const online = { nodeKey: info.nodeKey, ...r };
+      bundle = online.bundle;
+      signerName = online.signerName;
+      nodeKey ??= online.nodeKey;
+    }
+    // Checked here, whatever the node said: the node is not trusted with the verdict.
+    const verdict = verifyStatementBundle(bundle, { ...(nodeKey ? { nodeKey } : {}), content });
+    if (typeof opts.out === 'string') fs.writeFileSync(opts.out, JSON.stringify(bundle, null, 2) + '\n');
+    cli.output(opts, { valid: verdict.ok, ...(verdict.ok ? {} : { reason: verdict.reason }), statement: verdict.statement ?? null, nodeKey: nodeKey ?? null }, () =>
+      (verdict.ok ? 'VALID statement\n' : `INVALID: ${verdict.reason}\n`) +
+      (verdict.statement ? table(statementLines(verdict.statement, signerName)) : '') +
+      (typeof opts.out === 'string' ? `\nbundle saved to ${opts.out} (check it offline: tally verify --offline --bundle ${opts.out})` : '') +
+      (nodeKey ? '' : '\n(no node key pinned: pass --node-key to be sure who countersigned)'));
+    if (!verdict.ok) process.exitCode = 3;
+  });
+
+  // --- disputes ---------------------------------------------------------------------------
+  cli.clientOptions(
+    program.command('contest')
+      .argument('<txid>', 'the transfer (ledger.send transaction id) you sent or received')
+      .requiredOption('--reason <text>', 'why (at most 256 bytes; public)')
+      .description('dispute a transfer within the contest window: holds up to its amount on the receiver until an admin resolves it'),
+  ).action(async (transfer: string, opts: Opts) => {
+    const receipt = await submit(cli, 'ledger.contest', { transfer, reason: opts.reason }, opts);
+    const ev = receipt.events.find((e) => e.type === 'ledger.dispute_opened')!;
+    cli.output(opts, { ...receipt, dispute: ev.dispute }, () =>
+      `dispute ${String(ev.dispute)} opened on ${String(ev.amount)}; ${String(ev.held)} held on the receiver; ${committed(receipt)}\n` +
+      `other members back it with: tally second ${String(ev.dispute)}`);
+  });
+
+  cli.clientOptions(
+    program.command('second')
+      .argument('<dispute>', 'dispute number')
+      .description('back an open dispute (members who are not party to it; once each)'),
+  ).action(async (dispute: string, opts: Opts) => {
+    const receipt = await submit(cli, 'ledger.second', { dispute: dispute.replace('#', '') }, opts);
+    const ev = receipt.events.find((e) => e.type === 'ledger.dispute_seconded')!;
+    const escalated = receipt.events.some((e) => e.type === 'ledger.dispute_escalated');
+    cli.output(opts, receipt, () => `seconded dispute ${dispute} (${String(ev.seconds)} seconds)${escalated ? '; it is now escalated to the admins' : ''}; ${committed(receipt)}`);
+  });
+
+  cli.clientOptions(
+    program.command('resolve')
+      .argument('<dispute>', 'dispute number')
+      .argument('<action>', 'reverse (return what the hold covers to the sender) or dismiss (release the hold)')
+      .requiredOption('--note <text>', 'the decision, recorded with it (at most 256 bytes; public)')
+      .description('admin: resolve a dispute; history is never edited, a reversal is a new compensating transfer'),
+  ).action(async (dispute: string, action: string, opts: Opts) => {
+    if (action !== 'reverse' && action !== 'dismiss') fail('bad_action', 'action must be "reverse" or "dismiss"');
+    const receipt = await submit(cli, 'ledger.resolve', { dispute: dispute.replace('#', ''), action, note: opts.note }, opts);
+    const ev = receipt.events.find((e) => e.type === 'ledger.dispute_resolved')!;
+    cli.output(opts, receipt, () => action === 'reverse'
+      ? `dispute ${dispute} reversed: ${String(ev.reversed)} returned to the sender${ev.shortfall !== '0' ? `, shortfall ${String(ev.shortfall)} (the receiver had spent it before the hold)` : ''}; ${committed(receipt)}`
+      : `dispute ${dispute} dismissed: the hold is released; ${committed(receipt)}`);
+  });
+
+  cli.clientOptions(
+    program.command('dispute')
+      .argument('<dispute>', 'dispute number')
+      .description('show one dispute: parties, amount, hold, seconds, status, resolution'),
+  ).action(async (dispute: string, opts: Opts) => {
+    const d = (await cli.query('ledger.dispute', { dispute: dispute.replace('#', '') }, opts)) as DisputeView;
+    cli.output(opts, d, () => disputeTable(d));
+  });
+
+  cli.clientOptions(
+    program.command('audit')
+      .option('--status <s>', 'only disputes in this status: open, escalated, reversed, dismissed')
+      .description('members: your disputes and a check of your own balance; admins: every dispute and a full replay of the chain (signed with --key); exit 3 on a problem'),
+  ).action(async (opts: Opts) => {
+    const params: Opts = {};
+    if (typeof opts.status === 'string') params.status = opts.status;
+    const r = (await cli.signedQuery('ledger.audit', params, opts)) as {
+      account: { id: string; name: string; role: string }; disputes: DisputeView[];
+      own: { ok: boolean; balance: string; fromHistory: string; held: string; heldByDisputes: string; problems: string[] };
+      invariants?: string[]; chain?: { ok: boolean; height: number; blocks: number; txs: number; issues: Array<{ height: number; kind: string; message: string }> };
+    };
+    const problems = [...r.own.problems, ...(r.invariants ?? []), ...(r.chain?.issues.map((i) => `block ${i.height}: ${i.kind}: ${i.message}`) ?? [])];
+    cli.output(opts, { ...r, ok: problems.length === 0 }, () => {
+      const lines = [`audit as ${r.account.name} (${r.account.role})`, '', `disputes${opts.status ? ` (${String(opts.status)})` : ''}:`, disputeRows(r.disputes), ''];
+      lines.push(`own balance: ${r.own.ok ? 'consistent' : 'INCONSISTENT'} (balance ${r.own.balance}, transfers add up to ${r.own.fromHistory}; held ${r.own.held}, disputes hold ${r.own.heldByDisputes})`);
+      if (r.chain) {
+        lines.push(`chain: ${r.chain.ok ? 'verified' : 'PROBLEMS'}: ${r.chain.blocks} blocks, ${r.chain.txs} transactions replayed; every link, signature and root ${r.chain.ok ? 'matches' : 'checked'}`);
+        lines.push(`ledger invariants: ${r.invariants!.length === 0 ? 'hold (balances sum to zero with the mint; holds match open disputes)' : 'BROKEN'}`);
+      }
+      if (problems.length) lines.push('', 'problems:', ...problems.map((p) => `  - ${p}`));
+      return lines.join('\n');
+    });
+    if (problems.length) process.exitCode = 3;
+  });
+}
+
+async function verifySignatureCommand(cli: CliContext, opts: Opts): Promise<void> {
+  const { message, signature } = opts;
+  if (typeof message !== 'string' || typeof signature !== 'string') fail('bad_args', 'a signature check needs --message and --signature, and --signer (online) or --pub (offline)');
+  let result: { valid: boolean; reason?: string; signer: { id: string | null; name: string | null; pub: string } };
+  if (typeof opts.pub === 'string') {
+    const valid = messageSignatureValid(opts.pub, message, signature);
+    result = { valid, ...(valid ? {} : { reason: 'the signature does not verify for this key and message' }), signer: { id: null, name: null, pub: opts.pub } };
+  } else {
+    if (opts.offline) fail('bad_args', 'an offline signature check needs the signer\'s key: --pub KEY', { hint: 'get it once with `tally whoami NAME`' });
+    if (typeof opts.signer !== 'string') fail('bad_args', 'give --signer ACCOUNT (or --pub KEY)');
+    // Fetch the key and check here: the node's verdict is not needed.
+    const w = (await cli.query('ledger.whoami', { account: opts.signer }, opts)) as { id: string; name: string | null; pub: string | null };
+    if (!w.pub) fail('unknown_account', `the account "${opts.signer}" has no key on this chain`, { status: 404 });
+    const valid = messageSignatureValid(w.pub, message, signature);
+    result = { valid, ...(valid ? {} : { reason: 'the signature does not verify for this account and message' }), signer: { id: w.id, name: w.name, pub: w.pub } };
+  }
+  cli.output(opts, result, () => (result.valid ? 'VALID signature' : `INVALID: ${result.reason}`) +
+    `\n${table([['signer', result.signer.name ?? result.signer.id ?? '-'], ['key', result.signer.pub]])}`);
+  if (!result.valid) process.exitCode = 3;
+}
+
+function readFile(file: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch (err) {
+    fail('file_unreadable', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+function readJson(file: string): unknown {
+  try {
+    return JSON.parse(readFile(file).toString('utf8'));
+  } catch (err) {
+    if (err instanceof TallyError) throw err;
+    fail('bundle_invalid', `${file} is not JSON: ${(err as Error).message}`);
+  }
 }

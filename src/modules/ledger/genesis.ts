@@ -8,10 +8,40 @@ import { openAccount, type StateView } from '../../chain/state.js';
 import type { ChainParams, ModuleGenesis } from '../../chain/module.js';
 import { createAccount, MINT_ID, MINT_NAME, transfer, validName } from './state.js';
 
+export type RegistrationPolicy = 'open' | 'invite' | 'closed';
+export const POLICIES: RegistrationPolicy[] = ['open', 'invite', 'closed'];
+
 export interface LedgerGenesis {
-  registration: { policy: 'open' | 'closed'; grant: string };
+  /** open: anyone; invite: with an admin-signed invite code; closed: genesis accounts only */
+  registration: { policy: RegistrationPolicy; grant: string };
   accounts: Array<{ name: string; pub: string; balance: string }>;
+  /** names of genesis accounts that may resolve disputes and issue invites */
   admins: string[];
+  disputes: {
+    /** how long after a transfer either party may contest it */
+    contestWindowSecs: number;
+    /** seconds (backers) after which an open dispute is escalated */
+    secondsRequired: number;
+  };
+}
+
+export const DISPUTE_DEFAULTS = { contestWindowSecs: 7 * 24 * 3600, secondsRequired: 2 };
+
+const adminCache = new WeakMap<LedgerGenesis, Set<string>>();
+
+/** Admin account ids: fixed by the genesis keys, so a rename never changes who is admin. */
+export function adminIds(g: LedgerGenesis): Set<string> {
+  let ids = adminCache.get(g);
+  if (!ids) {
+    ids = new Set(g.accounts.filter((a) => g.admins.includes(a.name)).map((a) => accountIdFromPub(a.pub)));
+    adminCache.set(g, ids);
+  }
+  return ids;
+}
+
+function positiveInt(v: unknown, what: string, max: number): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1 || v > max) fail('genesis_invalid', `${what} must be a whole number from 1 to ${max}`);
+  return v;
 }
 
 export const ledgerGenesis: ModuleGenesis = {
@@ -19,7 +49,7 @@ export const ledgerGenesis: ModuleGenesis = {
     const s = (section ?? {}) as Record<string, unknown>;
     const reg = (s.registration ?? {}) as Record<string, unknown>;
     const policy = reg.policy ?? 'open';
-    if (policy !== 'open' && policy !== 'closed') fail('genesis_invalid', 'ledger.registration.policy must be "open" or "closed"');
+    if (!POLICIES.includes(policy as RegistrationPolicy)) fail('genesis_invalid', 'ledger.registration.policy must be "open", "invite" or "closed"');
     const grant = formatAmount(parseAmount(reg.grant ?? '0', decimals, 'ledger.registration.grant'), decimals);
     const accounts = (s.accounts ?? []) as Array<Record<string, unknown>>;
     if (!Array.isArray(accounts)) fail('genesis_invalid', 'ledger.accounts must be an array');
@@ -38,7 +68,13 @@ export const ledgerGenesis: ModuleGenesis = {
     const admins = (s.admins ?? []) as unknown[];
     if (!Array.isArray(admins)) fail('genesis_invalid', 'ledger.admins must be an array of account names');
     for (const a of admins) if (typeof a !== 'string' || !names.has(a)) fail('genesis_invalid', `ledger.admins names "${String(a)}", which is not a genesis account`);
-    return { registration: { policy, grant }, accounts: out, admins: admins as string[] } satisfies LedgerGenesis;
+    if (policy === 'invite' && admins.length === 0) fail('genesis_invalid', 'ledger.registration.policy "invite" needs at least one admin to sign invites');
+    const d = (s.disputes ?? {}) as Record<string, unknown>;
+    const disputes = {
+      contestWindowSecs: positiveInt(d.contestWindowSecs ?? DISPUTE_DEFAULTS.contestWindowSecs, 'ledger.disputes.contestWindowSecs', 10 * 365 * 24 * 3600),
+      secondsRequired: positiveInt(d.secondsRequired ?? DISPUTE_DEFAULTS.secondsRequired, 'ledger.disputes.secondsRequired', 1000),
+    };
+    return { registration: { policy: policy as RegistrationPolicy, grant }, accounts: out, admins: admins as string[], disputes } satisfies LedgerGenesis;
   },
 
   init(state: StateView, section, params: ChainParams) {
@@ -54,6 +90,6 @@ export const ledgerGenesis: ModuleGenesis = {
   },
 
   defaults({ dev }) {
-    return { registration: { policy: 'open', grant: dev ? '1000' : '0' }, accounts: [], admins: [] } satisfies LedgerGenesis;
+    return { registration: { policy: 'open', grant: dev ? '1000' : '0' }, accounts: [], admins: [], disputes: { ...DISPUTE_DEFAULTS } } satisfies LedgerGenesis;
   },
 };

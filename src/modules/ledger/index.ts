@@ -1,18 +1,22 @@
-// The ledger module: a community currency. Declares its transaction types, queries,
-// genesis section, HTTP routes and CLI commands; the core knows nothing else about it.
+// The ledger module: a community currency with disputes. Declares its transaction types,
+// queries, genesis section, history index, HTTP routes and CLI commands; the core knows
+// nothing else about it.
 import type { TallyModule } from '../../chain/module.js';
 import { ledgerCli } from './cli.js';
 import { ledgerGenesis } from './genesis.js';
-import { accountQuery, balanceQuery } from './queries.js';
+import { ledgerIndexer, ledgerMigrations } from './history.js';
+import { ledgerQueries } from './queries.js';
 import { ledgerRoutes } from './routes.js';
-import { register, send } from './txs.js';
+import { ledgerTxTypes } from './txs.js';
 import { ledgerInvariants } from './state.js';
 
 export const ledgerModule: TallyModule = {
   name: 'ledger',
-  txTypes: [register, send] as TallyModule['txTypes'],
-  queries: [accountQuery, balanceQuery],
+  txTypes: ledgerTxTypes,
+  queries: ledgerQueries,
   genesis: ledgerGenesis,
+  migrations: ledgerMigrations,
+  indexer: ledgerIndexer,
   routes: ledgerRoutes,
   cli: ledgerCli,
   invariants: ledgerInvariants,

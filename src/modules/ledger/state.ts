@@ -15,10 +15,78 @@ export interface LedgerAccount {
   balance: string;
   /** height of the block that registered it (0 = genesis) */
   created: number;
+  /** minor units held by open disputes (part of balance, not spendable); absent = 0 */
+  held?: string;
+}
+
+/** A committed ledger.send, kept so it can be contested (the state alone decides a contest). */
+export interface TransferRecord {
+  from: string;
+  to: string;
+  /** minor units */
+  amount: string;
+  /** block time, unix ms */
+  time: number;
+  /** the dispute opened against it, if any */
+  dispute?: number;
+}
+
+export type DisputeStatus = 'open' | 'escalated' | 'reversed' | 'dismissed';
+export const DISPUTE_STATUSES: DisputeStatus[] = ['open', 'escalated', 'reversed', 'dismissed'];
+
+export interface Dispute {
+  id: number;
+  /** the contested ledger.send */
+  transfer: string;
+  from: string;
+  to: string;
+  /** minor units of the transfer */
+  amount: string;
+  openedBy: string;
+  reason: string;
+  opened: { height: number; time: number };
+  status: DisputeStatus;
+  /** accounts that seconded, in order */
+  seconds: string[];
+  /** minor units held on the receiver when the dispute opened (at most its available balance) */
+  hold: string;
+  resolution?: { by: string; action: 'reverse' | 'dismiss'; note: string; height: number; time: number; reversed: string; shortfall: string };
 }
 
 export const accountKey = (id: string): string => `ledger/acct/${id}`;
 export const nameKey = (name: string): string => `ledger/name/${name}`;
+export const transferKey = (txId: string): string => `ledger/xfer/${txId}`;
+export const disputeKey = (n: number): string => `ledger/dispute/${n}`;
+/** How many disputes exist; dispute ids are 1..count. */
+export const DISPUTE_COUNT_KEY = 'ledger/disputes';
+export const inviteKey = (id: string): string => `ledger/invite/${id}`;
+
+export function heldOf(acct: LedgerAccount): bigint {
+  return BigInt(acct.held ?? '0');
+}
+
+/** What the account may spend: its balance less what disputes hold. */
+export function availableOf(acct: LedgerAccount): bigint {
+  return BigInt(acct.balance) - heldOf(acct);
+}
+
+export function disputeCount(state: StateReader): number {
+  return state.get<number>(DISPUTE_COUNT_KEY) ?? 0;
+}
+
+export function getDispute(state: StateReader, n: number): Dispute | undefined {
+  return state.get<Dispute>(disputeKey(n));
+}
+
+/** Change what is held on an account by delta (positive to hold, negative to release). */
+export function adjustHeld(state: StateView, id: string, delta: bigint): void {
+  const acct = getAccount(state, id)!;
+  const held = heldOf(acct) + delta;
+  const next: LedgerAccount = { ...acct };
+  if (held === 0n) delete next.held;
+  else next.held = held.toString();
+  state.set(accountKey(id), next);
+}
 
 export function getAccount(state: StateReader, id: string): LedgerAccount | undefined {
   return state.get<LedgerAccount>(accountKey(id));
@@ -53,17 +121,38 @@ export function validName(name: unknown): string {
   return name;
 }
 
-/** Double entry: every balance, the mint's included, sums to zero; only the mint is negative. */
+/**
+ * Double entry: every balance, the mint's included, sums to zero; only the mint is
+ * negative. Holds: never negative, never more than the balance, and each account holds
+ * exactly what its unresolved disputes hold.
+ */
 export function ledgerInvariants(entries: Iterable<[string, string]>): string[] {
   const problems: string[] = [];
   let sum = 0n;
+  const held = new Map<string, { name: string; held: bigint }>();
+  const disputeHolds = new Map<string, bigint>();
   for (const [k, v] of entries) {
-    if (!k.startsWith('ledger/acct/')) continue;
-    const acct = JSON.parse(v) as LedgerAccount;
-    const balance = BigInt(acct.balance);
-    sum += balance;
-    if (balance < 0n && k !== accountKey(MINT_ID)) problems.push(`account ${acct.name} has a negative balance ${acct.balance}`);
+    if (k.startsWith('ledger/acct/')) {
+      const acct = JSON.parse(v) as LedgerAccount;
+      const balance = BigInt(acct.balance);
+      sum += balance;
+      if (balance < 0n && k !== accountKey(MINT_ID)) problems.push(`account ${acct.name} has a negative balance ${acct.balance}`);
+      const h = heldOf(acct);
+      if (h < 0n) problems.push(`account ${acct.name} holds a negative amount ${h}`);
+      if (h > 0n && h > balance) problems.push(`account ${acct.name} holds ${h}, more than its balance ${acct.balance}`);
+      held.set(k.slice('ledger/acct/'.length), { name: acct.name, held: h });
+    } else if (k.startsWith('ledger/dispute/')) {
+      const d = JSON.parse(v) as Dispute;
+      if (d.status === 'open' || d.status === 'escalated') disputeHolds.set(d.to, (disputeHolds.get(d.to) ?? 0n) + BigInt(d.hold));
+    }
   }
   if (sum !== 0n) problems.push(`balances sum to ${sum} minor units, not zero`);
+  for (const [id, a] of held) {
+    const expected = disputeHolds.get(id) ?? 0n;
+    if (a.held !== expected) problems.push(`account ${a.name} holds ${a.held}, but its open disputes hold ${expected}`);
+  }
+  for (const [id, amount] of disputeHolds) {
+    if (!held.has(id) && amount !== 0n) problems.push(`open disputes hold ${amount} on ${id}, which has no account`);
+  }
   return problems;
 }

@@ -1,13 +1,31 @@
 // The ledger's transaction types. parse() runs at admission (a refusal changes nothing);
-// apply() runs in the sequencer (a failure is recorded and uses the nonce).
+// apply() runs in the sequencer and in replay (a failure is recorded, uses the nonce and
+// changes nothing else). Everything apply() decides on is in the state, so a replay
+// decides the same.
 import { formatAmount, parsePositiveAmount } from '../../core/amount.js';
 import { fail } from '../../core/errors.js';
+import { toHex, utf8 } from '../../core/encoding.js';
+import { hashText } from '../../core/hash.js';
 import { ACCOUNT_ID } from '../../core/keys.js';
 import { limits } from '../../core/limits.js';
-import { utf8 } from '../../core/encoding.js';
-import type { TxType } from '../../chain/module.js';
-import type { LedgerGenesis } from './genesis.js';
-import { createAccount, getAccount, MINT_ID, NAME_PATTERN, nameKey, resolveAccount, transfer, validName } from './state.js';
+import type { TxContext, TxType } from '../../chain/module.js';
+import { authKey, type AuthRecord } from '../../chain/state.js';
+import { adminIds, type LedgerGenesis } from './genesis.js';
+import { inviteSignatureValid, parseInvite, type Invite } from './invites.js';
+import {
+  adjustHeld, availableOf, createAccount, disputeCount, DISPUTE_COUNT_KEY, disputeKey, getAccount, getDispute, heldOf, inviteKey, MINT_ID,
+  NAME_PATTERN, nameKey, resolveAccount, transfer, transferKey, validName, accountKey,
+  type Dispute, type LedgerAccount, type TransferRecord,
+} from './state.js';
+
+type Event = { type: string; [k: string]: unknown };
+
+/** Longest contest reason, resolution note and statement label, in UTF-8 bytes. */
+export const NOTE_BYTES_MAX = 256;
+/** Longest statement text in UTF-8 bytes (the whole transaction must fit limits.txBytesMax). */
+export const STATEMENT_BYTES_MAX = 2048;
+export const DIGEST_PATTERN = /^(blake3|sha256):[0-9a-f]{64}$/;
+const TX_ID = /^[0-9a-f]{64}$/;
 
 function onlyFields(body: Record<string, unknown>, allowed: string[]): void {
   for (const k of Object.keys(body)) {
@@ -15,32 +33,91 @@ function onlyFields(body: Record<string, unknown>, allowed: string[]): void {
   }
 }
 
-export const register: TxType<{ name: string }> = {
+function text(value: unknown, field: string, maxBytes: number, required: boolean): string | undefined {
+  if (value === undefined && !required) return undefined;
+  if (typeof value !== 'string' || value.trim().length === 0) fail(`${field}_invalid`, `${field} must be a non-empty string`);
+  if (utf8.encode(value).length > maxBytes) fail(`${field}_too_long`, `${field} must be at most ${maxBytes} bytes of UTF-8`);
+  return value;
+}
+
+function disputeNumber(value: unknown): number {
+  const n = typeof value === 'string' && /^#?\d{1,15}$/.test(value) ? Number(value.replace('#', '')) : value;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1) fail('bad_dispute_id', 'dispute must be a dispute number (1, 2, ...)');
+  return n;
+}
+
+function genesisOf(ctx: { params: TxContext['params'] }): LedgerGenesis {
+  return ctx.params.moduleGenesis('ledger') as LedgerGenesis;
+}
+
+function member(ctx: TxContext): LedgerAccount {
+  const acct = getAccount(ctx.state, ctx.tx.from);
+  if (!acct) fail('not_registered', 'the signing key has no ledger account; register first', { status: 403 });
+  return acct;
+}
+
+const amountText = (ctx: TxContext, minor: bigint | string): string => formatAmount(BigInt(minor), ctx.params.decimals);
+
+// ---------------------------------------------------------------------------------------
+// register, rename
+
+export const register: TxType<{ name: string; invite?: Invite }> = {
   type: 'ledger.register',
   opensAccount: true,
   parse(body) {
-    onlyFields(body, ['name']);
-    return { name: validName(body.name) };
+    onlyFields(body, ['name', 'invite']);
+    const out: { name: string; invite?: Invite } = { name: validName(body.name) };
+    if (body.invite !== undefined) out.invite = parseInvite(body.invite);
+    return out;
   },
-  apply(ctx, { name }) {
-    const g = ctx.params.moduleGenesis('ledger') as LedgerGenesis;
-    if (g.registration.policy !== 'open') fail('registration_closed', 'this chain does not accept new registrations', { status: 403 });
+  apply(ctx, { name, invite }) {
+    const g = genesisOf(ctx);
+    if (g.registration.policy === 'closed') fail('registration_closed', 'this chain does not accept new registrations', { status: 403 });
     if (getAccount(ctx.state, ctx.tx.from)) fail('already_registered', 'this key already has an account', { status: 409 });
     if (ctx.state.get(nameKey(name)) !== undefined) fail('name_taken', `the name "${name}" is taken`, { status: 409 });
+    const events: Event[] = [];
+    if (g.registration.policy === 'invite') {
+      if (!invite) fail('invite_required', 'this chain registers members by invitation: ask an admin for an invite code', { status: 403 });
+      const p = invite.payload;
+      if (p.chain !== ctx.params.chain) fail('invite_invalid', `the invite is for chain "${p.chain}"`, { status: 403 });
+      if (!adminIds(g).has(p.admin)) fail('invite_invalid', 'the invite is not from an admin of this chain', { status: 403 });
+      const adminPub = ctx.state.get<AuthRecord>(authKey(p.admin))?.pub;
+      if (!adminPub || !inviteSignatureValid(invite, adminPub)) fail('invite_invalid', 'the invite signature does not verify', { status: 403 });
+      if (p.expires * 1000 < ctx.timeMs) fail('invite_expired', 'the invite has expired; ask the admin for a new one', { status: 403 });
+      if (ctx.state.get(inviteKey(p.id)) !== undefined) fail('invite_used', 'the invite has already been used', { status: 409 });
+      ctx.state.set(inviteKey(p.id), { account: ctx.tx.from, height: ctx.height });
+      events.push({ type: 'ledger.invite_used', invite: p.id, admin: p.admin });
+    }
     createAccount(ctx.state, ctx.tx.from, name, ctx.height);
-    const grant = parsePositiveAmountOrZero(g.registration.grant, ctx.params.decimals);
-    const events: Array<{ type: string; [k: string]: unknown }> = [{ type: 'ledger.registered', account: ctx.tx.from, name }];
+    events.unshift({ type: 'ledger.registered', account: ctx.tx.from, name });
+    const grant = g.registration.grant === '0' ? 0n : parsePositiveAmount(g.registration.grant, ctx.params.decimals);
     if (grant > 0n) {
       transfer(ctx.state, MINT_ID, ctx.tx.from, grant);
-      events.push({ type: 'ledger.transfer', from: MINT_ID, to: ctx.tx.from, amount: formatAmount(grant, ctx.params.decimals) });
+      events.push({ type: 'ledger.transfer', from: MINT_ID, to: ctx.tx.from, amount: amountText(ctx, grant) });
     }
     return events;
   },
 };
 
-function parsePositiveAmountOrZero(text: string, decimals: number): bigint {
-  return text === '0' ? 0n : parsePositiveAmount(text, decimals);
-}
+export const rename: TxType<{ name: string }> = {
+  type: 'ledger.rename',
+  parse(body) {
+    onlyFields(body, ['name']);
+    return { name: validName(body.name) };
+  },
+  apply(ctx, { name }) {
+    const acct = member(ctx);
+    if (acct.name === name) fail('name_unchanged', `the account is already named "${name}"`, { status: 409 });
+    if (ctx.state.get(nameKey(name)) !== undefined) fail('name_taken', `the name "${name}" is taken`, { status: 409 });
+    ctx.state.delete(nameKey(acct.name));
+    ctx.state.set(nameKey(name), ctx.tx.from);
+    ctx.state.set(accountKey(ctx.tx.from), { ...acct, name });
+    return [{ type: 'ledger.renamed', account: ctx.tx.from, old: acct.name, name }];
+  },
+};
+
+// ---------------------------------------------------------------------------------------
+// send
 
 export interface SendBody {
   to: string;
@@ -67,17 +144,160 @@ export const send: TxType<SendBody> = {
   },
   apply(ctx, { to, amount, memo }) {
     const from = ctx.tx.from;
-    const sender = getAccount(ctx.state, from);
-    if (!sender) fail('not_registered', 'the sending key has no account; register first', { status: 403 });
+    const sender = member(ctx);
     const toId = resolveAccount(ctx.state, to);
     if (!toId) fail('unknown_account', `no account "${to}"`, { status: 404 });
     if (toId === from) fail('self_transfer', 'an account cannot send to itself', { status: 422 });
-    if (BigInt(sender.balance) < amount) {
-      fail('insufficient_funds', `available ${formatAmount(BigInt(sender.balance), ctx.params.decimals)}, needed ${formatAmount(amount, ctx.params.decimals)}`, { status: 422 });
+    const available = availableOf(sender);
+    if (available < amount) {
+      const held = heldOf(sender);
+      fail('insufficient_funds', `available ${amountText(ctx, available)}${held > 0n ? ` (${amountText(ctx, held)} more is held by disputes)` : ''}, needed ${amountText(ctx, amount)}`, { status: 422 });
     }
     transfer(ctx.state, from, toId, amount);
-    const event: { type: string; [k: string]: unknown } = { type: 'ledger.transfer', from, to: toId, amount: formatAmount(amount, ctx.params.decimals) };
+    ctx.state.set(transferKey(ctx.id), { from, to: toId, amount: amount.toString(), time: ctx.timeMs } satisfies TransferRecord);
+    const event: Event = { type: 'ledger.transfer', from, to: toId, amount: amountText(ctx, amount) };
     if (memo !== undefined) event.memo = memo;
     return [event];
   },
 };
+
+// ---------------------------------------------------------------------------------------
+// sign: a statement recorded on chain
+
+export interface SignBody {
+  text?: string;
+  digest?: string;
+  label?: string;
+}
+
+/** The digest a statement commits to: the given one, or BLAKE3 of its UTF-8 text. */
+export function statementDigest(body: SignBody): string {
+  return body.digest ?? `blake3:${toHex(hashText(body.text!))}`;
+}
+
+export const sign: TxType<SignBody> = {
+  type: 'ledger.sign',
+  parse(body) {
+    onlyFields(body, ['text', 'digest', 'label']);
+    if ((body.text === undefined) === (body.digest === undefined)) fail('statement_invalid', 'a statement has exactly one of "text" or "digest"');
+    const out: SignBody = {};
+    if (body.text !== undefined) {
+      if (typeof body.text !== 'string' || body.text.length === 0) fail('statement_invalid', 'text must be a non-empty string');
+      if (utf8.encode(body.text).length > STATEMENT_BYTES_MAX) fail('statement_too_long', `text must be at most ${STATEMENT_BYTES_MAX} bytes of UTF-8; sign a long document by its digest (tally sign --file)`);
+      out.text = body.text;
+    } else {
+      if (typeof body.digest !== 'string' || !DIGEST_PATTERN.test(body.digest)) fail('statement_invalid', 'digest must be "blake3:<64 hex>" or "sha256:<64 hex>"');
+      out.digest = body.digest;
+    }
+    const label = text(body.label, 'label', NOTE_BYTES_MAX, false);
+    if (label !== undefined) out.label = label;
+    return out;
+  },
+  apply(ctx, body) {
+    member(ctx);
+    return [{ type: 'ledger.statement', account: ctx.tx.from, digest: statementDigest(body) }];
+  },
+};
+
+// ---------------------------------------------------------------------------------------
+// disputes: contest, second, resolve
+
+export const contest: TxType<{ transfer: string; reason: string }> = {
+  type: 'ledger.contest',
+  parse(body) {
+    onlyFields(body, ['transfer', 'reason']);
+    if (typeof body.transfer !== 'string' || !TX_ID.test(body.transfer)) fail('bad_transfer_id', 'transfer must be the 64-hex id of a ledger.send transaction');
+    return { transfer: body.transfer, reason: text(body.reason, 'reason', NOTE_BYTES_MAX, true)! };
+  },
+  apply(ctx, { transfer: txId, reason }) {
+    member(ctx);
+    const g = genesisOf(ctx);
+    const t = ctx.state.get<TransferRecord>(transferKey(txId));
+    if (!t) fail('transfer_not_found', `no committed transfer ${txId} (only ledger.send transfers can be contested)`, { status: 404 });
+    if (ctx.tx.from !== t.from && ctx.tx.from !== t.to) fail('not_a_party', 'only the sender or the receiver of a transfer may contest it', { status: 403 });
+    if (t.dispute !== undefined) fail('already_contested', `the transfer is already disputed (dispute ${t.dispute})`, { status: 409, details: { dispute: t.dispute } });
+    const windowMs = g.disputes.contestWindowSecs * 1000;
+    if (ctx.timeMs - t.time > windowMs) {
+      fail('contest_window_closed', `transfers may be contested for ${g.disputes.contestWindowSecs} s; this one is ${Math.floor((ctx.timeMs - t.time) / 1000)} s old`, { status: 409 });
+    }
+    const receiver = getAccount(ctx.state, t.to)!;
+    const available = availableOf(receiver);
+    const amount = BigInt(t.amount);
+    const hold = available <= 0n ? 0n : available < amount ? available : amount;
+    const id = disputeCount(ctx.state) + 1;
+    const dispute: Dispute = {
+      id, transfer: txId, from: t.from, to: t.to, amount: t.amount, openedBy: ctx.tx.from, reason,
+      opened: { height: ctx.height, time: ctx.timeMs }, status: 'open', seconds: [], hold: hold.toString(),
+    };
+    ctx.state.set(DISPUTE_COUNT_KEY, id);
+    ctx.state.set(disputeKey(id), dispute);
+    ctx.state.set(transferKey(txId), { ...t, dispute: id });
+    if (hold > 0n) adjustHeld(ctx.state, t.to, hold);
+    return [{ type: 'ledger.dispute_opened', dispute: id, transfer: txId, from: t.from, to: t.to, amount: amountText(ctx, amount), held: amountText(ctx, hold) }];
+  },
+};
+
+function openDispute(ctx: TxContext, n: number): Dispute {
+  const d = getDispute(ctx.state, n);
+  if (!d) fail('dispute_not_found', `no dispute ${n}`, { status: 404 });
+  if (d.status !== 'open' && d.status !== 'escalated') fail('dispute_closed', `dispute ${n} is already ${d.status}`, { status: 409 });
+  return d;
+}
+
+export const second: TxType<{ dispute: number }> = {
+  type: 'ledger.second',
+  parse(body) {
+    onlyFields(body, ['dispute']);
+    return { dispute: disputeNumber(body.dispute) };
+  },
+  apply(ctx, { dispute: n }) {
+    member(ctx);
+    const d = openDispute(ctx, n);
+    const me = ctx.tx.from;
+    if (me === d.from || me === d.to) fail('party_cannot_second', 'a party to the transfer cannot second its dispute', { status: 403 });
+    if (d.seconds.includes(me)) fail('already_seconded', `this account already seconded dispute ${n}`, { status: 409 });
+    const seconds = [...d.seconds, me];
+    const required = genesisOf(ctx).disputes.secondsRequired;
+    const status = d.status === 'open' && seconds.length >= required ? 'escalated' : d.status;
+    ctx.state.set(disputeKey(n), { ...d, seconds, status } satisfies Dispute);
+    const events: Event[] = [{ type: 'ledger.dispute_seconded', dispute: n, account: me, seconds: seconds.length }];
+    if (status !== d.status) events.push({ type: 'ledger.dispute_escalated', dispute: n });
+    return events;
+  },
+};
+
+export type ResolveAction = 'reverse' | 'dismiss';
+
+export const resolve: TxType<{ dispute: number; action: ResolveAction; note: string }> = {
+  type: 'ledger.resolve',
+  parse(body) {
+    onlyFields(body, ['dispute', 'action', 'note']);
+    if (body.action !== 'reverse' && body.action !== 'dismiss') fail('bad_action', 'action must be "reverse" or "dismiss"');
+    return { dispute: disputeNumber(body.dispute), action: body.action, note: text(body.note, 'note', NOTE_BYTES_MAX, true)! };
+  },
+  apply(ctx, { dispute: n, action, note }) {
+    member(ctx);
+    if (!adminIds(genesisOf(ctx)).has(ctx.tx.from)) fail('not_admin', 'only an admin of this chain may resolve disputes', { status: 403 });
+    const d = openDispute(ctx, n);
+    const hold = BigInt(d.hold);
+    if (hold > 0n) adjustHeld(ctx.state, d.to, -hold);
+    const events: Event[] = [];
+    let reversed = 0n;
+    if (action === 'reverse' && hold > 0n) {
+      // A compensating entry: what the hold secured goes back. History is not edited.
+      transfer(ctx.state, d.to, d.from, hold);
+      reversed = hold;
+      events.push({ type: 'ledger.transfer', from: d.to, to: d.from, amount: amountText(ctx, hold), dispute: n });
+    }
+    const shortfall = action === 'reverse' ? BigInt(d.amount) - reversed : 0n;
+    const status = action === 'reverse' ? 'reversed' : 'dismissed';
+    ctx.state.set(disputeKey(n), {
+      ...d, status,
+      resolution: { by: ctx.tx.from, action, note, height: ctx.height, time: ctx.timeMs, reversed: reversed.toString(), shortfall: shortfall.toString() },
+    } satisfies Dispute);
+    events.unshift({ type: 'ledger.dispute_resolved', dispute: n, action, from: d.from, to: d.to, reversed: amountText(ctx, reversed), shortfall: amountText(ctx, shortfall) });
+    return events;
+  },
+};
+
+export const ledgerTxTypes = [register, rename, send, sign, contest, second, resolve] as TxType[];
