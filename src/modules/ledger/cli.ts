@@ -146,13 +146,13 @@ export function ledgerCli(program: Command, cli: CliContext): void {
     const account = ref ?? cli.currentAccountId(opts);
     const w = (await cli.query('ledger.whoami', { account }, opts)) as {
       id: string; name: string | null; pub: string | null; registered: boolean; nonce: number; roles: string[];
-      balance: { total: string; held: string; available: string }; created: { height: number; time: number | null } | null;
+      balance: string; held: string; available: string; created: { height: number; time: number | null } | null;
     };
     cli.output(opts, w, () => table([
       ['name', w.name ?? '(not registered)'],
       ['id', w.id],
       ['key', w.pub],
-      ['balance', `${w.balance.total} (held ${w.balance.held}, available ${w.balance.available})`],
+      ['balance', `${w.balance} (held ${w.held}, available ${w.available})`],
       ['nonce', w.nonce],
       ['roles', w.roles.join(', ') || '-'],
       ['created', w.created ? `block ${w.created.height}${w.created.time ? ` (${when(w.created.time)})` : ''}` : '-'],

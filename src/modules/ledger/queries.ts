@@ -101,7 +101,10 @@ export const whoamiQuery: Query = {
       name: view.name,
       pub: view.pub,
       registered: view.registered,
-      balance: view.registered ? balanceOf(ctx, view.id) : { total: '0', held: '0', available: '0' },
+      ...(() => {
+        const b = view.registered ? balanceOf(ctx, view.id) : { total: '0', held: '0', available: '0' };
+        return { balance: b.total, held: b.held, available: b.available };
+      })(),
       nonce: view.nonce,
       roles,
       created: view.created === null ? null : { height: view.created, time: createdBlock?.header.time ?? null },
