@@ -44,6 +44,8 @@ const CORPUS_SOCKET = [
   `{"id":${'['.repeat(20000)}${']'.repeat(20000)},"method":"node.info"}`, // deep id: stack overflow while signing
   '{"id":2,"method":"tx.submit","params":{"tx":{"tx":{"\\ud800":1},"pub":"x","sig":"y"}}}', // echoed details.field
 ];
+/** Every ledger query, each also fed hostile params. */
+const QUERY_NAMES = ['ledger.account', 'ledger.balance', 'ledger.whoami', 'ledger.history', 'ledger.statement', 'ledger.verify', 'ledger.dispute', 'ledger.audit'];
 const CORPUS_HTTP = ['/v1/accounts/%ZZ', '/v1/accounts/%ED%A0%80', `/v1/accounts/${'a'.repeat(201)}`, '/v1/txs/%', '/v1/blocks/%FF']; // were Fastify's default error body
 
 function hasLoneSurrogate(s: string): boolean {
@@ -516,11 +518,12 @@ describe(`fuzz: hostile input over HTTP and the socket (seed ${SEED_HEX})`, { ti
 
     const randomQuery = (): HttpInput => {
       const name = rng.weighted<() => string>([
-        [4, () => rng.pick(['ledger.account', 'ledger.balance'])],
+        [4, () => rng.pick(QUERY_NAMES)],
         [2, () => segment()],
         [1, () => rng.pick(['ledger.mint', 'node.info', '__proto__', 'constructor', 'ledger.', '.account', 'LEDGER.ACCOUNT'])],
       ])();
       const body = rng.weighted<() => string>([
+        [1, () => `{${JSON.stringify(rng.pick(['statement', 'dispute', 'with', 'cursor', 'since', 'limit', 'signer', 'auth', 'status']))}:${randJson(rng)}}`],
         [4, () => `{${JSON.stringify(rng.pick(['account', 'name', 'id']))}:${rng.chance(0.5) ? rng.pick(['"alice"', '"bob"', '"mint"', `"${alice.id}"`, '"nobody"', '""']) : randJson(rng)}}`],
         [2, () => randJson(rng)],
         [1, () => '{}'],
@@ -555,7 +558,7 @@ describe(`fuzz: hostile input over HTTP and the socket (seed ${SEED_HEX})`, { ti
         case 'block.get':
           return `{"height":${rng.chance(0.6) ? rng.pick(['0', '1', '-1', '1e20', '"abc"', '"1"', '" "', '"0x1"', '1.5', '-0', '9007199254740993', String(rng.int(setupHeight + 60))]) : randJson(rng)}${rng.chance(0.3) ? `,"full":${randJson(rng)}` : ''}}`;
         case 'query':
-          return `{"name":${rng.chance(0.6) ? rng.pick(['"ledger.account"', '"ledger.balance"', '"nope"', '""', '1', 'null']) : randJson(rng)},"params":${rng.chance(0.6) ? `{"account":${randJson(rng)}}` : randJson(rng)}}`;
+          return `{"name":${rng.chance(0.6) ? rng.pick([...QUERY_NAMES.map((q) => JSON.stringify(q)), '"nope"', '""', '1', 'null']) : randJson(rng)},"params":${rng.chance(0.6) ? `{"account":${randJson(rng)}}` : randJson(rng)}}`;
         default:
           return randJson(rng);
       }
