@@ -81,11 +81,14 @@ export function registerNodeCommands(program: Command): void {
     .option('--chain <id>', 'chain id, inside every signed transaction', 'tally-local')
     .option('--decimals <n>', 'decimal places of amounts, fixed for the life of the chain', '6')
     .option('--grant <amount>', 'starting balance the mint grants each new registration', '0')
-    .option('--policy <open|invite|closed>', 'registration policy: open (anyone), invite (with an admin\'s invite code; needs --genesis with admins) or closed (genesis accounts only)', 'open')
+    .option('--policy <open|invite|closed>', 'registration policy: open (anyone), invite (with an admin\'s invite code) or closed (genesis accounts only)', 'open')
+    .option('--admin <key>', 'make this keystore key a genesis account of the same name and an admin (resolves disputes, makes invites)')
+    .option('--home <dir>', 'keystore for --admin (default: $TALLY_HOME or ~/.tally)')
     .option('--genesis <file>', 'use this genesis JSON instead of the flags above')
     .option('--json', 'print JSON for scripts')
-    .action((opts: InitOptions) => {
-      const r = initNode(opts, false);
+    .action((opts: InitOptions & { home?: string; admin?: string }) => {
+      const adminKey = typeof opts.admin === 'string' ? keyInfo(opts.home ?? defaultHome(), opts.admin) : undefined;
+      const r = initNode({ ...opts, ...(adminKey ? { admin: { name: adminKey.name, pub: adminKey.pub } } : { admin: undefined }) }, false);
       output(opts, r, () => `initialized chain "${r.chain}" in ${r.dataDir}\n` + table([['node key', r.nodePub], ['genesis', r.genesis], ['database', r.db], ['db key', r.dbKey]]) +
         '\nstart it with: tally node --data ' + r.dataDir);
     });

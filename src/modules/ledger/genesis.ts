@@ -68,7 +68,7 @@ export const ledgerGenesis: ModuleGenesis = {
     const admins = (s.admins ?? []) as unknown[];
     if (!Array.isArray(admins)) fail('genesis_invalid', 'ledger.admins must be an array of account names');
     for (const a of admins) if (typeof a !== 'string' || !names.has(a)) fail('genesis_invalid', `ledger.admins names "${String(a)}", which is not a genesis account`);
-    if (policy === 'invite' && admins.length === 0) fail('genesis_invalid', 'ledger.registration.policy "invite" needs at least one admin to sign invites');
+    if (policy === 'invite' && admins.length === 0) fail('genesis_invalid', 'ledger.registration.policy "invite" needs at least one admin to sign invites', { hint: 'tally init --policy invite --admin KEYNAME, or list "admins" in the genesis file' });
     const d = (s.disputes ?? {}) as Record<string, unknown>;
     const disputes = {
       contestWindowSecs: positiveInt(d.contestWindowSecs ?? DISPUTE_DEFAULTS.contestWindowSecs, 'ledger.disputes.contestWindowSecs', 10 * 365 * 24 * 3600),
