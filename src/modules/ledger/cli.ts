@@ -91,7 +91,7 @@ function disputeTable(d: DisputeView): string {
 
 function disputeRows(list: DisputeView[]): string {
   if (list.length === 0) return 'no disputes';
-  return columns(['#', 'status', 'from', 'to', 'amount', 'held', 'seconds', 'reason'],
+  return columns(['#', 'status', 'from', 'to', 'amount', 'hold', 'seconds', 'reason'],
     list.map((d) => [String(d.id), d.status, partyName(d, d.from), partyName(d, d.to), d.amount, d.hold, String(d.seconds.length), d.reason]));
 }
 
