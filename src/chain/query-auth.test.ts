@@ -2,18 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { accountIdFromPub, generateSigner } from '../core/keys.js';
 import { signQuery, verifyQueryAuth, QUERY_AUTH_SKEW_MS } from './query-auth.js';
+import { errorCode as code } from '../core/testing.js';
 
 const { signer } = generateSigner();
 const id = accountIdFromPub(signer.pub);
 const pubOf = (account: string) => (account === id ? signer.pub : undefined);
-const code = (fn: () => unknown) => {
-  try {
-    fn();
-  } catch (err) {
-    return (err as { code: string }).code;
-  }
-  return 'no error';
-};
 
 test('a signed query verifies for its account, chain, name and params only', () => {
   const params = signQuery('c1', 'ledger.audit', { status: 'open' }, signer, id);

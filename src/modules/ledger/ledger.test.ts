@@ -7,15 +7,8 @@ import { participants } from './history.js';
 import { inviteSignatureValid, makeInvite, parseInvite } from './invites.js';
 import { accountKey, disputeKey, ledgerInvariants, MINT_ID, type Dispute } from './state.js';
 import { documentDigest, messageSignatureValid, signMessage } from './statements.js';
+import { errorCode as code } from '../../core/testing.js';
 
-const code = (fn: () => unknown) => {
-  try {
-    fn();
-  } catch (err) {
-    return (err as { code: string }).code;
-  }
-  return 'no error';
-};
 
 const A = 'a'.repeat(40);
 const B = 'b'.repeat(40);
