@@ -406,7 +406,8 @@ describe('ledger: disputes, statements, rename, history and audit over a real so
     assert.equal((await call('query', { name: 'ledger.audit', params: otherParams })).error.code, 'query_auth_invalid');
   });
 
-  it('audit finds a tampered balance (member: own check; admin: invariants and replay)', async () => {
+  it('audit finds a tampered balance (member: own check; admin: invariants and replay); a lost history index is rebuilt at start', async () => {
+    const historyBefore = await query('ledger.history', { account: 'alice', limit: 200 });
     sock.close();
     assert.equal(await node.stop(), 0);
     // Someone with db.key raises carol's balance by 1000 in the stored state.
@@ -423,9 +424,17 @@ describe('ledger: disputes, statements, rename, history and audit over a real so
     const acct = JSON.parse((select.get(k) as { v: string }).v);
     acct.balance = (BigInt(acct.balance) + 1_000_000_000n).toString();
     update.run(JSON.stringify(acct), k);
+    // ... and the history index is lost (as in a data directory from before the index).
+    const dropIndex = db.prepare('DELETE FROM ledger_history');
+    const dropMark = db.prepare("DELETE FROM meta WHERE k = 'index/ledger'");
+    retained.push(dropIndex, dropMark);
+    assert.ok(dropIndex.run().changes > 0);
+    dropMark.run();
     db.close();
 
     node = await startNode({ dataDir, home });
+    sock = await RawSocket.connect(node.socket);
+    assert.deepEqual(await query('ledger.history', { account: 'alice', limit: 200 }), historyBefore, 'the index is rebuilt from the stored blocks');
     const member = await cli(home, ['audit', '--key', 'carol', '--node', node.socket, '--json']);
     assert.equal(member.code, 3, member.stdout + member.stderr);
     assert.equal(member.json.own.ok, false);
