@@ -6,7 +6,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createDatabaseKey } from '../src/store/keyfile.js';
-import { SqliteStore, type TxRow } from '../src/store/sqlite.js';
+import { SqliteStore, txSeq, type TxRow } from '../src/store/sqlite.js';
+import type { IndexedTx } from '../src/chain/module.js';
+import { ledgerIndexer, ledgerMigrations } from '../src/modules/ledger/history.js';
 
 const blocks = Number(process.argv[2] ?? 100);
 const txsPerBlock = Number(process.argv[3] ?? 2000);
@@ -15,8 +17,11 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tally-storage-bench-'));
 const keyPath = path.join(dir, 'db.key');
 createDatabaseKey(keyPath);
 const store = SqliteStore.open({ dbPath: path.join(dir, 'tally.db'), keyPath, create: true });
+store.migrate('ledger', ledgerMigrations);
+const indexer = ledgerIndexer(store);
 
-// Shaped like a committed transfer: canonical envelope, one transfer event, three state writes.
+// Shaped like a committed ledger.send: canonical envelope, one transfer event, four state
+// writes (sender nonce, both balances, the contestable transfer record) and two history rows.
 const id = (n: number) => `${crypto.createHash('sha256').update(String(n)).digest('hex').slice(0, 40)}`;
 const env = (from: string, to: string, nonce: number) =>
   `{"pub":"${'p'.repeat(43)}","sig":"${'s'.repeat(86)}","tx":{"body":{"amount":"0.000001","to":"${to}"},"chain":"tally-dev","expires":1795000000,"from":"${from}","nonce":${nonce},"type":"ledger.send"}}`;
@@ -24,20 +29,31 @@ const env = (from: string, to: string, nonce: number) =>
 let elapsedMs = 0;
 for (let h = 1; h <= blocks; h++) {
   const txs: TxRow[] = [];
+  const indexed: IndexedTx[] = [];
   const writes = new Map<string, string | null>();
   for (let i = 0; i < txsPerBlock; i++) {
     const from = id(i % accounts);
     const to = id((i * 7 + h) % accounts);
+    const txId = crypto.randomBytes(32);
     txs.push({
-      id: crypto.randomBytes(32), height: h, idx: i, sender: from, type: 'ledger.send', env: env(from, to, h), status: 'ok', code: null,
+      id: txId, height: h, idx: i, sender: from, type: 'ledger.send', env: env(from, to, h), status: 'ok', code: null,
       events: `[{"amount":"0.000001","from":"${from}","to":"${to}","type":"ledger.transfer"}]`,
     });
+    indexed.push({
+      seq: txSeq(h, i), id: txId.toString('hex'),
+      tx: { chain: 'tally-dev', type: 'ledger.send', from, nonce: h, expires: 0, body: {} },
+      receipt: { id: txId.toString('hex'), height: h, index: i, status: 'ok', events: [{ type: 'ledger.transfer', from, to, amount: '0.000001' }] },
+    });
+    writes.set(`ledger/xfer/${txId.toString('hex')}`, `{"amount":"1","from":"${from}","time":${Date.now()},"to":"${to}"}`);
     writes.set(`auth/${from}`, `{"nonce":${h},"pub":"${'p'.repeat(43)}"}`);
     writes.set(`ledger/acct/${from}`, `{"balance":"${999_000_000 - h}","created":1,"name":"a${i}"}`);
     writes.set(`ledger/acct/${to}`, `{"balance":"${1_000_000_000 + h}","created":1,"name":"b${i}"}`);
   }
   const t0 = performance.now();
-  store.commitBlock({ block: { height: h, hash: crypto.randomBytes(32).toString('hex'), header: '{}', sig: 's' }, txs, writes });
+  store.commitBlock({
+    block: { height: h, hash: crypto.randomBytes(32).toString('hex'), header: '{}', sig: 's' }, txs, writes,
+    also: () => indexer.index({ height: h, timeMs: Date.now() }, indexed),
+  });
   elapsedMs += performance.now() - t0;
 }
 store.close();
