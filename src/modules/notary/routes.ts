@@ -1,0 +1,44 @@
+// The notary's REST routes on the public listener: submit a batch, read its status and
+// a record's signature with its proof up to the anchored root.
+import type { FastifyInstance } from 'fastify';
+import { fail } from '../../core/errors.js';
+import type { NodeHandle } from '../../chain/module.js';
+import { notaryLimits } from './limits.js';
+import { canonicalRecord } from './records.js';
+import { NotaryStore } from './store.js';
+import { recordProof } from './proof.js';
+
+export function notaryRoutes(app: FastifyInstance, node: NodeHandle): void {
+  const db = node.store?.db;
+  if (!db) return;
+  const store = new NotaryStore(db);
+  app.post('/v1/notary/batches', {
+    schema: {
+      summary: `submit up to ${notaryLimits.batchRecordsMax} records (any JSON values) as one batch; answers once the batch is durable, before it is signed`,
+      body: {
+        type: 'object', required: ['records'], additionalProperties: false,
+        properties: { records: { type: 'array', minItems: 1, maxItems: notaryLimits.batchRecordsMax } },
+      },
+    },
+  }, async (req, reply) => {
+    const records = (req.body as { records: unknown[] }).records.map((r, i) => canonicalRecord(r, `records[${i}]`));
+    const [b] = store.submit(records, 'http');
+    return reply.status(202).send(store.batchStatus(b!.batch));
+  });
+  const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: '^[1-9][0-9]{0,14}$' } } } as const;
+  app.get('/v1/notary/batches/:id', { schema: { summary: 'a batch: state (pending | signed | anchored), progress, Merkle root, anchor transaction', params: idParams } },
+    async (req) => store.batchStatus(Number((req.params as { id: string }).id)));
+  app.get('/v1/notary/records/:id', { schema: { summary: 'a record with its signature, key, and Merkle proof to its batch root and anchor', params: idParams } },
+    async (req) => recordProof(store, Number((req.params as { id: string }).id)) ?? fail('record_not_found', 'no such record', { status: 404 }));
+  app.get('/v1/notary/keys', { schema: { summary: 'the public keys of the pool (PEM), with their status' } },
+    async () => store.keys().map(publicKeyView));
+}
+
+export function publicKeyView(k: { kid: string; type: string; alg: string; public_pem: string; created_at: number; retired_at: number | null }) {
+  return {
+    kid: k.kid, type: k.type, alg: k.alg, status: k.retired_at === null ? 'active' : 'retired',
+    created_at: new Date(k.created_at).toISOString(),
+    retired_at: k.retired_at === null ? null : new Date(k.retired_at).toISOString(),
+    public_pem: k.public_pem,
+  };
+}
