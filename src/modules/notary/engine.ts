@@ -131,7 +131,7 @@ export class NotaryEngine {
     try {
       await thread.call({ kind: 'load', alg: lease.alg, der: lease.privateDer });
       while (!this.stopping && !lost) {
-        const rows = this.store.unsigned(lease, this.chunk);
+        const rows = this.store.unsigned(lease, lease.alg === 'ed25519' ? this.chunk : Math.min(this.chunk, notaryLimits.rsaSignChunk));
         if (rows.length === 0) {
           this.store.complete(lease);
           finished = true;
