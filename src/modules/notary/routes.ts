@@ -15,13 +15,17 @@ export function notaryRoutes(app: FastifyInstance, node: NodeHandle): void {
   app.post('/v1/notary/batches', {
     schema: {
       summary: `submit up to ${notaryLimits.batchRecordsMax} records (any JSON values) as one batch; answers once the batch is durable, before it is signed`,
-      body: {
-        type: 'object', required: ['records'], additionalProperties: false,
-        properties: { records: { type: 'array', minItems: 1, maxItems: notaryLimits.batchRecordsMax } },
-      },
+      // Checked by hand below: Fastify's validator would coerce a string into a one-item
+      // array and silently drop unknown fields, and a notary must sign exactly what was sent.
+      body: { type: 'object', description: '{"records": [JSON value, ...]}', additionalProperties: true },
     },
   }, async (req, reply) => {
-    const records = (req.body as { records: unknown[] }).records.map((r, i) => canonicalRecord(r, `records[${i}]`));
+    const body = req.body as Record<string, unknown>;
+    const extra = Object.keys(body).find((k) => k !== 'records');
+    if (extra !== undefined) fail('bad_request', `unknown field "${extra.slice(0, 64)}"; send {"records": [...]}`);
+    if (!Array.isArray(body.records) || body.records.length === 0) fail('bad_request', 'records must be a non-empty array of JSON values');
+    if (body.records.length > notaryLimits.batchRecordsMax) fail('batch_too_large', `at most ${notaryLimits.batchRecordsMax} records per batch`, { status: 413 });
+    const records = body.records.map((r, i) => canonicalRecord(r, `records[${i}]`));
     const [b] = store.submit(records, 'http');
     return reply.status(202).send(store.batchStatus(b!.batch));
   });
