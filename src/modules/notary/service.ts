@@ -6,6 +6,7 @@ import type { ModuleService, ServiceContext } from '../../chain/module.js';
 import { anchorPending } from './anchor.js';
 import { NotaryEngine } from './engine.js';
 import { notaryDefaults, notaryLimits } from './limits.js';
+import { NotaryStore } from './store.js';
 
 /** Signing threads inside the node: $TALLY_NOTARY_THREADS, default one per core but one (the sequencer needs a core too). */
 export function nodeSigningThreads(): number {
@@ -17,7 +18,7 @@ export function nodeSigningThreads(): number {
 export function startNotaryService(ctx: ServiceContext): ModuleService {
   const threads = nodeSigningThreads();
   const engine = threads > 0 ? new NotaryEngine(ctx.store.db, { concurrency: threads, holder: `node:${process.pid}`, log: ctx.log }).start() : undefined;
-  const store = engine?.store ?? new NotaryEngine(ctx.store.db, { concurrency: 0, holder: 'node' }).store;
+  const store = engine?.store ?? new NotaryStore(ctx.store.db);
   let stopped = false;
   let running: Promise<void> = Promise.resolve();
   const timer = setInterval(() => {
