@@ -74,7 +74,7 @@ describe('notary chaos: kill -9 workers while signing 100,000 records', { timeou
       let signed = 0;
       await withTimeout((async () => {
         while ((signed = store.status().signed) < RECORDS) {
-          await sleep(300 + random() * 900);
+          await sleep(600 + random() * 1000);
           if (store.status().signed >= RECORDS) break;
           const i = Math.floor(random() * pool.length);
           pool[i]!.kill('SIGKILL');

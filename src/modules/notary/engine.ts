@@ -103,7 +103,8 @@ export class NotaryEngine {
     while (!this.stopping) {
       let lease: Lease | undefined;
       try {
-        lease = this.store.acquire(holder, this.leaseMs);
+        // A cheap read first: an idle node must not take the write lock five times a second.
+        if (this.store.hasPendingBatches()) lease = this.store.acquire(holder, this.leaseMs);
       } catch (err) {
         this.log(`notary: ${holder} could not lease: ${(err as Error).message}`);
       }
