@@ -18,6 +18,8 @@ const LEASE_MS = 1000;
 const KEYS = 8;
 
 const workers = new Set<ChildProcess>();
+// Statements stay reachable: Node 24.19+ can abort when one is collected (src/store/sqlite.ts).
+const keep: unknown[] = [];
 process.on('exit', () => {
   for (const w of workers) w.kill('SIGKILL');
 });
@@ -93,7 +95,9 @@ describe('notary chaos: kill -9 workers while signing 100,000 records', { timeou
       assert.equal(st.records, RECORDS);
       assert.equal(st.signed, RECORDS);
       assert.equal(st.batches.pending, 0);
-      const one = sqlite.db.prepare('SELECT count(*) AS n, count(DISTINCT record_id) AS d FROM notary_signatures').get() as { n: number; d: number };
+      const countStmt = sqlite.db.prepare('SELECT count(*) AS n, count(DISTINCT record_id) AS d FROM notary_signatures');
+      keep.push(countStmt);
+      const one = countStmt.get() as { n: number; d: number };
       assert.deepEqual(one, { n: RECORDS, d: RECORDS });
 
       // The lease log: per key, each lease starts after the previous one ended (released or expired).
@@ -114,11 +118,13 @@ describe('notary chaos: kill -9 workers while signing 100,000 records', { timeou
       console.log(`${log.length} leases over ${byKey.size} keys, ${expired} expired after a kill, no overlap`);
 
       // Every signature was written under the lease that names its key and batch, while that lease lived.
-      const stray = sqlite.db.prepare(`
+      const strayStmt = sqlite.db.prepare(`
         SELECT count(*) AS n FROM notary_signatures s JOIN notary_records r ON r.id = s.record_id
         JOIN notary_lease_log g ON g.token = s.lease_token
         WHERE g.key_id != s.key_id OR g.batch_id != r.batch_id OR s.signed_at < g.acquired_at
-           OR (g.ended_at IS NOT NULL AND s.signed_at > g.ended_at)`).get() as { n: number };
+           OR (g.ended_at IS NOT NULL AND s.signed_at > g.ended_at)`);
+      keep.push(strayStmt);
+      const stray = strayStmt.get() as { n: number };
       assert.equal(stray.n, 0);
     } finally {
       sqlite.close();

@@ -19,6 +19,9 @@ import { publicKeyView } from './routes.js';
 import { notaryMigrations } from './schema.js';
 import { NotaryStore } from './store.js';
 
+/** Records per write transaction of `notary submit` (~0.1 s of the write lock). */
+const SUBMIT_TX_RECORDS = 10_000;
+
 interface DataOptions {
   data?: string;
   json?: boolean;
@@ -121,7 +124,19 @@ export function notaryCli(program: Command, cli: CliContext): void {
         fail('file_unreadable', `cannot read ${file}`);
       }
       const records = parseJsonLines(text);
-      const batches = await withStore(o, (s) => s.submit(records, 'cli', size));
+      // Every line is checked before anything is written. Then the file is stored in
+      // transactions of at most SUBMIT_TX_RECORDS records, so the node's own commits never
+      // wait long for the write lock; each batch is durable as its transaction commits.
+      const step = Math.max(size, Math.floor(SUBMIT_TX_RECORDS / size) * size);
+      const batches = await withStore(o, (s) => {
+        const out: ReturnType<NotaryStore['submit']> = [];
+        for (let i = 0; i < records.length; i += step) {
+          out.push(...s.submit(records.slice(i, i + step), 'cli', size));
+          if (!o.json && records.length > step) process.stderr.write(`\rstored ${Math.min(i + step, records.length)} of ${records.length} records`);
+        }
+        if (!o.json && records.length > step) process.stderr.write('\n');
+        return out;
+      });
       const result = { records: records.length, batches: batches.length, first_batch: batches[0]!.batch, last_batch: batches.at(-1)!.batch, first_record: batches[0]!.first, last_record: batches.at(-1)!.first + batches.at(-1)!.count - 1 };
       show(o, result, () => `stored ${result.records} records as ${result.batches} batches (${result.first_batch}..${result.last_batch}), record ids ${result.first_record}..${result.last_record}`);
     });

@@ -15,6 +15,14 @@ import { parseJsonLines, signedMessage } from './records.js';
 import { notaryMigrations } from './schema.js';
 import { NotaryStore, type Lease } from './store.js';
 
+// Statements stay reachable: Node 24.19+ can abort when one is collected (src/store/sqlite.ts).
+const keep: unknown[] = [];
+const sql = (db: SqliteStore['db'], text: string) => {
+  const st = db.prepare(text);
+  keep.push(st);
+  return st;
+};
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function code(fn: () => unknown): string {
@@ -69,13 +77,13 @@ describe('notary store', () => {
     assert.ok(b.token > a.token);
     assert.equal(code(() => store.writeSignatures(a, 150, sign(a, rows))), 'lease_lost');
     // even raw SQL with the stale token is refused by the trigger
-    assert.match(code(() => sqlite.db.prepare('INSERT INTO notary_signatures (record_id, key_id, lease_token, sig, signed_at) VALUES (?, ?, ?, ?, 0)').run(rows[0]!.id, a.keyId, a.token, Buffer.alloc(64))), /lease_lost/);
+    assert.match(code(() => sql(sqlite.db, 'INSERT INTO notary_signatures (record_id, key_id, lease_token, sig, signed_at) VALUES (?, ?, ?, ?, 0)').run(rows[0]!.id, a.keyId, a.token, Buffer.alloc(64))), /lease_lost/);
 
     store.writeSignatures(b, 5000, sign(b, rows.slice(0, 1)));
     // a second signature for the same record: the primary key refuses it, whoever writes
     assert.match(code(() => store.writeSignatures(b, 5000, sign(b, rows.slice(0, 1)))), /UNIQUE|PRIMARY/);
     assert.equal(code(() => store.complete(b)), 'batch_incomplete');
-    assert.match(code(() => sqlite.db.prepare('UPDATE notary_signatures SET sig = ? WHERE record_id = ?').run(Buffer.alloc(64), rows[0]!.id)), /immutable/);
+    assert.match(code(() => sql(sqlite.db, 'UPDATE notary_signatures SET sig = ? WHERE record_id = ?').run(Buffer.alloc(64), rows[0]!.id)), /immutable/);
 
     store.writeSignatures(b, 5000, sign(b, store.unsigned(b, 10)));
     const root = store.complete(b);
@@ -94,7 +102,7 @@ describe('notary store', () => {
     assert.equal(code(() => store.retireKey(keys[0]!.kid)), 'key_retired');
     assert.equal(code(() => store.retireKey('00'.repeat(8))), 'key_not_found');
     assert.equal(store.acquire('worker-c', 1000), undefined, 'the only key is retired');
-    assert.match(code(() => sqlite.db.prepare('INSERT INTO notary_leases (key_id, batch_id, token, holder, expires_at) VALUES (?, 2, 999, ?, 0)').run(keys[0]!.id, 'x')), /key_retired/);
+    assert.match(code(() => sql(sqlite.db, 'INSERT INTO notary_leases (key_id, batch_id, token, holder, expires_at) VALUES (?, 2, 999, ?, 0)').run(keys[0]!.id, 'x')), /key_retired/);
     const fresh = store.addKey(generateKey('ed25519'));
     const lease = store.acquire('worker-c', 1000)!;
     assert.equal(lease.kid, fresh.kid);
