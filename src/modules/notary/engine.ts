@@ -40,9 +40,18 @@ class SignerThread {
       this.pending = undefined;
       p?.reject(err);
     });
+    this.worker.on('exit', () => {
+      this.dead = true;
+      const p = this.pending;
+      this.pending = undefined;
+      p?.reject(new Error('signing thread exited'));
+    });
   }
 
+  dead = false;
+
   async call(req: SignerRequest, transfer: ArrayBuffer[] = []): Promise<Uint8Array[] | undefined> {
+    if (this.dead) throw new Error('signing thread exited');
     if (this.pending) throw new Error('invariant violated: one request at a time per signing thread');
     const reply = await new Promise<SignerReply>((resolve, reject) => {
       this.pending = { resolve, reject };
@@ -82,7 +91,7 @@ export class NotaryEngine {
     for (let i = 0; i < this.o.concurrency; i++) {
       const thread = new SignerThread();
       this.threads.push(thread);
-      this.slots.push(this.runSlot(thread, `${this.o.holder}/${i}`));
+      this.slots.push(this.runSlot(thread, `${this.o.holder}/${i}`, i));
     }
     return this;
   }
@@ -99,8 +108,14 @@ export class NotaryEngine {
     await Promise.all(this.threads.map((t) => t.terminate()));
   }
 
-  private async runSlot(thread: SignerThread, holder: string): Promise<void> {
+  private async runSlot(first: SignerThread, holder: string, index: number): Promise<void> {
+    let thread = first;
     while (!this.stopping) {
+      if (thread.dead) {
+        // A signing thread that died (out of memory, a crash in the binding) is replaced.
+        thread = new SignerThread();
+        this.threads[index] = thread;
+      }
       let lease: Lease | undefined;
       try {
         // A cheap read first: an idle node must not take the write lock five times a second.

@@ -112,6 +112,7 @@ export class NotaryStore {
          ORDER BY (SELECT max(token) FROM notary_lease_log g WHERE g.key_id = k.id) NULLS FIRST, k.id LIMIT 1`),
       insertLog: p<[number, number, string]>(`INSERT INTO notary_lease_log (key_id, batch_id, holder, acquired_at) VALUES (?, ?, ?, ${NOW_MS})`),
       insertLease: p<[number, number, number, string, number]>(`INSERT INTO notary_leases (key_id, batch_id, token, holder, expires_at) VALUES (?, ?, ?, ?, ${NOW_MS} + ?)`),
+      live: p<[number, number], { one: number }>(`SELECT 1 AS one FROM notary_leases WHERE key_id = ? AND token = ? AND expires_at > ${NOW_MS}`),
       renew: p<[number, number, number]>(`UPDATE notary_leases SET expires_at = ${NOW_MS} + ? WHERE key_id = ? AND token = ? AND expires_at > ${NOW_MS}`),
       unsigned: p<[number, number, number], { id: number; record: string }>(
         'SELECT r.id, r.record FROM notary_records r WHERE r.id BETWEEN ? AND ? AND NOT EXISTS (SELECT 1 FROM notary_signatures s WHERE s.record_id = r.id) ORDER BY r.id LIMIT ?'),
@@ -251,7 +252,7 @@ export class NotaryStore {
   complete(lease: Lease): string {
     try {
       return this.db.transaction(() => {
-        if (this.s.renew.run(60_000, lease.keyId, lease.token).changes !== 1) throw leaseLost();
+        if (!this.s.live.get(lease.keyId, lease.token)) throw leaseLost();
         const root = this.batchRoot(lease.firstRecord, lease.recordCount);
         if (this.s.markSigned.run(root, lease.batchId).changes !== 1) fail('batch_signed', `batch ${lease.batchId} is already signed`, { status: 409 });
         this.s.endLogNow.run('completed', lease.token);
