@@ -3,11 +3,11 @@
 // core knows nothing module-specific beyond this interface.
 import type { Command } from 'commander';
 import type { FastifyInstance } from 'fastify';
+import type { Signer } from '../core/keys.js';
 import type { Migration } from '../store/migrations.js';
+import type { SqliteStore } from '../store/sqlite.js';
 import type { Envelope, Receipt, Tx, TxEvent } from './envelope.js';
 import type { StateReader, StateView } from './state.js';
-import type { SqliteStore } from '../store/sqlite.js';
-import type { Signer } from '../core/keys.js';
 import type { SignedBlock } from './blocks.js';
 import type { ProofView, TxView } from './node.js';
 import type { VerifyReport } from './replay.js';
@@ -107,6 +107,8 @@ export interface NodeHandle {
   params: ChainParams;
   submit(envelopes: unknown[]): Promise<SubmitResult[]>;
   query(name: string, params: Record<string, unknown>): unknown;
+  /** The node's open database, for module tables that are off-chain service state (absent in clients). */
+  readonly store?: SqliteStore;
 }
 
 export type SubmitResult = Receipt | { error: { code: string; message: string; details?: Record<string, unknown>; hint?: string }; status: number };
@@ -129,6 +131,25 @@ export interface CliContext {
   clientOptions(command: Command): Command;
 }
 
+/** What `tally node` gives a module's background services (see TallyModule.services). */
+export interface ServiceContext {
+  node: NodeHandle;
+  /** The node's open database. */
+  store: SqliteStore;
+  dataDir: string;
+  /** The node's key, for transactions the node makes itself (e.g. notary anchors). */
+  signer: Signer;
+  /** Next nonce of an account, counting its transactions still in the mempool. */
+  nextNonce(accountId: string): number;
+  /** One line for the operator (stderr). */
+  log(line: string): void;
+}
+
+/** A running background service; stop() finishes or hands back its work. */
+export interface ModuleService {
+  stop(): Promise<void> | void;
+}
+
 export interface TallyModule {
   name: string;
   txTypes: TxType[];
@@ -144,6 +165,11 @@ export interface TallyModule {
   invariants?: (entries: Iterable<[string, string]>, params: ChainParams) => string[];
   /** Build the module's block indexer over the node's store (prepared statements made once). */
   indexer?: (store: SqliteStore) => BlockIndexer;
+  /**
+   * Background work the node runs while it is up (started by `tally node` after the node
+   * opens, stopped before it closes), e.g. the notary's signing threads and anchorer.
+   */
+  services?: (ctx: ServiceContext) => ModuleService | Promise<ModuleService>;
 }
 
 export type { Envelope, Receipt, Tx, TxEvent };

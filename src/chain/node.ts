@@ -16,7 +16,7 @@ import { signHeader, type BlockHeader, type SignedBlock } from './blocks.js';
 import { parseEnvelope, receiptLeafBytes, type Envelope, type Receipt, type TxEvent } from './envelope.js';
 import { genesisHash, validateGenesis, type Genesis } from './genesis.js';
 import { Mempool, type PendingTx } from './mempool.js';
-import type { BlockIndexer, ChainParams, IndexedTx, NodeHandle, Query, QueryContext, SubmitResult, TallyModule, TxType } from './module.js';
+import type { BlockIndexer, ChainParams, IndexedTx, ModuleService, NodeHandle, Query, QueryContext, SubmitResult, TallyModule, TxType } from './module.js';
 import { verifyQueryAuth } from './query-auth.js';
 import { storeSource, verifyChain, type VerifyReport } from './replay.js';
 import { Sequencer, type BlockCommitted } from './sequencer.js';
@@ -483,6 +483,25 @@ export class TallyNode extends EventEmitter implements NodeHandle {
   }
 
   private stopping = false;
+  private services: ModuleService[] = [];
+
+  /** Start every module's background services (TallyModule.services); close() stops them. */
+  async startServices(log: (line: string) => void = (line) => process.stderr.write(line + '\n')): Promise<void> {
+    for (const m of this.modules) {
+      if (!m.services) continue;
+      this.services.push(await m.services({
+        node: this, store: this.store, dataDir: this.paths.dir, signer: this.signer, log,
+        nextNonce: (accountId) => this.auth(accountId).nonce,
+      }));
+    }
+  }
+
+  /** Stop the module services (before draining: they may still submit). */
+  async stopServices(): Promise<void> {
+    const running = this.services.reverse();
+    this.services = [];
+    for (const s of running) await Promise.resolve(s.stop()).catch(() => undefined);
+  }
 
   /** Stop admitting, and commit (and acknowledge) everything already admitted. */
   drain(): void {
@@ -491,6 +510,7 @@ export class TallyNode extends EventEmitter implements NodeHandle {
   }
 
   async close(): Promise<void> {
+    await this.stopServices();
     this.drain();
     this.sequencer.stop();
     await this.pool.close();

@@ -161,6 +161,7 @@ async function runNode(opts: NodeCliOptions): Promise<void> {
   let httpUrl: string | null = null;
   let internalUrl: string | null = null;
   try {
+    await node.startServices();
     const sock: net.Server = await listenSocket(node, socketPath);
     // server.close() waits for every open connection to end, so one idle client would hold
     // a stop forever: end them too (drain() has already answered what they submitted).
@@ -219,6 +220,8 @@ async function runNode(opts: NodeCliOptions): Promise<void> {
     stopping = true;
     if (!opts.json) process.stderr.write(`\n${signal}: stopping\n`);
     if (activity) clearInterval(activity);
+    // Module services (notary signing, anchoring) stop first: they may still submit.
+    await node.stopServices();
     // Commit what was admitted and answer its submitters before the listeners close.
     node.drain();
     for (const close of closers.reverse()) await close().catch(() => {});

@@ -1,0 +1,143 @@
+// `tally bench notary`: RSA-2048 (RSA-PSS, SHA-256) signatures per second through the
+// whole notary path (lease, sign in worker threads, guarded write with fsync, batch root)
+// on all cores, beside `openssl speed -multi <cores> rsa2048` measured in the same run.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { createDatabaseKey } from '../src/store/keyfile.js';
+import { SqliteStore } from '../src/store/sqlite.js';
+import { NotaryEngine } from '../src/modules/notary/engine.js';
+import { generateKey, type KeyType } from '../src/modules/notary/keys.js';
+import { notaryMigrations } from '../src/modules/notary/schema.js';
+import { NotaryStore } from '../src/modules/notary/store.js';
+
+export interface NotaryBenchOptions {
+  records: number;
+  threads: number;
+  keyType: KeyType;
+  opensslSeconds: number;
+  log: (line: string) => void;
+}
+
+export interface NotaryBenchResult {
+  key_type: KeyType;
+  records: number;
+  threads: number;
+  seconds: number;
+  signatures_per_s: number;
+  /** mean of the two openssl runs, before and after */
+  openssl_sign_per_s: number | null;
+  openssl_before: number | null;
+  /** bare crypto.sign loops in as many threads, no database: the binding's ceiling */
+  node_crypto_sign_per_s: number;
+  /** notary rate / bare node:crypto rate: the notary's own overhead */
+  ratio_node_crypto: number;
+  /** bare node:crypto rate / openssl speed: the binding's gap to the C tool */
+  ratio_node_crypto_openssl: number | null;
+  openssl_after: number | null;
+  ratio: number | null;
+  cores: number;
+  cpu: string;
+  node_version: string;
+  openssl_version: string;
+}
+
+/** `openssl speed -multi N rsa2048|rsa3072`: the C library's own RSA sign rate on the same cores. */
+export function opensslSignRate(keyType: KeyType, threads: number, seconds: number): number | null {
+  const alg = keyType === 'ed25519' ? 'ed25519' : keyType;
+  try {
+    const out = execFileSync('openssl', ['speed', '-multi', String(threads), '-seconds', String(seconds), alg], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const line = out.split('\n').reverse().find((l) => (alg === 'ed25519' ? /Ed25519/ : /^rsa\s+\d+ bits/).test(l.trim()));
+    const nums = line?.trim().split(/\s+/).filter((x) => /^\d+(\.\d+)?$/.test(x)).map(Number);
+    if (!nums || nums.length < 2) return null;
+    // rsa lines: bits, sign s, verify s, sign/s, verify/s; ed25519: sign s, verify s, sign/s, verify/s
+    return Math.round(nums[nums.length - 2]!);
+  } catch {
+    return null;
+  }
+}
+
+// A bare signing loop per thread (no database, no messages): the node:crypto ceiling, to
+// split any gap to openssl between the library binding and the notary's own overhead.
+const RAW_SIGN_LOOP = `
+const { parentPort, workerData } = require('node:worker_threads');
+const crypto = require('node:crypto');
+const key = crypto.createPrivateKey({ key: Buffer.from(workerData.der), format: 'der', type: 'pkcs8' });
+const msg = Buffer.alloc(120, 7);
+const opts = workerData.alg === 'ed25519' ? key : { key, padding: crypto.constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 };
+const end = Date.now() + workerData.ms;
+let n = 0;
+const t0 = process.hrtime.bigint();
+while (Date.now() < end) { crypto.sign(workerData.alg === 'ed25519' ? null : 'sha256', msg, opts); n++; }
+parentPort.postMessage(n / (Number(process.hrtime.bigint() - t0) / 1e9));
+`;
+
+export async function nodeCryptoSignRate(keyType: KeyType, threads: number, seconds: number): Promise<number> {
+  const k = generateKey(keyType);
+  const rates = await Promise.all(Array.from({ length: threads }, () => new Promise<number>((resolve, reject) => {
+    const w = new Worker(RAW_SIGN_LOOP, { eval: true, workerData: { der: k.privateDer, alg: k.alg, ms: seconds * 1000 } });
+    w.once('message', (r: number) => {
+      void w.terminate();
+      resolve(r);
+    });
+    w.once('error', reject);
+  })));
+  return Math.round(rates.reduce((a, b) => a + b, 0));
+}
+
+export async function runNotaryBench(o: NotaryBenchOptions): Promise<NotaryBenchResult> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tally-notary-bench-'));
+  try {
+    createDatabaseKey(path.join(dir, 'db.key'));
+    const sqlite = SqliteStore.open({ dbPath: path.join(dir, 'tally.db'), keyPath: path.join(dir, 'db.key'), create: true });
+    sqlite.migrate('notary', notaryMigrations);
+    const store = new NotaryStore(sqlite.db);
+    o.log(`generating ${o.threads} ${o.keyType} keys ...`);
+    for (let i = 0; i < o.threads; i++) store.addKey(generateKey(o.keyType));
+    // Enough batches that every thread always has one to lease.
+    const batchSize = Math.max(1, Math.min(1000, Math.floor(o.records / (o.threads * 4))));
+    store.submit(Array.from({ length: o.records }, (_, i) => JSON.stringify({ bench: i, doc: `record-${i}`, digest: 'ab'.repeat(32) })), 'bench', batchSize);
+    // openssl runs right before and right after our run and the two are averaged: on a
+    // shared machine the load drifts, and one measurement on one side would favour a side.
+    o.log(`measuring openssl speed -multi ${o.threads} ${o.keyType} (${o.opensslSeconds} s) ...`);
+    const opensslBefore = opensslSignRate(o.keyType, o.threads, o.opensslSeconds);
+    o.log(`signing ${o.records} records with ${o.threads} threads (batches of ${batchSize}) ...`);
+    const engine = new NotaryEngine(sqlite.db, { concurrency: o.threads, holder: 'bench', untilIdle: true, idlePollMs: 20, log: o.log });
+    const t0 = process.hrtime.bigint();
+    engine.start();
+    await engine.done();
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    await engine.stop();
+    const signed = store.status().signed;
+    sqlite.close();
+    if (signed !== o.records) throw new Error(`bench signed ${signed} of ${o.records} records`);
+    o.log(`measuring openssl speed -multi ${o.threads} ${o.keyType} again ...`);
+    const opensslAfter = opensslSignRate(o.keyType, o.threads, o.opensslSeconds);
+    o.log(`measuring bare node:crypto signing in ${o.threads} threads (${o.opensslSeconds} s) ...`);
+    const nodeCrypto = await nodeCryptoSignRate(o.keyType, o.threads, o.opensslSeconds);
+    const openssl = opensslBefore !== null && opensslAfter !== null ? Math.round((opensslBefore + opensslAfter) / 2) : null;
+    const rate = Math.round(o.records / seconds);
+    return {
+      key_type: o.keyType,
+      records: o.records,
+      threads: o.threads,
+      seconds: Math.round(seconds * 100) / 100,
+      signatures_per_s: rate,
+      openssl_sign_per_s: openssl,
+      openssl_before: opensslBefore,
+      node_crypto_sign_per_s: nodeCrypto,
+      ratio_node_crypto: Math.round((rate / nodeCrypto) * 1000) / 1000,
+      ratio_node_crypto_openssl: openssl ? Math.round((nodeCrypto / openssl) * 1000) / 1000 : null,
+      openssl_after: opensslAfter,
+      ratio: openssl ? Math.round((rate / openssl) * 1000) / 1000 : null,
+      cores: os.availableParallelism(),
+      cpu: os.cpus()[0]?.model ?? 'unknown',
+      node_version: process.version,
+      openssl_version: process.versions.openssl ?? 'unknown',
+    };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}

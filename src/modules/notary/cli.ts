@@ -1,0 +1,216 @@
+// `tally notary ...`: the operator's commands. They open the node's encrypted database
+// directly (--data; the key is read from <data>/db.key), so they work with the node up or
+// down; SQLite WAL lets them, the node and worker processes share the file. They never
+// take node.lock: that belongs to the one process that makes blocks.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Command } from 'commander';
+import type { CliContext } from '../../chain/module.js';
+import { fail } from '../../core/errors.js';
+import { SqliteStore } from '../../store/sqlite.js';
+import { NotaryEngine } from './engine.js';
+import { exportTo, verifyExport } from './export.js';
+import { generateKey, importPem, parseKeyType } from './keys.js';
+import { notaryDefaults, notaryLimits } from './limits.js';
+import { recordProof } from './proof.js';
+import { parseJsonLines } from './records.js';
+import { publicKeyView } from './routes.js';
+import { notaryMigrations } from './schema.js';
+import { NotaryStore } from './store.js';
+
+/** Records per write transaction of `notary submit` (~0.1 s of the write lock). */
+const SUBMIT_TX_RECORDS = 10_000;
+
+interface DataOptions {
+  data?: string;
+  json?: boolean;
+}
+
+function dataDirOf(o: DataOptions): string {
+  return o.data ?? process.env.TALLY_DATA ?? path.join(process.env.TALLY_HOME || path.join(os.homedir(), '.tally'), 'node');
+}
+
+export function openNotary(dataDir: string): { store: NotaryStore; sqlite: SqliteStore } {
+  const sqlite = SqliteStore.open({ dbPath: path.join(dataDir, 'tally.db'), keyPath: path.join(dataDir, 'db.key') });
+  sqlite.migrate('notary', notaryMigrations);
+  return { store: new NotaryStore(sqlite.db), sqlite };
+}
+
+async function withStore<T>(o: DataOptions, fn: (store: NotaryStore) => T | Promise<T>): Promise<T> {
+  const { store, sqlite } = openNotary(dataDirOf(o));
+  try {
+    return await fn(store);
+  } finally {
+    sqlite.close();
+  }
+}
+
+function intFlag(v: string, flag: string, min: number, max: number): number {
+  const x = Number(v);
+  if (!Number.isInteger(x) || x < min || x > max) fail('bad_flag', `${flag} must be an integer from ${min} to ${max}`);
+  return x;
+}
+
+const dataOpt = (c: Command) => c.option('--data <dir>', 'node data directory (default: $TALLY_DATA or ~/.tally/node)').option('--json', 'print JSON for scripts');
+
+function keyLine(k: ReturnType<typeof publicKeyView>): string {
+  return `${k.kid}  ${k.type.padEnd(7)}  ${k.status.padEnd(7)}  created ${k.created_at}${k.retired_at ? `  retired ${k.retired_at}` : ''}`;
+}
+
+export function notaryCli(program: Command, cli: CliContext): void {
+  const show = (o: { json?: boolean }, value: unknown, human: () => string) => cli.output(o as Record<string, unknown>, value, human);
+  const notary = program.command('notary').description('exactly-once batch signing with a pool of keys (RSA-PSS, Ed25519), anchored on chain');
+  const keys = notary.command('keys').description('the signing key pool');
+
+  dataOpt(keys.command('add').description('generate signing keys into the pool')
+    .requiredOption('--type <type>', 'rsa2048 | rsa3072 | ed25519')
+    .option('--count <n>', 'how many', '1'))
+    .action(async (o: DataOptions & { type: string; count: string }) => {
+      const type = parseKeyType(o.type);
+      const count = intFlag(o.count, '--count', 1, notaryLimits.keysAddMax);
+      const added = await withStore(o, (s) => Array.from({ length: count }, () => publicKeyView(s.addKey(generateKey(type)))));
+      show(o, added, () => added.map(keyLine).join('\n'));
+    });
+
+  dataOpt(keys.command('import').description('import a private key from PEM (PKCS#1 "RSA PRIVATE KEY" or PKCS#8 "PRIVATE KEY", unencrypted)')
+    .argument('<file>', 'PEM file'))
+    .action(async (file: string, o: DataOptions) => {
+      let pem: string;
+      try {
+        pem = fs.readFileSync(file, 'utf8');
+      } catch {
+        fail('file_unreadable', `cannot read ${file}`);
+      }
+      const material = importPem(pem);
+      const k = await withStore(o, (s) => publicKeyView(s.addKey(material)));
+      show(o, k, () => `imported ${keyLine(k)}`);
+    });
+
+  dataOpt(keys.command('list').description('the keys of the pool with their status'))
+    .action(async (o: DataOptions) => {
+      const list = await withStore(o, (s) => s.keys().map(publicKeyView).map(({ public_pem: _pem, ...rest }) => rest));
+      show(o, list, () => (list.length ? list.map((k) => keyLine({ ...k, public_pem: '' })).join('\n') : 'no keys; add some with `tally notary keys add --type ed25519 --count 4`'));
+    });
+
+  dataOpt(keys.command('export').description('public keys (JSON array with PEM), for offline verification')
+    .option('--out <file>', 'write to this file instead of stdout'))
+    .action(async (o: DataOptions & { out?: string }) => {
+      const list = await withStore(o, (s) => s.keys().map(publicKeyView));
+      const text = JSON.stringify(list, null, 2) + '\n';
+      if (o.out) {
+        fs.writeFileSync(o.out, text);
+        show(o, { out: o.out, keys: list.length }, () => `wrote ${list.length} public keys to ${o.out}`);
+      } else {
+        process.stdout.write(text);
+      }
+    });
+
+  dataOpt(keys.command('retire').description('retire a key: no new leases; its signatures stay verifiable').argument('<kid>', 'key id'))
+    .action(async (kid: string, o: DataOptions) => {
+      const k = await withStore(o, (s) => publicKeyView(s.retireKey(kid)));
+      show(o, k, () => `retired ${keyLine(k)}`);
+    });
+
+  dataOpt(notary.command('submit').description('submit records from a JSON-lines file (one JSON value per line); durable when this returns')
+    .argument('<file>', "file, or '-' for stdin")
+    .option('--batch-size <n>', `records per batch (each batch is signed and anchored as a unit, at most ${notaryLimits.batchRecordsMax})`, String(notaryLimits.batchRecordsMax)))
+    .action(async (file: string, o: DataOptions & { batchSize: string }) => {
+      const size = intFlag(o.batchSize, '--batch-size', 1, notaryLimits.batchRecordsMax);
+      let text: string;
+      try {
+        text = fs.readFileSync(file === '-' ? 0 : file, 'utf8');
+      } catch {
+        fail('file_unreadable', `cannot read ${file}`);
+      }
+      const records = parseJsonLines(text);
+      // Every line is checked before anything is written. Then the file is stored in
+      // transactions of at most SUBMIT_TX_RECORDS records, so the node's own commits never
+      // wait long for the write lock; each batch is durable as its transaction commits.
+      const step = Math.max(size, Math.floor(SUBMIT_TX_RECORDS / size) * size);
+      const batches = await withStore(o, (s) => {
+        const out: ReturnType<NotaryStore['submit']> = [];
+        for (let i = 0; i < records.length; i += step) {
+          out.push(...s.submit(records.slice(i, i + step), 'cli', size));
+          if (!o.json && records.length > step) process.stderr.write(`\rstored ${Math.min(i + step, records.length)} of ${records.length} records`);
+        }
+        if (!o.json && records.length > step) process.stderr.write('\n');
+        return out;
+      });
+      const result = { records: records.length, batches: batches.length, first_batch: batches[0]!.batch, last_batch: batches.at(-1)!.batch, first_record: batches[0]!.first, last_record: batches.at(-1)!.first + batches.at(-1)!.count - 1 };
+      show(o, result, () => `stored ${result.records} records as ${result.batches} batches (${result.first_batch}..${result.last_batch}), record ids ${result.first_record}..${result.last_record}`);
+    });
+
+  dataOpt(notary.command('status').description('records signed, batches pending/signed/anchored, keys, live leases')
+    .option('--batch <id>', 'one batch instead'))
+    .action(async (o: DataOptions & { batch?: string }) => {
+      if (o.batch) {
+        const b = await withStore(o, (s) => s.batchStatus(intFlag(o.batch!, '--batch', 1, Number.MAX_SAFE_INTEGER)));
+        return show(o, b, () => Object.entries(b).map(([k, v]) => `${k.padEnd(13)}  ${v ?? '-'}`).join('\n'));
+      }
+      const st = await withStore(o, (s) => s.status());
+      show(o, st, () => [
+        `records   ${st.signed} of ${st.records} signed`,
+        `batches   ${st.batches.pending} pending, ${st.batches.signed} signed (awaiting anchor), ${st.batches.anchored} anchored`,
+        `keys      ${st.keys.active} active, ${st.keys.retired} retired`,
+        `leases    ${st.leases.length ? st.leases.map((l) => `${l.kid}->batch ${l.batch} (${l.holder}, token ${l.token})`).join(', ') : 'none'}`,
+      ].join('\n'));
+    });
+
+  dataOpt(notary.command('export').description('write every signed batch and its records (record, signature, key id, algorithm) as JSON lines')
+    .requiredOption('--out <file>', 'output file'))
+    .action(async (o: DataOptions & { out: string }) => {
+      const r = await withStore(o, (s) => exportTo(s, o.out, o.json ? undefined : (n) => process.stderr.write(`\rexported ${n} records`)));
+      if (!o.json) process.stderr.write('\n');
+      show(o, { out: o.out, ...r }, () => `wrote ${r.records} records in ${r.batches} batches and ${r.keys} public keys to ${o.out}`);
+    });
+
+  notary.command('verify').description('verify an export offline: every signature, every batch root')
+    .argument('<file>', 'a file written by `tally notary export`')
+    .option('--keys <file>', 'public keys from `tally notary keys export` (default: the keys inside the export)')
+    .option('--json', 'print JSON for scripts')
+    .action(async (file: string, o: { keys?: string; json?: boolean }) => {
+      const r = await verifyExport(file, o.keys, o.json ? undefined : (n) => process.stderr.write(`\rverified ${n} records`));
+      if (!o.json) process.stderr.write('\n');
+      show(o, r, () => `${r.ok ? 'OK' : 'FAILED'}: ${r.verified} of ${r.records} signatures verify, ${r.roots_ok} of ${r.batches} batch roots match` +
+        (r.bad_signatures.length ? `\nbad signatures: ${r.bad_signatures.slice(0, 10).map((b) => `${b.id} (${b.reason})`).join(', ')}` : '') +
+        (r.bad_roots.length ? `\nbad roots: ${r.bad_roots.slice(0, 10).map((b) => `${b.batch} (${b.reason})`).join(', ')}` : ''));
+      if (!r.ok) process.exitCode = 1;
+    });
+
+  dataOpt(notary.command('proof').description('a record with its signature and the Merkle path to its anchored batch root').argument('<id>', 'record id'))
+    .action(async (id: string, o: DataOptions) => {
+      const p = await withStore(o, (s) => recordProof(s, intFlag(id, 'record id', 1, Number.MAX_SAFE_INTEGER)) ?? fail('record_not_found', `no record ${id}`, { status: 404 }));
+      show(o, p, () => JSON.stringify(p, null, 2));
+    });
+
+  dataOpt(notary.command('worker').description('a signing worker process against the node database (several may run, on this machine)')
+    .option('--concurrency <n>', 'keys this process holds at once, one signing thread each', String(os.availableParallelism()))
+    .option('--lease-ms <ms>', 'lease duration; a killed worker\'s keys return to the pool after this', String(notaryDefaults.leaseMs))
+    .option('--until-idle', 'exit when no batch is left unsigned'))
+    .action(async (o: DataOptions & { concurrency: string; leaseMs: string; untilIdle?: boolean }) => {
+      const concurrency = intFlag(o.concurrency, '--concurrency', 1, notaryLimits.concurrencyMax);
+      const leaseMs = intFlag(o.leaseMs, '--lease-ms', 100, 600_000);
+      const { sqlite } = openNotary(dataDirOf(o));
+      const log = (line: string) => process.stderr.write(line + '\n');
+      const engine = new NotaryEngine(sqlite.db, { concurrency, leaseMs, holder: `worker:${process.pid}`, untilIdle: o.untilIdle ?? false, log }).start();
+      if (!o.json) log(`notary worker ${process.pid}: ${concurrency} signing threads, lease ${leaseMs} ms`);
+      const started = Date.now();
+      const progress = setInterval(() => { if (!o.json) log(`notary worker ${process.pid}: ${engine.signed} signed, ${engine.batches} batches completed`); }, 5000);
+      progress.unref();
+      let stopping = false;
+      const stop = () => {
+        if (stopping) return;
+        stopping = true;
+        void engine.stop();
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+      await engine.done();
+      await engine.stop();
+      clearInterval(progress);
+      sqlite.close();
+      const r = { signed: engine.signed, batches: engine.batches, leases_lost: engine.leasesLost, seconds: (Date.now() - started) / 1000 };
+      show(o, r, () => `notary worker ${process.pid}: signed ${r.signed} records, completed ${r.batches} batches in ${r.seconds.toFixed(1)} s`);
+    });
+}

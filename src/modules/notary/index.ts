@@ -1,0 +1,19 @@
+// The notary module: exactly-once batch signing with a pool of keys. Its job state lives
+// in its own tables (off chain); each signed batch's Merkle root is anchored on chain.
+import type { TallyModule } from '../../chain/module.js';
+import { anchorTx } from './anchor.js';
+import { notaryCli } from './cli.js';
+import { anchorQuery } from './queries.js';
+import { notaryRoutes } from './routes.js';
+import { notaryMigrations } from './schema.js';
+import { startNotaryService } from './service.js';
+
+export const notaryModule: TallyModule = {
+  name: 'notary',
+  txTypes: [anchorTx] as TallyModule['txTypes'],
+  queries: [anchorQuery],
+  migrations: notaryMigrations,
+  routes: notaryRoutes,
+  cli: notaryCli,
+  services: startNotaryService,
+};

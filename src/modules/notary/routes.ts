@@ -1,0 +1,48 @@
+// The notary's REST routes on the public listener: submit a batch, read its status and
+// a record's signature with its proof up to the anchored root.
+import type { FastifyInstance } from 'fastify';
+import { fail } from '../../core/errors.js';
+import type { NodeHandle } from '../../chain/module.js';
+import { notaryLimits } from './limits.js';
+import { canonicalRecord } from './records.js';
+import { NotaryStore } from './store.js';
+import { recordProof } from './proof.js';
+
+export function notaryRoutes(app: FastifyInstance, node: NodeHandle): void {
+  const db = node.store?.db;
+  if (!db) return;
+  const store = new NotaryStore(db);
+  app.post('/v1/notary/batches', {
+    schema: {
+      summary: `submit up to ${notaryLimits.batchRecordsMax} records (any JSON values) as one batch; answers once the batch is durable, before it is signed`,
+      // Checked by hand below: Fastify's validator would coerce a string into a one-item
+      // array and silently drop unknown fields, and a notary must sign exactly what was sent.
+      body: { type: 'object', description: '{"records": [JSON value, ...]}', additionalProperties: true },
+    },
+  }, async (req, reply) => {
+    const body = req.body as Record<string, unknown>;
+    const extra = Object.keys(body).find((k) => k !== 'records');
+    if (extra !== undefined) fail('bad_request', `unknown field "${extra.slice(0, 64)}"; send {"records": [...]}`);
+    if (!Array.isArray(body.records) || body.records.length === 0) fail('bad_request', 'records must be a non-empty array of JSON values');
+    if (body.records.length > notaryLimits.batchRecordsMax) fail('batch_too_large', `at most ${notaryLimits.batchRecordsMax} records per batch`, { status: 413 });
+    const records = body.records.map((r, i) => canonicalRecord(r, `records[${i}]`));
+    const [b] = store.submit(records, 'http');
+    return reply.status(202).send(store.batchStatus(b!.batch));
+  });
+  const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: '^[1-9][0-9]{0,14}$' } } } as const;
+  app.get('/v1/notary/batches/:id', { schema: { summary: 'a batch: state (pending | signed | anchored), progress, Merkle root, anchor transaction', params: idParams } },
+    async (req) => store.batchStatus(Number((req.params as { id: string }).id)));
+  app.get('/v1/notary/records/:id', { schema: { summary: 'a record with its signature, key, and Merkle proof to its batch root and anchor', params: idParams } },
+    async (req) => recordProof(store, Number((req.params as { id: string }).id)) ?? fail('record_not_found', 'no such record', { status: 404 }));
+  app.get('/v1/notary/keys', { schema: { summary: 'the public keys of the pool (PEM), with their status' } },
+    async () => store.keys().map(publicKeyView));
+}
+
+export function publicKeyView(k: { kid: string; type: string; alg: string; public_pem: string; created_at: number; retired_at: number | null }) {
+  return {
+    kid: k.kid, type: k.type, alg: k.alg, status: k.retired_at === null ? 'active' : 'retired',
+    created_at: new Date(k.created_at).toISOString(),
+    retired_at: k.retired_at === null ? null : new Date(k.retired_at).toISOString(),
+    public_pem: k.public_pem,
+  };
+}

@@ -1,0 +1,43 @@
+// What the node runs for the notary while it is up: signing in worker threads (the same
+// engine `tally notary worker` runs as a process) and the anchorer that puts each signed
+// batch's root on chain.
+import os from 'node:os';
+import type { ModuleService, ServiceContext } from '../../chain/module.js';
+import { anchorPending } from './anchor.js';
+import { NotaryEngine } from './engine.js';
+import { notaryDefaults, notaryLimits } from './limits.js';
+import { NotaryStore } from './store.js';
+
+/** Signing threads inside the node: $TALLY_NOTARY_THREADS, default one per core but one (the sequencer needs a core too). */
+export function nodeSigningThreads(): number {
+  const env = process.env.TALLY_NOTARY_THREADS;
+  if (env !== undefined && /^\d+$/.test(env)) return Math.min(Number(env), notaryLimits.concurrencyMax);
+  return Math.max(1, os.availableParallelism() - 1);
+}
+
+export function startNotaryService(ctx: ServiceContext): ModuleService {
+  const threads = nodeSigningThreads();
+  const engine = threads > 0 ? new NotaryEngine(ctx.store.db, { concurrency: threads, holder: `node:${process.pid}`, log: ctx.log }).start() : undefined;
+  const store = engine?.store ?? new NotaryStore(ctx.store.db);
+  let stopped = false;
+  let running: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => {
+    running = running.then(async () => {
+      if (stopped) return;
+      try {
+        while (!stopped && (await anchorPending(ctx, store)) > 0) { /* drain the backlog */ }
+      } catch (err) {
+        ctx.log(`notary: anchoring failed: ${(err as Error).message}`);
+      }
+    });
+  }, notaryDefaults.anchorPollMs);
+  timer.unref();
+  return {
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await running;
+      await engine?.stop();
+    },
+  };
+}

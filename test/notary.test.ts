@@ -1,0 +1,154 @@
+// The notary end to end on a real node: keys added and imported while the node runs,
+// a batch submitted over HTTP is signed by the node's own signing threads and anchored on
+// chain; a record's proof leads from its signature to a signed block. Then bad input over
+// HTTP and the CLI: each refused with a stable code, nothing stored, nothing lost.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { canonicalJson } from '../src/core/canonical.js';
+import { fromB64u } from '../src/core/encoding.js';
+import { leafHash, rootFromProof } from '../src/core/merkle.js';
+import { txId } from '../src/chain/envelope.js';
+import { receiptLeafBytes } from '../src/chain/envelope.js';
+import { verifyHeaderSignature } from '../src/chain/blocks.js';
+import { verifyWith } from '../src/modules/notary/keys.js';
+import { recordLeafHash, signedMessage } from '../src/modules/notary/records.js';
+import { cleanup, cli, cliOk, getOk, httpGet, httpPost, sleep, startNode, tempDir, withTimeout, type NodeProcess } from './helpers.js';
+
+describe('notary on a running node', { timeout: 120_000 }, () => {
+  let node: NodeProcess;
+  let home: string;
+  const data = () => ['--data', node.dataDir, '--json'];
+
+  before(async () => {
+    node = await startNode();
+    home = tempDir();
+  });
+  after(async () => {
+    await node?.stop();
+    await cleanup();
+  });
+
+  async function waitAnchored(batch: number): Promise<any> {
+    return withTimeout((async () => {
+      while (true) {
+        const b = await getOk(`${node.http}/v1/notary/batches/${batch}`);
+        if (b.state === 'anchored') return b;
+        await sleep(100);
+      }
+    })(), 30_000, `batch ${batch} to be anchored`);
+  }
+
+  it('signs a batch submitted over HTTP with the node\'s threads and anchors its root on chain', async () => {
+    const added = await cliOk(home, ['notary', 'keys', 'add', '--type', 'rsa2048', '--count', '1', ...data()]);
+    assert.equal(added[0].alg, 'rsa-pss-sha256');
+    const pemFile = path.join(home, 'ed.pem');
+    fs.writeFileSync(pemFile, crypto.generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }));
+    const imported = await cliOk(home, ['notary', 'keys', 'import', pemFile, ...data()]);
+    assert.equal(imported.alg, 'ed25519');
+
+    const records = [{ doc: 'contract-1', sha256: 'ab'.repeat(32) }, 'a plain string', [1, 2, 3], { nested: { z: 1, a: 2 } }];
+    const posted = await httpPost(`${node.http}/v1/notary/batches`, { records });
+    assert.equal(posted.status, 202, posted.text);
+    assert.equal(posted.body.state, 'pending');
+    assert.equal(posted.body.records, 4);
+    const batch = await waitAnchored(posted.body.batch);
+    assert.equal(batch.signed, 4);
+
+    // A user proves when record #2 was signed, from public data only.
+    const keys = await getOk(`${node.http}/v1/notary/keys`);
+    const p = await getOk(`${node.http}/v1/notary/records/${posted.body.first_record + 1}`);
+    assert.deepEqual(p.record, records[1]);
+    const key = keys.find((k: any) => k.kid === p.kid);
+    assert.ok(verifyWith(p.alg, crypto.createPublicKey(key.public_pem), signedMessage(p.batch, p.id, canonicalJson(p.record)), fromB64u(p.sig, 'sig')), 'record signature');
+    const leaf = recordLeafHash({ id: p.id, batch: p.batch, kid: p.kid, alg: p.alg, sig: p.sig, record: canonicalJson(p.record) });
+    assert.equal(Buffer.from(leaf).toString('hex'), p.leaf);
+    assert.equal(rootFromProof(leaf, p.proof), p.root, 'leaf -> batch root');
+    const txProof = await getOk(`${node.http}/v1/txs/${p.anchor_tx}/proof`);
+    const tx = await getOk(`${node.http}/v1/txs/${p.anchor_tx}`);
+    assert.equal(txId(tx.envelope.tx), p.anchor_tx);
+    assert.equal(tx.envelope.pub, node.nodeKey, 'anchored by the node key');
+    assert.ok(tx.envelope.tx.body.batches.some((b: any) => b.batch === p.batch && b.root === p.root), 'the anchor carries the root');
+    assert.equal(rootFromProof(leafHash(receiptLeafBytes(txProof.receipt)), txProof.proof), txProof.block.header.txRoot, 'receipt -> block');
+    assert.equal(txProof.block.header.proposer, node.nodeKey);
+    assert.ok(verifyHeaderSignature(txProof.block.header, txProof.sig ?? txProof.block.sig), 'block signed by the node');
+    assert.ok(txProof.block.header.time >= Date.parse(p.signed_at), 'the block time bounds when it was signed');
+
+    // The CLI sees the same, with the node up (shared database, no node lock taken).
+    const st = await cliOk(home, ['notary', 'status', ...data()]);
+    assert.equal(st.batches.anchored, 1);
+    const verified = await cliOk(home, ['notary', 'export', '--out', path.join(home, 'x.jsonl'), ...data()]).then(() => cliOk(home, ['notary', 'verify', path.join(home, 'x.jsonl'), '--json']));
+    assert.equal(verified.ok, true);
+    assert.equal(verified.verified, 4);
+    const chain = await cli(home, ['chain', 'verify', '--data', node.dataDir]);
+    assert.equal(chain.code, 0, chain.stderr);
+  });
+
+  it('refuses bad HTTP input with a stable code and stores nothing', async () => {
+    const before = await cliOk(home, ['notary', 'status', ...data()]);
+    const url = `${node.http}/v1/notary/batches`;
+    const cases: Array<[unknown, boolean, number, string]> = [
+      ['{"records": [1, 2', true, 400, 'bad_json'],
+      [{ records: 'nope' }, false, 400, 'bad_request'],
+      [{ records: [] }, false, 400, 'bad_request'],
+      [{ records: [1], extra: true }, false, 400, 'bad_request'],
+      [{ records: Array.from({ length: 1001 }, (_, i) => i) }, false, 413, 'batch_too_large'],
+      [{ records: [1, null, 3] }, false, 400, 'record_invalid'],
+      [{ records: ['x'.repeat(9000)] }, false, 400, 'record_too_large'],
+    ];
+    for (const [body, raw, status, code] of cases) {
+      const r = await httpPost(url, body, { raw });
+      assert.equal(r.status, status, `${JSON.stringify(body).slice(0, 60)} -> ${r.text}`);
+      assert.equal(r.body.error.code, code);
+    }
+    assert.equal((await httpGet(`${node.http}/v1/notary/batches/999999`)).body.error.code, 'batch_not_found');
+    assert.equal((await httpGet(`${node.http}/v1/notary/batches/abc`)).status, 400);
+    const afterStatus = await cliOk(home, ['notary', 'status', ...data()]);
+    assert.equal(afterStatus.records, before.records);
+  });
+
+  it('refuses bad CLI input with a stable code and changes nothing', async () => {
+    const before = await cliOk(home, ['notary', 'status', ...data()]);
+    const bad = path.join(home, 'bad.jsonl');
+    fs.writeFileSync(bad, '{"ok": 1}\n{"ok": 2}\n{"broken": \n');
+    const fails = async (args: string[], code: string) => {
+      const r = await cli(home, args);
+      assert.notEqual(r.code, 0, args.join(' '));
+      assert.equal(r.json?.error?.code, code, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+      return r;
+    };
+    const r = await fails(['notary', 'submit', bad, ...data()], 'record_invalid');
+    assert.match(r.json.error.message, /line 3/);
+    await fails(['notary', 'keys', 'add', '--type', 'dsa', ...data()], 'unknown_key_type');
+    const corrupt = path.join(home, 'corrupt.pem');
+    fs.writeFileSync(corrupt, '-----BEGIN PRIVATE KEY-----\nMIIBVQIBADANBgkqhkiG9w0BAQEFAASCAT8wggE7AgEAAkEA\n-----END PRIVATE KEY-----\n');
+    await fails(['notary', 'keys', 'import', corrupt, ...data()], 'pem_invalid');
+    await fails(['notary', 'keys', 'retire', 'ffffffffffffffff', ...data()], 'key_not_found');
+    await fails(['notary', 'verify', bad, '--json'], 'export_invalid');
+    const afterStatus = await cliOk(home, ['notary', 'status', ...data()]);
+    assert.equal(afterStatus.records, before.records);
+    assert.deepEqual(afterStatus.keys, before.keys);
+  });
+
+  it('retires a key: no new leases, its old signatures still verify', async () => {
+    const keys = await cliOk(home, ['notary', 'keys', 'list', ...data()]);
+    const rsa = keys.find((k: any) => k.type === 'rsa2048');
+    await cliOk(home, ['notary', 'keys', 'retire', rsa.kid, ...data()]);
+    const again = await cli(home, ['notary', 'keys', 'retire', rsa.kid, ...data()]);
+    assert.equal(again.json.error.code, 'key_retired');
+    const ids: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const posted = await httpPost(`${node.http}/v1/notary/batches`, { records: [{ after: 'retire', i }] });
+      ids.push(posted.body.first_record);
+      await waitAnchored(posted.body.batch);
+    }
+    for (const id of ids) assert.notEqual((await getOk(`${node.http}/v1/notary/records/${id}`)).kid, rsa.kid);
+    const out = path.join(home, 'all.jsonl');
+    await cliOk(home, ['notary', 'export', '--out', out, ...data()]);
+    const v = await cliOk(home, ['notary', 'verify', out, '--json']);
+    assert.equal(v.ok, true);
+    assert.equal(v.records, 7);
+  });
+});
