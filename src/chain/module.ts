@@ -3,6 +3,8 @@
 // core knows nothing module-specific beyond this interface.
 import type { Command } from 'commander';
 import type { FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
+import type { TallyNode } from './node.js';
 import type { Migration } from '../store/migrations.js';
 import type { Envelope, Receipt, Tx, TxEvent } from './envelope.js';
 import type { StateReader, StateView } from './state.js';
@@ -81,6 +83,30 @@ export interface CliContext {
   clientOptions(command: Command): Command;
 }
 
+/** What a module's long-running services get from `tally node`. */
+export interface ServiceContext {
+  /** The running node (store, events, queries). */
+  node: TallyNode;
+  /** The module's section of the node config file, as its `config.validate` returned it; undefined if absent. */
+  config: unknown;
+  /** The options `tally node` was started with (a module reads the flags it declared in `nodeOptions`). */
+  flags: Record<string, unknown>;
+  /** One line for the operator (stderr; silent under --json). */
+  log(line: string): void;
+}
+
+/** A running service; stopped on shutdown before the node closes. `info` is shown in the listening line. */
+export interface RunningService {
+  stop(): Promise<void> | void;
+  info?: Record<string, unknown>;
+}
+
+/** The module's section of the node config file (`<data>/config.json`). */
+export interface ModuleConfig {
+  /** Validate the section and fill in defaults; throw TallyError('config_invalid', ...) with the option's path. */
+  validate(section: unknown): unknown;
+}
+
 export interface TallyModule {
   name: string;
   txTypes: TxType[];
@@ -94,6 +120,14 @@ export interface TallyModule {
    * on the replayed state and on the stored one. Returns a message per violation.
    */
   invariants?: (entries: Iterable<[string, string]>, params: ChainParams) => string[];
+  /** The module's section of the node config file. */
+  config?: ModuleConfig;
+  /** Extra `tally node` flags, [flags, description] as commander takes them; read back in ServiceContext.flags. */
+  nodeOptions?: Array<[string, string]>;
+  /** Long-running work inside the node (watchers, extra listeners): started by `tally node`, stopped on shutdown. */
+  services?: (ctx: ServiceContext) => Promise<RunningService> | RunningService;
+  /** Operator routes on the internal listener (loopback); `metrics` is its Prometheus registry. */
+  internalRoutes?: (app: FastifyInstance, node: NodeHandle, ctx: { metrics: Registry }) => void;
 }
 
 export type { Envelope, Receipt, Tx, TxEvent };
