@@ -48,6 +48,7 @@ async function startTickets(ctx: ServiceContext): Promise<RunningService> {
     app.setErrorHandler((err: FastifyError, _req, reply) => {
       if (err instanceof TallyError) return reply.status(errorStatus(err)).send({ error: errorBody(err) });
       if (err.statusCode && err.statusCode < 500) return reply.status(err.statusCode).send({ error: { code: 'bad_request', message: err.message } });
+      console.error('tally: tickets socket request failed', err);
       return reply.status(500).send({ error: { code: 'internal', message: 'internal error' } });
     });
     app.setNotFoundHandler((req, reply) => reply.status(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url}` } }));

@@ -34,6 +34,9 @@ export function publicTicketsRoutes(getService: () => TicketsService | undefined
     const config = getService()?.config;
     await scope.register(rateLimit, {
       global: false,
+      // On a Unix socket there is no client address: all its clients share one budget (behind
+      // Tor they would all look alike anyway).
+      keyGenerator: (req) => req.ip || 'unix-socket',
       errorResponseBuilder: (_req, ctx) => new TallyError('rate_limited', `more than ${ctx.max} requests a minute from this address; retry in ${Math.ceil(ctx.ttl / 1000)} s`, { status: 429 }),
     });
     const service = (): TicketsService => {
@@ -62,7 +65,7 @@ export function publicTicketsRoutes(getService: () => TicketsService | undefined
       config: redeemLimit,
       schema: {
         summary: 'tickets: redeem a paid payment id for a service token. success: {status, token, balance}; again: already_claimed (the token only within redeemGraceSecs)',
-        body: { type: 'object', properties: { pid: { maxLength: 64 } } },
+        body: { type: 'object', properties: { pid: { description: 'payment id, 16 lowercase hex' } } },
         response: { 400: errorSchema, 404: errorSchema, 409: errorSchema },
       },
     }, async (req) => service().redeem((req.body as { pid?: unknown } | undefined)?.pid));
