@@ -54,7 +54,7 @@ describe('tickets with a real Monero regtest chain', { skip: missing ?? false, t
     try {
       r = await payer.call<{ tx_hash: string }>('transfer', { destinations: [{ amount: Number(amount), address }], ring_size: 16 });
     } catch (err) {
-      throw new Error(`transfer failed: ${(err as Error).message}\npayer log:\n${net.logTail('payer')}\nmonerod log:\n${net.logTail('monerod')}`);
+      throw new Error(`transfer failed: ${(err as Error).message}\npayer log:\n${net.logTail('payer')}\nmonerod log:\n${net.logTail('monerod')}`, { cause: err });
     }
     return r.tx_hash;
   }
