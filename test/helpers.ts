@@ -73,6 +73,9 @@ export interface Listening {
   socket: string;
   http: string;
   internal: string;
+  config?: string | null;
+  /** info of module services (e.g. tickets: {sources, socket}) */
+  services?: Record<string, Record<string, any>>;
 }
 
 export interface NodeProcess {

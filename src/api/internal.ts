@@ -14,5 +14,6 @@ export async function buildInternalHttp(node: TallyNode): Promise<FastifyInstanc
     reply.header('content-type', registry.contentType);
     return registry.metrics();
   });
+  for (const m of node.modules) m.internalRoutes?.(app, node, { metrics: registry });
   return app;
 }

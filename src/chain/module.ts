@@ -3,13 +3,14 @@
 // core knows nothing module-specific beyond this interface.
 import type { Command } from 'commander';
 import type { FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
 import type { Signer } from '../core/keys.js';
 import type { Migration } from '../store/migrations.js';
 import type { SqliteStore } from '../store/sqlite.js';
 import type { Envelope, Receipt, Tx, TxEvent } from './envelope.js';
 import type { StateReader, StateView } from './state.js';
 import type { SignedBlock } from './blocks.js';
-import type { ProofView, TxView } from './node.js';
+import type { ProofView, TallyNode, TxView } from './node.js';
 import type { VerifyReport } from './replay.js';
 
 export interface ChainParams {
@@ -133,7 +134,8 @@ export interface CliContext {
 
 /** What `tally node` gives a module's background services (see TallyModule.services). */
 export interface ServiceContext {
-  node: NodeHandle;
+  /** The running node (store, events, queries, submit). */
+  node: TallyNode;
   /** The node's open database. */
   store: SqliteStore;
   dataDir: string;
@@ -141,13 +143,24 @@ export interface ServiceContext {
   signer: Signer;
   /** Next nonce of an account, counting its transactions still in the mempool. */
   nextNonce(accountId: string): number;
-  /** One line for the operator (stderr). */
+  /** The module's section of the node config file, as its `config.validate` returned it; undefined if absent. */
+  config: unknown;
+  /** The options `tally node` was started with (a module reads the flags it declared in `nodeOptions`). */
+  flags: Record<string, unknown>;
+  /** One line for the operator (stderr; silent under --json). */
   log(line: string): void;
 }
 
-/** A running background service; stop() finishes or hands back its work. */
+/** A running background service; stop() finishes or hands back its work. `info` is shown in the listening line. */
 export interface ModuleService {
   stop(): Promise<void> | void;
+  info?: Record<string, unknown>;
+}
+
+/** The module's section of the node config file (`<data>/config.json`). */
+export interface ModuleConfig {
+  /** Validate the section and fill in defaults; throw TallyError('config_invalid', ...) with the option's path. */
+  validate(section: unknown): unknown;
 }
 
 export interface TallyModule {
@@ -165,11 +178,18 @@ export interface TallyModule {
   invariants?: (entries: Iterable<[string, string]>, params: ChainParams) => string[];
   /** Build the module's block indexer over the node's store (prepared statements made once). */
   indexer?: (store: SqliteStore) => BlockIndexer;
+  /** The module's section of the node config file. */
+  config?: ModuleConfig;
+  /** Extra `tally node` flags, [flags, description] as commander takes them; read back in ServiceContext.flags. */
+  nodeOptions?: Array<[string, string]>;
   /**
-   * Background work the node runs while it is up (started by `tally node` after the node
-   * opens, stopped before it closes), e.g. the notary's signing threads and anchorer.
+   * Background work the node runs while it is up (watchers, signing threads, extra
+   * listeners): started by `tally node` after the node opens, stopped first on shutdown
+   * (before the mempool drains: a service may still submit).
    */
   services?: (ctx: ServiceContext) => ModuleService | Promise<ModuleService>;
+  /** Operator routes on the internal listener (loopback); `metrics` is its Prometheus registry. */
+  internalRoutes?: (app: FastifyInstance, node: NodeHandle, ctx: { metrics: Registry }) => void;
 }
 
 export type { Envelope, Receipt, Tx, TxEvent };

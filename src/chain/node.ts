@@ -485,15 +485,21 @@ export class TallyNode extends EventEmitter implements NodeHandle {
   private stopping = false;
   private services: ModuleService[] = [];
 
-  /** Start every module's background services (TallyModule.services); close() stops them. */
-  async startServices(log: (line: string) => void = (line) => process.stderr.write(line + '\n')): Promise<void> {
+  /** Start every module's background services (TallyModule.services); returns their info by module. close() stops them. */
+  async startServices(options: { configs?: ReadonlyMap<string, unknown>; flags?: Record<string, unknown>; log?: (line: string) => void } = {}): Promise<Record<string, Record<string, unknown>>> {
+    const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
+    const infos: Record<string, Record<string, unknown>> = {};
     for (const m of this.modules) {
       if (!m.services) continue;
-      this.services.push(await m.services({
+      const service = await m.services({
         node: this, store: this.store, dataDir: this.paths.dir, signer: this.signer, log,
         nextNonce: (accountId) => this.auth(accountId).nonce,
-      }));
+        config: options.configs?.get(m.name), flags: options.flags ?? {},
+      });
+      this.services.push(service);
+      if (service.info) infos[m.name] = service.info;
     }
+    return infos;
   }
 
   /** Stop the module services (before draining: they may still submit). */

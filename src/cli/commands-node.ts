@@ -11,6 +11,7 @@ import { buildPublicHttp } from '../api/http.js';
 import { listenSocket } from '../api/socket.js';
 import { allModules } from '../modules/index.js';
 import type { Synchronous } from '../store/sqlite.js';
+import { loadNodeConfig } from './config.js';
 import { defaultDataDir, parseHostPort } from './context.js';
 import { createKey, defaultHome, keyInfo, listKeys } from './keystore.js';
 import { output, table } from './output.js';
@@ -93,7 +94,7 @@ export function registerNodeCommands(program: Command): void {
         '\nstart it with: tally node --data ' + r.dataDir);
     });
 
-  program.command('node')
+  const nodeCommand = program.command('node')
     .description('run a node: Unix socket, public HTTP (+ WebSocket) and the internal listener')
     .option('--data <dir>', 'data directory (default: $TALLY_DATA or ~/.tally/node)')
     .option('--dev', 'development: create the data directory if missing (chain "tally-dev", open registration, grant 1000, and an admin key "admin" in the keystore)')
@@ -105,8 +106,10 @@ export function registerNodeCommands(program: Command): void {
     .option('--sync <FULL|NORMAL>', 'SQLite synchronous mode: FULL survives power loss (default); NORMAL survives only process crashes', 'FULL')
     .option('--block-txs <n>', 'most transactions per block', '4000')
     .option('--block-delay-ms <n>', 'longest wait before a block is made when load is light', '2')
-    .option('--json', 'print one JSON line when listening (for scripts and tests)')
-    .action(async (opts) => runNode(opts));
+    .option('--config <file>', 'node config file, one section per module (default: <data>/config.json if it exists; see the README)')
+    .option('--json', 'print one JSON line when listening (for scripts and tests)');
+  for (const m of allModules) for (const [flags, description] of m.nodeOptions ?? []) nodeCommand.option(flags, description);
+  nodeCommand.action(async (opts) => runNode(opts));
 }
 
 interface NodeCliOptions {
@@ -120,6 +123,7 @@ interface NodeCliOptions {
   blockTxs: string;
   blockDelayMs: string;
   rateLimit: string;
+  config?: string;
   json?: boolean;
 }
 
@@ -147,6 +151,8 @@ async function runNode(opts: NodeCliOptions): Promise<void> {
     initNode({ data: dataDir, chain: 'tally-dev', decimals: '6', grant: '1000', policy: 'open', admin }, true);
     created = true;
   }
+  // Read the config before opening the node: a typo stops the start with nothing changed.
+  const config = loadNodeConfig(opts.config, dataDir, allModules);
   const sync = opts.sync.toUpperCase();
   if (!['FULL', 'NORMAL', 'EXTRA'].includes(sync)) fail('bad_flag', '--sync must be FULL, NORMAL or EXTRA');
   const node = TallyNode.open({
@@ -160,8 +166,12 @@ async function runNode(opts: NodeCliOptions): Promise<void> {
   const socketPath = opts.socket ?? dataPaths(dataDir).socket;
   let httpUrl: string | null = null;
   let internalUrl: string | null = null;
+  const services: Record<string, Record<string, unknown>> = {};
+  const log = (line: string) => { if (!opts.json) process.stderr.write(line + '\n'); };
   try {
-    await node.startServices();
+    // Module services (watchers, signing threads, extra listeners) start before the
+    // listeners that serve their routes; they stop first on shutdown.
+    Object.assign(services, await node.startServices({ configs: config.sections, flags: opts as unknown as Record<string, unknown>, log }));
     const sock: net.Server = await listenSocket(node, socketPath);
     // server.close() waits for every open connection to end, so one idle client would hold
     // a stop forever: end them too (drain() has already answered what they submitted).
@@ -189,12 +199,13 @@ async function runNode(opts: NodeCliOptions): Promise<void> {
       closers.push(() => closeHttp(app));
     }
   } catch (err) {
+    for (const close of closers.reverse()) await close().catch(() => {});
     await node.close();
     throw err;
   }
   const info = node.info();
   const devAdmin = admin ? { name: admin.name, pub: admin.pub, keyCreated: admin.created, keyFile: admin.path } : null;
-  const listening = { event: 'listening', dataDir, created, admin: devAdmin, chain: info.chain, height: info.height, nodeKey: info.nodeKey, socket: socketPath, http: httpUrl, internal: internalUrl };
+  const listening = { event: 'listening', dataDir, created, admin: devAdmin, chain: info.chain, height: info.height, nodeKey: info.nodeKey, socket: socketPath, http: httpUrl, internal: internalUrl, config: config.path, services };
   output({ json: opts.json ?? false }, listening, () =>
     (created ? `created a development chain in ${dataDir}\n` : '') +
     (admin ? (admin.created
@@ -206,6 +217,8 @@ async function runNode(opts: NodeCliOptions): Promise<void> {
       ['http', httpUrl ? `${httpUrl}  (API under /v1, OpenAPI at /v1/openapi.json, WebSocket /v1/ws)` : 'off'],
       ['internal', internalUrl ? `${internalUrl}  (/health, /metrics)` : 'off'],
       ['node key', info.nodeKey],
+      ['config', config.path ?? 'none (no <data>/config.json)'],
+      ...Object.entries(services).map(([name, i]): [string, unknown] => [name, Object.entries(i).map(([k, v]) => `${k} ${String(v)}`).join(', ')]),
     ]) + '\nCtrl-C stops the node.' +
     (created ? '\n\nIn another terminal: tally keys new alice && tally register alice --key alice\n' +
       'Admin commands (resolve, invite, a full audit) sign with: --key admin' : ''));

@@ -2,5 +2,6 @@
 import type { TallyModule } from '../chain/module.js';
 import { ledgerModule } from './ledger/index.js';
 import { notaryModule } from './notary/index.js';
+import { ticketsModule } from './tickets/index.js';
 
-export const allModules: TallyModule[] = [ledgerModule, notaryModule];
+export const allModules: TallyModule[] = [ledgerModule, ticketsModule, notaryModule];

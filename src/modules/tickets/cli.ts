@@ -1,0 +1,137 @@
+// `tally ticket new|status|redeem|show`: the client side, for anyone (no Tally key needed).
+// They talk to the public tickets API over HTTP or its Unix socket (--api).
+import http from 'node:http';
+import fs from 'node:fs';
+import type { Command } from 'commander';
+import { TallyError } from '../../core/errors.js';
+import type { CliContext } from '../../chain/module.js';
+import { integratedAddress } from './monero-address.js';
+import { newPid, parsePid, parseToken } from './pid.js';
+
+const DEFAULT_API = 'http://127.0.0.1:7700';
+const REPLY_BYTES_MAX = 1024 * 1024;
+
+/** A JSON reply of the tickets API, read field by field (as strings, numbers or nested replies). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped JSON from the API, shown field by field
+type Reply = Record<string, any>;
+
+interface ApiOptions {
+  api?: string;
+  json?: boolean;
+}
+
+function apiTarget(opts: ApiOptions): string {
+  return opts.api ?? process.env.TALLY_TICKETS_API ?? DEFAULT_API;
+}
+
+/** One JSON request to the tickets API: http(s)://host:port or a Unix socket path. */
+export function apiRequest(target: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; body: Reply }> {
+  const url = /^https?:\/\//.test(target) ? new URL(path, target) : undefined;
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const req = http.request({
+      ...(url ? { host: url.hostname, port: url.port || 80, path: url.pathname } : { socketPath: target, path }),
+      method,
+      headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {},
+      timeout: 15_000,
+    }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        text += c;
+        if (text.length > REPLY_BYTES_MAX) req.destroy(new Error('reply too large'));
+      });
+      res.on('end', () => {
+        try {
+          resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) });
+        } catch {
+          reject(new TallyError('bad_reply', `the tickets API at ${target} did not answer JSON (HTTP ${res.statusCode})`, { status: 502 }));
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', (err) => reject(new TallyError('node_unreachable', `cannot reach the tickets API at ${target}: ${(err as NodeJS.ErrnoException).code ?? err.message}`, {
+      status: 503, hint: 'give --api http://host:port or --api /path/to/tickets.sock (or set $TALLY_TICKETS_API)',
+    })));
+    if (payload) req.write(payload);
+    req.end();
+  });
+}
+
+async function call(opts: ApiOptions, method: 'GET' | 'POST', path: string, body?: unknown): Promise<Reply> {
+  const r = await apiRequest(apiTarget(opts), method, path, body);
+  if (r.status >= 400) {
+    const e = r.body?.error ?? ({} as Reply);
+    throw new TallyError(e.code ?? 'remote_error', e.message ?? `HTTP ${r.status}`, { status: r.status, ...(e.details ? { details: e.details } : {}), ...(e.hint ? { hint: e.hint } : {}) });
+  }
+  return r.body;
+}
+
+function tokenArg(value: string): string {
+  // "-" reads the token from stdin, so it stays out of shell history and `ps`.
+  const text = value === '-' ? fs.readFileSync(0, 'utf8').trim() : value;
+  return parseToken(text);
+}
+
+function addApi(cmd: Command): Command {
+  return cmd
+    .option('--api <url|socket>', `tickets API: http://host:port or a Unix socket path (default: $TALLY_TICKETS_API, else ${DEFAULT_API})`)
+    .option('--json', 'print JSON for scripts');
+}
+
+export function ticketsCli(program: Command, cli: CliContext): void {
+  const ticket = program.command('ticket').description('tickets: pay to a payment id, redeem it for a service token, check the token');
+
+  addApi(ticket.command('new')
+    .description('make a random payment id (PID) and show how to pay it')
+    .option('--monero-address <addr>', "the service's Monero standard address (default: asked from the API)")
+    .option('--tally-account <name>', "the service's Tally account (default: asked from the API)")
+    .option('--offline', 'do not ask the API; use only the flags'))
+    .action(async (opts: ApiOptions & { moneroAddress?: string; tallyAccount?: string; offline?: boolean }) => {
+      const pid = newPid();
+      let tally = opts.tallyAccount;
+      let monero = opts.moneroAddress;
+      let note: string | undefined;
+      if (!opts.offline && (tally === undefined || monero === undefined)) {
+        try {
+          const info = await call(opts, 'GET', '/api/v1/tickets');
+          tally ??= info.sources?.tally?.account;
+          monero ??= info.sources?.monero?.address;
+        } catch (err) {
+          note = `could not ask the tickets API (${(err as Error).message}); pass --tally-account / --monero-address`;
+        }
+      }
+      const out: Record<string, unknown> = { pid };
+      if (tally) out.tally = { to: tally, memo: pid, command: `tally send ${tally} AMOUNT --memo ${pid}` };
+      if (monero) out.monero = { integratedAddress: integratedAddress(monero, pid) };
+      if (note) out.note = note;
+      cli.output(opts as Record<string, unknown>, out, () => [
+        `payment id: ${pid}  (keep it secret until you redeem it)`,
+        tally ? `pay on Tally:  tally send ${tally} AMOUNT --memo ${pid}` : undefined,
+        monero ? `pay in Monero: ${(out.monero as { integratedAddress: string }).integratedAddress}` : undefined,
+        note,
+        `then: tally ticket redeem ${pid}`,
+      ].filter(Boolean).join('\n'));
+    });
+
+  addApi(ticket.command('status').argument('<pid>', 'payment id (16 hex)').description('what the service has seen for a payment id'))
+    .action(async (pid: string, opts: ApiOptions) => {
+      const r = await call(opts, 'GET', `/api/v1/payment/${parsePid(pid)}`);
+      cli.output(opts as Record<string, unknown>, r, () => `${pid}: credited ${r.credited} (${r.source ?? '-'}), dust ${r.dust}` +
+        (r.confirmationsLeft !== null ? `, a payment needs ${r.confirmationsLeft} more confirmation(s)` : '') + (r.claimed ? ', redeemed' : ''));
+    });
+
+  addApi(ticket.command('redeem').argument('<pid>', 'payment id (16 hex)').description('redeem a paid payment id for a service token'))
+    .action(async (pid: string, opts: ApiOptions) => {
+      const r = await call(opts, 'POST', '/api/v1/redeem', { pid: parsePid(pid) });
+      cli.output(opts as Record<string, unknown>, r, () => r.token
+        ? `${r.status}: token ${r.token}\nbalance ${r.balance} (${r.source}); keep the token secret, it is your access`
+        : `${r.status}: redeemed at ${r.claimed_at}; the token is no longer shown (grace period over)`);
+    });
+
+  addApi(ticket.command('show').argument('<token>', 'service token (64 hex), or - to read it from stdin').description("a token's status and balance"))
+    .action(async (token: string, opts: ApiOptions) => {
+      const r = await call(opts, 'GET', `/api/v1/token/${tokenArg(token)}`);
+      cli.output(opts as Record<string, unknown>, r, () => `${r.status}: balance ${r.balance} (${r.source}), spent ${r.spent}, issued ${r.issued_at}` + (r.revoked_at ? `, revoked ${r.revoked_at}` : ''));
+    });
+}

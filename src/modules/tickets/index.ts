@@ -1,0 +1,106 @@
+// The tickets module: sell access without learning who the users are. A client pays to a
+// random payment id (PID) on Tally or Monero, redeems the PID for a service token, and the
+// service introspects, debits and revokes tokens. All of it is off-chain service state in
+// the node's encrypted database; watchers run inside the node (services hook).
+import fs from 'node:fs';
+import Fastify, { type FastifyError } from 'fastify';
+import { errorBody, errorStatus, TallyError } from '../../core/errors.js';
+import type { ModuleService, ServiceContext, TallyModule } from '../../chain/module.js';
+import type { TallyNode } from '../../chain/node.js';
+import { ticketsCli } from './cli.js';
+import { validateTicketsConfig, type TicketsConfig } from './config.js';
+import { HttpMoneroRpc } from './monero-rpc.js';
+import { MoneroWatcher } from './monero-watcher.js';
+import { internalTicketsRoutes, publicTicketsRoutes, registerTicketsMetrics } from './routes.js';
+import { TicketsService } from './service.js';
+import { TicketsStore, ticketsMigrations } from './store.js';
+import { TallyWatcher } from './tally-watcher.js';
+
+/** The service of each running node (one per process in practice; tests may run several). */
+const services = new WeakMap<object, TicketsService>();
+
+async function startTickets(ctx: ServiceContext): Promise<ModuleService> {
+  const config = ctx.config as TicketsConfig | undefined;
+  const socketFlag = typeof ctx.flags.ticketsSocket === 'string' ? ctx.flags.ticketsSocket : undefined;
+  if (!config) {
+    if (socketFlag) throw new TallyError('config_invalid', '--tickets-socket needs a "tickets" section in the node config file', { hint: 'see the README, "Tickets: configuration"' });
+    return { stop() {} };
+  }
+  const node = ctx.node;
+  const service = new TicketsService(new TicketsStore(node.store.db), config, node.params.decimals);
+  services.set(node, service);
+  const stops: Array<() => Promise<void> | void> = [];
+  const info: Record<string, unknown> = { sources: [config.tally && 'tally', config.monero && 'monero'].filter(Boolean).join('+') || 'none' };
+  if (!config.tally && !config.monero) ctx.log('tickets: no source configured (tickets.tally or tickets.monero); nothing will be credited');
+  if (config.tally) {
+    const w = new TallyWatcher(node, service, config.tally, ctx.log);
+    w.start();
+    stops.push(() => w.stop());
+  }
+  if (config.monero) {
+    const w = new MoneroWatcher(service, new HttpMoneroRpc(config.monero.walletRpcUrl, config.monero.rpcTimeoutMs), config.monero, ctx.log);
+    w.start();
+    stops.push(() => w.stop());
+  }
+  const socketPath = socketFlag ?? config.publicSocket;
+  if (socketPath) {
+    const app = Fastify({ logger: false, bodyLimit: 4096 });
+    app.setErrorHandler((err: FastifyError, _req, reply) => {
+      if (err instanceof TallyError) return reply.status(errorStatus(err)).send({ error: errorBody(err) });
+      if (err.statusCode && err.statusCode < 500) return reply.status(err.statusCode).send({ error: { code: 'bad_request', message: err.message } });
+      console.error('tally: tickets socket request failed', err);
+      return reply.status(500).send({ error: { code: 'internal', message: 'internal error' } });
+    });
+    app.setNotFoundHandler((req, reply) => reply.status(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url}` } }));
+    await app.register(publicTicketsRoutes(() => service));
+    removeStaleSocket(socketPath);
+    await app.listen({ path: socketPath });
+    // The public API, often reached through a Tor hidden service running as another user.
+    fs.chmodSync(socketPath, 0o666);
+    info.socket = socketPath;
+    stops.push(async () => {
+      const reaper = setInterval(() => app.server.closeIdleConnections(), 50);
+      await app.close().finally(() => clearInterval(reaper));
+    });
+  }
+  return {
+    info,
+    async stop() {
+      for (const s of stops.reverse()) await s();
+      services.delete(node);
+    },
+  };
+}
+
+function removeStaleSocket(p: string): void {
+  try {
+    if (fs.statSync(p).isSocket()) fs.unlinkSync(p);
+    else throw new TallyError('config_invalid', `${p} exists and is not a socket; refusing to replace it`);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+}
+
+export function ticketsService(node: TallyNode): TicketsService | undefined {
+  return services.get(node);
+}
+
+export const ticketsModule: TallyModule = {
+  name: 'tickets',
+  txTypes: [],
+  queries: [],
+  migrations: ticketsMigrations,
+  config: { validate: validateTicketsConfig },
+  nodeOptions: [['--tickets-socket <path>', 'tickets: also serve the public tickets API on this Unix socket (e.g. for a Tor hidden service); overrides tickets.publicSocket']],
+  services: startTickets,
+  routes: (app, node) => {
+    void app.register(publicTicketsRoutes(() => services.get(node)));
+  },
+  internalRoutes: (app, node, { metrics }) => {
+    const service = services.get(node);
+    if (!service) return;
+    internalTicketsRoutes(app, service);
+    registerTicketsMetrics(metrics, service.stats);
+  },
+  cli: ticketsCli,
+};

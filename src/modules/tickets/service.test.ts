@@ -1,0 +1,107 @@
+// Redeem, introspect, spend and revoke on a real encrypted store, with a fake clock.
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { validateTicketsConfig } from './config.js';
+import { newPid, tokenHash } from './pid.js';
+import { TicketsService } from './service.js';
+import { openTestStore } from './test-store.js';
+
+describe('tickets service', () => {
+  let db: ReturnType<typeof openTestStore>;
+  let service: TicketsService;
+  let now = 1_700_000_000_000;
+  const pay = (pid: string, amount: bigint, txid = `tx-${pid}-${amount}`) =>
+    db.store.transaction(() => db.store.recordPayment({ source: 'tally', txid, pid, amount, height: 1 }, 0n, now));
+
+  beforeEach(() => {
+    db = openTestStore();
+    service = new TicketsService(db.store, validateTicketsConfig({ redeemGraceSecs: 600 }), 6, () => now);
+  });
+  afterEach(() => db.close());
+
+  it('success, then already_claimed with the same token only within the grace period', () => {
+    const pid = newPid();
+    pay(pid, 12_500_000n);
+    const first = service.redeem(pid);
+    assert.equal(first.status, 'success');
+    assert.match(first.token!, /^[0-9a-f]{64}$/);
+    assert.equal(first.balance, '12.5');
+    now += 599_000;
+    const retry = service.redeem(pid);
+    assert.deepEqual([retry.status, retry.token, retry.balance], ['already_claimed', first.token, '12.5']);
+    now += 1_000; // exactly redeemGraceSecs after the first redeem
+    const late = service.redeem(pid);
+    assert.equal(late.status, 'already_claimed');
+    assert.equal(late.token, undefined);
+    assert.equal(late.balance, undefined, 'after the grace period the PID reveals nothing about the token');
+    assert.equal(service.stats.redeems.get('success'), 1);
+    assert.equal(service.stats.redeems.get('already_claimed'), 2);
+  });
+
+  it('refuses malformed PIDs with invalid_pid and unknown ones with payment_not_found', () => {
+    for (const bad of ['', 'abc', '0123456789ABCDEF', '0123456789abcdef0', '0000000000000000', 42, null, { pid: 1 }, undefined]) {
+      assert.throws(() => service.redeem(bad), { code: 'invalid_pid', status: 400 }, String(bad));
+    }
+    assert.throws(() => service.redeem(newPid()), { code: 'payment_not_found', status: 404 });
+    assert.equal(service.stats.redeems.get('invalid_pid'), 9);
+  });
+
+  it('stores tokens only as their SHA-256: no table holds the token', () => {
+    const pid = newPid();
+    pay(pid, 1_000_000n);
+    const { token } = service.redeem(pid);
+    const rows = ['tickets_pids', 'tickets_payments', 'tickets_tokens', 'tickets_cursors'].flatMap((t) => db.sqlite.db.prepare(`SELECT * FROM ${t}`).all() as Array<Record<string, unknown>>);
+    const dump = rows.flatMap((r) => Object.values(r).map((v) => (Buffer.isBuffer(v) ? v.toString('hex') : String(v)))).join(' ');
+    assert.ok(!dump.includes(token!), 'the token is not in the database');
+    assert.ok(dump.includes(tokenHash(token!).toString('hex')), 'its hash is');
+  });
+
+  it('introspects, spends never below zero, revokes for good', () => {
+    const pid = newPid();
+    pay(pid, 3_000_000n);
+    const { token } = service.redeem(pid);
+    assert.deepEqual({ ...service.introspect(token), issued_at: 'x' }, { status: 'active', source: 'tally', balance: '3', spent: '0', issued_at: 'x', revoked_at: null });
+    assert.equal(service.spend(token, '1.25').balance, '1.75');
+    assert.throws(() => service.spend(token, '2'), { code: 'insufficient_balance', status: 409, details: { balance: '1.75' } });
+    assert.throws(() => service.spend(token, '-1'), { code: 'amount_negative' });
+    assert.throws(() => service.spend(token, 1), { code: 'amount_not_string' });
+    assert.throws(() => service.spend(token, '0'), { code: 'amount_zero' });
+    assert.equal(service.introspect(token).balance, '1.75');
+    assert.throws(() => service.revoke(token, ''), { code: 'reason_invalid' });
+    assert.throws(() => service.revoke(token, 'x'.repeat(257)), { code: 'reason_invalid' });
+    const revoked = service.revoke(token, 'chargeback');
+    assert.equal(revoked.status, 'revoked');
+    assert.equal(revoked.revoke_reason, 'chargeback');
+    now += 5000;
+    assert.equal(service.revoke(token, 'again').revoked_at, revoked.revoked_at, 'revoking again keeps the first revocation');
+    assert.throws(() => service.spend(token, '1'), { code: 'token_revoked', status: 410 });
+    assert.throws(() => service.introspect('ab'.repeat(31)), { code: 'invalid_token', status: 400 });
+    assert.throws(() => service.introspect('ab'.repeat(32)), { code: 'token_not_found', status: 404 });
+    assert.equal(service.stats.tokenChecks.get('token_not_found'), 1);
+  });
+
+  it('a PID first paid on one source does not add payments from the other', () => {
+    const pid = newPid();
+    pay(pid, 1_000_000n);
+    const r = db.store.transaction(() => db.store.recordPayment({ source: 'monero', txid: 'm1', pid, amount: 10n ** 12n, height: 5 }, 0n, now));
+    assert.equal(r, 'conflict');
+    assert.equal(service.redeem(pid).balance, '1');
+  });
+});
+
+describe('tickets config', () => {
+  it('fills in defaults and names the option that is wrong', () => {
+    const c = validateTicketsConfig({ tally: { account: 'shop' } });
+    assert.deepEqual(c, {
+      redeemGraceSecs: 600, publicSocket: null, rateLimit: { redeemPerMin: 60, introspectPerMin: 600 },
+      tally: { account: 'shop', minAmount: '0', startHeight: 0 }, monero: null,
+    });
+    assert.throws(() => validateTicketsConfig({ redeemGraceSecs: -1 }), { code: 'config_invalid', message: /tickets.redeemGraceSecs/ });
+    assert.throws(() => validateTicketsConfig({ tally: { account: 'Shop' } }), { code: 'config_invalid', message: /tickets.tally.account/ });
+    assert.throws(() => validateTicketsConfig({ monero: { address: 'x' } }), { code: 'config_invalid', message: /tickets.monero.address/ });
+    assert.throws(() => validateTicketsConfig({ monero: { address: '4'.repeat(95) } }), { code: 'config_invalid', message: /tickets.monero.address/ });
+    assert.throws(() => validateTicketsConfig({ monero: { confirmations: 0 } }), { code: 'config_invalid' });
+    assert.throws(() => validateTicketsConfig({ tally: { account: 'shop', minAmount: 1 } }), { code: 'config_invalid', message: /tickets.tally.minAmount/ });
+    assert.throws(() => validateTicketsConfig({ colour: 'red' }), { code: 'config_invalid', message: /tickets.colour is not an option/ });
+  });
+});

@@ -1,0 +1,243 @@
+// The tickets service: redeem a paid PID for a token, introspect, spend and revoke it.
+// Shared by the public and internal routes, the watchers and the metrics of one node.
+import { formatAmount, parsePositiveAmount } from '../../core/amount.js';
+import { fail, TallyError } from '../../core/errors.js';
+import type { TicketsConfig } from './config.js';
+import { MONERO_DECIMALS } from './config.js';
+import { newToken, parsePid, parseToken, tokenHash } from './pid.js';
+import type { PaymentRow, Source, TicketsStore } from './store.js';
+
+/** Tokens that can still be handed out again (redeem within the grace period), at most this many. */
+const GRACE_ENTRIES_MAX = 100_000;
+const REASON_BYTES_MAX = 256;
+
+/** Counters read by the Prometheus collectors on the internal listener. */
+export class TicketsStats {
+  paymentsSeen = new Map<string, number>();
+  paymentsCredited = new Map<string, number>();
+  paymentsDust = new Map<string, number>();
+  paymentsNoPid = new Map<string, number>();
+  paymentsConflict = new Map<string, number>();
+  paymentsVanished = new Map<string, number>();
+  watcherErrors = new Map<string, number>();
+  /** the last block each watcher has fully scanned */
+  watcherHeight = new Map<string, number>();
+  /** the source's own height (Tally tip, Monero wallet height) */
+  sourceHeight = new Map<string, number>();
+  /** blocks a payment must wait before it is scanned (Monero: confirmations) */
+  sourceDelay = new Map<string, number>();
+  redeems = new Map<string, number>();
+  tokenChecks = new Map<string, number>();
+  tokenSpends = new Map<string, number>();
+
+  static bump(map: Map<string, number>, key: string, n = 1): void {
+    map.set(key, (map.get(key) ?? 0) + n);
+  }
+}
+
+export interface RedeemResult {
+  status: 'success' | 'already_claimed';
+  /** 64 hex: on success, and on already_claimed within redeemGraceSecs of the first redeem */
+  token?: string;
+  balance?: string;
+  source?: Source;
+  claimed_at: string;
+}
+
+export interface TokenView {
+  status: 'active' | 'revoked';
+  source: Source;
+  balance: string;
+  spent: string;
+  issued_at: string;
+  revoked_at: string | null;
+  revoke_reason?: string | null;
+}
+
+export interface PendingPayment {
+  confirmationsLeft: number;
+}
+
+export class TicketsService {
+  readonly stats = new TicketsStats();
+  /**
+   * PID -> the token issued for it, kept in this process's memory only until redeemGraceSecs
+   * after the first redeem, so a client whose response was lost can retry. Never written to
+   * disk: a leaked database holds only token hashes. A restart forgets it (the retry then
+   * answers already_claimed without the token).
+   */
+  private readonly grace = new Map<string, { token: string; untilMs: number }>();
+  /** Unconfirmed payments each watcher currently sees, for the 409 answer. */
+  private readonly pending = new Map<Source, Map<string, PendingPayment>>();
+
+  constructor(
+    readonly store: TicketsStore,
+    readonly config: TicketsConfig,
+    readonly tallyDecimals: number,
+    readonly now: () => number = Date.now,
+  ) {}
+
+  decimals(source: Source): number {
+    return source === 'monero' ? MONERO_DECIMALS : this.tallyDecimals;
+  }
+
+  format(source: Source, minor: bigint | string): string {
+    return formatAmount(BigInt(minor), this.decimals(source));
+  }
+
+  /** A watcher replaces its view of unconfirmed payments after each poll. */
+  setPending(source: Source, view: Map<string, PendingPayment>): void {
+    this.pending.set(source, view);
+  }
+
+  private pendingOf(pid: string): PendingPayment | undefined {
+    let best: PendingPayment | undefined;
+    for (const view of this.pending.values()) {
+      const p = view.get(pid);
+      if (p && (!best || p.confirmationsLeft < best.confirmationsLeft)) best = p;
+    }
+    return best;
+  }
+
+  redeem(pidValue: unknown): RedeemResult {
+    try {
+      const result = this.redeemInner(pidValue);
+      TicketsStats.bump(this.stats.redeems, result.status);
+      return result;
+    } catch (err) {
+      TicketsStats.bump(this.stats.redeems, err instanceof TallyError ? err.code : 'internal');
+      throw err;
+    }
+  }
+
+  private redeemInner(pidValue: unknown): RedeemResult {
+    const pid = parsePid(pidValue);
+    const now = this.now();
+    this.sweepGrace(now);
+    const row = this.store.pid(pid);
+    if (row && BigInt(row.credited) > 0n) {
+      if (row.token_hash) {
+        const kept = this.grace.get(pid);
+        const out: RedeemResult = { status: 'already_claimed', claimed_at: new Date(row.claimed_at!).toISOString() };
+        if (kept && kept.untilMs > now) {
+          const t = this.store.token(row.token_hash)!;
+          Object.assign(out, { token: kept.token, balance: this.format(t.source, t.balance), source: t.source });
+        }
+        return out;
+      }
+      const token = newToken();
+      const balance = BigInt(row.credited);
+      if (!this.store.claim(pid, tokenHash(token), row.source, balance, now)) return this.redeemInner(pid);
+      if (this.config.redeemGraceSecs > 0) {
+        if (this.grace.size >= GRACE_ENTRIES_MAX) this.grace.delete(this.grace.keys().next().value!);
+        this.grace.set(pid, { token, untilMs: now + this.config.redeemGraceSecs * 1000 });
+      }
+      return { status: 'success', token, balance: this.format(row.source, balance), source: row.source, claimed_at: new Date(now).toISOString() };
+    }
+    const waiting = this.pendingOf(pid);
+    if (waiting) {
+      fail('payment_unconfirmed', `the payment is seen but needs ${waiting.confirmationsLeft} more confirmation(s)`, {
+        status: 409, details: { confirmationsLeft: waiting.confirmationsLeft }, hint: 'retry after the next blocks',
+      });
+    }
+    const details: Record<string, unknown> = {};
+    if (row && BigInt(row.dust) > 0n) details.dust = this.format(row.source, row.dust);
+    return fail('payment_not_found', 'no confirmed payment to this payment id', {
+      status: 404,
+      details,
+      hint: details.dust ? 'only payments below the minimum amount (dust) arrived; they are not credited' : 'pay first (see `tally ticket new`), then retry once the watcher has seen it',
+    });
+  }
+
+  /** Entries are inserted in expiry order (the grace period is one constant), so the oldest sit first. */
+  private sweepGrace(now: number): void {
+    for (const [pid, e] of this.grace) {
+      if (e.untilMs > now) break;
+      this.grace.delete(pid);
+    }
+  }
+
+  /** What the service knows about a PID (no token, no balance after it was redeemed). */
+  paymentStatus(pidValue: unknown) {
+    const pid = parsePid(pidValue);
+    const row = this.store.pid(pid);
+    const waiting = this.pendingOf(pid);
+    if (!row && !waiting) fail('payment_not_found', 'no payment to this payment id yet', { status: 404 });
+    const payments = row ? this.store.paymentsOfPid(pid).map((p: PaymentRow) => ({ txid: p.txid, amount: this.format(p.source, p.amount), height: p.height, status: p.status })) : [];
+    return {
+      pid,
+      source: row?.source ?? null,
+      credited: row ? this.format(row.source, row.credited) : '0',
+      dust: row ? this.format(row.source, row.dust) : '0',
+      claimed: row?.token_hash ? true : false,
+      confirmationsLeft: waiting?.confirmationsLeft ?? null,
+      payments,
+    };
+  }
+
+  private tokenRow(tokenValue: unknown) {
+    const hash = tokenHash(parseToken(tokenValue));
+    const row = this.store.token(hash);
+    if (!row) fail('token_not_found', 'no such token', { status: 404 });
+    return row;
+  }
+
+  introspect(tokenValue: unknown): TokenView {
+    let row;
+    try {
+      row = this.tokenRow(tokenValue);
+    } catch (err) {
+      TicketsStats.bump(this.stats.tokenChecks, err instanceof TallyError ? err.code : 'internal');
+      throw err;
+    }
+    const view = this.view(row);
+    TicketsStats.bump(this.stats.tokenChecks, view.status);
+    return view;
+  }
+
+  private view(row: NonNullable<ReturnType<TicketsStore['token']>>): TokenView {
+    return {
+      status: row.revoked_at === null ? 'active' : 'revoked',
+      source: row.source,
+      balance: this.format(row.source, row.balance),
+      spent: this.format(row.source, row.spent),
+      issued_at: new Date(row.issued_at).toISOString(),
+      revoked_at: row.revoked_at === null ? null : new Date(row.revoked_at).toISOString(),
+    };
+  }
+
+  /** Debit usage; never below zero. */
+  spend(tokenValue: unknown, amountValue: unknown): TokenView {
+    try {
+      const out = this.store.transaction(() => {
+        const row = this.tokenRow(tokenValue);
+        if (row.revoked_at !== null) fail('token_revoked', 'the token is revoked', { status: 410 });
+        const amount = parsePositiveAmount(amountValue, this.decimals(row.source));
+        const balance = BigInt(row.balance);
+        if (amount > balance) {
+          fail('insufficient_balance', `the token holds ${this.format(row.source, balance)}, less than ${this.format(row.source, amount)}`, {
+            status: 409, details: { balance: this.format(row.source, balance) },
+          });
+        }
+        this.store.setTokenBalance(row.hash, balance - amount, BigInt(row.spent) + amount);
+        return this.view(this.store.token(row.hash)!);
+      });
+      TicketsStats.bump(this.stats.tokenSpends, 'ok');
+      return out;
+    } catch (err) {
+      TicketsStats.bump(this.stats.tokenSpends, err instanceof TallyError ? err.code : 'internal');
+      throw err;
+    }
+  }
+
+  /** Revoke for good; revoking again answers the first revocation. */
+  revoke(tokenValue: unknown, reason: unknown): TokenView {
+    if (typeof reason !== 'string' || reason.length === 0 || Buffer.byteLength(reason) > REASON_BYTES_MAX) {
+      fail('reason_invalid', `reason must be a non-empty string of at most ${REASON_BYTES_MAX} bytes`);
+    }
+    const row = this.tokenRow(tokenValue);
+    this.store.revoke(row.hash, this.now(), reason);
+    const after = this.store.token(row.hash)!;
+    return { ...this.view(after), revoke_reason: after.revoke_reason };
+  }
+}
