@@ -50,7 +50,7 @@ describe('notary on a running node', { timeout: 120_000 }, () => {
     assert.equal(imported.alg, 'ed25519');
 
     const records = [{ doc: 'contract-1', sha256: 'ab'.repeat(32) }, 'a plain string', [1, 2, 3], { nested: { z: 1, a: 2 } }];
-    const posted = await httpPost(`${node.http}/v1/notary/batches`, { records });
+    const posted = await httpPost(`${node.internal}/v1/notary/batches`, { records });
     assert.equal(posted.status, 202, posted.text);
     assert.equal(posted.body.state, 'pending');
     assert.equal(posted.body.records, 4);
@@ -88,7 +88,9 @@ describe('notary on a running node', { timeout: 120_000 }, () => {
 
   it('refuses bad HTTP input with a stable code and stores nothing', async () => {
     const before = await cliOk(home, ['notary', 'status', ...data()]);
-    const url = `${node.http}/v1/notary/batches`;
+    const url = `${node.internal}/v1/notary/batches`;
+    // submitting is an operator action: not on the public listener
+    assert.equal((await httpPost(`${node.http}/v1/notary/batches`, { records: [1] })).status, 404);
     const cases: Array<[unknown, boolean, number, string]> = [
       ['{"records": [1, 2', true, 400, 'bad_json'],
       [{ records: 'nope' }, false, 400, 'bad_request'],
@@ -140,7 +142,7 @@ describe('notary on a running node', { timeout: 120_000 }, () => {
     assert.equal(again.json.error.code, 'key_retired');
     const ids: number[] = [];
     for (let i = 0; i < 3; i++) {
-      const posted = await httpPost(`${node.http}/v1/notary/batches`, { records: [{ after: 'retire', i }] });
+      const posted = await httpPost(`${node.internal}/v1/notary/batches`, { records: [{ after: 'retire', i }] });
       ids.push(posted.body.first_record);
       await waitAnchored(posted.body.batch);
     }

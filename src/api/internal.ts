@@ -4,9 +4,11 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { TallyNode } from '../chain/node.js';
 import { errorHandler, type ErrorReply } from './http.js';
 import { createMetrics } from './metrics.js';
+import { limits } from '../core/limits.js';
 
 export async function buildInternalHttp(node: TallyNode): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, bodyLimit: 64 * 1024, frameworkErrors: (err, _req, reply) => errorHandler(err, reply as unknown as ErrorReply) });
+  // Bodies as large as the public listener's: operator routes take batches (notary).
+  const app = Fastify({ logger: false, bodyLimit: limits.httpBodyBytesMax, frameworkErrors: (err, _req, reply) => errorHandler(err, reply as unknown as ErrorReply) });
   app.setErrorHandler((err, _req, reply) => errorHandler(err as FastifyError, reply));
   const registry = createMetrics(node);
   app.get('/health', async () => ({ ok: true, chain: node.params.chain, height: node.tip.height, mempool: node.mempool.size }));

@@ -4,7 +4,7 @@ import type { TallyModule } from '../../chain/module.js';
 import { anchorTx } from './anchor.js';
 import { notaryCli } from './cli.js';
 import { anchorQuery } from './queries.js';
-import { notaryRoutes } from './routes.js';
+import { notaryInternalRoutes, notaryRoutes } from './routes.js';
 import { notaryMigrations } from './schema.js';
 import { startNotaryService } from './service.js';
 
@@ -14,6 +14,7 @@ export const notaryModule: TallyModule = {
   queries: [anchorQuery],
   migrations: notaryMigrations,
   routes: notaryRoutes,
+  internalRoutes: notaryInternalRoutes,
   cli: notaryCli,
   services: startNotaryService,
 };

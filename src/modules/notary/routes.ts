@@ -1,5 +1,7 @@
-// The notary's REST routes on the public listener: submit a batch, read its status and
-// a record's signature with its proof up to the anchored root.
+// The notary's REST routes. Submitting a batch has the pool sign whatever is sent, so it
+// is an operator action: it lives on the internal listener (loopback by default), next to
+// /metrics. Reading a batch's status, a record's signature with its proof up to the
+// anchored root, and the pool's public keys is public.
 import type { FastifyInstance } from 'fastify';
 import { fail } from '../../core/errors.js';
 import type { NodeHandle } from '../../chain/module.js';
@@ -8,7 +10,7 @@ import { canonicalRecord } from './records.js';
 import { NotaryStore } from './store.js';
 import { recordProof } from './proof.js';
 
-export function notaryRoutes(app: FastifyInstance, node: NodeHandle): void {
+export function notaryInternalRoutes(app: FastifyInstance, node: NodeHandle): void {
   const db = node.store?.db;
   if (!db) return;
   const store = new NotaryStore(db);
@@ -29,6 +31,12 @@ export function notaryRoutes(app: FastifyInstance, node: NodeHandle): void {
     const [b] = store.submit(records, 'http');
     return reply.status(202).send(store.batchStatus(b!.batch));
   });
+}
+
+export function notaryRoutes(app: FastifyInstance, node: NodeHandle): void {
+  const db = node.store?.db;
+  if (!db) return;
+  const store = new NotaryStore(db);
   const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: '^[1-9][0-9]{0,14}$' } } } as const;
   app.get('/v1/notary/batches/:id', { schema: { summary: 'a batch: state (pending | signed | anchored), progress, Merkle root, anchor transaction', params: idParams } },
     async (req) => store.batchStatus(Number((req.params as { id: string }).id)));
