@@ -115,14 +115,14 @@ async function closeHttp(app: FastifyInstance): Promise<void> {
 
 async function runNode(opts: NodeCliOptions): Promise<void> {
   const dataDir = opts.data ?? defaultDataDir();
+  // Read the config first: a typo stops the start with nothing created or changed.
+  const config = loadNodeConfig(opts.config, dataDir, allModules);
   let created = false;
   if (!isInitialized(dataDir)) {
     if (!opts.dev) fail('db_missing', `no node in ${dataDir}`, { hint: 'run `tally init --data DIR` first, or `tally node --dev`' });
     initNode({ data: dataDir, chain: 'tally-dev', decimals: '6', grant: '1000', policy: 'open' }, true);
     created = true;
   }
-  // Read the config before opening the node: a typo stops the start with nothing changed.
-  const config = loadNodeConfig(opts.config, dataDir, allModules);
   const sync = opts.sync.toUpperCase();
   if (!['FULL', 'NORMAL', 'EXTRA'].includes(sync)) fail('bad_flag', '--sync must be FULL, NORMAL or EXTRA');
   const node = TallyNode.open({

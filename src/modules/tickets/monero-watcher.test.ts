@@ -67,7 +67,7 @@ describe('Monero watcher (fake wallet RPC)', () => {
   let db: ReturnType<typeof openTestStore>;
   let wallet: FakeWallet;
   let service: TicketsService;
-  let now = 1_000_000;
+  const now = 1_000_000;
 
   beforeEach(() => {
     db = openTestStore();
