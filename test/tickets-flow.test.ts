@@ -115,6 +115,21 @@ describe('tickets paid on Tally, through a real node', { timeout: 120_000 }, () 
     assert.equal(limited?.body.error.code, 'rate_limited');
   });
 
+  it('after a restart the watcher resumes from its cursor: nothing credited twice, new payments credited', async () => {
+    const pid = (await cliOk(home, ['ticket', 'new', '--offline', '--json'])).pid;
+    await submit(makeTx(alice, 'ledger.send', { to: 'shop', amount: '4', memo: pid }));
+    // Blocks without payments to the shop: the cursor moves in memory, written on stop.
+    await submit(makeTx(alice, 'ledger.send', { to: shop.id, amount: '1' }));
+    assert.equal(await node.stop(), 0);
+    node = await startNode({ dataDir: node.dataDir, extraArgs: ['--tickets-socket', ticketsSocket] });
+    await submit(makeTx(alice, 'ledger.send', { to: 'shop', amount: '1', memo: pid }));
+    const status = (await httpGet(`${node.http}/api/v1/payment/${pid}`)).body;
+    assert.equal(status.credited, '5');
+    assert.equal(status.payments.length, 2);
+    const metrics = (await httpGet(`${node.internal}/metrics`)).text;
+    assert.ok(metrics.includes('tickets_payments_credited_total{source="tally"} 1'), 'since the restart, one payment credited (none re-read)');
+  });
+
   it('refuses a bad config file with config_invalid and starts nothing', async () => {
     const dir = tempDir();
     const cfg = path.join(dir, 'bad.json');
