@@ -137,7 +137,7 @@ async function runNode(opts: NodeCliOptions): Promise<void> {
   let httpUrl: string | null = null;
   let internalUrl: string | null = null;
   const services: Record<string, Record<string, unknown>> = {};
-  const log = (line: string) => { if (!opts.json) process.stderr.write(line + '\n'); };
+  const log = (line: string) => process.stderr.write(line + '\n');
   try {
     // Module services (watchers, extra listeners) start before the listeners that serve
     // their routes, and stop after them (closers run in reverse).

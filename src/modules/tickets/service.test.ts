@@ -6,6 +6,8 @@ import { newPid, tokenHash } from './pid.js';
 import { TicketsService } from './service.js';
 import { openTestStore } from './test-store.js';
 
+const keepAlive: unknown[] = [];
+
 describe('tickets service', () => {
   let db: ReturnType<typeof openTestStore>;
   let service: TicketsService;
@@ -50,7 +52,11 @@ describe('tickets service', () => {
     const pid = newPid();
     pay(pid, 1_000_000n);
     const { token } = service.redeem(pid);
-    const rows = ['tickets_pids', 'tickets_payments', 'tickets_tokens', 'tickets_cursors'].flatMap((t) => db.sqlite.db.prepare(`SELECT * FROM ${t}`).all() as Array<Record<string, unknown>>);
+    const rows = ['tickets_pids', 'tickets_payments', 'tickets_tokens', 'tickets_cursors'].flatMap((t) => {
+      const stmt = db.sqlite.db.prepare(`SELECT * FROM ${t}`);
+      keepAlive.push(stmt); // Node 24: see src/store/sqlite.ts
+      return stmt.all() as Array<Record<string, unknown>>;
+    });
     const dump = rows.flatMap((r) => Object.values(r).map((v) => (Buffer.isBuffer(v) ? v.toString('hex') : String(v)))).join(' ');
     assert.ok(!dump.includes(token!), 'the token is not in the database');
     assert.ok(dump.includes(tokenHash(token!).toString('hex')), 'its hash is');
