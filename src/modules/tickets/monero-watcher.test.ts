@@ -123,6 +123,18 @@ describe('Monero watcher (fake wallet RPC)', () => {
     assert.throws(() => service.redeem('0000000000000000'), { code: 'invalid_pid' });
   });
 
+  it('does not credit a payment whose sender set an unlock time', async () => {
+    const w = new MoneroWatcher(service, wallet, moneroConfig({ confirmations: 1, reorgWindow: 5 }));
+    wallet.pay('t1', PID_A, XMR);
+    wallet.txs.get('t1')!.unlock_time = 1_000_000;
+    wallet.mine(2);
+    await w.pollOnce();
+    wallet.mine();
+    await w.pollOnce(); // the rescan window sees it again: still not credited, counted once
+    assert.equal(credited(PID_A), '0');
+    assert.equal(service.stats.paymentsLocked.get('monero'), 1);
+  });
+
   it('resumes from its cursor after a restart without crediting twice', async () => {
     const cfg = moneroConfig({ confirmations: 2 });
     wallet.pay('t1', PID_A, XMR);

@@ -19,6 +19,7 @@ export class TicketsStats {
   paymentsNoPid = new Map<string, number>();
   paymentsConflict = new Map<string, number>();
   paymentsVanished = new Map<string, number>();
+  paymentsLocked = new Map<string, number>();
   watcherErrors = new Map<string, number>();
   /** the last block each watcher has fully scanned */
   watcherHeight = new Map<string, number>();
