@@ -14,6 +14,7 @@ import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { signTx, type Envelope, type Tx } from '../src/chain/envelope.js';
 import { accountIdFromPub, signerFromPrivateKey, type Signer } from '../src/core/keys.js';
+import { tallyMemoTag } from '../src/modules/tickets/pid.js';
 
 const binPath = fileURLToPath(new URL('../../bin/tally.js', import.meta.url));
 
@@ -117,7 +118,7 @@ async function main(): Promise<void> {
     const pids = Array.from({ length: pidCount }, () => crypto.randomBytes(8).toString('hex'));
     log(`paying ${pidCount} PIDs...`);
     for (let i = 0; i < pids.length; i += 1000) {
-      const batch = pids.slice(i, i + 1000).map((pid) => sign(payer, 'ledger.send', { to: 'shop', amount: '0.01', memo: pid }));
+      const batch = pids.slice(i, i + 1000).map((pid) => sign(payer, 'ledger.send', { to: 'shop', amount: '0.01', memo: tallyMemoTag(pid) }));
       const r = await request(base, 'POST', '/v1/txs', JSON.stringify(batch));
       if (r.status !== 200) throw new Error(`submit failed: ${r.text.slice(0, 200)}`);
     }

@@ -1,5 +1,5 @@
 // Tickets paid on Tally, end to end against a real node process with a config file: pay
-// with a PID memo, redeem over HTTP and the --tickets-socket, introspect, spend and revoke on
+// with the PID's memo tag, redeem over HTTP and the --tickets-socket, introspect, spend and revoke on
 // the internal listener only, metrics, per-address rate limits, the CLI, config errors.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,6 +8,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { cleanup, cli, cliOk, httpGet, httpPost, makeTx, newAccount, startNode, tempDir, TALLY_BIN, type NodeProcess } from './helpers.js';
 import { execFile } from 'node:child_process';
+import { tallyMemoTag } from '../src/modules/tickets/pid.js';
 
 function socketRequest(socketPath: string, method: string, urlPath: string, body?: unknown): Promise<{ status: number; body: any }> {
   return new Promise((resolve, reject) => {
@@ -57,10 +58,15 @@ describe('tickets paid on Tally, through a real node', { timeout: 120_000 }, () 
     assert.match(made.pid, /^[0-9a-f]{16}$/);
     assert.equal(made.tally.to, 'shop');
     const pid: string = made.pid;
+    assert.equal(made.tally.memo, tallyMemoTag(pid), 'the memo is a tag of the PID, not the PID');
     assert.equal((await httpPost(`${node.http}/api/v1/redeem`, { pid })).body.error.code, 'payment_not_found');
-    await submit(makeTx(alice, 'ledger.send', { to: 'shop', amount: '7.5', memo: pid }));
-    await submit(makeTx(alice, 'ledger.send', { to: 'shop', amount: '0.25', memo: pid })); // dust: below 0.5
+    await submit(makeTx(alice, 'ledger.send', { to: 'shop', amount: '7.5', memo: tallyMemoTag(pid) }));
+    await submit(makeTx(alice, 'ledger.send', { to: 'shop', amount: '0.25', memo: tallyMemoTag(pid) })); // dust: below 0.5
+    await submit(makeTx(alice, 'ledger.send', { to: 'shop', amount: '100', memo: pid })); // the PID itself as memo: not this PID's payment
     await submit(makeTx(alice, 'ledger.send', { to: 'shop', amount: '1', memo: 'thanks' })); // no PID
+    // Someone who reads the memo off the chain cannot redeem with it.
+    const thief = await httpPost(`${node.http}/api/v1/redeem`, { pid: tallyMemoTag(pid) });
+    assert.deepEqual([thief.status, thief.body.error.code], [404, 'payment_not_found']);
     const status = await cliOk(home, ['ticket', 'status', pid, '--api', ticketsSocket, '--json']);
     assert.deepEqual([status.credited, status.dust, status.claimed], ['7.5', '0.25', false]);
     const first = await cliOk(home, ['ticket', 'redeem', pid, '--api', ticketsSocket, '--json']);
@@ -69,7 +75,7 @@ describe('tickets paid on Tally, through a real node', { timeout: 120_000 }, () 
     assert.equal(first.balance, '7.5');
     const again = await httpPost(`${node.http}/api/v1/redeem`, { pid });
     assert.deepEqual([again.status, again.body.status, again.body.token], [200, 'already_claimed', first.token]);
-    await submit(makeTx(alice, 'ledger.send', { to: 'shop', amount: '2', memo: pid })); // top-up
+    await submit(makeTx(alice, 'ledger.send', { to: 'shop', amount: '2', memo: tallyMemoTag(pid) })); // top-up
     const shown = await new Promise<any>((resolve, reject) => {
       const child = execFile(process.execPath, [TALLY_BIN, 'ticket', 'show', '-', '--api', ticketsSocket, '--json'], (err, stdout) => (err ? reject(err) : resolve(JSON.parse(stdout))));
       child.stdin!.end(first.token + '\n'); // the token from stdin, not the command line
@@ -79,7 +85,7 @@ describe('tickets paid on Tally, through a real node', { timeout: 120_000 }, () 
 
   it('spend and revoke exist on the internal listener only', async () => {
     const pid = (await cliOk(home, ['ticket', 'new', '--offline', '--json'])).pid;
-    await submit(makeTx(alice, 'ledger.send', { to: 'shop', amount: '3', memo: pid }));
+    await submit(makeTx(alice, 'ledger.send', { to: 'shop', amount: '3', memo: tallyMemoTag(pid) }));
     const { token } = (await httpPost(`${node.http}/api/v1/redeem`, { pid })).body;
     assert.equal((await httpPost(`${node.http}/api/v1/token/${token}/spend`, { amount: '1' })).status, 404);
     assert.equal((await socketRequest(ticketsSocket, 'POST', `/api/v1/token/${token}/revoke`, { reason: 'x' })).status, 404);
@@ -94,7 +100,7 @@ describe('tickets paid on Tally, through a real node', { timeout: 120_000 }, () 
     assert.ok(seen.body.revoked_at);
     const metrics = (await httpGet(`${node.internal}/metrics`)).text;
     for (const line of [
-      'tickets_payments_credited_total{source="tally"} 3', 'tickets_payments_dust_total{source="tally"} 1',
+      'tickets_payments_credited_total{source="tally"} 4', 'tickets_payments_dust_total{source="tally"} 1',
       'tickets_payments_no_pid_total{source="tally"}', 'tickets_redeem_total{status="success"} 2', 'tickets_redeem_total{status="already_claimed"} 1',
       'tickets_token_checks_total{result="revoked"} 1', 'tickets_watcher_lag_blocks{source="tally"} 0',
     ]) assert.ok(metrics.includes(line), `metrics have ${line}`);
@@ -117,12 +123,12 @@ describe('tickets paid on Tally, through a real node', { timeout: 120_000 }, () 
 
   it('after a restart the watcher resumes from its cursor: nothing credited twice, new payments credited', async () => {
     const pid = (await cliOk(home, ['ticket', 'new', '--offline', '--json'])).pid;
-    await submit(makeTx(alice, 'ledger.send', { to: 'shop', amount: '4', memo: pid }));
+    await submit(makeTx(alice, 'ledger.send', { to: 'shop', amount: '4', memo: tallyMemoTag(pid) }));
     // Blocks without payments to the shop: the cursor moves in memory, written on stop.
     await submit(makeTx(alice, 'ledger.send', { to: shop.id, amount: '1' }));
     assert.equal(await node.stop(), 0);
     node = await startNode({ dataDir: node.dataDir, extraArgs: ['--tickets-socket', ticketsSocket] });
-    await submit(makeTx(alice, 'ledger.send', { to: 'shop', amount: '1', memo: pid }));
+    await submit(makeTx(alice, 'ledger.send', { to: 'shop', amount: '1', memo: tallyMemoTag(pid) }));
     const status = (await httpGet(`${node.http}/api/v1/payment/${pid}`)).body;
     assert.equal(status.credited, '5');
     assert.equal(status.payments.length, 2);

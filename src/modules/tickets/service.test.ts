@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { validateTicketsConfig } from './config.js';
-import { newPid, tokenHash } from './pid.js';
+import { newPid, tallyMemoTag, tokenHash } from './pid.js';
 import { TicketsService } from './service.js';
 import { openTestStore } from './test-store.js';
 
@@ -13,7 +13,7 @@ describe('tickets service', () => {
   let service: TicketsService;
   let now = 1_700_000_000_000;
   const pay = (pid: string, amount: bigint, txid = `tx-${pid}-${amount}`) =>
-    db.store.transaction(() => db.store.recordPayment({ source: 'tally', txid, pid, amount, height: 1 }, 0n, now));
+    db.store.transaction(() => db.store.recordPayment({ source: 'tally', txid, pid: tallyMemoTag(pid), amount, height: 1 }, 0n, now));
 
   beforeEach(() => {
     db = openTestStore();
@@ -89,9 +89,16 @@ describe('tickets service', () => {
   it('a PID first paid on one source does not add payments from the other', () => {
     const pid = newPid();
     pay(pid, 1_000_000n);
-    const r = db.store.transaction(() => db.store.recordPayment({ source: 'monero', txid: 'm1', pid, amount: 10n ** 12n, height: 5 }, 0n, now));
+    const r = db.store.transaction(() => db.store.recordPayment({ source: 'monero', txid: 'm1', pid: tallyMemoTag(pid), amount: 10n ** 12n, height: 5 }, 0n, now));
     assert.equal(r, 'conflict');
     assert.equal(service.redeem(pid).balance, '1');
+  });
+
+  it('a Tally payment is redeemed with its PID, never with the public memo tag', () => {
+    const pid = newPid();
+    pay(pid, 2_000_000n);
+    assert.throws(() => service.redeem(tallyMemoTag(pid)), { code: 'payment_not_found' });
+    assert.equal(service.redeem(pid).status, 'success');
   });
 });
 
