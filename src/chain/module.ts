@@ -147,7 +147,7 @@ export interface ServiceContext {
   config: unknown;
   /** The options `tally node` was started with (a module reads the flags it declared in `nodeOptions`). */
   flags: Record<string, unknown>;
-  /** One line for the operator (stderr; silent under --json). */
+  /** One line for the operator, on stderr (also under --json, whose stdout carries only JSON). */
   log(line: string): void;
 }
 

@@ -143,6 +143,8 @@ async function closeHttp(app: FastifyInstance): Promise<void> {
 
 async function runNode(opts: NodeCliOptions): Promise<void> {
   const dataDir = opts.data ?? defaultDataDir();
+  // Read the config first: a typo stops the start with nothing created or changed.
+  const config = loadNodeConfig(opts.config, dataDir, allModules);
   let created = false;
   let admin: Awaited<ReturnType<typeof devAdminKey>> | undefined;
   if (!isInitialized(dataDir)) {
@@ -151,8 +153,6 @@ async function runNode(opts: NodeCliOptions): Promise<void> {
     initNode({ data: dataDir, chain: 'tally-dev', decimals: '6', grant: '1000', policy: 'open', admin }, true);
     created = true;
   }
-  // Read the config before opening the node: a typo stops the start with nothing changed.
-  const config = loadNodeConfig(opts.config, dataDir, allModules);
   const sync = opts.sync.toUpperCase();
   if (!['FULL', 'NORMAL', 'EXTRA'].includes(sync)) fail('bad_flag', '--sync must be FULL, NORMAL or EXTRA');
   const node = TallyNode.open({
@@ -167,7 +167,7 @@ async function runNode(opts: NodeCliOptions): Promise<void> {
   let httpUrl: string | null = null;
   let internalUrl: string | null = null;
   const services: Record<string, Record<string, unknown>> = {};
-  const log = (line: string) => { if (!opts.json) process.stderr.write(line + '\n'); };
+  const log = (line: string) => process.stderr.write(line + '\n');
   try {
     // Module services (watchers, signing threads, extra listeners) start before the
     // listeners that serve their routes; they stop first on shutdown.

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { TallyError } from '../../core/errors.js';
 import type { CliContext } from '../../chain/module.js';
 import { integratedAddress } from './monero-address.js';
-import { newPid, parsePid, parseToken } from './pid.js';
+import { newPid, parsePid, parseToken, tallyMemoTag } from './pid.js';
 
 const DEFAULT_API = 'http://127.0.0.1:7700';
 const REPLY_BYTES_MAX = 1024 * 1024;
@@ -102,12 +102,13 @@ export function ticketsCli(program: Command, cli: CliContext): void {
         }
       }
       const out: Record<string, unknown> = { pid };
-      if (tally) out.tally = { to: tally, memo: pid, command: `tally send ${tally} AMOUNT --memo ${pid}` };
+      const memo = tallyMemoTag(pid);
+      if (tally) out.tally = { to: tally, memo, command: `tally send ${tally} AMOUNT --memo ${memo}` };
       if (monero) out.monero = { integratedAddress: integratedAddress(monero, pid) };
       if (note) out.note = note;
       cli.output(opts as Record<string, unknown>, out, () => [
         `payment id: ${pid}  (keep it secret until you redeem it)`,
-        tally ? `pay on Tally:  tally send ${tally} AMOUNT --memo ${pid}` : undefined,
+        tally ? `pay on Tally:  tally send ${tally} AMOUNT --memo ${memo}  (the memo is a tag of the PID: memos are public)` : undefined,
         monero ? `pay in Monero: ${(out.monero as { integratedAddress: string }).integratedAddress}` : undefined,
         note,
         `then: tally ticket redeem ${pid}`,

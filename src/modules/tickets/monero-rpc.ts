@@ -12,6 +12,8 @@ export interface WalletTransfer {
   /** piconero */
   amount: number | bigint;
   height: number;
+  /** non-zero: the sender locked the output until this height or time */
+  unlock_time?: number | bigint;
   type?: string;
   subaddr_index?: { major: number; minor: number };
 }

@@ -67,7 +67,7 @@ describe('Monero watcher (fake wallet RPC)', () => {
   let db: ReturnType<typeof openTestStore>;
   let wallet: FakeWallet;
   let service: TicketsService;
-  let now = 1_000_000;
+  const now = 1_000_000;
 
   beforeEach(() => {
     db = openTestStore();
@@ -121,6 +121,18 @@ describe('Monero watcher (fake wallet RPC)', () => {
     assert.equal(db.store.pid(PID_B)!.dust, String(XMR / 1000));
     assert.throws(() => service.redeem(PID_B), { code: 'payment_not_found', details: { dust: '0.001' } });
     assert.throws(() => service.redeem('0000000000000000'), { code: 'invalid_pid' });
+  });
+
+  it('does not credit a payment whose sender set an unlock time', async () => {
+    const w = new MoneroWatcher(service, wallet, moneroConfig({ confirmations: 1, reorgWindow: 5 }));
+    wallet.pay('t1', PID_A, XMR);
+    wallet.txs.get('t1')!.unlock_time = 1_000_000;
+    wallet.mine(2);
+    await w.pollOnce();
+    wallet.mine();
+    await w.pollOnce(); // the rescan window sees it again: still not credited, counted once
+    assert.equal(credited(PID_A), '0');
+    assert.equal(service.stats.paymentsLocked.get('monero'), 1);
   });
 
   it('resumes from its cursor after a restart without crediting twice', async () => {

@@ -109,6 +109,12 @@ export class MoneroWatcher {
   private record(t: WalletTransfer & { amount: bigint }, nowMs: number): void {
     const stats = this.service.stats;
     TicketsStats.bump(stats.paymentsSeen, SOURCE);
+    if (timeLocked(t)) {
+      // The sender chose an unlock time: the service could not spend it for that long.
+      TicketsStats.bump(stats.paymentsLocked, SOURCE);
+      this.log(`tickets: monero payment ${t.txid} has unlock_time ${String(t.unlock_time)}; not credited`);
+      return;
+    }
     const pid = String(t.payment_id ?? '').toLowerCase();
     if (pid === ZERO_PID || !PID_PATTERN.test(pid)) {
       TicketsStats.bump(stats.paymentsNoPid, SOURCE);
@@ -145,7 +151,7 @@ export class MoneroWatcher {
         // Known: at most its height changes. New or returning (a reorg mined it lower): record it.
         if (known && known.status !== 'vanished') {
           if (known.height !== t.height) store.recordPayment({ source: SOURCE, txid: t.txid, pid: known.pid, amount: t.amount, height: t.height }, this.minAmount, now);
-        } else if (String(t.payment_id).toLowerCase() !== ZERO_PID) {
+        } else if (String(t.payment_id).toLowerCase() !== ZERO_PID && !timeLocked(t)) {
           this.record(t, now);
         }
       }
@@ -186,6 +192,10 @@ export class MoneroWatcher {
     for (const t of got.pool ?? []) note(String(t.payment_id).toLowerCase(), this.config.confirmations);
     this.service.setPending(SOURCE, view);
   }
+}
+
+function timeLocked(t: WalletTransfer): boolean {
+  return t.unlock_time !== undefined && BigInt(t.unlock_time) !== 0n;
 }
 
 /** One entry per txid (a transaction paying several of our subaddresses appears once per subaddress). */

@@ -26,6 +26,17 @@ export function parsePid(value: unknown): string {
   return value;
 }
 
+/**
+ * What a Tally payment carries as memo: a tag of the PID, not the PID. Memos are public (every
+ * block is readable, and streamed on /v1/ws), so a PID in a memo could be redeemed by anyone
+ * watching the chain before its payer. The tag is the first 8 bytes of
+ * SHA-256("tally/tickets/memo/v1\n" || PID bytes): the service finds the payment from the PID
+ * at redeem time, and nobody can go from the tag back to a PID (a 2^64 preimage search).
+ */
+export function tallyMemoTag(pid: string): string {
+  return crypto.createHash('sha256').update('tally/tickets/memo/v1\n').update(Buffer.from(pid, 'hex')).digest().subarray(0, 8).toString('hex');
+}
+
 export function newToken(): string {
   return crypto.randomBytes(32).toString('hex');
 }

@@ -107,6 +107,7 @@ export function registerTicketsMetrics(registry: client.Registry, stats: Tickets
   counter('tickets_payments_no_pid_total', 'payments without a PID (all-zero or no memo), never credited, by source', 'source', () => stats.paymentsNoPid);
   counter('tickets_payments_conflict_total', 'payments to a PID first paid on another source, not credited', 'source', () => stats.paymentsConflict);
   counter('tickets_payments_vanished_total', 'credited payments gone from the source (reorg, dropped); monero_after_redeem: the token kept its balance', 'source', () => stats.paymentsVanished);
+  counter('tickets_payments_locked_total', 'Monero payments with a non-zero unlock_time, not credited', 'source', () => stats.paymentsLocked);
   counter('tickets_watcher_errors_total', 'failed watcher polls (e.g. wallet RPC unreachable), by source', 'source', () => stats.watcherErrors);
   gauge('tickets_watcher_height', 'last block fully scanned by the watcher', () => stats.watcherHeight);
   gauge('tickets_source_height', 'height of the source (Tally tip, Monero wallet height)', () => stats.sourceHeight);

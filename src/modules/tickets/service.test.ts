@@ -2,16 +2,18 @@
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { validateTicketsConfig } from './config.js';
-import { newPid, tokenHash } from './pid.js';
+import { newPid, tallyMemoTag, tokenHash } from './pid.js';
 import { TicketsService } from './service.js';
 import { openTestStore } from './test-store.js';
+
+const keepAlive: unknown[] = [];
 
 describe('tickets service', () => {
   let db: ReturnType<typeof openTestStore>;
   let service: TicketsService;
   let now = 1_700_000_000_000;
   const pay = (pid: string, amount: bigint, txid = `tx-${pid}-${amount}`) =>
-    db.store.transaction(() => db.store.recordPayment({ source: 'tally', txid, pid, amount, height: 1 }, 0n, now));
+    db.store.transaction(() => db.store.recordPayment({ source: 'tally', txid, pid: tallyMemoTag(pid), amount, height: 1 }, 0n, now));
 
   beforeEach(() => {
     db = openTestStore();
@@ -50,7 +52,11 @@ describe('tickets service', () => {
     const pid = newPid();
     pay(pid, 1_000_000n);
     const { token } = service.redeem(pid);
-    const rows = ['tickets_pids', 'tickets_payments', 'tickets_tokens', 'tickets_cursors'].flatMap((t) => db.sqlite.db.prepare(`SELECT * FROM ${t}`).all() as Array<Record<string, unknown>>);
+    const rows = ['tickets_pids', 'tickets_payments', 'tickets_tokens', 'tickets_cursors'].flatMap((t) => {
+      const stmt = db.sqlite.db.prepare(`SELECT * FROM ${t}`);
+      keepAlive.push(stmt); // Node 24: see src/store/sqlite.ts
+      return stmt.all() as Array<Record<string, unknown>>;
+    });
     const dump = rows.flatMap((r) => Object.values(r).map((v) => (Buffer.isBuffer(v) ? v.toString('hex') : String(v)))).join(' ');
     assert.ok(!dump.includes(token!), 'the token is not in the database');
     assert.ok(dump.includes(tokenHash(token!).toString('hex')), 'its hash is');
@@ -83,9 +89,16 @@ describe('tickets service', () => {
   it('a PID first paid on one source does not add payments from the other', () => {
     const pid = newPid();
     pay(pid, 1_000_000n);
-    const r = db.store.transaction(() => db.store.recordPayment({ source: 'monero', txid: 'm1', pid, amount: 10n ** 12n, height: 5 }, 0n, now));
+    const r = db.store.transaction(() => db.store.recordPayment({ source: 'monero', txid: 'm1', pid: tallyMemoTag(pid), amount: 10n ** 12n, height: 5 }, 0n, now));
     assert.equal(r, 'conflict');
     assert.equal(service.redeem(pid).balance, '1');
+  });
+
+  it('a Tally payment is redeemed with its PID, never with the public memo tag', () => {
+    const pid = newPid();
+    pay(pid, 2_000_000n);
+    assert.throws(() => service.redeem(tallyMemoTag(pid)), { code: 'payment_not_found' });
+    assert.equal(service.redeem(pid).status, 'success');
   });
 });
 

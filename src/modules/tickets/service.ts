@@ -4,8 +4,8 @@ import { formatAmount, parsePositiveAmount } from '../../core/amount.js';
 import { fail, TallyError } from '../../core/errors.js';
 import type { TicketsConfig } from './config.js';
 import { MONERO_DECIMALS } from './config.js';
-import { newToken, parsePid, parseToken, tokenHash } from './pid.js';
-import type { PaymentRow, Source, TicketsStore } from './store.js';
+import { newToken, parsePid, parseToken, tallyMemoTag, tokenHash } from './pid.js';
+import type { PaymentRow, PidRow, Source, TicketsStore } from './store.js';
 
 /** Tokens that can still be handed out again (redeem within the grace period), at most this many. */
 const GRACE_ENTRIES_MAX = 100_000;
@@ -19,6 +19,7 @@ export class TicketsStats {
   paymentsNoPid = new Map<string, number>();
   paymentsConflict = new Map<string, number>();
   paymentsVanished = new Map<string, number>();
+  paymentsLocked = new Map<string, number>();
   watcherErrors = new Map<string, number>();
   /** the last block each watcher has fully scanned */
   watcherHeight = new Map<string, number>();
@@ -99,6 +100,19 @@ export class TicketsService {
     return best;
   }
 
+  /**
+   * The payments of a PID: Monero ones are stored under the PID itself, Tally ones under its
+   * memo tag (see tallyMemoTag). A Tally row is never found by its tag typed in as a PID,
+   * which is what keeps a chain watcher from redeeming someone else's payment.
+   */
+  private lookup(pid: string): PidRow | undefined {
+    const stored = this.store.pid(pid);
+    const direct = stored && stored.source !== 'tally' ? stored : undefined;
+    if (direct && BigInt(direct.credited) > 0n) return direct;
+    const tagged = this.store.pid(tallyMemoTag(pid));
+    return tagged && tagged.source === 'tally' ? tagged : direct;
+  }
+
   redeem(pidValue: unknown): RedeemResult {
     try {
       const result = this.redeemInner(pidValue);
@@ -114,7 +128,7 @@ export class TicketsService {
     const pid = parsePid(pidValue);
     const now = this.now();
     this.sweepGrace(now);
-    const row = this.store.pid(pid);
+    const row = this.lookup(pid);
     if (row && BigInt(row.credited) > 0n) {
       if (row.token_hash) {
         const kept = this.grace.get(pid);
@@ -127,7 +141,7 @@ export class TicketsService {
       }
       const token = newToken();
       const balance = BigInt(row.credited);
-      if (!this.store.claim(pid, tokenHash(token), row.source, balance, now)) return this.redeemInner(pid);
+      if (!this.store.claim(row.pid, tokenHash(token), row.source, balance, now)) return this.redeemInner(pid);
       if (this.config.redeemGraceSecs > 0) {
         if (this.grace.size >= GRACE_ENTRIES_MAX) this.grace.delete(this.grace.keys().next().value!);
         this.grace.set(pid, { token, untilMs: now + this.config.redeemGraceSecs * 1000 });
@@ -160,10 +174,10 @@ export class TicketsService {
   /** What the service knows about a PID (no token, no balance after it was redeemed). */
   paymentStatus(pidValue: unknown) {
     const pid = parsePid(pidValue);
-    const row = this.store.pid(pid);
+    const row = this.lookup(pid);
     const waiting = this.pendingOf(pid);
     if (!row && !waiting) fail('payment_not_found', 'no payment to this payment id yet', { status: 404 });
-    const payments = row ? this.store.paymentsOfPid(pid).map((p: PaymentRow) => ({ txid: p.txid, amount: this.format(p.source, p.amount), height: p.height, status: p.status })) : [];
+    const payments = row ? this.store.paymentsOfPid(row.pid).map((p: PaymentRow) => ({ txid: p.txid, amount: this.format(p.source, p.amount), height: p.height, status: p.status })) : [];
     return {
       pid,
       source: row?.source ?? null,

@@ -1,0 +1,152 @@
+// Tickets paid on Tally, end to end against a real node process with a config file: pay
+// with the PID's memo tag, redeem over HTTP and the --tickets-socket, introspect, spend and revoke on
+// the internal listener only, metrics, per-address rate limits, the CLI, config errors.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { cleanup, cli, cliOk, httpGet, httpPost, makeTx, newAccount, startNode, tempDir, TALLY_BIN, type NodeProcess } from './helpers.js';
+import { execFile } from 'node:child_process';
+import { tallyMemoTag } from '../src/modules/tickets/pid.js';
+
+function socketRequest(socketPath: string, method: string, urlPath: string, body?: unknown): Promise<{ status: number; body: any }> {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const req = http.request({ socketPath, path: urlPath, method, headers: payload ? { 'content-type': 'application/json' } : {} }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (c: string) => { text += c; }).on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+describe('tickets paid on Tally, through a real node', { timeout: 120_000 }, () => {
+  let node: NodeProcess;
+  let home: string;
+  let ticketsSocket: string;
+  const shop = newAccount();
+  const alice = newAccount();
+
+  async function submit(env: unknown) {
+    const r = await httpPost(`${node.http}/v1/txs`, env);
+    assert.equal(r.body.status, 'ok', JSON.stringify(r.body));
+    return r.body;
+  }
+
+  before(async () => {
+    const dir = tempDir();
+    home = path.join(dir, 'home');
+    ticketsSocket = path.join(dir, 't.sock');
+    const dataDir = path.join(dir, 'data');
+    fs.mkdirSync(dataDir);
+    // The default config location: <data>/config.json.
+    fs.writeFileSync(path.join(dataDir, 'config.json'), JSON.stringify({ tickets: { tally: { account: 'shop', minAmount: '0.5' }, rateLimit: { redeemPerMin: 40, introspectPerMin: 40 }, redeemGraceSecs: 600 } }));
+    node = await startNode({ dataDir, extraArgs: ['--tickets-socket', ticketsSocket] });
+    assert.deepEqual(node.listening.services?.tickets, { sources: 'tally', socket: ticketsSocket });
+    await submit(makeTx(shop, 'ledger.register', { name: 'shop' }));
+    await submit(makeTx(alice, 'ledger.register', { name: 'alice' }));
+  }, { timeout: 60_000 });
+
+  after(async () => {
+    await cleanup();
+  }, { timeout: 30_000 });
+
+  it('pays a PID by memo, redeems it over HTTP and the socket, tops it up, and the CLI shows it', async () => {
+    const made = await cliOk(home, ['ticket', 'new', '--api', node.http, '--json']);
+    assert.match(made.pid, /^[0-9a-f]{16}$/);
+    assert.equal(made.tally.to, 'shop');
+    const pid: string = made.pid;
+    assert.equal(made.tally.memo, tallyMemoTag(pid), 'the memo is a tag of the PID, not the PID');
+    assert.equal((await httpPost(`${node.http}/api/v1/redeem`, { pid })).body.error.code, 'payment_not_found');
+    await submit(makeTx(alice, 'ledger.send', { to: 'shop', amount: '7.5', memo: tallyMemoTag(pid) }));
+    await submit(makeTx(alice, 'ledger.send', { to: 'shop', amount: '0.25', memo: tallyMemoTag(pid) })); // dust: below 0.5
+    await submit(makeTx(alice, 'ledger.send', { to: 'shop', amount: '100', memo: pid })); // the PID itself as memo: not this PID's payment
+    await submit(makeTx(alice, 'ledger.send', { to: 'shop', amount: '1', memo: 'thanks' })); // no PID
+    // Someone who reads the memo off the chain cannot redeem with it.
+    const thief = await httpPost(`${node.http}/api/v1/redeem`, { pid: tallyMemoTag(pid) });
+    assert.deepEqual([thief.status, thief.body.error.code], [404, 'payment_not_found']);
+    const status = await cliOk(home, ['ticket', 'status', pid, '--api', ticketsSocket, '--json']);
+    assert.deepEqual([status.credited, status.dust, status.claimed], ['7.5', '0.25', false]);
+    const first = await cliOk(home, ['ticket', 'redeem', pid, '--api', ticketsSocket, '--json']);
+    assert.equal(first.status, 'success');
+    assert.match(first.token, /^[0-9a-f]{64}$/);
+    assert.equal(first.balance, '7.5');
+    const again = await httpPost(`${node.http}/api/v1/redeem`, { pid });
+    assert.deepEqual([again.status, again.body.status, again.body.token], [200, 'already_claimed', first.token]);
+    await submit(makeTx(alice, 'ledger.send', { to: 'shop', amount: '2', memo: tallyMemoTag(pid) })); // top-up
+    const shown = await new Promise<any>((resolve, reject) => {
+      const child = execFile(process.execPath, [TALLY_BIN, 'ticket', 'show', '-', '--api', ticketsSocket, '--json'], (err, stdout) => (err ? reject(err) : resolve(JSON.parse(stdout))));
+      child.stdin!.end(first.token + '\n'); // the token from stdin, not the command line
+    });
+    assert.deepEqual([shown.status, shown.balance, shown.revoked_at], ['active', '9.5', null]);
+  });
+
+  it('spend and revoke exist on the internal listener only', async () => {
+    const pid = (await cliOk(home, ['ticket', 'new', '--offline', '--json'])).pid;
+    await submit(makeTx(alice, 'ledger.send', { to: 'shop', amount: '3', memo: tallyMemoTag(pid) }));
+    const { token } = (await httpPost(`${node.http}/api/v1/redeem`, { pid })).body;
+    assert.equal((await httpPost(`${node.http}/api/v1/token/${token}/spend`, { amount: '1' })).status, 404);
+    assert.equal((await socketRequest(ticketsSocket, 'POST', `/api/v1/token/${token}/revoke`, { reason: 'x' })).status, 404);
+    const spent = await httpPost(`${node.internal}/api/v1/token/${token}/spend`, { amount: '2.5' });
+    assert.deepEqual([spent.status, spent.body.balance, spent.body.spent], [200, '0.5', '2.5']);
+    const over = await httpPost(`${node.internal}/api/v1/token/${token}/spend`, { amount: '1' });
+    assert.deepEqual([over.status, over.body.error.code], [409, 'insufficient_balance']);
+    const revoked = await httpPost(`${node.internal}/api/v1/token/${token}/revoke`, { reason: 'abuse' });
+    assert.deepEqual([revoked.status, revoked.body.status, revoked.body.revoke_reason], [200, 'revoked', 'abuse']);
+    const seen = await httpGet(`${node.http}/api/v1/token/${token}`);
+    assert.equal(seen.body.status, 'revoked');
+    assert.ok(seen.body.revoked_at);
+    const metrics = (await httpGet(`${node.internal}/metrics`)).text;
+    for (const line of [
+      'tickets_payments_credited_total{source="tally"} 4', 'tickets_payments_dust_total{source="tally"} 1',
+      'tickets_payments_no_pid_total{source="tally"}', 'tickets_redeem_total{status="success"} 2', 'tickets_redeem_total{status="already_claimed"} 1',
+      'tickets_token_checks_total{result="revoked"} 1', 'tickets_watcher_lag_blocks{source="tally"} 0',
+    ]) assert.ok(metrics.includes(line), `metrics have ${line}`);
+  });
+
+  it('answers bad input with its code and rate-limits per address', async () => {
+    const bad = await httpPost(`${node.http}/api/v1/redeem`, { pid: 'not-a-pid' });
+    assert.deepEqual([bad.status, bad.body.error.code], [400, 'invalid_pid']);
+    assert.equal((await httpPost(`${node.http}/api/v1/redeem`, {})).body.error.code, 'invalid_pid');
+    assert.equal((await httpPost(`${node.http}/api/v1/redeem`, '{"pid":', { raw: true })).body.error.code, 'bad_json');
+    assert.equal((await httpGet(`${node.http}/api/v1/token/xyz`)).body.error.code, 'invalid_token');
+    assert.equal((await httpGet(`${node.http}/api/v1/token/${'0'.repeat(64)}`)).status, 404);
+    let limited: { status: number; body: any } | undefined;
+    for (let i = 0; i < 45 && !limited; i++) {
+      const r = await httpGet(`${node.http}/api/v1/token/${'1'.repeat(64)}`);
+      if (r.status === 429) limited = r;
+    }
+    assert.equal(limited?.body.error.code, 'rate_limited');
+  });
+
+  it('after a restart the watcher resumes from its cursor: nothing credited twice, new payments credited', async () => {
+    const pid = (await cliOk(home, ['ticket', 'new', '--offline', '--json'])).pid;
+    await submit(makeTx(alice, 'ledger.send', { to: 'shop', amount: '4', memo: tallyMemoTag(pid) }));
+    // Blocks without payments to the shop: the cursor moves in memory, written on stop.
+    await submit(makeTx(alice, 'ledger.send', { to: shop.id, amount: '1' }));
+    assert.equal(await node.stop(), 0);
+    node = await startNode({ dataDir: node.dataDir, extraArgs: ['--tickets-socket', ticketsSocket] });
+    await submit(makeTx(alice, 'ledger.send', { to: 'shop', amount: '1', memo: tallyMemoTag(pid) }));
+    const status = (await httpGet(`${node.http}/api/v1/payment/${pid}`)).body;
+    assert.equal(status.credited, '5');
+    assert.equal(status.payments.length, 2);
+    const metrics = (await httpGet(`${node.internal}/metrics`)).text;
+    assert.ok(metrics.includes('tickets_payments_credited_total{source="tally"} 1'), 'since the restart, one payment credited (none re-read)');
+  });
+
+  it('refuses a bad config file with config_invalid and starts nothing', async () => {
+    const dir = tempDir();
+    const cfg = path.join(dir, 'bad.json');
+    fs.writeFileSync(cfg, JSON.stringify({ tickets: { tally: { account: 'shop', minAmount: 'lots' } } }));
+    const r = await cli(path.join(dir, 'home'), ['node', '--dev', '--data', path.join(dir, 'data'), '--config', cfg, '--http', 'off', '--internal', 'off', '--json']);
+    assert.equal(r.code, 1);
+    assert.equal(JSON.parse(r.stdout).error.code, 'config_invalid');
+    assert.match(JSON.parse(r.stdout).error.message, /tickets.tally.minAmount/);
+    assert.equal(fs.existsSync(path.join(dir, 'data')), false, 'nothing was created');
+    fs.writeFileSync(cfg, '{"tikets": {}}');
+    const r2 = await cli(path.join(dir, 'home'), ['node', '--dev', '--data', path.join(dir, 'data'), '--config', cfg, '--http', 'off', '--internal', 'off', '--json']);
+    assert.match(JSON.parse(r2.stdout).error.message, /unknown section "tikets"/);
+  });
+});
