@@ -9,6 +9,7 @@ import { createDatabaseKey } from '../src/store/keyfile.js';
 import { SqliteStore, txSeq, type TxRow } from '../src/store/sqlite.js';
 import type { IndexedTx } from '../src/chain/module.js';
 import { ledgerIndexer, ledgerMigrations } from '../src/modules/ledger/history.js';
+import { transferKey } from '../src/modules/ledger/state.js';
 
 const blocks = Number(process.argv[2] ?? 100);
 const txsPerBlock = Number(process.argv[3] ?? 2000);
@@ -44,7 +45,7 @@ for (let h = 1; h <= blocks; h++) {
       tx: { chain: 'tally-dev', type: 'ledger.send', from, nonce: h, expires: 0, body: {} },
       receipt: { id: txId.toString('hex'), height: h, index: i, status: 'ok', events: [{ type: 'ledger.transfer', from, to, amount: '0.000001' }] },
     });
-    writes.set(`ledger/xfer/${txId.toString('hex')}`, `{"amount":"1","from":"${from}","time":${Date.now()},"to":"${to}"}`);
+    writes.set(transferKey(h, i), `{"amount":"1","from":"${from}","id":"${txId.toString('hex')}","time":${Date.now()},"to":"${to}"}`);
     writes.set(`auth/${from}`, `{"nonce":${h},"pub":"${'p'.repeat(43)}"}`);
     writes.set(`ledger/acct/${from}`, `{"balance":"${999_000_000 - h}","created":1,"name":"a${i}"}`);
     writes.set(`ledger/acct/${to}`, `{"balance":"${1_000_000_000 + h}","created":1,"name":"b${i}"}`);

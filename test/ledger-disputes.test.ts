@@ -123,6 +123,9 @@ describe('ledger: disputes, statements, rename, history and audit over a real so
     assert.deepEqual(await snapshot(), before, `${code} changed something`);
   }
 
+  /** A contest names the transfer by id and by its position (from its receipt). */
+  const at = (r: Receipt) => ({ transfer: r.id, height: r.height, index: r.index });
+
   const balanceOf = async (acct: Account) => {
     const w = await query('ledger.whoami', { account: acct.id });
     return { total: w.balance, held: w.held, available: w.available };
@@ -184,7 +187,7 @@ describe('ledger: disputes, statements, rename, history and audit over a real so
   it('the dispute story: contest holds what the receiver has left, two seconds escalate, an admin reverses what the hold covers', async () => {
     t1 = await ok(alice, 'ledger.send', { to: 'bob', amount: '60', memo: 'bike' });
     await ok(bob, 'ledger.send', { to: 'carol', amount: '150' }); // bob keeps 10 of the 60
-    const opened = await ok(alice, 'ledger.contest', { transfer: t1.id, reason: 'the bike never came' });
+    const opened = await ok(alice, 'ledger.contest', { ...at(t1), reason: 'the bike never came' });
     assert.deepEqual(opened.events, [{ type: 'ledger.dispute_opened', dispute: 1, transfer: t1.id, from: alice.id, to: bob.id, amount: '60', held: '10' }]);
     assert.deepEqual(await balanceOf(bob), { total: '10', held: '10', available: '0' });
     await fails(bob, 'ledger.send', { to: 'alice', amount: '5' }, 'insufficient_funds'); // held funds cannot leave
@@ -228,15 +231,17 @@ describe('ledger: disputes, statements, rename, history and audit over a real so
 
   it('a receiver contests, the admin dismisses: the hold is released and no money moves', async () => {
     t2 = await ok(carol, 'ledger.send', { to: 'dave', amount: '20' });
-    await fails(erin, 'ledger.contest', { transfer: t2.id, reason: 'not mine' }, 'not_a_party');
-    const opened = await ok(dave, 'ledger.contest', { transfer: t2.id, reason: 'I was paid twice' });
+    await fails(erin, 'ledger.contest', { ...at(t2), reason: 'not mine' }, 'not_a_party');
+    const opened = await ok(dave, 'ledger.contest', { ...at(t2), reason: 'I was paid twice' });
     assert.equal(opened.events[0]!.held, '20');
     assert.deepEqual(await balanceOf(dave), { total: '120', held: '20', available: '100' });
-    await fails(carol, 'ledger.contest', { transfer: t2.id, reason: 'me too' }, 'already_contested');
-    await fails(carol, 'ledger.contest', { transfer: t1.id, reason: 'not a party' }, 'not_a_party');
-    await fails(alice, 'ledger.contest', { transfer: 'ab'.repeat(32), reason: 'no such transfer' }, 'transfer_not_found');
-    await refused(alice, 'ledger.contest', { transfer: t1.id }, 'reason_invalid');
-    await refused(alice, 'ledger.contest', { transfer: 'xyz', reason: 'r' }, 'bad_transfer_id');
+    await fails(carol, 'ledger.contest', { ...at(t2), reason: 'me too' }, 'already_contested');
+    await fails(carol, 'ledger.contest', { ...at(t1), reason: 'not a party' }, 'not_a_party');
+    await fails(alice, 'ledger.contest', { ...at(t1), transfer: 'ab'.repeat(32), reason: 'another id at that position' }, 'transfer_not_found');
+    await fails(alice, 'ledger.contest', { ...at(t1), index: 1, reason: 'nothing at that position' }, 'transfer_not_found');
+    await refused(alice, 'ledger.contest', { ...at(t1), height: 0, reason: 'r' }, 'bad_transfer_id');
+    await refused(alice, 'ledger.contest', at(t1), 'reason_invalid');
+    await refused(alice, 'ledger.contest', { ...at(t1), transfer: 'xyz', reason: 'r' }, 'bad_transfer_id');
     const before = { carol: await balanceOf(carol), dave: await balanceOf(dave) };
     const r = await ok(admin, 'ledger.resolve', { dispute: 2, action: 'dismiss', note: 'a real payment' });
     assert.deepEqual(r.events.map((e) => e.type), ['ledger.dispute_resolved']);
@@ -249,7 +254,7 @@ describe('ledger: disputes, statements, rename, history and audit over a real so
     const t3 = await ok(carol, 'ledger.send', { to: 'erin', amount: '1' });
     const block = (await call('block.get', { height: t3.height })).result;
     await sleep(Math.max(0, block.header.time + WINDOW_SECS * 1000 + 300 - Date.now()));
-    await fails(erin, 'ledger.contest', { transfer: t3.id, reason: 'too late' }, 'contest_window_closed');
+    await fails(erin, 'ledger.contest', { ...at(t3), reason: 'too late' }, 'contest_window_closed');
   });
 
   it('rename keeps the id, history, disputes and holds; the old name is gone', async () => {
@@ -426,9 +431,10 @@ describe('ledger: disputes, statements, rename, history and audit over a real so
     update.run(JSON.stringify(acct), k);
     // ... and the history index is lost (as in a data directory from before the index).
     const dropIndex = db.prepare('DELETE FROM ledger_history');
+    const dropRecent = db.prepare('DELETE FROM ledger_history_recent');
     const dropMark = db.prepare("DELETE FROM meta WHERE k = 'index/ledger'");
-    retained.push(dropIndex, dropMark);
-    assert.ok(dropIndex.run().changes > 0);
+    retained.push(dropIndex, dropRecent, dropMark);
+    assert.ok(dropIndex.run().changes + dropRecent.run().changes > 0);
     dropMark.run();
     db.close();
 

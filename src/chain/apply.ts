@@ -29,7 +29,7 @@ export function applyTx(a: ApplyInput): Receipt {
   const tx = a.env.tx;
   let receipt: Receipt;
   try {
-    const events = a.type.apply({ state: a.state, params: a.params, height: a.height, timeMs: a.timeMs, id: a.id, tx, pub: a.env.pub }, a.body);
+    const events = a.type.apply({ state: a.state, params: a.params, height: a.height, index: a.index, timeMs: a.timeMs, id: a.id, tx, pub: a.env.pub }, a.body);
     a.state.commitTx();
     receipt = { id: a.id, height: a.height, index: a.index, status: 'ok', events };
   } catch (err) {

@@ -25,6 +25,8 @@ export interface TxContext {
   state: StateView;
   params: ChainParams;
   height: number;
+  /** Position of this transaction in its block. */
+  index: number;
   /** Block time, unix milliseconds. */
   timeMs: number;
   id: string;
@@ -92,6 +94,8 @@ export interface IndexedTx {
  */
 export interface BlockIndexer {
   index(block: { height: number; timeMs: number }, txs: IndexedTx[]): void;
+  /** The storage transaction that ran the last index() committed (memory may follow it now). */
+  committed?(): void;
 }
 
 export interface ModuleGenesis {

@@ -261,6 +261,8 @@ export class TallyNode extends EventEmitter implements NodeHandle {
               const view = txView(row);
               return { seq: txSeq(h, row.idx), id: view.id, tx: view.envelope.tx, receipt: view.receipt };
             }));
+            // (inside the transaction: if it fails, the node does not start at all)
+            indexer.committed?.();
           }
           this.store.setMeta(`index/${name}`, String(until));
         });
@@ -320,6 +322,7 @@ export class TallyNode extends EventEmitter implements NodeHandle {
   }
 
   private blockCommitted(event: BlockCommitted): void {
+    for (const { indexer } of this.indexers) indexer.committed?.();
     this.stats.blocks++;
     this.stats.txsCommitted += event.receipts.length;
     this.stats.lastCommitMs = event.commitMs;

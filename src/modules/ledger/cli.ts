@@ -300,7 +300,11 @@ export function ledgerCli(program: Command, cli: CliContext): void {
       .requiredOption('--reason <text>', 'why (at most 256 bytes; public)')
       .description('dispute a transfer within the contest window: holds up to its amount on the receiver until an admin resolves it'),
   ).action(async (transfer: string, opts: Opts) => {
-    const receipt = await submit(cli, 'ledger.contest', { transfer, reason: opts.reason }, opts);
+    // The chain finds the transfer by its position, which its receipt gives.
+    if (!/^[0-9a-f]{64}$/.test(transfer)) fail('bad_transfer_id', 'give the 64-hex id of the ledger.send to contest', { hint: 'tally history shows your transfers' });
+    const found = (await cli.call('tx.get', { id: transfer }, opts)) as { receipt: Receipt };
+    const at = { height: found.receipt.height, index: found.receipt.index };
+    const receipt = await submit(cli, 'ledger.contest', { transfer, ...at, reason: opts.reason }, opts);
     const ev = receipt.events.find((e) => e.type === 'ledger.dispute_opened')!;
     cli.output(opts, { ...receipt, dispute: ev.dispute }, () =>
       `dispute ${String(ev.dispute)} opened on ${String(ev.amount)}; ${String(ev.held)} held on the receiver; ${committed(receipt)}\n` +

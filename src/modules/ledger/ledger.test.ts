@@ -3,7 +3,12 @@ import assert from 'node:assert/strict';
 import { canonicalJson } from '../../core/canonical.js';
 import { accountIdFromPub, generateSigner } from '../../core/keys.js';
 import type { IndexedTx } from '../../chain/module.js';
-import { participants } from './history.js';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createDatabaseKey } from '../../store/keyfile.js';
+import { SqliteStore } from '../../store/sqlite.js';
+import { historyRows, ledgerIndexer, ledgerMigrations, participants } from './history.js';
 import { inviteSignatureValid, makeInvite, parseInvite } from './invites.js';
 import { accountKey, disputeKey, ledgerInvariants, MINT_ID, type Dispute } from './state.js';
 import { documentDigest, messageSignatureValid, signMessage } from './statements.js';
@@ -68,4 +73,66 @@ test('detached signatures and document digests', () => {
   assert.equal(messageSignatureValid(signer.pub, 'hello', 'garbage'), false);
   assert.equal(documentDigest(Buffer.from('abc')), 'blake3:6437b3ac38465133ffb63b75273a8db548c558465d79db03fd359c6cd5bd9d85');
   assert.equal(documentDigest(Buffer.from('abc'), 'sha256'), 'sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+});
+
+test('history index: rows merge from the recent table in bulk, and a query sees both, newest first', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tally-history-'));
+  const keyPath = path.join(dir, 'db.key');
+  createDatabaseKey(keyPath);
+  const store = SqliteStore.open({ dbPath: path.join(dir, 'tally.db'), keyPath, create: true });
+  try {
+    store.migrate('ledger', ledgerMigrations);
+    const mergeRows = 2000;
+    let indexer = ledgerIndexer(store, mergeRows);
+    const C = 'c'.repeat(40);
+    // 3 blocks of mergeRows / 4 transfers alternating A->B and A->C: two rows each, so the
+    // recent table fills up after block 2 and merges; block 3's rows wait.
+    const per = mergeRows / 4;
+    for (let h = 1; h <= 3; h++) {
+      const txs: IndexedTx[] = [];
+      for (let i = 0; i < per; i++) {
+        const to = i % 2 === 0 ? B : C;
+        txs.push({
+          seq: h * 1_000_000 + i, id: 'x', tx: { chain: 'c', type: 'ledger.send', from: A, nonce: 0, expires: 0, body: {} },
+          receipt: { id: 'x', height: h, index: i, status: 'ok', events: [{ type: 'ledger.transfer', from: A, to, amount: '1' }] },
+        });
+      }
+      store.transaction(() => indexer.index({ height: h, timeMs: h * 1000 }, txs));
+      indexer.committed!();
+    }
+    const count = (table: string) => (store.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+    assert.equal(count('ledger_history'), mergeRows, 'blocks 1 and 2 merged');
+    assert.equal(count('ledger_history_recent'), mergeRows / 2, 'block 3 waits in the recent table');
+    const pages = () => {
+      const seqs: number[] = [];
+      let before: number | undefined;
+      for (;;) {
+        const rows = historyRows(store, { account: A, limit: 333, ...(before !== undefined ? { before } : {}) });
+        seqs.push(...rows.map((r) => r.seq));
+        if (rows.length < 333) return seqs;
+        before = rows[rows.length - 1]!.seq;
+      }
+    };
+    const all = pages();
+    assert.equal(all.length, 3 * per);
+    assert.deepEqual(all, [...all].sort((a, b) => b - a), 'newest first across both tables');
+    assert.equal(new Set(all).size, all.length);
+    const withC = historyRows(store, { account: A, counterparty: C, limit: 100_000 });
+    assert.equal(withC.length, 3 * per / 2);
+    assert.ok(withC.every((r) => r.counterparty === C));
+    assert.equal(historyRows(store, { account: B, since: 2000, until: 3000, limit: 100_000 }).length, per / 2, 'only block 2 (time 2000)');
+    assert.equal(historyRows(store, { account: B, limit: 100_000 }).length, 3 * per / 2);
+    // A restarted node rebuilds the memory of recent rows from their table.
+    indexer = ledgerIndexer(store, mergeRows);
+    assert.deepEqual(pages(), all);
+    // A storage transaction that fails leaves memory as it was.
+    assert.throws(() => store.transaction(() => {
+      indexer.index({ height: 4, timeMs: 4000 }, [{ seq: 9_000_000, id: 'y', tx: { chain: 'c', type: 'ledger.send', from: A, nonce: 0, expires: 0, body: {} }, receipt: { id: 'y', height: 4, index: 0, status: 'ok', events: [] } }]);
+      throw new Error('commit failed');
+    }));
+    assert.deepEqual(pages(), all);
+  } finally {
+    store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

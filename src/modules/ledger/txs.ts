@@ -154,7 +154,7 @@ export const send: TxType<SendBody> = {
       fail('insufficient_funds', `available ${amountText(ctx, available)}${held > 0n ? ` (${amountText(ctx, held)} more is held by disputes)` : ''}, needed ${amountText(ctx, amount)}`, { status: 422 });
     }
     transfer(ctx.state, from, toId, amount);
-    ctx.state.set(transferKey(ctx.id), { from, to: toId, amount: amount.toString(), time: ctx.timeMs } satisfies TransferRecord);
+    ctx.state.set(transferKey(ctx.height, ctx.index), { id: ctx.id, from, to: toId, amount: amount.toString(), time: ctx.timeMs } satisfies TransferRecord);
     const event: Event = { type: 'ledger.transfer', from, to: toId, amount: amountText(ctx, amount) };
     if (memo !== undefined) event.memo = memo;
     return [event];
@@ -202,18 +202,31 @@ export const sign: TxType<SignBody> = {
 // ---------------------------------------------------------------------------------------
 // disputes: contest, second, resolve
 
-export const contest: TxType<{ transfer: string; reason: string }> = {
+export interface ContestBody {
+  transfer: string;
+  /** where the transfer is in the chain: its receipt's height and index */
+  height: number;
+  index: number;
+  reason: string;
+}
+
+export const contest: TxType<ContestBody> = {
   type: 'ledger.contest',
   parse(body) {
-    onlyFields(body, ['transfer', 'reason']);
+    onlyFields(body, ['transfer', 'height', 'index', 'reason']);
     if (typeof body.transfer !== 'string' || !TX_ID.test(body.transfer)) fail('bad_transfer_id', 'transfer must be the 64-hex id of a ledger.send transaction');
-    return { transfer: body.transfer, reason: text(body.reason, 'reason', NOTE_BYTES_MAX, true)! };
+    const { height, index } = body;
+    if (typeof height !== 'number' || !Number.isSafeInteger(height) || height < 1 || typeof index !== 'number' || !Number.isSafeInteger(index) || index < 0 || index >= 4096) {
+      fail('bad_transfer_id', 'height and index must be the transfer receipt\'s block height (>= 1) and index (0-4095)');
+    }
+    return { transfer: body.transfer, height, index, reason: text(body.reason, 'reason', NOTE_BYTES_MAX, true)! };
   },
-  apply(ctx, { transfer: txId, reason }) {
+  apply(ctx, { transfer: txId, height, index, reason }) {
     member(ctx);
     const g = genesisOf(ctx);
-    const t = ctx.state.get<TransferRecord>(transferKey(txId));
-    if (!t) fail('transfer_not_found', `no committed transfer ${txId} (only ledger.send transfers can be contested)`, { status: 404 });
+    const key = transferKey(height, index);
+    const t = ctx.state.get<TransferRecord>(key);
+    if (!t || t.id !== txId) fail('transfer_not_found', `no committed ledger.send ${txId} at block ${height}, index ${index} (only ledger.send transfers can be contested)`, { status: 404 });
     if (ctx.tx.from !== t.from && ctx.tx.from !== t.to) fail('not_a_party', 'only the sender or the receiver of a transfer may contest it', { status: 403 });
     if (t.dispute !== undefined) fail('already_contested', `the transfer is already disputed (dispute ${t.dispute})`, { status: 409, details: { dispute: t.dispute } });
     const windowMs = g.disputes.contestWindowSecs * 1000;
@@ -231,7 +244,7 @@ export const contest: TxType<{ transfer: string; reason: string }> = {
     };
     ctx.state.set(DISPUTE_COUNT_KEY, id);
     ctx.state.set(disputeKey(id), dispute);
-    ctx.state.set(transferKey(txId), { ...t, dispute: id });
+    ctx.state.set(key, { ...t, dispute: id });
     if (hold > 0n) adjustHeld(ctx.state, t.to, hold);
     return [{ type: 'ledger.dispute_opened', dispute: id, transfer: txId, from: t.from, to: t.to, amount: amountText(ctx, amount), held: amountText(ctx, hold) }];
   },
