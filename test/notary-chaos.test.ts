@@ -74,10 +74,17 @@ describe('notary chaos: kill -9 workers while signing 100,000 records', { timeou
       for (let i = 0; i < WORKERS; i++) pool.push(startWorker(dataDir));
       let kills = 0;
       let signed = 0;
+      // Done means every record signed and every batch marked complete: a worker may sign a
+      // batch's last records and be killed before it marks the batch; another finishes it.
+      const done = () => {
+        const st = store.status();
+        signed = st.signed;
+        return st.signed >= RECORDS && st.batches.pending === 0;
+      };
       await withTimeout((async () => {
-        while ((signed = store.status().signed) < RECORDS) {
+        while (!done()) {
           await sleep(600 + random() * 1000);
-          if (store.status().signed >= RECORDS) break;
+          if (done()) break;
           const i = Math.floor(random() * pool.length);
           pool[i]!.kill('SIGKILL');
           await exited(pool[i]!);
