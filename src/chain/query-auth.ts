@@ -20,8 +20,8 @@ export interface QueryAuth {
 }
 
 function signingBytes(chain: string, name: string, auth: { account: string; at: number }, params: Record<string, unknown>): Uint8Array {
-  const { auth: _omit, ...rest } = params;
-  void _omit;
+  const rest = { ...params };
+  delete rest.auth;
   return utf8.encode(QUERY_DOMAIN + canonicalJson({ chain, name, account: auth.account, at: auth.at, params: rest }));
 }
 

@@ -1,5 +1,5 @@
 // The ledger's read-only queries, served over the socket, HTTP and the CLI alike.
-import { formatAmount } from '../../core/amount.js';
+import { formatAmount, parseAmount } from '../../core/amount.js';
 import { fail } from '../../core/errors.js';
 import { accountIdFromPub, ACCOUNT_ID } from '../../core/keys.js';
 import type { Query, QueryContext } from '../../chain/module.js';
@@ -37,7 +37,7 @@ function resolveRef(ctx: QueryContext, ref: string): string | undefined {
   return resolveAccount(ctx.state, ref) ?? (ACCOUNT_ID.test(ref) ? ref : undefined);
 }
 
-export interface AccountView {
+interface AccountView {
   id: string;
   name: string | null;
   pub: string | null;
@@ -47,7 +47,7 @@ export interface AccountView {
   created: number | null;
 }
 
-export function accountView(ctx: QueryContext, ref: string): AccountView {
+function accountView(ctx: QueryContext, ref: string): AccountView {
   const id = resolveRef(ctx, ref);
   const auth = id ? ctx.state.get<AuthRecord>(authKey(id)) : undefined;
   const acct = id ? getAccount(ctx.state, id) : undefined;
@@ -69,15 +69,9 @@ function registered(ctx: QueryContext, ref: string): string {
   return id;
 }
 
-export const accountQuery: Query = {
-  name: 'ledger.account',
-  summary: 'an account by name, id or key: id, name, key, nonce, balance',
-  run: (ctx, params) => accountView(ctx, refParam(params)),
-};
-
-function balanceOf(ctx: QueryContext, id: string) {
+function balanceFields(ctx: QueryContext, id: string) {
   const acct = getAccount(ctx.state, id)!;
-  return { total: amount(ctx, acct.balance), held: amount(ctx, heldOf(acct)), available: amount(ctx, availableOf(acct)) };
+  return { balance: amount(ctx, acct.balance), held: amount(ctx, heldOf(acct)), available: amount(ctx, availableOf(acct)) };
 }
 
 export const balanceQuery: Query = {
@@ -85,7 +79,8 @@ export const balanceQuery: Query = {
   summary: 'total, held (by open disputes) and available balance of an account',
   run(ctx, params) {
     const id = registered(ctx, refParam(params));
-    return { id, name: getAccount(ctx.state, id)!.name, ...balanceOf(ctx, id) };
+    const { balance, held, available } = balanceFields(ctx, id);
+    return { id, name: getAccount(ctx.state, id)!.name, total: balance, held, available };
   },
 };
 
@@ -101,10 +96,7 @@ export const whoamiQuery: Query = {
       name: view.name,
       pub: view.pub,
       registered: view.registered,
-      ...(() => {
-        const b = view.registered ? balanceOf(ctx, view.id) : { total: '0', held: '0', available: '0' };
-        return { balance: b.total, held: b.held, available: b.available };
-      })(),
+      ...(view.registered ? balanceFields(ctx, view.id) : { balance: '0', held: '0', available: '0' }),
       nonce: view.nonce,
       roles,
       created: view.created === null ? null : { height: view.created, time: createdBlock?.header.time ?? null },
@@ -171,15 +163,8 @@ export const historyQuery: Query = {
     };
     const items: HistoryItem[] = page.map((row) => {
       const t = txView(ctx.chain.store.txAt(row.seq)!);
-      let change = 0n;
-      let memo: string | undefined;
-      for (const e of t.receipt.events) {
-        if (e.type !== 'ledger.transfer') continue;
-        const minor = BigInt(toMinorUnits(String(e.amount), ctx.params.decimals));
-        if (e.to === id) change += minor;
-        if (e.from === id) change -= minor;
-        if (typeof e.memo === 'string') memo = e.memo;
-      }
+      const change = netTransfer(t.receipt.events, id, ctx.params.decimals);
+      const memo = t.receipt.events.find((e) => e.type === 'ledger.transfer' && typeof e.memo === 'string')?.memo as string | undefined;
       const item: HistoryItem = {
         id: t.id, height: t.receipt.height, index: t.receipt.index, time: row.time, type: t.envelope.tx.type, status: t.receipt.status,
         change: (change > 0n ? '+' : '') + amount(ctx, change),
@@ -194,12 +179,16 @@ export const historyQuery: Query = {
   },
 };
 
-/** "12.5" at 6 decimals -> 12500000 (the events carry formatted amounts). */
-function toMinorUnits(text: string, decimals: number): bigint {
-  const negative = text.startsWith('-');
-  const [whole, frac = ''] = (negative ? text.slice(1) : text).split('.');
-  const v = BigInt(whole!) * 10n ** BigInt(decimals) + BigInt((frac + '0'.repeat(decimals)).slice(0, decimals) || '0');
-  return negative ? -v : v;
+/** What a transaction's transfers moved into (+) or out of (-) an account, in minor units. */
+function netTransfer(events: TxEvent[], account: string, decimals: number): bigint {
+  let net = 0n;
+  for (const e of events) {
+    if (e.type !== 'ledger.transfer') continue;
+    const minor = parseAmount(e.amount, decimals);
+    if (e.to === account) net += minor;
+    if (e.from === account) net -= minor;
+  }
+  return net;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -289,21 +278,14 @@ function ownCheck(ctx: QueryContext, id: string) {
   let before: number | undefined;
   for (;;) {
     const rows = historyRows(ctx.chain.store, { account: id, limit: 1000, ...(before !== undefined ? { before } : {}) });
-    for (const row of rows) {
-      for (const e of txView(ctx.chain.store.txAt(row.seq)!).receipt.events) {
-        if (e.type !== 'ledger.transfer') continue;
-        const minor = toMinorUnits(String(e.amount), ctx.params.decimals);
-        if (e.to === id) fromHistory += minor;
-        if (e.from === id) fromHistory -= minor;
-      }
-    }
+    for (const row of rows) fromHistory += netTransfer(txView(ctx.chain.store.txAt(row.seq)!).receipt.events, id, ctx.params.decimals);
     if (rows.length < 1000) break;
     before = rows[rows.length - 1]!.seq;
   }
   // Genesis balances are not transactions: they count as the opening balance.
   const g = genesisOf(ctx);
   const opening = g.accounts.find((a) => accountIdFromPub(a.pub) === id);
-  if (opening) fromHistory += toMinorUnits(opening.balance, ctx.params.decimals);
+  if (opening) fromHistory += parseAmount(opening.balance, ctx.params.decimals);
   let heldByDisputes = 0n;
   for (const d of allDisputes(ctx)) if (d.to === id && (d.status === 'open' || d.status === 'escalated')) heldByDisputes += BigInt(d.hold);
   const problems: string[] = [];
@@ -338,5 +320,5 @@ export const auditQuery: Query = {
 };
 
 export const ledgerQueries: Query[] = [
-  accountQuery, whoamiQuery, balanceQuery, historyQuery, statementQuery, verifyQuery, disputeQuery, auditQuery,
+  whoamiQuery, balanceQuery, historyQuery, statementQuery, verifyQuery, disputeQuery, auditQuery,
 ];

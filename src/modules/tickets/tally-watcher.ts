@@ -69,7 +69,7 @@ export class TallyWatcher {
   private account(): string | undefined {
     if (this.accountId) return this.accountId;
     try {
-      this.accountId = (this.node.query('ledger.account', { account: this.config.account }) as { id: string }).id;
+      this.accountId = (this.node.query('ledger.whoami', { account: this.config.account }) as { id: string }).id;
       this.log(`tickets: tally watcher credits transfers to ${this.config.account} (${this.accountId})`);
     } catch {
       return undefined;
