@@ -4,11 +4,12 @@
 // take node.lock: that belongs to the one process that makes blocks.
 import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import type { Command } from 'commander';
 import type { CliContext } from '../../chain/module.js';
 import { fail } from '../../core/errors.js';
 import { SqliteStore } from '../../store/sqlite.js';
+import { dataPaths } from '../../chain/node.js';
+import { defaultDataDir } from '../../cli/context.js';
 import { NotaryEngine } from './engine.js';
 import { exportTo, verifyExport } from './export.js';
 import { generateKey, importPem, parseKeyType } from './keys.js';
@@ -28,11 +29,12 @@ interface DataOptions {
 }
 
 function dataDirOf(o: DataOptions): string {
-  return o.data ?? process.env.TALLY_DATA ?? path.join(process.env.TALLY_HOME || path.join(os.homedir(), '.tally'), 'node');
+  return o.data ?? defaultDataDir();
 }
 
 export function openNotary(dataDir: string): { store: NotaryStore; sqlite: SqliteStore } {
-  const sqlite = SqliteStore.open({ dbPath: path.join(dataDir, 'tally.db'), keyPath: path.join(dataDir, 'db.key') });
+  const paths = dataPaths(dataDir);
+  const sqlite = SqliteStore.open({ dbPath: paths.db, keyPath: paths.dbKey });
   sqlite.migrate('notary', notaryMigrations);
   return { store: new NotaryStore(sqlite.db), sqlite };
 }

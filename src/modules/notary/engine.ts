@@ -20,8 +20,6 @@ export interface EngineOptions {
   /** Stop once no batch is left unsigned (tests, bench, one-shot runs). */
   untilIdle?: boolean;
   log?: (line: string) => void;
-  /** Called after every chunk written: records signed so far by this engine. */
-  onProgress?: (signed: number) => void;
 }
 
 class SignerThread {
@@ -118,8 +116,9 @@ export class NotaryEngine {
       }
       let lease: Lease | undefined;
       try {
-        // A cheap read first: an idle node must not take the write lock five times a second.
-        if (this.store.hasPendingBatches()) lease = this.store.acquire(holder, this.leaseMs);
+        // A cheap read first: an idle slot (nothing to lease, or every pending batch or
+        // every key already held) must not take the write lock five times a second.
+        if (this.store.hasLeasableWork()) lease = this.store.acquire(holder, this.leaseMs);
       } catch (err) {
         this.log(`notary: ${holder} could not lease: ${(err as Error).message}`);
       }
@@ -130,7 +129,6 @@ export class NotaryEngine {
       }
       await this.work(thread, lease);
     }
-    if (this.o.untilIdle) await thread.terminate();
   }
 
   private async work(thread: SignerThread, lease: Lease): Promise<void> {
@@ -159,7 +157,6 @@ export class NotaryEngine {
         if (lost) break;
         this.store.writeSignatures(lease, this.leaseMs, rows.map((r, i) => ({ id: r.id, sig: Buffer.from(sigs[i]!) })));
         this.signed += rows.length;
-        this.o.onProgress?.(this.signed);
       }
     } catch (err) {
       if (err instanceof TallyError && err.code === 'lease_lost') {

@@ -16,8 +16,6 @@ export const notaryLimits = Object.freeze({
   rsaSignChunk: 200,
   /** Worker concurrency (leases one process holds at once). */
   concurrencyMax: 64,
-  /** Records in one page of status/export reads. */
-  readPageMax: 5000,
 });
 
 export const notaryDefaults = Object.freeze({

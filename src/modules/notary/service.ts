@@ -21,21 +21,23 @@ export function startNotaryService(ctx: ServiceContext): ModuleService {
   const store = engine?.store ?? new NotaryStore(ctx.store.db);
   let stopped = false;
   let running: Promise<void> = Promise.resolve();
-  const timer = setInterval(() => {
-    running = running.then(async () => {
-      if (stopped) return;
+  let timer: NodeJS.Timeout;
+  // One pass at a time: the next is scheduled when this one ends, so slow passes never queue up.
+  const pass = () => {
+    running = (async () => {
       try {
         while (!stopped && (await anchorPending(ctx, store)) > 0) { /* drain the backlog */ }
       } catch (err) {
         ctx.log(`notary: anchoring failed: ${(err as Error).message}`);
       }
-    });
-  }, notaryDefaults.anchorPollMs);
-  timer.unref();
+      if (!stopped) timer = setTimeout(pass, notaryDefaults.anchorPollMs).unref();
+    })();
+  };
+  timer = setTimeout(pass, notaryDefaults.anchorPollMs).unref();
   return {
     async stop() {
       stopped = true;
-      clearInterval(timer);
+      clearTimeout(timer);
       await running;
       await engine?.stop();
     },

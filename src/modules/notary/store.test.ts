@@ -10,7 +10,7 @@ import path from 'node:path';
 import { TallyError } from '../../core/errors.js';
 import { createDatabaseKey } from '../../store/keyfile.js';
 import { SqliteStore } from '../../store/sqlite.js';
-import { generateKey, importPem, parseKeyType, PSS_SALT_BYTES, signWith } from './keys.js';
+import { generateKey, importPem, parseKeyType, signWith } from './keys.js';
 import { parseJsonLines, signedMessage } from './records.js';
 import { notaryMigrations } from './schema.js';
 import { NotaryStore, type Lease } from './store.js';
@@ -142,7 +142,7 @@ describe('notary keys and records', () => {
     const sig = signWith('rsa-pss-sha256', key, msg);
     const pub = crypto.createPublicKey(k.publicPem);
     const pss = (saltLength: number) => crypto.verify('sha256', msg, { key: pub, padding: crypto.constants.RSA_PKCS1_PSS_PADDING, saltLength }, sig);
-    assert.equal(pss(PSS_SALT_BYTES), true);
+    assert.equal(pss(32), true, 'RSA-PSS with a 32-byte salt (the SHA-256 length)');
     assert.equal(pss(20), false);
   });
 

@@ -91,7 +91,6 @@ export class NotaryStore {
       return st;
     };
     this.s = {
-      now: p<[], { now: number }>(`SELECT ${NOW_MS} AS now`),
       insertKey: p<[string, string, string, string, Buffer]>(`INSERT INTO notary_keys (kid, type, alg, public_pem, private_der, created_at) VALUES (?, ?, ?, ?, ?, ${NOW_MS})`),
       keyByKid: p<[string], KeyRow>('SELECT id, kid, type, alg, public_pem, created_at, retired_at FROM notary_keys WHERE kid = ?'),
       keys: p<[], KeyRow>('SELECT id, kid, type, alg, public_pem, created_at, retired_at FROM notary_keys ORDER BY id'),
@@ -126,6 +125,13 @@ export class NotaryStore {
       unanchored: p<[number], BatchRow>('SELECT * FROM notary_batches WHERE signed_at IS NOT NULL AND anchor_tx IS NULL ORDER BY id LIMIT ?'),
       setAnchor: p<[string, number, number]>('UPDATE notary_batches SET anchor_tx = ?, anchor_height = ? WHERE id = ? AND anchor_tx IS NULL'),
       pendingBatches: p<[], { n: number }>('SELECT count(*) AS n FROM notary_batches WHERE signed_at IS NULL'),
+      // What acquire() could lease right now: an unsigned batch and an active key, neither
+      // under a live lease (an expired one is reclaimed by acquire).
+      leasable: p<[], { n: number }>(`SELECT
+        EXISTS (SELECT 1 FROM notary_batches b WHERE b.signed_at IS NULL
+                AND NOT EXISTS (SELECT 1 FROM notary_leases l WHERE l.batch_id = b.id AND l.expires_at > ${NOW_MS}))
+        AND EXISTS (SELECT 1 FROM notary_keys k WHERE k.retired_at IS NULL
+                AND NOT EXISTS (SELECT 1 FROM notary_leases l WHERE l.key_id = k.id AND l.expires_at > ${NOW_MS})) AS n`),
       counts: p<[], { batches: number; signed: number; anchored: number; records: number }>(
         `SELECT count(*) AS batches, count(signed_at) AS signed, count(anchor_tx) AS anchored, coalesce(sum(record_count), 0) AS records FROM notary_batches`),
       sigCount: p<[], { n: number }>('SELECT count(*) AS n FROM notary_signatures'),
@@ -136,10 +142,6 @@ export class NotaryStore {
       leaseLog: p<[], LeaseLogRow>('SELECT * FROM notary_lease_log ORDER BY key_id, token'),
       record: p<[number], { id: number; batch_id: number; record: string }>('SELECT id, batch_id, record FROM notary_records WHERE id = ?'),
     };
-  }
-
-  now(): number {
-    return this.s.now.get()!.now;
   }
 
   // ---- keys
@@ -283,6 +285,11 @@ export class NotaryStore {
 
   hasPendingBatches(): boolean {
     return this.s.pendingBatches.get()!.n > 0;
+  }
+
+  /** A read (no write lock): would acquire() find a batch and a key now? */
+  hasLeasableWork(): boolean {
+    return this.s.leasable.get()!.n === 1;
   }
 
   // ---- anchors and reads

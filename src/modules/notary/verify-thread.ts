@@ -4,16 +4,10 @@ import crypto, { type KeyObject } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
 import { fromB64u } from '../../core/encoding.js';
 import { verifyWith, type Algorithm } from './keys.js';
-import { signedMessage } from './records.js';
+import { signedMessage, type LeafFields } from './records.js';
 
-export interface VerifyItem {
-  id: number;
-  batch: number;
-  kid: string;
-  alg: string;
-  sig: string;
-  record: string;
-}
+/** A record with its signature: the same fields its Merkle leaf commits to. */
+export type VerifyItem = LeafFields;
 
 export type VerifyRequest = { kind: 'keys'; keys: Array<{ kid: string; alg: Algorithm; pem: string }> } | { kind: 'verify'; items: VerifyItem[] };
 
