@@ -4,9 +4,9 @@
 // the node's encrypted database; watchers run inside the node (services hook).
 import fs from 'node:fs';
 import Fastify, { type FastifyError } from 'fastify';
-import { errorBody, errorStatus, TallyError } from '../../core/errors.js';
+import { TallyError } from '../../core/errors.js';
+import { errorHandler, type ErrorReply } from '../../api/http.js';
 import type { ModuleService, ServiceContext, TallyModule } from '../../chain/module.js';
-import type { TallyNode } from '../../chain/node.js';
 import { ticketsCli } from './cli.js';
 import { validateTicketsConfig, type TicketsConfig } from './config.js';
 import { HttpMoneroRpc } from './monero-rpc.js';
@@ -44,13 +44,9 @@ async function startTickets(ctx: ServiceContext): Promise<ModuleService> {
   }
   const socketPath = socketFlag ?? config.publicSocket;
   if (socketPath) {
-    const app = Fastify({ logger: false, bodyLimit: 4096 });
-    app.setErrorHandler((err: FastifyError, _req, reply) => {
-      if (err instanceof TallyError) return reply.status(errorStatus(err)).send({ error: errorBody(err) });
-      if (err.statusCode && err.statusCode < 500) return reply.status(err.statusCode).send({ error: { code: 'bad_request', message: err.message } });
-      console.error('tally: tickets socket request failed', err);
-      return reply.status(500).send({ error: { code: 'internal', message: 'internal error' } });
-    });
+    // The same error replies as the public HTTP listener (bad_json, body_too_large, ...).
+    const app = Fastify({ logger: false, bodyLimit: 4096, frameworkErrors: (err, _req, reply) => errorHandler(err, reply as unknown as ErrorReply) });
+    app.setErrorHandler((err: FastifyError, _req, reply) => errorHandler(err, reply));
     app.setNotFoundHandler((req, reply) => reply.status(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url}` } }));
     await app.register(publicTicketsRoutes(() => service));
     removeStaleSocket(socketPath);
@@ -79,10 +75,6 @@ function removeStaleSocket(p: string): void {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-}
-
-export function ticketsService(node: TallyNode): TicketsService | undefined {
-  return services.get(node);
 }
 
 export const ticketsModule: TallyModule = {

@@ -113,7 +113,9 @@ describe('tickets config', () => {
     assert.throws(() => validateTicketsConfig({ tally: { account: 'Shop' } }), { code: 'config_invalid', message: /tickets.tally.account/ });
     assert.throws(() => validateTicketsConfig({ monero: { address: 'x' } }), { code: 'config_invalid', message: /tickets.monero.address/ });
     assert.throws(() => validateTicketsConfig({ monero: { address: '4'.repeat(95) } }), { code: 'config_invalid', message: /tickets.monero.address/ });
-    assert.throws(() => validateTicketsConfig({ monero: { confirmations: 0 } }), { code: 'config_invalid' });
+    // A valid address, so the refusal is about the confirmations.
+    const address = '48x17EqCtMiBw6HAJ7gvN35PLyz5Qmc4hKJpGE6H4AcDJGaynnMUxXndoty3ZXMqPcFQBvBEUigDKannW84ZR4wHFmvMr7K';
+    assert.throws(() => validateTicketsConfig({ monero: { address, confirmations: 0 } }), { code: 'config_invalid', message: /tickets.monero.confirmations/ });
     assert.throws(() => validateTicketsConfig({ tally: { account: 'shop', minAmount: 1 } }), { code: 'config_invalid', message: /tickets.tally.minAmount/ });
     assert.throws(() => validateTicketsConfig({ colour: 'red' }), { code: 'config_invalid', message: /tickets.colour is not an option/ });
   });

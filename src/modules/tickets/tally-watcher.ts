@@ -8,6 +8,7 @@
 // no fsync to the blocks of a busy chain, and a restart that re-reads a few blocks credits
 // nothing twice (payments are keyed by transaction id).
 import { parseAmount } from '../../core/amount.js';
+import { TallyError } from '../../core/errors.js';
 import type { TallyNode } from '../../chain/node.js';
 import type { BlockCommitted } from '../../chain/sequencer.js';
 import type { Receipt } from '../../chain/envelope.js';
@@ -28,7 +29,19 @@ export class TallyWatcher {
   /** scanned but not yet written to tickets_cursors */
   private memoryCursor: number | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
-  private readonly onBlock = (e: BlockCommitted) => this.block(e);
+  private readonly onBlock = (e: BlockCommitted) => this.guarded(() => this.block(e));
+
+  /**
+   * The watcher runs inside the node's block event: a failure (storage busy, say) is
+   * logged and the cursor stays where it was, so the next block catches up from there.
+   */
+  private guarded(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.log(`tickets: tally watcher: ${(err as Error).message}; will retry from block ${this.cursor + 1}`);
+    }
+  }
 
   constructor(
     private readonly node: TallyNode,
@@ -71,8 +84,10 @@ export class TallyWatcher {
     try {
       this.accountId = (this.node.query('ledger.whoami', { account: this.config.account }) as { id: string }).id;
       this.log(`tickets: tally watcher credits transfers to ${this.config.account} (${this.accountId})`);
-    } catch {
-      return undefined;
+    } catch (err) {
+      // Only "no such account yet" means wait; anything else must not silently skip blocks.
+      if (err instanceof TallyError && err.code === 'unknown_account') return undefined;
+      throw err;
     }
     return this.accountId;
   }
@@ -93,7 +108,7 @@ export class TallyWatcher {
     if (h <= this.node.tip.height) {
       this.catchingUp = setImmediate(() => {
         this.catchingUp = undefined;
-        this.catchUp();
+        this.guarded(() => this.catchUp());
       });
     }
   }
@@ -129,7 +144,8 @@ export class TallyWatcher {
         }
         this.service.store.setCursor(SOURCE, height);
       });
-      this.memoryCursor = undefined;
+      // Stored with the payments; kept in memory too, so the next block reads no SQLite.
+      this.memoryCursor = height;
       if (this.flushTimer) clearTimeout(this.flushTimer);
       this.flushTimer = undefined;
     } else {
