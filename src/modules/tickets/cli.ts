@@ -1,9 +1,11 @@
 // `tally ticket new|status|redeem|show`: the client side, for anyone (no Tally key needed).
 // They talk to the public tickets API over HTTP or its Unix socket (--api).
 import http from 'node:http';
+import https from 'node:https';
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { TallyError } from '../../core/errors.js';
+import { isHttpTarget } from '../../api/client.js';
 import type { CliContext } from '../../chain/module.js';
 import { integratedAddress } from './monero-address.js';
 import { newPid, parsePid, parseToken, tallyMemoTag } from './pid.js';
@@ -26,11 +28,13 @@ function apiTarget(opts: ApiOptions): string {
 
 /** One JSON request to the tickets API: http(s)://host:port or a Unix socket path. */
 export function apiRequest(target: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; body: Reply }> {
-  const url = /^https?:\/\//.test(target) ? new URL(path, target) : undefined;
+  const url = isHttpTarget(target) ? new URL(path, target) : undefined;
+  // https:// (a service behind TLS) goes through node:https, on 443 unless a port is given.
+  const request = url?.protocol === 'https:' ? https.request : http.request;
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    const req = http.request({
-      ...(url ? { host: url.hostname, port: url.port || 80, path: url.pathname } : { socketPath: target, path }),
+    const req = request({
+      ...(url ? { host: url.hostname, port: url.port || (url.protocol === 'https:' ? 443 : 80), path: url.pathname + url.search } : { socketPath: target, path }),
       method,
       headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {},
       timeout: 15_000,
