@@ -13,6 +13,14 @@ export default tseslint.config(
       'no-constant-condition': ['error', { checkLoops: false }],
     },
   },
+  // The one-way ladder: core -> store -> chain -> modules -> app (src/app, src/api, src/cli).
+  // A layer imports only from layers below it; CI runs this as part of `npm run lint`.
+  ...ladder([
+    ['src/core/**', ['store', 'chain', 'modules', 'app', 'api', 'cli']],
+    ['src/store/**', ['chain', 'modules', 'app', 'api', 'cli']],
+    ['src/chain/**', ['modules', 'app', 'api', 'cli']],
+    ['src/modules/**', ['app', 'api', 'cli']],
+  ]),
   {
     // Tests poke at untyped JSON replies; `any` there is a convenience, not a hole.
     files: ['**/*.test.ts', 'test/**/*.ts'],
@@ -23,3 +31,18 @@ export default tseslint.config(
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },
 );
+
+function ladder(layers) {
+  return layers.map(([files, above]) => ({
+    files: [files],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: above.map((layer) => ({
+          group: [`**/${layer}/*`, `**/${layer}/**`],
+          message: `imports flow one way: core -> store -> chain -> modules -> app; this file may not import from src/${layer}`,
+        })),
+      }],
+    },
+  }));
+}

@@ -11,7 +11,7 @@ import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { connectClient, type Client } from '../src/api/client.js';
 import { signTx, type Envelope, type Tx } from '../src/chain/envelope.js';
-import type { SubmitResult } from '../src/chain/module.js';
+import type { SubmitResult } from '../src/chain/app-module.js';
 import { accountIdFromPub, signerFromPrivateKey, type Signer } from '../src/core/keys.js';
 import { TallyError } from '../src/core/errors.js';
 

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createDatabaseKey } from '../src/store/keyfile.js';
 import { SqliteStore, txSeq, type TxRow } from '../src/store/sqlite.js';
-import type { IndexedTx } from '../src/chain/module.js';
+import type { IndexedTx } from '../src/chain/app-module.js';
 import { ledgerIndexer, ledgerMigrations } from '../src/modules/ledger/history.js';
 import { transferKey } from '../src/modules/ledger/state.js';
 

@@ -7,7 +7,7 @@ import rateLimit from '@fastify/rate-limit';
 import { errorBody, errorStatus, TallyError } from '../core/errors.js';
 import { limits } from '../core/limits.js';
 import type { TallyNode } from '../chain/node.js';
-import type { BlockCommitted } from '../chain/sequencer.js';
+import type { BlockCommitted } from '../chain/blocks.js';
 import { methods } from './methods.js';
 
 const errorSchema = {
@@ -135,6 +135,6 @@ export async function buildPublicHttp(node: TallyNode, options: PublicHttpOption
     });
   });
 
-  for (const m of node.modules) m.routes?.(app, node);
+  for (const m of node.modules) m.app.routes?.(app, node);
   return app;
 }

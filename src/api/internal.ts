@@ -16,6 +16,6 @@ export async function buildInternalHttp(node: TallyNode): Promise<FastifyInstanc
     reply.header('content-type', registry.contentType);
     return registry.metrics();
   });
-  for (const m of node.modules) m.internalRoutes?.(app, node, { metrics: registry });
+  for (const m of node.modules) m.app.internalRoutes?.(app, node, { metrics: registry });
   return app;
 }

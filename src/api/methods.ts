@@ -2,7 +2,7 @@
 // method name, the HTTP routes call the same functions, and the client maps between them.
 import { fail } from '../core/errors.js';
 import type { TallyNode } from '../chain/node.js';
-import type { SubmitResult } from '../chain/module.js';
+import type { SubmitResult } from '../chain/app-module.js';
 
 export type MethodParams = Record<string, unknown>;
 

@@ -1,7 +1,7 @@
 // Prometheus metrics for the internal listener.
 import client from 'prom-client';
 import type { TallyNode } from '../chain/node.js';
-import type { BlockCommitted } from '../chain/sequencer.js';
+import type { BlockCommitted } from '../chain/blocks.js';
 
 export function createMetrics(node: TallyNode): client.Registry {
   const registry = new client.Registry();

@@ -3,6 +3,7 @@ import { canonicalJson } from '../core/canonical.js';
 import { toHex, utf8 } from '../core/encoding.js';
 import { hash } from '../core/hash.js';
 import { verifySignature, type Signer } from '../core/keys.js';
+import type { Receipt } from './envelope.js';
 
 export const BLOCK_DOMAIN = 'tally/block/v1\n';
 
@@ -23,6 +24,15 @@ export interface SignedBlock {
   hash: string;
   header: BlockHeader;
   sig: string;
+}
+
+/** A block the node committed, with its receipts: what the 'block' event carries. */
+export interface BlockCommitted {
+  block: SignedBlock;
+  receipts: Receipt[];
+  /** sender account id of each receipt's transaction */
+  senders: string[];
+  commitMs: number;
 }
 
 export function headerBytes(header: BlockHeader): Uint8Array {

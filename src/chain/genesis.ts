@@ -6,7 +6,7 @@ import { fail } from '../core/errors.js';
 import { hashText } from '../core/hash.js';
 import { toHex } from '../core/encoding.js';
 import { limits } from '../core/limits.js';
-import type { TallyModule } from './module.js';
+import type { ChainModule } from './module.js';
 
 export interface Genesis {
   chain: string;
@@ -16,7 +16,7 @@ export interface Genesis {
   modules: Record<string, unknown>;
 }
 
-export function validateGenesis(raw: unknown, modules: TallyModule[]): Genesis {
+export function validateGenesis(raw: unknown, modules: readonly ChainModule[]): Genesis {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail('genesis_invalid', 'genesis must be a JSON object');
   const g = raw as Record<string, unknown>;
   for (const k of Object.keys(g)) {
@@ -47,7 +47,7 @@ export function genesisHash(genesis: Genesis): string {
   return toHex(hashText('tally/genesis/v1\n' + canonicalJson(genesis)));
 }
 
-export function readGenesisFile(path: string, modules: TallyModule[]): Genesis {
+export function readGenesisFile(path: string, modules: readonly ChainModule[]): Genesis {
   let text: string;
   try {
     text = fs.readFileSync(path, 'utf8');
@@ -63,7 +63,7 @@ export function readGenesisFile(path: string, modules: TallyModule[]): Genesis {
   return validateGenesis(raw, modules);
 }
 
-export function defaultGenesis(modules: TallyModule[], options: { chain: string; decimals: number; dev: boolean }): Genesis {
+export function defaultGenesis(modules: readonly ChainModule[], options: { chain: string; decimals: number; dev: boolean }): Genesis {
   const sections: Record<string, unknown> = {};
   for (const m of modules) if (m.genesis) sections[m.name] = m.genesis.defaults({ dev: options.dev, decimals: options.decimals });
   return { chain: options.chain, time: Date.now(), decimals: options.decimals, modules: sections };

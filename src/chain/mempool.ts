@@ -112,15 +112,24 @@ export class Mempool {
   }
 
   /**
-   * Drop every pending transaction of an account (after one of them expired, the rest
-   * would have a nonce gap). Returns them so their submitters can be told.
+   * Drop the pending transactions of an account (after one of them was refused at block
+   * time, the later ones would have a nonce gap), except those in `keep` (included in the
+   * block being made: they are settled with their receipts). Returns the dropped ones so
+   * their submitters can be told.
    */
-  dropAccount(accountId: string): PendingTx[] {
+  dropAccount(accountId: string, keep?: ReadonlySet<PendingTx>): PendingTx[] {
     const acct = this.accounts.get(accountId);
     if (!acct) return [];
-    this.accounts.delete(accountId);
-    this.count -= acct.pending.length;
-    for (const p of acct.pending) p.dropped = true;
-    return acct.pending;
+    const kept = keep ? acct.pending.filter((p) => keep.has(p)) : [];
+    const dropped = keep ? acct.pending.filter((p) => !keep.has(p)) : acct.pending;
+    this.count -= dropped.length;
+    for (const p of dropped) p.dropped = true;
+    if (kept.length === 0) {
+      this.accounts.delete(accountId);
+    } else {
+      acct.pending = kept;
+      acct.nextNonce = kept[kept.length - 1]!.env.tx.nonce + 1;
+    }
+    return dropped;
   }
 }

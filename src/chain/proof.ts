@@ -5,7 +5,7 @@ import { fromHex, toHex } from '../core/encoding.js';
 import { leafHash, rootFromProof } from '../core/merkle.js';
 import { blockHash, verifyHeaderSignature } from './blocks.js';
 import { receiptLeafBytes } from './envelope.js';
-import type { ProofView } from './node.js';
+import type { ProofView } from './reads.js';
 
 export type ProofVerdict = { ok: true } | { ok: false; reason: string };
 

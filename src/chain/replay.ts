@@ -4,15 +4,15 @@
 // against a running node (online).
 import { canonicalJson } from '../core/canonical.js';
 import { TallyError } from '../core/errors.js';
-import { applyTx } from './apply.js';
-import { accountIdFromPub } from '../core/keys.js';
-import { leafHash, merkleRoot } from '../core/merkle.js';
 import { blockHash, verifyHeaderSignature, type BlockHeader, type SignedBlock } from './blocks.js';
-import { parseEnvelope, receiptLeafBytes, type Envelope, type Receipt } from './envelope.js';
+import { parseEnvelope, type Envelope } from './envelope.js';
+import { executeBlock, type ExecTx } from './execute.js';
 import { genesisHash, type Genesis } from './genesis.js';
-import type { TallyModule, TxType } from './module.js';
-import { chainParams, genesisBlockParts, txView, type TxView } from './node.js';
-import { authKey, LayeredState, nextStateRoot, type AuthRecord } from './state.js';
+import { chainParams, genesisBlockParts } from './genesis-block.js';
+import { Kernel } from './kernel.js';
+import type { ChainModule } from './module.js';
+import { txView, type TxView } from './reads.js';
+import { MemoryState } from './state.js';
 import type { VerifierPool } from './verifier.js';
 
 export interface ChainSource {
@@ -24,22 +24,8 @@ export interface ChainSource {
   storedState?(): Iterable<{ k: string; v: string; h: number }>;
 }
 
-export interface VerifyIssue {
-  height: number;
-  kind: string;
-  message: string;
-}
-
-export interface VerifyReport {
-  ok: boolean;
-  chain: string;
-  height: number;
-  blocks: number;
-  txs: number;
-  stateKeys: number;
-  firstDivergence: number | null;
-  issues: VerifyIssue[];
-}
+export type { VerifyIssue, VerifyReport } from './report.js';
+import type { VerifyIssue, VerifyReport } from './report.js';
 
 const ISSUES_MAX = 100;
 
@@ -52,7 +38,7 @@ export interface VerifyPins {
 
 export async function verifyChain(
   source: ChainSource,
-  modules: TallyModule[],
+  modules: readonly ChainModule[],
   pool: VerifierPool,
   onProgress: (height: number, tip: number) => void = () => {},
   pins: VerifyPins = {},
@@ -66,12 +52,11 @@ export async function verifyChain(
     issue(0, 'genesis_mismatch', `the chain's genesis (${genesisHash(genesis)}) is not the pinned one (${genesisHash(pins.genesis)})`);
   }
   const params = chainParams(genesis);
-  const txTypes = new Map<string, TxType>();
-  for (const m of modules) for (const t of m.txTypes) txTypes.set(t.type, t);
+  const kernel = new Kernel(modules, params);
 
-  const state = new Map<string, string>();
-  const parts = genesisBlockParts(genesis, modules);
-  for (const [k, v] of parts.writes) if (v !== null) state.set(k, v);
+  const state = new MemoryState();
+  const parts = genesisBlockParts(genesis, kernel);
+  state.apply(parts.writes);
 
   const tip = await source.tipHeight();
   const block0 = await source.block(0);
@@ -95,58 +80,39 @@ export async function verifyChain(
     const txs = await source.blockTxs(height);
     if (txs.length !== h.txCount) issue(height, 'tx_count', `header says ${h.txCount} transactions, store has ${txs.length}`);
     txCount += txs.length;
-    const envs: Array<Envelope | undefined> = [];
+    // Signatures and ids first (the verifier pool), then the one executor.
+    const exec: ExecTx[] = [];
+    const stored: TxView[] = [];
+    const envs: Envelope[] = [];
     for (const t of txs) {
       try {
         envs.push(parseEnvelope(t.envelope));
+        stored.push(t);
       } catch (err) {
         issue(height, 'bad_envelope', `transaction ${t.id}: ${(err as Error).message}`);
-        envs.push(undefined);
       }
     }
-    const verdicts = await pool.verify(envs.filter((e) => e !== undefined));
-    let v = 0;
-    const layered = new LayeredState((k) => state.get(k));
-    const receipts: Receipt[] = [];
-    txs.forEach((t, index) => {
-      const env = envs[index];
-      if (!env) return;
-      const verdict = verdicts[v++]!;
-      if (verdict.id !== t.id) issue(height, 'tx_id_mismatch', `transaction at index ${index} hashes to ${verdict.id}, stored as ${t.id}`);
+    const verdicts = await pool.verify(envs);
+    stored.forEach((t, i) => {
+      const verdict = verdicts[i]!;
+      if (verdict.id !== t.id) issue(height, 'tx_id_mismatch', `transaction at index ${t.receipt.index} hashes to ${verdict.id}, stored as ${t.id}`);
       if (verdict.code) issue(height, verdict.code, `transaction ${t.id}: ${verdict.code}`);
-      const tx = env.tx;
-      const type = txTypes.get(tx.type);
-      if (tx.chain !== genesis.chain) issue(height, 'wrong_chain', `transaction ${t.id} is for chain ${tx.chain}`);
-      if (!type) {
-        issue(height, 'unknown_type', `transaction ${t.id} has unknown type ${tx.type}`);
-        return;
-      }
-      const auth = layered.get<AuthRecord>(authKey(tx.from));
-      if (!auth && (!type.opensAccount || accountIdFromPub(env.pub) !== tx.from)) issue(height, 'bad_sender', `transaction ${t.id} comes from an unknown account`);
-      if (auth && auth.pub !== env.pub) issue(height, 'wrong_key', `transaction ${t.id} is signed by a key that is not the account's`);
-      if ((auth?.nonce ?? 0) !== tx.nonce) issue(height, 'bad_nonce', `transaction ${t.id} has nonce ${tx.nonce}, expected ${auth?.nonce ?? 0}`);
-      if (tx.expires * 1000 < h.time) issue(height, 'expired', `transaction ${t.id} was included after it expired`);
-      let body: unknown;
-      try {
-        body = type.parse(tx.body, params);
-      } catch (err) {
-        issue(height, 'bad_body', `transaction ${t.id} has a body its module refuses: ${(err as Error).message}`);
-        return;
-      }
-      const receipt = applyTx({ state: layered, type, params, height, index, timeMs: h.time, id: t.id, env, body, auth });
-      if (canonicalJson(receipt) !== canonicalJson(t.receipt)) {
-        issue(height, 'receipt_mismatch', `transaction ${t.id}: replay gives ${receipt.status}${receipt.code ? ' ' + receipt.code : ''}, store says ${t.receipt.status}${t.receipt.code ? ' ' + t.receipt.code : ''} (or other event data differs)`);
-      }
-      receipts.push(receipt);
+      exec.push({ id: t.id, env: envs[i]! });
     });
-    const txRoot = merkleRoot(receipts.map((r) => leafHash(receiptLeafBytes(r))));
-    if (txRoot !== h.txRoot) issue(height, 'tx_root_mismatch', 'the Merkle root of the replayed receipts differs from the header');
-    const stateRoot = nextStateRoot(prev.header.stateRoot, layered.blockWrites);
-    if (stateRoot !== h.stateRoot) issue(height, 'state_root_mismatch', 'the replayed state changes differ from what the header commits to');
-    for (const [k, val] of layered.blockWrites) {
-      if (val === null) state.delete(k);
-      else state.set(k, val);
+    const result = executeBlock({ ...stateSource(state), stateRoot: prev.header.stateRoot }, { height, time: h.time }, exec, kernel);
+    for (const { input, error } of result.excluded) {
+      issue(height, ruleIssueKind(error), `transaction ${exec[input]!.id} breaks a block rule: ${error.message}`);
     }
+    result.included.forEach((input, index) => {
+      const replayed = result.receipts[index]!;
+      const t = stored[input]!;
+      if (canonicalJson(replayed) !== canonicalJson(t.receipt)) {
+        issue(height, 'receipt_mismatch', `transaction ${t.id}: replay gives ${replayed.status}${replayed.code ? ' ' + replayed.code : ''}, store says ${t.receipt.status}${t.receipt.code ? ' ' + t.receipt.code : ''} (or other event data differs)`);
+      }
+    });
+    if (result.txRoot !== h.txRoot) issue(height, 'tx_root_mismatch', 'the Merkle root of the replayed receipts differs from the header');
+    if (result.stateRoot !== h.stateRoot) issue(height, 'state_root_mismatch', 'the replayed state changes differ from what the header commits to');
+    state.apply(result.writes);
     prev = block;
     onProgress(height, tip);
   }
@@ -155,18 +121,18 @@ export async function verifyChain(
     const seen = new Set<string>();
     for (const row of source.storedState()) {
       seen.add(row.k);
-      const replayed = state.get(row.k);
+      const replayed = state.map.get(row.k);
       if (replayed === undefined) issue(row.h, 'state_extra', `stored state has "${row.k}", which no transaction wrote`);
       else if (replayed !== row.v) issue(row.h, 'state_mismatch', `stored "${row.k}" is ${row.v}, replay gives ${replayed} (last written at height ${row.h})`);
     }
-    for (const k of state.keys()) if (!seen.has(k)) issue(tip, 'state_missing', `stored state lacks "${k}"`);
+    for (const k of state.map.keys()) if (!seen.has(k)) issue(tip, 'state_missing', `stored state lacks "${k}"`);
     const stored = source.storedState;
     for (const m of modules) {
       for (const msg of m.invariants?.(mapEntries(stored()), params) ?? []) issue(tip, 'invariant_broken', `${m.name}, stored state: ${msg}`);
     }
   }
   for (const m of modules) {
-    for (const msg of m.invariants?.(state.entries(), params) ?? []) issue(tip, 'invariant_broken', `${m.name}, replayed state: ${msg}`);
+    for (const msg of m.invariants?.(state.map.entries(), params) ?? []) issue(tip, 'invariant_broken', `${m.name}, replayed state: ${msg}`);
   }
 
   issues.sort((a, b) => a.height - b.height);
@@ -176,7 +142,7 @@ export async function verifyChain(
     height: tip,
     blocks: tip + 1,
     txs: txCount,
-    stateKeys: state.size,
+    stateKeys: state.map.size,
     firstDivergence: issues.length ? issues[0]!.height : null,
     issues,
   };
@@ -212,6 +178,20 @@ export function clientSource(client: { call(method: string, params?: Record<stri
     block: async (height) => (await client.call('block.get', { height })) as SignedBlock,
     blockTxs: async (height) => ((await client.call('block.get', { height, full: true })) as { txs: TxView[] }).txs,
   };
+}
+
+/** The issue kind of a transaction the block rules exclude (as the executor's refusal code says). */
+function ruleIssueKind(err: TallyError): string {
+  switch (err.code) {
+    case 'nonce_gap': return 'bad_nonce';
+    case 'account_not_found': case 'account_mismatch': return 'bad_sender';
+    case 'expired': case 'expires_too_far': case 'wrong_key': case 'weak_key': case 'wrong_chain': case 'unknown_type': return err.code;
+    default: return 'bad_body';
+  }
+}
+
+function stateSource(state: MemoryState) {
+  return { get: (k: string) => state.get(k), range: (p: string, a: string | undefined, l: number) => state.range(p, a, l) };
 }
 
 function* mapEntries(rows: Iterable<{ k: string; v: string }>): IterableIterator<[string, string]> {

@@ -1,12 +1,27 @@
-// Ledger state is a key-value map of JSON values, owned by modules under their own key
-// prefixes ("auth/", "ledger/..."). The sequencer layers writes: one transaction's
-// writes over the block's writes over the committed state, so a failed transaction is
-// dropped whole and a block commits whole.
+// Chain state is a key-value map. Keys are strings owned by prefix ("auth/" by the core,
+// "ledger/" by the ledger, ...); values are JSON, stored as their RFC 8785 canonical text so
+// that two nodes whose modules built an object in different key orders store (and hash)
+// the same bytes. Values read back are deep-frozen: a module that mutates one instead of
+// calling set() fails loudly rather than changing state behind the executor's back.
+//
+// The executor layers writes: one transaction's writes over the block's writes over the
+// committed state, so a failed transaction is dropped whole and a block commits whole.
+import { canonicalJson } from '../core/canonical.js';
+import { assert } from '../core/errors.js';
 import { hash } from '../core/hash.js';
 import { fromHex, toHex } from '../core/encoding.js';
 
+/** A block's state changes: canonical JSON text, or null for a deletion. */
+export type Writes = Map<string, string | null>;
+
 export interface StateReader {
   get<T = unknown>(key: string): T | undefined;
+  /**
+   * Entries whose key starts with `prefix`, in ascending key order (UTF-16 code units,
+   * as JavaScript compares strings and as SQLite's BINARY collation orders ASCII keys),
+   * after `after` if given, at most `limit`.
+   */
+  entries<T = unknown>(prefix: string, options?: { after?: string; limit?: number }): Array<[string, T]>;
 }
 
 export interface StateView extends StateReader {
@@ -15,40 +30,113 @@ export interface StateView extends StateReader {
 }
 
 /** Where committed values come from: the store (through a cache) or, in replay, memory. */
-export type CommittedLookup = (key: string) => string | undefined;
+export interface CommittedState {
+  get(key: string): string | undefined;
+  /** Committed entries under a prefix in ascending key order, after `after`, at most `limit`. */
+  range(prefix: string, after: string | undefined, limit: number): Array<[string, string]>;
+}
+
+/** The one encoding of a state value. */
+export function encodeValue(value: unknown): string {
+  assert(value !== undefined, 'a state value must not be undefined (use delete)');
+  return canonicalJson(value);
+}
+
+export function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+export function decodeValue<T>(raw: string): T {
+  return deepFreeze(JSON.parse(raw) as T);
+}
+
+/** An in-memory committed state (replay, tests). */
+export class MemoryState implements CommittedState {
+  readonly map = new Map<string, string>();
+
+  get(key: string): string | undefined {
+    return this.map.get(key);
+  }
+
+  range(prefix: string, after: string | undefined, limit: number): Array<[string, string]> {
+    const keys = [...this.map.keys()].filter((k) => k.startsWith(prefix) && (after === undefined || k > after)).sort();
+    return keys.slice(0, limit).map((k) => [k, this.map.get(k)!]);
+  }
+
+  apply(writes: Writes): void {
+    for (const [k, v] of writes) {
+      if (v === null) this.map.delete(k);
+      else this.map.set(k, v);
+    }
+  }
+}
+
+const ENTRIES_LIMIT_DEFAULT = 1000;
 
 export class LayeredState implements StateView {
-  readonly blockWrites = new Map<string, string | null>();
-  private txWrites = new Map<string, string | null>();
+  readonly blockWrites: Writes = new Map();
+  private txWrites: Writes = new Map();
+  private readonly parsed = new Map<string, { raw: string; value: unknown }>();
 
-  constructor(private readonly committed: CommittedLookup) {}
+  constructor(private readonly committed: CommittedState) {}
 
   getRaw(key: string): string | undefined {
     let v = this.txWrites.get(key);
     if (v === undefined) v = this.blockWrites.get(key);
-    if (v === undefined) return this.committed(key);
+    if (v === undefined) return this.committed.get(key);
     return v === null ? undefined : v;
   }
 
-  /**
-   * Parsed values are memoized for the block (a transfer reads the same accounts several
-   * times) and frozen, so a module that mutated one instead of calling set() would fail
-   * loudly rather than change state behind the sequencer's back.
-   */
+  /** Parsed values are memoized for the block (a transfer reads the same accounts often). */
   get<T = unknown>(key: string): T | undefined {
     const raw = this.getRaw(key);
     if (raw === undefined) return undefined;
     const hit = this.parsed.get(key);
     if (hit && hit.raw === raw) return hit.value as T;
-    const value = Object.freeze(JSON.parse(raw) as object);
+    const value = decodeValue<T>(raw);
     this.parsed.set(key, { raw, value });
-    return value as T;
+    return value;
   }
 
-  private readonly parsed = new Map<string, { raw: string; value: unknown }>();
+  entries<T = unknown>(prefix: string, options: { after?: string; limit?: number } = {}): Array<[string, T]> {
+    const limit = options.limit ?? ENTRIES_LIMIT_DEFAULT;
+    const after = options.after;
+    // Overlay keys under the prefix (this block's and this transaction's writes), sorted.
+    const overlay = new Map<string, string | null>();
+    for (const layer of [this.blockWrites, this.txWrites]) {
+      for (const [k, v] of layer) if (k.startsWith(prefix) && (after === undefined || k > after)) overlay.set(k, v);
+    }
+    const overlayKeys = [...overlay.keys()].sort();
+    // Each overlay key hides at most one committed entry, so this many committed entries
+    // always leave `limit` survivors when the state has them.
+    const committed = this.committed.range(prefix, after, limit + overlayKeys.length);
+    const out: Array<[string, T]> = [];
+    let ci = 0;
+    let oi = 0;
+    while (out.length < limit && (ci < committed.length || oi < overlayKeys.length)) {
+      const ck = ci < committed.length ? committed[ci]![0] : undefined;
+      const ok = oi < overlayKeys.length ? overlayKeys[oi] : undefined;
+      let key: string;
+      if (ok !== undefined && (ck === undefined || ok <= ck)) {
+        if (ok === ck) ci++;
+        oi++;
+        if (overlay.get(ok) === null) continue;
+        key = ok;
+      } else {
+        ci++;
+        key = ck!;
+      }
+      out.push([key, this.get<T>(key)!]);
+    }
+    return out;
+  }
 
   set(key: string, value: unknown): void {
-    this.txWrites.set(key, JSON.stringify(value));
+    this.txWrites.set(key, encodeValue(value));
   }
 
   delete(key: string): void {
@@ -57,7 +145,7 @@ export class LayeredState implements StateView {
 
   /** Writes that must survive the transaction's failure (the nonce bump). */
   setDurable(key: string, value: unknown): void {
-    this.blockWrites.set(key, JSON.stringify(value));
+    this.blockWrites.set(key, encodeValue(value));
   }
 
   commitTx(): void {
@@ -71,13 +159,42 @@ export class LayeredState implements StateView {
 }
 
 /**
+ * A module's view of state, confined to its own key prefix ("<module>/"). A key outside
+ * it is a programmer error: modules reach each other only through keepers.
+ */
+export class ScopedState implements StateView {
+  constructor(private readonly inner: StateView, readonly prefix: string) {}
+
+  private own(key: string): string {
+    assert(key.startsWith(this.prefix), `state key "${key}" is outside this module's prefix "${this.prefix}"`);
+    return key;
+  }
+
+  get<T = unknown>(key: string): T | undefined {
+    return this.inner.get<T>(this.own(key));
+  }
+
+  entries<T = unknown>(prefix: string, options?: { after?: string; limit?: number }): Array<[string, T]> {
+    return this.inner.entries<T>(this.own(prefix), options);
+  }
+
+  set(key: string, value: unknown): void {
+    this.inner.set(this.own(key), value);
+  }
+
+  delete(key: string): void {
+    this.inner.delete(this.own(key));
+  }
+}
+
+/**
  * stateRoot: a hash chain over each block's sorted state changes,
  *   stateRoot(h) = BLAKE3("tally/state/v1\n" || stateRoot(h-1) || BLAKE3(diff(h))),
- * where diff(h) is the block's writes sorted by key, one JSON [key, value|null] per line. It commits
- * to the whole state history (replay recomputes it) but does not yet give per-account
- * inclusion proofs; a sparse Merkle tree over the state is the planned replacement.
+ * where diff(h) is the block's writes sorted by key, one JSON [key, value|null] per line
+ * (value: the canonical JSON text of the state value, as a JSON string). It commits to the
+ * whole state history; the sparse Merkle tree that gives per-key proofs replaces it.
  */
-export function nextStateRoot(prevStateRoot: string, writes: Map<string, string | null>): string {
+export function nextStateRoot(prevStateRoot: string, writes: Writes): string {
   const keys = [...writes.keys()].sort();
   const lines = keys.map((k) => JSON.stringify([k, writes.get(k) ?? null])).join('\n');
   return toHex(hash('tally/state/v1\n', fromHex(prevStateRoot, 'state root', 32), hash(lines)));
@@ -90,7 +207,8 @@ export interface AuthRecord {
   nonce: number;
 }
 
-export const authKey = (accountId: string): string => `auth/${accountId}`;
+export const AUTH_PREFIX = 'auth/';
+export const authKey = (accountId: string): string => `${AUTH_PREFIX}${accountId}`;
 
 /** Give an account its key before its first transaction (genesis accounts). */
 export function openAccount(state: StateView, accountId: string, pub: string): void {

@@ -7,7 +7,7 @@ import { dataPaths } from '../chain/node.js';
 import { clientSource, storeSource, verifyChain, type ChainSource, type VerifyPins, type VerifyReport } from '../chain/replay.js';
 import { VerifierPool } from '../chain/verifier.js';
 import { connectClient } from '../api/client.js';
-import { allModules } from '../modules/index.js';
+import { chainModules } from '../modules/index.js';
 import { SqliteStore } from '../store/sqlite.js';
 import { TallyError } from '../core/errors.js';
 import { addClientOptions, defaultDataDir, nodeTarget, withClient, type ClientOptions } from './context.js';
@@ -107,7 +107,7 @@ interface VerifyOptions {
 
 async function runVerify(opts: VerifyOptions): Promise<VerifyReport> {
   const pins: VerifyPins = {};
-  if (opts.genesis) pins.genesis = readGenesisFile(opts.genesis, allModules);
+  if (opts.genesis) pins.genesis = readGenesisFile(opts.genesis, chainModules);
   const nodeKey = opts.nodeKey ?? process.env.TALLY_NODE_KEY;
   if (nodeKey) pins.nodeKey = nodeKey;
   const pool = new VerifierPool();
@@ -124,10 +124,10 @@ async function runVerify(opts: VerifyOptions): Promise<VerifyReport> {
       store = SqliteStore.open({ dbPath: p.db, keyPath: p.dbKey, readonly: true });
       const stored = store.getMeta('genesis');
       if (!stored) throw new TallyError('db_corrupt', 'the database has no genesis record');
-      source = storeSource(store, validateGenesis(JSON.parse(stored), allModules));
+      source = storeSource(store, validateGenesis(JSON.parse(stored), chainModules));
     }
     let started = false;
-    return await verifyChain(source, allModules, pool, (height, tip) => {
+    return await verifyChain(source, chainModules, pool, (height, tip) => {
       if (!bar) return;
       if (!started) {
         bar.start(tip, 0);

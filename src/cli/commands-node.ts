@@ -6,10 +6,11 @@ import type net from 'node:net';
 import { fail } from '../core/errors.js';
 import { defaultGenesis } from '../chain/genesis.js';
 import { dataPaths, initDataDir, isInitialized, TallyNode } from '../chain/node.js';
+import { ModuleServices } from '../app/services.js';
 import { buildInternalHttp } from '../api/internal.js';
 import { buildPublicHttp } from '../api/http.js';
 import { listenSocket } from '../api/socket.js';
-import { allModules } from '../modules/index.js';
+import { allModules, chainModules } from '../modules/index.js';
 import type { Synchronous } from '../store/sqlite.js';
 import { loadNodeConfig } from './config.js';
 import { defaultDataDir, parseHostPort } from './context.js';
@@ -59,7 +60,7 @@ function initNode(opts: InitOptions, dev: boolean) {
   } else {
     const decimals = Number(opts.decimals);
     if (!Number.isInteger(decimals)) fail('bad_flag', '--decimals must be an integer');
-    const g = defaultGenesis(allModules, { chain: opts.chain, decimals, dev });
+    const g = defaultGenesis(chainModules, { chain: opts.chain, decimals, dev });
     const ledger = g.modules.ledger as { registration: { policy: string; grant: string } };
     if (opts.grant !== undefined) ledger.registration.grant = opts.grant;
     if (opts.policy !== undefined) ledger.registration.policy = opts.policy;
@@ -108,7 +109,7 @@ export function registerNodeCommands(program: Command): void {
     .option('--block-delay-ms <n>', 'longest wait before a block is made when load is light', '2')
     .option('--config <file>', 'node config file, one section per module (default: <data>/config.json if it exists; see the README)')
     .option('--json', 'print one JSON line when listening (for scripts and tests)');
-  for (const m of allModules) for (const [flags, description] of m.nodeOptions ?? []) nodeCommand.option(flags, description);
+  for (const m of allModules) for (const [flags, description] of m.app.nodeOptions ?? []) nodeCommand.option(flags, description);
   nodeCommand.action(async (opts) => runNode(opts));
 }
 
@@ -162,6 +163,7 @@ async function runNode(opts: NodeCliOptions): Promise<void> {
     blockTxCountMax: Number(opts.blockTxs),
     blockDelayMsMax: Number(opts.blockDelayMs),
   });
+  const moduleServices = new ModuleServices(node);
   const closers: Array<() => Promise<unknown>> = [];
   const socketPath = opts.socket ?? dataPaths(dataDir).socket;
   let httpUrl: string | null = null;
@@ -171,7 +173,7 @@ async function runNode(opts: NodeCliOptions): Promise<void> {
   try {
     // Module services (watchers, signing threads, extra listeners) start before the
     // listeners that serve their routes; they stop first on shutdown.
-    Object.assign(services, await node.startServices({ configs: config.sections, flags: opts as unknown as Record<string, unknown>, log }));
+    Object.assign(services, await moduleServices.start({ configs: config.sections, flags: opts as unknown as Record<string, unknown>, log }));
     const sock: net.Server = await listenSocket(node, socketPath);
     // server.close() waits for every open connection to end, so one idle client would hold
     // a stop forever: end them too (drain() has already answered what they submitted).
@@ -200,6 +202,7 @@ async function runNode(opts: NodeCliOptions): Promise<void> {
     }
   } catch (err) {
     for (const close of closers.reverse()) await close().catch(() => {});
+    await moduleServices.stop();
     await node.close();
     throw err;
   }
@@ -234,7 +237,7 @@ async function runNode(opts: NodeCliOptions): Promise<void> {
     if (!opts.json) process.stderr.write(`\n${signal}: stopping\n`);
     if (activity) clearInterval(activity);
     // Module services (notary signing, anchoring) stop first: they may still submit.
-    await node.stopServices();
+    await moduleServices.stop();
     // Commit what was admitted and answer its submitters before the listeners close.
     node.drain();
     for (const close of closers.reverse()) await close().catch(() => {});

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fail, TallyError } from '../core/errors.js';
-import type { TallyModule } from '../chain/module.js';
+import type { TallyModule } from '../chain/app-module.js';
 
 /** Large enough for any hand-written config; a bigger file is a mistake. */
 const CONFIG_BYTES_MAX = 256 * 1024;
@@ -41,7 +41,7 @@ export function parseNodeConfig(text: string, where: string, modules: TallyModul
     fail('config_invalid', `config file ${where} is not valid JSON: ${(err as Error).message}`);
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail('config_invalid', `config file ${where} must hold a JSON object with one section per module`);
-  const configurable = modules.filter((m) => m.config);
+  const configurable = modules.filter((m) => m.app.config);
   const sections = new Map<string, unknown>();
   for (const [name, section] of Object.entries(raw)) {
     if (name === '$comment') continue;
@@ -53,7 +53,7 @@ export function parseNodeConfig(text: string, where: string, modules: TallyModul
       });
     }
     try {
-      sections.set(name, Object.freeze(m.config!.validate(section)));
+      sections.set(name, Object.freeze(m.app.config!.validate(section)));
     } catch (err) {
       if (err instanceof TallyError) throw new TallyError(err.code, `config file ${where}: ${err.message}`, { details: err.details ?? {}, ...(err.hint ? { hint: err.hint } : {}) });
       throw err;

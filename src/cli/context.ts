@@ -3,11 +3,11 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { TallyError, fail } from '../core/errors.js';
-import { connectClient, type Client } from '../api/client.js';
+import { connectClient, isHttpTarget, type Client } from '../api/client.js';
 import { signTx, type Receipt, type Tx } from '../chain/envelope.js';
 import { signQuery } from '../chain/query-auth.js';
 import type { Signer } from '../core/keys.js';
-import type { CliContext, SubmitResult } from '../chain/module.js';
+import type { CliContext, SubmitResult } from '../chain/app-module.js';
 import { defaultHome, keyInfo, loadSigner, readPassphrase, resolveKeyName } from './keystore.js';
 import { output } from './output.js';
 
@@ -94,6 +94,8 @@ export const cliContext: CliContext = {
   signer: (options) => unlockKey(options as ClientOptions),
   output: (options, value, human) => output(options as { json?: boolean }, value, human),
   clientOptions: addClientOptions,
+  dataDir: (options) => (options as { data?: string }).data ?? defaultDataDir(),
+  isHttpTarget,
   currentAccountId: (options) => {
     const home = homeDir(options as ClientOptions);
     return keyInfo(home, resolveKeyName(home, (options as ClientOptions).key)).id;

@@ -19,7 +19,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerNodeCommands(program);
   registerKeyCommands(program);
-  for (const m of allModules) m.cli?.(program, cliContext);
+  for (const m of allModules) m.app.cli?.(program, cliContext);
   registerChainCommands(program);
   registerBenchCommand(program);
   return program;

@@ -16,10 +16,7 @@ function jsonReplacer(_key: string, value: unknown): unknown {
 }
 
 /** Two-column "label  value" lines for human output. */
-export function table(rows: Array<[string, unknown]>): string {
-  const width = Math.max(...rows.map(([k]) => k.length));
-  return rows.map(([k, v]) => `${k.padEnd(width)}  ${v === null || v === undefined ? '-' : String(v)}`).join('\n');
-}
+export { table } from '../core/text.js';
 
 export function reportError(err: unknown, json: boolean): number {
   if (err instanceof TallyError) {

@@ -86,6 +86,7 @@ export class SqliteStore {
       blockTxs: db.prepare<[number, number], TxRow>('SELECT id, height, idx, sender, type, env, status, code, events FROM txs WHERE seq BETWEEN ? AND ? ORDER BY seq'),
       txAt: db.prepare<[number], TxRow>('SELECT id, height, idx, sender, type, env, status, code, events FROM txs WHERE seq = ?'),
       tx: db.prepare<[bigint, Buffer], TxRow>('SELECT id, height, idx, sender, type, env, status, code, events FROM txs WHERE id_head = ? AND id = ?'),
+      stateRange: db.prepare<[string, string, string, number], { k: string; v: string }>('SELECT k, v FROM state WHERE k >= ? AND k < ? AND k > ? ORDER BY k LIMIT ?'),
       allState: db.prepare<[], { k: string; v: string; h: number }>('SELECT k, v, h FROM state ORDER BY k'),
     };
   }
@@ -174,6 +175,12 @@ export class SqliteStore {
   /** The transaction at a chain position (height * BLOCK_TX_SLOTS + index). */
   txAt(seq: number): TxRow | undefined {
     return this.stmts.txAt.get(seq);
+  }
+
+  /** State entries under `prefix` in key order, after `after`, at most `limit` (ordered iteration for modules). */
+  stateRange(prefix: string, after: string | undefined, limit: number): Array<[string, string]> {
+    const end = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+    return this.stmts.stateRange.all(prefix, end, after ?? '', limit).map((r) => [r.k, r.v]);
   }
 
   *allState(): IterableIterator<{ k: string; v: string; h: number }> {

@@ -3,8 +3,9 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { TallyError, fail } from '../../core/errors.js';
-import type { CliContext, Receipt } from '../../chain/module.js';
-import { table } from '../../cli/output.js';
+import type { Receipt } from '../../chain/module.js';
+import type { CliContext } from '../../chain/app-module.js';
+import { table } from '../../core/text.js';
 import { makeInvite } from './invites.js';
 import type { DisputeView, HistoryItem } from './queries.js';
 import { documentDigest, messageSignatureValid, signMessage, verifyStatementBundle, type StatementBundle, type StatementView } from './statements.js';

@@ -4,8 +4,7 @@ import { fail } from '../../core/errors.js';
 import { accountIdFromPub, assertStrongPublicKey } from '../../core/keys.js';
 import { formatAmount, parseAmount } from '../../core/amount.js';
 import { fromB64u } from '../../core/encoding.js';
-import { openAccount, type StateView } from '../../chain/state.js';
-import type { ChainParams, ModuleGenesis } from '../../chain/module.js';
+import type { ModuleGenesis } from '../../chain/module.js';
 import { createAccount, MINT_ID, MINT_NAME, transfer, validName } from './state.js';
 
 export type RegistrationPolicy = 'open' | 'invite' | 'closed';
@@ -77,12 +76,12 @@ export const ledgerGenesis: ModuleGenesis = {
     return { registration: { policy: policy as RegistrationPolicy, grant }, accounts: out, admins: admins as string[], disputes } satisfies LedgerGenesis;
   },
 
-  init(state: StateView, section, params: ChainParams) {
+  init({ state, params, openAccount }, section) {
     const g = section as LedgerGenesis;
     createAccount(state, MINT_ID, MINT_NAME, 0);
     for (const a of g.accounts) {
       const id = accountIdFromPub(a.pub);
-      openAccount(state, id, a.pub);
+      openAccount(id, a.pub);
       createAccount(state, id, a.name, 0);
       const amount = parseAmount(a.balance, params.decimals);
       if (amount > 0n) transfer(state, MINT_ID, id, amount);

@@ -8,7 +8,7 @@
 // (ordered by account), touching each account's pages once per merge instead of once per
 // block. The recent rows are also kept in memory by account, so a query reads one range of
 // ledger_history plus that memory. `npm run bench:storage` measures the cost per transfer.
-import type { BlockIndexer, IndexedTx } from '../../chain/module.js';
+import type { BlockIndexer, IndexedTx } from '../../chain/app-module.js';
 import type { Migration } from '../../store/migrations.js';
 import type { SqliteStore } from '../../store/sqlite.js';
 import { MINT_ID } from './state.js';

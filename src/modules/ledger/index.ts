@@ -1,7 +1,8 @@
 // The ledger module: a community currency with disputes. Declares its transaction types,
 // queries, genesis section, history index, HTTP routes and CLI commands; the core knows
 // nothing else about it.
-import type { TallyModule } from '../../chain/module.js';
+import type { TallyModule } from '../../chain/app-module.js';
+import type { ChainModule } from '../../chain/module.js';
 import { ledgerCli } from './cli.js';
 import { ledgerGenesis } from './genesis.js';
 import { ledgerIndexer, ledgerMigrations } from './history.js';
@@ -9,15 +10,25 @@ import { ledgerQueries } from './queries.js';
 import { ledgerRoutes } from './routes.js';
 import { ledgerTxTypes } from './txs.js';
 import { ledgerInvariants } from './state.js';
+import { ledgerKeeper, type LedgerKeeper } from './keeper.js';
 
-export const ledgerModule: TallyModule = {
+/** The chain part: what every node re-executes. */
+export const ledgerChain: ChainModule<LedgerKeeper> = {
   name: 'ledger',
   txTypes: ledgerTxTypes,
   queries: ledgerQueries,
   genesis: ledgerGenesis,
-  migrations: ledgerMigrations,
-  indexer: ledgerIndexer,
-  routes: ledgerRoutes,
-  cli: ledgerCli,
   invariants: ledgerInvariants,
+  keeper: ledgerKeeper,
+};
+
+export const ledgerModule: TallyModule = {
+  name: 'ledger',
+  chain: ledgerChain,
+  app: {
+    migrations: ledgerMigrations,
+    indexer: ledgerIndexer,
+    routes: ledgerRoutes,
+    cli: ledgerCli,
+  },
 };

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { canonicalJson } from '../../core/canonical.js';
 import { accountIdFromPub, generateSigner } from '../../core/keys.js';
-import type { IndexedTx } from '../../chain/module.js';
+import type { IndexedTx } from '../../chain/app-module.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,7 +10,7 @@ import { createDatabaseKey } from '../../store/keyfile.js';
 import { SqliteStore } from '../../store/sqlite.js';
 import { historyRows, ledgerIndexer, ledgerMigrations, participants } from './history.js';
 import { inviteSignatureValid, makeInvite, parseInvite } from './invites.js';
-import { accountKey, disputeKey, ledgerInvariants, MINT_ID, type Dispute } from './state.js';
+import { accountKey, disputeKey, holdKey, ledgerInvariants, MINT_ID, type Dispute } from './state.js';
 import { documentDigest, messageSignatureValid, signMessage } from './statements.js';
 import { errorCode as code } from '../../core/testing.js';
 
@@ -22,17 +22,25 @@ function dispute(status: Dispute['status'], hold: string): Dispute {
   return { id: 1, transfer: 'f'.repeat(64), from: A, to: B, amount: '50', openedBy: A, reason: 'r', opened: { height: 1, time: 0 }, status, seconds: [], hold };
 }
 
-const entries = (accounts: Record<string, { balance: string; held?: string }>, disputes: Dispute[] = []): Array<[string, string]> => [
+/** State entries: accounts, disputes, and holds by owner (by default each account's `held` is the ledger's own). */
+const entries = (accounts: Record<string, { balance: string; held?: string }>, disputes: Dispute[] = [], holds?: Array<[string, string, string]>): Array<[string, string]> => [
   ...Object.entries(accounts).map(([id, a]) => [accountKey(id), JSON.stringify({ name: id.slice(0, 4), created: 0, ...a })] as [string, string]),
   ...disputes.map((d) => [disputeKey(d.id), JSON.stringify(d)] as [string, string]),
+  ...(holds ?? Object.entries(accounts).filter(([, a]) => a.held).map(([id, a]): [string, string, string] => [id, 'ledger', a.held!]))
+    .map(([id, owner, amount]) => [holdKey(id, owner), JSON.stringify(amount)] as [string, string]),
 ];
 
-test('ledger invariants: double entry, and holds match open disputes', () => {
+test('ledger invariants: double entry, holds by owner add up, and the ledger\'s holds match open disputes', () => {
   assert.deepEqual(ledgerInvariants(entries({ [MINT_ID]: { balance: '-100' }, [A]: { balance: '60' }, [B]: { balance: '40', held: '30' } }, [dispute('open', '30')])), []);
   assert.deepEqual(ledgerInvariants(entries({ [MINT_ID]: { balance: '-100' }, [A]: { balance: '60' }, [B]: { balance: '40' } }, [dispute('reversed', '30')])), []);
   assert.match(ledgerInvariants(entries({ [MINT_ID]: { balance: '-100' }, [A]: { balance: '61' }, [B]: { balance: '40' } })).join(), /sum to 1 minor units/);
-  assert.match(ledgerInvariants(entries({ [MINT_ID]: { balance: '-100' }, [A]: { balance: '60' }, [B]: { balance: '40', held: '30' } })).join(), /holds 30, but its open disputes hold 0/);
-  assert.match(ledgerInvariants(entries({ [MINT_ID]: { balance: '-100' }, [A]: { balance: '60' }, [B]: { balance: '40' } }, [dispute('escalated', '30')])).join(), /holds 0, but its open disputes hold 30/);
+  assert.match(ledgerInvariants(entries({ [MINT_ID]: { balance: '-100' }, [A]: { balance: '60' }, [B]: { balance: '40', held: '30' } })).join(), /disputes hold 30, but its open disputes hold 0/);
+  assert.match(ledgerInvariants(entries({ [MINT_ID]: { balance: '-100' }, [A]: { balance: '60' }, [B]: { balance: '40' } }, [dispute('escalated', '30')])).join(), /disputes hold 0, but its open disputes hold 30/);
+  // A market's margin is not a dispute's hold: the totals add up by owner.
+  const margin = { [MINT_ID]: { balance: '-100' }, [A]: { balance: '60', held: '10' }, [B]: { balance: '40', held: '30' } };
+  assert.deepEqual(ledgerInvariants(entries(margin, [dispute('open', '30')], [[A, 'markets', '10'], [B, 'ledger', '30']])), []);
+  assert.match(ledgerInvariants(entries(margin, [dispute('open', '30')], [[A, 'markets', '10'], [B, 'markets', '30']])).join(), /disputes hold 0, but its open disputes hold 30/);
+  assert.match(ledgerInvariants(entries(margin, [dispute('open', '30')], [[B, 'ledger', '30']])).join(), /holds 10, but its holds by owner add up to 0/);
   assert.match(ledgerInvariants(entries({ [MINT_ID]: { balance: '-100' }, [A]: { balance: '80' }, [B]: { balance: '20', held: '30' } }, [dispute('open', '30')])).join(), /more than its balance/);
   assert.match(ledgerInvariants(entries({ [MINT_ID]: { balance: '100' }, [A]: { balance: '-100' } })).join(), /negative balance/);
 });

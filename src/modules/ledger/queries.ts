@@ -3,8 +3,7 @@ import { formatAmount, parseAmount } from '../../core/amount.js';
 import { fail } from '../../core/errors.js';
 import { accountIdFromPub, ACCOUNT_ID } from '../../core/keys.js';
 import type { Query, QueryContext } from '../../chain/module.js';
-import { authKey, type AuthRecord } from '../../chain/state.js';
-import { txView } from '../../chain/node.js';
+import { txView } from '../../chain/reads.js';
 import type { TxEvent } from '../../chain/envelope.js';
 import { adminIds, type LedgerGenesis } from './genesis.js';
 import { historyRows } from './history.js';
@@ -49,14 +48,14 @@ interface AccountView {
 
 function accountView(ctx: QueryContext, ref: string): AccountView {
   const id = resolveRef(ctx, ref);
-  const auth = id ? ctx.state.get<AuthRecord>(authKey(id)) : undefined;
+  const pub = id ? ctx.accounts.pubOf(id) : undefined;
   const acct = id ? getAccount(ctx.state, id) : undefined;
-  if (!id || (!auth && !acct)) fail('unknown_account', `no account "${ref}"`, { status: 404, hint: 'check the name, or register it first with `tally register NAME`' });
+  if (!id || (!pub && !acct)) fail('unknown_account', `no account "${ref}"`, { status: 404, hint: 'check the name, or register it first with `tally register NAME`' });
   return {
     id,
     name: acct?.name ?? null,
-    pub: auth?.pub ?? null,
-    nonce: ctx.committedNonce(id) ?? 0,
+    pub: pub ?? null,
+    nonce: ctx.accounts.nonceOf(id),
     balance: formatAmount(BigInt(acct?.balance ?? '0'), ctx.params.decimals),
     registered: acct !== undefined,
     created: acct?.created ?? null,
@@ -223,7 +222,7 @@ export const verifyQuery: Query = {
       fail('bad_query', 'give {statement: id} or {signer, message, signature}');
     }
     const id = resolveRef(ctx, signer);
-    const pub = id ? ctx.state.get<AuthRecord>(authKey(id))?.pub : undefined;
+    const pub = id ? ctx.accounts.pubOf(id) : undefined;
     if (!id || !pub) fail('unknown_account', `no account "${signer}" with a key on this chain`, { status: 404 });
     const valid = messageSignatureValid(pub, message, signature);
     return { kind: 'signature', valid, ...(valid ? {} : { reason: 'the signature does not verify for this account and message' }), signer: { id, name: getAccount(ctx.state, id)?.name ?? null, pub } };

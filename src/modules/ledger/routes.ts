@@ -2,7 +2,7 @@
 // the socket, HTTP and the CLI answer alike; POST /v1/query/:name reaches the rest
 // (ledger.audit, which must be signed, and ledger.verify with a detached signature).
 import type { FastifyInstance } from 'fastify';
-import type { NodeHandle } from '../../chain/module.js';
+import type { NodeHandle } from '../../chain/app-module.js';
 
 export function ledgerRoutes(app: FastifyInstance, node: NodeHandle): void {
   const ref = { type: 'object', required: ['name'], properties: { name: { type: 'string', minLength: 1, maxLength: 64 } } } as const;

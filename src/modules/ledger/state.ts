@@ -85,14 +85,24 @@ export function getDispute(state: StateReader, n: number): Dispute | undefined {
   return state.get<Dispute>(disputeKey(n));
 }
 
-/** Change what is held on an account by delta (positive to hold, negative to release). */
-export function adjustHeld(state: StateView, id: string, delta: bigint): void {
+/** The hold of one owner (a module: "ledger" for disputes, "markets" for margin) on an account. */
+export const holdKey = (id: string, owner: string): string => `ledger/hold/${id}/${owner}`;
+
+/**
+ * Change what `owner` holds on an account by delta (positive to hold, negative to
+ * release). The account's `held` is the sum over owners, so the available balance is one
+ * read; each owner's share is its own row, so invariants tell a dispute's hold from margin.
+ */
+export function adjustHeld(state: StateView, id: string, delta: bigint, owner = 'ledger'): void {
   const acct = getAccount(state, id)!;
   const held = heldOf(acct) + delta;
   const next: LedgerAccount = { ...acct };
   if (held === 0n) delete next.held;
   else next.held = held.toString();
   state.set(accountKey(id), next);
+  const own = BigInt(state.get<string>(holdKey(id, owner)) ?? '0') + delta;
+  if (own === 0n) state.delete(holdKey(id, owner));
+  else state.set(holdKey(id, owner), own.toString());
 }
 
 export function getAccount(state: StateReader, id: string): LedgerAccount | undefined {
@@ -130,14 +140,17 @@ export function validName(name: unknown): string {
 
 /**
  * Double entry: every balance, the mint's included, sums to zero; only the mint is
- * negative. Holds: never negative, never more than the balance, and each account holds
- * exactly what its unresolved disputes hold.
+ * negative. Holds: never negative, never more than the balance, an account's `held` is the
+ * sum of its holds by owner, and the ledger's own holds are exactly what its unresolved
+ * disputes hold.
  */
 export function ledgerInvariants(entries: Iterable<[string, string]>): string[] {
   const problems: string[] = [];
   let sum = 0n;
   const held = new Map<string, { name: string; held: bigint }>();
   const disputeHolds = new Map<string, bigint>();
+  const ownerHolds = new Map<string, bigint>();
+  const ledgerHolds = new Map<string, bigint>();
   for (const [k, v] of entries) {
     if (k.startsWith('ledger/acct/')) {
       const acct = JSON.parse(v) as LedgerAccount;
@@ -148,6 +161,12 @@ export function ledgerInvariants(entries: Iterable<[string, string]>): string[] 
       if (h < 0n) problems.push(`account ${acct.name} holds a negative amount ${h}`);
       if (h > 0n && h > balance) problems.push(`account ${acct.name} holds ${h}, more than its balance ${acct.balance}`);
       held.set(k.slice('ledger/acct/'.length), { name: acct.name, held: h });
+    } else if (k.startsWith('ledger/hold/')) {
+      const [id, owner] = k.slice('ledger/hold/'.length).split('/') as [string, string];
+      const amount = BigInt(JSON.parse(v) as string);
+      if (amount <= 0n) problems.push(`the hold of ${owner} on ${id} is ${amount}, not positive`);
+      ownerHolds.set(id, (ownerHolds.get(id) ?? 0n) + amount);
+      if (owner === 'ledger') ledgerHolds.set(id, amount);
     } else if (k.startsWith('ledger/dispute/')) {
       const d = JSON.parse(v) as Dispute;
       if (d.status === 'open' || d.status === 'escalated') disputeHolds.set(d.to, (disputeHolds.get(d.to) ?? 0n) + BigInt(d.hold));
@@ -155,11 +174,14 @@ export function ledgerInvariants(entries: Iterable<[string, string]>): string[] 
   }
   if (sum !== 0n) problems.push(`balances sum to ${sum} minor units, not zero`);
   for (const [id, a] of held) {
+    const owners = ownerHolds.get(id) ?? 0n;
+    if (a.held !== owners) problems.push(`account ${a.name} holds ${a.held}, but its holds by owner add up to ${owners}`);
     const expected = disputeHolds.get(id) ?? 0n;
-    if (a.held !== expected) problems.push(`account ${a.name} holds ${a.held}, but its open disputes hold ${expected}`);
+    if ((ledgerHolds.get(id) ?? 0n) !== expected) problems.push(`account ${a.name}: disputes hold ${ledgerHolds.get(id) ?? 0n}, but its open disputes hold ${expected}`);
   }
   for (const [id, amount] of disputeHolds) {
     if (!held.has(id) && amount !== 0n) problems.push(`open disputes hold ${amount} on ${id}, which has no account`);
   }
+  for (const id of ownerHolds.keys()) if (!held.has(id)) problems.push(`holds on ${id}, which has no account`);
   return problems;
 }

@@ -9,7 +9,6 @@ import { hashText } from '../../core/hash.js';
 import { ACCOUNT_ID } from '../../core/keys.js';
 import { limits } from '../../core/limits.js';
 import type { TxContext, TxType } from '../../chain/module.js';
-import { authKey, type AuthRecord } from '../../chain/state.js';
 import { adminIds, type LedgerGenesis } from './genesis.js';
 import { inviteSignatureValid, parseInvite, type Invite } from './invites.js';
 import {
@@ -81,7 +80,7 @@ export const register: TxType<{ name: string; invite?: Invite }> = {
       const p = invite.payload;
       if (p.chain !== ctx.params.chain) fail('invite_invalid', `the invite is for chain "${p.chain}"`, { status: 403 });
       if (!adminIds(g).has(p.admin)) fail('invite_invalid', 'the invite is not from an admin of this chain', { status: 403 });
-      const adminPub = ctx.state.get<AuthRecord>(authKey(p.admin))?.pub;
+      const adminPub = ctx.accounts.pubOf(p.admin);
       if (!adminPub || !inviteSignatureValid(invite, adminPub)) fail('invite_invalid', 'the invite signature does not verify', { status: 403 });
       if (p.expires * 1000 < ctx.timeMs) fail('invite_expired', 'the invite has expired; ask the admin for a new one', { status: 403 });
       if (ctx.state.get(inviteKey(p.id)) !== undefined) fail('invite_used', 'the invite has already been used', { status: 409 });

@@ -5,7 +5,8 @@
 import { fail } from '../../core/errors.js';
 import { accountIdFromPub } from '../../core/keys.js';
 import { signTx, type Tx } from '../../chain/envelope.js';
-import type { ServiceContext, TxType } from '../../chain/module.js';
+import type { TxType } from '../../chain/module.js';
+import type { ServiceContext } from '../../chain/app-module.js';
 import type { NotaryStore } from './store.js';
 
 /** Batch roots in one anchor transaction (keeps it well under the 4 KiB transaction limit). */

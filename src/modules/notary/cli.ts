@@ -5,11 +5,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import type { Command } from 'commander';
-import type { CliContext } from '../../chain/module.js';
+import type { CliContext } from '../../chain/app-module.js';
 import { fail } from '../../core/errors.js';
 import { SqliteStore } from '../../store/sqlite.js';
-import { dataPaths } from '../../chain/node.js';
-import { defaultDataDir } from '../../cli/context.js';
+import { dataPaths } from '../../chain/datadir.js';
 import { NotaryEngine } from './engine.js';
 import { exportTo, verifyExport } from './export.js';
 import { generateKey, importPem, parseKeyType } from './keys.js';
@@ -28,9 +27,8 @@ interface DataOptions {
   json?: boolean;
 }
 
-function dataDirOf(o: DataOptions): string {
-  return o.data ?? defaultDataDir();
-}
+/** --data, TALLY_DATA or the default data directory (the CLI context knows which). */
+let dataDirOf: (o: DataOptions) => string = () => { throw new Error('notaryCli() not registered'); };
 
 export function openNotary(dataDir: string): { store: NotaryStore; sqlite: SqliteStore } {
   const paths = dataPaths(dataDir);
@@ -61,6 +59,7 @@ function keyLine(k: ReturnType<typeof publicKeyView>): string {
 }
 
 export function notaryCli(program: Command, cli: CliContext): void {
+  dataDirOf = (o) => cli.dataDir(o as Record<string, unknown>);
   const show = (o: { json?: boolean }, value: unknown, human: () => string) => cli.output(o as Record<string, unknown>, value, human);
   const notary = program.command('notary').description('exactly-once batch signing with a pool of keys (RSA-PSS, Ed25519), anchored on chain');
   const keys = notary.command('keys').description('the signing key pool');

@@ -4,7 +4,7 @@
 // anchored root, and the pool's public keys is public.
 import type { FastifyInstance } from 'fastify';
 import { fail } from '../../core/errors.js';
-import type { NodeHandle } from '../../chain/module.js';
+import type { NodeHandle } from '../../chain/app-module.js';
 import { notaryLimits } from './limits.js';
 import { canonicalRecord } from './records.js';
 import { NotaryStore } from './store.js';

@@ -2,7 +2,7 @@
 // engine `tally notary worker` runs as a process) and the anchorer that puts each signed
 // batch's root on chain.
 import os from 'node:os';
-import type { ModuleService, ServiceContext } from '../../chain/module.js';
+import type { ModuleService, ServiceContext } from '../../chain/app-module.js';
 import { anchorPending } from './anchor.js';
 import { NotaryEngine } from './engine.js';
 import { notaryDefaults, notaryLimits } from './limits.js';

@@ -5,8 +5,7 @@ import https from 'node:https';
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { TallyError } from '../../core/errors.js';
-import { isHttpTarget } from '../../api/client.js';
-import type { CliContext } from '../../chain/module.js';
+import type { CliContext } from '../../chain/app-module.js';
 import { integratedAddress } from './monero-address.js';
 import { newPid, parsePid, parseToken, tallyMemoTag } from './pid.js';
 
@@ -28,7 +27,7 @@ function apiTarget(opts: ApiOptions): string {
 
 /** One JSON request to the tickets API: http(s)://host:port or a Unix socket path. */
 export function apiRequest(target: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; body: Reply }> {
-  const url = isHttpTarget(target) ? new URL(path, target) : undefined;
+  const url = /^https?:\/\//.test(target) ? new URL(path, target) : undefined;
   // https:// (a service behind TLS) goes through node:https, on 443 unless a port is given.
   const request = url?.protocol === 'https:' ? https.request : http.request;
   return new Promise((resolve, reject) => {

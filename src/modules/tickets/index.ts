@@ -5,8 +5,7 @@
 import fs from 'node:fs';
 import Fastify, { type FastifyError } from 'fastify';
 import { TallyError } from '../../core/errors.js';
-import { errorHandler, type ErrorReply } from '../../api/http.js';
-import type { ModuleService, ServiceContext, TallyModule } from '../../chain/module.js';
+import type { ModuleService, ServiceContext, TallyModule } from '../../chain/app-module.js';
 import { ticketsCli } from './cli.js';
 import { validateTicketsConfig, type TicketsConfig } from './config.js';
 import { HttpMoneroRpc } from './monero-rpc.js';
@@ -45,8 +44,8 @@ async function startTickets(ctx: ServiceContext): Promise<ModuleService> {
   const socketPath = socketFlag ?? config.publicSocket;
   if (socketPath) {
     // The same error replies as the public HTTP listener (bad_json, body_too_large, ...).
-    const app = Fastify({ logger: false, bodyLimit: 4096, frameworkErrors: (err, _req, reply) => errorHandler(err, reply as unknown as ErrorReply) });
-    app.setErrorHandler((err: FastifyError, _req, reply) => errorHandler(err, reply));
+    const app = Fastify({ logger: false, bodyLimit: 4096, frameworkErrors: (err, req, reply) => ctx.httpErrorHandler(err, req, reply) });
+    app.setErrorHandler((err: FastifyError, req, reply) => ctx.httpErrorHandler(err, req, reply));
     app.setNotFoundHandler((req, reply) => reply.status(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url}` } }));
     await app.register(publicTicketsRoutes(() => service));
     removeStaleSocket(socketPath);
@@ -79,20 +78,22 @@ function removeStaleSocket(p: string): void {
 
 export const ticketsModule: TallyModule = {
   name: 'tickets',
-  txTypes: [],
-  queries: [],
-  migrations: ticketsMigrations,
-  config: { validate: validateTicketsConfig },
-  nodeOptions: [['--tickets-socket <path>', 'tickets: also serve the public tickets API on this Unix socket (e.g. for a Tor hidden service); overrides tickets.publicSocket']],
-  services: startTickets,
-  routes: (app, node) => {
-    void app.register(publicTicketsRoutes(() => services.get(node)));
+  // Off chain entirely: tickets reads the ledger's transfers from committed blocks.
+  chain: { name: 'tickets', txTypes: [], queries: [] },
+  app: {
+    migrations: ticketsMigrations,
+    config: { validate: validateTicketsConfig },
+    nodeOptions: [['--tickets-socket <path>', 'tickets: also serve the public tickets API on this Unix socket (e.g. for a Tor hidden service); overrides tickets.publicSocket']],
+    services: startTickets,
+    routes: (app, node) => {
+      void app.register(publicTicketsRoutes(() => services.get(node)));
+    },
+    internalRoutes: (app, node, { metrics }) => {
+      const service = services.get(node);
+      if (!service) return;
+      internalTicketsRoutes(app, service);
+      registerTicketsMetrics(metrics, service.stats);
+    },
+    cli: ticketsCli,
   },
-  internalRoutes: (app, node, { metrics }) => {
-    const service = services.get(node);
-    if (!service) return;
-    internalTicketsRoutes(app, service);
-    registerTicketsMetrics(metrics, service.stats);
-  },
-  cli: ticketsCli,
 };

@@ -9,8 +9,8 @@
 // nothing twice (payments are keyed by transaction id).
 import { parseAmount } from '../../core/amount.js';
 import { TallyError } from '../../core/errors.js';
-import type { TallyNode } from '../../chain/node.js';
-import type { BlockCommitted } from '../../chain/sequencer.js';
+import type { ServiceNode } from '../../chain/app-module.js';
+import type { BlockCommitted } from '../../chain/blocks.js';
 import type { Receipt } from '../../chain/envelope.js';
 import type { TallySourceConfig } from './config.js';
 import { PID_PATTERN, ZERO_PID } from './pid.js';
@@ -44,7 +44,7 @@ export class TallyWatcher {
   }
 
   constructor(
-    private readonly node: TallyNode,
+    private readonly node: ServiceNode,
     private readonly service: TicketsService,
     private readonly config: TallySourceConfig,
     private readonly log: (line: string) => void = () => {},

@@ -1,0 +1,37 @@
+// Module background services (watchers, signing threads, extra listeners): started by
+// `tally node` after the node opens and before the listeners; stopped first on shutdown,
+// before the mempool drains, because a service may still submit.
+import type { ModuleService } from '../chain/app-module.js';
+import type { TallyNode } from '../chain/node.js';
+import { errorHandler, type ErrorReply } from '../api/http.js';
+
+export class ModuleServices {
+  private running: ModuleService[] = [];
+
+  constructor(private readonly node: TallyNode) {}
+
+  /** Start every module's services; returns their info by module. */
+  async start(options: { configs?: ReadonlyMap<string, unknown>; flags?: Record<string, unknown>; log?: (line: string) => void } = {}): Promise<Record<string, Record<string, unknown>>> {
+    const node = this.node;
+    const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
+    const infos: Record<string, Record<string, unknown>> = {};
+    for (const m of node.modules) {
+      if (!m.app.services) continue;
+      const service = await m.app.services({
+        node, store: node.store, dataDir: node.paths.dir, signer: node.signer, log,
+        nextNonce: (accountId) => node.auth(accountId).nonce,
+        config: options.configs?.get(m.name), flags: options.flags ?? {},
+        httpErrorHandler: (err, _req, reply) => errorHandler(err as Error, reply as ErrorReply),
+      });
+      this.running.push(service);
+      if (service.info) infos[m.name] = service.info;
+    }
+    return infos;
+  }
+
+  async stop(): Promise<void> {
+    const running = this.running.reverse();
+    this.running = [];
+    for (const s of running) await Promise.resolve(s.stop()).catch(() => undefined);
+  }
+}

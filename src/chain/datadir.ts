@@ -1,0 +1,114 @@
+// A node's data directory: where its files live, the one-node lock, its keys, and
+// `initDataDir`, which writes genesis.json, db.key and node.key (0600), the encrypted
+// database and block 0.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { canonicalJson } from '../core/canonical.js';
+import { fail, TallyError } from '../core/errors.js';
+import { signerFromPrivateKey, type Signer } from '../core/keys.js';
+import { checkSecretFileMode, createDatabaseKey, writeSecretFile } from '../store/keyfile.js';
+import { SqliteStore } from '../store/sqlite.js';
+import type { TallyModule } from './app-module.js';
+import { signHeader } from './blocks.js';
+import { validateGenesis, type Genesis } from './genesis.js';
+import { chainParams, genesisBlockParts } from './genesis-block.js';
+import { Kernel } from './kernel.js';
+
+export function dataPaths(dataDir: string) {
+  return {
+    dir: dataDir,
+    db: path.join(dataDir, 'tally.db'),
+    dbKey: path.join(dataDir, 'db.key'),
+    nodeKey: path.join(dataDir, 'node.key'),
+    genesis: path.join(dataDir, 'genesis.json'),
+    socket: path.join(dataDir, 'tally.sock'),
+    lock: path.join(dataDir, 'node.lock'),
+  };
+}
+
+/**
+ * One node per data directory: two proposers on one database would fork the chain.
+ * The lock file holds the owner's pid; a lock left by a killed process is taken over.
+ */
+export function acquireNodeLock(lockPath: string): () => void {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = fs.openSync(lockPath, 'wx', 0o600);
+      fs.writeSync(fd, `${process.pid}\n`);
+      fs.closeSync(fd);
+      return () => {
+        try {
+          if (fs.readFileSync(lockPath, 'utf8').trim() === String(process.pid)) fs.unlinkSync(lockPath);
+        } catch {
+          // already gone
+        }
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const pid = Number(fs.readFileSync(lockPath, 'utf8').trim());
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) {
+        fail('node_running', `another node (pid ${pid}) is running on this data directory`, {
+          status: 409, hint: 'stop it first, or talk to it with --node',
+        });
+      }
+      fs.rmSync(lockPath, { force: true }); // stale: its process is gone
+    }
+  }
+  fail('node_running', `cannot take the lock ${lockPath}`, { status: 409 });
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export function isInitialized(dataDir: string): boolean {
+  return fs.existsSync(dataPaths(dataDir).db);
+}
+
+export function loadNodeSigner(keyPath: string): Signer {
+  checkSecretFileMode(keyPath, 'node key file');
+  try {
+    return signerFromPrivateKey(crypto.createPrivateKey(fs.readFileSync(keyPath)));
+  } catch (err) {
+    throw new TallyError('key_file_invalid', `node key file ${keyPath} is not an Ed25519 private key in PEM`, { status: 500, cause: err });
+  }
+}
+
+/** The kernel of a chain: its modules' chain parts under its genesis parameters. */
+export function kernelFor(genesis: Genesis, modules: readonly TallyModule[]): Kernel {
+  return new Kernel(modules.map((m) => m.chain), chainParams(genesis));
+}
+
+/** Create a data directory: genesis.json, db.key and node.key (0600), the database and block 0. */
+export function initDataDir(dataDir: string, genesisRaw: unknown, modules: TallyModule[]): { genesis: Genesis; nodePub: string } {
+  const genesis = validateGenesis(genesisRaw, modules.map((m) => m.chain));
+  const p = dataPaths(dataDir);
+  if (fs.existsSync(p.db)) fail('already_initialized', `${dataDir} already holds a node`, { status: 409 });
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  fs.writeFileSync(p.genesis, JSON.stringify(genesis, null, 2) + '\n');
+  if (!fs.existsSync(p.dbKey)) createDatabaseKey(p.dbKey);
+  if (!fs.existsSync(p.nodeKey)) {
+    const { privateKey } = crypto.generateKeyPairSync('ed25519');
+    writeSecretFile(p.nodeKey, privateKey.export({ format: 'pem', type: 'pkcs8' }) as string);
+  }
+  const signer = loadNodeSigner(p.nodeKey);
+  const store = SqliteStore.open({ dbPath: p.db, keyPath: p.dbKey, create: true });
+  try {
+    for (const m of modules) if (m.app.migrations) store.migrate(m.name, m.app.migrations);
+    const parts = genesisBlockParts(genesis, kernelFor(genesis, modules));
+    const block = signHeader({ ...parts.header, proposer: signer.pub }, signer);
+    store.transaction(() => {
+      store.setMeta('genesis', canonicalJson(genesis));
+      store.commitBlock({ block: { height: 0, hash: block.hash, header: JSON.stringify(block.header), sig: block.sig }, txs: [], writes: parts.writes });
+    });
+  } finally {
+    store.close();
+  }
+  return { genesis, nodePub: signer.pub };
+}

@@ -1,0 +1,220 @@
+// The proposer turns the mempool into blocks: it picks transactions and a block time,
+// calls the one executor, signs the header, and commits block + transactions + receipts +
+// state + module indexes in one storage transaction; only then are submitters
+// acknowledged (group commit), each with exactly the outcome that was committed. It runs
+// on the main thread and never yields inside a block, so admission and proposing never
+// interleave.
+import { assert, TallyError } from '../core/errors.js';
+import { fromHex } from '../core/encoding.js';
+import type { Signer } from '../core/keys.js';
+import { txSeq, type SqliteStore, type TxRow } from '../store/sqlite.js';
+import type { IndexedTx } from './app-module.js';
+import { signHeader, type BlockCommitted, type BlockHeader, type SignedBlock } from './blocks.js';
+
+export type { BlockCommitted } from './blocks.js';
+import { executeBlock, type BlockResult } from './execute.js';
+import type { Kernel } from './kernel.js';
+import type { Mempool, PendingTx } from './mempool.js';
+import type { StateCache } from './state-cache.js';
+
+export interface ProposerOptions {
+  blockTxCountMax: number;
+  blockDelayMsMax: number;
+  /** The wall clock, unix ms (tests inject one). Only the proposer reads it, to pick a block time. */
+  clock: () => number;
+  /** Module indexes, written in the block's own storage transaction. */
+  indexBlock?: (block: { height: number; timeMs: number }, txs: IndexedTx[]) => void;
+  /** Called inside the storage transaction just before it commits (the signed-height record, say). */
+  beforeCommit?: (block: SignedBlock) => void;
+}
+
+export interface Tip {
+  height: number;
+  hash: string;
+  time: number;
+  stateRoot: string;
+}
+
+/** Why the proposer stopped making blocks: a programmer or storage error inside execution. */
+export class ProposerHalted extends Error {}
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+export class Proposer {
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private stopped = false;
+  /** set when execution hit an error that is not a transaction's fault */
+  halted: Error | undefined;
+
+  constructor(
+    private readonly store: SqliteStore,
+    private readonly cache: StateCache,
+    private readonly mempool: Mempool,
+    private readonly kernel: Kernel,
+    private readonly signer: Signer,
+    public tip: Tip,
+    private readonly options: ProposerOptions,
+    private readonly onBlock: (event: BlockCommitted) => void,
+    private readonly onHalt: (err: Error) => void,
+  ) {
+    assert(options.blockTxCountMax >= 1 && Number.isSafeInteger(options.blockTxCountMax), 'blockTxCountMax must be a positive integer');
+    assert(options.blockDelayMsMax >= 0 && Number.isFinite(options.blockDelayMsMax), 'blockDelayMsMax must be a non-negative number');
+  }
+
+  /** Called after admission: make a block now if one is full, else within blockDelayMsMax. */
+  poke(): void {
+    if (this.stopped || this.running || this.halted) return;
+    if (this.mempool.size >= this.options.blockTxCountMax) {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = undefined;
+      setImmediate(() => this.runBlock());
+    } else if (!this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.runBlock();
+      }, this.options.blockDelayMsMax);
+    }
+  }
+
+  /** Propose everything still in the mempool now (graceful shutdown). */
+  flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    // Every turn takes at least one transaction out of the mempool (committed or refused),
+    // so this ends; the bound is a second guard.
+    for (let turns = 0; !this.stopped && !this.halted && this.mempool.size > 0; turns++) {
+      assert(turns <= this.mempool.size + 1_000_000, 'flush made no progress');
+      this.runBlock();
+    }
+    if (this.halted) this.rejectAll(this.halted);
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  private runBlock(): void {
+    if (this.stopped || this.running || this.halted) return;
+    this.running = true;
+    try {
+      const taken = this.mempool.take(this.options.blockTxCountMax);
+      if (taken.length > 0) this.propose(taken);
+    } finally {
+      this.running = false;
+    }
+    if (this.mempool.size > 0) this.poke();
+  }
+
+  private propose(taken: PendingTx[]): void {
+    const started = performance.now();
+    const height = this.tip.height + 1;
+    const timeMs = Math.max(this.options.clock(), this.tip.time);
+    let result: BlockResult;
+    try {
+      result = executeBlock({ get: (k) => this.cache.get(k), range: (p, a, l) => this.store.stateRange(p, a, l), stateRoot: this.tip.stateRoot },
+        { height, time: timeMs }, taken, this.kernel);
+    } catch (err) {
+      // Not a transaction's fault: a module bug or a storage read that failed. Nothing is
+      // signed; the submitters are told to retry; the node stops making blocks.
+      this.halt(err as Error, taken);
+      return;
+    }
+
+    // Refused at block time (expired, or after an earlier refusal a nonce gap): they leave
+    // the mempool first, then their accounts' later pending ones, which would now gap.
+    // Included transactions are never in that drop: they are settled with their receipt.
+    const included = result.included.map((i) => taken[i]!);
+    const includedSet = new Set(included);
+    const gapped = new Set<string>();
+    for (const { input, error } of result.excluded) {
+      const p = taken[input]!;
+      this.mempool.settle(p);
+      p.reject(error);
+      gapped.add(p.env.tx.from);
+    }
+    for (const from of gapped) {
+      for (const p of this.mempool.dropAccount(from, includedSet)) {
+        p.reject(new TallyError('nonce_gap', 'an earlier transaction of this account was refused before it was included', { status: 409 }));
+      }
+    }
+    if (included.length === 0) return;
+
+    const header: BlockHeader = {
+      chain: this.kernel.params.chain,
+      height,
+      prevHash: this.tip.hash,
+      time: timeMs,
+      txRoot: result.txRoot,
+      stateRoot: result.stateRoot,
+      txCount: included.length,
+      proposer: this.signer.pub,
+    };
+    // The commit path's preconditions (TigerBeetle style: a broken one stops the node).
+    assert(header.height === this.tip.height + 1, 'block height is tip + 1');
+    assert(header.time >= this.tip.time, 'block time never goes backwards');
+    assert(result.receipts.length === included.length && header.txCount === included.length, 'one receipt per included transaction');
+    assert(HEX64.test(header.txRoot) && HEX64.test(header.stateRoot) && HEX64.test(header.prevHash), 'roots are 32-byte hex');
+    result.receipts.forEach((r, i) => assert(r.index === i && r.height === height && r.id === included[i]!.id, 'receipt matches its transaction'));
+
+    const block = signHeader(header, this.signer);
+    const rows: TxRow[] = included.map((p, i) => {
+      const r = result.receipts[i]!;
+      return {
+        id: fromHex(p.id, 'tx id', 32), height, idx: i, sender: p.env.tx.from, type: p.env.tx.type, env: p.canonical,
+        status: r.status, code: r.code ?? null, events: JSON.stringify(r.events),
+      };
+    });
+    try {
+      this.store.commitBlock({
+        block: { height, hash: block.hash, header: JSON.stringify(header), sig: block.sig },
+        txs: rows,
+        writes: result.writes,
+        also: () => {
+          this.options.indexBlock?.({ height, timeMs }, included.map((p, i) => ({ seq: txSeq(height, i), id: p.id, tx: p.env.tx, receipt: result.receipts[i]! })));
+          this.options.beforeCommit?.(block);
+        },
+      });
+    } catch (err) {
+      // Nothing was written (one storage transaction): a full disk, say, which clears by
+      // itself. Refuse the block's transactions; their accounts' later pending nonces would
+      // now gap, so those are refused too. The node keeps going.
+      console.error('tally: block commit failed', err);
+      const failure = new TallyError('storage_failed', 'the node could not store the block; resubmit', { status: 503 });
+      for (const p of included) {
+        this.mempool.settle(p);
+        p.reject(failure);
+      }
+      for (const p of included) for (const q of this.mempool.dropAccount(p.env.tx.from)) q.reject(failure);
+      return;
+    }
+    // Committed: now (and only now) the state cache, the tip and the submitters move on.
+    this.cache.apply(result.writes);
+    this.tip = { height, hash: block.hash, time: timeMs, stateRoot: header.stateRoot };
+    included.forEach((p, i) => {
+      this.mempool.settle(p);
+      p.resolve(result.receipts[i]!);
+    });
+    this.onBlock({ block, receipts: result.receipts, senders: included.map((p) => p.env.tx.from), commitMs: performance.now() - started });
+  }
+
+  private halt(err: Error, taken: PendingTx[]): void {
+    this.halted = new ProposerHalted(`block ${this.tip.height + 1} could not be executed: ${err.message}`, { cause: err });
+    for (const p of taken) this.mempool.settle(p);
+    const failure = new TallyError('node_halted', 'the node stopped making blocks after an internal error; resubmit once it is back', { status: 503 });
+    for (const p of taken) p.reject(failure);
+    this.rejectAll(this.halted);
+    this.onHalt(this.halted);
+  }
+
+  private rejectAll(_why: Error): void {
+    const failure = new TallyError('node_halted', 'the node stopped making blocks after an internal error; resubmit once it is back', { status: 503 });
+    for (const p of this.mempool.take(Number.MAX_SAFE_INTEGER)) {
+      this.mempool.settle(p);
+      p.reject(failure);
+    }
+  }
+}

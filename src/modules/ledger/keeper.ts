@@ -1,0 +1,59 @@
+// The ledger's keeper: the only way another module moves or holds funds. It is bound to
+// the block being executed and to the calling module, so a hold is always tagged with
+// its owner (markets can never release a dispute's hold, nor a dispute a market's margin).
+import { fail } from '../../core/errors.js';
+import { assert } from '../../core/errors.js';
+import type { BlockContext } from '../../chain/module.js';
+import { adjustHeld, availableOf, getAccount, heldOf, holdKey, resolveAccount, transfer } from './state.js';
+
+export interface LedgerKeeper {
+  /** An account id from a name or an id, if the account exists. */
+  resolve(ref: string): string | undefined;
+  /** Balance, what all owners hold, and what is spendable, in minor units. */
+  balance(account: string): { total: bigint; held: bigint; available: bigint } | undefined;
+  /** What the calling module holds on the account. */
+  heldBy(account: string): bigint;
+  /** Move spendable funds; fails `insufficient_funds` (a TallyError: the transaction fails). */
+  transfer(from: string, to: string, amount: bigint): void;
+  /** Hold part of the account's spendable balance for the calling module. */
+  hold(account: string, amount: bigint): void;
+  /** Release what the calling module holds (never more than it holds). */
+  release(account: string, amount: bigint): void;
+}
+
+export function ledgerKeeper(ctx: BlockContext, caller: string): LedgerKeeper {
+  const state = ctx.state;
+  const known = (id: string) => {
+    const acct = getAccount(state, id);
+    if (!acct) fail('unknown_account', `no ledger account ${id}`, { status: 404 });
+    return acct;
+  };
+  return {
+    resolve: (ref) => resolveAccount(state, ref),
+    balance(account) {
+      const acct = getAccount(state, account);
+      if (!acct) return undefined;
+      return { total: BigInt(acct.balance), held: heldOf(acct), available: availableOf(acct) };
+    },
+    heldBy: (account) => BigInt(state.get<string>(holdKey(account, caller)) ?? '0'),
+    transfer(from, to, amount) {
+      assert(amount > 0n, 'keeper transfers are positive');
+      const sender = known(from);
+      known(to);
+      if (availableOf(sender) < amount) fail('insufficient_funds', `available ${availableOf(sender)} minor units, needed ${amount}`, { status: 422 });
+      transfer(state, from, to, amount);
+    },
+    hold(account, amount) {
+      assert(amount > 0n, 'holds are positive');
+      const acct = known(account);
+      if (availableOf(acct) < amount) fail('insufficient_funds', `available ${availableOf(acct)} minor units, needed ${amount} to hold`, { status: 422 });
+      adjustHeld(state, account, amount, caller);
+    },
+    release(account, amount) {
+      assert(amount > 0n, 'releases are positive');
+      const own = BigInt(state.get<string>(holdKey(account, caller)) ?? '0');
+      assert(amount <= own, `${caller} releases ${amount} on ${account} but holds only ${own}`);
+      adjustHeld(state, account, -amount, caller);
+    },
+  };
+}
