@@ -12,6 +12,7 @@ import type { Receipt, Tx } from './envelope.js';
 import type { ChainModule, ChainParams } from './module.js';
 import type { BlockCommitted } from './blocks.js';
 import type { TxView } from './reads.js';
+import type { StateReader } from './state.js';
 
 export interface TallyModule {
   name: string;
@@ -76,6 +77,8 @@ export interface CliContext {
 /** What a service sees of the running node. */
 export interface ServiceNode extends NodeHandle {
   readonly store: SqliteStore;
+  /** Committed chain state, every module's (read-only; app parts are not consensus). */
+  readonly state: StateReader;
   readonly tip: { height: number; hash: string; time: number };
   blockTxViews(height: number): TxView[];
   /** 'block' (BlockCommitted) after each commit */

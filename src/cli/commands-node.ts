@@ -242,8 +242,15 @@ async function runNode(opts: NodeCliOptions): Promise<void> {
     node.drain();
     for (const close of closers.reverse()) await close().catch(() => {});
     await node.close();
-    process.exit(0);
+    if (signal !== 'halt') process.exit(0);
   };
+  // A programmer or storage error inside block execution: nothing was signed, the
+  // submitters were told to retry. The node must not run on as if healthy; it stops with
+  // the reason, and a supervisor restarts it (a damaged database then refuses to open).
+  node.once('halt', (err: Error) => {
+    process.stderr.write(`tally node: halted: ${err.message}\n${(err.cause as Error | undefined)?.stack ?? ''}\n`);
+    void stop('halt').finally(() => process.exit(70));
+  });
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
 }

@@ -12,6 +12,7 @@ import { TallyError } from '../../core/errors.js';
 import type { ServiceNode } from '../../chain/app-module.js';
 import type { BlockCommitted } from '../../chain/blocks.js';
 import type { Receipt } from '../../chain/envelope.js';
+import { ledgerAccountId, transfersOf } from '../ledger/events.js';
 import type { TallySourceConfig } from './config.js';
 import { PID_PATTERN, ZERO_PID } from './pid.js';
 import { TicketsStats, type TicketsService } from './service.js';
@@ -82,13 +83,12 @@ export class TallyWatcher {
   private account(): string | undefined {
     if (this.accountId) return this.accountId;
     try {
-      this.accountId = (this.node.query('ledger.whoami', { account: this.config.account }) as { id: string }).id;
-      this.log(`tickets: tally watcher credits transfers to ${this.config.account} (${this.accountId})`);
+      // A storage failure here throws: it must not silently skip blocks.
+      this.accountId = ledgerAccountId(this.node.state, this.config.account);
     } catch (err) {
-      // Only "no such account yet" means wait; anything else must not silently skip blocks.
-      if (err instanceof TallyError && err.code === 'unknown_account') return undefined;
-      throw err;
+      throw new TallyError('tickets_watcher', `cannot look up ${this.config.account}: ${(err as Error).message}`, { cause: err });
     }
+    if (this.accountId) this.log(`tickets: tally watcher credits transfers to ${this.config.account} (${this.accountId})`);
     return this.accountId;
   }
 
@@ -119,17 +119,16 @@ export class TallyWatcher {
     const matches: Array<{ txid: string; memo: string; amount: string }> = [];
     if (account) {
       for (const r of receipts) {
-        if (r.status !== 'ok') continue;
-        r.events.forEach((ev, i) => {
-          if (ev.type !== 'ledger.transfer' || ev.to !== account) return;
+        for (const { event: ev, position: i } of transfersOf(r)) {
+          if (ev.to !== account) continue;
           TicketsStats.bump(stats.paymentsSeen, SOURCE);
-          const memo = typeof ev.memo === 'string' ? ev.memo : '';
+          const memo = ev.memo ?? '';
           if (!PID_PATTERN.test(memo) || memo === ZERO_PID) {
             TicketsStats.bump(stats.paymentsNoPid, SOURCE);
-            return;
+            continue;
           }
-          matches.push({ txid: i === 0 ? r.id : `${r.id}:${i}`, memo, amount: String(ev.amount) });
-        });
+          matches.push({ txid: i === 0 ? r.id : `${r.id}:${i}`, memo, amount: ev.amount });
+        }
       }
     }
     if (matches.length > 0) {
