@@ -91,7 +91,7 @@ export class Admission {
     }
     return new Promise<SubmitResult>((resolve) => {
       const pending: PendingTx = {
-        id, env, canonical, body,
+        id, env, canonical,
         resolve: (r) => resolve(r),
         reject: (err) => resolve(this.refuse(err)),
       };

@@ -6,7 +6,7 @@ import { errorCode as code } from '../core/testing.js';
 
 function pending(from: string, nonce: number): PendingTx {
   const env = { tx: { chain: 'c', type: 'ledger.send', from, nonce, expires: 0, body: {} }, pub: 'p', sig: 's' } as Envelope;
-  return { id: `${from}:${nonce}`, env, canonical: '', body: {}, resolve: () => {}, reject: () => {} };
+  return { id: `${from}:${nonce}`, env, canonical: '', resolve: () => {}, reject: () => {} };
 }
 
 
@@ -46,4 +46,17 @@ test('settle and dropAccount free their slots; dropped transactions are never ta
   assert.equal(m.size, 1);
   assert.deepEqual(m.take(10).map((p) => p.id), ['b:0']);
   assert.equal(m.expectedNonce('a', 1), 1, 'after a drop the committed nonce rules again');
+});
+
+test('dropAccount keeps the transactions being included and drops the rest', () => {
+  const m = new Mempool(10, 5);
+  const [a0, a1, a2] = [pending('a', 0), pending('a', 1), pending('a', 2)];
+  for (const p of [a0, a1, a2]) m.admit(p, 0);
+  const dropped = m.dropAccount('a', new Set([a0]));
+  assert.deepEqual(dropped.map((p) => p.id), ['a:1', 'a:2']);
+  assert.equal(m.size, 1);
+  assert.equal(m.expectedNonce('a', 0), 1);
+  m.settle(a0);
+  assert.equal(m.size, 0);
+  assert.equal(m.expectedNonce('a', 1), 1);
 });

@@ -9,8 +9,6 @@ export interface PendingTx {
   env: Envelope;
   /** canonical JSON of env, as the verifier produced it (stored as is) */
   canonical: string;
-  /** The parsed body from the module's parse(). */
-  body: unknown;
   resolve: (receipt: Receipt) => void;
   reject: (err: TallyError) => void;
   dropped?: boolean;
