@@ -11,8 +11,6 @@ import type { BlockCommitted } from '../chain/sequencer.js';
 
 /** Close codes the stream uses (documented in the README, "HTTP API"). */
 export const wsCloseCodes = Object.freeze({ slowReader: 4000, nodeStopping: 1001 });
-/** A slow reader gets its close frame queued behind what it did not read; then it is cut. */
-const SLOW_READER_GRACE_MS = 2000;
 
 interface Subscriber { socket: WebSocket; account: string | undefined }
 
@@ -83,6 +81,6 @@ export function registerBlockStream(app: FastifyInstance, node: TallyNode): void
 
 function dropSlowReader(socket: WebSocket): void {
   socket.close(wsCloseCodes.slowReader, 'slow reader: more than ' + limits.wsSubscriberBufferBytesMax / 1024 + ' KiB unread; reconnect and read faster');
-  // The close frame waits behind the unread bytes; do not hold them for ws's 30 s close timeout.
-  setTimeout(() => socket.terminate(), SLOW_READER_GRACE_MS).unref();
+  // Nothing more is sent to it; the close frame waits behind what it did not read, so a
+  // client that reads later learns why, and ws cuts it 30 s after if it never answers.
 }
