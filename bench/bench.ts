@@ -72,7 +72,7 @@ interface StartedNode {
 
 async function startNode(sync: string): Promise<StartedNode> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tally-bench-'));
-  const child = spawn(process.execPath, [binPath, 'node', '--dev', '--data', dataDir, '--http', '127.0.0.1:0', '--internal', 'off', '--sync', sync, '--json'], {
+  const child = spawn(process.execPath, [binPath, 'node', '--dev', '--data', dataDir, '--http', '127.0.0.1:0', '--internal', 'off', '--sync', sync, '--rate-limit', 'off', '--json'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const rl = readline.createInterface({ input: child.stdout! });

@@ -3,12 +3,13 @@
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import websocket from '@fastify/websocket';
-import rateLimit from '@fastify/rate-limit';
 import { errorBody, errorStatus, TallyError } from '../core/errors.js';
 import { limits } from '../core/limits.js';
 import type { TallyNode } from '../chain/node.js';
-import type { BlockCommitted } from '../chain/blocks.js';
+import { addressMatcher, capHttpConnections } from './connections.js';
 import { methods } from './methods.js';
+import { registerCostLimit } from './rate-limit.js';
+import { registerBlockStream } from './ws-fanout.js';
 
 const errorSchema = {
   type: 'object',
@@ -49,26 +50,52 @@ export function errorHandler(err: FastifyError | TallyError | Error, reply: Erro
 }
 
 export interface PublicHttpOptions {
-  /** requests per minute per client address; 0 turns the limit off */
+  /** rate-limit units per minute per client (a request 1, a submitted transaction 1, a proof or full block more); 0 turns the limit off */
   rateLimitPerMin: number;
+  /** addresses or CIDRs of reverse proxies whose X-Forwarded-For names the real client */
+  trustProxy: readonly string[];
+  /** a keep-alive connection idle this long is closed */
+  keepAliveTimeoutMs: number;
+  /** a request's headers must arrive within this time of its first byte (and a new connection must send them) */
+  headersTimeoutMs: number;
+  /** a whole request, body included, must arrive within this time */
+  requestTimeoutMs: number;
+  /** connections at once, in all */
+  connectionsMax: number;
+  /** connections at once from one address (trusted proxies exempt) */
+  connectionsPerAddressMax: number;
 }
 
-export async function buildPublicHttp(node: TallyNode, options: PublicHttpOptions = { rateLimitPerMin: 6000 }): Promise<FastifyInstance> {
+export const defaultPublicHttpOptions: Readonly<PublicHttpOptions> = Object.freeze({
+  rateLimitPerMin: 60_000,
+  trustProxy: [],
+  keepAliveTimeoutMs: 5_000,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  connectionsMax: 2048,
+  connectionsPerAddressMax: 256,
+});
+
+export async function buildPublicHttp(node: TallyNode, options: Partial<PublicHttpOptions> = {}): Promise<FastifyInstance> {
+  const o = { ...defaultPublicHttpOptions, ...options };
   const app = Fastify({
     logger: false,
     bodyLimit: limits.httpBodyBytesMax,
     routerOptions: { maxParamLength: 200 },
+    // Behind a trusted proxy, req.ip is the client X-Forwarded-For names; from anyone else it is the peer.
+    trustProxy: o.trustProxy.length > 0 ? [...o.trustProxy] : false,
+    keepAliveTimeout: o.keepAliveTimeoutMs,
+    requestTimeout: o.requestTimeoutMs,
+    // A connection that sends nothing at all is closed after the headers timeout too.
+    connectionTimeout: o.headersTimeoutMs,
+    http: { headersTimeout: o.headersTimeoutMs, requestTimeout: o.requestTimeoutMs, connectionsCheckingInterval: Math.min(1000, o.headersTimeoutMs) },
     // Errors raised before routing (bad percent-encoding, over-long parameters) get our error shape too.
     frameworkErrors: (err, _req, reply) => errorHandler(err, reply as unknown as ErrorReply),
   });
   app.setErrorHandler((err, _req, reply) => errorHandler(err as FastifyError, reply));
-  if (options.rateLimitPerMin > 0) {
-    await app.register(rateLimit, {
-      max: options.rateLimitPerMin,
-      timeWindow: 60_000,
-      errorResponseBuilder: (_req, ctx) => new TallyError('rate_limited', `more than ${ctx.max} requests a minute from this address; retry in ${Math.ceil(ctx.ttl / 1000)} s`, { status: 429 }),
-    });
-  }
+  capHttpConnections(app, { totalMax: o.connectionsMax, perAddressMax: o.connectionsPerAddressMax, exempt: addressMatcher(o.trustProxy) });
+  rejectNonJsonBodies(app);
+  if (o.rateLimitPerMin > 0) registerCostLimit(app, o.rateLimitPerMin);
   app.setNotFoundHandler((req, reply) => reply.status(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url}` } }));
   await app.register(swagger, {
     openapi: {
@@ -115,26 +142,16 @@ export async function buildPublicHttp(node: TallyNode, options: PublicHttpOption
     schema: { summary: 'run a module query by name (see /v1/node for the list)', params: { type: 'object', properties: { name: { type: 'string', maxLength: 64 } } }, body: { type: 'object', additionalProperties: true } },
   }, async (req) => methods.query!(node, { name: (req.params as { name: string }).name, params: req.body ?? {} }));
 
-  let subscribers = 0;
-  app.get('/v1/ws', { websocket: true, schema: { summary: 'WebSocket: one JSON message per new block {type:"block", hash, header, sig, receipts}; ?account=ID keeps only receipts touching that account' } }, (socket, req) => {
-    if (subscribers >= limits.wsSubscribersMax) return socket.close(1013, 'too many subscribers; retry later');
-    subscribers++;
-    const account = (req.query as Record<string, string>).account;
-    const onBlock = (e: BlockCommitted) => {
-      const receipts = account
-        ? e.receipts.filter((r, i) => e.senders[i] === account || r.events.some((ev) => ev.from === account || ev.to === account || ev.account === account))
-        : e.receipts;
-      if (account && receipts.length === 0) return;
-      if (socket.bufferedAmount > 8 * 1024 * 1024) return socket.close(1013, 'too slow'); // a slow reader may not grow our memory
-      socket.send(JSON.stringify({ type: 'block', hash: e.block.hash, header: e.block.header, sig: e.block.sig, receipts }));
-    };
-    node.on('block', onBlock);
-    socket.on('close', () => {
-      subscribers--;
-      node.off('block', onBlock);
-    });
-  });
+  registerBlockStream(app, node);
 
   for (const m of node.modules) m.app.routes?.(app, node);
   return app;
+}
+
+/**
+ * Only JSON bodies: Fastify also parses text/plain by default, which then failed schema
+ * validation as 400 bad_request; every other media type is 415 bad_content_type.
+ */
+export function rejectNonJsonBodies(app: FastifyInstance): void {
+  app.removeContentTypeParser('text/plain');
 }

@@ -2,7 +2,7 @@
 // operator routes here (admin actions are still signed transactions).
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { TallyNode } from '../chain/node.js';
-import { errorHandler, type ErrorReply } from './http.js';
+import { errorHandler, rejectNonJsonBodies, type ErrorReply } from './http.js';
 import { createMetrics } from './metrics.js';
 import { limits } from '../core/limits.js';
 
@@ -10,6 +10,7 @@ export async function buildInternalHttp(node: TallyNode): Promise<FastifyInstanc
   // Bodies as large as the public listener's: operator routes take batches (notary).
   const app = Fastify({ logger: false, bodyLimit: limits.httpBodyBytesMax, frameworkErrors: (err, _req, reply) => errorHandler(err, reply as unknown as ErrorReply) });
   app.setErrorHandler((err, _req, reply) => errorHandler(err as FastifyError, reply));
+  rejectNonJsonBodies(app);
   const registry = createMetrics(node);
   app.get('/health', async () => ({ ok: true, chain: node.params.chain, height: node.tip.height, mempool: node.mempool.size }));
   app.get('/metrics', async (_req, reply) => {

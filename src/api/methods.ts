@@ -52,7 +52,8 @@ export const methods: Record<string, (node: TallyNode, params: MethodParams) => 
   },
 };
 
-export async function callMethod(node: TallyNode, method: unknown, params: unknown): Promise<unknown> {
+/** Throws a TallyError for a bad call; answers a promise only when the method waits (a submit). */
+export function callMethod(node: TallyNode, method: unknown, params: unknown): unknown {
   if (typeof method !== 'string' || !Object.hasOwn(methods, method)) {
     const shown = typeof method === 'string' ? `"${method.slice(0, 64)}"` : `of type ${method === null ? 'null' : typeof method}`;
     fail('unknown_method', `unknown method ${shown}`, { status: 404, details: { known: Object.keys(methods) } });

@@ -8,6 +8,7 @@ import { utf8 } from '../core/encoding.js';
 import { limits } from '../core/limits.js';
 import { REPLY_DOMAIN } from '../chain/blocks.js';
 import type { TallyNode } from '../chain/node.js';
+import { capConnections } from './connections.js';
 import { callMethod } from './methods.js';
 
 export interface SocketReply {
@@ -39,9 +40,21 @@ function wellFormed(value: unknown): unknown {
   return value;
 }
 
-export async function listenSocket(node: TallyNode, socketPath: string): Promise<net.Server> {
+export interface SocketOptions {
+  /** connections at once; more get one `too_many_connections` line and are closed */
+  connectionsMax: number;
+}
+
+export async function listenSocket(node: TallyNode, socketPath: string, options: SocketOptions = { connectionsMax: limits.socketConnectionsMax }): Promise<net.Server> {
   removeStaleSocket(socketPath);
-  const server = net.createServer((conn) => handleConnection(node, conn));
+  const server = net.createServer((conn) => {
+    if (!capped.refused(conn)) handleConnection(node, conn);
+  });
+  const capped = capConnections(server, {
+    totalMax: options.connectionsMax,
+    perAddressMax: 0,
+    refusal: () => signReply(node, { id: null, error: { code: 'too_many_connections', message: `the node holds ${options.connectionsMax} socket connections, its most; retry later` }, node: node.signer.pub }),
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     // Create the socket with no access for others from the start, then open it to the group.
@@ -63,14 +76,45 @@ function removeStaleSocket(socketPath: string): void {
   }
 }
 
+/**
+ * One connection: split lines, answer each. Backpressure: a client that does not read its
+ * replies stops being read (its requests wait in the kernel, and its writes block), once
+ * more than limits.socketUnreadReplyBytesMax of replies are unsent or
+ * limits.socketRequestsInFlightMax requests are being answered; reading resumes on 'drain'
+ * and as answers complete. So a connection holds at most that many bytes, one reply over,
+ * and one read chunk of lines.
+ */
 function handleConnection(node: TallyNode, conn: net.Socket): void {
   let buffered: Buffer[] = [];
   let bufferedBytes = 0;
   let discarding = false; // inside an oversized line: drop bytes until its newline
+  const lines: string[] = []; // read, not yet dispatched
+  let inFlight = 0;
   const send = (reply: SocketReply) => {
     if (!conn.destroyed) conn.write(signReply(node, reply));
   };
-  const tooLong = () => send({ id: null, error: { code: 'line_too_long', message: `a request line may be at most ${limits.socketLineBytesMax} bytes` }, node: node.signer.pub });
+  const tooLong = () => lines.push(LINE_TOO_LONG);
+  const blocked = () => inFlight >= limits.socketRequestsInFlightMax || conn.writableLength > limits.socketUnreadReplyBytesMax;
+  const pump = () => {
+    while (lines.length > 0 && !blocked() && !conn.destroyed) {
+      const line = lines.shift()!;
+      if (line === LINE_TOO_LONG) {
+        send({ id: null, error: { code: 'line_too_long', message: `a request line may be at most ${limits.socketLineBytesMax} bytes` }, node: node.signer.pub });
+        continue;
+      }
+      const answered = handleLine(node, line, send);
+      if (answered) {
+        inFlight++;
+        void answered.finally(() => {
+          inFlight--;
+          pump();
+        });
+      }
+    }
+    if (lines.length > 0 || blocked()) conn.pause();
+    else if (conn.isPaused()) conn.resume();
+  };
+  conn.on('drain', pump);
 
   conn.on('data', (chunk: Buffer) => {
     let start = 0;
@@ -92,49 +136,75 @@ function handleConnection(node: TallyNode, conn: net.Socket): void {
       const line = bufferedBytes ? Buffer.concat([...buffered, piece]).toString('utf8') : piece.toString('utf8');
       buffered = [];
       bufferedBytes = 0;
-      if (line.trim().length > 0) void handleLine(node, line, send);
+      if (line.trim().length > 0) lines.push(line);
     }
     const rest = chunk.subarray(start);
-    if (discarding || rest.length === 0) return;
-    if (bufferedBytes + rest.length > limits.socketLineBytesMax) {
-      buffered = [];
-      bufferedBytes = 0;
-      discarding = true;
-      tooLong();
-      return;
+    if (!discarding && rest.length > 0) {
+      if (bufferedBytes + rest.length > limits.socketLineBytesMax) {
+        buffered = [];
+        bufferedBytes = 0;
+        discarding = true;
+        tooLong();
+      } else {
+        buffered.push(Buffer.from(rest));
+        bufferedBytes += rest.length;
+      }
     }
-    buffered.push(Buffer.from(rest));
-    bufferedBytes += rest.length;
+    pump();
   });
   conn.on('error', () => conn.destroy());
 }
+
+/** Marks an oversized line in the queue (a request line can never be this: it has no newline inside). */
+const LINE_TOO_LONG = '\n';
 
 /** A request id is echoed back, so it must be small and plain: a string, an integer or null. */
 function validId(id: unknown): boolean {
   return id === null || (typeof id === 'string' && id.length <= 128 && id.isWellFormed()) || (typeof id === 'number' && Number.isSafeInteger(id));
 }
 
-async function handleLine(node: TallyNode, line: string, send: (reply: SocketReply) => void): Promise<void> {
+/**
+ * Answer one line. A method that answers at once is replied to at once (so the unsent
+ * bytes it adds are counted before the next line is taken); one that waits (a submit
+ * awaiting its commit) returns a promise that settles after its reply is written.
+ */
+function handleLine(node: TallyNode, line: string, send: (reply: SocketReply) => void): Promise<void> | undefined {
   let request: { id?: unknown; method?: unknown; params?: unknown };
   try {
     request = JSON.parse(line) as typeof request;
     if (typeof request !== 'object' || request === null || Array.isArray(request)) throw new Error('not an object');
   } catch {
     send({ id: null, error: { code: 'bad_json', message: 'each line must be one JSON object {id, method, params}' }, node: node.signer.pub });
-    return;
+    return undefined;
   }
   const id = request.id ?? null;
   if (!validId(id)) {
     send({ id: null, error: { code: 'bad_request', message: 'id must be a well-formed string of at most 128 characters, a safe integer, or null' }, node: node.signer.pub });
-    return;
+    return undefined;
   }
-  let reply: SocketReply;
+  let result: unknown;
   try {
-    reply = { id, result: await callMethod(node, request.method, request.params), node: node.signer.pub };
+    result = callMethod(node, request.method, request.params);
   } catch (err) {
-    if (!(err instanceof TallyError)) console.error('tally: socket request failed', err);
-    reply = { id, error: errorBody(err), node: node.signer.pub };
+    sendSafely(node, send, failure(node, id, err));
+    return undefined;
   }
+  if (!(result instanceof Promise)) {
+    sendSafely(node, send, { id, result, node: node.signer.pub });
+    return undefined;
+  }
+  return result.then(
+    (value: unknown) => sendSafely(node, send, { id, result: value, node: node.signer.pub }),
+    (err: unknown) => sendSafely(node, send, failure(node, id, err)),
+  );
+}
+
+function failure(node: TallyNode, id: unknown, err: unknown): SocketReply {
+  if (!(err instanceof TallyError)) console.error('tally: socket request failed', err);
+  return { id, error: errorBody(err), node: node.signer.pub };
+}
+
+function sendSafely(node: TallyNode, send: (reply: SocketReply) => void, reply: SocketReply): void {
   try {
     send(reply);
   } catch (err) {

@@ -3,7 +3,9 @@
 // before the mempool drains, because a service may still submit.
 import type { ModuleService } from '../chain/app-module.js';
 import type { TallyNode } from '../chain/node.js';
-import { errorHandler, type ErrorReply } from '../api/http.js';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { capHttpConnections } from '../api/connections.js';
+import { defaultPublicHttpOptions, errorHandler, rejectNonJsonBodies, type ErrorReply } from '../api/http.js';
 
 export class ModuleServices {
   private running: ModuleService[] = [];
@@ -21,7 +23,7 @@ export class ModuleServices {
         node, store: node.store, dataDir: node.paths.dir, signer: node.signer, log,
         nextNonce: (accountId) => node.auth(accountId).nonce,
         config: options.configs?.get(m.name), flags: options.flags ?? {},
-        httpErrorHandler: (err, _req, reply) => errorHandler(err as Error, reply as ErrorReply),
+        publicListener,
       });
       this.running.push(service);
       if (service.info) infos[m.name] = service.info;
@@ -34,4 +36,23 @@ export class ModuleServices {
     this.running = [];
     for (const s of running) await Promise.resolve(s.stop()).catch(() => undefined);
   }
+}
+
+/** A Fastify app set up like the public listener, for a module's own listener (the tickets socket). */
+function publicListener(options: { bodyBytesMax: number; connectionsMax: number; connectionsPerAddressMax: number }): FastifyInstance {
+  const o = defaultPublicHttpOptions;
+  const app = Fastify({
+    logger: false,
+    bodyLimit: options.bodyBytesMax,
+    keepAliveTimeout: o.keepAliveTimeoutMs,
+    requestTimeout: o.requestTimeoutMs,
+    connectionTimeout: o.headersTimeoutMs,
+    http: { headersTimeout: o.headersTimeoutMs, requestTimeout: o.requestTimeoutMs, connectionsCheckingInterval: 1000 },
+    frameworkErrors: (err, _req, reply) => errorHandler(err, reply as unknown as ErrorReply),
+  });
+  app.setErrorHandler((err: FastifyError, _req, reply) => errorHandler(err, reply));
+  app.setNotFoundHandler((req, reply) => reply.status(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url}` } }));
+  capHttpConnections(app, { totalMax: options.connectionsMax, perAddressMax: options.connectionsPerAddressMax });
+  rejectNonJsonBodies(app);
+  return app as unknown as FastifyInstance;
 }

@@ -103,8 +103,12 @@ export interface ServiceContext {
   flags: Record<string, unknown>;
   /** One line for the operator, on stderr (also under --json, whose stdout carries only JSON). */
   log(line: string): void;
-  /** The public listener's error handler, for a module's own Fastify listener (same codes as HTTP). */
-  httpErrorHandler: (error: unknown, request: unknown, reply: unknown) => unknown;
+  /**
+   * A Fastify app set up as the public listener is (error replies with the same codes,
+   * JSON bodies only, timeouts, connection caps; 0 = no per-address cap), for a module
+   * that serves its routes on a listener of its own. The module registers routes and listens.
+   */
+  publicListener(options: { bodyBytesMax: number; connectionsMax: number; connectionsPerAddressMax: number }): FastifyInstance;
 }
 
 /** A running background service; stop() finishes or hands back its work. `info` is shown in the listening line. */

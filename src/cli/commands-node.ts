@@ -8,7 +8,9 @@ import { defaultGenesis } from '../chain/genesis.js';
 import { dataPaths, initDataDir, isInitialized, TallyNode } from '../chain/node.js';
 import { ModuleServices } from '../app/services.js';
 import { buildInternalHttp } from '../api/internal.js';
-import { buildPublicHttp } from '../api/http.js';
+import { buildPublicHttp, defaultPublicHttpOptions, type PublicHttpOptions } from '../api/http.js';
+import { addressMatcher } from '../api/connections.js';
+import { limits } from '../core/limits.js';
 import { listenSocket } from '../api/socket.js';
 import { allModules, chainModules } from '../modules/index.js';
 import type { Synchronous } from '../store/sqlite.js';
@@ -19,6 +21,8 @@ import { output, table } from './output.js';
 
 export const DEFAULT_HTTP = '127.0.0.1:7700';
 export const DEFAULT_INTERNAL = '127.0.0.1:7701';
+/** Unix socket connections at once, by default (local clients; the ceiling is limits.socketConnectionsMax). */
+const DEFAULT_SOCKET_CONNECTIONS = 1024;
 
 interface InitOptions {
   data?: string;
@@ -103,7 +107,14 @@ export function registerNodeCommands(program: Command): void {
     .option('--http <host:port|off>', `public HTTP listener (default ${DEFAULT_HTTP}; use 0.0.0.0:7700 to serve other machines)`, DEFAULT_HTTP)
     .option('--internal <host:port|off>', `internal listener for /health and /metrics (default ${DEFAULT_INTERNAL}; keep it on loopback)`, DEFAULT_INTERNAL)
     .option('--socket <path>', 'Unix socket (default <data>/tally.sock)')
-    .option('--rate-limit <n|off>', 'public HTTP requests per minute per client address (a batch of 1,000 transactions is one request)', '6000')
+    .option('--rate-limit <n|off>', 'public HTTP rate-limit units per minute per client (a request costs 1, each submitted transaction 1, a proof 20, a full block 50)', String(defaultPublicHttpOptions.rateLimitPerMin))
+    .option('--trust-proxy <list>', 'comma-separated addresses or CIDRs of your reverse proxies: from them, X-Forwarded-For names the client that rate limits and caps count (default: none)')
+    .option('--http-keepalive-ms <n>', 'public HTTP: close a keep-alive connection idle this long', String(defaultPublicHttpOptions.keepAliveTimeoutMs))
+    .option('--http-headers-timeout-ms <n>', 'public HTTP: a connection must send complete request headers within this time', String(defaultPublicHttpOptions.headersTimeoutMs))
+    .option('--http-request-timeout-ms <n>', 'public HTTP: a whole request, body included, must arrive within this time', String(defaultPublicHttpOptions.requestTimeoutMs))
+    .option('--http-connections <n>', `public HTTP: connections at once, in all (at most ${limits.httpConnectionsMax})`, String(defaultPublicHttpOptions.connectionsMax))
+    .option('--http-connections-per-address <n>', 'public HTTP: connections at once from one address (trusted proxies exempt)', String(defaultPublicHttpOptions.connectionsPerAddressMax))
+    .option('--socket-connections <n>', `Unix socket: connections at once (at most ${limits.socketConnectionsMax})`, String(DEFAULT_SOCKET_CONNECTIONS))
     .option('--sync <FULL|NORMAL>', 'SQLite synchronous mode: FULL survives power loss (default); NORMAL survives only process crashes', 'FULL')
     .option('--block-txs <n>', 'most transactions per block', '4000')
     .option('--block-delay-ms <n>', 'longest wait before a block is made when load is light', '2')
@@ -124,6 +135,13 @@ interface NodeCliOptions {
   blockTxs: string;
   blockDelayMs: string;
   rateLimit: string;
+  trustProxy?: string;
+  httpKeepaliveMs: string;
+  httpHeadersTimeoutMs: string;
+  httpRequestTimeoutMs: string;
+  httpConnections: string;
+  httpConnectionsPerAddress: string;
+  socketConnections: string;
   config?: string;
   json?: boolean;
 }
@@ -174,7 +192,7 @@ async function runNode(opts: NodeCliOptions): Promise<void> {
     // Module services (watchers, signing threads, extra listeners) start before the
     // listeners that serve their routes; they stop first on shutdown.
     Object.assign(services, await moduleServices.start({ configs: config.sections, flags: opts as unknown as Record<string, unknown>, log }));
-    const sock: net.Server = await listenSocket(node, socketPath);
+    const sock: net.Server = await listenSocket(node, socketPath, { connectionsMax: intFlag(opts.socketConnections, '--socket-connections', 1, limits.socketConnectionsMax) });
     // server.close() waits for every open connection to end, so one idle client would hold
     // a stop forever: end them too (drain() has already answered what they submitted).
     const conns = new Set<net.Socket>();
@@ -189,8 +207,8 @@ async function runNode(opts: NodeCliOptions): Promise<void> {
     if (opts.http !== 'off') {
       const { host, port } = parseHostPort(opts.http, '--http');
       const rateLimitPerMin = opts.rateLimit === 'off' ? 0 : Number(opts.rateLimit);
-      if (!Number.isInteger(rateLimitPerMin) || rateLimitPerMin < 0) fail('bad_flag', '--rate-limit must be a whole number of requests per minute, or off');
-      const app: FastifyInstance = await buildPublicHttp(node, { rateLimitPerMin });
+      if (!Number.isInteger(rateLimitPerMin) || rateLimitPerMin < 0) fail('bad_flag', '--rate-limit must be a whole number of units per minute, or off');
+      const app: FastifyInstance = await buildPublicHttp(node, publicHttpOptions(opts, rateLimitPerMin));
       httpUrl = await app.listen({ host, port });
       closers.push(() => closeHttp(app));
     }
@@ -253,6 +271,35 @@ async function runNode(opts: NodeCliOptions): Promise<void> {
   });
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+/** A whole-number flag within [min, max], else bad_flag naming it. */
+function intFlag(value: string, flag: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max) fail('bad_flag', `${flag} must be a whole number from ${min} to ${max}`);
+  return n;
+}
+
+function publicHttpOptions(opts: NodeCliOptions, rateLimitPerMin: number): PublicHttpOptions {
+  const trustProxy = (opts.trustProxy ?? '').split(',').map((x) => x.trim()).filter((x) => x.length > 0);
+  try {
+    addressMatcher(trustProxy);
+  } catch (err) {
+    fail('bad_flag', `--trust-proxy: ${(err as Error).message}`);
+  }
+  const ms = (v: string, flag: string) => intFlag(v, flag, 100, 3_600_000);
+  const o: PublicHttpOptions = {
+    rateLimitPerMin,
+    trustProxy,
+    keepAliveTimeoutMs: ms(opts.httpKeepaliveMs, '--http-keepalive-ms'),
+    headersTimeoutMs: ms(opts.httpHeadersTimeoutMs, '--http-headers-timeout-ms'),
+    requestTimeoutMs: ms(opts.httpRequestTimeoutMs, '--http-request-timeout-ms'),
+    connectionsMax: intFlag(opts.httpConnections, '--http-connections', 1, limits.httpConnectionsMax),
+    connectionsPerAddressMax: intFlag(opts.httpConnectionsPerAddress, '--http-connections-per-address', 1, limits.httpConnectionsMax),
+  };
+  // Node requires the headers to be due no later than the whole request.
+  if (o.headersTimeoutMs > o.requestTimeoutMs) fail('bad_flag', '--http-headers-timeout-ms may not exceed --http-request-timeout-ms');
+  return o;
 }
 
 function isLoopback(host: string): boolean {

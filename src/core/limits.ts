@@ -22,6 +22,23 @@ export const limits = Object.freeze({
   memoBytesMax: 256,
   /** WebSocket subscribers on the public listener. */
   wsSubscribersMax: 1000,
+  /** WebSocket subscribers from one client address (behind a trusted proxy: the real client). */
+  wsSubscribersPerAddressMax: 16,
+  /**
+   * Bytes a subscriber may leave unread before the next block message: past this it is
+   * closed as a slow reader (code 4000), so its buffer is at most this plus one message.
+   */
+  wsSubscriberBufferBytesMax: 256 * 1024,
+  /** HTTP connections the public listener holds at once (keeps file descriptors for others). */
+  httpConnectionsMax: 4096,
+  /** Unix socket: replies written but not yet read by the client; past this we stop reading its requests. */
+  socketUnreadReplyBytesMax: 1024 * 1024,
+  /** Unix socket: requests of one connection being answered at once (e.g. submits awaiting commit). */
+  socketRequestsInFlightMax: 64,
+  /** Unix socket connections at once. */
+  socketConnectionsMax: 4096,
+  /** Distinct client keys the rate limiter remembers; more share one overflow budget. */
+  rateLimitKeysMax: 100_000,
   /** Page size of list queries. */
   pageSizeMax: 500,
   /** Chain ids: short, printable. */

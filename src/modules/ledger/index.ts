@@ -1,7 +1,8 @@
 // The ledger module: a community currency with disputes. Declares its transaction types,
 // queries, genesis section, history index, HTTP routes and CLI commands; the core knows
 // nothing else about it.
-import type { TallyModule } from '../../chain/app-module.js';
+import type { TallyModule, WsTopic } from '../../chain/app-module.js';
+import { accountTopic } from './feeds.js';
 import type { ChainModule } from '../../chain/module.js';
 import { ledgerCli } from './cli.js';
 import { ledgerGenesis } from './genesis.js';
@@ -30,5 +31,6 @@ export const ledgerModule: TallyModule = {
     indexer: ledgerIndexer,
     routes: ledgerRoutes,
     cli: ledgerCli,
+    wsTopics: [accountTopic as WsTopic],
   },
 };

@@ -2,14 +2,13 @@
 // random payment id (PID) on Tally or Monero, redeems the PID for a service token, and the
 // service introspects, debits and revokes tokens. All of it is off-chain service state in
 // the node's encrypted database; watchers run inside the node (services hook).
-import fs from 'node:fs';
-import Fastify, { type FastifyError } from 'fastify';
 import { TallyError } from '../../core/errors.js';
 import type { ModuleService, ServiceContext, TallyModule } from '../../chain/app-module.js';
 import { ticketsCli } from './cli.js';
 import { validateTicketsConfig, type TicketsConfig } from './config.js';
 import { HttpMoneroRpc } from './monero-rpc.js';
 import { MoneroWatcher } from './monero-watcher.js';
+import { listenTicketsSocket } from './public-socket.js';
 import { internalTicketsRoutes, publicTicketsRoutes, registerTicketsMetrics } from './routes.js';
 import { TicketsService } from './service.js';
 import { TicketsStore, ticketsMigrations } from './store.js';
@@ -43,20 +42,9 @@ async function startTickets(ctx: ServiceContext): Promise<ModuleService> {
   }
   const socketPath = socketFlag ?? config.publicSocket;
   if (socketPath) {
-    // The same error replies as the public HTTP listener (bad_json, body_too_large, ...).
-    const app = Fastify({ logger: false, bodyLimit: 4096, frameworkErrors: (err, req, reply) => ctx.httpErrorHandler(err, req, reply) });
-    app.setErrorHandler((err: FastifyError, req, reply) => ctx.httpErrorHandler(err, req, reply));
-    app.setNotFoundHandler((req, reply) => reply.status(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url}` } }));
-    await app.register(publicTicketsRoutes(() => service));
-    removeStaleSocket(socketPath);
-    await app.listen({ path: socketPath });
-    // The public API, often reached through a Tor hidden service running as another user.
-    fs.chmodSync(socketPath, 0o666);
+    // The public listener's setup (error replies, timeouts, caps), with per-connection budgets.
+    stops.push(await listenTicketsSocket(ctx, service, socketPath));
     info.socket = socketPath;
-    stops.push(async () => {
-      const reaper = setInterval(() => app.server.closeIdleConnections(), 50);
-      await app.close().finally(() => clearInterval(reaper));
-    });
   }
   return {
     info,
@@ -65,15 +53,6 @@ async function startTickets(ctx: ServiceContext): Promise<ModuleService> {
       services.delete(node);
     },
   };
-}
-
-function removeStaleSocket(p: string): void {
-  try {
-    if (fs.statSync(p).isSocket()) fs.unlinkSync(p);
-    else throw new TallyError('config_invalid', `${p} exists and is not a socket; refusing to replace it`);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
 }
 
 export const ticketsModule: TallyModule = {

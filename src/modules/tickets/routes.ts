@@ -24,6 +24,19 @@ const tokenView = {
   },
 } as const;
 
+const connectionKeys = new WeakMap<object, string>();
+let connectionsSeen = 0;
+
+/** A stable key per connection, for clients that have no address. */
+function connectionKey(socket: object): string {
+  let key = connectionKeys.get(socket);
+  if (!key) {
+    key = `unix-connection-${++connectionsSeen}`;
+    connectionKeys.set(socket, key);
+  }
+  return key;
+}
+
 function limited(max: number): FastifyContextConfig {
   return max > 0 ? { rateLimit: { max, timeWindow: 60_000 } } : { rateLimit: false };
 }
@@ -34,9 +47,9 @@ export function publicTicketsRoutes(getService: () => TicketsService | undefined
     const config = getService()?.config;
     await scope.register(rateLimit, {
       global: false,
-      // On a Unix socket there is no client address: all its clients share one budget (behind
-      // Tor they would all look alike anyway).
-      keyGenerator: (req) => req.ip || 'unix-socket',
+      // On a Unix socket there is no client address (and behind Tor every client is the same
+      // local user): each connection gets its own budget, so junk on one cannot starve another.
+      keyGenerator: (req) => req.ip || connectionKey(req.raw.socket),
       errorResponseBuilder: (_req, ctx) => new TallyError('rate_limited', `more than ${ctx.max} requests a minute from this address; retry in ${Math.ceil(ctx.ttl / 1000)} s`, { status: 429 }),
     });
     const service = (): TicketsService => {
