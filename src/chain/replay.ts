@@ -4,6 +4,7 @@
 // against a running node (online).
 import { canonicalJson } from '../core/canonical.js';
 import { TallyError } from '../core/errors.js';
+import { limits } from '../core/limits.js';
 import { blockHash, verifyHeaderSignature, type BlockHeader, type SignedBlock } from './blocks.js';
 import { parseEnvelope, type Envelope } from './envelope.js';
 import { executeBlock, type ExecTx } from './execute.js';
@@ -79,6 +80,7 @@ export async function verifyChain(
 
     const txs = await source.blockTxs(height);
     if (txs.length !== h.txCount) issue(height, 'tx_count', `header says ${h.txCount} transactions, store has ${txs.length}`);
+    if (h.txCount < 1 || h.txCount > limits.blockTxCountMax) issue(height, 'tx_count', `a block after genesis holds 1 to ${limits.blockTxCountMax} transactions, this one ${h.txCount}`);
     txCount += txs.length;
     // Signatures and ids first (the verifier pool), then the one executor.
     const exec: ExecTx[] = [];

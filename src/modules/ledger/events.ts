@@ -5,7 +5,7 @@ import type { Receipt, TxEvent } from '../../chain/envelope.js';
 import type { StateReader } from '../../chain/state.js';
 import { resolveAccount } from './state.js';
 
-export interface TransferEvent {
+export type TransferEvent = {
   type: 'ledger.transfer';
   from: string;
   to: string;
@@ -13,10 +13,19 @@ export interface TransferEvent {
   memo?: string;
   /** set when a dispute's resolution moved the funds back */
   dispute?: number;
-}
+};
+
+/** A module's hold on an account, or its release (through the ledger keeper; owner = the module). */
+export type HoldEvent = {
+  type: 'ledger.hold' | 'ledger.release';
+  account: string;
+  owner: string;
+  amount: string;
+};
 
 export type LedgerEvent =
   | TransferEvent
+  | HoldEvent
   | { type: 'ledger.registered'; account: string; name: string }
   | { type: 'ledger.invite_used'; invite: string; admin: string }
   | { type: 'ledger.renamed'; account: string; old: string; name: string }

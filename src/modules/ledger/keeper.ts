@@ -4,6 +4,8 @@
 import { fail } from '../../core/errors.js';
 import { assert } from '../../core/errors.js';
 import type { BlockContext } from '../../chain/module.js';
+import { formatAmount } from '../../core/amount.js';
+import type { HoldEvent, TransferEvent } from './events.js';
 import { adjustHeld, availableOf, getAccount, heldOf, holdKey, resolveAccount, transfer } from './state.js';
 
 export interface LedgerKeeper {
@@ -13,16 +15,21 @@ export interface LedgerKeeper {
   balance(account: string): { total: bigint; held: bigint; available: bigint } | undefined;
   /** What the calling module holds on the account. */
   heldBy(account: string): bigint;
-  /** Move spendable funds; fails `insufficient_funds` (a TallyError: the transaction fails). */
-  transfer(from: string, to: string, amount: bigint): void;
-  /** Hold part of the account's spendable balance for the calling module. */
-  hold(account: string, amount: bigint): void;
-  /** Release what the calling module holds (never more than it holds). */
-  release(account: string, amount: bigint): void;
+  /**
+   * Move spendable funds; fails `insufficient_funds` (a TallyError: the transaction fails).
+   * Returns the `ledger.transfer` event: the caller puts it in its receipt's events, so
+   * that whatever follows transfers (wallets, the tickets watcher) sees this one too.
+   */
+  transfer(from: string, to: string, amount: bigint): TransferEvent;
+  /** Hold part of the account's spendable balance for the calling module (its `ledger.hold` event). */
+  hold(account: string, amount: bigint): HoldEvent;
+  /** Release what the calling module holds, never more (its `ledger.release` event). */
+  release(account: string, amount: bigint): HoldEvent;
 }
 
 export function ledgerKeeper(ctx: BlockContext, caller: string): LedgerKeeper {
   const state = ctx.state;
+  const money = (minor: bigint) => formatAmount(minor, ctx.params.decimals);
   const known = (id: string) => {
     const acct = getAccount(state, id);
     if (!acct) fail('unknown_account', `no ledger account ${id}`, { status: 404 });
@@ -42,18 +49,21 @@ export function ledgerKeeper(ctx: BlockContext, caller: string): LedgerKeeper {
       known(to);
       if (availableOf(sender) < amount) fail('insufficient_funds', `available ${availableOf(sender)} minor units, needed ${amount}`, { status: 422 });
       transfer(state, from, to, amount);
+      return { type: 'ledger.transfer', from, to, amount: money(amount) };
     },
     hold(account, amount) {
       assert(amount > 0n, 'holds are positive');
       const acct = known(account);
       if (availableOf(acct) < amount) fail('insufficient_funds', `available ${availableOf(acct)} minor units, needed ${amount} to hold`, { status: 422 });
       adjustHeld(state, account, amount, caller);
+      return { type: 'ledger.hold', account, owner: caller, amount: money(amount) };
     },
     release(account, amount) {
       assert(amount > 0n, 'releases are positive');
       const own = BigInt(state.get<string>(holdKey(account, caller)) ?? '0');
       assert(amount <= own, `${caller} releases ${amount} on ${account} but holds only ${own}`);
       adjustHeld(state, account, -amount, caller);
+      return { type: 'ledger.release', account, owner: caller, amount: money(amount) };
     },
   };
 }
