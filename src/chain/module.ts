@@ -43,6 +43,18 @@ export interface TxType<Body = unknown> {
   parse(body: Record<string, unknown>, params: ChainParams): Body;
   /** Apply against state. Throw TallyError to fail the transaction (its writes are dropped, its nonce is used). */
   apply(ctx: TxContext, body: Body): TxEvent[];
+  // HOOK(fix/ledger-tickets): optional check at admission against the committed state;
+  // throw TallyError to refuse what cannot succeed, so it changes nothing (no nonce, no row).
+  admit?(ctx: AdmitContext, body: Body): void;
+}
+
+/** What TxType.admit sees: committed state (not the mempool) and the node's clock. */
+export interface AdmitContext {
+  state: StateReader;
+  params: ChainParams;
+  tx: Tx;
+  pub: string;
+  nowMs: number;
 }
 
 export interface QueryContext {

@@ -384,6 +384,8 @@ export class TallyNode extends EventEmitter implements NodeHandle {
     } else if (auth.pub !== env.pub) {
       fail('wrong_key', 'this public key does not belong to the account', { status: 401 });
     }
+    // HOOK(fix/ledger-tickets): the type's own admission check (e.g. registration on a closed chain).
+    type.admit?.({ state: this.queryCtx.state, params: this.params, tx: env.tx, pub: env.pub, nowMs: Date.now() }, body);
     return new Promise<SubmitResult>((resolve) => {
       const pending: PendingTx = {
         id, env, canonical, body,
