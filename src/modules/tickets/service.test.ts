@@ -94,6 +94,24 @@ describe('tickets service', () => {
     assert.equal(service.redeem(pid).balance, '1');
   });
 
+  it('one PID, one token: Monero dust, a Tally redeem, then a real Monero payment give no second token', () => {
+    const pid = newPid();
+    const monero = (txid: string, amount: bigint) =>
+      db.store.transaction(() => db.store.recordPayment({ source: 'monero', txid, pid, amount, height: 7 }, 1_000n, now));
+    assert.equal(monero('m-dust', 10n), 'dust');
+    pay(pid, 4_000_000n);
+    const first = service.redeem(pid);
+    assert.deepEqual([first.status, first.source, first.balance], ['success', 'tally', '4']);
+    assert.equal(monero('m-real', 5n * 10n ** 12n), 'conflict', 'a payment that cannot reach a token is not credited');
+    const again = service.redeem(pid);
+    assert.equal(again.status, 'already_claimed', 'the PID was redeemed once already');
+    assert.equal(again.token, first.token);
+    const tokens = db.sqlite.db.prepare('SELECT count(*) AS n FROM tickets_tokens');
+    keepAlive.push(tokens);
+    assert.equal((tokens.get() as { n: number }).n, 1);
+    assert.equal(service.paymentStatus(pid).claimed, true);
+  });
+
   it('a Tally payment is redeemed with its PID, never with the public memo tag', () => {
     const pid = newPid();
     pay(pid, 2_000_000n);

@@ -104,13 +104,18 @@ export class TicketsService {
    * The payments of a PID: Monero ones are stored under the PID itself, Tally ones under its
    * memo tag (see tallyMemoTag). A Tally row is never found by its tag typed in as a PID,
    * which is what keeps a chain watcher from redeeming someone else's payment.
+   * A PID redeemed through either row is redeemed: one PID, one token (a Monero PID with
+   * only dust, redeemed through Tally, must not be redeemed again after a real Monero payment).
    */
   private lookup(pid: string): PidRow | undefined {
     const stored = this.store.pid(pid);
     const direct = stored && stored.source !== 'tally' ? stored : undefined;
+    const tag = this.store.pid(tallyMemoTag(pid));
+    const tagged = tag && tag.source === 'tally' ? tag : undefined;
+    if (direct?.token_hash) return direct;
+    if (tagged?.token_hash) return tagged;
     if (direct && BigInt(direct.credited) > 0n) return direct;
-    const tagged = this.store.pid(tallyMemoTag(pid));
-    return tagged && tagged.source === 'tally' ? tagged : direct;
+    return tagged ?? direct;
   }
 
   redeem(pidValue: unknown): RedeemResult {

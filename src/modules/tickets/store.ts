@@ -5,6 +5,7 @@
 import type Database from 'better-sqlite3-multiple-ciphers';
 import { assert } from '../../core/errors.js';
 import type { Migration } from '../../store/migrations.js';
+import { tallyMemoTag } from './pid.js';
 
 export const ticketsMigrations: Migration[] = [
   {
@@ -174,6 +175,11 @@ export class TicketsStore {
       return 'known';
     }
     let row = this.pid(p.pid);
+    if (p.source !== 'tally' && this.pid(tallyMemoTag(p.pid))?.token_hash) {
+      // The PID was already redeemed through its Tally payment: this one cannot reach a token.
+      this.upsertPayment(p, 'conflict', known, nowMs);
+      return 'conflict';
+    }
     if (row && row.source !== p.source) {
       // A PID belongs to the source that paid it first: amounts in two currencies do not add up.
       this.upsertPayment(p, 'conflict', known, nowMs);
