@@ -43,8 +43,9 @@ export interface TxType<Body = unknown> {
   parse(body: Record<string, unknown>, params: ChainParams): Body;
   /** Apply against state. Throw TallyError to fail the transaction (its writes are dropped, its nonce is used). */
   apply(ctx: TxContext, body: Body): TxEvent[];
-  // HOOK(fix/ledger-tickets): optional check at admission against the committed state;
-  // throw TallyError to refuse what cannot succeed, so it changes nothing (no nonce, no row).
+  // HOOK(fix/ledger-tickets): optional check at admission against the committed state, run
+  // after parse and before the signature is checked (so it must only read, never trust
+  // tx.from); throw TallyError to refuse what cannot succeed: it changes nothing.
   admit?(ctx: AdmitContext, body: Body): void;
 }
 

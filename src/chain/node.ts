@@ -351,7 +351,11 @@ export class TallyNode extends EventEmitter implements NodeHandle {
         if (!type) fail('unknown_type', `unknown transaction type "${tx.type}"`, { details: { known: [...this.txTypes.keys()] } });
         if (tx.expires < nowSecs) fail('expired', 'the transaction has expired', { status: 409 });
         if (tx.expires > nowSecs + limits.txLifetimeSecsMax) fail('expires_too_far', `expires may be at most ${limits.txLifetimeSecsMax} s ahead`);
-        checked.push({ i, env, type, body: type.parse(tx.body, this.params) });
+        const body = type.parse(tx.body, this.params);
+        // HOOK(fix/ledger-tickets): the type's admission check against committed state, before the
+        // signature is checked: a doomed stranger's registration costs no verification.
+        type.admit?.({ state: this.queryCtx.state, params: this.params, tx, pub: env.pub, nowMs: Date.now() }, body);
+        checked.push({ i, env, type, body });
       } catch (err) {
         results[i] = this.refuse(err);
       }
@@ -384,8 +388,6 @@ export class TallyNode extends EventEmitter implements NodeHandle {
     } else if (auth.pub !== env.pub) {
       fail('wrong_key', 'this public key does not belong to the account', { status: 401 });
     }
-    // HOOK(fix/ledger-tickets): the type's own admission check (e.g. registration on a closed chain).
-    type.admit?.({ state: this.queryCtx.state, params: this.params, tx: env.tx, pub: env.pub, nowMs: Date.now() }, body);
     return new Promise<SubmitResult>((resolve) => {
       const pending: PendingTx = {
         id, env, canonical, body,
