@@ -137,6 +137,21 @@ describe('tickets paid on Tally, through a real node', { timeout: 120_000 }, () 
     assert.ok(metrics.includes('tickets_payments_seen_total{source="tally"} 1'), 'since the restart, one payment seen: the blocks before the stop were not re-read');
   });
 
+  it('a redeem whose answer is lost to a kill -9 is recovered after restart: same token, same balance', async () => {
+    const pid = (await cliOk(home, ['ticket', 'new', '--offline', '--json'])).pid;
+    await submit(makeTx(alice, 'ledger.send', { to: 'shop', amount: '3', memo: tallyMemoTag(pid) }));
+    const lost = (await httpPost(`${node.http}/api/v1/redeem`, { pid })).body; // the claim is on disk; say the answer never arrived
+    assert.equal(lost.status, 'success');
+    await node.kill9();
+    node = await startNode({ dataDir: node.dataDir, extraArgs: ['--tickets-socket', ticketsSocket] });
+    assert.equal(fs.statSync(path.join(node.dataDir, 'tickets.key')).mode & 0o777, 0o600);
+    const again = (await httpPost(`${node.http}/api/v1/redeem`, { pid })).body;
+    assert.deepEqual([again.status, again.token, again.balance, again.source], ['already_claimed', lost.token, '3', 'tally']);
+    const spent = await httpPost(`${node.internal}/api/v1/token/${lost.token}/spend`, { amount: '1' });
+    assert.equal(spent.body.balance, '2');
+    assert.equal((await httpPost(`${node.http}/api/v1/redeem`, { pid })).body.balance, '2', 'handing it out again resets no spending');
+  });
+
   it('refuses a bad config file with config_invalid and starts nothing', async () => {
     const dir = tempDir();
     const cfg = path.join(dir, 'bad.json');

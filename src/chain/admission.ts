@@ -55,7 +55,15 @@ export class Admission {
     raws.forEach((raw, i) => {
       try {
         const env = parseEnvelope(raw);
-        const { type, body } = checkTxStatic(env, this.deps.kernel, nowMs);
+        const { type, module, body } = checkTxStatic(env, this.deps.kernel, nowMs);
+        // Before the signature check: refusing what cannot succeed costs no verification.
+        if (type.admit) {
+          const state = this.deps.state;
+          type.admit({
+            state: scopedReader(state, module.name), params: this.deps.kernel.params, accounts: accountKeys(state),
+            tx: env.tx, pub: env.pub, known: state.get(authKey(env.tx.from)) !== undefined, nowMs,
+          }, body);
+        }
         checked.push({ i, env, type, body });
       } catch (err) {
         results[i] = this.refuse(err);
@@ -67,7 +75,7 @@ export class Admission {
       try {
         if (verdict.code === 'bad_signature') fail('bad_signature', 'the signature does not verify for this transaction and key', { status: 401 });
         if (verdict.code) fail(verdict.code, verdict.code === 'tx_too_large' ? `a transaction may be at most ${limits.txBytesMax} bytes` : 'invalid transaction');
-        results[c.i] = this.admit(verdict.id, verdict.canonical!, c.env, c.type, c.body);
+        results[c.i] = this.admit(verdict.id, verdict.canonical!, c.env, c.type);
       } catch (err) {
         results[c.i] = this.refuse(err);
       }
@@ -76,19 +84,15 @@ export class Admission {
     return Promise.all(results as Array<SubmitResult | Promise<SubmitResult>>);
   }
 
-  private admit(id: string, canonical: string, env: Envelope, type: TxType, body: unknown): SubmitResult | Promise<SubmitResult> {
+  private admit(id: string, canonical: string, env: Envelope, type: TxType): SubmitResult | Promise<SubmitResult> {
     // A batch whose signatures were being checked when shutdown began must not slip into a
     // mempool that nobody will propose from any more.
     const closed = this.deps.closed();
     if (closed) throw closed;
-    const { state, kernel, mempool } = this.deps;
+    const { state, mempool } = this.deps;
     const from = env.tx.from;
     const auth = state.get<AuthRecord>(authKey(from));
     checkTxSender(env, type, auth);
-    if (type.admit) {
-      const module = kernel.txType(env.tx.type)!.module;
-      type.admit({ state: scopedReader(state, module.name), params: kernel.params, accounts: accountKeys(state), tx: env.tx, pub: env.pub, known: auth !== undefined }, body);
-    }
     return new Promise<SubmitResult>((resolve) => {
       const pending: PendingTx = {
         id, env, canonical,

@@ -43,7 +43,10 @@ export interface TxContext extends BlockContext {
   pub: string;
 }
 
-/** Admission: the committed state, before the transaction is queued. */
+/**
+ * Admission: the committed state (not the mempool) and the node's clock, before the
+ * signature is checked — so admit() must only read, and never trust tx.from.
+ */
 export interface AdmitContext {
   state: StateReader;
   params: ChainParams;
@@ -52,6 +55,8 @@ export interface AdmitContext {
   pub: string;
   /** whether the chain has seen the sender's key */
   known: boolean;
+  /** the wall clock at admission, unix ms */
+  nowMs: number;
 }
 
 export interface TxType<Body = unknown> {
@@ -64,7 +69,8 @@ export interface TxType<Body = unknown> {
   /**
    * Optional admission check against committed state, for what cannot succeed and would
    * otherwise be recorded as a failed transaction (a stranger registering on a closed
-   * chain). Throw TallyError to refuse: nothing is queued, nothing is written.
+   * chain). Runs before the signature check (refusing is cheap and writes nothing).
+   * Throw TallyError to refuse: nothing is queued, nothing is written.
    */
   admit?(ctx: AdmitContext, body: Body): void;
   /** Apply against state. Throw TallyError to fail the transaction (its writes are dropped, its nonce is used). */

@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { TallyError, fail } from '../../core/errors.js';
+import { ACCOUNT_ID } from '../../core/keys.js';
 import type { Receipt } from '../../chain/module.js';
 import type { CliContext } from '../../chain/app-module.js';
 import { table } from '../../core/text.js';
@@ -37,6 +38,7 @@ const FAILURE_HINTS: Record<string, string> = {
   already_seconded: 'each member seconds a dispute once',
   not_admin: 'only admins named in the genesis resolve disputes',
   balance_overflow: 'the receiver cannot hold that much',
+  cannot_send_to_mint: 'the mint issues coins and receives none; send to an account',
 };
 
 async function submit(cli: CliContext, type: string, body: Opts, opts: Opts): Promise<Receipt> {
@@ -48,6 +50,13 @@ async function submit(cli: CliContext, type: string, body: Opts, opts: Opts): Pr
     }
     throw err;
   }
+}
+
+/** The account id a recipient name (or key) stands for now; unknown_account before anything is signed. */
+async function recipientId(cli: CliContext, ref: string, opts: Opts): Promise<string> {
+  const who = (await cli.query('ledger.whoami', { account: ref }, opts)) as { id: string; registered: boolean };
+  if (!who.registered) fail('unknown_account', `no registered account "${ref}"`, { status: 404, hint: FAILURE_HINTS.unknown_account! });
+  return who.id;
 }
 
 const committed = (r: Receipt): string => `committed in block ${r.height} (tx ${r.id})`;
@@ -178,10 +187,14 @@ export function ledgerCli(program: Command, cli: CliContext): void {
       .option('--memo <text>', 'a note for the recipient (at most 256 bytes)')
       .description('send coins to another account'),
   ).action(async (to: string, amount: string, opts: Opts) => {
-    const body: Opts = { to, amount };
+    // Sign the account id, not the name: a name freed by a rename could be registered by
+    // someone else before the transfer commits, and a signed name would pay them.
+    const toId = ACCOUNT_ID.test(to) ? to : await recipientId(cli, to, opts);
+    const body: Opts = { to: toId, amount };
     if (typeof opts.memo === 'string') body.memo = opts.memo;
     const receipt = await submit(cli, 'ledger.send', body, opts);
-    cli.output(opts, receipt, () => `sent ${amount} to ${to}; ${committed(receipt)}\n(the receiver or you may contest it: tally contest ${receipt.id} --reason ...)`);
+    const who = toId === to ? to : `${to} (${toId})`;
+    cli.output(opts, receipt, () => `sent ${amount} to ${who}; ${committed(receipt)}\n(the receiver or you may contest it: tally contest ${receipt.id} --reason ...)`);
   });
 
   cli.clientOptions(

@@ -9,10 +9,12 @@ import { hashText } from '../../core/hash.js';
 import { ACCOUNT_ID } from '../../core/keys.js';
 import { limits } from '../../core/limits.js';
 import type { TxContext, TxType } from '../../chain/module.js';
+import type { StateReader } from '../../chain/state.js';
+import type { AccountKeys } from '../../chain/module.js';
 import { adminIds, type LedgerGenesis } from './genesis.js';
-import { inviteSignatureValid, parseInvite, type Invite } from './invites.js';
+import { inviteSignatureValid, parseInvite, type Invite, type InvitePayload } from './invites.js';
 import {
-  adjustHeld, availableOf, createAccount, disputeCount, DISPUTE_COUNT_KEY, disputeKey, getAccount, getDispute, heldOf, inviteKey, MINT_ID,
+  adjustHeld, availableOf, createAccount, disputeCount, DISPUTE_COUNT_KEY, disputeKey, getAccount, getDispute, heldOf, inviteKey, MINT_ID, MINT_NAME,
   NAME_PATTERN, nameKey, resolveAccount, transfer, transferKey, validName, accountKey,
   type Dispute, type LedgerAccount, type TransferRecord,
 } from './state.js';
@@ -60,6 +62,23 @@ const amountText = (ctx: TxContext, minor: bigint | string): string => formatAmo
 // ---------------------------------------------------------------------------------------
 // register, rename
 
+function registrationOpen(g: LedgerGenesis): void {
+  if (g.registration.policy === 'closed') fail('registration_closed', 'this chain does not accept new registrations', { status: 403 });
+}
+
+/** An invite's checks against state and a time (block time in apply, the clock at admission); its payload if it may be used. */
+function checkInvite(state: StateReader, accounts: AccountKeys, chain: string, g: LedgerGenesis, invite: Invite | undefined, timeMs: number): InvitePayload {
+  if (!invite) fail('invite_required', 'this chain registers members by invitation: ask an admin for an invite code', { status: 403 });
+  const p = invite.payload;
+  if (p.chain !== chain) fail('invite_invalid', `the invite is for chain "${p.chain}"`, { status: 403 });
+  if (!adminIds(g).has(p.admin)) fail('invite_invalid', 'the invite is not from an admin of this chain', { status: 403 });
+  const adminPub = accounts.pubOf(p.admin);
+  if (!adminPub || !inviteSignatureValid(invite, adminPub)) fail('invite_invalid', 'the invite signature does not verify', { status: 403 });
+  if (p.expires * 1000 < timeMs) fail('invite_expired', 'the invite has expired; ask the admin for a new one', { status: 403 });
+  if (state.get(inviteKey(p.id)) !== undefined) fail('invite_used', 'the invite has already been used', { status: 409 });
+  return p;
+}
+
 export const register: TxType<{ name: string; invite?: Invite }> = {
   type: 'ledger.register',
   opensAccount: true,
@@ -69,21 +88,29 @@ export const register: TxType<{ name: string; invite?: Invite }> = {
     if (body.invite !== undefined) out.invite = parseInvite(body.invite);
     return out;
   },
+  /**
+   * A key the chain has never seen is refused here what apply() would certainly fail: on a
+   * closed chain, or without a valid unused invite. Such a refusal writes nothing (a failed
+   * registration would leave the key an auth row and take a block slot). Only checks whose
+   * answer cannot turn to success later: the policy is fixed, admins' keys are genesis
+   * keys, an invite once used stays used, block time never runs behind this clock. The
+   * name is not checked: a rename ahead in the same block may free it. A known key keeps
+   * today's behaviour (its registration fails in a block and uses its nonce).
+   */
+  admit(ctx, { invite }) {
+    if (ctx.known) return;
+    const g = genesisOf(ctx);
+    registrationOpen(g);
+    if (g.registration.policy === 'invite') checkInvite(ctx.state, ctx.accounts, ctx.params.chain, g, invite, ctx.nowMs);
+  },
   apply(ctx, { name, invite }) {
     const g = genesisOf(ctx);
-    if (g.registration.policy === 'closed') fail('registration_closed', 'this chain does not accept new registrations', { status: 403 });
+    registrationOpen(g);
     if (getAccount(ctx.state, ctx.tx.from)) fail('already_registered', 'this key already has an account', { status: 409 });
     if (ctx.state.get(nameKey(name)) !== undefined) fail('name_taken', `the name "${name}" is taken`, { status: 409 });
     const events: Event[] = [];
     if (g.registration.policy === 'invite') {
-      if (!invite) fail('invite_required', 'this chain registers members by invitation: ask an admin for an invite code', { status: 403 });
-      const p = invite.payload;
-      if (p.chain !== ctx.params.chain) fail('invite_invalid', `the invite is for chain "${p.chain}"`, { status: 403 });
-      if (!adminIds(g).has(p.admin)) fail('invite_invalid', 'the invite is not from an admin of this chain', { status: 403 });
-      const adminPub = ctx.accounts.pubOf(p.admin);
-      if (!adminPub || !inviteSignatureValid(invite, adminPub)) fail('invite_invalid', 'the invite signature does not verify', { status: 403 });
-      if (p.expires * 1000 < ctx.timeMs) fail('invite_expired', 'the invite has expired; ask the admin for a new one', { status: 403 });
-      if (ctx.state.get(inviteKey(p.id)) !== undefined) fail('invite_used', 'the invite has already been used', { status: 409 });
+      const p = checkInvite(ctx.state, ctx.accounts, ctx.params.chain, g, invite, ctx.timeMs);
       ctx.state.set(inviteKey(p.id), { account: ctx.tx.from, height: ctx.height });
       events.push({ type: 'ledger.invite_used', invite: p.id, admin: p.admin });
     }
@@ -132,6 +159,8 @@ export const send: TxType<SendBody> = {
     if (typeof to !== 'string' || (!ACCOUNT_ID.test(to) && !NAME_PATTERN.test(to))) {
       fail('bad_recipient', 'to must be an account name or a 40-hex account id');
     }
+    // Coins sent to the mint would be burnt where no dispute can bring them back.
+    if (to === MINT_NAME || to === MINT_ID) fail('cannot_send_to_mint', 'the mint cannot receive transfers', { status: 422 });
     const amount = parsePositiveAmount(body.amount, params.decimals);
     const out: SendBody = { to, amount };
     if (body.memo !== undefined) {

@@ -130,7 +130,7 @@ export function ticketsCli(program: Command, cli: CliContext): void {
       const r = await call(opts, 'POST', '/api/v1/redeem', { pid: parsePid(pid) });
       cli.output(opts as Record<string, unknown>, r, () => r.token
         ? `${r.status}: token ${r.token}\nbalance ${r.balance} (${r.source}); keep the token secret, it is your access`
-        : `${r.status}: redeemed at ${r.claimed_at}; the token is no longer shown (grace period over)`);
+        : `${r.status}: redeemed at ${r.claimed_at}; the token is no longer shown (it is in use and the grace period is over)`);
     });
 
   addApi(ticket.command('show').argument('<token>', 'service token (64 hex), or - to read it from stdin').description("a token's status and balance"))

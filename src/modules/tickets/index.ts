@@ -13,6 +13,7 @@ import { internalTicketsRoutes, publicTicketsRoutes, registerTicketsMetrics } fr
 import { TicketsService } from './service.js';
 import { TicketsStore, ticketsMigrations } from './store.js';
 import { TallyWatcher } from './tally-watcher.js';
+import { loadTokenKey } from './token-key.js'; // HOOK(fix/ledger-tickets)
 
 /** The service of each running node (one per process in practice; tests may run several). */
 const services = new WeakMap<object, TicketsService>();
@@ -25,7 +26,8 @@ async function startTickets(ctx: ServiceContext): Promise<ModuleService> {
     return { stop() {} };
   }
   const node = ctx.node;
-  const service = new TicketsService(new TicketsStore(node.store.db), config, node.params.decimals);
+  // HOOK(fix/ledger-tickets): tokens are derived from a node secret in <data>/tickets.key.
+  const service = new TicketsService(new TicketsStore(node.store.db), config, node.params.decimals, loadTokenKey(ctx.dataDir));
   services.set(node, service);
   const stops: Array<() => Promise<void> | void> = [];
   const info: Record<string, unknown> = { sources: [config.tally && 'tally', config.monero && 'monero'].filter(Boolean).join('+') || 'none' };

@@ -1,6 +1,7 @@
 // The Monero watcher against a fake monero-wallet-rpc (a chain of blocks in memory that
 // answers get_height, get_transfers and get_transfer_by_txid with the wallet's semantics:
 // min_height exclusive, max_height inclusive). The real wallet is in test/tickets-monero.test.ts.
+import crypto from 'node:crypto';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { TallyError } from '../../core/errors.js';
@@ -72,7 +73,7 @@ describe('Monero watcher (fake wallet RPC)', () => {
   beforeEach(() => {
     db = openTestStore();
     wallet = new FakeWallet();
-    service = new TicketsService(db.store, validateTicketsConfig({}), 6, () => now);
+    service = new TicketsService(db.store, validateTicketsConfig({}), 6, crypto.randomBytes(32), () => now);
   });
   afterEach(() => db.close());
 

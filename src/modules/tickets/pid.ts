@@ -1,7 +1,8 @@
-// Payment ids and service tokens. A PID is 8 random bytes (16 lowercase hex) that a client
-// makes and pays to; a token is 32 random bytes (64 hex) the service hands out for a paid
-// PID. Both come from the OS CSPRNG. Only a token's SHA-256 is ever stored: a 256-bit random
-// secret needs no slow KDF, and a leaked database then holds nothing a client could present.
+// Payment ids and service tokens. A PID is 8 random bytes (16 lowercase hex, OS CSPRNG)
+// that a client makes and pays to; a token is 32 bytes (64 hex) the service hands out for a
+// paid PID, derived from the PID and a node secret (see token-key.ts). Only a token's SHA-256
+// is ever stored: a 256-bit secret needs no slow KDF, and a leaked database then holds
+// nothing a client could present.
 import crypto from 'node:crypto';
 import { fail } from '../../core/errors.js';
 
@@ -35,10 +36,6 @@ export function parsePid(value: unknown): string {
  */
 export function tallyMemoTag(pid: string): string {
   return crypto.createHash('sha256').update('tally/tickets/memo/v1\n').update(Buffer.from(pid, 'hex')).digest().subarray(0, 8).toString('hex');
-}
-
-export function newToken(): string {
-  return crypto.randomBytes(32).toString('hex');
 }
 
 export function parseToken(value: unknown): string {

@@ -77,7 +77,7 @@ export function publicTicketsRoutes(getService: () => TicketsService | undefined
     scope.post('/api/v1/redeem', {
       config: redeemLimit,
       schema: {
-        summary: 'tickets: redeem a paid payment id for a service token. success: {status, token, balance}; again: already_claimed (the token only within redeemGraceSecs)',
+        summary: 'tickets: redeem a paid payment id for a service token. success: {status, token, balance}; again: already_claimed (the same token until it is first presented, or within redeemGraceSecs)',
         body: { type: 'object', properties: { pid: { description: 'payment id, 16 lowercase hex' } } },
         response: { 400: errorSchema, 404: errorSchema, 409: errorSchema },
       },

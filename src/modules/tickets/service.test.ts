@@ -1,4 +1,5 @@
 // Redeem, introspect, spend and revoke on a real encrypted store, with a fake clock.
+import crypto from 'node:crypto';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { validateTicketsConfig } from './config.js';
@@ -12,16 +13,17 @@ describe('tickets service', () => {
   let db: ReturnType<typeof openTestStore>;
   let service: TicketsService;
   let now = 1_700_000_000_000;
+  const key = crypto.randomBytes(32);
   const pay = (pid: string, amount: bigint, txid = `tx-${pid}-${amount}`) =>
     db.store.transaction(() => db.store.recordPayment({ source: 'tally', txid, pid: tallyMemoTag(pid), amount, height: 1 }, 0n, now));
 
   beforeEach(() => {
     db = openTestStore();
-    service = new TicketsService(db.store, validateTicketsConfig({ redeemGraceSecs: 600 }), 6, () => now);
+    service = new TicketsService(db.store, validateTicketsConfig({ redeemGraceSecs: 600 }), 6, key, () => now);
   });
   afterEach(() => db.close());
 
-  it('success, then already_claimed with the same token only within the grace period', () => {
+  it('already_claimed gives the same token back until it is first presented, then only within the grace period', () => {
     const pid = newPid();
     pay(pid, 12_500_000n);
     const first = service.redeem(pid);
@@ -31,13 +33,46 @@ describe('tickets service', () => {
     now += 599_000;
     const retry = service.redeem(pid);
     assert.deepEqual([retry.status, retry.token, retry.balance], ['already_claimed', first.token, '12.5']);
-    now += 1_000; // exactly redeemGraceSecs after the first redeem
+    now += 1_000; // exactly redeemGraceSecs after the first redeem: the token was never presented, so it may not have arrived
+    assert.equal(service.redeem(pid).token, first.token);
+    service.introspect(first.token); // it has reached whoever uses it
     const late = service.redeem(pid);
     assert.equal(late.status, 'already_claimed');
     assert.equal(late.token, undefined);
-    assert.equal(late.balance, undefined, 'after the grace period the PID reveals nothing about the token');
+    assert.equal(late.balance, undefined, 'after first use and the grace period the PID reveals nothing about the token');
     assert.equal(service.stats.redeems.get('success'), 1);
-    assert.equal(service.stats.redeems.get('already_claimed'), 2);
+    assert.equal(service.stats.redeems.get('already_claimed'), 3);
+  });
+
+  it('handing a token out again resets nothing: the spent balance stays spent, a revoked token stays revoked', () => {
+    const pid = newPid();
+    pay(pid, 5_000_000n);
+    const { token } = service.redeem(pid);
+    service.spend(token, '2');
+    assert.deepEqual([service.redeem(pid).token, service.redeem(pid).balance], [token, '3']);
+    service.revoke(token, 'abuse');
+    const again = service.redeem(pid);
+    assert.deepEqual([again.status, again.token, again.balance], ['already_claimed', token, '3']);
+    assert.equal(service.introspect(token).status, 'revoked');
+    assert.throws(() => service.spend(token, '1'), { code: 'token_revoked' });
+  });
+
+  it('a token made from another node secret (or a random one from before) is not handed out again', () => {
+    const pid = newPid();
+    pay(pid, 1_000_000n);
+    service.redeem(pid);
+    const otherKey = new TicketsService(db.store, validateTicketsConfig({ redeemGraceSecs: 600 }), 6, crypto.randomBytes(32), () => now);
+    const r = otherKey.redeem(pid);
+    assert.deepEqual([r.status, r.token, r.balance], ['already_claimed', undefined, undefined]);
+  });
+
+  it('a crash after the claim commits strands nothing: after a restart the PID gets the same token and balance', () => {
+    const pid = newPid();
+    pay(pid, 3_000_000n);
+    const lost = service.redeem(pid); // committed on disk; the answer never reached the payer
+    const restarted = new TicketsService(db.store, validateTicketsConfig({ redeemGraceSecs: 600 }), 6, key, () => now);
+    const again = restarted.redeem(pid);
+    assert.deepEqual([again.status, again.token, again.balance, again.source], ['already_claimed', lost.token, '3', 'tally']);
   });
 
   it('refuses malformed PIDs with invalid_pid and unknown ones with payment_not_found', () => {
@@ -92,6 +127,24 @@ describe('tickets service', () => {
     const r = db.store.transaction(() => db.store.recordPayment({ source: 'monero', txid: 'm1', pid: tallyMemoTag(pid), amount: 10n ** 12n, height: 5 }, 0n, now));
     assert.equal(r, 'conflict');
     assert.equal(service.redeem(pid).balance, '1');
+  });
+
+  it('one PID, one token: Monero dust, a Tally redeem, then a real Monero payment give no second token', () => {
+    const pid = newPid();
+    const monero = (txid: string, amount: bigint) =>
+      db.store.transaction(() => db.store.recordPayment({ source: 'monero', txid, pid, amount, height: 7 }, 1_000n, now));
+    assert.equal(monero('m-dust', 10n), 'dust');
+    pay(pid, 4_000_000n);
+    const first = service.redeem(pid);
+    assert.deepEqual([first.status, first.source, first.balance], ['success', 'tally', '4']);
+    assert.equal(monero('m-real', 5n * 10n ** 12n), 'conflict', 'a payment that cannot reach a token is not credited');
+    const again = service.redeem(pid);
+    assert.equal(again.status, 'already_claimed', 'the PID was redeemed once already');
+    assert.equal(again.token, first.token);
+    const tokens = db.sqlite.db.prepare('SELECT count(*) AS n FROM tickets_tokens');
+    keepAlive.push(tokens);
+    assert.equal((tokens.get() as { n: number }).n, 1);
+    assert.equal(service.paymentStatus(pid).claimed, true);
   });
 
   it('a Tally payment is redeemed with its PID, never with the public memo tag', () => {

@@ -4,11 +4,10 @@ import { formatAmount, parsePositiveAmount } from '../../core/amount.js';
 import { fail, TallyError } from '../../core/errors.js';
 import type { TicketsConfig } from './config.js';
 import { MONERO_DECIMALS } from './config.js';
-import { newToken, parsePid, parseToken, tallyMemoTag, tokenHash } from './pid.js';
-import type { PaymentRow, PidRow, Source, TicketsStore } from './store.js';
+import { parsePid, parseToken, tallyMemoTag, tokenHash } from './pid.js';
+import type { PaymentRow, PidRow, Source, TicketsStore, TokenRow } from './store.js';
+import { tokenFor } from './token-key.js';
 
-/** Tokens that can still be handed out again (redeem within the grace period), at most this many. */
-const GRACE_ENTRIES_MAX = 100_000;
 const REASON_BYTES_MAX = 256;
 
 /** Counters read by the Prometheus collectors on the internal listener. */
@@ -38,7 +37,7 @@ export class TicketsStats {
 
 export interface RedeemResult {
   status: 'success' | 'already_claimed';
-  /** 64 hex: on success, and on already_claimed within redeemGraceSecs of the first redeem */
+  /** 64 hex: on success; on already_claimed while the token was never presented, or within redeemGraceSecs of the first redeem */
   token?: string;
   balance?: string;
   source?: Source;
@@ -61,13 +60,6 @@ export interface PendingPayment {
 
 export class TicketsService {
   readonly stats = new TicketsStats();
-  /**
-   * PID -> the token issued for it, kept in this process's memory only until redeemGraceSecs
-   * after the first redeem, so a client whose response was lost can retry. Never written to
-   * disk: a leaked database holds only token hashes. A restart forgets it (the retry then
-   * answers already_claimed without the token).
-   */
-  private readonly grace = new Map<string, { token: string; untilMs: number }>();
   /** Unconfirmed payments each watcher currently sees, for the 409 answer. */
   private readonly pending = new Map<Source, Map<string, PendingPayment>>();
 
@@ -75,6 +67,8 @@ export class TicketsService {
     readonly store: TicketsStore,
     readonly config: TicketsConfig,
     readonly tallyDecimals: number,
+    /** the node secret tokens are derived from (token-key.ts) */
+    private readonly tokenKey: Buffer,
     readonly now: () => number = Date.now,
   ) {}
 
@@ -104,13 +98,18 @@ export class TicketsService {
    * The payments of a PID: Monero ones are stored under the PID itself, Tally ones under its
    * memo tag (see tallyMemoTag). A Tally row is never found by its tag typed in as a PID,
    * which is what keeps a chain watcher from redeeming someone else's payment.
+   * A PID redeemed through either row is redeemed: one PID, one token (a Monero PID with
+   * only dust, redeemed through Tally, must not be redeemed again after a real Monero payment).
    */
   private lookup(pid: string): PidRow | undefined {
     const stored = this.store.pid(pid);
     const direct = stored && stored.source !== 'tally' ? stored : undefined;
+    const tag = this.store.pid(tallyMemoTag(pid));
+    const tagged = tag && tag.source === 'tally' ? tag : undefined;
+    if (direct?.token_hash) return direct;
+    if (tagged?.token_hash) return tagged;
     if (direct && BigInt(direct.credited) > 0n) return direct;
-    const tagged = this.store.pid(tallyMemoTag(pid));
-    return tagged && tagged.source === 'tally' ? tagged : direct;
+    return tagged ?? direct;
   }
 
   redeem(pidValue: unknown): RedeemResult {
@@ -127,25 +126,19 @@ export class TicketsService {
   private redeemInner(pidValue: unknown): RedeemResult {
     const pid = parsePid(pidValue);
     const now = this.now();
-    this.sweepGrace(now);
     const row = this.lookup(pid);
+    // The token is derived from the PID, so one PID has one token whoever asks, and the
+    // claim on disk is all that must commit: an answer lost to a crash is asked for again.
+    const token = tokenFor(this.tokenKey, pid);
+    if (row?.token_hash) {
+      const out: RedeemResult = { status: 'already_claimed', claimed_at: new Date(row.claimed_at!).toISOString() };
+      const t = this.store.token(row.token_hash)!;
+      if (this.mayHandOutAgain(token, t, row.claimed_at!, now)) Object.assign(out, { token, balance: this.format(t.source, t.balance), source: t.source });
+      return out;
+    }
     if (row && BigInt(row.credited) > 0n) {
-      if (row.token_hash) {
-        const kept = this.grace.get(pid);
-        const out: RedeemResult = { status: 'already_claimed', claimed_at: new Date(row.claimed_at!).toISOString() };
-        if (kept && kept.untilMs > now) {
-          const t = this.store.token(row.token_hash)!;
-          Object.assign(out, { token: kept.token, balance: this.format(t.source, t.balance), source: t.source });
-        }
-        return out;
-      }
-      const token = newToken();
       const balance = BigInt(row.credited);
       if (!this.store.claim(row.pid, tokenHash(token), row.source, balance, now)) return this.redeemInner(pid);
-      if (this.config.redeemGraceSecs > 0) {
-        if (this.grace.size >= GRACE_ENTRIES_MAX) this.grace.delete(this.grace.keys().next().value!);
-        this.grace.set(pid, { token, untilMs: now + this.config.redeemGraceSecs * 1000 });
-      }
       return { status: 'success', token, balance: this.format(row.source, balance), source: row.source, claimed_at: new Date(now).toISOString() };
     }
     const waiting = this.pendingOf(pid);
@@ -163,12 +156,15 @@ export class TicketsService {
     });
   }
 
-  /** Entries are inserted in expiry order (the grace period is one constant), so the oldest sit first. */
-  private sweepGrace(now: number): void {
-    for (const [pid, e] of this.grace) {
-      if (e.untilMs > now) break;
-      this.grace.delete(pid);
-    }
+  /**
+   * A redeemed PID gets its token again until the token is first presented (introspected
+   * or spent: then it has reached whoever uses it), and within redeemGraceSecs of the
+   * claim. After both, the PID stops being a key to the token. A token made before tokens
+   * were derived (random) cannot be made again: its hash does not match.
+   */
+  private mayHandOutAgain(token: string, t: TokenRow, claimedAt: number, now: number): boolean {
+    if (!tokenHash(token).equals(t.hash)) return false;
+    return t.used_at === null || now < claimedAt + this.config.redeemGraceSecs * 1000;
   }
 
   /** What the service knows about a PID (no token, no balance after it was redeemed). */
@@ -204,12 +200,13 @@ export class TicketsService {
       TicketsStats.bump(this.stats.tokenChecks, err instanceof TallyError ? err.code : 'internal');
       throw err;
     }
+    if (row.used_at === null) this.store.markUsed(row.hash, this.now());
     const view = this.view(row);
     TicketsStats.bump(this.stats.tokenChecks, view.status);
     return view;
   }
 
-  private view(row: NonNullable<ReturnType<TicketsStore['token']>>): TokenView {
+  private view(row: TokenRow): TokenView {
     return {
       status: row.revoked_at === null ? 'active' : 'revoked',
       source: row.source,
@@ -234,6 +231,7 @@ export class TicketsService {
           });
         }
         this.store.setTokenBalance(row.hash, balance - amount, BigInt(row.spent) + amount);
+        if (row.used_at === null) this.store.markUsed(row.hash, this.now());
         return this.view(this.store.token(row.hash)!);
       });
       TicketsStats.bump(this.stats.tokenSpends, 'ok');

@@ -5,6 +5,7 @@
 import type Database from 'better-sqlite3-multiple-ciphers';
 import { assert } from '../../core/errors.js';
 import type { Migration } from '../../store/migrations.js';
+import { tallyMemoTag } from './pid.js';
 
 export const ticketsMigrations: Migration[] = [
   {
@@ -49,6 +50,11 @@ export const ticketsMigrations: Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 2,
+    description: 'tickets: when a token was first presented (introspect or spend); until then its PID may fetch it again',
+    sql: 'ALTER TABLE tickets_tokens ADD COLUMN used_at INTEGER;',
+  },
 ];
 
 export type Source = 'tally' | 'monero';
@@ -83,6 +89,8 @@ export interface TokenRow {
   issued_at: number;
   revoked_at: number | null;
   revoke_reason: string | null;
+  /** unix ms of the first introspection or spend; null while the token has not been presented */
+  used_at: number | null;
 }
 
 export interface IncomingPayment {
@@ -123,6 +131,7 @@ export class TicketsStore {
       token: prepare<[Buffer], TokenRow>(db, 'SELECT * FROM tickets_tokens WHERE hash = ?'),
       insertToken: prepare<[Buffer, string, string, string, number]>(db, "INSERT INTO tickets_tokens (hash, pid, source, balance, spent, issued_at) VALUES (?, ?, ?, ?, '0', ?)"),
       setTokenBalance: prepare<[string, string, Buffer]>(db, 'UPDATE tickets_tokens SET balance = ?, spent = ? WHERE hash = ?'),
+      markUsed: prepare<[number, Buffer]>(db, 'UPDATE tickets_tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL'),
       revokeToken: prepare<[number, string, Buffer]>(db, 'UPDATE tickets_tokens SET revoked_at = ?, revoke_reason = ? WHERE hash = ? AND revoked_at IS NULL'),
       cursor: prepare<[string], { height: number }>(db, 'SELECT height FROM tickets_cursors WHERE source = ?'),
       setCursor: prepare<[string, number]>(db, 'INSERT INTO tickets_cursors (source, height) VALUES (?, ?) ON CONFLICT(source) DO UPDATE SET height = excluded.height'),
@@ -174,6 +183,11 @@ export class TicketsStore {
       return 'known';
     }
     let row = this.pid(p.pid);
+    if (p.source !== 'tally' && this.pid(tallyMemoTag(p.pid))?.token_hash) {
+      // The PID was already redeemed through its Tally payment: this one cannot reach a token.
+      this.upsertPayment(p, 'conflict', known, nowMs);
+      return 'conflict';
+    }
     if (row && row.source !== p.source) {
       // A PID belongs to the source that paid it first: amounts in two currencies do not add up.
       this.upsertPayment(p, 'conflict', known, nowMs);
@@ -231,6 +245,11 @@ export class TicketsStore {
 
   setTokenBalance(hash: Buffer, balance: bigint, spent: bigint): void {
     this.s.setTokenBalance.run(balance.toString(), spent.toString(), hash);
+  }
+
+  /** The token was presented: from now on its PID no longer fetches it after redeemGraceSecs. */
+  markUsed(hash: Buffer, nowMs: number): void {
+    this.s.markUsed.run(nowMs, hash);
   }
 
   revoke(hash: Buffer, nowMs: number, reason: string): boolean {
