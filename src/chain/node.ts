@@ -11,6 +11,8 @@ import { ACCOUNT_ID, accountIdFromPub, assertStrongPublicKey, signerFromPrivateK
 import { limits } from '../core/limits.js';
 import { EMPTY_ROOT, leafHash, merkleProof, type MerkleProof } from '../core/merkle.js';
 import { checkSecretFileMode, createDatabaseKey, writeSecretFile } from '../store/keyfile.js';
+// HOOK(fix/storage-reliability): the node lock moved to store/lock.ts (race-free kernel lock).
+import { acquireNodeLock } from '../store/lock.js';
 import { SqliteStore, txSeq, type Synchronous, type TxRow } from '../store/sqlite.js';
 import { signHeader, type BlockHeader, type SignedBlock } from './blocks.js';
 import { parseEnvelope, receiptLeafBytes, type Envelope, type Receipt, type TxEvent } from './envelope.js';
@@ -34,46 +36,6 @@ export function dataPaths(dataDir: string) {
     socket: path.join(dataDir, 'tally.sock'),
     lock: path.join(dataDir, 'node.lock'),
   };
-}
-
-/**
- * One node per data directory: two sequencers on one database would fork the chain.
- * The lock file holds the owner's pid; a lock left by a killed process is taken over.
- */
-export function acquireNodeLock(lockPath: string): () => void {
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = fs.openSync(lockPath, 'wx', 0o600);
-      fs.writeSync(fd, `${process.pid}\n`);
-      fs.closeSync(fd);
-      return () => {
-        try {
-          if (fs.readFileSync(lockPath, 'utf8').trim() === String(process.pid)) fs.unlinkSync(lockPath);
-        } catch {
-          // already gone
-        }
-      };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const pid = Number(fs.readFileSync(lockPath, 'utf8').trim());
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) {
-        fail('node_running', `another node (pid ${pid}) is running on this data directory`, {
-          status: 409, hint: 'stop it first, or talk to it with --node',
-        });
-      }
-      fs.rmSync(lockPath, { force: true }); // stale: its process is gone
-    }
-  }
-  fail('node_running', `cannot take the lock ${lockPath}`, { status: 409 });
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 export function isInitialized(dataDir: string): boolean {
