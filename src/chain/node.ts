@@ -23,6 +23,8 @@ import { verifyQueryAuth } from './query-auth.js';
 import { storeSource, verifyChain, type VerifyReport } from './replay.js';
 import { Sequencer, type BlockCommitted } from './sequencer.js';
 import { StateCache } from './state-cache.js';
+import { BlockHooks, NodeHealth } from './health.js'; // HOOK(fix/storage-reliability)
+import { SignedWatermark } from '../store/watermark.js'; // HOOK(fix/storage-reliability)
 import { authKey, LayeredState, nextStateRoot, ZERO_ROOT, type AuthRecord } from './state.js';
 import { VerifierPool } from './verifier.js';
 
@@ -146,6 +148,9 @@ export class TallyNode extends EventEmitter implements NodeHandle {
   readonly mempool: Mempool;
   readonly paths: ReturnType<typeof dataPaths>;
   readonly stats: NodeStats = { txsAccepted: 0, txsRefused: new Map(), blocks: 0, txsCommitted: 0, lastCommitMs: 0 };
+  /** HOOK(fix/storage-reliability): what /health reports; blockHooks feed it and the watermark. */
+  readonly health = new NodeHealth();
+  private readonly blockHooks = new BlockHooks(this.health);
   private readonly cache: StateCache;
   private readonly pool: VerifierPool;
   private readonly sequencer: Sequencer;
@@ -181,6 +186,7 @@ export class TallyNode extends EventEmitter implements NodeHandle {
       {
         blockTxCountMax: Math.min(options.blockTxCountMax ?? limits.blockTxCountMax, limits.blockTxCountMax),
         blockDelayMsMax: options.blockDelayMsMax ?? 2,
+        hooks: this.blockHooks, // HOOK(fix/storage-reliability)
         ...(this.indexers.length ? { indexBlock: (block: { height: number; timeMs: number }, txs: IndexedTx[]) => this.indexBlock(block, txs) } : {}),
       },
       (event) => this.blockCommitted(event),
@@ -261,16 +267,22 @@ export class TallyNode extends EventEmitter implements NodeHandle {
     const signer = loadNodeSigner(p.nodeKey);
     const release = acquireNodeLock(p.lock);
     let store: SqliteStore | undefined;
+    let watermark: SignedWatermark | undefined;
     try {
       store = SqliteStore.open({ dbPath: p.db, keyPath: p.dbKey, synchronous: options.synchronous ?? 'FULL' });
+      // HOOK(fix/storage-reliability): refuse a database behind the heights already signed.
+      watermark = SignedWatermark.open(p.dir, (options.synchronous ?? 'FULL') !== 'NORMAL');
+      watermark.check(store);
       for (const m of options.modules) if (m.migrations) store.migrate(m.name, m.migrations);
       const stored = store.getMeta('genesis');
       if (!stored) fail('db_corrupt', 'the database has no genesis record', { status: 500 });
       const genesis = validateGenesis(JSON.parse(stored), options.modules);
       const node = new TallyNode(options, store, genesis, signer);
       node.releaseLock = release;
+      node.blockHooks.watermark = watermark; // HOOK(fix/storage-reliability)
       return node;
     } catch (err) {
+      watermark?.close();
       store?.close();
       release();
       throw err;
@@ -486,6 +498,7 @@ export class TallyNode extends EventEmitter implements NodeHandle {
     this.sequencer.stop();
     await this.pool.close();
     this.store.close();
+    this.blockHooks.watermark?.close(); // HOOK(fix/storage-reliability)
     this.releaseLock();
   }
 }

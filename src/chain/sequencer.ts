@@ -14,12 +14,15 @@ import type { Mempool, PendingTx } from './mempool.js';
 import type { ChainParams, IndexedTx, TxType } from './module.js';
 import { authKey, LayeredState, nextStateRoot, type AuthRecord } from './state.js';
 import type { StateCache } from './state-cache.js';
+import type { BlockHooks } from './health.js';
 
 export interface SequencerOptions {
   blockTxCountMax: number;
   blockDelayMsMax: number;
   /** Module indexes, written in the block's own storage transaction. */
   indexBlock?: (block: { height: number; timeMs: number }, txs: IndexedTx[]) => void;
+  /** HOOK(fix/storage-reliability): signed-height watermark and node health, see chain/health.ts. */
+  hooks?: BlockHooks;
 }
 
 export interface Tip {
@@ -176,6 +179,7 @@ export class Sequencer {
       // Nothing was written (one storage transaction). Refuse the whole block; the
       // accounts' later pending nonces would now gap, so they are refused too.
       console.error('tally: block commit failed', err);
+      this.options.hooks?.failed(err); // HOOK(fix/storage-reliability): /health reports unhealthy
       const failure = new TallyError('storage_failed', 'the node could not store the block; resubmit', { status: 503 });
       for (const p of included) {
         this.mempool.settle(p);
@@ -184,6 +188,9 @@ export class Sequencer {
       for (const p of included) for (const q of this.mempool.dropAccount(p.env.tx.from)) q.reject(failure);
       return;
     }
+    // HOOK(fix/storage-reliability): record the signed height before anyone learns of the
+    // block; it throws if it cannot, and then nothing below may run (the node stops).
+    this.options.hooks?.committed(height, block.hash);
     // Committed: now (and only now) the state cache, the tip and the submitters move on.
     this.cache.apply(state.blockWrites);
     this.tip = { height, hash: block.hash, time: timeMs, stateRoot };
