@@ -269,7 +269,8 @@ export class TallyNode extends EventEmitter implements NodeHandle {
     let store: SqliteStore | undefined;
     let watermark: SignedWatermark | undefined;
     try {
-      store = SqliteStore.open({ dbPath: p.db, keyPath: p.dbKey, synchronous: options.synchronous ?? 'FULL' });
+      // HOOK(fix/storage-reliability): integrityCheck (PRAGMA quick_check at start).
+      store = SqliteStore.open({ dbPath: p.db, keyPath: p.dbKey, synchronous: options.synchronous ?? 'FULL', integrityCheck: true });
       // HOOK(fix/storage-reliability): refuse a database behind the heights already signed.
       watermark = SignedWatermark.open(p.dir, (options.synchronous ?? 'FULL') !== 'NORMAL');
       watermark.check(store);

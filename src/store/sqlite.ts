@@ -25,6 +25,8 @@ export interface OpenOptions {
   readonly?: boolean;
   /** Create the file if it does not exist (init); otherwise a missing database is an error. */
   create?: boolean;
+  /** Run PRAGMA quick_check before use (a node start: O(database size)); damage is `db_corrupt`. */
+  integrityCheck?: boolean;
 }
 
 export interface BlockRow {
@@ -117,9 +119,9 @@ export class SqliteStore {
         // `npm run bench:storage` measures the commit cost per transfer.
         db.exec(`PRAGMA wal_autocheckpoint = 10000`);
         db.exec(`PRAGMA journal_size_limit = 67108864`);
-        // A node (the one writer) does not run on a damaged file: it would sign failures
-        // of its own storage into blocks. Readers (verify) meet damage as they read.
-        if (exists) checkIntegrity(db, options.dbPath);
+        // A node does not run on a damaged file: it would sign failures of its own storage
+        // into blocks. Short-lived openers (verify, the notary CLI) meet damage as they read.
+        if (exists && options.integrityCheck) checkIntegrity(db, options.dbPath);
       }
       db.exec(`PRAGMA foreign_keys = ON`);
       db.exec(`PRAGMA busy_timeout = 5000`);

@@ -186,7 +186,7 @@ export function acceptRollback(paths: { dir: string; db: string; dbKey: string; 
       fail('bad_flag', `--accept-rollback ${height}: the database ends at height ${tip.height}; pass exactly that height`, { details: { dbHeight: tip.height } });
     }
     const from = watermark.mark?.height ?? tip.height;
-    if (from > tip.height) watermark.reset({ height: tip.height, hash: tip.hash });
+    watermark.reset({ height: tip.height, hash: tip.hash });
     return { from, to: tip.height };
   } finally {
     watermark.close();
