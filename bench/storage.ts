@@ -1,12 +1,14 @@
 // Storage alone: how long committing a block costs per transfer in the encrypted store
 // (SQLCipher, WAL, synchronous=FULL), as the database grows. Run: npm run bench:storage
-// [-- BLOCKS TXS_PER_BLOCK]. The sequencer's commitBlock is exactly this call.
+// [-- BLOCKS TXS_PER_BLOCK]. The sequencer makes exactly these two calls per block: commitBlock,
+// then the signed-height record (one fdatasync of <data>/signed.wm).
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createDatabaseKey } from '../src/store/keyfile.js';
 import { SqliteStore, txSeq, type TxRow } from '../src/store/sqlite.js';
+import { SignedWatermark } from '../src/store/watermark.js';
 import type { IndexedTx } from '../src/chain/app-module.js';
 import { ledgerIndexer, ledgerMigrations } from '../src/modules/ledger/history.js';
 import { transferKey } from '../src/modules/ledger/state.js';
@@ -20,6 +22,8 @@ createDatabaseKey(keyPath);
 const store = SqliteStore.open({ dbPath: path.join(dir, 'tally.db'), keyPath, create: true });
 store.migrate('ledger', ledgerMigrations);
 const indexer = ledgerIndexer(store);
+// The sequencer records the signed height (one fdatasync) after each commit: measured with it.
+const watermark = SignedWatermark.open(dir);
 
 // Shaped like a committed ledger.send: canonical envelope, one transfer event, four state
 // writes (sender nonce, both balances, the contestable transfer record) and two history rows.
@@ -51,13 +55,16 @@ for (let h = 1; h <= blocks; h++) {
     writes.set(`ledger/acct/${to}`, `{"balance":"${1_000_000_000 + h}","created":1,"name":"b${i}"}`);
   }
   const t0 = performance.now();
+  const hash = crypto.randomBytes(32).toString('hex');
   store.commitBlock({
-    block: { height: h, hash: crypto.randomBytes(32).toString('hex'), header: '{}', sig: 's' }, txs, writes,
+    block: { height: h, hash, header: '{}', sig: 's' }, txs, writes,
     also: () => indexer.index({ height: h, timeMs: Date.now() }, indexed),
   });
+  watermark.record(h, hash);
   elapsedMs += performance.now() - t0;
 }
 store.close();
+watermark.close();
 fs.rmSync(dir, { recursive: true, force: true });
 const transfers = blocks * txsPerBlock;
 console.log(JSON.stringify({

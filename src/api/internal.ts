@@ -12,7 +12,12 @@ export async function buildInternalHttp(node: TallyNode): Promise<FastifyInstanc
   app.setErrorHandler((err, _req, reply) => errorHandler(err as FastifyError, reply));
   rejectNonJsonBodies(app);
   const registry = createMetrics(node);
-  app.get('/health', async () => ({ ok: true, chain: node.params.chain, height: node.tip.height, mempool: node.mempool.size }));
+  // 503 while a component fails (storage, the signed-height record): take the node out of rotation.
+  app.get('/health', async (_req, reply) => {
+    const health = node.health.report();
+    if (!health.ok) reply.code(503);
+    return { ok: health.ok, chain: node.params.chain, height: node.tip.height, mempool: node.mempool.size, ...(health.ok ? {} : { failing: health.failing }) };
+  });
   app.get('/metrics', async (_req, reply) => {
     reply.header('content-type', registry.contentType);
     return registry.metrics();

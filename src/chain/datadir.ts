@@ -27,45 +27,7 @@ export function dataPaths(dataDir: string) {
   };
 }
 
-/**
- * One node per data directory: two proposers on one database would fork the chain.
- * The lock file holds the owner's pid; a lock left by a killed process is taken over.
- */
-export function acquireNodeLock(lockPath: string): () => void {
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = fs.openSync(lockPath, 'wx', 0o600);
-      fs.writeSync(fd, `${process.pid}\n`);
-      fs.closeSync(fd);
-      return () => {
-        try {
-          if (fs.readFileSync(lockPath, 'utf8').trim() === String(process.pid)) fs.unlinkSync(lockPath);
-        } catch {
-          // already gone
-        }
-      };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const pid = Number(fs.readFileSync(lockPath, 'utf8').trim());
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) {
-        fail('node_running', `another node (pid ${pid}) is running on this data directory`, {
-          status: 409, hint: 'stop it first, or talk to it with --node',
-        });
-      }
-      fs.rmSync(lockPath, { force: true }); // stale: its process is gone
-    }
-  }
-  fail('node_running', `cannot take the lock ${lockPath}`, { status: 409 });
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+export { acquireNodeLock } from '../store/lock.js';
 
 export function isInitialized(dataDir: string): boolean {
   return fs.existsSync(dataPaths(dataDir).db);

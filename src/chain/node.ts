@@ -10,6 +10,8 @@ import { Admission } from './admission.js';
 import type { BlockIndexer, IndexedTx, NodeHandle, SubmitResult, TallyModule } from './app-module.js';
 import type { BlockHeader } from './blocks.js';
 import { acquireNodeLock, dataPaths, kernelFor, loadNodeSigner } from './datadir.js';
+import { BlockHooks, NodeHealth } from './health.js';
+import { SignedWatermark } from '../store/watermark.js';
 import { validateGenesis, type Genesis } from './genesis.js';
 import { accountKeys, scopedReader, type Kernel } from './kernel.js';
 import { Mempool } from './mempool.js';
@@ -55,6 +57,9 @@ export class TallyNode extends EventEmitter implements NodeHandle {
   readonly kernel: Kernel;
   readonly modules: TallyModule[];
   readonly reads: ChainReads;
+  /** What /health reports; blockHooks feed it and record the signed-height watermark. */
+  readonly health = new NodeHealth();
+  private readonly blockHooks = new BlockHooks(this.health);
   private readonly cache: StateCache;
   private readonly pool: VerifierPool;
   private readonly proposer: Proposer;
@@ -105,6 +110,7 @@ export class TallyNode extends EventEmitter implements NodeHandle {
         blockTxCountMax,
         blockDelayMsMax: options.blockDelayMsMax ?? 2,
         clock,
+        hooks: this.blockHooks,
         ...(this.indexers.length ? { indexBlock: (block: { height: number; timeMs: number }, txs: IndexedTx[]) => this.indexBlock(block, txs) } : {}),
       },
       (event) => this.blockCommitted(event),
@@ -144,16 +150,23 @@ export class TallyNode extends EventEmitter implements NodeHandle {
     const signer = loadNodeSigner(p.nodeKey);
     const release = acquireNodeLock(p.lock);
     let store: SqliteStore | undefined;
+    let watermark: SignedWatermark | undefined;
     try {
-      store = SqliteStore.open({ dbPath: p.db, keyPath: p.dbKey, synchronous: options.synchronous ?? 'FULL' });
+      // A start checks the database (PRAGMA quick_check) and refuses one behind the
+      // heights this node has already signed (a damaged WAL rolls the chain back silently).
+      store = SqliteStore.open({ dbPath: p.db, keyPath: p.dbKey, synchronous: options.synchronous ?? 'FULL', integrityCheck: true });
+      watermark = SignedWatermark.open(p.dir, (options.synchronous ?? 'FULL') !== 'NORMAL');
+      watermark.check(store);
       for (const m of options.modules) if (m.app.migrations) store.migrate(m.name, m.app.migrations);
       const stored = store.getMeta('genesis');
       if (!stored) fail('db_corrupt', 'the database has no genesis record', { status: 500 });
       const genesis = validateGenesis(JSON.parse(stored), options.modules.map((m) => m.chain));
       const node = new TallyNode(options, store, genesis, signer);
       node.releaseLock = release;
+      node.blockHooks.watermark = watermark;
       return node;
     } catch (err) {
+      watermark?.close();
       store?.close();
       release();
       throw err;
@@ -315,6 +328,7 @@ export class TallyNode extends EventEmitter implements NodeHandle {
     this.proposer.stop();
     await this.pool.close();
     this.store.close();
+    this.blockHooks.watermark?.close();
     this.releaseLock();
   }
 }

@@ -9,13 +9,14 @@ import { fromHex } from '../core/encoding.js';
 import type { Signer } from '../core/keys.js';
 import { txSeq, type SqliteStore, type TxRow } from '../store/sqlite.js';
 import type { IndexedTx } from './app-module.js';
-import { signHeader, type BlockCommitted, type BlockHeader, type SignedBlock } from './blocks.js';
+import { signHeader, type BlockCommitted, type BlockHeader } from './blocks.js';
 
 export type { BlockCommitted } from './blocks.js';
 import { executeBlock, type BlockResult } from './execute.js';
 import type { Kernel } from './kernel.js';
 import type { Mempool, PendingTx } from './mempool.js';
 import type { StateCache } from './state-cache.js';
+import type { BlockHooks } from './health.js';
 
 export interface ProposerOptions {
   blockTxCountMax: number;
@@ -24,8 +25,8 @@ export interface ProposerOptions {
   clock: () => number;
   /** Module indexes, written in the block's own storage transaction. */
   indexBlock?: (block: { height: number; timeMs: number }, txs: IndexedTx[]) => void;
-  /** Called inside the storage transaction just before it commits (the signed-height record, say). */
-  beforeCommit?: (block: SignedBlock) => void;
+  /** The signed-height record and node health, around each block (see health.ts). */
+  hooks?: BlockHooks;
 }
 
 export interface Tip {
@@ -39,6 +40,17 @@ export interface Tip {
 export class ProposerHalted extends Error {}
 
 const HEX64 = /^[0-9a-f]{64}$/;
+
+/** A read of committed state failed: the storage's fault, never a transaction's or a module's. */
+class StorageReadError extends Error {}
+
+function storageRead<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    throw new StorageReadError(`reading state failed: ${(err as Error).message}`, { cause: err });
+  }
+}
 
 export class Proposer {
   private timer: NodeJS.Timeout | undefined;
@@ -115,12 +127,14 @@ export class Proposer {
     const timeMs = Math.max(this.options.clock(), this.tip.time);
     let result: BlockResult;
     try {
-      result = executeBlock({ get: (k) => this.cache.get(k), range: (p, a, l) => this.store.stateRange(p, a, l), stateRoot: this.tip.stateRoot },
+      result = executeBlock({ get: (k) => storageRead(() => this.cache.get(k)), range: (p, a, l) => storageRead(() => this.store.stateRange(p, a, l)), stateRoot: this.tip.stateRoot },
         { height, time: timeMs }, taken, this.kernel);
     } catch (err) {
-      // Not a transaction's fault: a module bug or a storage read that failed. Nothing is
-      // signed; the submitters are told to retry; the node stops making blocks.
-      this.halt(err as Error, taken);
+      // Not a transaction's fault, and nothing is signed. A storage read that failed (a
+      // damaged page, say) abandons the block and marks the node unhealthy; submitters
+      // are told to retry. Anything else is a bug in a module: the node stops.
+      if (err instanceof StorageReadError) this.abandon(taken, err.cause);
+      else this.halt(err as Error, taken);
       return;
     }
 
@@ -175,20 +189,20 @@ export class Proposer {
         writes: result.writes,
         also: () => {
           this.options.indexBlock?.({ height, timeMs }, included.map((p, i) => ({ seq: txSeq(height, i), id: p.id, tx: p.env.tx, receipt: result.receipts[i]! })));
-          this.options.beforeCommit?.(block);
         },
       });
     } catch (err) {
       // Nothing was written (one storage transaction): a full disk, say, which clears by
-      // itself. Refuse the block's transactions; their accounts' later pending nonces would
-      // now gap, so those are refused too. The node keeps going.
-      console.error('tally: block commit failed', err);
-      const failure = new TallyError('storage_failed', 'the node could not store the block; resubmit', { status: 503 });
-      for (const p of included) {
-        this.mempool.settle(p);
-        p.reject(failure);
-      }
-      for (const p of included) for (const q of this.mempool.dropAccount(p.env.tx.from)) q.reject(failure);
+      // itself. The node keeps going.
+      this.abandon(included, err);
+      return;
+    }
+    // Record the signed height before anyone learns of the block. If that fails, nothing
+    // is published: the node halts, and on restart the committed block is recorded.
+    try {
+      this.options.hooks?.committed(height, block.hash);
+    } catch (err) {
+      this.halt(err as Error, included, true);
       return;
     }
     // Committed: now (and only now) the state cache, the tip and the submitters move on.
@@ -201,8 +215,25 @@ export class Proposer {
     this.onBlock({ block, receipts: result.receipts, senders: included.map((p) => p.env.tx.from), commitMs: performance.now() - started });
   }
 
-  private halt(err: Error, taken: PendingTx[]): void {
-    this.halted = new ProposerHalted(`block ${this.tip.height + 1} could not be executed: ${err.message}`, { cause: err });
+  /**
+   * A storage failure: refuse the block's transactions (retry later); their accounts'
+   * later pending nonces would now gap, so those are refused too. /health reports it
+   * until a block commits again.
+   */
+  private abandon(txs: PendingTx[], err: unknown): void {
+    console.error('tally: block abandoned after a storage failure', err);
+    const given = this.options.hooks?.failed(err);
+    const failure = given instanceof TallyError ? given : new TallyError('storage_failed', 'the node could not read or store the block; resubmit', { status: 503 });
+    for (const p of txs) {
+      this.mempool.settle(p);
+      p.reject(failure);
+    }
+    for (const p of txs) for (const q of this.mempool.dropAccount(p.env.tx.from)) q.reject(failure);
+  }
+
+  private halt(err: Error, taken: PendingTx[], committed = false): void {
+    this.halted = new ProposerHalted(committed ? err.message : `block ${this.tip.height + 1} could not be executed: ${err.message}`, { cause: err });
+    this.options.hooks?.failed(err);
     for (const p of taken) this.mempool.settle(p);
     const failure = new TallyError('node_halted', 'the node stopped making blocks after an internal error; resubmit once it is back', { status: 503 });
     for (const p of taken) p.reject(failure);

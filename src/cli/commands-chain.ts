@@ -122,6 +122,10 @@ async function runVerify(opts: VerifyOptions): Promise<VerifyReport> {
     } else {
       const p = dataPaths(opts.data ?? defaultDataDir());
       store = SqliteStore.open({ dbPath: p.db, keyPath: p.dbKey, readonly: true });
+      // One read transaction for the whole replay: a node running on this directory keeps
+      // committing, and blocks, transactions and state must all come from one snapshot
+      // (it starts at the first read below). The connection is our own and read-only.
+      store.db.exec('BEGIN');
       const stored = store.getMeta('genesis');
       if (!stored) throw new TallyError('db_corrupt', 'the database has no genesis record');
       source = storeSource(store, validateGenesis(JSON.parse(stored), chainModules));
@@ -138,6 +142,7 @@ async function runVerify(opts: VerifyOptions): Promise<VerifyReport> {
   } finally {
     bar?.stop();
     await pool.close();
+    if (store?.db.inTransaction) store.db.exec('COMMIT');
     store?.close();
     client?.close();
   }

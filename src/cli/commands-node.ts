@@ -14,6 +14,7 @@ import { limits } from '../core/limits.js';
 import { listenSocket } from '../api/socket.js';
 import { allModules, chainModules } from '../modules/index.js';
 import type { Synchronous } from '../store/sqlite.js';
+import { acceptRollback } from '../store/watermark.js';
 import { loadNodeConfig } from './config.js';
 import { defaultDataDir, parseHostPort } from './context.js';
 import { createKey, defaultHome, keyInfo, listKeys } from './keystore.js';
@@ -118,6 +119,7 @@ export function registerNodeCommands(program: Command): void {
     .option('--sync <FULL|NORMAL>', 'SQLite synchronous mode: FULL survives power loss (default); NORMAL survives only process crashes', 'FULL')
     .option('--block-txs <n>', 'most transactions per block', '4000')
     .option('--block-delay-ms <n>', 'longest wait before a block is made when load is light', '2')
+    .option('--accept-rollback <height>', 'the database lost blocks this node signed (db_behind_signed) and no backup has them: continue from its tip, HEIGHT (re-signs heights clients may hold other blocks for)')
     .option('--config <file>', 'node config file, one section per module (default: <data>/config.json if it exists; see the README)')
     .option('--json', 'print one JSON line when listening (for scripts and tests)');
   for (const m of allModules) for (const [flags, description] of m.app.nodeOptions ?? []) nodeCommand.option(flags, description);
@@ -143,6 +145,7 @@ interface NodeCliOptions {
   httpConnectionsPerAddress: string;
   socketConnections: string;
   config?: string;
+  acceptRollback?: string;
   json?: boolean;
 }
 
@@ -174,6 +177,12 @@ async function runNode(opts: NodeCliOptions): Promise<void> {
   }
   const sync = opts.sync.toUpperCase();
   if (!['FULL', 'NORMAL', 'EXTRA'].includes(sync)) fail('bad_flag', '--sync must be FULL, NORMAL or EXTRA');
+  if (opts.acceptRollback !== undefined) {
+    const height = Number(opts.acceptRollback);
+    if (!Number.isSafeInteger(height) || height < 0) fail('bad_flag', '--accept-rollback takes the database\'s height (a whole number)');
+    const accepted = acceptRollback(dataPaths(dataDir), height);
+    if (accepted.from > accepted.to) process.stderr.write(`warning: accepted a rollback from signed height ${accepted.from} to ${accepted.to}; heights ${accepted.to + 1}..${accepted.from} will be signed again\n`);
+  }
   const node = TallyNode.open({
     dataDir,
     modules: allModules,

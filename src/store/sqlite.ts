@@ -6,6 +6,7 @@ import { assert, fail, TallyError } from '../core/errors.js';
 import { limits } from '../core/limits.js';
 import { coreMigrations, type Migration } from './migrations.js';
 import { readDatabaseKey } from './keyfile.js';
+import { checkFileShape, checkIntegrity, openFailure } from './integrity.js';
 
 export type Synchronous = 'FULL' | 'NORMAL' | 'EXTRA';
 
@@ -24,6 +25,8 @@ export interface OpenOptions {
   readonly?: boolean;
   /** Create the file if it does not exist (init); otherwise a missing database is an error. */
   create?: boolean;
+  /** Run PRAGMA quick_check before use (a node start: O(database size)); damage is `db_corrupt`. */
+  integrityCheck?: boolean;
 }
 
 export interface BlockRow {
@@ -97,6 +100,7 @@ export class SqliteStore {
       fail('db_missing', `no database at ${options.dbPath}`, { status: 500, hint: 'run `tally init --data DIR` first, or `tally node --dev`' });
     }
     const key = readDatabaseKey(options.keyPath);
+    if (exists) checkFileShape(options.dbPath);
     const db = new Database(options.dbPath, { readonly: options.readonly ?? false, fileMustExist: !options.create });
     try {
       db.exec(`PRAGMA cipher='sqlcipher'`);
@@ -106,11 +110,7 @@ export class SqliteStore {
       try {
         db.exec('SELECT count(*) FROM sqlite_master');
       } catch (err) {
-        fail('db_key_wrong', `cannot open ${options.dbPath}: the database key does not match (or the file is not a Tally database)`, {
-          status: 500,
-          hint: 'use the db.key file that was created with this database',
-          cause: err,
-        });
+        throw openFailure(options.dbPath, key, err);
       }
       if (!options.readonly) {
         db.exec(`PRAGMA journal_mode = WAL`);
@@ -120,6 +120,9 @@ export class SqliteStore {
         // `npm run bench:storage` measures the commit cost per transfer.
         db.exec(`PRAGMA wal_autocheckpoint = 10000`);
         db.exec(`PRAGMA journal_size_limit = 67108864`);
+        // A node does not run on a damaged file: it would sign failures of its own storage
+        // into blocks. Short-lived openers (verify, the notary CLI) meet damage as they read.
+        if (exists && options.integrityCheck) checkIntegrity(db, options.dbPath);
       }
       db.exec(`PRAGMA foreign_keys = ON`);
       db.exec(`PRAGMA busy_timeout = 5000`);
