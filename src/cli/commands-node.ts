@@ -4,6 +4,9 @@ import type { Command } from 'commander';
 import type { FastifyInstance } from 'fastify';
 import type net from 'node:net';
 import { fail } from '../core/errors.js';
+import { flag, int, intFlag, oneOf } from '../core/decode.js';
+import { limits } from '../core/limits.js';
+import { POLICIES } from '../modules/ledger/genesis.js';
 import { defaultGenesis } from '../chain/genesis.js';
 import { dataPaths, initDataDir, isInitialized, TallyNode } from '../chain/node.js';
 import { buildInternalHttp } from '../api/internal.js';
@@ -18,11 +21,24 @@ import { output, table } from './output.js';
 
 export const DEFAULT_HTTP = '127.0.0.1:7700';
 export const DEFAULT_INTERNAL = '127.0.0.1:7701';
+/** A longer light-load wait only delays acknowledgements; a minute is already absurd. */
+const BLOCK_DELAY_MS_MAX = 60_000;
+const RATE_LIMIT_PER_MIN_MAX = 1_000_000;
+
+// Flags are decoded while commander parses them, before any action runs: a bad value is a
+// usage error (exit 2) and nothing is created or started.
+const rateLimitInt = int({ min: 0, max: RATE_LIMIT_PER_MIN_MAX, text: true, what: `an integer from 0 to ${RATE_LIMIT_PER_MIN_MAX}, or off` });
+const rateLimitFlag = flag('--rate-limit', (v, at) => (v === 'off' ? 0 : rateLimitInt(v, at)));
+const syncFlag = flag('--sync', (v, at) => oneOf(['FULL', 'NORMAL', 'EXTRA'])(typeof v === 'string' ? v.toUpperCase() : v, at));
+const listenFlag = (name: string) => (text: string): string => {
+  if (text !== 'off') parseHostPort(text, name);
+  return text;
+};
 
 interface InitOptions {
   data?: string;
   chain: string;
-  decimals: string;
+  decimals: number;
   grant?: string;
   policy?: string;
   genesis?: string;
@@ -57,9 +73,7 @@ function initNode(opts: InitOptions, dev: boolean) {
       fail('genesis_invalid', `cannot read genesis file ${opts.genesis}: ${(err as Error).message}`);
     }
   } else {
-    const decimals = Number(opts.decimals);
-    if (!Number.isInteger(decimals)) fail('bad_flag', '--decimals must be an integer');
-    const g = defaultGenesis(allModules, { chain: opts.chain, decimals, dev });
+    const g = defaultGenesis(allModules, { chain: opts.chain, decimals: opts.decimals, dev });
     const ledger = g.modules.ledger as { registration: { policy: string; grant: string } };
     if (opts.grant !== undefined) ledger.registration.grant = opts.grant;
     if (opts.policy !== undefined) ledger.registration.policy = opts.policy;
@@ -80,9 +94,9 @@ export function registerNodeCommands(program: Command): void {
     .description('create a data directory: genesis.json, db.key and node.key (mode 0600), the encrypted database and block 0')
     .option('--data <dir>', 'data directory (default: $TALLY_DATA or ~/.tally/node)')
     .option('--chain <id>', 'chain id, inside every signed transaction', 'tally-local')
-    .option('--decimals <n>', 'decimal places of amounts, fixed for the life of the chain', '6')
+    .option('--decimals <n>', 'decimal places of amounts, fixed for the life of the chain', intFlag('--decimals', 0, limits.decimalsMax), 6)
     .option('--grant <amount>', 'starting balance the mint grants each new registration', '0')
-    .option('--policy <open|invite|closed>', 'registration policy: open (anyone), invite (with an admin\'s invite code) or closed (genesis accounts only)', 'open')
+    .option('--policy <open|invite|closed>', 'registration policy: open (anyone), invite (with an admin\'s invite code) or closed (genesis accounts only)', flag('--policy', oneOf(POLICIES)), 'open')
     .option('--admin <key>', 'make this keystore key a genesis account of the same name and an admin (resolves disputes, makes invites)')
     .option('--home <dir>', 'keystore for --admin (default: $TALLY_HOME or ~/.tally)')
     .option('--genesis <file>', 'use this genesis JSON instead of the flags above')
@@ -99,13 +113,13 @@ export function registerNodeCommands(program: Command): void {
     .option('--data <dir>', 'data directory (default: $TALLY_DATA or ~/.tally/node)')
     .option('--dev', 'development: create the data directory if missing (chain "tally-dev", open registration, grant 1000, and an admin key "admin" in the keystore)')
     .option('--home <dir>', 'with --dev: keystore for the admin key (default: $TALLY_HOME or ~/.tally)')
-    .option('--http <host:port|off>', `public HTTP listener (default ${DEFAULT_HTTP}; use 0.0.0.0:7700 to serve other machines)`, DEFAULT_HTTP)
-    .option('--internal <host:port|off>', `internal listener for /health and /metrics (default ${DEFAULT_INTERNAL}; keep it on loopback)`, DEFAULT_INTERNAL)
+    .option('--http <host:port|off>', `public HTTP listener (default ${DEFAULT_HTTP}; use 0.0.0.0:7700 to serve other machines)`, listenFlag('--http'), DEFAULT_HTTP)
+    .option('--internal <host:port|off>', `internal listener for /health and /metrics (default ${DEFAULT_INTERNAL}; keep it on loopback)`, listenFlag('--internal'), DEFAULT_INTERNAL)
     .option('--socket <path>', 'Unix socket (default <data>/tally.sock)')
-    .option('--rate-limit <n|off>', 'public HTTP requests per minute per client address (a batch of 1,000 transactions is one request)', '6000')
-    .option('--sync <FULL|NORMAL>', 'SQLite synchronous mode: FULL survives power loss (default); NORMAL survives only process crashes', 'FULL')
-    .option('--block-txs <n>', 'most transactions per block', '4000')
-    .option('--block-delay-ms <n>', 'longest wait before a block is made when load is light', '2')
+    .option('--rate-limit <n|off>', 'public HTTP requests per minute per client address (a batch of 1,000 transactions is one request)', rateLimitFlag, 6000)
+    .option('--sync <FULL|NORMAL>', 'SQLite synchronous mode: FULL survives power loss (default); NORMAL survives only process crashes', syncFlag, 'FULL')
+    .option('--block-txs <n>', `most transactions per block (1 to ${limits.blockTxCountMax})`, intFlag('--block-txs', 1, limits.blockTxCountMax), limits.blockTxCountMax)
+    .option('--block-delay-ms <n>', `longest wait before a block is made when load is light (0 to ${BLOCK_DELAY_MS_MAX})`, intFlag('--block-delay-ms', 0, BLOCK_DELAY_MS_MAX), 2)
     .option('--config <file>', 'node config file, one section per module (default: <data>/config.json if it exists; see the README)')
     .option('--json', 'print one JSON line when listening (for scripts and tests)');
   for (const m of allModules) for (const [flags, description] of m.nodeOptions ?? []) nodeCommand.option(flags, description);
@@ -119,10 +133,11 @@ interface NodeCliOptions {
   http: string;
   internal: string;
   socket?: string;
-  sync: string;
-  blockTxs: string;
-  blockDelayMs: string;
-  rateLimit: string;
+  sync: Synchronous;
+  blockTxs: number;
+  blockDelayMs: number;
+  /** requests per minute; 0 is off */
+  rateLimit: number;
   config?: string;
   json?: boolean;
 }
@@ -150,17 +165,15 @@ async function runNode(opts: NodeCliOptions): Promise<void> {
   if (!isInitialized(dataDir)) {
     if (!opts.dev) fail('db_missing', `no node in ${dataDir}`, { hint: 'run `tally init --data DIR` first, or `tally node --dev`' });
     admin = await devAdminKey(opts.home ?? defaultHome());
-    initNode({ data: dataDir, chain: 'tally-dev', decimals: '6', grant: '1000', policy: 'open', admin }, true);
+    initNode({ data: dataDir, chain: 'tally-dev', decimals: 6, grant: '1000', policy: 'open', admin }, true);
     created = true;
   }
-  const sync = opts.sync.toUpperCase();
-  if (!['FULL', 'NORMAL', 'EXTRA'].includes(sync)) fail('bad_flag', '--sync must be FULL, NORMAL or EXTRA');
   const node = TallyNode.open({
     dataDir,
     modules: allModules,
-    synchronous: sync as Synchronous,
-    blockTxCountMax: Number(opts.blockTxs),
-    blockDelayMsMax: Number(opts.blockDelayMs),
+    synchronous: opts.sync,
+    blockTxCountMax: opts.blockTxs,
+    blockDelayMsMax: opts.blockDelayMs,
   });
   const closers: Array<() => Promise<unknown>> = [];
   const socketPath = opts.socket ?? dataPaths(dataDir).socket;
@@ -186,9 +199,7 @@ async function runNode(opts: NodeCliOptions): Promise<void> {
     }));
     if (opts.http !== 'off') {
       const { host, port } = parseHostPort(opts.http, '--http');
-      const rateLimitPerMin = opts.rateLimit === 'off' ? 0 : Number(opts.rateLimit);
-      if (!Number.isInteger(rateLimitPerMin) || rateLimitPerMin < 0) fail('bad_flag', '--rate-limit must be a whole number of requests per minute, or off');
-      const app: FastifyInstance = await buildPublicHttp(node, { rateLimitPerMin });
+      const app: FastifyInstance = await buildPublicHttp(node, { rateLimitPerMin: opts.rateLimit });
       httpUrl = await app.listen({ host, port });
       closers.push(() => closeHttp(app));
     }
