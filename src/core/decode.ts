@@ -171,7 +171,8 @@ export function object<S extends Shape>(shape: S, rule: ObjectRule = {}): Decode
     for (const k in value) {
       if (!Object.hasOwn(value, k) || Object.hasOwn(shape, k)) continue;
       if (rule.comment && k === '$comment') continue;
-      refuse(at, `has an unknown field "${k.slice(0, 64)}"`, { field: k.slice(0, 64), allowed: keys });
+      const shown = k.slice(0, 64);
+      fail(at.code, `${at.path}.${shown} is not a known field (known: ${keys.join(', ')})`, { details: { field: shown, path: `${at.path}.${shown}`, allowed: keys } });
     }
     const out: Record<string, unknown> = {};
     for (const k of keys) {
