@@ -1,54 +1,60 @@
 // The node's calls, one table for every transport: the Unix socket dispatches on the
 // method name, the HTTP routes call the same functions, and the client maps between them.
 import { fail } from '../core/errors.js';
+import { bool, decode, int, isPlainObject, map, object, optional, refuse, string, unknownValue, withDefault, type Decoder } from '../core/decode.js';
 import type { TallyNode } from '../chain/node.js';
 import type { SubmitResult } from '../chain/app-module.js';
 
 export type MethodParams = Record<string, unknown>;
 
-function str(params: MethodParams, name: string): string {
-  const v = params[name];
-  if (typeof v !== 'string' || v.length === 0 || v.length > 256) fail('bad_params', `"${name}" must be a non-empty string`);
-  return v;
-}
+// Param schemas, decoded with `bad_params`: exact keys, each refusal names the param.
+// HTTP routes pass path and query strings, so numbers and flags also come as text.
+const id = string({ maxLength: 256, what: 'a non-empty string (at most 256 characters)' });
+const idParams = object({ id });
+const blockParams = object({ height: int({ min: 0, text: true, what: 'a non-negative integer' }), full: optional(bool({ text: true })) });
+const submitParams = object({
+  tx: optional(unknownValue),
+  txs: optional(map(unknownValue, (v, at) => (Array.isArray(v) ? v : refuse(at, 'must be an array of envelopes')))),
+});
+const queryParams = object({
+  name: id,
+  params: withDefault(map(unknownValue, (v, at) => (isPlainObject(v) ? v : refuse(at, 'must be an object'))), {}),
+});
 
-function height(params: MethodParams): number {
-  const v = typeof params.height === 'string' ? Number(params.height) : params.height;
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) fail('bad_params', '"height" must be a non-negative integer');
-  return v;
-}
+const params = <T>(decoder: Decoder<T>, raw: MethodParams): T => decode(decoder, raw, 'bad_params', 'params');
 
 export const methods: Record<string, (node: TallyNode, params: MethodParams) => unknown> = {
+  // Methods without params ignore what they are given (a padded node.info is the socket's
+  // line-length probe).
   'node.info': (node) => node.info(),
 
   'chain.genesis': (node) => node.genesis,
 
   /** The key and next nonce of an account id (what a client needs to sign its next transaction). */
-  'auth.get': (node, params) => node.auth(str(params, 'id')),
+  'auth.get': (node, p) => node.auth(params(idParams, p).id),
 
   /** params: {txs: [envelope, ...]} (answers an array) or {tx: envelope} (answers one result) */
-  'tx.submit': async (node, params) => {
-    if (Array.isArray(params.txs)) return node.submit(params.txs);
-    if (params.tx === undefined) fail('bad_params', 'give "tx" (one envelope) or "txs" (an array)');
-    const [result] = await node.submit([params.tx]);
+  'tx.submit': async (node, p) => {
+    const { tx, txs } = params(submitParams, p);
+    if ((tx === undefined) === (txs === undefined)) fail('bad_params', 'give "tx" (one envelope) or "txs" (an array)');
+    if (txs) return node.submit(txs);
+    const [result] = await node.submit([tx]);
     return result as SubmitResult;
   },
 
-  'tx.get': (node, params) => node.tx(str(params, 'id')) ?? fail('tx_not_found', 'no such transaction', { status: 404 }),
+  'tx.get': (node, p) => node.tx(params(idParams, p).id) ?? fail('tx_not_found', 'no such transaction', { status: 404 }),
 
-  'tx.proof': (node, params) => node.proof(str(params, 'id')) ?? fail('tx_not_found', 'no such transaction', { status: 404 }),
+  'tx.proof': (node, p) => node.proof(params(idParams, p).id) ?? fail('tx_not_found', 'no such transaction', { status: 404 }),
 
-  'block.get': (node, params) => {
-    const h = height(params);
+  'block.get': (node, p) => {
+    const { height: h, full } = params(blockParams, p);
     const block = node.block(h) ?? fail('block_not_found', `no block at height ${h}`, { status: 404 });
-    const full = params.full === true || params.full === 'true' || params.full === '1';
     return { ...block, txs: full ? node.blockTxViews(h) : node.blockTxIds(h) };
   },
 
-  query: (node, params) => {
-    const q = params.params ?? {};
-    if (typeof q !== 'object' || q === null || Array.isArray(q)) fail('bad_params', '"params" must be an object');
-    return node.query(str(params, 'name'), q as MethodParams);
+  query: (node, p) => {
+    const q = params(queryParams, p);
+    return node.query(q.name, q.params);
   },
 };
 

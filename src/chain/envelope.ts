@@ -2,7 +2,7 @@
 // canonical JSON of `tx`, and the chain id is inside `tx`, so a signature never replays
 // on another chain or as another kind of message.
 import { canonicalJson } from '../core/canonical.js';
-import { fail } from '../core/errors.js';
+import { decode, int, isPlainObject, map, object, refuse, string, unknownValue, withCode } from '../core/decode.js';
 import { hash } from '../core/hash.js';
 import { toHex, utf8 } from '../core/encoding.js';
 import type { Signer } from '../core/keys.js';
@@ -41,36 +41,30 @@ export interface Receipt {
 }
 
 const TYPE = /^[a-z][a-z0-9]*\.[a-z][a-z0-9_]*$/;
+const B64U = /^[A-Za-z0-9_-]*$/;
 
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function exactKeys(obj: Record<string, unknown>, keys: string[], what: string): void {
-  for (const k of Object.keys(obj)) {
-    if (!keys.includes(k)) fail('bad_envelope', `${what} has an unknown field "${k}"`, { details: { field: k } });
-  }
-  for (const k of keys) {
-    if (!(k in obj)) fail('bad_envelope', `${what} is missing the field "${k}"`, { details: { field: k } });
-  }
-}
+// The envelope's schema: exact keys at both levels; every refusal is `bad_envelope` naming
+// the field, except a bad nonce (`bad_nonce`, which clients switch on).
+const envelopeSchema = object({
+  tx: object({
+    chain: string({ pattern: limits.chainIdPattern, maxLength: 64, what: 'a chain id string' }),
+    type: string({ pattern: TYPE, maxLength: 64, what: 'a type like "module.action"' }),
+    from: string({ pattern: ACCOUNT_ID, maxLength: 40, what: 'an account id (40 lowercase hex digits)' }),
+    nonce: withCode('bad_nonce', int({ min: 0, what: 'a non-negative integer' })),
+    expires: int({ min: 0, what: 'a unix time in seconds' }),
+    body: map(unknownValue, (v, at) => (isPlainObject(v) ? v : refuse(at, 'must be an object'))),
+  }),
+  pub: string({ pattern: B64U, maxLength: 43, what: 'a base64url Ed25519 public key (43 characters)' }),
+  sig: string({ pattern: B64U, maxLength: 86, what: 'a base64url Ed25519 signature (86 characters)' }),
+}, { what: 'a JSON object {tx, pub, sig}' });
 
 /** Check the envelope's shape (not its signature); every refusal names the field. */
 export function parseEnvelope(raw: unknown): Envelope {
-  if (!isPlainObject(raw)) fail('bad_envelope', 'a transaction must be a JSON object {tx, pub, sig}');
-  exactKeys(raw, ['tx', 'pub', 'sig'], 'envelope');
-  const tx = raw.tx;
-  if (!isPlainObject(tx)) fail('bad_envelope', 'envelope.tx must be an object');
-  exactKeys(tx, ['chain', 'type', 'from', 'nonce', 'expires', 'body'], 'tx');
-  if (typeof tx.chain !== 'string' || !limits.chainIdPattern.test(tx.chain)) fail('bad_envelope', 'tx.chain must be a chain id string');
-  if (typeof tx.type !== 'string' || !TYPE.test(tx.type)) fail('bad_envelope', 'tx.type must look like "module.action"');
-  if (typeof tx.from !== 'string' || !ACCOUNT_ID.test(tx.from)) fail('bad_envelope', 'tx.from must be an account id (40 lowercase hex digits)');
-  if (typeof tx.nonce !== 'number' || !Number.isSafeInteger(tx.nonce) || tx.nonce < 0) fail('bad_nonce', 'tx.nonce must be a non-negative integer');
-  if (typeof tx.expires !== 'number' || !Number.isSafeInteger(tx.expires) || tx.expires < 0) fail('bad_envelope', 'tx.expires must be a unix time in seconds');
-  if (!isPlainObject(tx.body)) fail('bad_envelope', 'tx.body must be an object');
-  if (typeof raw.pub !== 'string' || raw.pub.length !== 43) fail('bad_envelope', 'pub must be a base64url Ed25519 public key (43 characters)');
-  if (typeof raw.sig !== 'string' || raw.sig.length !== 86) fail('bad_envelope', 'sig must be a base64url Ed25519 signature (86 characters)');
-  return raw as unknown as Envelope;
+  const env = decode(envelopeSchema, raw, 'bad_envelope', 'envelope');
+  if (env.pub.length !== 43) refuse({ path: 'envelope.pub', code: 'bad_envelope' }, 'must be a base64url Ed25519 public key (43 characters)');
+  if (env.sig.length !== 86) refuse({ path: 'envelope.sig', code: 'bad_envelope' }, 'must be a base64url Ed25519 signature (86 characters)');
+  // The checked object, not a copy: its key order is the one that was signed.
+  return raw as Envelope;
 }
 
 export function signingText(tx: Tx): string {

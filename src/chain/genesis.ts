@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import { canonicalJson } from '../core/canonical.js';
 import { fail } from '../core/errors.js';
+import { decode, int, isPlainObject, map, object, refuse, string, unknownValue, withDefault } from '../core/decode.js';
 import { hashText } from '../core/hash.js';
 import { toHex } from '../core/encoding.js';
 import { limits } from '../core/limits.js';
@@ -16,31 +17,25 @@ export interface Genesis {
   modules: Record<string, unknown>;
 }
 
+const genesisSchema = object({
+  chain: string({ pattern: limits.chainIdPattern, maxLength: 64, what: 'lowercase letters, digits, ".", "_" or "-" (at most 64)' }),
+  time: int({ min: 0, what: 'unix milliseconds' }),
+  decimals: withDefault(int({ min: 0, max: limits.decimalsMax }), 6),
+  // each module's section is decoded by that module's genesis.validate
+  modules: withDefault(map(unknownValue, (v, at) => (isPlainObject(v) ? v : refuse(at, 'must be an object'))), {}),
+}, { what: 'a JSON object' });
+
 export function validateGenesis(raw: unknown, modules: readonly ChainModule[]): Genesis {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail('genesis_invalid', 'genesis must be a JSON object');
-  const g = raw as Record<string, unknown>;
-  for (const k of Object.keys(g)) {
-    if (!['chain', 'time', 'decimals', 'modules'].includes(k)) fail('genesis_invalid', `genesis has an unknown field "${k}"`);
-  }
-  if (typeof g.chain !== 'string' || !limits.chainIdPattern.test(g.chain)) {
-    fail('genesis_invalid', 'genesis.chain must be lowercase letters, digits, ".", "_" or "-" (at most 64)');
-  }
-  if (typeof g.time !== 'number' || !Number.isSafeInteger(g.time) || g.time < 0) fail('genesis_invalid', 'genesis.time must be unix milliseconds');
-  const decimals = g.decimals ?? 6;
-  if (typeof decimals !== 'number' || !Number.isInteger(decimals) || decimals < 0 || decimals > limits.decimalsMax) {
-    fail('genesis_invalid', `genesis.decimals must be an integer from 0 to ${limits.decimalsMax}`);
-  }
-  const sections = (g.modules ?? {}) as Record<string, unknown>;
-  if (typeof sections !== 'object' || Array.isArray(sections)) fail('genesis_invalid', 'genesis.modules must be an object');
+  const g = decode(genesisSchema, raw, 'genesis_invalid', 'genesis');
   const known = new Set(modules.map((m) => m.name));
-  for (const name of Object.keys(sections)) {
-    if (!known.has(name)) fail('genesis_invalid', `genesis.modules names an unknown module "${name}"`);
+  for (const name of Object.keys(g.modules)) {
+    if (!known.has(name)) fail('genesis_invalid', `genesis.modules names an unknown module "${name.slice(0, 64)}"`, { details: { field: name.slice(0, 64), known: [...known] } });
   }
   const out: Record<string, unknown> = {};
   for (const m of modules) {
-    if (m.genesis) out[m.name] = m.genesis.validate(sections[m.name], { decimals });
+    if (m.genesis) out[m.name] = m.genesis.validate(g.modules[m.name], { decimals: g.decimals });
   }
-  return { chain: g.chain, time: g.time, decimals, modules: out };
+  return { chain: g.chain, time: g.time, decimals: g.decimals, modules: out };
 }
 
 export function genesisHash(genesis: Genesis): string {

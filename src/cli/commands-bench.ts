@@ -1,7 +1,7 @@
 // `tally bench` (also `npm run bench`).
 import os from 'node:os';
 import type { Command } from 'commander';
-import { fail } from '../core/errors.js';
+import { flag, intFlag, oneOf } from '../core/decode.js';
 import { runBench, type BenchResult } from '../../bench/bench.js';
 import { runNotaryBench } from '../../bench/notary.js';
 import { parseKeyType } from '../modules/notary/keys.js';
@@ -12,30 +12,25 @@ export function registerBenchCommand(program: Command): void {
     .description('measure committed signed transfers per second (HTTP batch and Unix socket), latency, and the Ed25519 verify limit of this machine')
     .option('--node <url>', 'benchmark a running node at http(s)://host:port instead of starting a fresh dev node')
     .option('--socket <path>', 'with --node: also benchmark its Unix socket')
-    .option('--duration <secs>', 'seconds per transport', '10')
-    .option('--accounts <n>', 'accounts sending to each other', '2000')
-    .option('--batch <n>', 'transactions per HTTP request', '500')
-    .option('--socket-batch <n>', 'transactions per socket line (a line is at most 64 KiB)', '100')
-    .option('--concurrency <n>', 'HTTP requests in flight', '8')
-    .option('--socket-concurrency <n>', 'socket lines in flight (over as many connections)', '32')
-    .option('--sync <FULL|NORMAL>', 'synchronous mode of the node it starts', 'FULL')
+    .option('--duration <secs>', 'seconds per transport (1 to 3600)', intFlag('--duration', 1, 3600), 10)
+    .option('--accounts <n>', 'accounts sending to each other (1 to 100000)', intFlag('--accounts', 1, 100_000), 2000)
+    .option('--batch <n>', 'transactions per HTTP request (1 to 1000)', intFlag('--batch', 1, 1000), 500)
+    .option('--socket-batch <n>', 'transactions per socket line, a line is at most 64 KiB (1 to 150)', intFlag('--socket-batch', 1, 150), 100)
+    .option('--concurrency <n>', 'HTTP requests in flight (1 to 64)', intFlag('--concurrency', 1, 64), 8)
+    .option('--socket-concurrency <n>', 'socket lines in flight, over as many connections (1 to 256)', intFlag('--socket-concurrency', 1, 256), 32)
+    .option('--sync <FULL|NORMAL>', 'synchronous mode of the node it starts', flag('--sync', oneOf(['FULL', 'NORMAL'])), 'FULL')
     .option('--json', 'print one JSON object: tx_per_s, p50_ms, p99_ms, verify_per_s, ratio, ...')
     .action(async (opts) => {
-      const n = (v: string, flag: string, max: number) => {
-        const x = Number(v);
-        if (!Number.isInteger(x) || x < 1 || x > max) fail('bad_flag', `${flag} must be an integer from 1 to ${max}`);
-        return x;
-      };
       const result = await runBench({
         node: opts.node,
         socket: opts.socket,
-        durationSecs: n(opts.duration, '--duration', 3600),
-        accounts: n(opts.accounts, '--accounts', 100_000),
-        httpBatch: n(opts.batch, '--batch', 1000),
-        socketBatch: n(opts.socketBatch, '--socket-batch', 150),
-        concurrency: n(opts.concurrency, '--concurrency', 64),
-        socketConcurrency: n(opts.socketConcurrency, '--socket-concurrency', 256),
-        sync: opts.sync === 'NORMAL' ? 'NORMAL' : 'FULL',
+        durationSecs: opts.duration,
+        accounts: opts.accounts,
+        httpBatch: opts.batch,
+        socketBatch: opts.socketBatch,
+        concurrency: opts.concurrency,
+        socketConcurrency: opts.socketConcurrency,
+        sync: opts.sync,
         log: opts.json ? () => {} : (line) => process.stderr.write(line + '\n'),
       });
       output(opts, result, () => human(result));
@@ -43,24 +38,19 @@ export function registerBenchCommand(program: Command): void {
 
   bench.command('notary')
     .description('notary signatures per second (RSA-2048 RSA-PSS by default) on all cores, beside `openssl speed -multi <cores>` in the same run')
-    .option('--records <n>', 'records to sign', '8000')
-    .option('--threads <n>', 'signing threads (default: one per core)', String(os.availableParallelism()))
+    .option('--records <n>', 'records to sign (1 to 1000000)', intFlag('--records', 1, 1_000_000), 8000)
+    .option('--threads <n>', 'signing threads, 1 to 64 (default: one per core)', intFlag('--threads', 1, 64), Math.min(os.availableParallelism(), 64))
     .option('--type <type>', 'rsa2048 | rsa3072 | ed25519', 'rsa2048')
-    .option('--openssl-seconds <n>', 'seconds openssl speed runs', '5')
+    .option('--openssl-seconds <n>', 'seconds openssl speed runs (1 to 60)', intFlag('--openssl-seconds', 1, 60), 5)
     .option('--json', 'print one JSON object: signatures_per_s, openssl_sign_per_s, ratio, ...')
     .action(async (opts, cmd: Command) => {
       // `bench` has its own --json, which commander gives to the parent
       opts.json = opts.json ?? (cmd.parent?.opts() as { json?: boolean }).json;
-      const n = (v: string, flag: string, max: number) => {
-        const x = Number(v);
-        if (!Number.isInteger(x) || x < 1 || x > max) fail('bad_flag', `${flag} must be an integer from 1 to ${max}`);
-        return x;
-      };
       const r = await runNotaryBench({
-        records: n(opts.records, '--records', 1_000_000),
-        threads: n(opts.threads, '--threads', 64),
+        records: opts.records,
+        threads: opts.threads,
         keyType: parseKeyType(opts.type),
-        opensslSeconds: n(opts.opensslSeconds, '--openssl-seconds', 60),
+        opensslSeconds: opts.opensslSeconds,
         log: opts.json ? () => {} : (line) => process.stderr.write(line + '\n'),
       });
       output(opts, r, () => table([

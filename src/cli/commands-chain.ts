@@ -15,6 +15,7 @@ import { output, table } from './output.js';
 import { blockHash, verifyHeaderSignature, type SignedBlock } from '../chain/blocks.js';
 import { verifyTxProof } from '../chain/proof.js';
 import type { ProofView, TallyNode, TxView } from '../chain/node.js';
+import { intFlag } from '../core/decode.js';
 
 export function registerChainCommands(program: Command): void {
   addClientOptions(program.command('status')
@@ -63,10 +64,10 @@ export function registerChainCommands(program: Command): void {
     });
 
   addClientOptions(program.command('block')
-    .argument('<height>', 'block height (0 is the genesis block)')
+    .argument('<height>', 'block height (0 is the genesis block)', intFlag('height', 0, Number.MAX_SAFE_INTEGER))
     .description('show a signed block header and its transaction ids, and check its hash and signature'))
-    .action(async (height: string, opts: ClientOptions) => {
-      const block = await withClient(opts, (client) => client.call('block.get', { height: Number(height) })) as SignedBlock & { txs: string[] };
+    .action(async (height: number, opts: ClientOptions) => {
+      const block = await withClient(opts, (client) => client.call('block.get', { height })) as SignedBlock & { txs: string[] };
       const valid = blockHash(block.header) === block.hash && verifyHeaderSignature(block.header, block.sig);
       output(opts, { ...block, valid }, () => table([
         ['height', block.header.height],

@@ -4,13 +4,15 @@ import type { Command } from 'commander';
 import type { FastifyInstance } from 'fastify';
 import type net from 'node:net';
 import { fail } from '../core/errors.js';
+import { flag, int, intFlag, oneOf } from '../core/decode.js';
+import { limits } from '../core/limits.js';
+import { POLICIES } from '../modules/ledger/genesis.js';
 import { defaultGenesis } from '../chain/genesis.js';
 import { dataPaths, initDataDir, isInitialized, TallyNode } from '../chain/node.js';
 import { ModuleServices } from '../app/services.js';
 import { buildInternalHttp } from '../api/internal.js';
 import { buildPublicHttp, defaultPublicHttpOptions, type PublicHttpOptions } from '../api/http.js';
 import { addressMatcher } from '../api/connections.js';
-import { limits } from '../core/limits.js';
 import { listenSocket } from '../api/socket.js';
 import { allModules, chainModules } from '../modules/index.js';
 import type { Synchronous } from '../store/sqlite.js';
@@ -24,11 +26,26 @@ export const DEFAULT_HTTP = '127.0.0.1:7700';
 export const DEFAULT_INTERNAL = '127.0.0.1:7701';
 /** Unix socket connections at once, by default (local clients; the ceiling is limits.socketConnectionsMax). */
 const DEFAULT_SOCKET_CONNECTIONS = 1024;
+/** A longer light-load wait only delays acknowledgements; a minute is already absurd. */
+const BLOCK_DELAY_MS_MAX = 60_000;
+const RATE_LIMIT_PER_MIN_MAX = 100_000_000;
+/** HTTP timeouts an operator may set: from 100 ms to an hour. */
+const msFlag = (name: string) => intFlag(name, 100, 3_600_000);
+
+// Flags are decoded while commander parses them, before any action runs: a bad value is a
+// usage error (exit 2) and nothing is created or started.
+const rateLimitInt = int({ min: 0, max: RATE_LIMIT_PER_MIN_MAX, text: true, what: `an integer from 0 to ${RATE_LIMIT_PER_MIN_MAX}, or off` });
+const rateLimitFlag = flag('--rate-limit', (v, at) => (v === 'off' ? 0 : rateLimitInt(v, at)));
+const syncFlag = flag('--sync', (v, at) => oneOf(['FULL', 'NORMAL', 'EXTRA'])(typeof v === 'string' ? v.toUpperCase() : v, at));
+const listenFlag = (name: string) => (text: string): string => {
+  if (text !== 'off') parseHostPort(text, name);
+  return text;
+};
 
 interface InitOptions {
   data?: string;
   chain: string;
-  decimals: string;
+  decimals: number;
   grant?: string;
   policy?: string;
   genesis?: string;
@@ -63,9 +80,7 @@ function initNode(opts: InitOptions, dev: boolean) {
       fail('genesis_invalid', `cannot read genesis file ${opts.genesis}: ${(err as Error).message}`);
     }
   } else {
-    const decimals = Number(opts.decimals);
-    if (!Number.isInteger(decimals)) fail('bad_flag', '--decimals must be an integer');
-    const g = defaultGenesis(chainModules, { chain: opts.chain, decimals, dev });
+    const g = defaultGenesis(chainModules, { chain: opts.chain, decimals: opts.decimals, dev });
     const ledger = g.modules.ledger as { registration: { policy: string; grant: string } };
     if (opts.grant !== undefined) ledger.registration.grant = opts.grant;
     if (opts.policy !== undefined) ledger.registration.policy = opts.policy;
@@ -86,9 +101,9 @@ export function registerNodeCommands(program: Command): void {
     .description('create a data directory: genesis.json, db.key and node.key (mode 0600), the encrypted database and block 0')
     .option('--data <dir>', 'data directory (default: $TALLY_DATA or ~/.tally/node)')
     .option('--chain <id>', 'chain id, inside every signed transaction', 'tally-local')
-    .option('--decimals <n>', 'decimal places of amounts, fixed for the life of the chain', '6')
+    .option('--decimals <n>', 'decimal places of amounts, fixed for the life of the chain', intFlag('--decimals', 0, limits.decimalsMax), 6)
     .option('--grant <amount>', 'starting balance the mint grants each new registration', '0')
-    .option('--policy <open|invite|closed>', 'registration policy: open (anyone), invite (with an admin\'s invite code) or closed (genesis accounts only)', 'open')
+    .option('--policy <open|invite|closed>', 'registration policy: open (anyone), invite (with an admin\'s invite code) or closed (genesis accounts only)', flag('--policy', oneOf(POLICIES)), 'open')
     .option('--admin <key>', 'make this keystore key a genesis account of the same name and an admin (resolves disputes, makes invites)')
     .option('--home <dir>', 'keystore for --admin (default: $TALLY_HOME or ~/.tally)')
     .option('--genesis <file>', 'use this genesis JSON instead of the flags above')
@@ -105,21 +120,21 @@ export function registerNodeCommands(program: Command): void {
     .option('--data <dir>', 'data directory (default: $TALLY_DATA or ~/.tally/node)')
     .option('--dev', 'development: create the data directory if missing (chain "tally-dev", open registration, grant 1000, and an admin key "admin" in the keystore)')
     .option('--home <dir>', 'with --dev: keystore for the admin key (default: $TALLY_HOME or ~/.tally)')
-    .option('--http <host:port|off>', `public HTTP listener (default ${DEFAULT_HTTP}; use 0.0.0.0:7700 to serve other machines)`, DEFAULT_HTTP)
-    .option('--internal <host:port|off>', `internal listener for /health and /metrics (default ${DEFAULT_INTERNAL}; keep it on loopback)`, DEFAULT_INTERNAL)
+    .option('--http <host:port|off>', `public HTTP listener (default ${DEFAULT_HTTP}; use 0.0.0.0:7700 to serve other machines)`, listenFlag('--http'), DEFAULT_HTTP)
+    .option('--internal <host:port|off>', `internal listener for /health and /metrics (default ${DEFAULT_INTERNAL}; keep it on loopback)`, listenFlag('--internal'), DEFAULT_INTERNAL)
     .option('--socket <path>', 'Unix socket (default <data>/tally.sock)')
-    .option('--rate-limit <n|off>', 'public HTTP rate-limit units per minute per client (a request costs 1, each submitted transaction 1, a proof 20, a full block 50)', String(defaultPublicHttpOptions.rateLimitPerMin))
+    .option('--rate-limit <n|off>', 'public HTTP rate-limit units per minute per client (a request costs 1, each submitted transaction 1, a proof 20, a full block 50)', rateLimitFlag, defaultPublicHttpOptions.rateLimitPerMin)
     .option('--trust-proxy <list>', 'comma-separated addresses or CIDRs of your reverse proxies: from them, X-Forwarded-For names the client that rate limits and caps count (default: none)')
-    .option('--http-keepalive-ms <n>', 'public HTTP: close a keep-alive connection idle this long', String(defaultPublicHttpOptions.keepAliveTimeoutMs))
-    .option('--http-headers-timeout-ms <n>', 'public HTTP: a connection must send complete request headers within this time', String(defaultPublicHttpOptions.headersTimeoutMs))
-    .option('--http-request-timeout-ms <n>', 'public HTTP: a whole request, body included, must arrive within this time', String(defaultPublicHttpOptions.requestTimeoutMs))
-    .option('--http-connections <n>', `public HTTP: connections at once, in all (at most ${limits.httpConnectionsMax})`, String(defaultPublicHttpOptions.connectionsMax))
-    .option('--http-connections-per-address <n>', 'public HTTP: connections at once from one address (trusted proxies exempt)', String(defaultPublicHttpOptions.connectionsPerAddressMax))
-    .option('--socket-connections <n>', `Unix socket: connections at once (at most ${limits.socketConnectionsMax})`, String(DEFAULT_SOCKET_CONNECTIONS))
-    .option('--sync <FULL|NORMAL>', 'SQLite synchronous mode: FULL survives power loss (default); NORMAL survives only process crashes', 'FULL')
-    .option('--block-txs <n>', 'most transactions per block', '4000')
-    .option('--block-delay-ms <n>', 'longest wait before a block is made when load is light', '2')
-    .option('--accept-rollback <height>', 'the database lost blocks this node signed (db_behind_signed) and no backup has them: continue from its tip, HEIGHT (re-signs heights clients may hold other blocks for)')
+    .option('--http-keepalive-ms <n>', 'public HTTP: close a keep-alive connection idle this long', msFlag('--http-keepalive-ms'), defaultPublicHttpOptions.keepAliveTimeoutMs)
+    .option('--http-headers-timeout-ms <n>', 'public HTTP: a connection must send complete request headers within this time', msFlag('--http-headers-timeout-ms'), defaultPublicHttpOptions.headersTimeoutMs)
+    .option('--http-request-timeout-ms <n>', 'public HTTP: a whole request, body included, must arrive within this time', msFlag('--http-request-timeout-ms'), defaultPublicHttpOptions.requestTimeoutMs)
+    .option('--http-connections <n>', `public HTTP: connections at once, in all (at most ${limits.httpConnectionsMax})`, intFlag('--http-connections', 1, limits.httpConnectionsMax), defaultPublicHttpOptions.connectionsMax)
+    .option('--http-connections-per-address <n>', 'public HTTP: connections at once from one address (trusted proxies exempt)', intFlag('--http-connections-per-address', 1, limits.httpConnectionsMax), defaultPublicHttpOptions.connectionsPerAddressMax)
+    .option('--socket-connections <n>', `Unix socket: connections at once (at most ${limits.socketConnectionsMax})`, intFlag('--socket-connections', 1, limits.socketConnectionsMax), DEFAULT_SOCKET_CONNECTIONS)
+    .option('--sync <FULL|NORMAL>', 'SQLite synchronous mode: FULL survives power loss (default); NORMAL survives only process crashes', syncFlag, 'FULL')
+    .option('--block-txs <n>', `most transactions per block (1 to ${limits.blockTxCountMax})`, intFlag('--block-txs', 1, limits.blockTxCountMax), limits.blockTxCountMax)
+    .option('--block-delay-ms <n>', `longest wait before a block is made when load is light (0 to ${BLOCK_DELAY_MS_MAX})`, intFlag('--block-delay-ms', 0, BLOCK_DELAY_MS_MAX), 2)
+    .option('--accept-rollback <height>', 'the database lost blocks this node signed (db_behind_signed) and no backup has them: continue from its tip, HEIGHT (re-signs heights clients may hold other blocks for)', intFlag('--accept-rollback', 0, Number.MAX_SAFE_INTEGER))
     .option('--config <file>', 'node config file, one section per module (default: <data>/config.json if it exists; see the README)')
     .option('--json', 'print one JSON line when listening (for scripts and tests)');
   for (const m of allModules) for (const [flags, description] of m.app.nodeOptions ?? []) nodeCommand.option(flags, description);
@@ -133,19 +148,20 @@ interface NodeCliOptions {
   http: string;
   internal: string;
   socket?: string;
-  sync: string;
-  blockTxs: string;
-  blockDelayMs: string;
-  rateLimit: string;
+  sync: Synchronous;
+  blockTxs: number;
+  blockDelayMs: number;
+  /** rate-limit units per minute; 0 is off */
+  rateLimit: number;
   trustProxy?: string;
-  httpKeepaliveMs: string;
-  httpHeadersTimeoutMs: string;
-  httpRequestTimeoutMs: string;
-  httpConnections: string;
-  httpConnectionsPerAddress: string;
-  socketConnections: string;
+  httpKeepaliveMs: number;
+  httpHeadersTimeoutMs: number;
+  httpRequestTimeoutMs: number;
+  httpConnections: number;
+  httpConnectionsPerAddress: number;
+  socketConnections: number;
   config?: string;
-  acceptRollback?: string;
+  acceptRollback?: number;
   json?: boolean;
 }
 
@@ -172,23 +188,19 @@ async function runNode(opts: NodeCliOptions): Promise<void> {
   if (!isInitialized(dataDir)) {
     if (!opts.dev) fail('db_missing', `no node in ${dataDir}`, { hint: 'run `tally init --data DIR` first, or `tally node --dev`' });
     admin = await devAdminKey(opts.home ?? defaultHome());
-    initNode({ data: dataDir, chain: 'tally-dev', decimals: '6', grant: '1000', policy: 'open', admin }, true);
+    initNode({ data: dataDir, chain: 'tally-dev', decimals: 6, grant: '1000', policy: 'open', admin }, true);
     created = true;
   }
-  const sync = opts.sync.toUpperCase();
-  if (!['FULL', 'NORMAL', 'EXTRA'].includes(sync)) fail('bad_flag', '--sync must be FULL, NORMAL or EXTRA');
   if (opts.acceptRollback !== undefined) {
-    const height = Number(opts.acceptRollback);
-    if (!Number.isSafeInteger(height) || height < 0) fail('bad_flag', '--accept-rollback takes the database\'s height (a whole number)');
-    const accepted = acceptRollback(dataPaths(dataDir), height);
+    const accepted = acceptRollback(dataPaths(dataDir), opts.acceptRollback);
     if (accepted.from > accepted.to) process.stderr.write(`warning: accepted a rollback from signed height ${accepted.from} to ${accepted.to}; heights ${accepted.to + 1}..${accepted.from} will be signed again\n`);
   }
   const node = TallyNode.open({
     dataDir,
     modules: allModules,
-    synchronous: sync as Synchronous,
-    blockTxCountMax: Number(opts.blockTxs),
-    blockDelayMsMax: Number(opts.blockDelayMs),
+    synchronous: opts.sync,
+    blockTxCountMax: opts.blockTxs,
+    blockDelayMsMax: opts.blockDelayMs,
   });
   const moduleServices = new ModuleServices(node);
   const closers: Array<() => Promise<unknown>> = [];
@@ -201,7 +213,7 @@ async function runNode(opts: NodeCliOptions): Promise<void> {
     // Module services (watchers, signing threads, extra listeners) start before the
     // listeners that serve their routes; they stop first on shutdown.
     Object.assign(services, await moduleServices.start({ configs: config.sections, flags: opts as unknown as Record<string, unknown>, log }));
-    const sock: net.Server = await listenSocket(node, socketPath, { connectionsMax: intFlag(opts.socketConnections, '--socket-connections', 1, limits.socketConnectionsMax) });
+    const sock: net.Server = await listenSocket(node, socketPath, { connectionsMax: opts.socketConnections });
     // server.close() waits for every open connection to end, so one idle client would hold
     // a stop forever: end them too (drain() has already answered what they submitted).
     const conns = new Set<net.Socket>();
@@ -215,9 +227,7 @@ async function runNode(opts: NodeCliOptions): Promise<void> {
     }));
     if (opts.http !== 'off') {
       const { host, port } = parseHostPort(opts.http, '--http');
-      const rateLimitPerMin = opts.rateLimit === 'off' ? 0 : Number(opts.rateLimit);
-      if (!Number.isInteger(rateLimitPerMin) || rateLimitPerMin < 0) fail('bad_flag', '--rate-limit must be a whole number of units per minute, or off');
-      const app: FastifyInstance = await buildPublicHttp(node, publicHttpOptions(opts, rateLimitPerMin));
+      const app: FastifyInstance = await buildPublicHttp(node, publicHttpOptions(opts));
       httpUrl = await app.listen({ host, port });
       closers.push(() => closeHttp(app));
     }
@@ -283,28 +293,21 @@ async function runNode(opts: NodeCliOptions): Promise<void> {
 }
 
 /** A whole-number flag within [min, max], else bad_flag naming it. */
-function intFlag(value: string, flag: string, min: number, max: number): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max) fail('bad_flag', `${flag} must be a whole number from ${min} to ${max}`);
-  return n;
-}
-
-function publicHttpOptions(opts: NodeCliOptions, rateLimitPerMin: number): PublicHttpOptions {
+function publicHttpOptions(opts: NodeCliOptions): PublicHttpOptions {
   const trustProxy = (opts.trustProxy ?? '').split(',').map((x) => x.trim()).filter((x) => x.length > 0);
   try {
     addressMatcher(trustProxy);
   } catch (err) {
     fail('bad_flag', `--trust-proxy: ${(err as Error).message}`);
   }
-  const ms = (v: string, flag: string) => intFlag(v, flag, 100, 3_600_000);
   const o: PublicHttpOptions = {
-    rateLimitPerMin,
+    rateLimitPerMin: opts.rateLimit,
     trustProxy,
-    keepAliveTimeoutMs: ms(opts.httpKeepaliveMs, '--http-keepalive-ms'),
-    headersTimeoutMs: ms(opts.httpHeadersTimeoutMs, '--http-headers-timeout-ms'),
-    requestTimeoutMs: ms(opts.httpRequestTimeoutMs, '--http-request-timeout-ms'),
-    connectionsMax: intFlag(opts.httpConnections, '--http-connections', 1, limits.httpConnectionsMax),
-    connectionsPerAddressMax: intFlag(opts.httpConnectionsPerAddress, '--http-connections-per-address', 1, limits.httpConnectionsMax),
+    keepAliveTimeoutMs: opts.httpKeepaliveMs,
+    headersTimeoutMs: opts.httpHeadersTimeoutMs,
+    requestTimeoutMs: opts.httpRequestTimeoutMs,
+    connectionsMax: opts.httpConnections,
+    connectionsPerAddressMax: opts.httpConnectionsPerAddress,
   };
   // Node requires the headers to be due no later than the whole request.
   if (o.headersTimeoutMs > o.requestTimeoutMs) fail('bad_flag', '--http-headers-timeout-ms may not exceed --http-request-timeout-ms');

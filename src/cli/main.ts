@@ -7,6 +7,7 @@ import { registerNodeCommands } from './commands-node.js';
 import { registerBenchCommand } from './commands-bench.js';
 import { cliContext } from './context.js';
 import { reportError } from './output.js';
+import { TallyError } from '../core/errors.js';
 import { allModules } from '../modules/index.js';
 
 const pkg = JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -36,6 +37,8 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = err.exitCode === 0 ? 0 : 2;
       return;
     }
-    process.exitCode = reportError(err, json);
+    const code = reportError(err, json);
+    // A flag value refused by its decoder is a usage error, like commander's own.
+    process.exitCode = err instanceof TallyError && err.code === 'bad_flag' ? 2 : code;
   }
 }

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import { TallyError, fail } from '../../core/errors.js';
 import { ACCOUNT_ID } from '../../core/keys.js';
+import { flag, int, intFlag, refuse } from '../../core/decode.js';
 import type { Receipt } from '../../chain/module.js';
 import type { CliContext } from '../../chain/app-module.js';
 import { table } from '../../core/text.js';
@@ -70,11 +71,16 @@ function columns(head: string[], rows: string[][]): string {
   return [line(head), ...rows.map(line)].join('\n');
 }
 
-function parseDuration(text: string, flag: string): number {
-  const m = /^(\d{1,9})([smhd]?)$/.exec(text);
-  if (!m) fail('bad_flag', `${flag} must be a duration like 3600, 90m, 12h or 7d`);
-  return Number(m[1]) * { '': 1, s: 1, m: 60, h: 3600, d: 86400 }[m[2] as '' | 's' | 'm' | 'h' | 'd'];
-}
+/** A duration flag in seconds: "3600", "90m", "12h", "7d"; at least one second. */
+const durationFlag = (name: string) => flag(name, (v, at) => {
+  const m = typeof v === 'string' ? /^(\d{1,9})([smhd]?)$/.exec(v) : null;
+  const secs = m ? Number(m[1]) * { '': 1, s: 1, m: 60, h: 3600, d: 86400 }[m[2] as '' | 's' | 'm' | 'h' | 'd'] : 0;
+  return secs >= 1 ? secs : refuse(at, 'must be a duration like 3600, 90m, 12h or 7d');
+});
+
+/** A dispute number as people write it ("3" or "#3"); signed as a JSON integer. */
+const disputeArg = flag('dispute', (v, at) => DISPUTE_NUMBER(typeof v === 'string' ? v.replace(/^#/, '') : v, at));
+const DISPUTE_NUMBER = int({ min: 1, text: true, what: 'a dispute number (1, 2, ...)' });
 
 function partyName(d: DisputeView, id: string): string {
   return d.names[id] ?? short(id);
@@ -135,7 +141,7 @@ export function ledgerCli(program: Command, cli: CliContext): void {
 
   cli.clientOptions(
     program.command('invite')
-      .option('--expires <duration>', 'how long the code stays valid: seconds, or 90m, 12h, 7d', '7d')
+      .option('--expires <duration>', 'how long the code stays valid: seconds, or 90m, 12h, 7d', durationFlag('--expires'), 7 * 86400)
       .description('admin: make an invite code (signed by your key, offline) that lets one newcomer register'),
   ).action(async (opts: Opts) => {
     const signer = await cli.signer(opts);
@@ -143,7 +149,7 @@ export function ledgerCli(program: Command, cli: CliContext): void {
     const me = (await cli.query('ledger.whoami', { account: signer.id }, opts)) as { roles: string[] };
     const info = { chain: node.chain, roles: me.roles };
     if (!info.roles.includes('admin')) fail('not_admin', 'only an admin of this chain can make invite codes', { status: 403, hint: 'use an admin key with --key' });
-    const expires = Math.floor(Date.now() / 1000) + parseDuration(String(opts.expires), '--expires');
+    const expires = Math.floor(Date.now() / 1000) + (opts.expires as number);
     const { code, payload } = makeInvite(info.chain, signer.id, signer, expires);
     cli.output(opts, { code, ...payload }, () => `${code}\n\nvalid until ${when(expires * 1000)}, for one registration on chain "${info.chain}":\n  tally register NAME --invite ${code}`);
   });
@@ -213,12 +219,12 @@ export function ledgerCli(program: Command, cli: CliContext): void {
       .option('--with <account>', 'only transactions with this counterparty')
       .option('--since <time>', 'from this time on (ISO date or unix ms)')
       .option('--until <time>', 'before this time (ISO date or unix ms)')
-      .option('--limit <n>', 'transactions per page (1-200)', '20')
+      .option('--limit <n>', 'transactions per page (1 to 200)', intFlag('--limit', 1, 200), 20)
       .option('--cursor <c>', 'the next page: the "next" value printed by the previous page')
       .description('an account\'s transactions, newest first'),
   ).action(async (ref: string | undefined, opts: Opts) => {
     const account = ref ?? cli.currentAccountId(opts);
-    const params: Opts = { account, limit: Number(opts.limit) };
+    const params: Opts = { account, limit: opts.limit };
     for (const k of ['with', 'since', 'until', 'cursor']) if (typeof opts[k] === 'string') params[k] = opts[k];
     const page = (await cli.query('ledger.history', params, opts)) as { account: { id: string; name: string }; items: HistoryItem[]; next: string | null };
     cli.output(opts, page, () => {
@@ -327,10 +333,10 @@ export function ledgerCli(program: Command, cli: CliContext): void {
 
   cli.clientOptions(
     program.command('second')
-      .argument('<dispute>', 'dispute number')
+      .argument('<dispute>', 'dispute number', disputeArg)
       .description('back an open dispute (members who are not party to it; once each)'),
-  ).action(async (dispute: string, opts: Opts) => {
-    const receipt = await submit(cli, 'ledger.second', { dispute: dispute.replace('#', '') }, opts);
+  ).action(async (dispute: number, opts: Opts) => {
+    const receipt = await submit(cli, 'ledger.second', { dispute: dispute }, opts);
     const ev = receipt.events.find((e) => e.type === 'ledger.dispute_seconded')!;
     const escalated = receipt.events.some((e) => e.type === 'ledger.dispute_escalated');
     cli.output(opts, receipt, () => `seconded dispute ${dispute} (${String(ev.seconds)} seconds)${escalated ? '; it is now escalated to the admins' : ''}; ${committed(receipt)}`);
@@ -338,13 +344,13 @@ export function ledgerCli(program: Command, cli: CliContext): void {
 
   cli.clientOptions(
     program.command('resolve')
-      .argument('<dispute>', 'dispute number')
+      .argument('<dispute>', 'dispute number', disputeArg)
       .argument('<action>', 'reverse (return what the hold covers to the sender) or dismiss (release the hold)')
       .requiredOption('--note <text>', 'the decision, recorded with it (at most 256 bytes; public)')
       .description('admin: resolve a dispute; history is never edited, a reversal is a new compensating transfer'),
-  ).action(async (dispute: string, action: string, opts: Opts) => {
+  ).action(async (dispute: number, action: string, opts: Opts) => {
     if (action !== 'reverse' && action !== 'dismiss') fail('bad_action', 'action must be "reverse" or "dismiss"');
-    const receipt = await submit(cli, 'ledger.resolve', { dispute: dispute.replace('#', ''), action, note: opts.note }, opts);
+    const receipt = await submit(cli, 'ledger.resolve', { dispute: dispute, action, note: opts.note }, opts);
     const ev = receipt.events.find((e) => e.type === 'ledger.dispute_resolved')!;
     cli.output(opts, receipt, () => action === 'reverse'
       ? `dispute ${dispute} reversed: ${String(ev.reversed)} returned to the sender${ev.shortfall !== '0' ? `, shortfall ${String(ev.shortfall)} (the receiver had spent it before the hold)` : ''}; ${committed(receipt)}`
@@ -353,10 +359,10 @@ export function ledgerCli(program: Command, cli: CliContext): void {
 
   cli.clientOptions(
     program.command('dispute')
-      .argument('<dispute>', 'dispute number')
+      .argument('<dispute>', 'dispute number', disputeArg)
       .description('show one dispute: parties, amount, hold, seconds, status, resolution'),
-  ).action(async (dispute: string, opts: Opts) => {
-    const d = (await cli.query('ledger.dispute', { dispute: dispute.replace('#', '') }, opts)) as DisputeView;
+  ).action(async (dispute: number, opts: Opts) => {
+    const d = (await cli.query('ledger.dispute', { dispute: dispute }, opts)) as DisputeView;
     cli.output(opts, d, () => disputeTable(d));
   });
 

@@ -1,6 +1,7 @@
 // The ledger's genesis section: registration policy with its starting grant, the initial
 // accounts (paid from the mint), and the admins.
 import { fail } from '../../core/errors.js';
+import { array, decode, int, object, oneOf, string, unknownValue, withDefault } from '../../core/decode.js';
 import { accountIdFromPub, assertStrongPublicKey } from '../../core/keys.js';
 import { formatAmount, parseAmount } from '../../core/amount.js';
 import { fromB64u } from '../../core/encoding.js';
@@ -38,23 +39,38 @@ export function adminIds(g: LedgerGenesis): Set<string> {
   return ids;
 }
 
-function positiveInt(v: unknown, what: string, max: number): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1 || v > max) fail('genesis_invalid', `${what} must be a whole number from 1 to ${max}`);
-  return v;
-}
+/** Genesis accounts and admins; a bound on what one genesis file may list. */
+export const GENESIS_ACCOUNTS_MAX = 100_000;
+const CONTEST_WINDOW_SECS_MAX = 10 * 365 * 24 * 3600;
+const SECONDS_REQUIRED_MAX = 1000;
+
+// Structure and bounds; names, keys and amounts are then checked by their own parsers
+// (name_invalid, bad_key, amount_invalid), as everywhere else.
+const sectionSchema = object({
+  registration: withDefault(object({
+    policy: withDefault(oneOf(POLICIES), 'open'),
+    grant: withDefault(unknownValue, '0'),
+  }), { policy: 'open' as RegistrationPolicy, grant: '0' }),
+  accounts: withDefault(array(object({
+    name: unknownValue,
+    pub: unknownValue,
+    balance: withDefault(unknownValue, '0'),
+  }), { maxItems: GENESIS_ACCOUNTS_MAX }), []),
+  admins: withDefault(array(string({ maxLength: 32, what: 'an account name' }), { maxItems: GENESIS_ACCOUNTS_MAX }), []),
+  disputes: withDefault(object({
+    contestWindowSecs: withDefault(int({ min: 1, max: CONTEST_WINDOW_SECS_MAX, what: `a whole number from 1 to ${CONTEST_WINDOW_SECS_MAX}` }), DISPUTE_DEFAULTS.contestWindowSecs),
+    secondsRequired: withDefault(int({ min: 1, max: SECONDS_REQUIRED_MAX, what: `a whole number from 1 to ${SECONDS_REQUIRED_MAX}` }), DISPUTE_DEFAULTS.secondsRequired),
+  }), { ...DISPUTE_DEFAULTS }),
+});
 
 export const ledgerGenesis: ModuleGenesis = {
   validate(section, { decimals }) {
-    const s = (section ?? {}) as Record<string, unknown>;
-    const reg = (s.registration ?? {}) as Record<string, unknown>;
-    const policy = reg.policy ?? 'open';
-    if (!POLICIES.includes(policy as RegistrationPolicy)) fail('genesis_invalid', 'ledger.registration.policy must be "open", "invite" or "closed"');
-    const grant = formatAmount(parseAmount(reg.grant ?? '0', decimals, 'ledger.registration.grant'), decimals);
-    const accounts = (s.accounts ?? []) as Array<Record<string, unknown>>;
-    if (!Array.isArray(accounts)) fail('genesis_invalid', 'ledger.accounts must be an array');
+    const s = decode(sectionSchema, section ?? {}, 'genesis_invalid', 'ledger');
+    const policy = s.registration.policy;
+    const grant = formatAmount(parseAmount(s.registration.grant, decimals, 'ledger.registration.grant'), decimals);
     const names = new Set<string>();
     const ids = new Set<string>();
-    const out = accounts.map((a, i) => {
+    const out = s.accounts.map((a, i) => {
       const name = validName(a.name);
       fromB64u(a.pub, `ledger.accounts[${i}].pub`, 32);
       assertStrongPublicKey(a.pub as string);
@@ -62,18 +78,12 @@ export const ledgerGenesis: ModuleGenesis = {
       if (names.has(name) || ids.has(id)) fail('genesis_invalid', `ledger.accounts[${i}] repeats a name or key`);
       names.add(name);
       ids.add(id);
-      return { name, pub: a.pub as string, balance: formatAmount(parseAmount(a.balance ?? '0', decimals, `ledger.accounts[${i}].balance`), decimals) };
+      return { name, pub: a.pub as string, balance: formatAmount(parseAmount(a.balance, decimals, `ledger.accounts[${i}].balance`), decimals) };
     });
-    const admins = (s.admins ?? []) as unknown[];
-    if (!Array.isArray(admins)) fail('genesis_invalid', 'ledger.admins must be an array of account names');
-    for (const a of admins) if (typeof a !== 'string' || !names.has(a)) fail('genesis_invalid', `ledger.admins names "${String(a)}", which is not a genesis account`);
+    const admins = s.admins;
+    for (const a of admins) if (!names.has(a)) fail('genesis_invalid', `ledger.admins names "${a}", which is not a genesis account`);
     if (policy === 'invite' && admins.length === 0) fail('genesis_invalid', 'ledger.registration.policy "invite" needs at least one admin to sign invites', { hint: 'tally init --policy invite --admin KEYNAME, or list "admins" in the genesis file' });
-    const d = (s.disputes ?? {}) as Record<string, unknown>;
-    const disputes = {
-      contestWindowSecs: positiveInt(d.contestWindowSecs ?? DISPUTE_DEFAULTS.contestWindowSecs, 'ledger.disputes.contestWindowSecs', 10 * 365 * 24 * 3600),
-      secondsRequired: positiveInt(d.secondsRequired ?? DISPUTE_DEFAULTS.secondsRequired, 'ledger.disputes.secondsRequired', 1000),
-    };
-    return { registration: { policy: policy as RegistrationPolicy, grant }, accounts: out, admins: admins as string[], disputes } satisfies LedgerGenesis;
+    return { registration: { policy, grant }, accounts: out, admins, disputes: s.disputes } satisfies LedgerGenesis;
   },
 
   init({ state, params, openAccount }, section) {

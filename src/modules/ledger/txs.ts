@@ -4,7 +4,8 @@
 // decides the same.
 import { formatAmount, parsePositiveAmount } from '../../core/amount.js';
 import { fail } from '../../core/errors.js';
-import { toHex, utf8 } from '../../core/encoding.js';
+import { decode, int, map, object, oneOf, optional, string, unknownValue, withCode, type Decoder } from '../../core/decode.js';
+import { toHex } from '../../core/encoding.js';
 import { hashText } from '../../core/hash.js';
 import { ACCOUNT_ID } from '../../core/keys.js';
 import { limits } from '../../core/limits.js';
@@ -27,25 +28,20 @@ export const NOTE_BYTES_MAX = 256;
 export const STATEMENT_BYTES_MAX = 2048;
 export const DIGEST_PATTERN = /^(blake3|sha256):[0-9a-f]{64}$/;
 const TX_ID = /^[0-9a-f]{64}$/;
+const RECIPIENT = new RegExp(`${ACCOUNT_ID.source}|${NAME_PATTERN.source}`);
 
-function onlyFields(body: Record<string, unknown>, allowed: string[]): void {
-  for (const k of Object.keys(body)) {
-    if (!allowed.includes(k)) fail('bad_body', `unknown field "${k}" in the transaction body`, { details: { field: k } });
-  }
-}
+// Body schemas: an unknown field is `bad_body`; each field refuses with the code clients
+// already switch on (`bad_recipient`, `memo_too_long`, ...).
+const body = <T>(schema: Decoder<T>) => (raw: unknown): T => decode(schema, raw, 'bad_body', 'body');
 
-function text(value: unknown, field: string, maxBytes: number, required: boolean): string | undefined {
-  if (value === undefined && !required) return undefined;
-  if (typeof value !== 'string' || value.trim().length === 0) fail(`${field}_invalid`, `${field} must be a non-empty string`);
-  if (utf8.encode(value).length > maxBytes) fail(`${field}_too_long`, `${field} must be at most ${maxBytes} bytes of UTF-8`);
-  return value;
-}
+/** A non-blank note of at most maxBytes: `<field>_invalid`, `<field>_too_long`. */
+const note = (field: string, maxBytes: number) =>
+  withCode(`${field}_invalid`, string({ nonBlank: true, maxBytes, tooLongCode: `${field}_too_long`, what: 'a non-empty string' }));
 
-function disputeNumber(value: unknown): number {
-  const n = typeof value === 'string' && /^#?\d{1,15}$/.test(value) ? Number(value.replace('#', '')) : value;
-  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1) fail('bad_dispute_id', 'dispute must be a dispute number (1, 2, ...)');
-  return n;
-}
+/** A dispute number is a JSON integer (the CLI turns "#3" into 3 before signing). */
+const disputeNumber = withCode('bad_dispute_id', int({ min: 1, what: 'a dispute number (1, 2, ...)' }));
+
+const name = map(unknownValue, (v) => validName(v));
 
 function genesisOf(ctx: { params: TxContext['params'] }): LedgerGenesis {
   return ctx.params.moduleGenesis('ledger') as LedgerGenesis;
@@ -78,15 +74,13 @@ function checkInvite(state: StateReader, accounts: AccountKeys, chain: string, g
   if (state.get(inviteKey(p.id)) !== undefined) fail('invite_used', 'the invite has already been used', { status: 409 });
   return p;
 }
+const registerBody = body(object({ name, invite: optional(map(unknownValue, (v) => parseInvite(v))) }));
 
 export const register: TxType<{ name: string; invite?: Invite }> = {
   type: 'ledger.register',
   opensAccount: true,
-  parse(body) {
-    onlyFields(body, ['name', 'invite']);
-    const out: { name: string; invite?: Invite } = { name: validName(body.name) };
-    if (body.invite !== undefined) out.invite = parseInvite(body.invite);
-    return out;
+  parse(raw) {
+    return registerBody(raw);
   },
   /**
    * A key the chain has never seen is refused here what apply() would certainly fail: on a
@@ -125,11 +119,12 @@ export const register: TxType<{ name: string; invite?: Invite }> = {
   },
 };
 
+const renameBody = body(object({ name }));
+
 export const rename: TxType<{ name: string }> = {
   type: 'ledger.rename',
-  parse(body) {
-    onlyFields(body, ['name']);
-    return { name: validName(body.name) };
+  parse(raw) {
+    return renameBody(raw);
   },
   apply(ctx, { name }) {
     const acct = member(ctx);
@@ -151,23 +146,20 @@ export interface SendBody {
   memo?: string;
 }
 
+const sendBody = body(object({
+  to: withCode('bad_recipient', string({ pattern: RECIPIENT, maxLength: 40, what: 'an account name or a 40-hex account id' })),
+  amount: unknownValue, // parsePositiveAmount gives amount_invalid / amount_zero
+  memo: optional(withCode('memo_invalid', string({ nonEmpty: false, maxBytes: limits.memoBytesMax, tooLongCode: 'memo_too_long', what: 'a string' }))),
+}));
+
 export const send: TxType<SendBody> = {
   type: 'ledger.send',
-  parse(body, params) {
-    onlyFields(body, ['to', 'amount', 'memo']);
-    const to = body.to;
-    if (typeof to !== 'string' || (!ACCOUNT_ID.test(to) && !NAME_PATTERN.test(to))) {
-      fail('bad_recipient', 'to must be an account name or a 40-hex account id');
-    }
+  parse(raw, params) {
+    const b = sendBody(raw);
     // Coins sent to the mint would be burnt where no dispute can bring them back.
-    if (to === MINT_NAME || to === MINT_ID) fail('cannot_send_to_mint', 'the mint cannot receive transfers', { status: 422 });
-    const amount = parsePositiveAmount(body.amount, params.decimals);
-    const out: SendBody = { to, amount };
-    if (body.memo !== undefined) {
-      if (typeof body.memo !== 'string') fail('memo_invalid', 'memo must be a string');
-      if (utf8.encode(body.memo).length > limits.memoBytesMax) fail('memo_too_long', `memo must be at most ${limits.memoBytesMax} bytes of UTF-8`);
-      out.memo = body.memo;
-    }
+    if (b.to === MINT_NAME || b.to === MINT_ID) fail('cannot_send_to_mint', 'the mint cannot receive transfers', { status: 422 });
+    const out: SendBody = { to: b.to, amount: parsePositiveAmount(b.amount, params.decimals, 'body.amount') };
+    if (b.memo !== undefined) out.memo = b.memo;
     return out;
   },
   apply(ctx, { to, amount, memo }) {
@@ -203,23 +195,18 @@ export function statementDigest(body: SignBody): string {
   return body.digest ?? `blake3:${toHex(hashText(body.text!))}`;
 }
 
+const signBody = body(object({
+  text: optional(withCode('statement_invalid', string({ maxBytes: STATEMENT_BYTES_MAX, tooLongCode: 'statement_too_long' }))),
+  digest: optional(withCode('statement_invalid', string({ pattern: DIGEST_PATTERN, maxLength: 71, what: '"blake3:<64 hex>" or "sha256:<64 hex>"' }))),
+  label: optional(note('label', NOTE_BYTES_MAX)),
+}));
+
 export const sign: TxType<SignBody> = {
   type: 'ledger.sign',
-  parse(body) {
-    onlyFields(body, ['text', 'digest', 'label']);
-    if ((body.text === undefined) === (body.digest === undefined)) fail('statement_invalid', 'a statement has exactly one of "text" or "digest"');
-    const out: SignBody = {};
-    if (body.text !== undefined) {
-      if (typeof body.text !== 'string' || body.text.length === 0) fail('statement_invalid', 'text must be a non-empty string');
-      if (utf8.encode(body.text).length > STATEMENT_BYTES_MAX) fail('statement_too_long', `text must be at most ${STATEMENT_BYTES_MAX} bytes of UTF-8; sign a long document by its digest (tally sign --file)`);
-      out.text = body.text;
-    } else {
-      if (typeof body.digest !== 'string' || !DIGEST_PATTERN.test(body.digest)) fail('statement_invalid', 'digest must be "blake3:<64 hex>" or "sha256:<64 hex>"');
-      out.digest = body.digest;
-    }
-    const label = text(body.label, 'label', NOTE_BYTES_MAX, false);
-    if (label !== undefined) out.label = label;
-    return out;
+  parse(raw) {
+    const b = signBody(raw);
+    if ((b.text === undefined) === (b.digest === undefined)) fail('statement_invalid', 'a statement has exactly one of "text" or "digest"');
+    return b;
   },
   apply(ctx, body) {
     member(ctx);
@@ -238,16 +225,18 @@ export interface ContestBody {
   reason: string;
 }
 
+const contestBody = body(object({
+  transfer: withCode('bad_transfer_id', string({ pattern: TX_ID, maxLength: 64, what: 'the 64-hex id of a ledger.send transaction' })),
+  // where the transfer is in the chain: its receipt's block height and index
+  height: withCode('bad_transfer_id', int({ min: 1, what: "the transfer receipt's block height (>= 1)" })),
+  index: withCode('bad_transfer_id', int({ min: 0, max: 4095, what: "the transfer receipt's index (0-4095)" })),
+  reason: note('reason', NOTE_BYTES_MAX),
+}));
+
 export const contest: TxType<ContestBody> = {
   type: 'ledger.contest',
-  parse(body) {
-    onlyFields(body, ['transfer', 'height', 'index', 'reason']);
-    if (typeof body.transfer !== 'string' || !TX_ID.test(body.transfer)) fail('bad_transfer_id', 'transfer must be the 64-hex id of a ledger.send transaction');
-    const { height, index } = body;
-    if (typeof height !== 'number' || !Number.isSafeInteger(height) || height < 1 || typeof index !== 'number' || !Number.isSafeInteger(index) || index < 0 || index >= 4096) {
-      fail('bad_transfer_id', 'height and index must be the transfer receipt\'s block height (>= 1) and index (0-4095)');
-    }
-    return { transfer: body.transfer, height, index, reason: text(body.reason, 'reason', NOTE_BYTES_MAX, true)! };
+  parse(raw) {
+    return contestBody(raw);
   },
   apply(ctx, { transfer: txId, height, index, reason }) {
     member(ctx);
@@ -285,11 +274,12 @@ function openDispute(ctx: TxContext, n: number): Dispute {
   return d;
 }
 
+const secondBody = body(object({ dispute: disputeNumber }));
+
 export const second: TxType<{ dispute: number }> = {
   type: 'ledger.second',
-  parse(body) {
-    onlyFields(body, ['dispute']);
-    return { dispute: disputeNumber(body.dispute) };
+  parse(raw) {
+    return secondBody(raw);
   },
   apply(ctx, { dispute: n }) {
     member(ctx);
@@ -309,12 +299,16 @@ export const second: TxType<{ dispute: number }> = {
 
 export type ResolveAction = 'reverse' | 'dismiss';
 
+const resolveBody = body(object({
+  dispute: disputeNumber,
+  action: withCode('bad_action', oneOf(['reverse', 'dismiss'] as const)),
+  note: note('note', NOTE_BYTES_MAX),
+}));
+
 export const resolve: TxType<{ dispute: number; action: ResolveAction; note: string }> = {
   type: 'ledger.resolve',
-  parse(body) {
-    onlyFields(body, ['dispute', 'action', 'note']);
-    if (body.action !== 'reverse' && body.action !== 'dismiss') fail('bad_action', 'action must be "reverse" or "dismiss"');
-    return { dispute: disputeNumber(body.dispute), action: body.action, note: text(body.note, 'note', NOTE_BYTES_MAX, true)! };
+  parse(raw) {
+    return resolveBody(raw);
   },
   apply(ctx, { dispute: n, action, note }) {
     member(ctx);

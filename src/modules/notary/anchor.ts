@@ -3,6 +3,7 @@
 // the batch's signatures existed by then. The node's anchorer submits them; the state key
 // per (signer, batch) refuses a second anchor of the same batch.
 import { fail } from '../../core/errors.js';
+import { array, decode, int, object, string } from '../../core/decode.js';
 import { accountIdFromPub } from '../../core/keys.js';
 import { signTx, type Tx } from '../../chain/envelope.js';
 import type { TxType } from '../../chain/module.js';
@@ -20,10 +21,15 @@ const ROOT = /^[0-9a-f]{64}$/;
 
 export const anchorKey = (account: string, batch: number) => `notary/anchor/${account}/${batch}`;
 
-function positiveInt(v: unknown, what: string): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) fail('bad_body', `${what} must be a positive integer`);
-  return v;
-}
+const positive = int({ min: 1, what: 'a positive integer' });
+const anchorBody = object({
+  batches: array(object({
+    batch: positive,
+    root: string({ pattern: ROOT, maxLength: 64, what: '64 lowercase hex digits' }),
+    count: positive,
+    first: positive,
+  }), { minItems: 1, maxItems: ANCHOR_BATCHES_MAX }),
+});
 
 export const anchorTx: TxType<AnchorBody> = {
   type: 'notary.anchor',
@@ -31,20 +37,12 @@ export const anchorTx: TxType<AnchorBody> = {
   // anchor was signed by the node key it pins (any other key's anchors prove nothing).
   opensAccount: true,
   parse(body) {
-    for (const k of Object.keys(body)) if (k !== 'batches') fail('bad_body', `unknown field "${k}" in the transaction body`);
-    const list = body.batches;
-    if (!Array.isArray(list) || list.length === 0 || list.length > ANCHOR_BATCHES_MAX) fail('bad_body', `batches must be an array of 1 to ${ANCHOR_BATCHES_MAX} entries`);
+    const { batches } = decode(anchorBody, body, 'bad_body', 'body');
     const seen = new Set<number>();
-    const batches = list.map((b: unknown) => {
-      if (typeof b !== 'object' || b === null || Array.isArray(b)) fail('bad_body', 'each batch must be an object {batch, root, count, first}');
-      const o = b as Record<string, unknown>;
-      for (const k of Object.keys(o)) if (!['batch', 'root', 'count', 'first'].includes(k)) fail('bad_body', `unknown field "${k}" in a batch`);
-      if (typeof o.root !== 'string' || !ROOT.test(o.root)) fail('bad_body', 'root must be 64 lowercase hex digits');
-      const batch = positiveInt(o.batch, 'batch');
-      if (seen.has(batch)) fail('bad_body', `batch ${batch} appears twice`);
-      seen.add(batch);
-      return { batch, root: o.root, count: positiveInt(o.count, 'count'), first: positiveInt(o.first, 'first') };
-    });
+    for (const b of batches) {
+      if (seen.has(b.batch)) fail('bad_body', `batch ${b.batch} appears twice`);
+      seen.add(b.batch);
+    }
     return { batches };
   },
   apply(ctx, body) {

@@ -7,6 +7,7 @@ import os from 'node:os';
 import type { Command } from 'commander';
 import type { CliContext } from '../../chain/app-module.js';
 import { fail } from '../../core/errors.js';
+import { intFlag } from '../../core/decode.js';
 import { SqliteStore } from '../../store/sqlite.js';
 import { dataPaths } from '../../chain/datadir.js';
 import { NotaryEngine } from './engine.js';
@@ -21,6 +22,9 @@ import { NotaryStore } from './store.js';
 
 /** Records per write transaction of `notary submit` (~0.1 s of the write lock). */
 const SUBMIT_TX_RECORDS = 10_000;
+/** Worker leases: shorter thrashes the lease table, longer keeps a killed worker's keys idle. */
+const LEASE_MS_MIN = 100;
+const LEASE_MS_MAX = 600_000;
 
 interface DataOptions {
   data?: string;
@@ -46,12 +50,6 @@ async function withStore<T>(o: DataOptions, fn: (store: NotaryStore) => T | Prom
   }
 }
 
-function intFlag(v: string, flag: string, min: number, max: number): number {
-  const x = Number(v);
-  if (!Number.isInteger(x) || x < min || x > max) fail('bad_flag', `${flag} must be an integer from ${min} to ${max}`);
-  return x;
-}
-
 const dataOpt = (c: Command) => c.option('--data <dir>', 'node data directory (default: $TALLY_DATA or ~/.tally/node)').option('--json', 'print JSON for scripts');
 
 function keyLine(k: ReturnType<typeof publicKeyView>): string {
@@ -66,10 +64,10 @@ export function notaryCli(program: Command, cli: CliContext): void {
 
   dataOpt(keys.command('add').description('generate signing keys into the pool')
     .requiredOption('--type <type>', 'rsa2048 | rsa3072 | ed25519')
-    .option('--count <n>', 'how many', '1'))
-    .action(async (o: DataOptions & { type: string; count: string }) => {
+    .option('--count <n>', `how many (1 to ${notaryLimits.keysAddMax})`, intFlag('--count', 1, notaryLimits.keysAddMax), 1))
+    .action(async (o: DataOptions & { type: string; count: number }) => {
       const type = parseKeyType(o.type);
-      const count = intFlag(o.count, '--count', 1, notaryLimits.keysAddMax);
+      const count = o.count;
       const added = await withStore(o, (s) => Array.from({ length: count }, () => publicKeyView(s.addKey(generateKey(type)))));
       show(o, added, () => added.map(keyLine).join('\n'));
     });
@@ -115,9 +113,9 @@ export function notaryCli(program: Command, cli: CliContext): void {
 
   dataOpt(notary.command('submit').description('submit records from a JSON-lines file (one JSON value per line); durable when this returns')
     .argument('<file>', "file, or '-' for stdin")
-    .option('--batch-size <n>', `records per batch (each batch is signed and anchored as a unit, at most ${notaryLimits.batchRecordsMax})`, String(notaryLimits.batchRecordsMax)))
-    .action(async (file: string, o: DataOptions & { batchSize: string }) => {
-      const size = intFlag(o.batchSize, '--batch-size', 1, notaryLimits.batchRecordsMax);
+    .option('--batch-size <n>', `records per batch (each batch is signed and anchored as a unit, 1 to ${notaryLimits.batchRecordsMax})`, intFlag('--batch-size', 1, notaryLimits.batchRecordsMax), notaryLimits.batchRecordsMax))
+    .action(async (file: string, o: DataOptions & { batchSize: number }) => {
+      const size = o.batchSize;
       let text: string;
       try {
         text = fs.readFileSync(file === '-' ? 0 : file, 'utf8');
@@ -143,10 +141,11 @@ export function notaryCli(program: Command, cli: CliContext): void {
     });
 
   dataOpt(notary.command('status').description('records signed, batches pending/signed/anchored, keys, live leases')
-    .option('--batch <id>', 'one batch instead'))
-    .action(async (o: DataOptions & { batch?: string }) => {
-      if (o.batch) {
-        const b = await withStore(o, (s) => s.batchStatus(intFlag(o.batch!, '--batch', 1, Number.MAX_SAFE_INTEGER)));
+    .option('--batch <id>', 'one batch instead', intFlag('--batch', 1, Number.MAX_SAFE_INTEGER)))
+    .action(async (o: DataOptions & { batch?: number }) => {
+      if (o.batch !== undefined) {
+        const batch = o.batch;
+        const b = await withStore(o, (s) => s.batchStatus(batch));
         return show(o, b, () => Object.entries(b).map(([k, v]) => `${k.padEnd(13)}  ${v ?? '-'}`).join('\n'));
       }
       const st = await withStore(o, (s) => s.status());
@@ -179,19 +178,18 @@ export function notaryCli(program: Command, cli: CliContext): void {
       if (!r.ok) process.exitCode = 1;
     });
 
-  dataOpt(notary.command('proof').description('a record with its signature and the Merkle path to its anchored batch root').argument('<id>', 'record id'))
-    .action(async (id: string, o: DataOptions) => {
-      const p = await withStore(o, (s) => recordProof(s, intFlag(id, 'record id', 1, Number.MAX_SAFE_INTEGER)) ?? fail('record_not_found', `no record ${id}`, { status: 404 }));
+  dataOpt(notary.command('proof').description('a record with its signature and the Merkle path to its anchored batch root').argument('<id>', 'record id', intFlag('record id', 1, Number.MAX_SAFE_INTEGER)))
+    .action(async (id: number, o: DataOptions) => {
+      const p = await withStore(o, (s) => recordProof(s, id) ?? fail('record_not_found', `no record ${id}`, { status: 404 }));
       show(o, p, () => JSON.stringify(p, null, 2));
     });
 
   dataOpt(notary.command('worker').description('a signing worker process against the node database (several may run, on this machine)')
-    .option('--concurrency <n>', 'keys this process holds at once, one signing thread each', String(os.availableParallelism()))
-    .option('--lease-ms <ms>', 'lease duration; a killed worker\'s keys return to the pool after this', String(notaryDefaults.leaseMs))
+    .option('--concurrency <n>', `keys this process holds at once, one signing thread each (1 to ${notaryLimits.concurrencyMax}; default: one per core)`, intFlag('--concurrency', 1, notaryLimits.concurrencyMax), Math.min(os.availableParallelism(), notaryLimits.concurrencyMax))
+    .option('--lease-ms <ms>', `lease duration; a killed worker's keys return to the pool after this (${LEASE_MS_MIN} to ${LEASE_MS_MAX})`, intFlag('--lease-ms', LEASE_MS_MIN, LEASE_MS_MAX), notaryDefaults.leaseMs)
     .option('--until-idle', 'exit when no batch is left unsigned'))
-    .action(async (o: DataOptions & { concurrency: string; leaseMs: string; untilIdle?: boolean }) => {
-      const concurrency = intFlag(o.concurrency, '--concurrency', 1, notaryLimits.concurrencyMax);
-      const leaseMs = intFlag(o.leaseMs, '--lease-ms', 100, 600_000);
+    .action(async (o: DataOptions & { concurrency: number; leaseMs: number; untilIdle?: boolean }) => {
+      const { concurrency, leaseMs } = o;
       const { sqlite } = openNotary(dataDirOf(o));
       const log = (line: string) => process.stderr.write(line + '\n');
       const engine = new NotaryEngine(sqlite.db, { concurrency, leaseMs, holder: `worker:${process.pid}`, untilIdle: o.untilIdle ?? false, log }).start();

@@ -1,7 +1,7 @@
 // The tickets section of the node config file. Every option, its default and its meaning
 // is listed in the README ("Tickets: configuration"); validate() fills in the defaults.
 import { parseAmount } from '../../core/amount.js';
-import { check } from '../../core/config-check.js';
+import { bool, decode, int, map, object, refuse, string, withDefault, type Decoder } from '../../core/decode.js';
 import { fail, TallyError } from '../../core/errors.js';
 import { parseMoneroAddress } from './monero-address.js';
 
@@ -54,63 +54,62 @@ export const DEFAULTS = Object.freeze({
   moneroRpcTimeoutMs: 10_000,
 });
 
-function amount(v: unknown, at: string, def: string, decimals: number): string {
-  const text = v ?? def;
+/** An amount with `decimals` places, kept as text; refused as config_invalid. */
+const amount = (decimals: number) => map(string({ maxLength: 64, what: 'a decimal amount' }), (text, at) => {
   try {
-    parseAmount(text, decimals, at);
+    parseAmount(text, decimals, at.path);
   } catch (err) {
-    if (err instanceof TallyError) fail('config_invalid', err.message);
+    if (err instanceof TallyError) fail(at.code, err.message, { details: { field: at.path } });
     throw err;
   }
-  return text as string;
-}
+  return text;
+});
 
-export function validateTicketsConfig(section: unknown): TicketsConfig {
-  const s = check.object(section ?? {}, 'tickets', ['redeemGraceSecs', 'publicSocket', 'rateLimit', 'tally', 'monero']);
-  const rl = check.object(s.rateLimit ?? {}, 'tickets.rateLimit', ['redeemPerMin', 'introspectPerMin']);
-  const out: TicketsConfig = {
-    redeemGraceSecs: check.int(s.redeemGraceSecs, 'tickets.redeemGraceSecs', DEFAULTS.redeemGraceSecs, 0, 86_400),
-    publicSocket: s.publicSocket === undefined || s.publicSocket === null ? null : check.string(s.publicSocket, 'tickets.publicSocket', /^.{1,100}$/, 'a Unix socket path (at most 100 characters)'),
-    rateLimit: {
-      redeemPerMin: check.int(rl.redeemPerMin, 'tickets.rateLimit.redeemPerMin', DEFAULTS.redeemPerMin, 0, 1_000_000),
-      introspectPerMin: check.int(rl.introspectPerMin, 'tickets.rateLimit.introspectPerMin', DEFAULTS.introspectPerMin, 0, 1_000_000),
-    },
-    tally: null,
-    monero: null,
-  };
-  if (s.tally !== undefined && s.tally !== null) {
-    const t = check.object(s.tally, 'tickets.tally', ['account', 'minAmount', 'startHeight']);
-    out.tally = {
-      account: check.string(t.account, 'tickets.tally.account', /^([a-z][a-z0-9_-]{0,31}|[0-9a-f]{40})$/, 'the service account name or 40-hex id'),
-      // Chain decimals are only known once the node is open; 18 is the most a chain allows,
-      // and the watcher parses it again with the chain's own decimals.
-      minAmount: amount(t.minAmount, 'tickets.tally.minAmount', DEFAULTS.tallyMinAmount, 18),
-      startHeight: check.int(t.startHeight, 'tickets.tally.startHeight', 0, 0, Number.MAX_SAFE_INTEGER),
-    };
+const ACCOUNT_REF = /^([a-z][a-z0-9_-]{0,31}|[0-9a-f]{40})$/;
+const MONERO_STANDARD = /^[1-9A-HJ-NP-Za-km-z]{95}$/;
+const HTTP_URL = /^https?:\/\/[^\s]+$/;
+const height = withDefault(int({ min: 0 }), 0);
+/** An optional source section: absent or null means off. */
+const section = <T>(d: Decoder<T>) => withDefault<T | null>(d, null, { nullIsAbsent: true });
+
+const moneroAddress = map(string({ pattern: MONERO_STANDARD, maxLength: 95, what: "the service wallet's standard address (95 base58 characters)" }), (address, at) => {
+  try {
+    if (parseMoneroAddress(address).kind !== 'standard') refuse(at, 'must be a standard address (not integrated, not a subaddress)');
+  } catch (err) {
+    if (err instanceof TallyError && err.code !== at.code) refuse(at, `is not valid: ${err.message}`);
+    throw err;
   }
-  if (s.monero !== undefined && s.monero !== null) {
-    const m = check.object(s.monero, 'tickets.monero', ['walletRpcUrl', 'address', 'confirmations', 'minAmount', 'pollMs', 'reorgWindow', 'startHeight', 'rpcTimeoutMs', 'refresh']);
-    const address = check.string(m.address, 'tickets.monero.address', /^[1-9A-HJ-NP-Za-km-z]{95}$/, "the service wallet's standard address (95 base58 characters)");
-    try {
-      if (parseMoneroAddress(address).kind !== 'standard') fail('config_invalid', 'tickets.monero.address must be a standard address (not integrated, not a subaddress)');
-    } catch (err) {
-      if (err instanceof TallyError && err.code !== 'config_invalid') fail('config_invalid', `tickets.monero.address: ${err.message}`);
-      throw err;
-    }
-    const url = m.walletRpcUrl ?? DEFAULTS.moneroWalletRpcUrl;
-    if (typeof url !== 'string' || !/^https?:\/\/[^\s]+$/.test(url)) fail('config_invalid', 'tickets.monero.walletRpcUrl must be an http(s) URL such as http://127.0.0.1:18083/json_rpc');
-    out.monero = {
-      walletRpcUrl: url,
-      address,
-      // At least 1: the scan's upper bound must be a block the wallet already has.
-      confirmations: check.int(m.confirmations, 'tickets.monero.confirmations', DEFAULTS.moneroConfirmations, 1, 10_000),
-      minAmount: amount(m.minAmount, 'tickets.monero.minAmount', DEFAULTS.moneroMinAmount, MONERO_DECIMALS),
-      pollMs: check.int(m.pollMs, 'tickets.monero.pollMs', DEFAULTS.moneroPollMs, 50, 3_600_000),
-      reorgWindow: check.int(m.reorgWindow, 'tickets.monero.reorgWindow', DEFAULTS.moneroReorgWindow, 0, 100_000),
-      startHeight: check.int(m.startHeight, 'tickets.monero.startHeight', 0, 0, Number.MAX_SAFE_INTEGER),
-      rpcTimeoutMs: check.int(m.rpcTimeoutMs, 'tickets.monero.rpcTimeoutMs', DEFAULTS.moneroRpcTimeoutMs, 100, 600_000),
-      refresh: check.bool(m.refresh, 'tickets.monero.refresh', true),
-    };
-  }
-  return out;
+  return address;
+});
+
+const ticketsSchema = object({
+  redeemGraceSecs: withDefault(int({ min: 0, max: 86_400 }), DEFAULTS.redeemGraceSecs),
+  publicSocket: section(string({ maxLength: 100, what: 'a Unix socket path (at most 100 characters)' })),
+  rateLimit: withDefault(object({
+    redeemPerMin: withDefault(int({ min: 0, max: 1_000_000 }), DEFAULTS.redeemPerMin),
+    introspectPerMin: withDefault(int({ min: 0, max: 1_000_000 }), DEFAULTS.introspectPerMin),
+  }, { comment: true }), { redeemPerMin: DEFAULTS.redeemPerMin, introspectPerMin: DEFAULTS.introspectPerMin }),
+  tally: section(object({
+    account: string({ pattern: ACCOUNT_REF, maxLength: 40, what: 'the service account name or 40-hex id' }),
+    // Chain decimals are only known once the node is open; 18 is the most a chain allows,
+    // and the watcher parses it again with the chain's own decimals.
+    minAmount: withDefault(amount(18), DEFAULTS.tallyMinAmount),
+    startHeight: height,
+  }, { comment: true })),
+  monero: section(object({
+    walletRpcUrl: withDefault(string({ pattern: HTTP_URL, maxLength: 2048, what: 'an http(s) URL such as http://127.0.0.1:18083/json_rpc' }), DEFAULTS.moneroWalletRpcUrl),
+    address: moneroAddress,
+    // At least 1: the scan's upper bound must be a block the wallet already has.
+    confirmations: withDefault(int({ min: 1, max: 10_000 }), DEFAULTS.moneroConfirmations),
+    minAmount: withDefault(amount(MONERO_DECIMALS), DEFAULTS.moneroMinAmount),
+    pollMs: withDefault(int({ min: 50, max: 3_600_000 }), DEFAULTS.moneroPollMs),
+    reorgWindow: withDefault(int({ min: 0, max: 100_000 }), DEFAULTS.moneroReorgWindow),
+    startHeight: height,
+    rpcTimeoutMs: withDefault(int({ min: 100, max: 600_000 }), DEFAULTS.moneroRpcTimeoutMs),
+    refresh: withDefault(bool(), true),
+  }, { comment: true })),
+}, { comment: true });
+
+export function validateTicketsConfig(raw: unknown): TicketsConfig {
+  return decode(ticketsSchema, raw ?? {}, 'config_invalid', 'tickets');
 }

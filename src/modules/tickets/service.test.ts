@@ -170,6 +170,6 @@ describe('tickets config', () => {
     const address = '48x17EqCtMiBw6HAJ7gvN35PLyz5Qmc4hKJpGE6H4AcDJGaynnMUxXndoty3ZXMqPcFQBvBEUigDKannW84ZR4wHFmvMr7K';
     assert.throws(() => validateTicketsConfig({ monero: { address, confirmations: 0 } }), { code: 'config_invalid', message: /tickets.monero.confirmations/ });
     assert.throws(() => validateTicketsConfig({ tally: { account: 'shop', minAmount: 1 } }), { code: 'config_invalid', message: /tickets.tally.minAmount/ });
-    assert.throws(() => validateTicketsConfig({ colour: 'red' }), { code: 'config_invalid', message: /tickets.colour is not an option/ });
+    assert.throws(() => validateTicketsConfig({ colour: 'red' }), { code: 'config_invalid', message: /tickets\.colour is not a known field/ });
   });
 });
