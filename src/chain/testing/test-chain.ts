@@ -41,7 +41,12 @@ export interface TestAccount {
 
 /** A deterministic key for a label: the same label gives the same account in every run. */
 export function testAccount(label: string): TestAccount {
-  const seed = Buffer.from(hashText(`tally/test-key/${label}`)).subarray(0, 32);
+  return accountFromSeed(Buffer.from(hashText(`tally/test-key/${label}`)).subarray(0, 32), label);
+}
+
+/** The account of a 32-byte Ed25519 seed (RFC 8032 private key). */
+export function accountFromSeed(seed: Uint8Array, label = 'seeded'): TestAccount {
+  assert(seed.length === 32, 'an Ed25519 seed is 32 bytes');
   const der = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]);
   const signer = signerFromPrivateKey(crypto.createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }));
   return { label, signer, pub: signer.pub, id: accountIdFromPub(signer.pub), nonce: 0 };
