@@ -21,7 +21,7 @@ test('the test chain reproduces the spec vectors block for block, and replays cl
   for (const vb of v.blocks.slice(1)) {
     const out = chain.block(vb.txs.map((t) => t.envelope), { time: vb.header.time });
     assert.deepEqual(out.excluded, []);
-    assert.deepEqual(strip(out.block), strip(vb), `block ${vb.header.height}`);
+    assert.deepEqual(strip(out.block!), strip(vb), `block ${vb.header.height}`);
     assert.deepEqual(out.receipts, vb.txs.map((t) => t.receipt));
     assert.deepEqual([...out.result.writes].sort(([a], [b]) => (a < b ? -1 : 1)), vb.writes);
   }

@@ -123,11 +123,19 @@ describe('block links and headers', () => {
     assert.deepEqual(await issues(other), ['3:wrong_chain']);
   });
 
-  test('tx_count: a header that counts another number of transactions', async () => {
+  test('tx_count: a header that counts another number of transactions, or none', async () => {
     const src = chain.source();
     src.header(3).txCount = 3;
     src.reseal(3);
     assert.deepEqual(await issues(src), ['3:tx_count']);
+    // An empty block is not a block: a header and a store that agree on 0 transactions,
+    // with roots that match (no writes), still break the 1..blockTxCountMax rule.
+    const empty = chain.source();
+    empty.state = undefined;
+    empty.blocks[4]!.txs = [];
+    Object.assign(empty.header(4), { txCount: 0, txRoot: txRootOf([]), stateRoot: nextStateRoot(empty.header(3).stateRoot, new Map()) });
+    empty.reseal(4);
+    assert.deepEqual(await issues(empty), ['4:tx_count']);
   });
 });
 

@@ -15,13 +15,17 @@ test('keys are deterministic per label; tx() advances the nonce unless one is gi
   assert.deepEqual([chain.tx(a, 'demo.open', {}, { nonce: 7 }).tx.nonce, a.nonce], [7, 2]);
 });
 
-test('block() refuses what the verifier pool would refuse, and commits nothing', () => {
+test('block() refuses what the verifier pool would refuse, and commits no empty block', () => {
   const chain = createTestChain([demoModule()]);
   const a = testAccount('a');
   const env = chain.tx(a, 'demo.open', {});
   assert.equal(errorCode(() => chain.block([{ ...env, sig: chain.tx(a, 'demo.open', {}).sig }])), 'bad_signature');
   assert.equal(errorCode(() => chain.block([{ ...env, tx: { ...env.tx, extra: 1 } } as never])), 'bad_envelope');
   assert.equal(errorCode(() => chain.block([chain.tx(a, 'demo.put', { key: 'k', value: 'v'.repeat(64), pad: 'x'.repeat(5000) })])), 'tx_too_large');
+  assert.equal(chain.height, 0);
+  // As the proposer: no block without a transaction in it.
+  assert.equal(chain.block([]).block, undefined);
+  assert.deepEqual(chain.block([chain.tx(a, 'demo.put', { key: 'k', value: 'v' }, { nonce: 0 })]).excluded, [{ input: 0, code: 'account_not_found' }]);
   assert.equal(chain.height, 0);
   assert.equal(chain.block([env]).receipts[0]!.status, 'ok');
   assert.equal(chain.height, 1);

@@ -78,7 +78,8 @@ export interface ChainEntry {
 }
 
 export interface BlockOutcome {
-  block: SignedBlock;
+  /** undefined when the rules excluded every transaction: no block was made */
+  block: SignedBlock | undefined;
   receipts: Receipt[];
   /** transactions the block rules kept out, by input index, with the executor's code */
   excluded: Array<{ input: number; code: string }>;
@@ -132,13 +133,16 @@ export class TestChain {
   }
 
   /**
-   * Execute, sign and commit the next block. Unlike the proposer, it commits a block even
-   * when every transaction was excluded (an empty block is valid, and tests want one).
+   * Execute, sign and commit the next block, as the proposer does: a block after genesis
+   * holds at least one transaction, so when the rules exclude every one (or none is given)
+   * the block is executed (its hooks run) but nothing is committed.
    */
   block(envs: readonly Envelope[], options: { time?: number } = {}): BlockOutcome {
     const time = options.time ?? this.time + TEST_BLOCK_STEP_MS;
     const result = this.execute(envs, { time });
+    const excluded = result.excluded.map((e) => ({ input: e.input, code: e.error.code }));
     const included = result.included.map((i) => envs[i]!);
+    if (included.length === 0) return { block: undefined, receipts: [], excluded, result };
     const block = signHeader({
       chain: this.genesis.chain,
       height: this.height + 1,
@@ -151,7 +155,7 @@ export class TestChain {
     }, this.nodeKey.signer);
     const txs = included.map((env, i) => ({ id: result.receipts[i]!.id, envelope: structuredClone(env), receipt: structuredClone(result.receipts[i]!) }));
     this.commit(block, txs, result.writes);
-    return { block, receipts: result.receipts, excluded: result.excluded.map((e) => ({ input: e.input, code: e.error.code })), result };
+    return { block, receipts: result.receipts, excluded, result };
   }
 
   /** A committed state value (deep-frozen, as modules see it). */
