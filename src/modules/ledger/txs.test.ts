@@ -9,9 +9,11 @@ import assert from 'node:assert/strict';
 import { toHex } from '../../core/encoding.js';
 import { hashText } from '../../core/hash.js';
 import { limits } from '../../core/limits.js';
-import type { Receipt, TxEvent } from '../../chain/envelope.js';
+import { Admission } from '../../chain/admission.js';
+import type { Envelope, Receipt, TxEvent } from '../../chain/envelope.js';
+import { Mempool } from '../../chain/mempool.js';
 import { verifyChain } from '../../chain/replay.js';
-import { authKey } from '../../chain/state.js';
+import { authKey, LayeredState } from '../../chain/state.js';
 import { createTestChain, testAccount, type TestAccount, type TestChain } from '../../chain/testing/test-chain.js';
 import { VerifierPool } from '../../chain/verifier.js';
 import { ledgerChain } from './index.js';
@@ -274,6 +276,8 @@ describe('ledger.send', () => {
       [{ to: 'bob', amount: '1', memo: 5 }, 'memo_invalid'],
       [{ to: 'bob', amount: '1', memo: 'é'.repeat(limits.memoBytesMax / 2 + 1) }, 'memo_too_long'],
       [{ to: 'bob', amount: '1', fee: '1' }, 'bad_body'],
+      [{ to: 'mint', amount: '1' }, 'cannot_send_to_mint'],
+      [{ to: MINT_ID, amount: '1' }, 'cannot_send_to_mint'],
     ] as Array<[Record<string, unknown>, string]>) d.excluded(alice, 'ledger.send', body, code);
   });
 
@@ -431,4 +435,53 @@ describe('disputes: ledger.contest, ledger.second, ledger.resolve', () => {
   });
 
   test('the chain replays', () => replays(chain));
+});
+
+describe('ledger.register: admission refuses a stranger with the code a block would record', () => {
+  /** What the node's admission answers for one envelope now: a refusal code, or "queued". */
+  function admit(chain: TestChain, env: Envelope, nowMs = chain.time): Promise<string> {
+    return new Promise((resolve) => {
+      const mempool = new Mempool();
+      const admission = new Admission({
+        kernel: chain.kernel, pool, mempool, state: new LayeredState(chain.state), clock: () => nowMs,
+        closed: () => undefined, committedReceipt: () => undefined,
+        // Called once the batch is checked; an admitted transaction's result then waits for a block.
+        queued: () => { if (mempool.size > 0) resolve('queued'); },
+      });
+      void admission.submit([env]).then((r) => resolve((r[0] as { error?: { code: string } }).error?.code ?? 'receipt'));
+    });
+  }
+
+  test('closed chain: registration_closed at admission and in a block; a known key is left to the block', async () => {
+    const { chain, d, alice } = world({ policy: 'closed' });
+    const s = testAccount('stranger');
+    assert.equal(await admit(chain, chain.tx({ ...s }, 'ledger.register', { name: 'stranger' })), 'registration_closed');
+    d.fails(s, 'ledger.register', { name: 'stranger' }, 'registration_closed');
+    assert.equal(await admit(chain, chain.tx({ ...alice }, 'ledger.register', { name: 'alice2' })), 'queued');
+  });
+
+  test('invite chain: each invite refusal, at admission and in a block at the same time', async () => {
+    const { chain, d, root, alice } = world({ policy: 'invite', grant: '0' }, 'inv');
+    const later = Math.floor(chain.time / 1000) + 3600;
+    const used = makeInvite('inv', root.id, root.signer, later).code;
+    d.ok(testAccount('first'), 'ledger.register', { name: 'first', invite: used });
+    const now = chain.time + 1000; // the admission clock and the next block's time
+    const cases: Array<[string, string | undefined, string]> = [
+      ['required', undefined, 'invite_required'],
+      ['otherchain', makeInvite('other', root.id, root.signer, later).code, 'invite_invalid'],
+      ['notadmin', makeInvite('inv', alice.id, alice.signer, later).code, 'invite_invalid'],
+      ['forged', makeInvite('inv', root.id, testAccount('mallory').signer, later).code, 'invite_invalid'],
+      ['expired', makeInvite('inv', root.id, root.signer, Math.floor(now / 1000) - 1).code, 'invite_expired'],
+      ['again', used, 'invite_used'],
+    ];
+    for (const [name, invite, code] of cases) {
+      const s = testAccount(name);
+      const body = invite === undefined ? { name } : { name, invite };
+      assert.equal(await admit(chain, chain.tx({ ...s }, 'ledger.register', body), now), code, `admission: ${name}`);
+      d.fails(s, 'ledger.register', body, code, now);
+    }
+    // The last second of an invite's life counts at admission as in a block.
+    const edge = makeInvite('inv', root.id, root.signer, Math.floor(now / 1000) + 1).code;
+    assert.equal(await admit(chain, chain.tx(testAccount('edge'), 'ledger.register', { name: 'edge', invite: edge }, { nonce: 0 }), chain.time + 1000), 'queued');
+  });
 });
