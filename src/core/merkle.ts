@@ -54,6 +54,44 @@ export function merkleProof(leafHashes: Uint8Array[], index: number): MerkleProo
   return { index, count: leafHashes.length, siblings };
 }
 
+/**
+ * Every level of the tree, leaves first and the root last (one hash); none for no leaves.
+ * Costs what merkleRoot costs; kept, it makes each proof O(log n) (see proofFromLevels).
+ */
+export function merkleLevels(leafHashes: Uint8Array[]): Uint8Array[][] {
+  if (leafHashes.length === 0) return [];
+  const levels = [leafHashes];
+  let level = leafHashes;
+  while (level.length > 1) {
+    const next: Uint8Array[] = [];
+    for (let i = 0; i < level.length; i += 2) {
+      next.push(i + 1 < level.length ? nodeHash(level[i]!, level[i + 1]!) : level[i]!);
+    }
+    levels.push(next);
+    level = next;
+  }
+  return levels;
+}
+
+/** The root of levels made by merkleLevels. */
+export function rootOfLevels(levels: Uint8Array[][]): string {
+  return levels.length === 0 ? EMPTY_ROOT : toHex(levels[levels.length - 1]![0]!);
+}
+
+/** The same proof as merkleProof(levels[0], index), read from kept levels without hashing. */
+export function proofFromLevels(levels: Uint8Array[][], index: number): MerkleProof {
+  const count = levels[0]?.length ?? 0;
+  if (!Number.isSafeInteger(index) || index < 0 || index >= count) throw new RangeError(`leaf index ${index} out of range (0..${count - 1})`);
+  const siblings: string[] = [];
+  let i = index;
+  for (let l = 0; l < levels.length - 1; l++) {
+    const sibling = i ^ 1;
+    if (sibling < levels[l]!.length) siblings.push(toHex(levels[l]![sibling]!));
+    i >>= 1;
+  }
+  return { index, count, siblings };
+}
+
 /** Recompute the root a proof leads to; the caller compares it with a signed header. */
 export function rootFromProof(leafHashValue: Uint8Array, proof: MerkleProof): string {
   if (!Number.isSafeInteger(proof.index) || !Number.isSafeInteger(proof.count) || proof.index < 0 || proof.index >= proof.count) {
