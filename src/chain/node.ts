@@ -9,7 +9,7 @@ import { errorBody, errorStatus, fail, TallyError } from '../core/errors.js';
 import { fromHex } from '../core/encoding.js';
 import { ACCOUNT_ID, accountIdFromPub, assertStrongPublicKey, signerFromPrivateKey, type Signer } from '../core/keys.js';
 import { limits } from '../core/limits.js';
-import { EMPTY_ROOT, leafHash, merkleProof, type MerkleProof } from '../core/merkle.js';
+import { EMPTY_ROOT, leafHash, type MerkleProof } from '../core/merkle.js';
 import { checkSecretFileMode, createDatabaseKey, writeSecretFile } from '../store/keyfile.js';
 import { SqliteStore, txSeq, type Synchronous, type TxRow } from '../store/sqlite.js';
 import { signHeader, type BlockHeader, type SignedBlock } from './blocks.js';
@@ -19,6 +19,7 @@ import { Mempool, type PendingTx } from './mempool.js';
 import type { BlockIndexer, ChainParams, IndexedTx, ModuleService, NodeHandle, Query, QueryContext, SubmitResult, TallyModule, TxType } from './module.js';
 import { verifyQueryAuth } from './query-auth.js';
 import { storeSource, verifyChain, type VerifyReport } from './replay.js';
+import { BlockCache } from './block-cache.js';
 import { Sequencer, type BlockCommitted } from './sequencer.js';
 import { StateCache } from './state-cache.js';
 import { authKey, LayeredState, nextStateRoot, ZERO_ROOT, type AuthRecord } from './state.js';
@@ -185,6 +186,8 @@ export class TallyNode extends EventEmitter implements NodeHandle {
   readonly paths: ReturnType<typeof dataPaths>;
   readonly stats: NodeStats = { txsAccepted: 0, txsRefused: new Map(), blocks: 0, txsCommitted: 0, lastCommitMs: 0 };
   private readonly cache: StateCache;
+  // HOOK(fix/heavy-reads): recent blocks' Merkle levels and parsed full blocks (block-cache.ts).
+  readonly blockCache = new BlockCache();
   private readonly pool: VerifierPool;
   private readonly sequencer: Sequencer;
   private readonly txTypes = new Map<string, TxType>();
@@ -323,6 +326,8 @@ export class TallyNode extends EventEmitter implements NodeHandle {
 
   private blockCommitted(event: BlockCommitted): void {
     for (const { indexer } of this.indexers) indexer.committed?.();
+    // HOOK(fix/heavy-reads): the proposer's Merkle levels, kept so this block's proofs need no rehash.
+    if (event.levels) this.blockCache.recordLevels(event.block.header.height, event.levels);
     this.stats.blocks++;
     this.stats.txsCommitted += event.receipts.length;
     this.stats.lastCommitMs = event.commitMs;
@@ -445,15 +450,10 @@ export class TallyNode extends EventEmitter implements NodeHandle {
   proof(id: string): ProofView | undefined {
     const row = this.store.tx(fromHex(id, 'transaction id', 32));
     if (!row) return undefined;
-    const receipts = this.store.blockTxs(row.height).map((r) => txView(r).receipt);
-    const leaves = receipts.map((r) => leafHash(receiptLeafBytes(r)));
-    const block = this.block(row.height)!;
-    return {
-      receipt: receipts[row.idx]!,
-      leaf: Buffer.from(leaves[row.idx]!).toString('hex'),
-      proof: merkleProof(leaves, row.idx),
-      block,
-    };
+    // HOOK(fix/heavy-reads): O(log n) from the block cache; the leaves are read only on a miss.
+    const { leaf, proof } = this.blockCache.proof(row.height, row.idx,
+      () => this.store.blockTxs(row.height).map((r) => leafHash(receiptLeafBytes(txView(r).receipt))));
+    return { receipt: txView(row).receipt, leaf, proof, block: this.block(row.height)! };
   }
 
   block(height: number): SignedBlock | undefined {
@@ -461,8 +461,13 @@ export class TallyNode extends EventEmitter implements NodeHandle {
     return row ? { hash: row.hash, header: JSON.parse(row.header) as BlockHeader, sig: row.sig } : undefined;
   }
 
-  blockTxViews(height: number): TxView[] {
-    return this.store.blockTxs(height).map(txView);
+  /** Parsed once per block and shared (deep-frozen): callers must not modify them. */
+  blockTxViews(height: number): readonly TxView[] {
+    // HOOK(fix/heavy-reads): full blocks come from the block cache.
+    return this.blockCache.fullTxs(height, () => {
+      const rows = this.store.blockTxs(height);
+      return { txs: rows.map(txView), textBytes: rows.reduce((n, r) => n + r.env.length + r.events.length, 0) };
+    });
   }
 
   blockTxIds(height: number): string[] {

@@ -5,7 +5,7 @@
 import { TallyError } from '../core/errors.js';
 import { applyTx } from './apply.js';
 import { fromHex } from '../core/encoding.js';
-import { leafHash, merkleRoot } from '../core/merkle.js';
+import { leafHash, merkleLevels, rootOfLevels } from '../core/merkle.js';
 import type { Signer } from '../core/keys.js';
 import { txSeq, type SqliteStore, type TxRow } from '../store/sqlite.js';
 import { signHeader, type BlockHeader, type SignedBlock } from './blocks.js';
@@ -35,6 +35,8 @@ export interface BlockCommitted {
   /** sender account id of each receipt's transaction */
   senders: string[];
   commitMs: number;
+  /** HOOK(fix/heavy-reads): the tree's levels (merkleLevels), for the node's block cache. */
+  levels?: Uint8Array[];
 }
 
 export class Sequencer {
@@ -151,7 +153,9 @@ export class Sequencer {
     for (const from of dropped) for (const p of this.mempool.dropAccount(from)) p.reject(new TallyError('nonce_gap', 'an earlier transaction of this account expired before it was sequenced', { status: 409 }));
     if (included.length === 0) return;
 
-    const txRoot = merkleRoot(receipts.map((r) => leafHash(receiptLeafBytes(r))));
+    // HOOK(fix/heavy-reads): keep every level (same hashing as merkleRoot) for the block cache.
+    const levels = merkleLevels(receipts.map((r) => leafHash(receiptLeafBytes(r))));
+    const txRoot = rootOfLevels(levels);
     const stateRoot = nextStateRoot(this.tip.stateRoot, state.blockWrites);
     const header: BlockHeader = {
       chain: this.params.chain,
@@ -191,6 +195,6 @@ export class Sequencer {
       this.mempool.settle(p);
       p.resolve(receipts[i]!);
     });
-    this.onBlock({ block, receipts, senders: included.map((p) => p.env.tx.from), commitMs: performance.now() - started });
+    this.onBlock({ block, receipts, senders: included.map((p) => p.env.tx.from), commitMs: performance.now() - started, levels });
   }
 }

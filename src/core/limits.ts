@@ -22,6 +22,11 @@ export const limits = Object.freeze({
   memoBytesMax: 256,
   /** WebSocket subscribers on the public listener. */
   wsSubscribersMax: 1000,
+  /**
+   * Memory for recent blocks' Merkle levels and parsed full blocks (src/chain/block-cache.ts):
+   * a 4,000-transaction block takes 256 KiB of levels and about 8 MiB parsed.
+   */
+  blockCacheBytesMax: 64 * 1024 * 1024,
   /** Page size of list queries. */
   pageSizeMax: 500,
   /** Chain ids: short, printable. */
