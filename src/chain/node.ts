@@ -17,7 +17,7 @@ import { parseEnvelope, receiptLeafBytes, type Envelope, type Receipt, type TxEv
 import { genesisHash, validateGenesis, type Genesis } from './genesis.js';
 import { Mempool, type PendingTx } from './mempool.js';
 import type { BlockIndexer, ChainParams, IndexedTx, ModuleService, NodeHandle, Query, QueryContext, SubmitResult, TallyModule, TxType } from './module.js';
-import { verifyQueryAuth } from './query-auth.js';
+import { QueryAuthReplays, verifyQueryAuth } from './query-auth.js';
 import { storeSource, verifyChain, type VerifyReport } from './replay.js';
 import { BlockCache } from './block-cache.js';
 import { Sequencer, type BlockCommitted } from './sequencer.js';
@@ -188,6 +188,7 @@ export class TallyNode extends EventEmitter implements NodeHandle {
   private readonly cache: StateCache;
   // HOOK(fix/heavy-reads): recent blocks' Merkle levels and parsed full blocks (block-cache.ts).
   readonly blockCache = new BlockCache();
+  private readonly queryAuthReplays = new QueryAuthReplays();
   private readonly pool: VerifierPool;
   private readonly sequencer: Sequencer;
   private readonly txTypes = new Map<string, TxType>();
@@ -238,7 +239,8 @@ export class TallyNode extends EventEmitter implements NodeHandle {
         block: (height) => this.block(height),
         verify: () => this.verifySnapshot(),
       },
-      authenticate: (name, params) => verifyQueryAuth(this.params.chain, name, params, (id) => reader.get<AuthRecord>(authKey(id))?.pub),
+      // HOOK(fix/heavy-reads): each signed query is usable once (QueryAuthReplays).
+      authenticate: (name, params) => verifyQueryAuth(this.params.chain, name, params, (id) => reader.get<AuthRecord>(authKey(id))?.pub, Date.now(), this.queryAuthReplays),
     };
   }
 
