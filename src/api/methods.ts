@@ -41,8 +41,7 @@ export const methods: Record<string, (node: TallyNode, params: MethodParams) => 
   'block.get': (node, params) => {
     const h = height(params);
     const block = node.block(h) ?? fail('block_not_found', `no block at height ${h}`, { status: 404 });
-    const full = params.full === true || params.full === 'true' || params.full === '1';
-    return { ...block, txs: full ? node.blockTxViews(h) : node.blockTxIds(h) };
+    return { ...block, txs: fullParam(params) ? node.blockTxViews(h) : node.blockTxIds(h) };
   },
 
   query: (node, params) => {
@@ -51,6 +50,21 @@ export const methods: Record<string, (node: TallyNode, params: MethodParams) => 
     return node.query(str(params, 'name'), q as MethodParams);
   },
 };
+
+function fullParam(params: MethodParams): boolean {
+  return params.full === true || params.full === 'true' || params.full === '1';
+}
+
+/**
+ * block.get as JSON text; a full block is serialized once and kept (BlockCache), so a
+ * transport that sends this text as is pays no JSON.stringify per request.
+ */
+export function blockGetJson(node: TallyNode, params: MethodParams): string {
+  if (!fullParam(params)) return JSON.stringify(methods['block.get']!(node, params));
+  const h = height(params);
+  if (!node.block(h)) fail('block_not_found', `no block at height ${h}`, { status: 404 });
+  return node.blockCache.fullJson(h, () => methods['block.get']!(node, params));
+}
 
 export async function callMethod(node: TallyNode, method: unknown, params: unknown): Promise<unknown> {
   if (typeof method !== 'string' || !Object.hasOwn(methods, method)) {

@@ -65,3 +65,13 @@ test('full blocks are parsed once, deep-frozen, and count toward the bound', () 
   assert.throws(() => { (first[0] as { id: string }).id = 'b'; }, TypeError);
   assert.ok(cache.bytes >= 100);
 });
+
+test('a full block\'s JSON text is built once per block', () => {
+  const cache = new BlockCache(1 << 20);
+  let builds = 0;
+  const build = () => { builds++; return { height: 3, txs: [{ id: 'a' }] }; };
+  assert.equal(cache.fullJson(3, build), '{"height":3,"txs":[{"id":"a"}]}');
+  assert.equal(cache.fullJson(3, build), '{"height":3,"txs":[{"id":"a"}]}');
+  assert.equal(builds, 1);
+  assert.equal(cache.bytes, 2 * 31);
+});

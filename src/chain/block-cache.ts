@@ -7,7 +7,7 @@ import { limits } from '../core/limits.js';
 import { levelHash, merkleLevels, proofFromLevels, type MerkleProof } from '../core/merkle.js';
 
 interface Entry {
-  value: Uint8Array[] | readonly object[];
+  value: Uint8Array[] | readonly object[] | string;
   bytes: number;
 }
 
@@ -59,6 +59,18 @@ export class BlockCache {
     deepFreeze(txs);
     this.put(`txs/${height}`, txs, 2 * textBytes + PARSED_TX_OVERHEAD * txs.length);
     return txs;
+  }
+
+  /**
+   * A block's full answer serialized once: JSON.stringify of a 4,000-transaction block
+   * costs 10-130 ms of the main thread, every time (a transport sends this text as is).
+   */
+  fullJson(height: number, build: () => unknown): string {
+    const kept = this.get(`json/${height}`) as string | undefined;
+    if (kept !== undefined) return kept;
+    const text = JSON.stringify(build());
+    this.put(`json/${height}`, text, 2 * text.length);
+    return text;
   }
 
   private get(key: string): Entry['value'] | undefined {
