@@ -1,7 +1,7 @@
 // The node's calls, one table for every transport: the Unix socket dispatches on the
 // method name, the HTTP routes call the same functions, and the client maps between them.
 import { fail } from '../core/errors.js';
-import type { TallyNode } from '../chain/node.js';
+import { txView, type TallyNode } from '../chain/node.js';
 import type { SubmitResult } from '../chain/module.js';
 
 export type MethodParams = Record<string, unknown>;
@@ -63,7 +63,8 @@ export function blockGetJson(node: TallyNode, params: MethodParams): string {
   if (!fullParam(params)) return JSON.stringify(methods['block.get']!(node, params));
   const h = height(params);
   if (!node.block(h)) fail('block_not_found', `no block at height ${h}`, { status: 404 });
-  return node.blockCache.fullJson(h, () => methods['block.get']!(node, params));
+  // Parsed here without keeping the parsed copy too: the text is what this path serves.
+  return node.blockCache.fullJson(h, () => ({ ...node.block(h)!, txs: node.store.blockTxs(h).map(txView) }));
 }
 
 export async function callMethod(node: TallyNode, method: unknown, params: unknown): Promise<unknown> {

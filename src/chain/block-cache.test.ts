@@ -73,5 +73,7 @@ test('a full block\'s JSON text is built once per block', () => {
   assert.equal(cache.fullJson(3, build), '{"height":3,"txs":[{"id":"a"}]}');
   assert.equal(cache.fullJson(3, build), '{"height":3,"txs":[{"id":"a"}]}');
   assert.equal(builds, 1);
-  assert.equal(cache.bytes, 2 * 31);
+  assert.equal(cache.bytes, 31, 'ASCII: one byte a character');
+  cache.fullJson(4, () => ({ memo: 'café' }));
+  assert.equal(cache.bytes, 31 + 2 * '{"memo":"café"}'.length);
 });

@@ -69,7 +69,8 @@ export class BlockCache {
     const kept = this.get(`json/${height}`) as string | undefined;
     if (kept !== undefined) return kept;
     const text = JSON.stringify(build());
-    this.put(`json/${height}`, text, 2 * text.length);
+    // V8 keeps an ASCII string in one byte a character, others in two.
+    this.put(`json/${height}`, text, Buffer.byteLength(text) === text.length ? text.length : 2 * text.length);
     return text;
   }
 
