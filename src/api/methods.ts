@@ -56,11 +56,11 @@ function fullParam(params: MethodParams): boolean {
 }
 
 /**
- * block.get as JSON text; a full block is serialized once and kept (BlockCache), so a
- * transport that sends this text as is pays no JSON.stringify per request.
+ * block.get as JSON (UTF-8 bytes); a full block is serialized once and kept (BlockCache),
+ * so a transport that sends these bytes as they are pays no JSON.stringify per request.
  */
-export function blockGetJson(node: TallyNode, params: MethodParams): string {
-  if (!fullParam(params)) return JSON.stringify(methods['block.get']!(node, params));
+export function blockGetJson(node: TallyNode, params: MethodParams): Buffer {
+  if (!fullParam(params)) return Buffer.from(JSON.stringify(methods['block.get']!(node, params)));
   const h = height(params);
   if (!node.block(h)) fail('block_not_found', `no block at height ${h}`, { status: 404 });
   // Parsed here without keeping the parsed copy too: the text is what this path serves.
