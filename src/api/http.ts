@@ -7,7 +7,7 @@ import { errorBody, errorStatus, TallyError } from '../core/errors.js';
 import { limits } from '../core/limits.js';
 import type { TallyNode } from '../chain/node.js';
 import { addressMatcher, capHttpConnections } from './connections.js';
-import { methods } from './methods.js';
+import { blockGetJson, methods } from './methods.js';
 import { registerCostLimit } from './rate-limit.js';
 import { registerBlockStream } from './ws-fanout.js';
 
@@ -133,7 +133,9 @@ export async function buildPublicHttp(node: TallyNode, options: Partial<PublicHt
       querystring: { type: 'object', properties: { full: { type: 'string', enum: ['0', '1', 'true', 'false'] } } },
       response: { 404: errorSchema },
     },
-  }, async (req) => methods['block.get']!(node, { ...(req.params as Record<string, unknown>), ...(req.query as Record<string, unknown>) }));
+  }, async (req, reply) => reply.type('application/json; charset=utf-8')
+    // A full block is serialized once and kept: sent as those bytes, no JSON.stringify per request.
+    .send(blockGetJson(node, { ...(req.params as Record<string, unknown>), ...(req.query as Record<string, unknown>) })));
   app.get('/v1/auth/:id', {
     schema: { summary: 'public key and next nonce of an account id (nonce counts pending transactions)', params: { type: 'object', properties: { id: { type: 'string', pattern: '^[0-9a-f]{40}$' } } } },
   }, async (req) => methods['auth.get']!(node, req.params as Record<string, unknown>));

@@ -58,6 +58,17 @@ export const methods: Record<string, (node: TallyNode, params: MethodParams) => 
   },
 };
 
+/**
+ * block.get as JSON (UTF-8 bytes); a full block is serialized once and kept (BlockCache),
+ * so a transport that sends these bytes as they are pays no JSON.stringify per request.
+ */
+export function blockGetJson(node: TallyNode, p: MethodParams): Buffer {
+  const { height: h, full } = params(blockParams, p);
+  if (!full) return Buffer.from(JSON.stringify(methods['block.get']!(node, p)));
+  if (!node.block(h)) fail('block_not_found', `no block at height ${h}`, { status: 404 });
+  return node.reads.fullBlockJson(h);
+}
+
 /** Throws a TallyError for a bad call; answers a promise only when the method waits (a submit). */
 export function callMethod(node: TallyNode, method: unknown, params: unknown): unknown {
   if (typeof method !== 'string' || !Object.hasOwn(methods, method)) {

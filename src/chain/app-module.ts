@@ -80,7 +80,7 @@ export interface ServiceNode extends NodeHandle {
   /** Committed chain state, every module's (read-only; app parts are not consensus). */
   readonly state: StateReader;
   readonly tip: { height: number; hash: string; time: number };
-  blockTxViews(height: number): TxView[];
+  blockTxViews(height: number): readonly TxView[];
   /** 'block' (BlockCommitted) after each commit */
   on(event: 'block', listener: (e: BlockCommitted) => void): unknown;
   off(event: 'block', listener: (e: BlockCommitted) => void): unknown;

@@ -33,6 +33,8 @@ export interface BlockCommitted {
   /** sender account id of each receipt's transaction */
   senders: string[];
   commitMs: number;
+  /** every level of the block's receipt Merkle tree, for the node's block cache */
+  txLevels?: Uint8Array[];
 }
 
 export function headerBytes(header: BlockHeader): Uint8Array {

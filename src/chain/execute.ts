@@ -10,7 +10,7 @@
 import { errorBody, fail, TallyError } from '../core/errors.js';
 import { accountIdFromPub, assertStrongPublicKey } from '../core/keys.js';
 import { limits } from '../core/limits.js';
-import { leafHash, merkleRoot } from '../core/merkle.js';
+import { leafHash, merkleLevels, rootOfLevels } from '../core/merkle.js';
 import { receiptLeafBytes, type Envelope, type Receipt, type TxEvent } from './envelope.js';
 import type { Kernel } from './kernel.js';
 import type { ChainModule, TxType } from './module.js';
@@ -49,6 +49,8 @@ export interface BlockResult {
   /** events of the modules' beginBlock and endBlock hooks */
   events: TxEvent[];
   txRoot: string;
+  /** every level of the receipts' Merkle tree (leaves first), for proofs without rehashing */
+  txLevels: Uint8Array[];
   stateRoot: string;
 }
 
@@ -124,13 +126,15 @@ export function executeBlock(parent: ParentState, fields: BlockFields, txs: read
   });
   hook('endBlock');
 
+  const txLevels = merkleLevels(receipts.map((r) => leafHash(receiptLeafBytes(r))));
   return {
     receipts,
     included,
     excluded,
     writes: state.blockWrites,
     events,
-    txRoot: merkleRoot(receipts.map((r) => leafHash(receiptLeafBytes(r)))),
+    txRoot: rootOfLevels(txLevels),
+    txLevels,
     stateRoot: nextStateRoot(parent.stateRoot, state.blockWrites),
   };
 }

@@ -17,7 +17,7 @@ import { accountKeys, scopedReader, type Kernel } from './kernel.js';
 import { Mempool } from './mempool.js';
 import type { ChainParams, Query, QueryContext } from './module.js';
 import { Proposer, type BlockCommitted } from './proposer.js';
-import { verifyQueryAuth } from './query-auth.js';
+import { QueryAuthReplays, verifyQueryAuth } from './query-auth.js';
 import { ChainReads, txView } from './reads.js';
 import { storeSource, verifyChain, type VerifyReport } from './replay.js';
 import { StateCache } from './state-cache.js';
@@ -70,6 +70,8 @@ export class TallyNode extends EventEmitter implements NodeHandle {
   /** committed state, parsed and frozen */
   readonly state: StateReader;
   private stopping = false;
+  /** each signed query is usable once */
+  private readonly queryAuthReplays = new QueryAuthReplays();
   private releaseLock: () => void = () => {};
 
   private constructor(options: NodeOptions, store: SqliteStore, genesis: Genesis, signer: Signer) {
@@ -139,7 +141,7 @@ export class TallyNode extends EventEmitter implements NodeHandle {
         params: this.params,
         accounts: accountKeys(this.state),
         chain: chainReader,
-        authenticate: (name, params) => verifyQueryAuth(this.params.chain, name, params, (id) => this.state.get<AuthRecord>(authKey(id))?.pub),
+        authenticate: (name, params) => verifyQueryAuth(this.params.chain, name, params, (id) => this.state.get<AuthRecord>(authKey(id))?.pub, Date.now(), this.queryAuthReplays),
       };
       for (const q of m.chain.queries) this.queries.set(q.name, { query: q, ctx });
     }
@@ -246,6 +248,7 @@ export class TallyNode extends EventEmitter implements NodeHandle {
   }
 
   private blockCommitted(event: BlockCommitted): void {
+    if (event.txLevels) this.reads.committed(event.block.header.height, event.txLevels);
     for (const { indexer } of this.indexers) indexer.committed?.();
     this.counts.blocks++;
     this.counts.txsCommitted += event.receipts.length;

@@ -212,7 +212,7 @@ export class Proposer {
       this.mempool.settle(p);
       p.resolve(result.receipts[i]!);
     });
-    this.onBlock({ block, receipts: result.receipts, senders: included.map((p) => p.env.tx.from), commitMs: performance.now() - started });
+    this.onBlock({ block, receipts: result.receipts, senders: included.map((p) => p.env.tx.from), commitMs: performance.now() - started, txLevels: result.txLevels });
   }
 
   /**

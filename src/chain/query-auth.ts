@@ -2,11 +2,13 @@
 // an admin every dispute and a member only their own), so the caller proves which account
 // asks: params.auth = {account, at, sig}, where sig is the account key's Ed25519 signature
 // over QUERY_DOMAIN || JCS({chain, name, account, at, params-without-auth}). A signed query
-// is fresh for QUERY_AUTH_SKEW_MS either side of the node's clock; replaying one inside that
-// window only repeats a read its owner already made.
+// is fresh for QUERY_AUTH_SKEW_MS either side of the node's clock, and usable once: the node
+// remembers the signatures it accepted until they go stale (QueryAuthReplays), so one
+// signed audit cannot be replayed in a loop (issue 10 item 7).
 import { canonicalJson } from '../core/canonical.js';
 import { utf8 } from '../core/encoding.js';
 import { fail } from '../core/errors.js';
+import { limits } from '../core/limits.js';
 import { ACCOUNT_ID, verifySignature, type Signer } from '../core/keys.js';
 
 export const QUERY_DOMAIN = 'tally/query/v1\n';
@@ -31,13 +33,62 @@ export function signQuery(chain: string, name: string, params: Record<string, un
   return { ...params, auth: { account, at, sig } satisfies QueryAuth };
 }
 
-/** Node side: the account that signed the query, or a refusal with a query_auth_* code. */
+/**
+ * The signatures of accepted signed queries until they go stale, bounded in all
+ * (limits.queryAuthSeenMax) and per account (limits.queryAuthPerAccountMax): a replay is
+ * refused, and an account (or everyone) signing more than that within the freshness window
+ * is told to wait, rather than the node forgetting a signature that could then be replayed.
+ */
+export class QueryAuthReplays {
+  /** signature -> {account, when it goes stale}; insertion order, roughly by time. */
+  private readonly seen = new Map<string, { account: string; staleAt: number }>();
+  private readonly perAccount = new Map<string, number>();
+
+  constructor(
+    private readonly max: number = limits.queryAuthSeenMax,
+    private readonly perAccountMax: number = limits.queryAuthPerAccountMax,
+  ) {}
+
+  get size(): number {
+    return this.seen.size;
+  }
+
+  /** Remember a verified signature, or refuse it if it was used before (or too many are pending). */
+  claim(account: string, sig: string, at: number, now: number): void {
+    if (this.seen.has(sig)) fail('query_auth_replayed', 'this signed query was already used; sign a new one', { status: 409 });
+    if (this.seen.size >= this.max || (this.perAccount.get(account) ?? 0) >= this.perAccountMax) this.forgetStale(now);
+    const mine = this.perAccount.get(account) ?? 0;
+    if (mine >= this.perAccountMax) {
+      fail('query_auth_busy', `at most ${this.perAccountMax} signed queries per account every ${QUERY_AUTH_SKEW_MS / 1000} s`, { status: 429, hint: 'retry in a minute' });
+    }
+    if (this.seen.size >= this.max) fail('query_auth_busy', 'too many signed queries in flight on this node; retry shortly', { status: 503 });
+    this.seen.set(sig, { account, staleAt: at + QUERY_AUTH_SKEW_MS });
+    this.perAccount.set(account, mine + 1);
+  }
+
+  /** Drop every signature past its freshness: verifyQueryAuth refuses those as stale anyway. */
+  private forgetStale(now: number): void {
+    for (const [sig, e] of this.seen) {
+      if (e.staleAt >= now) continue;
+      this.seen.delete(sig);
+      const left = this.perAccount.get(e.account)! - 1;
+      if (left === 0) this.perAccount.delete(e.account);
+      else this.perAccount.set(e.account, left);
+    }
+  }
+}
+
+/**
+ * Node side: the account that signed the query, or a refusal with a query_auth_* code.
+ * With `replays`, each signature is accepted once.
+ */
 export function verifyQueryAuth(
   chain: string,
   name: string,
   params: Record<string, unknown>,
   pubOf: (account: string) => string | undefined,
   now = Date.now(),
+  replays?: QueryAuthReplays,
 ): string {
   const auth = params.auth as Partial<QueryAuth> | undefined;
   if (auth === undefined) {
@@ -59,5 +110,6 @@ export function verifyQueryAuth(
     ok = false;
   }
   if (!ok) fail('query_auth_invalid', 'the query signature does not verify for this account', { status: 401 });
+  replays?.claim(auth.account, auth.sig, auth.at, now);
   return auth.account;
 }

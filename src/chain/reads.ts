@@ -1,8 +1,9 @@
 // Reads of committed history: transactions with their receipts, inclusion proofs and
 // blocks, straight from the store. Shared by the node, queries and replay.
 import { fromHex } from '../core/encoding.js';
-import { leafHash, merkleProof, type MerkleProof } from '../core/merkle.js';
+import { leafHash, type MerkleProof } from '../core/merkle.js';
 import type { SqliteStore, TxRow } from '../store/sqlite.js';
+import { BlockCache } from './block-cache.js';
 import type { BlockHeader, SignedBlock } from './blocks.js';
 import { receiptLeafBytes, type Envelope, type Receipt, type TxEvent } from './envelope.js';
 
@@ -31,8 +32,20 @@ export function txView(row: TxRow): TxView {
   return { id: receipt.id, envelope: JSON.parse(row.env) as Envelope, receipt };
 }
 
+/**
+ * Reads of committed blocks. Proofs and full blocks go through a bounded cache of recent
+ * blocks (their Merkle levels, kept at commit; their parsed and serialized transactions),
+ * so one client asking for proofs of a 4,000-transaction block cannot stall everyone.
+ */
 export class ChainReads {
+  readonly cache = new BlockCache();
+
   constructor(private readonly store: SqliteStore) {}
+
+  /** The proposer's Merkle levels of a block it just committed. */
+  committed(height: number, levels: Uint8Array[]): void {
+    this.cache.recordLevels(height, levels);
+  }
 
   tx(id: string): TxView | undefined {
     const row = this.store.tx(fromHex(id, 'transaction id', 32));
@@ -42,15 +55,10 @@ export class ChainReads {
   proof(id: string): ProofView | undefined {
     const row = this.store.tx(fromHex(id, 'transaction id', 32));
     if (!row) return undefined;
-    const receipts = this.store.blockTxs(row.height).map((r) => txView(r).receipt);
-    const leaves = receipts.map((r) => leafHash(receiptLeafBytes(r)));
-    const block = this.block(row.height)!;
-    return {
-      receipt: receipts[row.idx]!,
-      leaf: Buffer.from(leaves[row.idx]!).toString('hex'),
-      proof: merkleProof(leaves, row.idx),
-      block,
-    };
+    // O(log n) from the kept levels; the leaves are read only on a miss.
+    const { leaf, proof } = this.cache.proof(row.height, row.idx,
+      () => this.store.blockTxs(row.height).map((r) => leafHash(receiptLeafBytes(txView(r).receipt))));
+    return { receipt: txView(row).receipt, leaf, proof, block: this.block(row.height)! };
   }
 
   block(height: number): SignedBlock | undefined {
@@ -58,8 +66,17 @@ export class ChainReads {
     return row ? { hash: row.hash, header: JSON.parse(row.header) as BlockHeader, sig: row.sig } : undefined;
   }
 
-  blockTxViews(height: number): TxView[] {
-    return this.store.blockTxs(height).map(txView);
+  /** Parsed once per block and shared (deep-frozen): callers must not modify them. */
+  blockTxViews(height: number): readonly TxView[] {
+    return this.cache.fullTxs(height, () => {
+      const rows = this.store.blockTxs(height);
+      return { txs: rows.map(txView), textBytes: rows.reduce((n, r) => n + r.env.length + r.events.length, 0) };
+    });
+  }
+
+  /** A full block ({hash, header, sig, txs}) as JSON bytes, serialized once. */
+  fullBlockJson(height: number): Buffer {
+    return this.cache.fullJson(height, () => ({ ...this.block(height)!, txs: this.store.blockTxs(height).map(txView) }));
   }
 
   blockTxIds(height: number): string[] {

@@ -39,6 +39,17 @@ export const limits = Object.freeze({
   socketConnectionsMax: 4096,
   /** Distinct client keys the rate limiter remembers; more share one overflow budget. */
   rateLimitKeysMax: 100_000,
+  /**
+   * Memory for recent blocks' Merkle levels and parsed full blocks (src/chain/block-cache.ts):
+   * a 4,000-transaction block takes 256 KiB of levels and about 8 MiB parsed.
+   */
+  blockCacheBytesMax: 64 * 1024 * 1024,
+  /** Signatures of accepted signed queries remembered (each usable once) until they go stale. */
+  queryAuthSeenMax: 50_000,
+  /** Signed queries (audits) one account may make within the freshness window (240 s). */
+  queryAuthPerAccountMax: 60,
+  /** Accounts whose audit running totals are kept in memory (src/modules/ledger/audit.ts). */
+  auditTotalsAccountsMax: 100_000,
   /** Page size of list queries. */
   pageSizeMax: 500,
   /** Chain ids: short, printable. */

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { blake3 } from '@noble/hashes/blake3.js';
-import { EMPTY_ROOT, leafHash, merkleProof, merkleRoot, rootFromProof, type MerkleProof } from './merkle.js';
+import { EMPTY_ROOT, leafHash, levelHash, merkleLevels, merkleProof, merkleRoot, proofFromLevels, rootFromProof, rootOfLevels, type MerkleProof } from './merkle.js';
 
 // Independent reference built directly on @noble/hashes, not on ./hash.js.
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -188,4 +188,27 @@ test('malformed sibling hex is refused with bad_encoding', () => {
       (e: unknown) => (e as { code?: string }).code === 'bad_encoding',
     );
   }
+});
+
+test('proofFromLevels gives exactly merkleProof, and rootOfLevels merkleRoot, for sizes 1..70, 127..129, 1000 and 4000', () => {
+  const sizes = [...Array.from({ length: 70 }, (_, i) => i + 1), 127, 128, 129, 1000, 4000];
+  for (const n of sizes) {
+    const l = leaves(n, `s${n}`);
+    const levels = merkleLevels(l);
+    assert.equal(levels.length, Math.ceil(Math.log2(n)) + 1, `size ${n}: every level down to the root`);
+    assert.equal(rootOfLevels(levels), merkleRoot(l), `size ${n}`);
+    assert.equal(levels[0]!.length, 32 * n);
+    assert.equal(hex(levelHash(levels[0]!, n - 1)), hex(l[n - 1]!), 'the first level is the leaves, packed');
+    // Every index of the small trees; a spread of indexes (ends, odd ones) of the big ones.
+    const indexes = n <= 129 ? Array.from({ length: n }, (_, i) => i) : [0, 1, 2, n >> 1, (n >> 1) + 1, n - 2, n - 1, 777 % n];
+    for (const i of indexes) assert.deepEqual(proofFromLevels(levels, i), merkleProof(l, i), `size ${n} index ${i}`);
+  }
+});
+
+test('merkleLevels of no leaves is empty; proofFromLevels refuses an index out of range', () => {
+  assert.deepEqual(merkleLevels([]), []);
+  assert.equal(rootOfLevels([]), EMPTY_ROOT);
+  const levels = merkleLevels(leaves(5));
+  for (const i of [-1, 5, 0.5, Number.NaN]) assert.throws(() => proofFromLevels(levels, i), RangeError);
+  assert.throws(() => proofFromLevels([], 0), RangeError);
 });

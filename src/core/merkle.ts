@@ -54,6 +54,54 @@ export function merkleProof(leafHashes: Uint8Array[], index: number): MerkleProo
   return { index, count: leafHashes.length, siblings };
 }
 
+const HASH_BYTES = 32;
+
+/**
+ * Every level of the tree, leaves first and the root last, each packed into one buffer of
+ * 32-byte hashes (one object per level, not per hash: a 4,000-leaf tree keeps 256 KiB);
+ * none for no leaves. Costs what merkleRoot costs; kept, each proof is O(log n) lookups.
+ */
+export function merkleLevels(leafHashes: Uint8Array[]): Uint8Array[] {
+  if (leafHashes.length === 0) return [];
+  const levels: Uint8Array[] = [];
+  let level = leafHashes;
+  for (;;) {
+    const packed = new Uint8Array(level.length * HASH_BYTES);
+    level.forEach((h, i) => packed.set(h, i * HASH_BYTES));
+    levels.push(packed);
+    if (level.length === 1) return levels;
+    const next: Uint8Array[] = [];
+    for (let i = 0; i < level.length; i += 2) {
+      next.push(i + 1 < level.length ? nodeHash(level[i]!, level[i + 1]!) : level[i]!);
+    }
+    level = next;
+  }
+}
+
+/** Hash number i of a packed level (a view, not a copy). */
+export function levelHash(level: Uint8Array, i: number): Uint8Array {
+  return level.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES);
+}
+
+/** The root of levels made by merkleLevels. */
+export function rootOfLevels(levels: Uint8Array[]): string {
+  return levels.length === 0 ? EMPTY_ROOT : toHex(levels[levels.length - 1]!);
+}
+
+/** The same proof as merkleProof(leaves, index), read from merkleLevels(leaves) without hashing. */
+export function proofFromLevels(levels: Uint8Array[], index: number): MerkleProof {
+  const count = levels.length === 0 ? 0 : levels[0]!.length / HASH_BYTES;
+  if (!Number.isSafeInteger(index) || index < 0 || index >= count) throw new RangeError(`leaf index ${index} out of range (0..${count - 1})`);
+  const siblings: string[] = [];
+  let i = index;
+  for (let l = 0; l < levels.length - 1; l++) {
+    const sibling = i ^ 1;
+    if (sibling * HASH_BYTES < levels[l]!.length) siblings.push(toHex(levelHash(levels[l]!, sibling)));
+    i >>= 1;
+  }
+  return { index, count, siblings };
+}
+
 /** Recompute the root a proof leads to; the caller compares it with a signed header. */
 export function rootFromProof(leafHashValue: Uint8Array, proof: MerkleProof): string {
   if (!Number.isSafeInteger(proof.index) || !Number.isSafeInteger(proof.count) || proof.index < 0 || proof.index >= proof.count) {

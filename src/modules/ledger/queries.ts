@@ -6,6 +6,7 @@ import type { Query, QueryContext } from '../../chain/module.js';
 import { txView } from '../../chain/reads.js';
 import type { TxEvent } from '../../chain/envelope.js';
 import { adminIds, type LedgerGenesis } from './genesis.js';
+import { auditTotals, netTransfer } from './audit.js';
 import { historyRows } from './history.js';
 import { BUNDLE_FORMAT, messageSignatureValid, verifyStatementBundle, type StatementBundle } from './statements.js';
 import {
@@ -178,17 +179,6 @@ export const historyQuery: Query = {
   },
 };
 
-/** What a transaction's transfers moved into (+) or out of (-) an account, in minor units. */
-function netTransfer(events: TxEvent[], account: string, decimals: number): bigint {
-  let net = 0n;
-  for (const e of events) {
-    if (e.type !== 'ledger.transfer') continue;
-    const minor = parseAmount(e.amount, decimals);
-    if (e.to === account) net += minor;
-    if (e.from === account) net -= minor;
-  }
-  return net;
-}
 
 // ---------------------------------------------------------------------------------------
 // statements and signatures
@@ -269,18 +259,13 @@ function* allDisputes(ctx: QueryContext): Generator<Dispute> {
 
 /**
  * A member's own consistency check: the balance equals the sum of the transfers in the
- * account's history, and what is held equals what its open disputes hold.
+ * account's history, and what is held equals what its open disputes hold. Synchronous, so
+ * the history, the balance and the disputes are read at one chain position; the history's
+ * sum is kept by AuditTotals (the caller's catchUp did the long part with yields).
  */
 function ownCheck(ctx: QueryContext, id: string) {
   const acct = getAccount(ctx.state, id)!;
-  let fromHistory = 0n;
-  let before: number | undefined;
-  for (;;) {
-    const rows = historyRows(ctx.chain.store, { account: id, limit: 1000, ...(before !== undefined ? { before } : {}) });
-    for (const row of rows) fromHistory += netTransfer(txView(ctx.chain.store.txAt(row.seq)!).receipt.events, id, ctx.params.decimals);
-    if (rows.length < 1000) break;
-    before = rows[rows.length - 1]!.seq;
-  }
+  let fromHistory = auditTotals(ctx.chain.store, ctx.params.decimals).netNow(id);
   // Genesis balances are not transactions: they count as the opening balance.
   const g = genesisOf(ctx);
   const opening = g.accounts.find((a) => accountIdFromPub(a.pub) === id);
@@ -301,22 +286,31 @@ export const auditQuery: Query = {
     if (!getAccount(ctx.state, who)) fail('not_registered', 'the signing key has no ledger account', { status: 403 });
     const status = params.status;
     if (status !== undefined && !DISPUTE_STATUSES.includes(status as DisputeStatus)) fail('bad_query', `status must be one of ${DISPUTE_STATUSES.join(', ')}`);
-    const isAdmin = adminIds(genesisOf(ctx)).has(who);
-    const disputes = [...allDisputes(ctx)]
-      .filter((d) => isAdmin || d.from === who || d.to === who || d.openedBy === who || d.seconds.includes(who))
-      .filter((d) => status === undefined || d.status === status)
-      .map((d) => disputeView(ctx, d));
-    const account = { id: who, name: getAccount(ctx.state, who)!.name, role: isAdmin ? 'admin' : 'member' };
-    if (!isAdmin) return { account, disputes, own: ownCheck(ctx, who) };
-    // Admin: the whole chain, from a snapshot: every block links and is signed, every
-    // transaction, receipt, Merkle root and state root replays, the stored state equals the
-    // replayed one, and the ledger's invariants hold on both.
-    const report = await ctx.chain.verify();
-    const stored: Array<[string, string]> = [];
-    for (const row of ctx.chain.store.allState()) if (row.k.startsWith('ledger/')) stored.push([row.k, row.v]);
-    return { account, disputes, own: ownCheck(ctx, who), invariants: ledgerInvariants(stored), chain: report };
+    const totals = auditTotals(ctx.chain.store, ctx.params.decimals);
+    return totals.exclusive(who, async () => {
+      await totals.catchUp(who);
+      return audit(ctx, who, status);
+    });
   },
 };
+
+/** The audit's answer; synchronous for a member (one chain position), see ownCheck. */
+async function audit(ctx: QueryContext, who: string, status: unknown) {
+  const isAdmin = adminIds(genesisOf(ctx)).has(who);
+  const disputes = [...allDisputes(ctx)]
+    .filter((d) => isAdmin || d.from === who || d.to === who || d.openedBy === who || d.seconds.includes(who))
+    .filter((d) => status === undefined || d.status === status)
+    .map((d) => disputeView(ctx, d));
+  const account = { id: who, name: getAccount(ctx.state, who)!.name, role: isAdmin ? 'admin' : 'member' };
+  if (!isAdmin) return { account, disputes, own: ownCheck(ctx, who) };
+  // Admin: the whole chain, from a snapshot: every block links and is signed, every
+  // transaction, receipt, Merkle root and state root replays, the stored state equals the
+  // replayed one, and the ledger's invariants hold on both.
+  const report = await ctx.chain.verify();
+  const stored: Array<[string, string]> = [];
+  for (const row of ctx.chain.store.allState()) if (row.k.startsWith('ledger/')) stored.push([row.k, row.v]);
+  return { account, disputes, own: ownCheck(ctx, who), invariants: ledgerInvariants(stored), chain: report };
+}
 
 export const ledgerQueries: Query[] = [
   whoamiQuery, balanceQuery, historyQuery, statementQuery, verifyQuery, disputeQuery, auditQuery,
