@@ -77,7 +77,7 @@ describe('public HTTP with default limits', { timeout: 120_000 }, () => {
   let node: NodeProcess;
 
   before(async () => {
-    node = await startNode({ extraArgs: ['--rate-limit', 'off'] });
+    node = await startNode({ extraArgs: ['--rate-limit', 'off', '--http-keepalive-ms', '5000'] });
   });
 
   it('answers a text/plain (or any non-JSON) body with 415 bad_content_type, changing nothing', async () => {
@@ -97,7 +97,7 @@ describe('public HTTP with default limits', { timeout: 120_000 }, () => {
     const silent = await rawConnect(node.http);
     const slow = await rawConnect(node.http);
     slow.write('GET /v1/node HTTP/1.1\r\nHost: x\r\n'); // headers never finished
-    // Defaults: keep-alive 5 s, headers 10 s (checked every second).
+    // Keep-alive 5 s here (--http-keepalive-ms), headers 10 s by default (checked every second).
     const [a, b, c] = await Promise.all([readUntilClose(idle, 9000), readUntilClose(silent, 15_000), readUntilClose(slow, 15_000)]);
     assert.match(a.data.toString(), /^HTTP\/1.1 200/, 'the request was answered');
     assert.ok(a.closed, 'the idle keep-alive connection was closed');

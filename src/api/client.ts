@@ -125,7 +125,8 @@ export class HttpClient implements Client {
       }
       res = await fetch(this.base + path, init);
     } catch (err) {
-      throw new TallyError('node_unreachable', `cannot reach a node at ${this.target}: ${(err as Error).message}`, { status: 503 });
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      throw new TallyError('node_unreachable', `cannot reach a node at ${this.target}: ${(err as Error).message}${cause ? ` (${cause.code ?? cause.message})` : ''}`, { status: 503 });
     }
     const json = (await res.json().catch(() => undefined)) as { error?: { code: string; message: string } } | undefined;
     if (!res.ok) throw remoteError(json?.error, res.status);

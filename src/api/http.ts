@@ -69,7 +69,9 @@ export interface PublicHttpOptions {
 export const defaultPublicHttpOptions: Readonly<PublicHttpOptions> = Object.freeze({
   rateLimitPerMin: 60_000,
   trustProxy: [],
-  keepAliveTimeoutMs: 5_000,
+  // Longer than any client's own idle timeout (undici's fetch: 4 s), so a client never
+  // reuses a connection the server is closing; idle floods are bounded by the caps.
+  keepAliveTimeoutMs: 65_000,
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
   connectionsMax: 2048,

@@ -75,7 +75,7 @@ export class Admission {
       try {
         if (verdict.code === 'bad_signature') fail('bad_signature', 'the signature does not verify for this transaction and key', { status: 401 });
         if (verdict.code) fail(verdict.code, verdict.code === 'tx_too_large' ? `a transaction may be at most ${limits.txBytesMax} bytes` : 'invalid transaction');
-        results[c.i] = this.admit(verdict.id, verdict.canonical!, c.env, c.type);
+        results[c.i] = this.admit(verdict.id, verdict.canonical!, c.env, c.type, c.body);
       } catch (err) {
         results[c.i] = this.refuse(err);
       }
@@ -84,7 +84,7 @@ export class Admission {
     return Promise.all(results as Array<SubmitResult | Promise<SubmitResult>>);
   }
 
-  private admit(id: string, canonical: string, env: Envelope, type: TxType): SubmitResult | Promise<SubmitResult> {
+  private admit(id: string, canonical: string, env: Envelope, type: TxType, body: unknown): SubmitResult | Promise<SubmitResult> {
     // A batch whose signatures were being checked when shutdown began must not slip into a
     // mempool that nobody will propose from any more.
     const closed = this.deps.closed();
@@ -95,7 +95,7 @@ export class Admission {
     checkTxSender(env, type, auth);
     return new Promise<SubmitResult>((resolve) => {
       const pending: PendingTx = {
-        id, env, canonical,
+        id, env, canonical, parsed: { body },
         resolve: (r) => resolve(r),
         reject: (err) => resolve(this.refuse(err)),
       };

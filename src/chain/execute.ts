@@ -13,13 +13,19 @@ import { limits } from '../core/limits.js';
 import { leafHash, merkleLevels, rootOfLevels } from '../core/merkle.js';
 import { receiptLeafBytes, type Envelope, type Receipt, type TxEvent } from './envelope.js';
 import type { Kernel } from './kernel.js';
-import type { ChainModule, TxType } from './module.js';
+import type { ChainModule, TxContext, TxType } from './module.js';
 import { authKey, LayeredState, nextStateRoot, type AuthRecord, type CommittedState, type Writes } from './state.js';
 
 /** A transaction whose signature (and size) the verifier pool has accepted. */
 export interface ExecTx {
   id: string;
   env: Envelope;
+  /**
+   * The body as this kernel's parse() returned it, if the caller already ran it (the
+   * proposer, after admission). parse is a static function of the body and the chain
+   * parameters, so passing it changes no outcome; it only saves parsing twice.
+   */
+  parsed?: { body: unknown };
 }
 
 export interface BlockFields {
@@ -58,7 +64,7 @@ export interface BlockResult {
 // The rules of one transaction, shared by admission and the executor.
 
 /** Chain, type, body and expiry: what needs no state. `timeMs` is the block's time (or, at admission, now). */
-export function checkTxStatic(env: Envelope, kernel: Kernel, timeMs: number): { type: TxType; module: ChainModule; body: unknown } {
+export function checkTxStatic(env: Envelope, kernel: Kernel, timeMs: number, parsed?: { body: unknown }): { type: TxType; module: ChainModule; body: unknown } {
   const tx = env.tx;
   if (tx.chain !== kernel.params.chain) fail('wrong_chain', `this node runs chain "${kernel.params.chain}", not "${tx.chain}"`);
   const found = kernel.txType(tx.type);
@@ -66,7 +72,7 @@ export function checkTxStatic(env: Envelope, kernel: Kernel, timeMs: number): { 
   // `expires` is inclusive: a transaction with expires E may be in a block whose time is at most E * 1000.
   if (tx.expires * 1000 < timeMs) fail('expired', 'the transaction has expired', { status: 409 });
   if (tx.expires * 1000 > timeMs + limits.txLifetimeSecsMax * 1000) fail('expires_too_far', `expires may be at most ${limits.txLifetimeSecsMax} s ahead`);
-  return { ...found, body: found.type.parse(tx.body, kernel.params) };
+  return { type: found.type, module: found.module, body: parsed ? parsed.body : found.type.parse(tx.body, kernel.params) };
 }
 
 /** The sender's key: a known account signs with its key; an unseen one may only open an account with its own id and a strong key. */
@@ -111,7 +117,7 @@ export function executeBlock(parent: ParentState, fields: BlockFields, txs: read
     let checked: ReturnType<typeof checkTxStatic>;
     const auth = state.get<AuthRecord>(authKey(tx.from));
     try {
-      checked = checkTxStatic(t.env, kernel, fields.time);
+      checked = checkTxStatic(t.env, kernel, fields.time, t.parsed);
       checkTxSender(t.env, checked.type, auth);
       const nonce = auth?.nonce ?? 0;
       if (tx.nonce !== nonce) fail('nonce_gap', `expected nonce ${nonce}, the transaction has ${tx.nonce}`, { status: 409, details: { expected: nonce } });
@@ -150,9 +156,13 @@ function applyTx(
 ): Receipt {
   const tx = t.env.tx;
   const base = kernel.blockContext(checked.module, state, fields.height, fields.time);
+  const ctx: TxContext = {
+    state: base.state, params: base.params, height: base.height, timeMs: base.timeMs, accounts: base.accounts, keeper: base.keeper,
+    index, id: t.id, tx, pub: t.env.pub,
+  };
   let receipt: Receipt;
   try {
-    const events = checked.type.apply({ ...base, index, id: t.id, tx, pub: t.env.pub }, checked.body);
+    const events = checked.type.apply(ctx, checked.body);
     state.commitTx();
     receipt = { id: t.id, height: fields.height, index, status: 'ok', events };
   } catch (err) {

@@ -9,6 +9,8 @@ export interface PendingTx {
   env: Envelope;
   /** canonical JSON of env, as the verifier produced it (stored as is) */
   canonical: string;
+  /** the body as the kernel's parse() returned it at admission (the executor needs no second parse) */
+  parsed?: { body: unknown };
   resolve: (receipt: Receipt) => void;
   reject: (err: TallyError) => void;
   dropped?: boolean;

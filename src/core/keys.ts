@@ -64,6 +64,9 @@ export const ACCOUNT_ID = /^[0-9a-f]{40}$/;
  * identity and s = 0 verifies). Checked once, when an account is opened.
  */
 export function assertStrongPublicKey(pubB64u: string): void {
+  // Admission and the executor both check a new account's key: decompressing the point
+  // is a field square root (about 0.1 ms), so keys found strong are remembered (bounded).
+  if (strongKeys.has(pubB64u)) return;
   const raw = fromB64u(pubB64u, 'public key', 32);
   let point;
   try {
@@ -72,4 +75,9 @@ export function assertStrongPublicKey(pubB64u: string): void {
     fail('weak_key', 'the public key is not a canonical Ed25519 point', { status: 400 });
   }
   if (point.isSmallOrder()) fail('weak_key', 'the public key is a small-order point; generate a new key', { status: 400 });
+  if (strongKeys.size >= STRONG_KEYS_MAX) strongKeys.clear();
+  strongKeys.add(pubB64u);
 }
+
+const STRONG_KEYS_MAX = 100_000;
+const strongKeys = new Set<string>();
