@@ -84,6 +84,11 @@ export interface ModuleGenesis {
   init(ctx: GenesisContext, section: unknown): void;
   /** A default section for `tally init` and dev nodes. */
   defaults(options: { dev: boolean; decimals: number }): unknown;
+  /**
+   * The section that starts a new chain from this one's committed state (`tally chain
+   * export-genesis`): what a genesis can carry of it. Says in its doc what it leaves out.
+   */
+  export?(ctx: { state: StateReader; params: ChainParams; accounts: AccountKeys }, section: unknown): unknown;
 }
 
 export interface GenesisContext {

@@ -16,6 +16,11 @@ import { blockHash, verifyHeaderSignature, type SignedBlock } from '../chain/blo
 import { verifyTxProof } from '../chain/proof.js';
 import type { ProofView, TallyNode, TxView } from '../chain/node.js';
 import { intFlag } from '../core/decode.js';
+import fs from 'node:fs';
+import { exportGenesis } from '../chain/genesis-export.js';
+import { chainParams } from '../chain/genesis-block.js';
+import { Kernel } from '../chain/kernel.js';
+import { decodeValue, type StateReader } from '../chain/state.js';
 
 export function registerChainCommands(program: Command): void {
   addClientOptions(program.command('status')
@@ -84,6 +89,38 @@ export function registerChainCommands(program: Command): void {
     });
 
   const chain = program.command('chain').description('inspect and verify the chain');
+  chain.command('export-genesis')
+    .description('write the genesis of a NEW chain that starts from this chain\'s committed state (accounts, keys, balances; see the README, "Genesis export"); reads the data directory in one snapshot, the node may keep running')
+    .requiredOption('--chain <id>', 'the new chain\'s id (it must differ: signatures never replay across chains)')
+    .option('--data <dir>', 'the data directory to read (default: $TALLY_DATA or ~/.tally/node)')
+    .option('--time <ms>', 'the new genesis time, unix ms (default: now)', intFlag('--time', 0, Number.MAX_SAFE_INTEGER))
+    .option('--out <file>', 'write the genesis here (mode 0644; default: standard output)')
+    .action((opts: { chain: string; data?: string; time?: number; out?: string }) => {
+      const p = dataPaths(opts.data ?? defaultDataDir());
+      const store = SqliteStore.open({ dbPath: p.db, keyPath: p.dbKey, readonly: true });
+      try {
+        store.db.exec('BEGIN');
+        const stored = store.getMeta('genesis');
+        if (!stored) throw new TallyError('db_corrupt', 'the database has no genesis record');
+        const genesis = validateGenesis(JSON.parse(stored), chainModules);
+        const state: StateReader = {
+          get: <T>(k: string) => { const v = store.getState(k); return v === undefined ? undefined : decodeValue<T>(v); },
+          entries: <T>(prefix: string, o: { after?: string; limit?: number } = {}) =>
+            store.stateRange(prefix, o.after, o.limit ?? 1000).map(([k, v]): [string, T] => [k, decodeValue<T>(v)]),
+        };
+        const next = exportGenesis(state, new Kernel(chainModules, chainParams(genesis)), genesis, { chain: opts.chain, time: opts.time ?? Date.now() });
+        const text = JSON.stringify(next, null, 2) + '\n';
+        if (opts.out) {
+          fs.writeFileSync(opts.out, text, { flag: 'wx', mode: 0o644 });
+          process.stderr.write(`wrote the genesis of chain "${next.chain}" (from "${genesis.chain}" at height ${store.tip()!.height}) to ${opts.out}\n`);
+        } else {
+          process.stdout.write(text);
+        }
+      } finally {
+        if (store.db.inTransaction) store.db.exec('COMMIT');
+        store.close();
+      }
+    });
   chain.command('verify')
     .description('replay the chain from genesis: every hash, signature, Merkle root, receipt and balance (offline on --data, or online with --node)')
     .option('--data <dir>', 'verify this data directory offline (default: $TALLY_DATA or ~/.tally/node)')

@@ -6,7 +6,7 @@ import { accountIdFromPub, assertStrongPublicKey } from '../../core/keys.js';
 import { formatAmount, parseAmount } from '../../core/amount.js';
 import { fromB64u } from '../../core/encoding.js';
 import type { ModuleGenesis } from '../../chain/module.js';
-import { createAccount, MINT_ID, MINT_NAME, transfer, validName } from './state.js';
+import { createAccount, MINT_ID, MINT_NAME, transfer, validName, type LedgerAccount } from './state.js';
 
 export type RegistrationPolicy = 'open' | 'invite' | 'closed';
 export const POLICIES: RegistrationPolicy[] = ['open', 'invite', 'closed'];
@@ -100,5 +100,33 @@ export const ledgerGenesis: ModuleGenesis = {
 
   defaults({ dev }) {
     return { registration: { policy: 'open', grant: dev ? '1000' : '0' }, accounts: [], admins: [], disputes: { ...DISPUTE_DEFAULTS } } satisfies LedgerGenesis;
+  },
+
+  /**
+   * Every registered account with its name, key and whole balance; the registration
+   * policy, admins (those still named as at genesis) and dispute rules unchanged. Left
+   * out: holds and open disputes (their funds stay in the receiver's balance; settle
+   * disputes first), transfer records, used invites and history.
+   */
+  export({ state, params, accounts }, section) {
+    const g = section as LedgerGenesis;
+    const out: LedgerGenesis['accounts'] = [];
+    const adminIdsNow = adminIds(g);
+    const admins: string[] = [];
+    for (let after: string | undefined; ;) {
+      const page = state.entries<LedgerAccount>('ledger/acct/', after === undefined ? { limit: 1000 } : { after, limit: 1000 });
+      for (const [key, acct] of page) {
+        const id = key.slice('ledger/acct/'.length);
+        if (id === MINT_ID) continue;
+        const pub = accounts.pubOf(id);
+        if (!pub) fail('genesis_invalid', `ledger account ${id} has no key; the state is damaged`);
+        out.push({ name: acct.name, pub, balance: formatAmount(BigInt(acct.balance), params.decimals) });
+        if (adminIdsNow.has(id)) admins.push(acct.name);
+      }
+      if (page.length < 1000) break;
+      after = page[page.length - 1]![0];
+    }
+    if (out.length > GENESIS_ACCOUNTS_MAX) fail('genesis_invalid', `${out.length} accounts: a genesis holds at most ${GENESIS_ACCOUNTS_MAX}`);
+    return { registration: g.registration, accounts: out, admins, disputes: g.disputes } satisfies LedgerGenesis;
   },
 };
