@@ -9,7 +9,7 @@ import type { Envelope } from './envelope.js';
 import { Mempool } from './mempool.js';
 import { LayeredState } from './state.js';
 import { demoModule } from './testing/demo-module.js';
-import { createTestChain, testAccount, weakAccount } from './testing/test-chain.js';
+import { createTestChain, opensslAcceptsWeakKeys, testAccount, weakAccount } from './testing/test-chain.js';
 import { VerifierPool } from './verifier.js';
 
 let pool: VerifierPool;
@@ -40,7 +40,8 @@ test('a transaction admission refuses for chain, type, body, expiry or key, the 
     ['wrong_key', chain.tx({ ...alice }, 'demo.put', put, { signer: stranger.signer })],
     ['account_not_found', chain.tx(stranger, 'demo.put', put, { nonce: 0 })],
     ['account_mismatch', chain.tx(testAccount('dave'), 'demo.open', {}, { nonce: 0, signer: stranger.signer })],
-    ['weak_key', chain.tx(weakAccount(), 'demo.open', {})],
+    // Where OpenSSL itself refuses small-order keys (Node 24), the forgery never gets past the signature check.
+    ...(opensslAcceptsWeakKeys() ? [['weak_key', chain.tx(weakAccount(), 'demo.open', {})] as [string, Envelope]] : []),
   ];
   const refused = await admission.submit(cases.map(([, env]) => env));
   const executed = chain.execute(cases.map(([, env]) => env), { time: now });

@@ -303,6 +303,16 @@ export class MemorySource implements ChainSource {
  * "signature" (R = identity, s = 0) for every message, so it passes the verifier pool and
  * only the executor's weak_key rule keeps it out.
  */
+/**
+ * Whether this Node's OpenSSL accepts the weak account's forged signature. OpenSSL 3.0
+ * (Node 20, 22) does; the OpenSSL of Node 24 refuses small-order keys itself, so there the
+ * forgery already fails as `bad_signature` and `weak_key` is the second line of defence.
+ */
+export function opensslAcceptsWeakKeys(): boolean {
+  const weak = weakAccount();
+  return verifySignature(weak.pub, utf8.encode('x'), weak.signer.sign(utf8.encode('x')));
+}
+
 export function weakAccount(): TestAccount {
   const identity = Buffer.alloc(32);
   identity[0] = 1;
