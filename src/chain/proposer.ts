@@ -94,12 +94,12 @@ export class Proposer {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     // Every turn takes at least one transaction out of the mempool (committed or refused),
-    // so this ends; the bound is a second guard.
-    for (let turns = 0; !this.stopped && !this.halted && this.mempool.size > 0; turns++) {
-      assert(turns <= this.mempool.size + 1_000_000, 'flush made no progress');
+    // so this ends; a turn that took none is a bug, not a reason to spin.
+    while (!this.stopped && !this.halted && this.mempool.size > 0) {
+      const before = this.mempool.size;
       this.runBlock();
+      assert(this.mempool.size < before, 'flush made no progress');
     }
-    if (this.halted) this.rejectAll(this.halted);
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
   }
@@ -234,18 +234,12 @@ export class Proposer {
   private halt(err: Error, taken: PendingTx[], committed = false): void {
     this.halted = new ProposerHalted(committed ? err.message : `block ${this.tip.height + 1} could not be executed: ${err.message}`, { cause: err });
     this.options.hooks?.failed(err);
-    for (const p of taken) this.mempool.settle(p);
+    // The block's transactions and everything still queued: told to retry once it is back.
     const failure = new TallyError('node_halted', 'the node stopped making blocks after an internal error; resubmit once it is back', { status: 503 });
-    for (const p of taken) p.reject(failure);
-    this.rejectAll(this.halted);
-    this.onHalt(this.halted);
-  }
-
-  private rejectAll(_why: Error): void {
-    const failure = new TallyError('node_halted', 'the node stopped making blocks after an internal error; resubmit once it is back', { status: 503 });
-    for (const p of this.mempool.take(Number.MAX_SAFE_INTEGER)) {
+    for (const p of [...taken, ...this.mempool.take(Number.MAX_SAFE_INTEGER)]) {
       this.mempool.settle(p);
       p.reject(failure);
     }
+    this.onHalt(this.halted);
   }
 }
