@@ -84,7 +84,8 @@ describe('storage faults', { timeout: 300_000 }, () => {
     assert.equal((await refusal(node.dataDir, ['--accept-rollback', String(dbHeight + 1)])).code, 'bad_flag');
     const resumed = await startNode({ dataDir: node.dataDir, extraArgs: ['--accept-rollback', String(dbHeight)] });
     assert.equal(resumed.listening.height, dbHeight);
-    assert.equal(await resumed.stop(), 0, resumed.stderr());
+    const stopCode = await resumed.stop();
+    assert.equal(stopCode, 0, `signal ${resumed.proc.signalCode}: ${resumed.stderr()}`);
   });
 
   it('a damaged page of tally.db stops the node with db_corrupt', async () => {

@@ -243,30 +243,10 @@ async function runNode(opts: NodeCliOptions): Promise<void> {
     await node.close();
     throw err;
   }
-  const info = node.info();
-  const devAdmin = admin ? { name: admin.name, pub: admin.pub, keyCreated: admin.created, keyFile: admin.path } : null;
-  const listening = { event: 'listening', dataDir, created, admin: devAdmin, chain: info.chain, height: info.height, nodeKey: info.nodeKey, socket: socketPath, http: httpUrl, internal: internalUrl, config: config.path, services };
-  output({ json: opts.json ?? false }, listening, () =>
-    (created ? `created a development chain in ${dataDir}\n` : '') +
-    (admin ? (admin.created
-      ? `created the admin key "${admin.name}" in ${admin.path} (passphrase: ${admin.emptyPassphrase ? 'empty; a development key only' : '$TALLY_PASSPHRASE'})\n`
-      : `the existing key "${admin.name}" (${admin.path}) is this chain's admin\n`) : '') +
-    `tally node: chain "${info.chain}" at height ${info.height}\n` +
-    table([
-      ['socket', socketPath],
-      ['http', httpUrl ? `${httpUrl}  (API under /v1, OpenAPI at /v1/openapi.json, WebSocket /v1/ws)` : 'off'],
-      ['internal', internalUrl ? `${internalUrl}  (/health, /metrics)` : 'off'],
-      ['node key', info.nodeKey],
-      ['config', config.path ?? 'none (no <data>/config.json)'],
-      ...Object.entries(services).map(([name, i]): [string, unknown] => [name, Object.entries(i).map(([k, v]) => `${k} ${String(v)}`).join(', ')]),
-    ]) + '\nCtrl-C stops the node.' +
-    (created ? '\n\nIn another terminal: tally keys new alice && tally register alice --key alice\n' +
-      'Admin commands (resolve, invite, a full audit) sign with: --key admin' : ''));
-  if (internalUrl && !isLoopback(new URL(internalUrl).hostname)) {
-    process.stderr.write(`warning: the internal listener ${internalUrl} is not on loopback; /metrics and future admin routes are reachable from the network\n`);
-  }
+  // Signal handlers go in before the listening line: a supervisor (or a test) may send
+  // SIGTERM the moment it reads that line, and without a handler the default action kills
+  // the process mid-way instead of stopping it cleanly.
   const activity = opts.json ? undefined : startActivityLog(node);
-
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -290,6 +270,29 @@ async function runNode(opts: NodeCliOptions): Promise<void> {
   });
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+  const info = node.info();
+  const devAdmin = admin ? { name: admin.name, pub: admin.pub, keyCreated: admin.created, keyFile: admin.path } : null;
+  const listening = { event: 'listening', dataDir, created, admin: devAdmin, chain: info.chain, height: info.height, nodeKey: info.nodeKey, socket: socketPath, http: httpUrl, internal: internalUrl, config: config.path, services };
+  output({ json: opts.json ?? false }, listening, () =>
+    (created ? `created a development chain in ${dataDir}\n` : '') +
+    (admin ? (admin.created
+      ? `created the admin key "${admin.name}" in ${admin.path} (passphrase: ${admin.emptyPassphrase ? 'empty; a development key only' : '$TALLY_PASSPHRASE'})\n`
+      : `the existing key "${admin.name}" (${admin.path}) is this chain's admin\n`) : '') +
+    `tally node: chain "${info.chain}" at height ${info.height}\n` +
+    table([
+      ['socket', socketPath],
+      ['http', httpUrl ? `${httpUrl}  (API under /v1, OpenAPI at /v1/openapi.json, WebSocket /v1/ws)` : 'off'],
+      ['internal', internalUrl ? `${internalUrl}  (/health, /metrics)` : 'off'],
+      ['node key', info.nodeKey],
+      ['config', config.path ?? 'none (no <data>/config.json)'],
+      ...Object.entries(services).map(([name, i]): [string, unknown] => [name, Object.entries(i).map(([k, v]) => `${k} ${String(v)}`).join(', ')]),
+    ]) + '\nCtrl-C stops the node.' +
+    (created ? '\n\nIn another terminal: tally keys new alice && tally register alice --key alice\n' +
+      'Admin commands (resolve, invite, a full audit) sign with: --key admin' : ''));
+  if (internalUrl && !isLoopback(new URL(internalUrl).hostname)) {
+    process.stderr.write(`warning: the internal listener ${internalUrl} is not on loopback; /metrics and future admin routes are reachable from the network\n`);
+  }
+
 }
 
 /** A whole-number flag within [min, max], else bad_flag naming it. */

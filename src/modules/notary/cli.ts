@@ -193,10 +193,7 @@ export function notaryCli(program: Command, cli: CliContext): void {
       const { sqlite } = openNotary(dataDirOf(o));
       const log = (line: string) => process.stderr.write(line + '\n');
       const engine = new NotaryEngine(sqlite.db, { concurrency, leaseMs, holder: `worker:${process.pid}`, untilIdle: o.untilIdle ?? false, log }).start();
-      if (!o.json) log(`notary worker ${process.pid}: ${concurrency} signing threads, lease ${leaseMs} ms`);
-      const started = Date.now();
-      const progress = setInterval(() => { if (!o.json) log(`notary worker ${process.pid}: ${engine.signed} signed, ${engine.batches} batches completed`); }, 5000);
-      progress.unref();
+      // Handlers before the first line: a SIGTERM sent on reading it must stop cleanly.
       let stopping = false;
       const stop = () => {
         if (stopping) return;
@@ -205,6 +202,10 @@ export function notaryCli(program: Command, cli: CliContext): void {
       };
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
+      if (!o.json) log(`notary worker ${process.pid}: ${concurrency} signing threads, lease ${leaseMs} ms`);
+      const started = Date.now();
+      const progress = setInterval(() => { if (!o.json) log(`notary worker ${process.pid}: ${engine.signed} signed, ${engine.batches} batches completed`); }, 5000);
+      progress.unref();
       await engine.done();
       await engine.stop();
       clearInterval(progress);
