@@ -76,6 +76,16 @@ describe('keys: rotation, passwd and passphrase files through the CLI', { timeou
     assert.equal(old.json.error.code, 'query_auth_invalid');
   });
 
+  it('a statement signed with the new key verifies online and offline from its bundle', async () => {
+    const signed = await cliOk(home, ['sign', 'after the rotation', '--key', 'alice-2', '--node', node.socket, '--json']);
+    const file = path.join(tempDir('tally-bundle-'), 'statement.json');
+    const online = await cliOk(home, ['verify', signed.id, '--node', node.socket, '--out', file, '--json']);
+    assert.equal(online.valid, true, JSON.stringify(online));
+    const offline = await cli(home, ['verify', '--offline', '--bundle', file, '--node-key', node.nodeKey, '--json']);
+    assert.equal(offline.code, 0, offline.stdout + offline.stderr);
+    assert.equal(offline.json.valid, true);
+  });
+
   it('running rotate again only confirms it; a key that already holds an account is refused', async () => {
     const again = await cliOk(home, ['keys', 'rotate', '--key', 'alice', '--to', 'alice-2', '--node', node.socket, '--json']);
     assert.equal(again.receipt, null);
