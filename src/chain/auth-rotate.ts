@@ -69,6 +69,8 @@ export const rotate: TxType<RotateBody> = {
     return b;
   },
   admit(ctx, body) {
+    // An unknown sender is refused by the sender check; no proof verify on its behalf.
+    if (!ctx.known) return;
     checkRotation(ctx.params.chain, ctx.tx.from, ctx.tx.nonce, ctx.accounts.pubOf(ctx.tx.from), body);
   },
   apply(ctx, body) {
