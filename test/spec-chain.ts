@@ -17,12 +17,13 @@ import { toHex } from '../src/core/encoding.js';
 import { accountIdFromPub, signerFromPrivateKey, type Signer } from '../src/core/keys.js';
 import { EMPTY_ROOT, leafHash, merkleProof, type MerkleProof } from '../src/core/merkle.js';
 import { statementDigest } from '../src/modules/ledger/txs.js';
+import { signRotateBody } from '../src/chain/auth-rotate.js';
 import { chainModules } from '../src/modules/index.js';
 
 export const BEGIN = '<!-- spec-vectors:begin -->';
 export const END = '<!-- spec-vectors:end -->';
 
-const SEEDS = { alice: '01'.repeat(32), bob: '02'.repeat(32), node: '03'.repeat(32) };
+const SEEDS = { alice: '01'.repeat(32), bob: '02'.repeat(32), node: '03'.repeat(32), alice2: '04'.repeat(32) };
 const GENESIS_TIME = 1_767_225_600_000; // 2026-01-01T00:00:00Z
 const EXPIRES = 1_767_229_200; // one hour later, in seconds
 const STATEMENT = 'I agree to the terms';
@@ -35,7 +36,7 @@ export interface VectorBlock extends SignedBlock {
 
 export interface SpecVectors {
   emptyRoot: string;
-  keys: Record<'alice' | 'bob' | 'node', { seed: string; pub: string; id: string }>;
+  keys: Record<'alice' | 'bob' | 'node' | 'alice2', { seed: string; pub: string; id: string }>;
   statement: { text: string; digest: string };
   genesis: Genesis;
   genesisHash: string;
@@ -55,6 +56,7 @@ export function buildSpecVectors(): SpecVectors {
   const alice = signerFromSeed(SEEDS.alice);
   const bob = signerFromSeed(SEEDS.bob);
   const node = signerFromSeed(SEEDS.node);
+  const alice2 = signerFromSeed(SEEDS.alice2);
   const aliceId = accountIdFromPub(alice.pub);
   const bobId = accountIdFromPub(bob.pub);
 
@@ -98,6 +100,12 @@ export function buildSpecVectors(): SpecVectors {
     tx(alice, aliceId, 1, 'ledger.sign', { text: STATEMENT }),
   ]);
 
+  // Block 3: alice moves her account to a new key, which then signs for it.
+  addBlock(GENESIS_TIME + 3000, [
+    tx(alice, aliceId, 2, 'auth.rotate', { ...signRotateBody(genesis.chain, aliceId, 2, alice2) }),
+    tx(alice2, aliceId, 3, 'ledger.send', { to: bobId, amount: '2' }),
+  ]);
+
   const last = blocks[2]!;
   const leaves = last.txs.map((t) => leafHash(receiptLeafBytes(t.receipt)));
   const proofs = [0, 2].map((i) => ({ tx: last.txs[i]!.id, leaf: toHex(leaves[i]!), proof: merkleProof(leaves, i) }));
@@ -108,6 +116,7 @@ export function buildSpecVectors(): SpecVectors {
       alice: { seed: SEEDS.alice, pub: alice.pub, id: aliceId },
       bob: { seed: SEEDS.bob, pub: bob.pub, id: bobId },
       node: { seed: SEEDS.node, pub: node.pub, id: accountIdFromPub(node.pub) },
+      alice2: { seed: SEEDS.alice2, pub: alice2.pub, id: accountIdFromPub(alice2.pub) },
     },
     statement: { text: STATEMENT, digest: statementDigest({ text: STATEMENT }) },
     genesis,

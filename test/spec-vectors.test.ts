@@ -42,7 +42,7 @@ test('the vector chain passes `tally chain verify` (replay through the executor)
   try {
     const report = await verifyChain(source, chainModules, pool, () => {}, { genesis: v.genesis, nodeKey: v.keys.node.pub });
     assert.deepEqual(report.issues, []);
-    assert.equal(report.txs, 4);
+    assert.equal(report.txs, 6);
   } finally {
     await pool.close();
   }
@@ -95,6 +95,8 @@ test('the README vectors check out by the README rules alone', () => {
   assert.equal(v.statement.digest, `blake3:${hex(b3(enc(v.statement.text)))}`);
   assert.equal(v.genesisHash, hex(b3(tagged('genesis', v.genesis))));
 
+  // Each account's key: genesis accounts' and openers' own, then what auth.rotate moves it to.
+  const keyOf = new Map<string, string>((v.genesis.modules.ledger as { accounts: Array<{ pub: string }> }).accounts.map((a) => [hex(b3(enc('tally/account/v1\n'), Buffer.from(a.pub, 'base64url')).subarray(0, 20)), a.pub]));
   let stateRoot = '00'.repeat(32);
   v.blocks.forEach((b, h) => {
     const head = b.header;
@@ -118,11 +120,20 @@ test('the README vectors check out by the README rules alone', () => {
       assert.equal(t.id, hex(b3(tagged('tx', t.envelope.tx))));
       assert.ok(ed25519Verify(t.envelope.pub, tagged('tx', t.envelope.tx), t.envelope.sig), `tx ${t.id} signature`);
       assert.deepEqual([t.receipt.id, t.receipt.height, t.receipt.index], [t.id, h, i]);
+      const { tx, pub } = t.envelope;
+      if (!keyOf.has(tx.from)) keyOf.set(tx.from, pub); // an opening transaction: from is pub's account id (checked above for the keys)
+      assert.equal(pub, keyOf.get(tx.from), `tx ${t.id} is signed by the account's current key`);
+      if (tx.type === 'auth.rotate' && t.receipt.status === 'ok') {
+        const body = tx.body as { pub: string; proof: string };
+        const proofText = enc('tally/rotate/v1\n' + jcs({ account: tx.from, chain: tx.chain, nonce: tx.nonce, pub: body.pub }));
+        assert.ok(ed25519Verify(body.pub, proofText, body.proof), 'the new key\'s proof of possession');
+        keyOf.set(tx.from, body.pub);
+      }
     });
     assert.equal(head.txRoot, merkleRoot(b.txs.map((t) => leafOf(t.receipt))), `block ${h} txRoot`);
   });
 
-  const last = v.blocks[v.blocks.length - 1]!;
+  const last = v.blocks[2]!; // the README's proofs are of block 2
   for (const p of v.proofs) {
     const t = last.txs.find((x) => x.id === p.tx)!;
     assert.equal(p.leaf, hex(leafOf(t.receipt)));

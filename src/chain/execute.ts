@@ -170,6 +170,9 @@ function applyTx(
     if (!(err instanceof TallyError)) throw err;
     receipt = { id: t.id, height: fields.height, index, status: 'failed', code: errorBody(err).code, events: [] };
   }
-  state.setDurable(authKey(tx.from), { pub: auth?.pub ?? t.env.pub, nonce: (auth?.nonce ?? 0) + 1 } satisfies AuthRecord);
+  // The key as it stands after the transaction: auth.rotate changes it (a failed
+  // rotation's write was rolled back, so the old key stays).
+  const pub = state.get<AuthRecord>(authKey(tx.from))?.pub ?? t.env.pub;
+  state.setDurable(authKey(tx.from), { pub, nonce: (auth?.nonce ?? 0) + 1 } satisfies AuthRecord);
   return receipt;
 }

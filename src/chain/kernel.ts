@@ -2,6 +2,7 @@
 // name, and the contexts that confine each module to its own state prefix and hand it the
 // keepers of the modules it requires (never another module's state, never a string call).
 import { assert, fail } from '../core/errors.js';
+import { coreAuth } from './auth-rotate.js';
 import type { AccountKeys, BlockContext, ChainModule, ChainParams, TxType } from './module.js';
 import { AUTH_PREFIX, authKey, ScopedState, type AuthRecord, type StateReader, type StateView } from './state.js';
 
@@ -12,8 +13,9 @@ export class Kernel {
 
   constructor(modules: readonly ChainModule[], readonly params: ChainParams) {
     this.modules = dependencyOrder(modules);
-    for (const m of this.modules) {
-      assert(/^[a-z][a-z0-9]*$/.test(m.name) && m.name !== 'auth', `module name "${m.name}" is not allowed`);
+    // The core's own types (auth.rotate) come first; "auth" is not a module's name to take.
+    for (const m of [coreAuth, ...this.modules]) {
+      assert(/^[a-z][a-z0-9]*$/.test(m.name) && (m.name !== 'auth' || m === coreAuth), `module name "${m.name}" is not allowed`);
       for (const t of m.txTypes) {
         assert(t.type.startsWith(`${m.name}.`), `transaction type ${t.type} must be named "${m.name}.<action>"`);
         assert(!this.txTypes.has(t.type), `transaction type ${t.type} declared twice`);

@@ -1,21 +1,37 @@
-// `tally keys new|list|show|export|import`.
+// `tally keys new|list|show|export|import|passwd|rotate`.
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { fail } from '../core/errors.js';
-import { createKey, exportKeyFile, exportPrivatePem, importKey, keyInfo, listKeys, readPassphrase } from './keystore.js';
-import { homeDir, type ClientOptions } from './context.js';
+import { accountIdFromPub } from '../core/keys.js';
+import { ROTATE_TYPE, signRotateBody } from '../chain/auth-rotate.js';
+import {
+  adoptAccount, changePassphrase, createKey, emptyPassphraseWarning, exportKeyFile, exportPrivatePem, importKey, keyInfo, listKeys,
+  loadSigner, readPassphrase, resolveKeyName, withPassphrase,
+} from './keystore.js';
+import { addClientOptions, homeDir, submitSignedBy, withClient, type ClientOptions } from './context.js';
 import { output, table } from './output.js';
 
 const homeOption = ['--home <dir>', 'keystore directory (default: $TALLY_HOME or ~/.tally)'] as const;
+const passphraseFileOption = ['--passphrase-file <file>', 'the passphrase: first line of a 0600 file (before $TALLY_PASSPHRASE and the prompt)'] as const;
+
+type KeyOptions = ClientOptions & { passphraseFile?: string };
+
+/** The account a key opens by itself (its id before any rotation). */
+const accountOfOwnKey = (k: { pub: string }): string => accountIdFromPub(k.pub);
+
+function warnIfEmpty(name: string, passphrase: string): void {
+  if (passphrase === '') process.stderr.write(emptyPassphraseWarning(name) + '\n');
+}
 
 export function registerKeyCommands(program: Command): void {
   const keys = program.command('keys').description('manage your signing keys (encrypted with scrypt + AES-256-GCM, files mode 0600)');
 
   keys.command('new').argument('<name>', 'key name').description('create a new Ed25519 key, encrypted with a passphrase')
-    .option(...homeOption).option('--json', 'print JSON')
-    .action(async (name: string, opts: ClientOptions) => {
-      const passphrase = await readPassphrase(`Passphrase for new key "${name}": `, { confirm: true });
+    .option(...homeOption).option(...passphraseFileOption).option('--json', 'print JSON')
+    .action(async (name: string, opts: KeyOptions) => {
+      const passphrase = await readPassphrase(`Passphrase for new key "${name}": `, { confirm: true, file: opts.passphraseFile });
       const info = await createKey(homeDir(opts), name, passphrase);
+      warnIfEmpty(name, passphrase);
       output(opts, info, () => `created key "${info.name}"\n` + table([['account id', info.id], ['public key', info.pub], ['file', info.path]]) +
         `\nnext: tally register NAME --key ${info.name}`);
     });
@@ -35,25 +51,86 @@ export function registerKeyCommands(program: Command): void {
   keys.command('export').argument('<name>', 'key name')
     .description('print the encrypted key file (a safe backup); with --private, the unencrypted PKCS#8 PEM after the passphrase')
     .option('--private', 'print the private key unencrypted (asks for the passphrase)')
-    .option(...homeOption).option('--json', 'print JSON')
-    .action(async (name: string, opts: ClientOptions & { private?: boolean }) => {
+    .option(...homeOption).option(...passphraseFileOption).option('--json', 'print JSON')
+    .action(async (name: string, opts: KeyOptions & { private?: boolean }) => {
       const home = homeDir(opts);
-      const text = opts.private ? await exportPrivatePem(home, name, await readPassphrase(`Passphrase for key "${name}": `)) : exportKeyFile(home, name);
+      const text = opts.private
+        ? await withPassphrase(name, (p) => exportPrivatePem(home, name, p), { file: opts.passphraseFile })
+        : exportKeyFile(home, name);
       output(opts, { name, format: opts.private ? 'pkcs8-pem' : 'tally-key-v1', data: text }, () => text.trimEnd());
     });
 
   keys.command('import').argument('<file>', 'a Tally key file or an Ed25519 PKCS#8 PEM private key ("-" for stdin)')
     .requiredOption('--name <name>', 'name to store it under')
     .description('import a key; it is stored encrypted with your passphrase')
-    .option(...homeOption).option('--json', 'print JSON')
-    .action(async (file: string, opts: ClientOptions & { name: string }) => {
+    .option(...homeOption).option(...passphraseFileOption).option('--json', 'print JSON')
+    .action(async (file: string, opts: KeyOptions & { name: string }) => {
       let text: string;
       try {
         text = fs.readFileSync(file === '-' ? 0 : file, 'utf8');
       } catch (err) {
         fail('file_unreadable', `cannot read ${file}: ${(err as Error).message}`);
       }
-      const info = await importKey(homeDir(opts), opts.name, text, await readPassphrase(`Passphrase for key "${opts.name}": `));
+      const passphrase = await readPassphrase(`Passphrase for key "${opts.name}": `, { file: opts.passphraseFile });
+      const info = await importKey(homeDir(opts), opts.name, text, passphrase);
+      warnIfEmpty(opts.name, passphrase);
       output(opts, info, () => `imported key "${info.name}"\n` + table([['account id', info.id], ['public key', info.pub], ['file', info.path]]));
     });
+
+  keys.command('passwd').argument('<name>', 'key name')
+    .description('change the passphrase of a stored key (the file is rewritten atomically, mode 0600)')
+    .option(...homeOption)
+    .option('--passphrase-file <file>', 'the current passphrase: first line of a 0600 file (before $TALLY_PASSPHRASE and the prompt)')
+    .option('--new-passphrase-file <file>', 'the new passphrase: first line of a 0600 file (before $TALLY_NEW_PASSPHRASE and the prompt)')
+    .option('--json', 'print JSON')
+    .action(async (name: string, opts: KeyOptions & { newPassphraseFile?: string }) => {
+      const home = homeDir(opts);
+      keyInfo(home, name); // a missing key is refused before any prompt
+      // Checked first (with retries at a terminal), so the new one is asked only for a key we can open.
+      const current = await withPassphrase(name, async (p) => { await loadSigner(home, name, p); return p; }, { file: opts.passphraseFile });
+      const next = await readPassphrase(`New passphrase for key "${name}": `, { confirm: true, file: opts.newPassphraseFile, envVar: 'TALLY_NEW_PASSPHRASE' });
+      const info = await changePassphrase(home, name, current, next);
+      warnIfEmpty(name, next);
+      output(opts, info, () => `changed the passphrase of key "${info.name}" (${info.path})`);
+    });
+
+  addClientOptions(keys.command('rotate')
+    .description('move your account to another key of the keystore (auth.rotate, signed by the old key): name, balance and history stay')
+    .requiredOption('--to <name>', 'the key that takes over (e.g. made with `tally keys new`)')
+    .option('--to-passphrase-file <file>', "the --to key's passphrase: first line of a 0600 file (default: as for --key)"))
+    .action(async (opts: KeyOptions & { to: string; toPassphraseFile?: string }) => {
+      const home = homeDir(opts);
+      const oldName = resolveKeyName(home, opts.key);
+      if (oldName === opts.to) fail('bad_args', '--to must name another key than --key', { hint: 'make a new key first: tally keys new NAME' });
+      const target = keyInfo(home, opts.to);
+      const old = await withPassphrase(oldName, (p) => loadSigner(home, oldName, p), { file: opts.passphraseFile });
+      let nextPassphrase = '';
+      const next = await withPassphrase(opts.to, async (p) => { const s = await loadSigner(home, opts.to, p); nextPassphrase = p; return s; }, { file: opts.toPassphraseFile ?? opts.passphraseFile });
+      const account = old.id;
+      // A key that took over another account by an earlier rotation is not free.
+      if (target.id !== accountOfOwnKey(target) && target.id !== account) {
+        fail('key_in_use', `key ${opts.to} already signs for account ${target.id}`, { hint: 'rotate to a fresh key: tally keys new NAME' });
+      }
+      const onChain = await withClient(opts, async (c) => ({
+        account: (await c.call('auth.get', { id: account })) as { pub: string | null },
+        own: (await c.call('auth.get', { id: accountOfOwnKey(target) })) as { pub: string | null },
+      }));
+      let receipt = null;
+      // Already moved on chain (an earlier run stopped before updating the keystore): only record it.
+      if (onChain.account.pub !== next.pub) {
+        if (onChain.account.pub === null) fail('account_not_found', `no account ${account} on this chain`, { status: 404, hint: 'register it first: tally register NAME' });
+        if (onChain.account.pub !== old.pub) fail('wrong_key', `key ${oldName} no longer signs for account ${account}`, { status: 401 });
+        if (onChain.own.pub !== null) {
+          fail('key_in_use', `key ${opts.to} already holds its own account ${accountOfOwnKey(target)}`, { hint: 'rotate to a fresh key: tally keys new NAME' });
+        }
+        receipt = await submitSignedBy(opts, old, ROTATE_TYPE, (chain, nonce) => ({ ...signRotateBody(chain, account, nonce, next) }));
+      }
+      const info = await adoptAccount(home, opts.to, nextPassphrase, account);
+      const result = { account, from: { key: oldName, pub: old.pub }, to: { key: info.name, pub: info.pub }, receipt };
+      output(opts, result, () => `account ${account} now signs with key "${info.name}" (${info.pub})` +
+        (receipt ? `; committed at block ${receipt.height} as ${receipt.id}` : '; it already did on chain, the keystore is updated') +
+        `\nkey "${oldName}" is refused from now on; keep its file only to show past signatures, or delete it.` +
+        `\nnext: pass --key ${info.name} (or set TALLY_KEY=${info.name})`);
+    });
 }
+

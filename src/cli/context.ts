@@ -8,7 +8,7 @@ import { signTx, type Receipt, type Tx } from '../chain/envelope.js';
 import { signQuery } from '../chain/query-auth.js';
 import type { Signer } from '../core/keys.js';
 import type { CliContext, SubmitResult } from '../chain/app-module.js';
-import { defaultHome, keyInfo, loadSigner, readPassphrase, resolveKeyName } from './keystore.js';
+import { defaultHome, keyInfo, loadSigner, resolveKeyName, withPassphrase } from './keystore.js';
 import { output } from './output.js';
 
 export interface ClientOptions {
@@ -17,6 +17,8 @@ export interface ClientOptions {
   key?: string;
   data?: string;
   json?: boolean;
+  /** --passphrase-file: the --key's passphrase, for services (before $TALLY_PASSPHRASE and the prompt) */
+  passphraseFile?: string;
 }
 
 export function defaultDataDir(): string {
@@ -38,6 +40,7 @@ export function addClientOptions(command: Command): Command {
     .option('--data <dir>', 'data directory whose socket to use (default: $TALLY_DATA or ~/.tally/node)')
     .option('--home <dir>', 'keystore directory (default: $TALLY_HOME or ~/.tally)')
     .option('--key <name>', 'which key signs (default: $TALLY_KEY, else the only key)')
+    .option('--passphrase-file <file>', "the key's passphrase, first line of a 0600 file (before $TALLY_PASSPHRASE and the prompt)")
     .option('--json', 'print JSON for scripts');
 }
 
@@ -53,11 +56,17 @@ export async function withClient<T>(options: ClientOptions, fn: (client: Client)
 export const TX_LIFETIME_SECS = 600;
 
 export async function submitSigned(options: ClientOptions, type: string, body: Record<string, unknown>): Promise<Receipt> {
-  const signer = await unlockKey(options);
+  return submitSignedBy(options, await unlockKey(options), type, () => body);
+}
+
+/** Sign with `signer` for its account and submit; `body` may depend on the chain and the nonce (auth.rotate's proof does). */
+export async function submitSignedBy(
+  options: ClientOptions, signer: Signer & { id: string }, type: string, body: (chain: string, nonce: number) => Record<string, unknown>,
+): Promise<Receipt> {
   return withClient(options, async (client) => {
     const info = (await client.call('node.info')) as { chain: string };
     const auth = (await client.call('auth.get', { id: signer.id })) as { nonce: number };
-    const tx: Tx = { chain: info.chain, type, from: signer.id, nonce: auth.nonce, expires: Math.floor(Date.now() / 1000) + TX_LIFETIME_SECS, body };
+    const tx: Tx = { chain: info.chain, type, from: signer.id, nonce: auth.nonce, expires: Math.floor(Date.now() / 1000) + TX_LIFETIME_SECS, body: body(info.chain, auth.nonce) };
     const result = (await client.call('tx.submit', { tx: signTx(tx, signer) })) as SubmitResult;
     if ('error' in result) throw new TallyError(result.error.code, result.error.message, { status: result.status, ...(result.error.hint ? { hint: result.error.hint } : {}) });
     if (result.status === 'failed') {
@@ -83,7 +92,7 @@ export async function signedQuery(options: ClientOptions, name: string, params: 
 export async function unlockKey(options: ClientOptions): Promise<Signer & { id: string; name: string }> {
   const home = homeDir(options);
   const keyName = resolveKeyName(home, options.key);
-  return loadSigner(home, keyName, await readPassphrase(`Passphrase for key "${keyName}": `));
+  return withPassphrase(keyName, (passphrase) => loadSigner(home, keyName, passphrase), { file: options.passphraseFile });
 }
 
 export const cliContext: CliContext = {

@@ -9,6 +9,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { fail, TallyError } from '../core/errors.js';
 import { accountIdFromPub, rawPublicKey, signerFromPrivateKey, type Signer } from '../core/keys.js';
 import { checkSecretFileMode, writeSecretFile } from '../store/keyfile.js';
+import { ACCOUNT_ID } from '../core/keys.js';
 
 export const KEY_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 const FILE_VERSION = 1;
@@ -26,7 +27,10 @@ const MAX_CIPHERTEXT_BYTES = 4096; // an Ed25519 PKCS#8 DER is 48 bytes; anythin
 
 export interface KeyInfo {
   name: string;
-  /** account id (accountIdFromPub) */
+  /**
+   * The account id this key signs for: accountIdFromPub(pub), or, after `tally keys
+   * rotate` moved an account to this key, that account's id.
+   */
   id: string;
   /** base64url of the raw 32-byte public key */
   pub: string;
@@ -42,6 +46,8 @@ interface KeyFile {
   id: string;
   pub: string;
   created: string;
+  /** the account this key took over by rotation (absent: the key's own account, `id`) */
+  account?: string;
   kdf: { name: 'scrypt'; N: number; r: number; p: number; salt: string };
   cipher: { name: 'aes-256-gcm'; iv: string; tag: string };
   ciphertext: string;
@@ -142,6 +148,9 @@ function parseKeyFile(text: string, where: string): KeyFile {
   const pub = data.pub as string;
   if (data.id !== accountIdFromPub(pub)) invalid(where, 'id does not match pub');
   if (typeof data.created !== 'string' || Number.isNaN(Date.parse(data.created))) invalid(where, 'created is not an ISO time');
+  if (data.account !== undefined && (typeof data.account !== 'string' || !ACCOUNT_ID.test(data.account) || data.account === data.id)) {
+    invalid(where, 'account must be a 40-hex account id other than id');
+  }
 
   const kdf = data.kdf;
   if (!isRecord(kdf) || kdf.name !== 'scrypt') invalid(where, 'kdf must be scrypt');
@@ -166,6 +175,7 @@ function parseKeyFile(text: string, where: string): KeyFile {
     id: data.id as string,
     pub,
     created: data.created,
+    ...(data.account !== undefined ? { account: data.account as string } : {}),
     kdf: { name: 'scrypt', N, r, p, salt: kdf.salt as string },
     cipher: { name: 'aes-256-gcm', iv: cipher.iv as string, tag: cipher.tag as string },
     ciphertext: data.ciphertext as string,
@@ -190,7 +200,7 @@ function readStored(home: string, name: string): { file: KeyFile; text: string; 
 }
 
 function infoOf(file: KeyFile, filePath: string): KeyInfo {
-  return { name: file.name, id: file.id, pub: file.pub, path: filePath, created: file.created };
+  return { name: file.name, id: file.account ?? file.id, pub: file.pub, path: filePath, created: file.created };
 }
 
 // ---------------------------------------------------------------------------
@@ -216,13 +226,14 @@ function scrypt(passphrase: string, salt: Buffer, N: number, r: number, p: numbe
   });
 }
 
-// Binding name, id and pub into the tag means none of them can be edited or swapped
-// between files without decryption failing. The fields cannot contain newlines.
-function additionalData(name: string, id: string, pub: string): Buffer {
-  return Buffer.from(`tally/keystore/v1\n${name}\n${id}\n${pub}\n`, 'utf8');
+// Binding name, id, pub (and the account a rotation moved to this key) into the tag means
+// none of them can be edited or swapped between files without decryption failing. The
+// fields cannot contain newlines.
+function additionalData(name: string, id: string, pub: string, account?: string): Buffer {
+  return Buffer.from(`tally/keystore/v1\n${name}\n${id}\n${pub}\n${account !== undefined ? `${account}\n` : ''}`, 'utf8');
 }
 
-async function encryptKey(name: string, privateKey: KeyObject, passphrase: string, created: string): Promise<KeyFile> {
+async function encryptKey(name: string, privateKey: KeyObject, passphrase: string, created: string, account?: string): Promise<KeyFile> {
   const pub = rawPublicKey(crypto.createPublicKey(privateKey));
   const id = accountIdFromPub(pub);
   const N = scryptNFromEnv();
@@ -232,7 +243,7 @@ async function encryptKey(name: string, privateKey: KeyObject, passphrase: strin
   const der = privateKey.export({ format: 'der', type: 'pkcs8' });
   try {
     const cipher = crypto.createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
-    cipher.setAAD(additionalData(name, id, pub));
+    cipher.setAAD(additionalData(name, id, pub, account));
     const ciphertext = Buffer.concat([cipher.update(der), cipher.final()]);
     return {
       version: FILE_VERSION,
@@ -240,6 +251,7 @@ async function encryptKey(name: string, privateKey: KeyObject, passphrase: strin
       id,
       pub,
       created,
+      ...(account !== undefined ? { account } : {}),
       kdf: { name: 'scrypt', N, r: SCRYPT_R, p: SCRYPT_P, salt: salt.toString('base64url') },
       cipher: { name: 'aes-256-gcm', iv: iv.toString('base64url'), tag: cipher.getAuthTag().toString('base64url') },
       ciphertext: ciphertext.toString('base64url'),
@@ -256,7 +268,7 @@ async function decryptKey(file: KeyFile, passphrase: string, where: string): Pro
   let der: Buffer;
   try {
     const decipher = crypto.createDecipheriv('aes-256-gcm', key, Buffer.from(file.cipher.iv, 'base64url'), { authTagLength: TAG_BYTES });
-    decipher.setAAD(additionalData(file.name, file.id, file.pub));
+    decipher.setAAD(additionalData(file.name, file.id, file.pub, file.account));
     decipher.setAuthTag(Buffer.from(file.cipher.tag, 'base64url'));
     der = Buffer.concat([decipher.update(Buffer.from(file.ciphertext, 'base64url')), decipher.final()]);
   } catch {
@@ -332,7 +344,7 @@ export function keyInfo(home: string, name: string): KeyInfo {
 export async function loadSigner(home: string, name: string, passphrase: string): Promise<Signer & { id: string; name: string }> {
   const { file, path: filePath } = readStored(home, name);
   const privateKey = await decryptKey(file, passphrase, filePath);
-  return { ...signerFromPrivateKey(privateKey), id: file.id, name: file.name };
+  return { ...signerFromPrivateKey(privateKey), id: file.account ?? file.id, name: file.name };
 }
 
 /** The encrypted key file as stored: safe to back up, useless without the passphrase. */
@@ -361,9 +373,48 @@ export async function importKey(home: string, name: string, text: string, passph
     }
     const privateKey = await decryptKey(file, passphrase, 'being imported');
     // Re-encrypted (fresh salt and iv) because the name is part of the authenticated data.
-    return saveNew(home, await encryptKey(name, privateKey, passphrase, file.created));
+    return saveNew(home, await encryptKey(name, privateKey, passphrase, file.created, file.account));
   }
   return saveNew(home, await encryptKey(name, parsePrivatePem(trimmed), passphrase, new Date().toISOString()));
+}
+
+/**
+ * Replace a key file atomically, mode 0600 throughout: the new text goes to a temporary
+ * file in the same directory (created 0600, fsynced), which is renamed over the old one,
+ * and the directory is fsynced. A crash leaves the old file or the new one, never half.
+ */
+function replaceKeyFile(home: string, file: KeyFile): KeyInfo {
+  const target = keyPath(home, file.name);
+  const temp = path.join(keysDir(home), `.${file.name}.json.${process.pid}.tmp`);
+  fs.rmSync(temp, { force: true });
+  try {
+    writeSecretFile(temp, JSON.stringify(file, null, 2) + '\n');
+    fs.renameSync(temp, target);
+  } catch (err) {
+    fs.rmSync(temp, { force: true });
+    throw err;
+  }
+  const dir = fs.openSync(keysDir(home), 'r');
+  try {
+    fs.fsyncSync(dir);
+  } finally {
+    fs.closeSync(dir);
+  }
+  return infoOf(file, target);
+}
+
+/** `tally keys passwd`: the same key under a new passphrase (fresh salt and iv). */
+export async function changePassphrase(home: string, name: string, oldPassphrase: string, newPassphrase: string): Promise<KeyInfo> {
+  const { file, path: filePath } = readStored(home, name);
+  const privateKey = await decryptKey(file, oldPassphrase, filePath);
+  return replaceKeyFile(home, await encryptKey(name, privateKey, newPassphrase, file.created, file.account));
+}
+
+/** After `auth.rotate` committed: the key `name` now signs for `account` (authenticated in the file). */
+export async function adoptAccount(home: string, name: string, passphrase: string, account: string): Promise<KeyInfo> {
+  const { file, path: filePath } = readStored(home, name);
+  const privateKey = await decryptKey(file, passphrase, filePath);
+  return replaceKeyFile(home, await encryptKey(name, privateKey, passphrase, file.created, account === file.id ? undefined : account));
 }
 
 function parsePrivatePem(text: string): KeyObject {
@@ -410,21 +461,87 @@ export function resolveKeyName(home: string, explicit?: string): string {
 // ---------------------------------------------------------------------------
 // Passphrase input
 
-export async function readPassphrase(prompt: string, options: { confirm?: boolean } = {}): Promise<string> {
+/** Where a passphrase comes from: a file (`--passphrase-file`), else the environment, else the terminal. */
+export interface PassphraseOptions {
+  /** --passphrase-file: the first line of this file (mode 0600 or 0400) */
+  file?: string;
+  /** the environment variable to read (default TALLY_PASSPHRASE); set-but-empty counts */
+  envVar?: string;
+  /** ask twice (a new passphrase typed at a terminal) */
+  confirm?: boolean;
+  /** the terminal; default: process.stdin/stderr when stdin is a TTY (tests pass their own) */
+  terminal?: { input: HiddenInput; output: NodeJS.WritableStream };
+}
+
+/** How many times a terminal user may type a wrong passphrase before the command fails. */
+export const PASSPHRASE_TRIES_MAX = 3;
+const PASSPHRASE_FILE_BYTES_MAX = 1024;
+
+/** The passphrase in a file: its first line (without the newline), from a file only its owner can read. */
+export function readPassphraseFile(file: string): string {
+  checkSecretFileMode(file, 'passphrase file');
+  const bytes = fs.readFileSync(file);
+  if (bytes.length > PASSPHRASE_FILE_BYTES_MAX) fail('passphrase_file_invalid', `passphrase file ${file} is over ${PASSPHRASE_FILE_BYTES_MAX} bytes`, { hint: 'it holds one line: the passphrase' });
+  const text = bytes.toString('utf8');
+  const eol = text.search(/\r?\n/);
+  if (eol >= 0 && text.slice(eol).trim() !== '') fail('passphrase_file_invalid', `passphrase file ${file} has more than one line`, { hint: 'it holds one line: the passphrase' });
+  return eol >= 0 ? text.slice(0, eol) : text;
+}
+
+function terminalOf(options: PassphraseOptions): PassphraseOptions['terminal'] {
+  if (options.terminal) return options.terminal;
+  return process.stdin.isTTY ? { input: process.stdin, output: process.stderr } : undefined;
+}
+
+/** A passphrase: --passphrase-file, else $TALLY_PASSPHRASE, else the terminal. */
+export async function readPassphrase(prompt: string, options: PassphraseOptions = {}): Promise<string> {
+  if (options.file !== undefined) return readPassphraseFile(options.file);
   // Set-but-empty counts: scripts may legitimately use an empty passphrase.
-  const env = process.env.TALLY_PASSPHRASE;
+  const env = process.env[options.envVar ?? 'TALLY_PASSPHRASE'];
   if (env !== undefined) return env;
-  if (!process.stdin.isTTY) {
+  const terminal = terminalOf(options);
+  if (!terminal) {
     fail('passphrase_required', 'a passphrase is needed and there is no terminal to ask for it', {
-      hint: 'set TALLY_PASSPHRASE in the environment when running non-interactively',
+      hint: `pass --passphrase-file FILE, or set ${options.envVar ?? 'TALLY_PASSPHRASE'} in the environment, when running non-interactively`,
     });
   }
-  const first = await readHiddenLine(process.stdin, process.stderr, prompt);
+  const first = await readHiddenLine(terminal.input, terminal.output, prompt);
   if (options.confirm) {
-    const second = await readHiddenLine(process.stdin, process.stderr, 'Repeat to confirm: ');
+    const second = await readHiddenLine(terminal.input, terminal.output, 'Repeat to confirm: ');
     if (first !== second) fail('passphrase_mismatch', 'the two passphrases do not match', { hint: 'try again' });
   }
   return first;
+}
+
+/**
+ * Run `use` with the passphrase of key `name`. From a file or the environment it is tried
+ * once (a script must not loop); at a terminal a wrong one is asked again, up to
+ * PASSPHRASE_TRIES_MAX times, then the command fails with wrong_passphrase.
+ */
+export async function withPassphrase<T>(name: string, use: (passphrase: string) => Promise<T>, options: PassphraseOptions = {}): Promise<T> {
+  const prompt = `Passphrase for key "${name}": `;
+  const interactive = options.file === undefined && process.env[options.envVar ?? 'TALLY_PASSPHRASE'] === undefined;
+  const terminal = interactive ? terminalOf(options) : undefined;
+  for (let attempt = 1; ; attempt++) {
+    const passphrase = await readPassphrase(prompt, options);
+    try {
+      return await use(passphrase);
+    } catch (err) {
+      if (!terminal || !(err instanceof TallyError) || err.code !== 'wrong_passphrase') throw err;
+      if (attempt >= PASSPHRASE_TRIES_MAX) {
+        fail('wrong_passphrase', `${PASSPHRASE_TRIES_MAX} wrong passphrases for key ${name}`, {
+          status: 401, hint: 'nothing was changed; if you lost the passphrase, the key cannot be recovered (restore a backup of the key file whose passphrase you know)',
+        });
+      }
+      terminal.output.write(`wrong passphrase, try again (${attempt} of ${PASSPHRASE_TRIES_MAX})\n`);
+    }
+  }
+}
+
+/** The warning `keys new|passwd|import` print for an empty passphrase (the file alone then unlocks the key). */
+export function emptyPassphraseWarning(name: string): string {
+  return `warning: key "${name}" has an empty passphrase: anyone who copies its file can sign with it. ` +
+    `Fine for a development chain only; set one with \`tally keys passwd ${name}\`.`;
 }
 
 /** What readHiddenLine needs from its input; process.stdin when it is a TTY. */
