@@ -6,6 +6,7 @@ import { registerKeyCommands } from './commands-keys.js';
 import { registerNodeCommands } from './commands-node.js';
 import { registerBenchCommand } from './commands-bench.js';
 import { registerCompletionCommand } from './completion.js';
+import { addHelpExamples } from './help-examples.js';
 import { cliContext } from './context.js';
 import { reportError } from './output.js';
 import { TallyError } from '../core/errors.js';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerChainCommands(program);
   registerBenchCommand(program);
   registerCompletionCommand(program, pkg.version);
+  addHelpExamples(program);
   return program;
 }
 
