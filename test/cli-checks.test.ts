@@ -120,6 +120,10 @@ describe('the CLI checks before it signs', { timeout: 300_000 }, () => {
     assert.equal(shown.proofCheck.ok, true);
     const upper = await cliOk(home, ['tx', transfer.toUpperCase(), '--node', node.socket, '--json']);
     assert.equal(upper.id, transfer);
+    const statement = await cliOk(home, ['sign', 'prefixes are fine', '--key', 'bob', '--node', node.socket, '--json']);
+    const verified = await cliOk(home, ['verify', statement.id.slice(0, 10), '--node', node.socket, '--json']);
+    assert.equal(verified.valid, true);
+    assert.equal(verified.statement.id, statement.id);
     const short = await cli(home, ['tx', transfer.slice(0, 7), '--node', node.socket, '--json']);
     assert.equal(short.code, 1);
     assert.equal(short.json.error.code, 'bad_tx_id');
