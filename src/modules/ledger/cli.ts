@@ -277,7 +277,7 @@ export function ledgerCli(program: Command, cli: CliContext): void {
     const body: Opts = { to: toId ?? to, amount };
     if (typeof opts.memo === 'string') body.memo = opts.memo;
     const receipt = await submit(cli, 'ledger.send', body, opts);
-    const who = toId === to ? to : `${to} (${toId})`;
+    const who = toId === undefined || toId === to ? to : `${to} (${toId})`;
     cli.output(opts, receipt, () => `sent ${amount} to ${who}; ${committed(receipt)}\n(the receiver or you may contest it: tally contest ${receipt.id} --reason ...)`);
   });
 
