@@ -114,9 +114,10 @@ describe('ledger flow through a real node', { timeout: 180_000 }, () => {
     const mint = await getOk(`${node.http}/v1/accounts/mint`);
     assert.equal(mint.balance, '-3000');
 
-    // A committed but failed transfer: exit 1, JSON error, nonce used, balances untouched.
+    // A committed but failed transfer (--force: the CLI would refuse it before signing):
+    // exit 1, JSON error, nonce used, balances untouched.
     const nonceBefore = (await getOk(`${node.http}/v1/auth/${ids.alice}`)).nonce;
-    const broke = await cli(home, ['send', 'bob', '5000', '--key', 'alice', '--node', node.socket, '--json']);
+    const broke = await cli(home, ['send', 'bob', '5000', '--force', '--key', 'alice', '--node', node.socket, '--json']);
     assert.equal(broke.code, 1);
     assert.equal(broke.json.error.code, 'insufficient_funds');
     assert.equal(broke.json.error.details.receipt.status, 'failed');

@@ -2,6 +2,8 @@
 import os from 'node:os';
 import type { Command } from 'commander';
 import { flag, intFlag, oneOf } from '../core/decode.js';
+import { fail } from '../core/errors.js';
+import { connectClient } from '../api/client.js';
 import { runBench, type BenchResult } from '../../bench/bench.js';
 import { runNotaryBench } from '../../bench/notary.js';
 import { parseKeyType } from '../modules/notary/keys.js';
@@ -12,6 +14,7 @@ export function registerBenchCommand(program: Command): void {
     .description('measure committed signed transfers per second (HTTP batch and Unix socket), latency, and the Ed25519 verify limit of this machine')
     .option('--node <url>', 'benchmark a running node at http(s)://host:port instead of starting a fresh dev node')
     .option('--socket <path>', 'with --node: also benchmark its Unix socket')
+    .option('--yes', 'with --node: run even on a chain that is not a dev chain (the benchmark registers accounts and commits transfers on it for good)')
     .option('--duration <secs>', 'seconds per transport (1 to 3600)', intFlag('--duration', 1, 3600), 10)
     .option('--accounts <n>', 'accounts sending to each other (1 to 100000)', intFlag('--accounts', 1, 100_000), 2000)
     .option('--batch <n>', 'transactions per HTTP request (1 to 1000)', intFlag('--batch', 1, 1000), 500)
@@ -21,6 +24,7 @@ export function registerBenchCommand(program: Command): void {
     .option('--sync <FULL|NORMAL>', 'synchronous mode of the node it starts', flag('--sync', oneOf(['FULL', 'NORMAL'])), 'FULL')
     .option('--json', 'print one JSON object: tx_per_s, p50_ms, p99_ms, verify_per_s, ratio, ...')
     .action(async (opts) => {
+      if (opts.node && !opts.yes) await refuseUnlessDevChain(opts.node, opts.accounts);
       const result = await runBench({
         node: opts.node,
         socket: opts.socket,
@@ -33,6 +37,14 @@ export function registerBenchCommand(program: Command): void {
         sync: opts.sync,
         log: opts.json ? () => {} : (line) => process.stderr.write(line + '\n'),
       });
+      if (result.http.committed + result.socket.committed === 0) {
+        // A run that committed nothing measured nothing: say so in the exit code, with the counts.
+        if (!opts.json) output(opts, result, () => human(result));
+        const { http, socket } = result;
+        fail('bench_nothing_committed', `every transaction was refused or failed (HTTP: ${http.refused} refused, ${http.failed} failed; socket: ${socket.refused} refused, ${socket.failed} failed)`, {
+          details: { result }, hint: 'the first refusal code is printed above; a node under a low --rate-limit or another chain\'s rules refuses the benchmark',
+        });
+      }
       output(opts, result, () => human(result));
     });
 
@@ -61,6 +73,26 @@ export function registerBenchCommand(program: Command): void {
         ['machine', `${r.cpu}, ${r.cores} cores, Node ${r.node_version}, OpenSSL ${r.openssl_version}`],
       ]));
     });
+}
+
+/** A dev chain: "tally-dev" (what `tally node --dev` makes) or any chain id ending in "-dev". */
+export function isDevChain(chain: string): boolean {
+  return chain === 'tally-dev' || chain.endsWith('-dev');
+}
+
+async function refuseUnlessDevChain(target: string, accounts: number): Promise<void> {
+  const client = connectClient(target);
+  let chain: string;
+  try {
+    chain = ((await client.call('node.info')) as { chain: string }).chain;
+  } finally {
+    client.close();
+  }
+  if (!isDevChain(chain)) {
+    fail('not_dev_chain', `the node at ${target} runs chain "${chain}", which is not a dev chain: the benchmark would register ${accounts} accounts and commit transfers on it for good`, {
+      hint: 'benchmark a dev node (`tally node --dev`, or a chain id ending in "-dev"), or pass --yes if this chain is meant for it',
+    });
+  }
 }
 
 function human(r: BenchResult): string {

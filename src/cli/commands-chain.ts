@@ -42,11 +42,13 @@ export function registerChainCommands(program: Command): void {
     });
 
   addClientOptions(program.command('tx')
-    .argument('<id>', 'transaction id (64 hex digits)')
+    .argument('<id>', 'transaction id: 64 hex digits, or a unique prefix of at least 8')
     .description('show a transaction with its receipt, and check its Merkle proof against the signed block header'))
     .action(async (id: string, opts: ClientOptions) => {
       const result = await withClient(opts, async (client) => {
         const info = (await client.call('node.info')) as { nodeKey: string };
+        // A short id (as people copy it) names the one transaction whose id starts with it.
+        if (!/^[0-9a-f]{64}$/.test(id)) id = ((await client.call('query', { name: 'ledger.find_tx', params: { prefix: id } })) as { id: string }).id;
         const view = (await client.call('tx.get', { id })) as TxView;
         const proof = (await client.call('tx.proof', { id })) as ProofView;
         return { ...view, proof, proofCheck: verifyTxProof(proof, info.nodeKey) };

@@ -71,7 +71,7 @@ export async function submitSignedBy(
     if ('error' in result) throw new TallyError(result.error.code, result.error.message, { status: result.status, ...(result.error.hint ? { hint: result.error.hint } : {}) });
     if (result.status === 'failed') {
       // The receipt keeps only the code (receipts are consensus data); say it in words.
-      throw new TallyError(result.code ?? 'failed', `${(result.code ?? 'failed').replace(/_/g, ' ')}: the chain recorded transaction ${result.id.slice(0, 16)}… at block ${result.height} as failed (its nonce is used, nothing else changed)`, {
+      throw new TallyError(result.code ?? 'failed', `${(result.code ?? 'failed').replace(/_/g, ' ')}: the chain recorded transaction ${result.id} at block ${result.height} as failed (its nonce is used, nothing else changed)`, {
         details: { receipt: result },
       });
     }

@@ -5,6 +5,8 @@ import { registerChainCommands } from './commands-chain.js';
 import { registerKeyCommands } from './commands-keys.js';
 import { registerNodeCommands } from './commands-node.js';
 import { registerBenchCommand } from './commands-bench.js';
+import { registerCompletionCommand } from './completion.js';
+import { addHelpExamples } from './help-examples.js';
 import { cliContext } from './context.js';
 import { reportError } from './output.js';
 import { TallyError } from '../core/errors.js';
@@ -23,6 +25,8 @@ export function buildProgram(): Command {
   for (const m of allModules) m.app.cli?.(program, cliContext);
   registerChainCommands(program);
   registerBenchCommand(program);
+  registerCompletionCommand(program, pkg.version);
+  addHelpExamples(program);
   return program;
 }
 

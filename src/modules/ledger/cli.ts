@@ -2,6 +2,7 @@
 // tables for people by default; refusals and failed transactions say what to do next.
 import fs from 'node:fs';
 import type { Command } from 'commander';
+import { formatAmount, parseAmount, parsePositiveAmount } from '../../core/amount.js';
 import { TallyError, fail } from '../../core/errors.js';
 import { ACCOUNT_ID } from '../../core/keys.js';
 import { flag, int, intFlag, refuse } from '../../core/decode.js';
@@ -53,11 +54,85 @@ async function submit(cli: CliContext, type: string, body: Opts, opts: Opts): Pr
   }
 }
 
-/** The account id a recipient name (or key) stands for now; unknown_account before anything is signed. */
-async function recipientId(cli: CliContext, ref: string, opts: Opts): Promise<string> {
-  const who = (await cli.query('ledger.whoami', { account: ref }, opts)) as { id: string; registered: boolean };
-  if (!who.registered) fail('unknown_account', `no registered account "${ref}"`, { status: 404, hint: FAILURE_HINTS.unknown_account! });
-  return who.id;
+// ---------------------------------------------------------------------------------------
+// Checks before signing. A transaction the chain records as failed still uses a nonce and
+// stays in the history for ever, so what the chain would certainly refuse today is found
+// with queries first and refused here with the chain's own code, message and hint, before
+// the passphrase is asked for. This is advice, not a rule: the state may change before a
+// block applies the transaction, and the chain's check (txs.ts) is the one that counts.
+// --force skips these checks and signs.
+
+const FORCE = ['--force', 'sign and submit even if the node\'s state says the chain would refuse (it is then recorded as failed and uses a nonce)'] as const;
+
+function refuseUnsigned(code: string, message: string, status: number): never {
+  throw new TallyError(code, `${message} (checked before signing: nothing was signed; --force signs anyway)`, {
+    status, hint: FAILURE_HINTS[code]!, details: { signed: false },
+  });
+}
+
+interface AccountInfo { id: string; name: string | null; registered: boolean; balance: string; held: string; available: string; roles: string[] }
+
+/** An account as the node sees it now; undefined when the chain has never seen the name, id or key. */
+async function lookup(cli: CliContext, ref: string, opts: Opts): Promise<AccountInfo | undefined> {
+  try {
+    return (await cli.query('ledger.whoami', { account: ref }, opts)) as AccountInfo;
+  } catch (err) {
+    if (err instanceof TallyError && err.code === 'unknown_account') return undefined;
+    throw err;
+  }
+}
+
+/** The --key account, which must be registered (the chain's first check of every ledger transaction but register). */
+async function signingMember(cli: CliContext, opts: Opts): Promise<AccountInfo> {
+  const me = await lookup(cli, cli.currentAccountId(opts), opts);
+  if (!me?.registered) refuseUnsigned('not_registered', 'the signing key has no ledger account; register first', 403);
+  return me;
+}
+
+/** An open dispute, as ledger.second and ledger.resolve require. */
+async function openDisputeOrRefuse(cli: CliContext, n: number, opts: Opts): Promise<DisputeView> {
+  let d: DisputeView;
+  try {
+    d = (await cli.query('ledger.dispute', { dispute: n }, opts)) as DisputeView;
+  } catch (err) {
+    if (err instanceof TallyError && err.code === 'dispute_not_found') refuseUnsigned('dispute_not_found', `no dispute ${n}`, 404);
+    throw err;
+  }
+  if (d.status !== 'open' && d.status !== 'escalated') refuseUnsigned('dispute_closed', `dispute ${n} is already ${d.status}`, 409);
+  return d;
+}
+
+/** ledger.send's checks, in the chain's order: member, recipient, not oneself, available funds. */
+async function checkSend(cli: CliContext, to: string, toId: string | undefined, amount: string, opts: Opts): Promise<void> {
+  const me = await signingMember(cli, opts);
+  const recipient = toId === undefined ? undefined : await lookup(cli, toId, opts);
+  if (!recipient?.registered) refuseUnsigned('unknown_account', `no account "${to}"`, 404);
+  if (recipient.id === me.id) refuseUnsigned('self_transfer', 'an account cannot send to itself', 422);
+  const { decimals } = (await cli.call('node.info', {}, opts)) as { decimals: number };
+  let needed: bigint;
+  try {
+    needed = parsePositiveAmount(amount, decimals);
+  } catch {
+    return; // a malformed amount is refused at admission, which uses no nonce
+  }
+  const available = parseAmount(me.available, decimals);
+  if (available < needed) {
+    const held = me.held !== '0' ? ` (${me.held} more is held by disputes)` : '';
+    refuseUnsigned('insufficient_funds', `available ${me.available}${held}, needed ${formatAmount(needed, decimals)}`, 422);
+  }
+}
+
+/** A transaction id as people give it: all 64 hex digits, or a unique prefix (ledger.find_tx). */
+async function fullTxId(cli: CliContext, ref: string, opts: Opts): Promise<string> {
+  const id = ref.toLowerCase();
+  if (/^[0-9a-f]{64}$/.test(id)) return id;
+  return ((await cli.query('ledger.find_tx', { prefix: id }, opts)) as { id: string }).id;
+}
+
+/** The account id a recipient name (or key) stands for now; undefined if there is none. */
+async function recipientId(cli: CliContext, ref: string, opts: Opts): Promise<string | undefined> {
+  const who = await lookup(cli, ref, opts);
+  return who?.registered ? who.id : undefined;
 }
 
 const committed = (r: Receipt): string => `committed in block ${r.height} (tx ${r.id})`;
@@ -191,15 +266,18 @@ export function ledgerCli(program: Command, cli: CliContext): void {
       .argument('<to>', 'recipient account name or id')
       .argument('<amount>', 'decimal amount, e.g. 12.5')
       .option('--memo <text>', 'a note for the recipient (at most 256 bytes)')
+      .option(...FORCE)
       .description('send coins to another account'),
   ).action(async (to: string, amount: string, opts: Opts) => {
     // Sign the account id, not the name: a name freed by a rename could be registered by
     // someone else before the transfer commits, and a signed name would pay them.
     const toId = ACCOUNT_ID.test(to) ? to : await recipientId(cli, to, opts);
-    const body: Opts = { to: toId, amount };
+    if (!opts.force) await checkSend(cli, to, toId, amount, opts);
+    // Forced to a name no account has: only the name can be signed (the weaker form).
+    const body: Opts = { to: toId ?? to, amount };
     if (typeof opts.memo === 'string') body.memo = opts.memo;
     const receipt = await submit(cli, 'ledger.send', body, opts);
-    const who = toId === to ? to : `${to} (${toId})`;
+    const who = toId === undefined || toId === to ? to : `${to} (${toId})`;
     cli.output(opts, receipt, () => `sent ${amount} to ${who}; ${committed(receipt)}\n(the receiver or you may contest it: tally contest ${receipt.id} --reason ...)`);
   });
 
@@ -232,7 +310,7 @@ export function ledgerCli(program: Command, cli: CliContext): void {
       const rows = page.items.map((i) => [
         when(i.time), i.type.replace(/^ledger\./, ''), i.status !== 'ok' ? `failed: ${i.code}` : i.events.some((e) => e.type === 'ledger.transfer') ? i.change : '',
         i.counterparty ? (i.counterparty.id === MINT_ID ? 'mint' : i.counterparty.name ?? short(i.counterparty.id)) : '-',
-        i.id.slice(0, 16), i.memo ?? '',
+        i.id, i.memo ?? '',
       ]);
       return `${page.account.name} (${page.account.id})\n` + columns(['time', 'type', 'change', 'with', 'tx', 'memo'], rows) +
         (page.next ? `\nmore: tally history ${ref ?? ''} --cursor ${page.next}`.replace('  ', ' ') : '');
@@ -269,7 +347,7 @@ export function ledgerCli(program: Command, cli: CliContext): void {
 
   cli.clientOptions(
     program.command('verify')
-      .argument('[statement]', 'statement id (the tx id printed by `tally sign`)')
+      .argument('[statement]', 'statement id (the tx id printed by `tally sign`, or a unique prefix of it)')
       .option('--bundle <file>', 'check a saved statement bundle instead of asking the node')
       .option('--out <file>', 'save the statement bundle for offline checks')
       .option('--offline', 'never contact a node (needs --bundle, or --pub for a signature)')
@@ -296,7 +374,7 @@ export function ledgerCli(program: Command, cli: CliContext): void {
       if (opts.offline) fail('bad_args', 'an offline check needs --bundle FILE', { hint: 'save one while online: tally verify ID --out FILE' });
       if (!statementId) fail('bad_args', 'give a statement id, --bundle FILE, or --signer/--message/--signature');
       const info = (await cli.call('node.info', {}, opts)) as { nodeKey: string };
-      const r = (await cli.query('ledger.verify', { statement: statementId }, opts)) as { bundle: StatementBundle; signerName: string | null };
+      const r = (await cli.query('ledger.verify', { statement: await fullTxId(cli, statementId, opts) }, opts)) as { bundle: StatementBundle; signerName: string | null };
       const online = { nodeKey: info.nodeKey, ...r };
       bundle = online.bundle;
       signerName = online.signerName;
@@ -316,14 +394,24 @@ export function ledgerCli(program: Command, cli: CliContext): void {
   // --- disputes ---------------------------------------------------------------------------
   cli.clientOptions(
     program.command('contest')
-      .argument('<txid>', 'the transfer (ledger.send transaction id) you sent or received')
+      .argument('<txid>', 'the transfer (ledger.send transaction id, or a unique prefix of at least 8 hex digits) you sent or received')
       .requiredOption('--reason <text>', 'why (at most 256 bytes; public)')
+      .option(...FORCE)
       .description('dispute a transfer within the contest window: holds up to its amount on the receiver until an admin resolves it'),
-  ).action(async (transfer: string, opts: Opts) => {
+  ).action(async (ref: string, opts: Opts) => {
     // The chain finds the transfer by its position, which its receipt gives.
-    if (!/^[0-9a-f]{64}$/.test(transfer)) fail('bad_transfer_id', 'give the 64-hex id of the ledger.send to contest', { hint: 'tally history shows your transfers' });
-    const found = (await cli.call('tx.get', { id: transfer }, opts)) as { receipt: Receipt };
+    if (!/^[0-9a-fA-F]+$/.test(ref)) fail('bad_transfer_id', 'give the id of the ledger.send to contest (64 hex digits, or a unique prefix of at least 8)', { hint: 'tally history shows your transfers' });
+    const transfer = await fullTxId(cli, ref, opts);
+    const found = (await cli.call('tx.get', { id: transfer }, opts)) as { envelope: { tx: { type: string } }; receipt: Receipt };
     const at = { height: found.receipt.height, index: found.receipt.index };
+    if (!opts.force) {
+      const me = await signingMember(cli, opts);
+      const moved = found.receipt.events.find((e) => e.type === 'ledger.transfer');
+      if (found.envelope.tx.type !== 'ledger.send' || found.receipt.status !== 'ok' || !moved) {
+        refuseUnsigned('transfer_not_found', `no committed ledger.send ${transfer} at block ${at.height}, index ${at.index} (only ledger.send transfers can be contested)`, 404);
+      }
+      if (me.id !== moved.from && me.id !== moved.to) refuseUnsigned('not_a_party', 'only the sender or the receiver of a transfer may contest it', 403);
+    }
     const receipt = await submit(cli, 'ledger.contest', { transfer, ...at, reason: opts.reason }, opts);
     const ev = receipt.events.find((e) => e.type === 'ledger.dispute_opened')!;
     cli.output(opts, { ...receipt, dispute: ev.dispute }, () =>
@@ -334,8 +422,15 @@ export function ledgerCli(program: Command, cli: CliContext): void {
   cli.clientOptions(
     program.command('second')
       .argument('<dispute>', 'dispute number', disputeArg)
+      .option(...FORCE)
       .description('back an open dispute (members who are not party to it; once each)'),
   ).action(async (dispute: number, opts: Opts) => {
+    if (!opts.force) {
+      const me = await signingMember(cli, opts);
+      const d = await openDisputeOrRefuse(cli, dispute, opts);
+      if (me.id === d.from || me.id === d.to) refuseUnsigned('party_cannot_second', 'a party to the transfer cannot second its dispute', 403);
+      if (d.seconds.includes(me.id)) refuseUnsigned('already_seconded', `this account already seconded dispute ${dispute}`, 409);
+    }
     const receipt = await submit(cli, 'ledger.second', { dispute: dispute }, opts);
     const ev = receipt.events.find((e) => e.type === 'ledger.dispute_seconded')!;
     const escalated = receipt.events.some((e) => e.type === 'ledger.dispute_escalated');
@@ -347,9 +442,15 @@ export function ledgerCli(program: Command, cli: CliContext): void {
       .argument('<dispute>', 'dispute number', disputeArg)
       .argument('<action>', 'reverse (return what the hold covers to the sender) or dismiss (release the hold)')
       .requiredOption('--note <text>', 'the decision, recorded with it (at most 256 bytes; public)')
+      .option(...FORCE)
       .description('admin: resolve a dispute; history is never edited, a reversal is a new compensating transfer'),
   ).action(async (dispute: number, action: string, opts: Opts) => {
     if (action !== 'reverse' && action !== 'dismiss') fail('bad_action', 'action must be "reverse" or "dismiss"');
+    if (!opts.force) {
+      const me = await signingMember(cli, opts);
+      if (!me.roles.includes('admin')) refuseUnsigned('not_admin', 'only an admin of this chain may resolve disputes', 403);
+      await openDisputeOrRefuse(cli, dispute, opts);
+    }
     const receipt = await submit(cli, 'ledger.resolve', { dispute: dispute, action, note: opts.note }, opts);
     const ev = receipt.events.find((e) => e.type === 'ledger.dispute_resolved')!;
     cli.output(opts, receipt, () => action === 'reverse'

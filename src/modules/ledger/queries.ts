@@ -5,6 +5,7 @@ import { accountIdFromPub, ACCOUNT_ID } from '../../core/keys.js';
 import type { Query, QueryContext } from '../../chain/module.js';
 import { txView } from '../../chain/reads.js';
 import type { TxEvent } from '../../chain/envelope.js';
+import type { SqliteStore } from '../../store/sqlite.js';
 import { adminIds, type LedgerGenesis } from './genesis.js';
 import { auditTotals, netTransfer } from './audit.js';
 import { historyRows } from './history.js';
@@ -181,6 +182,50 @@ export const historyQuery: Query = {
 
 
 // ---------------------------------------------------------------------------------------
+// a transaction by a prefix of its id (people copy short ids)
+
+/** Shortest id prefix taken: 8 hex digits, as short as a git abbreviation and still rarely shared. */
+export const TX_PREFIX_HEX_MIN = 8;
+const TX_PREFIX = /^[0-9a-f]+$/;
+
+// Prepared once per store and kept reachable (see keepAlive in src/store/sqlite.ts).
+const prefixStatements = new Map<SqliteStore, ReturnType<typeof prefixStatement>>();
+const prefixStatement = (store: SqliteStore) =>
+  store.db.prepare<[bigint, bigint, number], { id: Buffer }>('SELECT id FROM txs WHERE id_head BETWEEN ? AND ? LIMIT ?');
+
+/**
+ * The ids of committed transactions that start with `prefix`, at most `max`. txs.id_head
+ * holds the id's first 8 bytes as a signed 64-bit integer, indexed: every id with a given
+ * non-empty prefix lies in one range of it (the first hex digit fixes the sign).
+ */
+function idsWithPrefix(store: SqliteStore, prefix: string, max: number): string[] {
+  let stmt = prefixStatements.get(store);
+  if (!stmt) prefixStatements.set(store, (stmt = prefixStatement(store)));
+  const head = prefix.slice(0, 16);
+  const lo = Buffer.from(head.padEnd(16, '0'), 'hex').readBigInt64BE(0);
+  const hi = Buffer.from(head.padEnd(16, 'f'), 'hex').readBigInt64BE(0);
+  // Beyond 16 digits the rows share id_head and are filtered here; collisions there are rare.
+  const rows = stmt.all(lo, hi, prefix.length > 16 ? 64 : max);
+  return rows.map((r) => r.id.toString('hex')).filter((id) => id.startsWith(prefix)).slice(0, max);
+}
+
+export const findTxQuery: Query = {
+  name: 'ledger.find_tx',
+  summary: `the full id of the one committed transaction whose id starts with {prefix} (${TX_PREFIX_HEX_MIN} to 64 hex digits)`,
+  run(ctx, params) {
+    const prefix = typeof params.prefix === 'string' ? params.prefix.toLowerCase() : undefined;
+    if (!prefix || !TX_PREFIX.test(prefix) || prefix.length < TX_PREFIX_HEX_MIN || prefix.length > 64) {
+      fail('bad_tx_id', `a transaction id is ${TX_PREFIX_HEX_MIN} to 64 hex digits (a unique prefix of the id)`, { hint: 'copy the id from `tally history` or the receipt' });
+    }
+    const ids = idsWithPrefix(ctx.chain.store, prefix, 2);
+    if (ids.length === 0) fail('tx_not_found', `no transaction whose id starts with ${prefix}`, { status: 404 });
+    if (ids.length > 1) fail('ambiguous_prefix', `more than one transaction id starts with ${prefix}`, { status: 409, hint: 'give more digits of the id' });
+    const t = ctx.chain.tx(ids[0]!)!;
+    return { id: t.id, type: t.envelope.tx.type, height: t.receipt.height, index: t.receipt.index, status: t.receipt.status };
+  },
+};
+
+// ---------------------------------------------------------------------------------------
 // statements and signatures
 
 function statementBundle(ctx: QueryContext, id: unknown): StatementBundle {
@@ -313,5 +358,5 @@ async function audit(ctx: QueryContext, who: string, status: unknown) {
 }
 
 export const ledgerQueries: Query[] = [
-  whoamiQuery, balanceQuery, historyQuery, statementQuery, verifyQuery, disputeQuery, auditQuery,
+  whoamiQuery, balanceQuery, historyQuery, findTxQuery, statementQuery, verifyQuery, disputeQuery, auditQuery,
 ];
