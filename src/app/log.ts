@@ -4,6 +4,7 @@
 // runs, so a crash or `process.exit` never loses the reason, and no worker thread is spawned.
 import pino, { type DestinationStream, type Logger } from 'pino';
 import pretty from 'pino-pretty';
+import { redactUrlCredentials } from '../core/text.js';
 
 export const LOG_FORMATS = ['text', 'json'] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
@@ -19,11 +20,6 @@ export const REDACT_PATHS: readonly string[] = [
   '*.passphrase', '*.password', '*.secret', '*.privateKey', '*.private_der', '*.token', '*.authorization', '*.cookie',
   'req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'headers.cookie',
 ];
-
-/** user:password in a URL (a wallet RPC address, say) becomes "[redacted]" in any message. */
-export function scrubMessage(text: string): string {
-  return text.replace(/\/\/[^/@\s:]+:[^/@\s]*@/g, '//[redacted]@');
-}
 
 export interface LogOptions {
   format: LogFormat;
@@ -41,7 +37,7 @@ export function createLogger(options: LogOptions, destination?: DestinationStrea
       // one secret such text is known to carry, credentials in a URL, is cut out.
       logMethod(this: Logger, args: Parameters<Logger['info']>, method: (...a: unknown[]) => void) {
         const a = args as unknown[];
-        for (let i = 0; i < a.length; i++) if (typeof a[i] === 'string') a[i] = scrubMessage(a[i] as string);
+        for (let i = 0; i < a.length; i++) if (typeof a[i] === 'string') a[i] = redactUrlCredentials(a[i] as string);
         method.apply(this, a);
       },
     },

@@ -3,6 +3,7 @@
 // services add probes asked at each report. The node is ready (can take transactions)
 // while no core component fails, and ok while nothing fails. Kept apart from the sequencer
 // so any part of the node can report.
+import { redactUrlCredentials } from '../core/text.js';
 import { storageError } from '../store/integrity.js';
 import type { SignedWatermark } from '../store/watermark.js';
 
@@ -62,6 +63,8 @@ export class NodeHealth implements HealthProbes {
       }
     }
     for (const [component, f] of this.failures) components[component] = { ok: false, ...f };
+    // Reasons come from error messages, which may name a URL with its credentials.
+    for (const c of Object.values(components)) if (c.reason) c.reason = redactUrlCredentials(c.reason);
     const failing = Object.entries(components).filter(([, c]) => !c.ok)
       .map(([component, c]) => ({ component, reason: c.reason ?? 'failing', ...(c.since ? { since: c.since } : {}), core: CORE_COMPONENTS.includes(component) }));
     return { ok: failing.length === 0, ready: !failing.some((f) => f.core), components, failing };
