@@ -259,6 +259,15 @@ describe('start-up failures are coded errors with a hint', { timeout: 60_000 }, 
     });
   }
 
+  it('a socket path that cannot be made is a coded error with a hint, not a stack trace', async () => {
+    const home = tempDir();
+    const r = await cli(home, ['node', '--dev', '--data', path.join(home, 'data'), '--socket', path.join(home, 'no-such-dir', 'x.sock'), '--http', 'off', '--internal', 'off', '--json']);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.ok(['address_unavailable', 'address_forbidden'].includes(r.json?.error?.code), r.stdout);
+    assert.match(r.json.error.hint, /--socket PATH/);
+    assert.equal(r.json.error.details.flag, '--socket');
+  });
+
   it('a CLI command against a node that is down is node_unreachable with a hint, over HTTP as over the socket', async () => {
     const home = tempDir();
     const busy = await busyPort();

@@ -193,32 +193,41 @@ async function closeHttp(app: FastifyInstance): Promise<void> {
 
 /**
  * A listener that cannot bind is an operator's problem with a fix, not a stack trace:
- * the address is taken, not allowed, or not on this machine.
+ * the address is taken, not allowed, or not on this machine. Anything else is rethrown.
  */
+function bindFailure(err: unknown, flagName: string, where: string, address: { host?: string; port?: number; path?: string }): never {
+  const code = (err as NodeJS.ErrnoException).code;
+  const options = { details: { flag: flagName, ...address }, cause: err };
+  const other = address.path ? `another path with ${flagName} PATH` : `another port with ${flagName} HOST:PORT (or ${flagName} off)`;
+  if (code === 'EADDRINUSE') {
+    fail('address_in_use', `cannot listen on ${where}: another process is using it`, {
+      ...options,
+      hint: address.port !== undefined
+        ? `stop that process (\`ss -ltnp 'sport = :${address.port}'\` names it; another tally node?), or choose ${other}`
+        : `stop that process, or choose ${other}`,
+    });
+  }
+  if (code === 'EACCES' || code === 'EPERM') {
+    fail('address_forbidden', `cannot listen on ${where}: not permitted`, {
+      ...options,
+      hint: address.port !== undefined ? `ports below 1024 need privileges; use a higher port with ${flagName} HOST:PORT and a reverse proxy in front` : `choose a directory this user may write, with ${flagName} PATH`,
+    });
+  }
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'ENOENT') {
+    fail('address_unavailable', `cannot listen on ${where}: ${address.path ? 'its directory does not exist' : `${address.host} is not an address of this machine`}`, {
+      ...options,
+      hint: address.path ? `create the directory, or choose ${other}` : `use 127.0.0.1, 0.0.0.0 or one of this machine's addresses with ${flagName} HOST:PORT`,
+    });
+  }
+  throw err;
+}
+
 async function listenOn(app: FastifyInstance, flagName: string, text: string): Promise<string> {
   const { host, port } = parseHostPort(text, flagName);
   try {
     return await app.listen({ host, port });
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const where = `${text} (${flagName})`;
-    if (code === 'EADDRINUSE') {
-      fail('address_in_use', `cannot listen on ${where}: another process is using that port`, {
-        hint: `stop that process (\`ss -ltnp 'sport = :${port}'\` names it; another tally node?), or choose another port with ${flagName} HOST:PORT (or ${flagName} off)`,
-        details: { flag: flagName, host, port }, cause: err,
-      });
-    }
-    if (code === 'EACCES') {
-      fail('address_forbidden', `cannot listen on ${where}: not permitted`, {
-        hint: `ports below 1024 need privileges; use a higher port with ${flagName} HOST:PORT and a reverse proxy in front`, details: { flag: flagName, host, port }, cause: err,
-      });
-    }
-    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
-      fail('address_unavailable', `cannot listen on ${where}: ${host} is not an address of this machine`, {
-        hint: `use 127.0.0.1, 0.0.0.0 or one of this machine's addresses with ${flagName} HOST:PORT`, details: { flag: flagName, host, port }, cause: err,
-      });
-    }
-    throw err;
+    bindFailure(err, flagName, `${text} (${flagName})`, { host, port });
   }
 }
 
@@ -262,7 +271,8 @@ async function runNode(opts: NodeCliOptions): Promise<void> {
     // Module services (watchers, signing threads, extra listeners) start before the
     // listeners that serve their routes; they stop first on shutdown.
     Object.assign(services, await moduleServices.start({ configs: config.sections, flags: opts as unknown as Record<string, unknown>, log: serviceLog }));
-    const sock: net.Server = await listenSocket(node, socketPath, { connectionsMax: opts.socketConnections });
+    const sock: net.Server = await listenSocket(node, socketPath, { connectionsMax: opts.socketConnections })
+      .catch((err: unknown) => bindFailure(err, '--socket', `the socket ${socketPath} (--socket)`, { path: socketPath }));
     // server.close() waits for every open connection to end, so one idle client would hold
     // a stop forever: end them too (drain() has already answered what they submitted).
     const conns = new Set<net.Socket>();
@@ -331,7 +341,7 @@ async function runNode(opts: NodeCliOptions): Promise<void> {
     table([
       ['socket', socketPath],
       ['http', httpUrl ? `${httpUrl}  (API under /v1, OpenAPI at /v1/openapi.json, WebSocket /v1/ws)` : 'off'],
-      ['internal', internalUrl ? `${internalUrl}  (/health, /metrics)` : 'off'],
+      ['internal', internalUrl ? `${internalUrl}  (/health, /health/ready, /health/live, /metrics)` : 'off'],
       ['node key', info.nodeKey],
       ['config', config.path ?? 'none (no <data>/config.json)'],
       ...Object.entries(services).map(([name, i]): [string, unknown] => [name, Object.entries(i).map(([k, v]) => `${k} ${String(v)}`).join(', ')]),
