@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { cleanup, cli, cliOk, getOk, httpGet, httpPost, sleep, startNode, tempDir, withTimeout, type NodeProcess } from './helpers.js';
@@ -38,14 +39,19 @@ function sample(text: string, series: string): number | undefined {
 describe('logs, metrics and health of a running node', { timeout: 120_000 }, () => {
   let node: NodeProcess;
   let home: string;
+  let ticketsSocket: string;
 
   before(async () => {
     const dir = tempDir();
     home = path.join(dir, 'cli-home');
     const config = path.join(dir, 'config.json');
+    ticketsSocket = path.join(dir, 't.sock');
     // A Monero wallet that is never there (port 9: nothing listens), with a password in its URL.
     fs.writeFileSync(config, JSON.stringify({
-      tickets: { monero: { walletRpcUrl: `http://op:${WALLET_PASSWORD}@127.0.0.1:9/json_rpc`, address: MONERO_ADDRESS, pollMs: 100, rpcTimeoutMs: 2000 } },
+      tickets: {
+        monero: { walletRpcUrl: `http://op:${WALLET_PASSWORD}@127.0.0.1:9/json_rpc`, address: MONERO_ADDRESS, pollMs: 100, rpcTimeoutMs: 2000 },
+        publicSocket: ticketsSocket,
+      },
     }));
     node = await startNode({ extraArgs: ['--config', config, '--log-format', 'json', '--access-log', 'info'] });
   });
@@ -171,6 +177,20 @@ describe('logs, metrics and health of a running node', { timeout: 120_000 }, () 
     assert.equal(access.remote, '127.0.0.1');
     assert.equal(typeof access.ms, 'number');
     assert.ok(records.some((r) => r.access === 'internal' && r.route === '/metrics'), 'the internal listener logs too');
+    // The tickets module's own listener (a Unix socket) is observed the same way.
+    const status = await new Promise<number>((resolve, reject) => {
+      http.get({ socketPath: ticketsSocket, path: '/api/v1/payment/' + '00'.repeat(8) }, (r) => { r.resume(); r.on('end', () => resolve(r.statusCode!)); }).on('error', reject);
+    });
+    const socketRecord = await withTimeout((async () => {
+      while (true) {
+        const rec = node.stderr().split('\n').filter((l) => l.length > 0).map((l) => JSON.parse(l)).find((r) => r.access === 'tickets-socket');
+        if (rec) return rec;
+        await sleep(50);
+      }
+    })(), 10_000, 'the tickets socket access record');
+    assert.deepEqual([socketRecord.route, socketRecord.status, socketRecord.remote], ['/api/v1/payment/:pid', status, 'unix']);
+    const metrics = (await httpGet(`${node.internal}/metrics`)).text;
+    assert.match(metrics, /tally_http_request_duration_seconds_count\{listener="tickets-socket",method="GET",route="\/api\/v1\/payment\/:pid",status="\d+"\} 1/);
     const all = node.stderr();
     for (const secret of [secretBody, 'header-secret-token', WALLET_PASSWORD]) assert.ok(!all.includes(secret), `${secret} is not in the log`);
     assert.ok(records.some((r) => r.module === 'tickets' && /monero watcher/.test(r.msg)), 'module service lines are records naming the module');

@@ -22,12 +22,14 @@ export const UNMATCHED_ROUTE = 'unmatched';
 export function observeHttp(app: FastifyInstance, o: ObserveOptions): void {
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? UNMATCHED_ROUTE;
+    // A Unix socket has no peer address.
+    const remote = req.ip || 'unix';
     const ms = reply.elapsedTime;
     o.metrics?.observeHttp(o.listener, req.method, route, reply.statusCode, ms / 1000);
     if (o.accessLog === 'off') return;
     const logger = log();
     if (!logger.isLevelEnabled(o.accessLog)) return;
-    logger[o.accessLog]({ access: o.listener, method: req.method, route, status: reply.statusCode, ms: Math.round(ms * 10) / 10, remote: req.ip },
-      `${o.listener} ${req.method} ${route} ${reply.statusCode} ${ms.toFixed(1)} ms ${req.ip}`);
+    logger[o.accessLog]({ access: o.listener, method: req.method, route, status: reply.statusCode, ms: Math.round(ms * 10) / 10, remote },
+      `${o.listener} ${req.method} ${route} ${reply.statusCode} ${ms.toFixed(1)} ms ${remote}`);
   });
 }
