@@ -118,7 +118,7 @@ describe('logs, metrics and health of a running node', { timeout: 120_000 }, () 
     assert.equal(sample(metrics, 'tally_notary_records_queued'), 0);
     assert.equal(sample(metrics, 'tally_notary_batches{state="anchored"}'), 1);
     assert.equal(sample(metrics, 'tally_notary_batches{state="pending"}'), 0);
-    assert.equal(sample(metrics, 'tally_notary_leases_total'), 1);
+    assert.ok(sample(metrics, 'tally_notary_leases_total')! >= 1, 'at least the lease that signed the batch');
     assert.equal(sample(metrics, 'tally_notary_leases_held'), 0);
     assert.equal(sample(metrics, 'tally_notary_keys{status="active"}'), 1);
   });
