@@ -100,9 +100,9 @@ describe('tickets paid on Tally, through a real node', { timeout: 120_000 }, () 
     assert.ok(seen.body.revoked_at);
     const metrics = (await httpGet(`${node.internal}/metrics`)).text;
     for (const line of [
-      'tickets_payments_credited_total{source="tally"} 4', 'tickets_payments_dust_total{source="tally"} 1',
-      'tickets_payments_no_pid_total{source="tally"} 2', // "thanks", and the shop's registration grant 'tickets_redeem_total{status="success"} 2', 'tickets_redeem_total{status="already_claimed"} 1',
-      'tickets_token_checks_total{result="revoked"} 1', 'tickets_watcher_lag_blocks{source="tally"} 0',
+      'tally_tickets_payments_credited_total{source="tally"} 4', 'tally_tickets_payments_dust_total{source="tally"} 1',
+      'tally_tickets_payments_no_pid_total{source="tally"} 2', // "thanks", and the shop's registration grant 'tally_tickets_redeem_total{status="success"} 2', 'tally_tickets_redeem_total{status="already_claimed"} 1',
+      'tally_tickets_token_checks_total{result="revoked"} 1', 'tally_tickets_watcher_lag_blocks{source="tally"} 0',
     ]) assert.ok(metrics.includes(line), `metrics have ${line}:\n${metrics.split("\n").filter((l) => l.startsWith("tickets_payments")).join("\n")}`);
   });
 
@@ -133,8 +133,8 @@ describe('tickets paid on Tally, through a real node', { timeout: 120_000 }, () 
     assert.equal(status.credited, '5');
     assert.equal(status.payments.length, 2);
     const metrics = (await httpGet(`${node.internal}/metrics`)).text;
-    assert.ok(metrics.includes('tickets_payments_credited_total{source="tally"} 1'), 'since the restart, one payment credited');
-    assert.ok(metrics.includes('tickets_payments_seen_total{source="tally"} 1'), 'since the restart, one payment seen: the blocks before the stop were not re-read');
+    assert.ok(metrics.includes('tally_tickets_payments_credited_total{source="tally"} 1'), 'since the restart, one payment credited');
+    assert.ok(metrics.includes('tally_tickets_payments_seen_total{source="tally"} 1'), 'since the restart, one payment seen: the blocks before the stop were not re-read');
   });
 
   it('a redeem whose answer is lost to a kill -9 is recovered after restart: same token, same balance', async () => {

@@ -42,7 +42,7 @@ describe('tickets with a real Monero regtest chain', { skip: missing ?? false, t
   /** Wait until the watcher has polled a wallet that has at least this height. */
   async function watcherSees(height: number): Promise<void> {
     const deadline = Date.now() + 30_000;
-    while ((await metric('tickets_source_height{source="monero"}')) < height) {
+    while ((await metric('tally_tickets_source_height{source="monero"}')) < height) {
       if (Date.now() > deadline) throw new Error(`the watcher did not reach wallet height ${height}:\n${node.stderr()}`);
       await sleep(100);
     }
@@ -131,11 +131,11 @@ describe('tickets with a real Monero regtest chain', { skip: missing ?? false, t
     assert.deepEqual([again.body.status, again.body.token], ['already_claimed', token]);
     const t = await httpGet(`${node.http}/api/v1/token/${token}`);
     assert.deepEqual([t.body.status, t.body.balance], ['active', '1']);
-    assert.equal(await metric('tickets_payments_credited_total{source="monero"}'), 1);
+    assert.equal(await metric('tally_tickets_payments_credited_total{source="monero"}'), 1);
   });
 
   it('survives a restart mid-way: payments made while the node is down are credited once, top-ups add up', async () => {
-    const cursorBefore = await metric('tickets_watcher_height{source="monero"}');
+    const cursorBefore = await metric('tally_tickets_watcher_height{source="monero"}');
     assert.equal(await node.stop(), 0);
     // While the node is down: a top-up of the redeemed PID, a payment without a PID, and dust.
     await pay(integratedAddress(service.address, pid1), XMR / 2n);
@@ -146,7 +146,7 @@ describe('tickets with a real Monero regtest chain', { skip: missing ?? false, t
     const h = await mine(CONFIRMATIONS);
     await startTheNode();
     await watcherSees(h);
-    assert.ok((await metric('tickets_watcher_height{source="monero"}')) >= cursorBefore);
+    assert.ok((await metric('tally_tickets_watcher_height{source="monero"}')) >= cursorBefore);
     const t = await httpGet(`${node.http}/api/v1/token/${token}`);
     assert.equal(t.body.balance, '1.5', 'the top-up went to the token, and the first payment was not credited again');
     const status = await httpGet(`${node.http}/api/v1/payment/${pid1}`);
@@ -154,13 +154,13 @@ describe('tickets with a real Monero regtest chain', { skip: missing ?? false, t
     assert.equal(status.body.payments.length, 2);
     assert.deepEqual(status.body.payments.map((p: { status: string }) => p.status), ['credited', 'credited']);
     // The payment without a PID was seen and not credited to anyone.
-    assert.equal(await metric('tickets_payments_no_pid_total{source="monero"}'), 1);
+    assert.equal(await metric('tally_tickets_payments_no_pid_total{source="monero"}'), 1);
     // Dust is recorded, not credited.
     const dust = await httpPost(`${node.http}/api/v1/redeem`, { pid: pidDust });
     assert.equal(dust.status, 404);
     assert.equal(dust.body.error.code, 'payment_not_found');
     assert.equal(dust.body.error.details.dust, '0.001');
-    assert.equal(await metric('tickets_payments_dust_total{source="monero"}'), 1);
+    assert.equal(await metric('tally_tickets_payments_dust_total{source="monero"}'), 1);
     // After the restart the payer still gets the same token back from the PID: it is derived
     // from the node's tickets.key and the PID, not kept in memory, and the token is within
     // redeemGraceSecs (600) of its claim; the top-up stays on it.
@@ -173,8 +173,8 @@ describe('tickets with a real Monero regtest chain', { skip: missing ?? false, t
   it('reports watcher height and lag on the internal listener', async () => {
     const h = await net.height();
     await watcherSees(h);
-    assert.equal(await metric('tickets_watcher_height{source="monero"}'), h - CONFIRMATIONS);
-    assert.equal(await metric('tickets_watcher_lag_blocks{source="monero"}'), 0);
-    assert.equal(await metric('tickets_watcher_errors_total{source="monero"}'), 0);
+    assert.equal(await metric('tally_tickets_watcher_height{source="monero"}'), h - CONFIRMATIONS);
+    assert.equal(await metric('tally_tickets_watcher_lag_blocks{source="monero"}'), 0);
+    assert.equal(await metric('tally_tickets_watcher_errors_total{source="monero"}'), 0);
   });
 });

@@ -126,7 +126,9 @@ export class HttpClient implements Client {
       res = await fetch(this.base + path, init);
     } catch (err) {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      throw new TallyError('node_unreachable', `cannot reach a node at ${this.target}: ${(err as Error).message}${cause ? ` (${cause.code ?? cause.message})` : ''}`, { status: 503 });
+      throw new TallyError('node_unreachable', `cannot reach a node at ${this.target}: ${(err as Error).message}${cause ? ` (${cause.code ?? cause.message})` : ''}`, {
+        status: 503, hint: 'is the node running and its public listener at that address? start one with `tally node --dev`, or pass --node SOCKET|URL',
+      });
     }
     const json = (await res.json().catch(() => undefined)) as { error?: { code: string; message: string } } | undefined;
     if (!res.ok) throw remoteError(json?.error, res.status);

@@ -8,6 +8,9 @@ import { limits } from '../core/limits.js';
 import type { TallyNode } from '../chain/node.js';
 import { addressMatcher, capHttpConnections } from './connections.js';
 import { blockGetJson, methods } from './methods.js';
+import { nodeMetrics } from './metrics.js';
+import { observeHttp, type AccessLogLevel } from './observe.js';
+import { log } from '../app/log.js';
 import { registerCostLimit } from './rate-limit.js';
 import { registerBlockStream } from './ws-fanout.js';
 
@@ -45,7 +48,7 @@ export function errorHandler(err: FastifyError | TallyError | Error, reply: Erro
   if (fe.code === 'FST_ERR_BAD_URL') return reply.status(400).send({ error: { code: 'bad_url', message: 'the URL is not valid (bad percent-encoding?)' } });
   if (fe.code === 'FST_ERR_MAX_PARAM_LENGTH') return reply.status(414).send({ error: { code: 'url_too_long', message: 'a path parameter is too long' } });
   if (fe.statusCode && fe.statusCode < 500) return reply.status(fe.statusCode).send({ error: { code: 'bad_request', message: err.message } });
-  console.error('tally: http request failed', err);
+  log().error({ err }, `http request failed: ${err.message}`);
   return reply.status(500).send({ error: { code: 'internal', message: 'internal error' } });
 }
 
@@ -64,6 +67,8 @@ export interface PublicHttpOptions {
   connectionsMax: number;
   /** connections at once from one address (trusted proxies exempt) */
   connectionsPerAddressMax: number;
+  /** level of the one-line-per-request access log, or off */
+  accessLog: AccessLogLevel;
 }
 
 export const defaultPublicHttpOptions: Readonly<PublicHttpOptions> = Object.freeze({
@@ -76,6 +81,7 @@ export const defaultPublicHttpOptions: Readonly<PublicHttpOptions> = Object.free
   requestTimeoutMs: 30_000,
   connectionsMax: 2048,
   connectionsPerAddressMax: 256,
+  accessLog: 'debug',
 });
 
 export async function buildPublicHttp(node: TallyNode, options: Partial<PublicHttpOptions> = {}): Promise<FastifyInstance> {
@@ -95,6 +101,7 @@ export async function buildPublicHttp(node: TallyNode, options: Partial<PublicHt
     frameworkErrors: (err, _req, reply) => errorHandler(err, reply as unknown as ErrorReply),
   });
   app.setErrorHandler((err, _req, reply) => errorHandler(err as FastifyError, reply));
+  observeHttp(app, { listener: 'public', metrics: nodeMetrics(node), accessLog: o.accessLog });
   capHttpConnections(app, { totalMax: o.connectionsMax, perAddressMax: o.connectionsPerAddressMax, exempt: addressMatcher(o.trustProxy) });
   rejectNonJsonBodies(app);
   if (o.rateLimitPerMin > 0) registerCostLimit(app, o.rateLimitPerMin);

@@ -3,25 +3,49 @@
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { TallyNode } from '../chain/node.js';
 import { errorHandler, rejectNonJsonBodies, type ErrorReply } from './http.js';
-import { createMetrics } from './metrics.js';
+import { nodeMetrics } from './metrics.js';
+import { observeHttp, type AccessLogLevel } from './observe.js';
 import { limits } from '../core/limits.js';
 
-export async function buildInternalHttp(node: TallyNode): Promise<FastifyInstance> {
+export interface InternalHttpOptions {
+  /** level of the one-line-per-request access log, or off */
+  accessLog: AccessLogLevel;
+}
+
+export async function buildInternalHttp(node: TallyNode, options: InternalHttpOptions = { accessLog: 'debug' }): Promise<FastifyInstance> {
   // Bodies as large as the public listener's: operator routes take batches (notary).
   const app = Fastify({ logger: false, bodyLimit: limits.httpBodyBytesMax, frameworkErrors: (err, _req, reply) => errorHandler(err, reply as unknown as ErrorReply) });
   app.setErrorHandler((err, _req, reply) => errorHandler(err as FastifyError, reply));
   rejectNonJsonBodies(app);
-  const registry = createMetrics(node);
-  // 503 while a component fails (storage, the signed-height record): take the node out of rotation.
+  const metrics = nodeMetrics(node);
+  // A halted proposer makes no more blocks: the node is up but cannot take transactions.
+  node.health.probe('node', () => (node.halted ? { ok: false, reason: `halted: ${node.halted.message}` } : { ok: true }));
+  observeHttp(app, { listener: 'internal', metrics, accessLog: options.accessLog });
+  // Everything, for people and monitoring: 503 while any component fails (a module
+  // service too, e.g. an unreachable Monero wallet), with the failing ones named.
   app.get('/health', async (_req, reply) => {
     const health = node.health.report();
     if (!health.ok) reply.code(503);
-    return { ok: health.ok, chain: node.params.chain, height: node.tip.height, mempool: node.mempool.size, ...(health.ok ? {} : { failing: health.failing }) };
+    return {
+      ok: health.ok, ready: health.ready, chain: node.params.chain, height: node.tip.height, mempool: node.mempool.size,
+      components: health.components, ...(health.failing.length > 0 ? { failing: health.failing } : {}),
+    };
   });
+  // Readiness, for a load balancer: 200 while the node can take transactions (storage and
+  // the signed-height record work, not halted, not stopping); a failing module service
+  // does not take the node out of rotation.
+  app.get('/health/ready', async (_req, reply) => {
+    const health = node.health.report();
+    if (!health.ready) reply.code(503);
+    return { ready: health.ready, ...(health.ready ? {} : { failing: health.failing.filter((f) => f.core) }) };
+  });
+  // Liveness, for a supervisor: answering at all means the event loop runs. 200 always;
+  // restart the process when this times out, not when /health is 503.
+  app.get('/health/live', async () => ({ live: true, uptimeSecs: Math.round(process.uptime()) }));
   app.get('/metrics', async (_req, reply) => {
-    reply.header('content-type', registry.contentType);
-    return registry.metrics();
+    reply.header('content-type', metrics.registry.contentType);
+    return metrics.registry.metrics();
   });
-  for (const m of node.modules) m.app.internalRoutes?.(app, node, { metrics: registry });
+  for (const m of node.modules) m.app.internalRoutes?.(app, node, { metrics: metrics.registry, health: node.health });
   return app;
 }

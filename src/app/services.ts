@@ -6,6 +6,8 @@ import type { TallyNode } from '../chain/node.js';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { capHttpConnections } from '../api/connections.js';
 import { defaultPublicHttpOptions, errorHandler, rejectNonJsonBodies, type ErrorReply } from '../api/http.js';
+import { nodeMetrics } from '../api/metrics.js';
+import { observeHttp, type AccessLogLevel } from '../api/observe.js';
 
 export class ModuleServices {
   private running: ModuleService[] = [];
@@ -23,7 +25,8 @@ export class ModuleServices {
         node, store: node.store, dataDir: node.paths.dir, signer: node.signer, log,
         nextNonce: (accountId) => node.auth(accountId).nonce,
         config: options.configs?.get(m.name), flags: options.flags ?? {},
-        publicListener,
+        // Observed like the public listener: access records and HTTP metrics as "<module>-socket".
+        publicListener: (o) => observed(publicListener(o), node, `${m.name}-socket`, options.flags?.accessLog),
       });
       this.running.push(service);
       if (service.info) infos[m.name] = service.info;
@@ -36,6 +39,11 @@ export class ModuleServices {
     this.running = [];
     for (const s of running) await Promise.resolve(s.stop()).catch(() => undefined);
   }
+}
+
+function observed(app: FastifyInstance, node: TallyNode, listener: string, accessLog: unknown): FastifyInstance {
+  observeHttp(app, { listener, metrics: nodeMetrics(node), accessLog: (accessLog as AccessLogLevel | undefined) ?? defaultPublicHttpOptions.accessLog });
+  return app;
 }
 
 /** A Fastify app set up like the public listener, for a module's own listener (the tickets socket). */

@@ -11,6 +11,7 @@ import type { SqliteStore } from '../store/sqlite.js';
 import type { Receipt, Tx } from './envelope.js';
 import type { ChainModule, ChainParams } from './module.js';
 import type { BlockCommitted } from './blocks.js';
+import type { HealthProbes } from './health.js';
 import type { TxView } from './reads.js';
 import type { StateReader } from './state.js';
 
@@ -143,8 +144,8 @@ export interface AppModule {
   /** Build the module's block indexer over the node's store (prepared statements made once). */
   indexer?: (store: SqliteStore) => BlockIndexer;
   routes?: (app: FastifyInstance, node: NodeHandle) => void;
-  /** Operator routes on the internal listener (loopback); `metrics` is its Prometheus registry. */
-  internalRoutes?: (app: FastifyInstance, node: NodeHandle, ctx: { metrics: Registry }) => void;
+  /** Operator routes on the internal listener (loopback); `metrics` is its Prometheus registry (name metrics tally_<module>_...), `health` takes probes /health reports. */
+  internalRoutes?: (app: FastifyInstance, node: NodeHandle, ctx: { metrics: Registry; health: HealthProbes }) => void;
   cli?: (program: Command, cli: CliContext) => void;
   /** The module's section of the node config file. */
   config?: ModuleConfig;

@@ -1,16 +1,44 @@
-// Whether the node is fit to make blocks, as /health reports it. Components (storage, the
-// signed-height watermark) report failures and recoveries; the node is healthy when none
-// is failing. Kept apart from the sequencer so any part of the node can report.
+// Whether the node is fit to make blocks, as /health reports it. Core components (storage,
+// the signed-height watermark, the node itself) report failures and recoveries; module
+// services add probes asked at each report. The node is ready (can take transactions)
+// while no core component fails, and ok while nothing fails. Kept apart from the sequencer
+// so any part of the node can report.
+import { redactUrlCredentials } from '../core/text.js';
 import { storageError } from '../store/integrity.js';
 import type { SignedWatermark } from '../store/watermark.js';
 
-export interface HealthReport {
+export interface ComponentStatus {
   ok: boolean;
-  failing: Array<{ component: string; reason: string; since: string }>;
+  /** why it fails (absent while ok) */
+  reason?: string;
+  /** ISO time the failure began */
+  since?: string;
 }
 
-export class NodeHealth {
+/** A module service's view of itself, asked at each /health (cheap: no I/O). */
+export type HealthProbe = () => ComponentStatus;
+
+/** What a module's internal routes may add to /health (see AppModule.internalRoutes). */
+export interface HealthProbes {
+  /** Report `component` (e.g. "tickets.monero") by asking `probe` at each /health. */
+  probe(component: string, probe: HealthProbe): void;
+}
+
+export interface HealthReport {
+  /** every component is ok */
+  ok: boolean;
+  /** the components that making blocks needs (storage, watermark, the node itself) are ok: the node can take transactions */
+  ready: boolean;
+  components: Record<string, ComponentStatus>;
+  failing: Array<{ component: string; reason: string; since?: string; core: boolean }>;
+}
+
+/** Components whose failure means the node cannot take transactions; module services are not among them. */
+export const CORE_COMPONENTS: readonly string[] = ['node', 'storage', 'watermark'];
+
+export class NodeHealth implements HealthProbes {
   private readonly failures = new Map<string, { reason: string; since: string }>();
+  private readonly probes = new Map<string, HealthProbe>();
 
   fail(component: string, reason: string): void {
     if (!this.failures.has(component)) this.failures.set(component, { reason, since: new Date().toISOString() });
@@ -20,12 +48,26 @@ export class NodeHealth {
     this.failures.delete(component);
   }
 
-  get healthy(): boolean {
-    return this.failures.size === 0;
+  probe(component: string, probe: HealthProbe): void {
+    this.probes.set(component, probe);
   }
 
   report(): HealthReport {
-    return { ok: this.healthy, failing: [...this.failures].map(([component, f]) => ({ component, ...f })) };
+    const components: Record<string, ComponentStatus> = {};
+    for (const c of CORE_COMPONENTS) components[c] = { ok: true };
+    for (const [component, probe] of this.probes) {
+      try {
+        components[component] = probe();
+      } catch (err) {
+        components[component] = { ok: false, reason: `the health probe failed: ${(err as Error).message}` };
+      }
+    }
+    for (const [component, f] of this.failures) components[component] = { ok: false, ...f };
+    // Reasons come from error messages, which may name a URL with its credentials.
+    for (const c of Object.values(components)) if (c.reason) c.reason = redactUrlCredentials(c.reason);
+    const failing = Object.entries(components).filter(([, c]) => !c.ok)
+      .map(([component, c]) => ({ component, reason: c.reason ?? 'failing', ...(c.since ? { since: c.since } : {}), core: CORE_COMPONENTS.includes(component) }));
+    return { ok: failing.length === 0, ready: !failing.some((f) => f.core), components, failing };
   }
 }
 

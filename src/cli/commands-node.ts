@@ -10,6 +10,8 @@ import { POLICIES } from '../modules/ledger/genesis.js';
 import { defaultGenesis } from '../chain/genesis.js';
 import { dataPaths, initDataDir, isInitialized, TallyNode } from '../chain/node.js';
 import { ModuleServices } from '../app/services.js';
+import { createLogger, log, LOG_FORMATS, LOG_LEVELS, useLogger, type LogFormat, type LogLevel } from '../app/log.js';
+import type { AccessLogLevel } from '../api/observe.js';
 import { buildInternalHttp } from '../api/internal.js';
 import { buildPublicHttp, defaultPublicHttpOptions, type PublicHttpOptions } from '../api/http.js';
 import { addressMatcher } from '../api/connections.js';
@@ -37,6 +39,10 @@ const msFlag = (name: string) => intFlag(name, 100, 3_600_000);
 const rateLimitInt = int({ min: 0, max: RATE_LIMIT_PER_MIN_MAX, text: true, what: `an integer from 0 to ${RATE_LIMIT_PER_MIN_MAX}, or off` });
 const rateLimitFlag = flag('--rate-limit', (v, at) => (v === 'off' ? 0 : rateLimitInt(v, at)));
 const syncFlag = flag('--sync', (v, at) => oneOf(['FULL', 'NORMAL', 'EXTRA'])(typeof v === 'string' ? v.toUpperCase() : v, at));
+const ACCESS_LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'off'] as const;
+const logFormatFlag = flag('--log-format', oneOf(LOG_FORMATS));
+const logLevelFlag = flag('--log-level', oneOf(LOG_LEVELS));
+const accessLogFlag = flag('--access-log', oneOf(ACCESS_LOG_LEVELS));
 const listenFlag = (name: string) => (text: string): string => {
   if (text !== 'off') parseHostPort(text, name);
   return text;
@@ -136,7 +142,10 @@ export function registerNodeCommands(program: Command): void {
     .option('--block-delay-ms <n>', `longest wait before a block is made when load is light (0 to ${BLOCK_DELAY_MS_MAX})`, intFlag('--block-delay-ms', 0, BLOCK_DELAY_MS_MAX), 2)
     .option('--accept-rollback <height>', 'the database lost blocks this node signed (db_behind_signed) and no backup has them: continue from its tip, HEIGHT (re-signs heights clients may hold other blocks for)', intFlag('--accept-rollback', 0, Number.MAX_SAFE_INTEGER))
     .option('--config <file>', 'node config file, one section per module (default: <data>/config.json if it exists; see the README)')
-    .option('--json', 'print one JSON line when listening (for scripts and tests)');
+    .option('--log-format <text|json>', 'log records on stderr: readable text, or one JSON object per line (for journald, Loki, ...)', logFormatFlag, 'text')
+    .option('--log-level <level>', 'least severe log records written: fatal, error, warn, info, debug, trace or silent', logLevelFlag, 'info')
+    .option('--access-log <level|off>', 'one log record per HTTP request (method, route, status, ms, client address) at this level; off for none. Written when --log-level lets the level through', accessLogFlag, defaultPublicHttpOptions.accessLog)
+    .option('--json', 'print one JSON line when listening (for scripts and tests); logs stay on stderr');
   for (const m of allModules) for (const [flags, description] of m.app.nodeOptions ?? []) nodeCommand.option(flags, description);
   nodeCommand.action(async (opts) => runNode(opts));
 }
@@ -162,6 +171,9 @@ interface NodeCliOptions {
   socketConnections: number;
   config?: string;
   acceptRollback?: number;
+  logFormat: LogFormat;
+  logLevel: LogLevel;
+  accessLog: AccessLogLevel;
   json?: boolean;
 }
 
@@ -179,7 +191,49 @@ async function closeHttp(app: FastifyInstance): Promise<void> {
   }
 }
 
+/**
+ * A listener that cannot bind is an operator's problem with a fix, not a stack trace:
+ * the address is taken, not allowed, or not on this machine. Anything else is rethrown.
+ */
+function bindFailure(err: unknown, flagName: string, where: string, address: { host?: string; port?: number; path?: string }): never {
+  const code = (err as NodeJS.ErrnoException).code;
+  const options = { details: { flag: flagName, ...address }, cause: err };
+  const other = address.path ? `another path with ${flagName} PATH` : `another port with ${flagName} HOST:PORT (or ${flagName} off)`;
+  if (code === 'EADDRINUSE') {
+    fail('address_in_use', `cannot listen on ${where}: another process is using it`, {
+      ...options,
+      hint: address.port !== undefined
+        ? `stop that process (\`ss -ltnp 'sport = :${address.port}'\` names it; another tally node?), or choose ${other}`
+        : `stop that process, or choose ${other}`,
+    });
+  }
+  if (code === 'EACCES' || code === 'EPERM') {
+    fail('address_forbidden', `cannot listen on ${where}: not permitted`, {
+      ...options,
+      hint: address.port !== undefined ? `ports below 1024 need privileges; use a higher port with ${flagName} HOST:PORT and a reverse proxy in front` : `choose a directory this user may write, with ${flagName} PATH`,
+    });
+  }
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'ENOENT') {
+    fail('address_unavailable', `cannot listen on ${where}: ${address.path ? 'its directory does not exist' : `${address.host} is not an address of this machine`}`, {
+      ...options,
+      hint: address.path ? `create the directory, or choose ${other}` : `use 127.0.0.1, 0.0.0.0 or one of this machine's addresses with ${flagName} HOST:PORT`,
+    });
+  }
+  throw err;
+}
+
+async function listenOn(app: FastifyInstance, flagName: string, text: string): Promise<string> {
+  const { host, port } = parseHostPort(text, flagName);
+  try {
+    return await app.listen({ host, port });
+  } catch (err) {
+    bindFailure(err, flagName, `${text} (${flagName})`, { host, port });
+  }
+}
+
 async function runNode(opts: NodeCliOptions): Promise<void> {
+  // Logging first: everything after, failures included, goes through it.
+  useLogger(createLogger({ format: opts.logFormat, level: opts.logLevel }));
   const dataDir = opts.data ?? defaultDataDir();
   // Read the config first: a typo stops the start with nothing created or changed.
   const config = loadNodeConfig(opts.config, dataDir, allModules);
@@ -193,7 +247,7 @@ async function runNode(opts: NodeCliOptions): Promise<void> {
   }
   if (opts.acceptRollback !== undefined) {
     const accepted = acceptRollback(dataPaths(dataDir), opts.acceptRollback);
-    if (accepted.from > accepted.to) process.stderr.write(`warning: accepted a rollback from signed height ${accepted.from} to ${accepted.to}; heights ${accepted.to + 1}..${accepted.from} will be signed again\n`);
+    if (accepted.from > accepted.to) log().warn({ from: accepted.from, to: accepted.to }, `accepted a rollback from signed height ${accepted.from} to ${accepted.to}; heights ${accepted.to + 1}..${accepted.from} will be signed again`);
   }
   const node = TallyNode.open({
     dataDir,
@@ -208,12 +262,17 @@ async function runNode(opts: NodeCliOptions): Promise<void> {
   let httpUrl: string | null = null;
   let internalUrl: string | null = null;
   const services: Record<string, Record<string, unknown>> = {};
-  const log = (line: string) => process.stderr.write(line + '\n');
+  // Module services speak in lines; each is one record, naming the module when the line does ("tickets: ...").
+  const serviceLog = (line: string) => {
+    const module = /^([a-z][a-z0-9-]*): /.exec(line)?.[1];
+    log().info(module ? { module } : {}, line);
+  };
   try {
     // Module services (watchers, signing threads, extra listeners) start before the
     // listeners that serve their routes; they stop first on shutdown.
-    Object.assign(services, await moduleServices.start({ configs: config.sections, flags: opts as unknown as Record<string, unknown>, log }));
-    const sock: net.Server = await listenSocket(node, socketPath, { connectionsMax: opts.socketConnections });
+    Object.assign(services, await moduleServices.start({ configs: config.sections, flags: opts as unknown as Record<string, unknown>, log: serviceLog }));
+    const sock: net.Server = await listenSocket(node, socketPath, { connectionsMax: opts.socketConnections })
+      .catch((err: unknown) => bindFailure(err, '--socket', `the socket ${socketPath} (--socket)`, { path: socketPath }));
     // server.close() waits for every open connection to end, so one idle client would hold
     // a stop forever: end them too (drain() has already answered what they submitted).
     const conns = new Set<net.Socket>();
@@ -226,16 +285,14 @@ async function runNode(opts: NodeCliOptions): Promise<void> {
       for (const c of conns) c.end(() => c.destroy());
     }));
     if (opts.http !== 'off') {
-      const { host, port } = parseHostPort(opts.http, '--http');
       const app: FastifyInstance = await buildPublicHttp(node, publicHttpOptions(opts));
-      httpUrl = await app.listen({ host, port });
       closers.push(() => closeHttp(app));
+      httpUrl = await listenOn(app, '--http', opts.http);
     }
     if (opts.internal !== 'off') {
-      const { host, port } = parseHostPort(opts.internal, '--internal');
-      const app = await buildInternalHttp(node);
-      internalUrl = await app.listen({ host, port });
+      const app = await buildInternalHttp(node, { accessLog: opts.accessLog });
       closers.push(() => closeHttp(app));
+      internalUrl = await listenOn(app, '--internal', opts.internal);
     }
   } catch (err) {
     for (const close of closers.reverse()) await close().catch(() => {});
@@ -246,13 +303,15 @@ async function runNode(opts: NodeCliOptions): Promise<void> {
   // Signal handlers go in before the listening line: a supervisor (or a test) may send
   // SIGTERM the moment it reads that line, and without a handler the default action kills
   // the process mid-way instead of stopping it cleanly.
-  const activity = opts.json ? undefined : startActivityLog(node);
+  const activity = startActivityLog(node);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    if (!opts.json) process.stderr.write(`\n${signal}: stopping\n`);
-    if (activity) clearInterval(activity);
+    log().info({ signal }, `${signal}: stopping`);
+    // Not ready from here on: a load balancer stops sending while admitted work drains.
+    node.health.fail('node', `stopping (${signal})`);
+    clearInterval(activity);
     // Module services (notary signing, anchoring) stop first: they may still submit.
     await moduleServices.stop();
     // Commit what was admitted and answer its submitters before the listeners close.
@@ -265,7 +324,7 @@ async function runNode(opts: NodeCliOptions): Promise<void> {
   // submitters were told to retry. The node must not run on as if healthy; it stops with
   // the reason, and a supervisor restarts it (a damaged database then refuses to open).
   node.once('halt', (err: Error) => {
-    process.stderr.write(`tally node: halted: ${err.message}\n${(err.cause as Error | undefined)?.stack ?? ''}\n`);
+    log().fatal({ err: err.cause ?? err }, `halted: ${err.message}`);
     void stop('halt').finally(() => process.exit(70));
   });
   process.on('SIGINT', () => void stop('SIGINT'));
@@ -282,7 +341,7 @@ async function runNode(opts: NodeCliOptions): Promise<void> {
     table([
       ['socket', socketPath],
       ['http', httpUrl ? `${httpUrl}  (API under /v1, OpenAPI at /v1/openapi.json, WebSocket /v1/ws)` : 'off'],
-      ['internal', internalUrl ? `${internalUrl}  (/health, /metrics)` : 'off'],
+      ['internal', internalUrl ? `${internalUrl}  (/health, /health/ready, /health/live, /metrics)` : 'off'],
       ['node key', info.nodeKey],
       ['config', config.path ?? 'none (no <data>/config.json)'],
       ...Object.entries(services).map(([name, i]): [string, unknown] => [name, Object.entries(i).map(([k, v]) => `${k} ${String(v)}`).join(', ')]),
@@ -290,7 +349,7 @@ async function runNode(opts: NodeCliOptions): Promise<void> {
     (created ? '\n\nIn another terminal: tally keys new alice && tally register alice --key alice\n' +
       'Admin commands (resolve, invite, a full audit) sign with: --key admin' : ''));
   if (internalUrl && !isLoopback(new URL(internalUrl).hostname)) {
-    process.stderr.write(`warning: the internal listener ${internalUrl} is not on loopback; /metrics and future admin routes are reachable from the network\n`);
+    log().warn({ internal: internalUrl }, `the internal listener ${internalUrl} is not on loopback; /metrics and the operator routes are reachable from the network`);
   }
 
 }
@@ -311,6 +370,7 @@ function publicHttpOptions(opts: NodeCliOptions): PublicHttpOptions {
     requestTimeoutMs: opts.httpRequestTimeoutMs,
     connectionsMax: opts.httpConnections,
     connectionsPerAddressMax: opts.httpConnectionsPerAddress,
+    accessLog: opts.accessLog,
   };
   // Node requires the headers to be due no later than the whole request.
   if (o.headersTimeoutMs > o.requestTimeoutMs) fail('bad_flag', '--http-headers-timeout-ms may not exceed --http-request-timeout-ms');
@@ -321,7 +381,7 @@ function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '[::1]' || host === '::1' || host.startsWith('127.');
 }
 
-/** One line on stderr every 10 s while the node is making blocks: what an operator watches. */
+/** One log record every 10 s while the node is making blocks: what an operator watches. */
 function startActivityLog(node: TallyNode): NodeJS.Timeout {
   let last = { height: node.tip.height, txs: node.stats.txsCommitted, at: Date.now() };
   const timer = setInterval(() => {
@@ -329,7 +389,12 @@ function startActivityLog(node: TallyNode): NodeJS.Timeout {
     if (now.height !== last.height) {
       const secs = (now.at - last.at) / 1000;
       const refused = [...node.stats.txsRefused.values()].reduce((a, b) => a + b, 0);
-      process.stderr.write(`${new Date(now.at).toISOString()} height ${now.height}: ${now.height - last.height} blocks, ${Math.round((now.txs - last.txs) / secs)} tx/s, mempool ${node.mempool.size}, ${refused} refused since start, last commit ${node.stats.lastCommitMs.toFixed(1)} ms\n`);
+      const activity = {
+        height: now.height, blocks: now.height - last.height, txPerSec: Math.round((now.txs - last.txs) / secs),
+        mempool: node.mempool.size, refusedSinceStart: refused, lastCommitMs: Math.round(node.stats.lastCommitMs * 10) / 10,
+      };
+      log().info({ activity },
+        `height ${activity.height}: ${activity.blocks} blocks, ${activity.txPerSec} tx/s, mempool ${activity.mempool}, ${refused} refused since start, last commit ${activity.lastCommitMs.toFixed(1)} ms`);
     }
     last = now;
   }, 10_000);

@@ -3,16 +3,19 @@
 // /metrics. Reading a batch's status, a record's signature with its proof up to the
 // anchored root, and the pool's public keys is public.
 import type { FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
 import { fail } from '../../core/errors.js';
 import type { NodeHandle } from '../../chain/app-module.js';
 import { notaryLimits } from './limits.js';
+import { registerNotaryMetrics } from './metrics.js';
 import { canonicalRecord } from './records.js';
 import { NotaryStore } from './store.js';
 import { recordProof } from './proof.js';
 
-export function notaryInternalRoutes(app: FastifyInstance, node: NodeHandle): void {
+export function notaryInternalRoutes(app: FastifyInstance, node: NodeHandle, ctx?: { metrics: Registry }): void {
   const db = node.store?.db;
   if (!db) return;
+  if (ctx) registerNotaryMetrics(ctx.metrics, db);
   const store = new NotaryStore(db);
   app.post('/v1/notary/batches', {
     schema: {

@@ -9,7 +9,7 @@ import { validateTicketsConfig, type TicketsConfig } from './config.js';
 import { HttpMoneroRpc } from './monero-rpc.js';
 import { MoneroWatcher } from './monero-watcher.js';
 import { listenTicketsSocket } from './public-socket.js';
-import { internalTicketsRoutes, publicTicketsRoutes, registerTicketsMetrics } from './routes.js';
+import { internalTicketsRoutes, publicTicketsRoutes, registerTicketsHealth, registerTicketsMetrics } from './routes.js';
 import { TicketsService } from './service.js';
 import { TicketsStore, ticketsMigrations } from './store.js';
 import { TallyWatcher } from './tally-watcher.js';
@@ -69,11 +69,12 @@ export const ticketsModule: TallyModule = {
     routes: (app, node) => {
       void app.register(publicTicketsRoutes(() => services.get(node)));
     },
-    internalRoutes: (app, node, { metrics }) => {
+    internalRoutes: (app, node, { metrics, health }) => {
       const service = services.get(node);
       if (!service) return;
       internalTicketsRoutes(app, service);
       registerTicketsMetrics(metrics, service.stats);
+      registerTicketsHealth(health, service.stats);
     },
     cli: ticketsCli,
   },

@@ -73,8 +73,8 @@ export class MoneroWatcher {
   }
 
   private onError(err: unknown): void {
-    TicketsStats.bump(this.service.stats.watcherErrors, SOURCE);
     const message = err instanceof Error ? err.message : String(err);
+    this.service.stats.watcherFailed(SOURCE, message);
     // One line per new kind of failure, not one per poll while the wallet is down.
     if (message !== this.lastError) this.log(`tickets: monero watcher: ${message}`);
     this.lastError = message;
@@ -103,6 +103,7 @@ export class MoneroWatcher {
     }
     stats.watcherHeight.set(SOURCE, Math.max(this.cursor, 0));
     await this.refreshPending(height);
+    stats.watcherFailing.delete(SOURCE);
     this.lastError = '';
   }
 

@@ -5,6 +5,7 @@ import type { FastifyContextConfig, FastifyInstance } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import client from 'prom-client';
 import { TallyError } from '../../core/errors.js';
+import type { HealthProbes } from '../../chain/health.js';
 import type { TicketsService, TicketsStats } from './service.js';
 
 const errorSchema = {
@@ -99,7 +100,18 @@ export function internalTicketsRoutes(app: FastifyInstance, service: TicketsServ
   }, async (req) => service.revoke((req.params as { token: string }).token, (req.body as { reason: unknown }).reason));
 }
 
-/** Prometheus collectors over the service's counters. */
+/** Each watcher in /health, as "tickets.<source>": failing from a failed poll until one succeeds. */
+export function registerTicketsHealth(health: HealthProbes, stats: TicketsStats): void {
+  // The watchers set their source's delay when they are made, before the listeners start.
+  for (const source of stats.sourceDelay.keys()) {
+    health.probe(`tickets.${source}`, () => {
+      const f = stats.watcherFailing.get(source);
+      return f ? { ok: false, reason: `${source} watcher: ${f.reason}`, since: f.since } : { ok: true };
+    });
+  }
+}
+
+/** Prometheus collectors over the service's counters, under tally_tickets_. */
 export function registerTicketsMetrics(registry: client.Registry, stats: TicketsStats): void {
   const counter = (name: string, help: string, label: string, read: () => Map<string, number>) => new client.Counter({
     name, help, labelNames: [label], registers: [registry],
@@ -114,18 +126,18 @@ export function registerTicketsMetrics(registry: client.Registry, stats: Tickets
       for (const [k, v] of read()) this.set({ source: k }, v);
     },
   });
-  counter('tickets_payments_seen_total', 'payments to the service seen by the watchers, by source', 'source', () => stats.paymentsSeen);
-  counter('tickets_payments_credited_total', 'payments credited to a PID, by source', 'source', () => stats.paymentsCredited);
-  counter('tickets_payments_dust_total', 'payments below minAmount, recorded and not credited, by source', 'source', () => stats.paymentsDust);
-  counter('tickets_payments_no_pid_total', 'payments without a PID (all-zero or no memo), never credited, by source', 'source', () => stats.paymentsNoPid);
-  counter('tickets_payments_conflict_total', 'payments to a PID first paid on another source, not credited', 'source', () => stats.paymentsConflict);
-  counter('tickets_payments_vanished_total', 'credited payments gone from the source (reorg, dropped); monero_after_redeem: the token kept its balance', 'source', () => stats.paymentsVanished);
-  counter('tickets_payments_locked_total', 'Monero payments with a non-zero unlock_time, not credited', 'source', () => stats.paymentsLocked);
-  counter('tickets_watcher_errors_total', 'failed watcher polls (e.g. wallet RPC unreachable), by source', 'source', () => stats.watcherErrors);
-  gauge('tickets_watcher_height', 'last block fully scanned by the watcher', () => stats.watcherHeight);
-  gauge('tickets_source_height', 'height of the source (Tally tip, Monero wallet height)', () => stats.sourceHeight);
+  counter('tally_tickets_payments_seen_total', 'payments to the service seen by the watchers, by source', 'source', () => stats.paymentsSeen);
+  counter('tally_tickets_payments_credited_total', 'payments credited to a PID, by source', 'source', () => stats.paymentsCredited);
+  counter('tally_tickets_payments_dust_total', 'payments below minAmount, recorded and not credited, by source', 'source', () => stats.paymentsDust);
+  counter('tally_tickets_payments_no_pid_total', 'payments without a PID (all-zero or no memo), never credited, by source', 'source', () => stats.paymentsNoPid);
+  counter('tally_tickets_payments_conflict_total', 'payments to a PID first paid on another source, not credited', 'source', () => stats.paymentsConflict);
+  counter('tally_tickets_payments_vanished_total', 'credited payments gone from the source (reorg, dropped); monero_after_redeem: the token kept its balance', 'source', () => stats.paymentsVanished);
+  counter('tally_tickets_payments_locked_total', 'Monero payments with a non-zero unlock_time, not credited', 'source', () => stats.paymentsLocked);
+  counter('tally_tickets_watcher_errors_total', 'failed watcher polls (e.g. wallet RPC unreachable), by source', 'source', () => stats.watcherErrors);
+  gauge('tally_tickets_watcher_height', 'last block fully scanned by the watcher', () => stats.watcherHeight);
+  gauge('tally_tickets_source_height', 'height of the source (Tally tip, Monero wallet height)', () => stats.sourceHeight);
   new client.Gauge({
-    name: 'tickets_watcher_lag_blocks', help: 'blocks the watcher is behind the source beyond the confirmations it waits for', labelNames: ['source'], registers: [registry],
+    name: 'tally_tickets_watcher_lag_blocks', help: 'blocks the watcher is behind the source beyond the confirmations it waits for', labelNames: ['source'], registers: [registry],
     collect() {
       for (const [k, h] of stats.sourceHeight) {
         // Tally: tip - cursor. Monero: the scan bound (height - confirmations) - cursor.
@@ -134,7 +146,13 @@ export function registerTicketsMetrics(registry: client.Registry, stats: Tickets
       }
     },
   });
-  counter('tickets_redeem_total', 'redeem requests by result (success, already_claimed, payment_not_found, payment_unconfirmed, invalid_pid)', 'status', () => stats.redeems);
-  counter('tickets_token_checks_total', 'token introspections by result (active, revoked, token_not_found, invalid_token)', 'result', () => stats.tokenChecks);
-  counter('tickets_token_spends_total', 'token spends by result', 'result', () => stats.tokenSpends);
+  new client.Gauge({
+    name: 'tally_tickets_watcher_up', help: '1 while the watcher\'s last poll succeeded, 0 while it fails (see /health)', labelNames: ['source'], registers: [registry],
+    collect() {
+      for (const k of stats.sourceDelay.keys()) this.set({ source: k }, stats.watcherFailing.has(k) ? 0 : 1);
+    },
+  });
+  counter('tally_tickets_redeem_total', 'redeem requests by result (success, already_claimed, payment_not_found, payment_unconfirmed, invalid_pid)', 'status', () => stats.redeems);
+  counter('tally_tickets_token_checks_total', 'token introspections by result (active, revoked, token_not_found, invalid_token)', 'result', () => stats.tokenChecks);
+  counter('tally_tickets_token_spends_total', 'token spends by result', 'result', () => stats.tokenSpends);
 }

@@ -29,9 +29,17 @@ export class TicketsStats {
   redeems = new Map<string, number>();
   tokenChecks = new Map<string, number>();
   tokenSpends = new Map<string, number>();
+  /** watchers whose last poll or block failed, with why and since when (cleared by the next success) */
+  watcherFailing = new Map<string, { reason: string; since: string }>();
 
   static bump(map: Map<string, number>, key: string, n = 1): void {
     map.set(key, (map.get(key) ?? 0) + n);
+  }
+
+  /** A watcher's poll failed: counted, and /health shows the source failing until one succeeds. */
+  watcherFailed(source: string, reason: string): void {
+    TicketsStats.bump(this.watcherErrors, source);
+    if (!this.watcherFailing.has(source)) this.watcherFailing.set(source, { reason, since: new Date().toISOString() });
   }
 }
 

@@ -39,7 +39,9 @@ export class TallyWatcher {
   private guarded(fn: () => void): void {
     try {
       fn();
+      this.service.stats.watcherFailing.delete(SOURCE);
     } catch (err) {
+      this.service.stats.watcherFailed(SOURCE, (err as Error).message);
       this.log(`tickets: tally watcher: ${(err as Error).message}; will retry from block ${this.cursor + 1}`);
     }
   }
