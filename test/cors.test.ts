@@ -92,6 +92,17 @@ describe('CORS by default and bad origins', () => {
     await node.stop();
   });
 
+  it('a rate-limited answer carries the headers, so the page can read retry-after', async () => {
+    const node = await startNode({ extraArgs: ['--cors-origin', wallet, '--rate-limit', '2'] });
+    let last: Awaited<ReturnType<typeof request>> | undefined;
+    for (let i = 0; i < 4; i++) last = await request(`${node.http}/v1/node`, { headers: { origin: wallet } });
+    assert.equal(last!.status, 429);
+    assert.equal(last!.body.error.code, 'rate_limited');
+    assert.equal(last!.headers.get('access-control-allow-origin'), wallet);
+    assert.ok(last!.headers.get('retry-after'));
+    await node.stop();
+  });
+
   it('a value that is not an origin is a usage error (exit 2, bad_flag) and starts nothing', async () => {
     const home = tempDir('tally-home-');
     for (const bad of ['https://wallet.example.org/', 'https://wallet.example.org/app', 'wallet.example.org', 'ftp://files.example.org', ',']) {
