@@ -1,29 +1,22 @@
 // Public HTTP (Fastify): JSON REST under /v1, batch submit, a WebSocket that streams new
 // blocks, and the OpenAPI document. Every route has a schema with bounds.
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
-import swagger from '@fastify/swagger';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import websocket from '@fastify/websocket';
 import { errorBody, errorStatus, TallyError } from '../core/errors.js';
 import { limits } from '../core/limits.js';
 import type { TallyNode } from '../chain/node.js';
 import { addressMatcher, capHttpConnections } from './connections.js';
+import { registerCors } from './cors.js';
 import { blockGetJson, methods } from './methods.js';
 import { nodeMetrics } from './metrics.js';
 import { observeHttp, type AccessLogLevel } from './observe.js';
 import { log } from '../app/log.js';
 import { registerCostLimit } from './rate-limit.js';
 import { registerBlockStream } from './ws-fanout.js';
+import { anyJson, authSchema, blockSchema, envelopeSchema, errors, nodeInfoSchema, proofSchema, registerOpenApi, submitAnswerSchema, txViewSchema } from './openapi.js';
 
-const errorSchema = {
-  type: 'object',
-  properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' }, hint: { type: 'string' }, details: { type: 'object', additionalProperties: true } } } },
-} as const;
-
-const envelopeSchema = {
-  type: 'object',
-  description: 'a signed transaction {tx, pub, sig}; see README "Transaction envelope"',
-  additionalProperties: true,
-} as const;
+// Loose on purpose: admission checks envelopes and answers each defect with its own code.
+const envelopeBody = { type: 'object', description: envelopeSchema.description, additionalProperties: true } as const;
 
 export const TX_ID_PATTERN = '^[0-9a-f]{64}$';
 
@@ -69,6 +62,8 @@ export interface PublicHttpOptions {
   connectionsPerAddressMax: number;
   /** level of the one-line-per-request access log, or off */
   accessLog: AccessLogLevel;
+  /** origins whose browser pages may read the API (CORS), or ["*"]; none: CORS off */
+  corsOrigins: readonly string[];
 }
 
 export const defaultPublicHttpOptions: Readonly<PublicHttpOptions> = Object.freeze({
@@ -82,6 +77,7 @@ export const defaultPublicHttpOptions: Readonly<PublicHttpOptions> = Object.free
   connectionsMax: 2048,
   connectionsPerAddressMax: 256,
   accessLog: 'debug',
+  corsOrigins: [],
 });
 
 export async function buildPublicHttp(node: TallyNode, options: Partial<PublicHttpOptions> = {}): Promise<FastifyInstance> {
@@ -104,53 +100,89 @@ export async function buildPublicHttp(node: TallyNode, options: Partial<PublicHt
   observeHttp(app, { listener: 'public', metrics: nodeMetrics(node), accessLog: o.accessLog });
   capHttpConnections(app, { totalMax: o.connectionsMax, perAddressMax: o.connectionsPerAddressMax, exempt: addressMatcher(o.trustProxy) });
   rejectNonJsonBodies(app);
+  if (o.corsOrigins.length > 0) await registerCors(app, o.corsOrigins);
   if (o.rateLimitPerMin > 0) registerCostLimit(app, o.rateLimitPerMin);
   app.setNotFoundHandler((req, reply) => reply.status(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url}` } }));
-  await app.register(swagger, {
-    openapi: {
-      info: { title: 'Tally node API', version: '1', description: 'Signed transactions, blocks, Merkle proofs and module queries. Errors are {"error": {"code", "message"}}.' },
-    },
-  });
+  await registerOpenApi(app, { rateLimited: o.rateLimitPerMin > 0 });
   await app.register(websocket, { options: { maxPayload: 4096 } });
 
-  app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/v1/openapi.json', { schema: { operationId: 'getOpenApi', tags: ['chain'], summary: 'this document (OpenAPI 3)', response: { 200: anyJson('the OpenAPI document') } } }, async () => app.swagger());
 
-  app.get('/v1/node', { schema: { summary: 'chain id, decimals, tip, node key, modules', response: { 200: { type: 'object', additionalProperties: true } } } }, async () => node.info());
+  app.get('/v1/node', { schema: { operationId: 'getNode', tags: ['chain'], summary: 'chain id, decimals, tip, node key, modules', response: { 200: nodeInfoSchema } } }, async () => node.info());
 
   app.post('/v1/txs', {
+    // Answered as is (JSON.stringify): the schema documents; a batch of 1,000 receipts pays no per-item schema check.
+    serializerCompiler: () => (data) => JSON.stringify(data),
     schema: {
+      operationId: 'submitTxs',
+      tags: ['chain'],
       summary: 'submit one transaction (answers its receipt) or an array of up to 1,000 (answers an array of receipts or errors); answers after commit',
-      body: { oneOf: [envelopeSchema, { type: 'array', maxItems: limits.batchTxCountMax, items: envelopeSchema }] },
+      body: { oneOf: [envelopeBody, { type: 'array', maxItems: limits.batchTxCountMax, items: envelopeBody }] },
+      response: {
+        200: submitAnswerSchema,
+        ...errors({
+          401: 'bad_signature, wrong_key, account_mismatch: the signature or key does not fit',
+          403: 'not_registered, registration_closed, invite_*: the ledger refuses this account or invite',
+          404: 'account_not_found: no account for tx.from (register first)',
+          409: 'nonce_gap, expired, already_registered, name_taken, ...: retry with a fresh nonce or other values (details.expected is the nonce to use)',
+          413: 'batch_too_large: more than 1,000 transactions',
+          422: 'insufficient_funds, self_transfer, ...: a valid transaction the rules refuse',
+          429: 'too_many_pending: this account has too many transactions waiting',
+          503: 'mempool_full, node_stopping, node_halted, storage_failed: retry later',
+        }),
+      },
     },
   }, async (req, reply) => {
     const body = req.body as unknown;
     if (Array.isArray(body)) return methods['tx.submit']!(node, { txs: body });
     const result = (await methods['tx.submit']!(node, { tx: body })) as { error?: unknown; status?: number };
-    if (result.error) return reply.status(result.status ?? 400).send({ error: result.error });
+    if (result.error) return (reply as FastifyReply).status(result.status ?? 400).send({ error: result.error });
     return result;
   });
 
   const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: TX_ID_PATTERN } } } as const;
-  app.get('/v1/txs/:id', { schema: { summary: 'a transaction with its receipt', params: idParams, response: { 404: errorSchema } } },
+  const txNotFound = errors({ 404: 'tx_not_found: no committed transaction with this id' });
+  app.get('/v1/txs/:id', { schema: { operationId: 'getTx', tags: ['chain'], summary: 'a transaction with its receipt', params: idParams, response: { 200: txViewSchema, ...txNotFound } } },
     async (req) => methods['tx.get']!(node, req.params as Record<string, unknown>));
-  app.get('/v1/txs/:id/proof', { schema: { summary: 'Merkle inclusion proof of a transaction receipt, with the signed block header', params: idParams, response: { 404: errorSchema } } },
+  app.get('/v1/txs/:id/proof', { schema: { operationId: 'getTxProof', tags: ['chain'], summary: 'Merkle inclusion proof of a transaction receipt, with the signed block header', params: idParams, response: { 200: proofSchema, ...txNotFound } } },
     async (req) => methods['tx.proof']!(node, req.params as Record<string, unknown>));
   app.get('/v1/blocks/:height', {
     schema: {
+      operationId: 'getBlock',
+      tags: ['chain'],
       summary: 'a signed block header and its transaction ids (?full=1: the transactions with their receipts)',
       params: { type: 'object', properties: { height: { type: 'string', pattern: '^(0|[1-9][0-9]{0,14})$' } } },
       querystring: { type: 'object', properties: { full: { type: 'string', enum: ['0', '1', 'true', 'false'] } } },
-      response: { 404: errorSchema },
+      response: { 200: blockSchema, ...errors({ 404: 'block_not_found: no block at this height yet' }) },
     },
   }, async (req, reply) => reply.type('application/json; charset=utf-8')
     // A full block is serialized once and kept: sent as those bytes, no JSON.stringify per request.
     .send(blockGetJson(node, { ...(req.params as Record<string, unknown>), ...(req.query as Record<string, unknown>) })));
   app.get('/v1/auth/:id', {
-    schema: { summary: 'public key and next nonce of an account id (nonce counts pending transactions)', params: { type: 'object', properties: { id: { type: 'string', pattern: '^[0-9a-f]{40}$' } } } },
+    schema: { operationId: 'getAuth', tags: ['chain'], summary: 'public key and next nonce of an account id (nonce counts pending transactions)', params: { type: 'object', properties: { id: { type: 'string', pattern: '^[0-9a-f]{40}$' } } }, response: { 200: authSchema } },
   }, async (req) => methods['auth.get']!(node, req.params as Record<string, unknown>));
-  app.get('/v1/genesis', { schema: { summary: 'the genesis document of this chain' } }, async () => node.genesis);
+  app.get('/v1/genesis', { schema: { operationId: 'getGenesis', tags: ['chain'], summary: 'the genesis document of this chain', response: { 200: anyJson('the genesis document (README, "Genesis")') } } }, async () => node.genesis);
   app.post('/v1/query/:name', {
-    schema: { summary: 'run a module query by name (see /v1/node for the list)', params: { type: 'object', properties: { name: { type: 'string', maxLength: 64 } } }, body: { type: 'object', additionalProperties: true } },
+    schema: {
+      operationId: 'runQuery',
+      tags: ['chain'],
+      summary: 'run a module query by name (see /v1/node for the list)',
+      description: 'Signed queries (ledger.audit) carry params.auth = {account, at, sig}: see x-tally-signed-query at the top of this document.',
+      'x-tally-signed-query': ['ledger.audit'],
+      params: { type: 'object', properties: { name: { type: 'string', maxLength: 64 } } },
+      body: { type: 'object', additionalProperties: true },
+      response: {
+        200: anyJson('the query\'s answer (README: the module\'s section)'),
+        ...errors({
+          400: 'bad_params, bad_query, bad_cursor, query_auth_invalid: the params do not fit the query',
+          401: 'query_auth_required, query_auth_invalid, query_auth_stale: a signed query needs a fresh valid signature',
+          404: 'unknown_query, unknown_account, dispute_not_found, statement_not_found, ...',
+          409: 'query_auth_replayed: a signed query is usable once',
+          429: 'query_auth_busy, audit_busy: too many signed queries or audits of this account',
+          503: 'query_auth_busy: too many signed queries in flight on this node',
+        }),
+      },
+    },
   }, async (req) => methods.query!(node, { name: (req.params as { name: string }).name, params: req.body ?? {} }));
 
   registerBlockStream(app, node);

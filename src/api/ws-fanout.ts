@@ -97,7 +97,36 @@ export function registerBlockStream(app: FastifyInstance, node: TallyNode): void
   app.get('/v1/ws', {
     websocket: true,
     preValidation: admit,
-    schema: { summary: `WebSocket: ?topic=NAME (default blocks: one JSON message per new block {type:"block", hash, header, sig, receipts}; modules add topics, e.g. ledger.account with ?account=ID, the blocks' receipts touching that account). A reader more than ${limits.wsSubscriberBufferBytesMax / 1024} KiB behind is closed with code ${wsCloseCodes.slowReader}` },
+    schema: {
+      operationId: 'subscribe',
+      tags: ['chain'],
+      summary: `WebSocket: ?topic=NAME (default blocks: one JSON message per new block {type:"block", hash, header, sig, receipts}; modules add topics, e.g. ledger.account with ?account=ID, the blocks' receipts touching that account). A reader more than ${limits.wsSubscriberBufferBytesMax / 1024} KiB behind is closed with code ${wsCloseCodes.slowReader}`,
+      description: 'Send a WebSocket upgrade (GET with Upgrade: websocket); the server only sends, one JSON text message per block that has something for the topic. Topics, messages and close codes: x-websocket.',
+      // Parsed by admit() (before validation, with its own codes): documented here, never narrower than the topics' own parse.
+      querystring: {
+        type: 'object',
+        properties: {
+          topic: { type: 'string', enum: [...topics.keys()], description: 'default "blocks"; a bare ?account=ID means ledger.account' },
+          account: { type: 'string', description: 'ledger.account: the account id (40 lowercase hex)' },
+        },
+      },
+      response: {
+        101: { description: 'Switching Protocols: the stream is open (messages in x-websocket)', type: 'null' },
+        // @fastify/websocket answers a request that asks for no upgrade itself, with no body.
+        404: { description: 'a plain GET without Upgrade: websocket (no body)', type: 'null' },
+        400: { description: 'unknown_topic (details.known lists the topics), bad_params: the topic\'s parameters are wrong' },
+        429: { description: `too_many_subscribers: this address already holds ${limits.wsSubscribersPerAddressMax} subscriptions` },
+        503: { description: `too_many_subscribers: the node serves at most ${limits.wsSubscribersMax} subscribers` },
+      },
+      'x-websocket': {
+        topics: [...topics.values()].map((t) => ({ name: t.name, summary: t.summary })),
+        message: 'a JSON text frame {type: "block", hash, header, sig, receipts}: the block\'s signed header and the receipts the topic selects',
+        closeCodes: {
+          [wsCloseCodes.nodeStopping]: 'going away: the node is stopping; reconnect after it restarts',
+          [wsCloseCodes.slowReader]: `slow reader: more than ${limits.wsSubscriberBufferBytesMax / 1024} KiB unread when a block came; reconnect, read faster, fill the gap with GET /v1/blocks/{height}`,
+        },
+      },
+    },
   }, (socket, req) => {
     const sub = { ...subscription(req), socket };
     subscribers.add(sub);

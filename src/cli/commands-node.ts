@@ -15,6 +15,7 @@ import type { AccessLogLevel } from '../api/observe.js';
 import { buildInternalHttp } from '../api/internal.js';
 import { buildPublicHttp, defaultPublicHttpOptions, type PublicHttpOptions } from '../api/http.js';
 import { addressMatcher } from '../api/connections.js';
+import { corsOrigins } from '../api/cors.js';
 import { listenSocket } from '../api/socket.js';
 import { allModules, chainModules } from '../modules/index.js';
 import type { Synchronous } from '../store/sqlite.js';
@@ -130,6 +131,7 @@ export function registerNodeCommands(program: Command): void {
     .option('--internal <host:port|off>', `internal listener for /health and /metrics (default ${DEFAULT_INTERNAL}; keep it on loopback)`, listenFlag('--internal'), DEFAULT_INTERNAL)
     .option('--socket <path>', 'Unix socket (default <data>/tally.sock)')
     .option('--rate-limit <n|off>', 'public HTTP rate-limit units per minute per client (a request costs 1, each submitted transaction 1, a proof 20, a full block 50)', rateLimitFlag, defaultPublicHttpOptions.rateLimitPerMin)
+    .option('--cors-origin <list>', 'comma-separated origins (https://wallet.example.org, or * for any) whose browser pages may read the public HTTP API (default: none, CORS off)', flag('--cors-origin', corsOrigins))
     .option('--trust-proxy <list>', 'comma-separated addresses or CIDRs of your reverse proxies: from them, X-Forwarded-For names the client that rate limits and caps count (default: none)')
     .option('--http-keepalive-ms <n>', 'public HTTP: close a keep-alive connection idle this long', msFlag('--http-keepalive-ms'), defaultPublicHttpOptions.keepAliveTimeoutMs)
     .option('--http-headers-timeout-ms <n>', 'public HTTP: a connection must send complete request headers within this time', msFlag('--http-headers-timeout-ms'), defaultPublicHttpOptions.headersTimeoutMs)
@@ -163,6 +165,7 @@ interface NodeCliOptions {
   /** rate-limit units per minute; 0 is off */
   rateLimit: number;
   trustProxy?: string;
+  corsOrigin?: string[];
   httpKeepaliveMs: number;
   httpHeadersTimeoutMs: number;
   httpRequestTimeoutMs: number;
@@ -371,6 +374,7 @@ function publicHttpOptions(opts: NodeCliOptions): PublicHttpOptions {
     connectionsMax: opts.httpConnections,
     connectionsPerAddressMax: opts.httpConnectionsPerAddress,
     accessLog: opts.accessLog,
+    corsOrigins: opts.corsOrigin ?? [],
   };
   // Node requires the headers to be due no later than the whole request.
   if (o.headersTimeoutMs > o.requestTimeoutMs) fail('bad_flag', '--http-headers-timeout-ms may not exceed --http-request-timeout-ms');

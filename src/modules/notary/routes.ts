@@ -12,6 +12,12 @@ import { canonicalRecord } from './records.js';
 import { NotaryStore } from './store.js';
 import { recordProof } from './proof.js';
 
+/** Objects keep fields they do not list: the schemas document, they never trim an answer. */
+const open = (description: string, properties: Record<string, unknown> = {}) => ({ type: 'object', description, properties, additionalProperties: true });
+const batchView = open('a batch: {batch, state, records, first_record, signed, created_at, signed_at, root, anchor_tx, anchor_height}', {
+  batch: { type: 'integer' }, state: { type: 'string', enum: ['pending', 'signed', 'anchored'] }, records: { type: 'integer' }, signed: { type: 'integer' },
+});
+
 export function notaryInternalRoutes(app: FastifyInstance, node: NodeHandle, ctx?: { metrics: Registry }): void {
   const db = node.store?.db;
   if (!db) return;
@@ -41,11 +47,29 @@ export function notaryRoutes(app: FastifyInstance, node: NodeHandle): void {
   if (!db) return;
   const store = new NotaryStore(db);
   const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: '^[1-9][0-9]{0,14}$' } } } as const;
-  app.get('/v1/notary/batches/:id', { schema: { summary: 'a batch: state (pending | signed | anchored), progress, Merkle root, anchor transaction', params: idParams } },
+  app.get('/v1/notary/batches/:id', {
+    schema: {
+      operationId: 'getNotaryBatch', tags: ['notary'], summary: 'a batch: state (pending | signed | anchored), progress, Merkle root, anchor transaction', params: idParams,
+      response: { 200: batchView, 404: { description: 'batch_not_found: no batch with this number' } },
+    },
+  },
     async (req) => store.batchStatus(Number((req.params as { id: string }).id)));
-  app.get('/v1/notary/records/:id', { schema: { summary: 'a record with its signature, key, and Merkle proof to its batch root and anchor', params: idParams } },
+  app.get('/v1/notary/records/:id', {
+    schema: {
+      operationId: 'getNotaryRecord', tags: ['notary'], summary: 'a record with its signature, key, and Merkle proof to its batch root and anchor', params: idParams,
+      response: {
+        200: open('signed: {id, batch, record, kid, alg, sig, signed_at, leaf, proof, root, anchor_tx, anchor_height}; not yet: {id, batch, record, state: "pending"}', { id: { type: 'integer' }, batch: { type: 'integer' } }),
+        404: { description: 'record_not_found: no record with this number' },
+      },
+    },
+  },
     async (req) => recordProof(store, Number((req.params as { id: string }).id)) ?? fail('record_not_found', 'no such record', { status: 404 }));
-  app.get('/v1/notary/keys', { schema: { summary: 'the public keys of the pool (PEM), with their status' } },
+  app.get('/v1/notary/keys', {
+    schema: {
+      operationId: 'getNotaryKeys', tags: ['notary'], summary: 'the public keys of the pool (PEM), with their status',
+      response: { 200: { type: 'array', items: open('{kid, type, alg, status, created_at, retired_at, public_pem}', { kid: { type: 'string' }, status: { type: 'string', enum: ['active', 'retired'] }, public_pem: { type: 'string' } }) } },
+    },
+  },
     async () => store.keys().map(publicKeyView));
 }
 

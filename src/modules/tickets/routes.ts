@@ -8,10 +8,11 @@ import { TallyError } from '../../core/errors.js';
 import type { HealthProbes } from '../../chain/health.js';
 import type { TicketsService, TicketsStats } from './service.js';
 
-const errorSchema = {
-  type: 'object',
-  properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' }, hint: { type: 'string' }, details: { type: 'object', additionalProperties: true } } } },
-} as const;
+/** Objects keep fields they do not list: the schemas document, they never trim an answer. */
+const open = (description: string, properties: Record<string, unknown> = {}) => ({ type: 'object', description, properties, additionalProperties: true });
+const disabled = { 503: { description: 'tickets_disabled: this node does not sell tickets' } };
+const badPid = { 400: { description: 'invalid_pid: a payment id is 16 lowercase hex digits, not all zero' } };
+const badToken = { 400: { description: 'invalid_token: a token is 64 lowercase hex digits' } };
 
 // Parameters are checked by the service (invalid_pid / invalid_token with their codes), so
 // the schemas only bound their size.
@@ -61,7 +62,13 @@ export function publicTicketsRoutes(getService: () => TicketsService | undefined
     const redeemLimit = limited(config?.rateLimit.redeemPerMin ?? 0);
     const introspectLimit = limited(config?.rateLimit.introspectPerMin ?? 0);
 
-    scope.get('/api/v1/tickets', { config: introspectLimit, schema: { summary: 'tickets: how to pay this service (Tally account, Monero address), minimum amounts, confirmations' } }, async () => {
+    scope.get('/api/v1/tickets', {
+      config: introspectLimit,
+      schema: {
+        operationId: 'getTicketsInfo', tags: ['tickets'], summary: 'tickets: how to pay this service (Tally account, Monero address), minimum amounts, confirmations',
+        response: { 200: open('{redeemGraceSecs, sources: {tally?: {account, minAmount, decimals}, monero?: {address, minAmount, confirmations}}}', { redeemGraceSecs: { type: 'integer' }, sources: open('by source') }), ...disabled },
+      },
+    }, async () => {
       const s = service();
       const out: Record<string, unknown> = { redeemGraceSecs: s.config.redeemGraceSecs, sources: {} };
       const sources = out.sources as Record<string, unknown>;
@@ -72,21 +79,38 @@ export function publicTicketsRoutes(getService: () => TicketsService | undefined
 
     scope.get('/api/v1/payment/:pid', {
       config: redeemLimit,
-      schema: { summary: 'tickets: what the service has seen for a payment id (credited, dust, confirmations left, claimed)', params: pidParams, response: { 400: errorSchema, 404: errorSchema } },
+      schema: {
+        operationId: 'getPayment', tags: ['tickets'], summary: 'tickets: what the service has seen for a payment id (credited, dust, confirmations left, claimed)', params: pidParams,
+        response: {
+          200: open('{pid, source, credited, dust, claimed, confirmationsLeft, payments: [{txid, amount, height, status}]}', { pid: { type: 'string' }, claimed: { type: 'boolean' }, payments: { type: 'array', items: open('a payment') } }),
+          ...badPid, 404: { description: 'payment_not_found: nothing paid to this payment id yet' }, ...disabled,
+        },
+      },
     }, async (req) => service().paymentStatus((req.params as { pid: string }).pid));
 
     scope.post('/api/v1/redeem', {
       config: redeemLimit,
       schema: {
+        operationId: 'redeem',
+        tags: ['tickets'],
         summary: 'tickets: redeem a paid payment id for a service token. success: {status, token, balance}; again: already_claimed (the same token until it is first presented, or within redeemGraceSecs)',
         body: { type: 'object', properties: { pid: { description: 'payment id, 16 lowercase hex' } } },
-        response: { 400: errorSchema, 404: errorSchema, 409: errorSchema },
+        response: {
+          200: open('{status: success | already_claimed, token?, balance?, source?, claimed_at}', { status: { type: 'string', enum: ['success', 'already_claimed'] }, token: { type: 'string' }, claimed_at: { type: 'string' } }),
+          ...badPid,
+          404: { description: 'payment_not_found: nothing paid to this payment id yet' },
+          409: { description: 'payment_unconfirmed: the payment waits for confirmations (details.confirmationsLeft)' },
+          ...disabled,
+        },
       },
     }, async (req) => service().redeem((req.body as { pid?: unknown } | undefined)?.pid));
 
     scope.get('/api/v1/token/:token', {
       config: introspectLimit,
-      schema: { summary: 'tickets: a token\'s status, balance, issued_at, revoked_at', params: tokenParams, response: { 200: tokenView, 400: errorSchema, 404: errorSchema } },
+      schema: {
+        operationId: 'getToken', tags: ['tickets'], summary: 'tickets: a token\'s status, balance, issued_at, revoked_at', params: tokenParams,
+        response: { 200: tokenView, ...badToken, 404: { description: 'token_not_found: no such token' }, ...disabled },
+      },
     }, async (req) => service().introspect((req.params as { token: string }).token));
   };
 }

@@ -1,0 +1,197 @@
+// The OpenAPI document (issue 16 item 6): fetched from a live node and linted with Redocly's
+// recommended ruleset (@redocly/openapi-core, the engine of `redocly lint`); every route the
+// server registers is in it with an operationId; errors, 413/415, 429, security and the
+// WebSocket are described; and the response schemas that document the answers never trim
+// or change them (Fastify serializes by response schema and drops unlisted fields).
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createConfig, lintFromString } from '@redocly/openapi-core';
+import type { FastifyInstance } from 'fastify';
+import { TallyNode, initDataDir } from '../src/chain/node.js';
+import { defaultGenesis } from '../src/chain/genesis.js';
+import { buildPublicHttp } from '../src/api/http.js';
+import { errorSchema } from '../src/api/openapi.js';
+import { allModules, chainModules } from '../src/modules/index.js';
+import { cleanup, getOk, httpGet, makeTx, newAccount, startNode, tempDir, type NodeProcess } from './helpers.js';
+
+/**
+ * Warnings the recommended ruleset gives that the API cannot avoid, each with its reason.
+ * Nothing is turned off: every other problem, warning or error, fails the test.
+ */
+const acceptedWarnings = [
+  // A WebSocket handshake answers 101 Switching Protocols, never a 2xx.
+  { ruleId: 'operation-2xx-response', pointer: '#/paths/~1v1~1ws/get/responses' },
+];
+
+const methods = ['get', 'post', 'put', 'patch', 'delete'] as const;
+type Operation = { operationId?: string; security?: unknown[]; requestBody?: unknown; responses: Record<string, { description: string; content?: Record<string, { schema: { $ref?: string } }> }>; [k: string]: unknown };
+
+function operations(doc: any): Array<{ key: string; op: Operation }> {
+  const out: Array<{ key: string; op: Operation }> = [];
+  for (const [p, item] of Object.entries(doc.paths as Record<string, Record<string, Operation>>)) {
+    for (const m of methods) if (item[m]) out.push({ key: `${m.toUpperCase()} ${p}`, op: item[m] });
+  }
+  return out;
+}
+
+/** "GET /v1/txs/{id}" for every route Fastify's router holds (HEAD and CORS OPTIONS aside). */
+function registeredRoutes(app: FastifyInstance): string[] {
+  const out: string[] = [];
+  const prefixes: string[] = [];
+  // printRoutes draws the radix tree: each line is one node, indented 4 per level, with
+  // the part of the path it adds and its methods.
+  for (const line of app.printRoutes({ commonPrefix: false }).split('\n')) {
+    const m = /^([│ ]*)[├└]── (\S+)(?: \(([^)]*)\))?/.exec(line);
+    if (!m) continue;
+    const depth = m[1]!.length / 4;
+    prefixes.length = depth;
+    const full = prefixes.join('') + m[2]!;
+    prefixes.push(m[2]!);
+    for (const method of (m[3] ?? '').split(',').map((x) => x.trim()).filter(Boolean)) {
+      if (method === 'HEAD' || method === 'OPTIONS') continue;
+      out.push(`${method} ${full.replace(/:([A-Za-z0-9_]+)/g, '{$1}')}`);
+    }
+  }
+  return out.sort();
+}
+
+describe('OpenAPI document', () => {
+  let node: NodeProcess;
+  let doc: any;
+
+  before(async () => {
+    const dir = tempDir();
+    // With a tickets section, the tickets routes are on and have their own rate limits.
+    const config = path.join(dir, 'config.json');
+    fs.writeFileSync(config, JSON.stringify({ tickets: { tally: { account: 'shop', minAmount: '1' } } }));
+    node = await startNode({ extraArgs: ['--config', config] });
+    doc = await getOk(`${node.http}/v1/openapi.json`);
+  });
+  after(async () => {
+    await cleanup();
+  }, { timeout: 30_000 });
+
+  it('passes the Redocly recommended ruleset with no error and no unexplained warning', async () => {
+    const config = await createConfig({ extends: ['recommended'] });
+    const problems = await lintFromString({ source: JSON.stringify(doc), absoluteRef: `${node.http}/v1/openapi.json`, config });
+    const shown = problems.map((p) => `${p.severity} ${p.ruleId} ${p.message} at ${p.location[0]?.pointer ?? '?'}`);
+    const errors = problems.filter((p) => p.severity === 'error');
+    assert.equal(errors.length, 0, `lint errors:\n${shown.join('\n')}`);
+    const unexplained = problems.filter((p) => !acceptedWarnings.some((w) => w.ruleId === p.ruleId && w.pointer === p.location[0]?.pointer));
+    assert.deepEqual(unexplained.map((p) => `${p.ruleId} at ${p.location[0]?.pointer}`), [], `lint warnings:\n${shown.join('\n')}`);
+  });
+
+  it('has servers, the Error component, security: [] and the statuses every route can answer', () => {
+    assert.ok(Array.isArray(doc.servers) && doc.servers.length > 0 && doc.servers[0].url, 'servers');
+    assert.ok(doc.components.schemas.Error, 'the Error component');
+    for (const { key, op } of operations(doc)) {
+      assert.deepEqual(op.security, [], `${key}: security: [] (public)`);
+      const statuses = Object.keys(op.responses);
+      assert.ok(statuses.includes('500'), `${key}: 500`);
+      // The node's cost limit (on by default) or the tickets' own limits cover every public route.
+      assert.ok(statuses.includes('429'), `${key}: 429`);
+      if (op.requestBody) for (const s of ['400', '413', '415']) assert.ok(statuses.includes(s), `${key}: ${s}`);
+      for (const s of statuses.filter((x) => Number(x) >= 400)) {
+        const r = op.responses[s]!;
+        if (key === 'GET /v1/ws' && s === '404') continue; // the upgrade-less GET: no body
+        assert.equal(r.content?.['application/json']?.schema.$ref, '#/components/schemas/Error', `${key} ${s}: the Error schema`);
+        assert.match(r.description, /[a-z]+_[a-z_]+|internal/, `${key} ${s}: names its codes`);
+      }
+    }
+  });
+
+  it('describes the real error body: every field an error has is in the Error schema', async () => {
+    const properties = doc.components.schemas.Error.properties.error.properties;
+    const required = doc.components.schemas.Error.properties.error.required;
+    const samples = [
+      await httpGet(`${node.http}/v1/txs/${'0'.repeat(64)}`), // 404 tx_not_found
+      await httpGet(`${node.http}/v1/accounts/nobody`), // 404 unknown_account, with a hint
+      await httpGet(`${node.http}/v1/ws?topic=nope`), // 400 unknown_topic, with details
+      await httpGet(`${node.http}/v1/blocks/x`), // 400 bad_request (schema)
+    ];
+    const seen = new Set<string>();
+    for (const r of samples) {
+      assert.ok(r.status >= 400, JSON.stringify(r.body));
+      assert.deepEqual(Object.keys(r.body), ['error']);
+      for (const k of Object.keys(r.body.error)) {
+        assert.ok(properties[k], `error field "${k}" is in the Error schema`);
+        seen.add(k);
+      }
+      for (const k of required) assert.ok(k in r.body.error, `required "${k}"`);
+    }
+    assert.deepEqual([...seen].sort(), ['code', 'details', 'hint', 'message']);
+  });
+
+  it('documents the WebSocket: a GET answering 101, its topics, message and close codes', () => {
+    const ws = doc.paths['/v1/ws']?.get;
+    assert.ok(ws, 'GET /v1/ws');
+    assert.equal(ws.operationId, 'subscribe');
+    assert.ok(ws.responses['101']);
+    const x = ws['x-websocket'];
+    assert.deepEqual(x.topics.map((t: { name: string }) => t.name).sort(), ['blocks', 'ledger.account']);
+    assert.ok(x.closeCodes['4000'] && x.closeCodes['1001']);
+    assert.match(x.message, /"block"/);
+  });
+
+  it('lists every route the server registers, each with a unique operationId', async () => {
+    const dir = tempDir();
+    initDataDir(dir, defaultGenesis(chainModules, { chain: 'tally-dev', decimals: 6, dev: true }), allModules);
+    const local = TallyNode.open({ dataDir: dir, modules: allModules, synchronous: 'NORMAL', blockDelayMsMax: 5, verifierThreads: 1 });
+    const app = await buildPublicHttp(local);
+    try {
+      await app.ready();
+      const routes = registeredRoutes(app);
+      assert.ok(routes.length >= 20, `found the routes: ${routes.join(', ')}`);
+      const documented = operations(doc);
+      const keys = documented.map((o) => o.key).sort();
+      assert.deepEqual(keys, routes, 'the live document lists exactly the registered routes');
+      assert.deepEqual(operations(app.swagger()).map((o) => o.key).sort(), routes);
+      const ids = documented.map((o) => o.op.operationId);
+      for (const { key, op } of documented) assert.match(op.operationId ?? '', /^[a-z][A-Za-z]+$/, `${key}: operationId`);
+      assert.equal(new Set(ids).size, ids.length, 'operationIds are unique');
+    } finally {
+      await app.close();
+      await local.close();
+    }
+  });
+
+  it('response schemas document the answers without trimming or changing them', async () => {
+    const dir = tempDir();
+    initDataDir(dir, defaultGenesis(chainModules, { chain: 'tally-dev', decimals: 6, dev: true }), allModules);
+    const local = TallyNode.open({ dataDir: dir, modules: allModules, synchronous: 'NORMAL', blockDelayMsMax: 5, verifierThreads: 1 });
+    const app = await buildPublicHttp(local);
+    try {
+      const alice = newAccount();
+      const name = 'alice';
+      const [registered] = await local.submit([makeTx(alice, 'ledger.register', { name })]);
+      assert.equal((registered as { status?: string }).status, 'ok', JSON.stringify(registered));
+      const who = local.query('ledger.whoami', { account: name }) as { id: string };
+      const txId = (registered as { id: string }).id;
+      const same = async (url: string, direct: unknown) => {
+        const res = await app.inject({ method: 'GET', url });
+        assert.equal(res.statusCode, 200, `${url}: ${res.body}`);
+        assert.deepEqual(JSON.parse(res.body), JSON.parse(JSON.stringify(direct)), url);
+      };
+      await same('/v1/node', local.info());
+      await same('/v1/genesis', local.genesis);
+      await same(`/v1/auth/${who.id}`, local.auth(who.id));
+      await same(`/v1/accounts/${name}`, local.query('ledger.whoami', { account: name }));
+      await same(`/v1/accounts/${name}/balance`, local.query('ledger.balance', { account: name }));
+      await same(`/v1/accounts/${name}/history`, local.query('ledger.history', { account: name }));
+      await same('/v1/notary/keys', []);
+      await same(`/v1/txs/${txId}`, local.tx(txId));
+      await same(`/v1/txs/${txId}/proof`, local.proof(txId));
+      await same('/v1/blocks/1?full=1', { ...local.block(1), txs: local.blockTxViews(1) });
+      // The error schema keeps hint and details.
+      const res = await app.inject({ method: 'GET', url: '/v1/accounts/nobody' });
+      assert.equal(res.statusCode, 404);
+      assert.ok(JSON.parse(res.body).error.hint);
+      assert.equal(errorSchema.$id, 'Error');
+    } finally {
+      await app.close();
+      await local.close();
+    }
+  });
+});
