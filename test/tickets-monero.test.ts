@@ -46,8 +46,14 @@ describe('tickets with a real Monero regtest chain', { skip: missing ?? false, t
       if (Date.now() > deadline) throw new Error(`the watcher did not reach wallet height ${height}:\n${node.stderr()}`);
       await sleep(100);
     }
-    // ...and finished that poll (the pending view is written at its end).
-    await sleep(400);
+    // ...and finished that poll: the height is set at a poll's start, the pending view at
+    // its end. Polls run one at a time, so the next finished poll read this height or more
+    // (a fixed sleep was too short on a loaded machine).
+    const polls = await metric('tally_tickets_watcher_polls_total{source="monero"}');
+    while ((await metric('tally_tickets_watcher_polls_total{source="monero"}')) <= polls) {
+      if (Date.now() > deadline) throw new Error(`the watcher did not finish a poll at wallet height ${height}:\n${node.stderr()}`);
+      await sleep(50);
+    }
   }
 
   async function pay(address: string, amount: bigint): Promise<string> {

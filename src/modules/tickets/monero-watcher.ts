@@ -105,6 +105,7 @@ export class MoneroWatcher {
     await this.refreshPending(height);
     stats.watcherFailing.delete(SOURCE);
     this.lastError = '';
+    TicketsStats.bump(stats.watcherPolls, SOURCE);
   }
 
   private record(t: WalletTransfer & { amount: bigint }, nowMs: number): void {

@@ -158,6 +158,7 @@ export function registerTicketsMetrics(registry: client.Registry, stats: Tickets
   counter('tally_tickets_payments_vanished_total', 'credited payments gone from the source (reorg, dropped); monero_after_redeem: the token kept its balance', 'source', () => stats.paymentsVanished);
   counter('tally_tickets_payments_locked_total', 'Monero payments with a non-zero unlock_time, not credited', 'source', () => stats.paymentsLocked);
   counter('tally_tickets_watcher_errors_total', 'failed watcher polls (e.g. wallet RPC unreachable), by source', 'source', () => stats.watcherErrors);
+  counter('tally_tickets_watcher_polls_total', 'watcher polls finished (the pending view written), by source', 'source', () => stats.watcherPolls);
   gauge('tally_tickets_watcher_height', 'last block fully scanned by the watcher', () => stats.watcherHeight);
   gauge('tally_tickets_source_height', 'height of the source (Tally tip, Monero wallet height)', () => stats.sourceHeight);
   new client.Gauge({

@@ -20,6 +20,8 @@ export class TicketsStats {
   paymentsVanished = new Map<string, number>();
   paymentsLocked = new Map<string, number>();
   watcherErrors = new Map<string, number>();
+  /** polls a watcher finished, each with its view of pending payments written */
+  watcherPolls = new Map<string, number>();
   /** the last block each watcher has fully scanned */
   watcherHeight = new Map<string, number>();
   /** the source's own height (Tally tip, Monero wallet height) */
