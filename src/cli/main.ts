@@ -5,6 +5,7 @@ import { registerChainCommands } from './commands-chain.js';
 import { registerKeyCommands } from './commands-keys.js';
 import { registerNodeCommands } from './commands-node.js';
 import { registerBenchCommand } from './commands-bench.js';
+import { registerBackupCommands } from './commands-backup.js';
 import { cliContext } from './context.js';
 import { reportError } from './output.js';
 import { TallyError } from '../core/errors.js';
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   for (const m of allModules) m.app.cli?.(program, cliContext);
   registerChainCommands(program);
   registerBenchCommand(program);
+  registerBackupCommands(program);
   return program;
 }
 
