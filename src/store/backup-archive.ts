@@ -199,22 +199,30 @@ export function readArchive(file: string, passphrase: string, sink: ArchiveSink,
       if (length < TAG_BYTES) invalid(file, 'it is cut short');
       const sealed = Buffer.alloc(length);
       fs.readSync(fd, sealed, 0, length, offset);
-      const decipher = crypto.createDecipheriv('aes-256-gcm', key, nonce(prefix, counter, last));
-      decipher.setAAD(header);
-      decipher.setAuthTag(sealed.subarray(length - TAG_BYTES));
-      try {
-        const plain = Buffer.concat([decipher.update(sealed.subarray(0, length - TAG_BYTES)), decipher.final()]);
+      const open = (flag: boolean): Buffer | undefined => {
+        const d = crypto.createDecipheriv('aes-256-gcm', key, nonce(prefix, counter, flag));
+        d.setAAD(header);
+        d.setAuthTag(sealed.subarray(length - TAG_BYTES));
+        try {
+          return Buffer.concat([d.update(sealed.subarray(0, length - TAG_BYTES)), d.final()]);
+        } catch {
+          return undefined;
+        }
+      };
+      const plain = open(last);
+      if (plain) {
         offset += length;
         counter++;
         return plain;
-      } catch {
-        if (counter === 0) {
-          fail('passphrase_wrong', `cannot open ${file}: the passphrase is wrong (or the archive was modified)`, {
-            hint: 'use the passphrase given to `tally backup --with-keys` ($TALLY_PASSPHRASE or --passphrase-file)',
-          });
-        }
-        invalid(file, `chunk ${counter} does not authenticate: the file was cut, damaged or modified`);
       }
+      // The same chunk under the other last flag: then the key is right and the file was cut (or extended).
+      if (open(!last)) invalid(file, `it ends ${last ? 'after' : 'before'} chunk ${counter}, which says otherwise: it was cut short or extended`);
+      if (counter === 0) {
+        fail('passphrase_wrong', `cannot open ${file}: the passphrase is wrong (or the archive was modified)`, {
+          hint: 'use the passphrase given to `tally backup --with-keys` ($TALLY_PASSPHRASE or --passphrase-file)',
+        });
+      }
+      invalid(file, `chunk ${counter} does not authenticate: the file was cut, damaged or modified`);
     };
 
     // A byte reader over the chunk stream.
