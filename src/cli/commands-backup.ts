@@ -180,7 +180,7 @@ function progressLine() {
 // Restore
 
 async function runRestore(file: string, opts: RestoreOptions) {
-  if (!fs.existsSync(file) || !fs.statSync(file).isFile()) fail('file_not_found', `no backup file ${file}`);
+  if (!fs.existsSync(file) || !fs.statSync(file).isFile()) fail('file_unreadable', `no backup file ${file}`);
   const archive = isArchive(file);
   if (!archive && !opts.keysFrom) {
     fail('keys_required', `${file} is a database snapshot: it opens only with the node's db.key`, {

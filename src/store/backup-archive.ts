@@ -2,11 +2,13 @@
 // node's key files in ONE file, sealed under a passphrase. Format v1 (see the README,
 // "Backup archive format"):
 //
-//   header (35 bytes, plaintext, bound into every chunk as AAD):
+//   header (51 bytes, plaintext, bound into every chunk as AAD):
 //     "TALLYBAK" | version u8 = 1 | scrypt log2(N) u8 | r u8 | p u8 | salt (16) | nonce prefix (7)
+//     | key check (16) = HMAC-SHA256(key, "tally/backup/v1 key check")[0..16]
 //   then chunks of AES-256-GCM, 64 KiB of plaintext each (the last one shorter or equal):
 //     ciphertext | tag (16); nonce = prefix (7) | chunk counter u32 BE | last flag u8
-//   key = scrypt(passphrase NFC, salt, 32 bytes)
+//   key = scrypt(passphrase NFC, salt, 32 bytes); the key check tells a wrong passphrase
+//   from a damaged file (the first chunk's tag alone cannot)
 //   plaintext = manifest length u32 BE | manifest JSON | each file's bytes, in manifest order
 //
 // Chunks (as in age's STREAM construction) mean every byte is authenticated before it is
@@ -17,7 +19,7 @@ import { assert, fail } from '../core/errors.js';
 
 export const ARCHIVE_MAGIC = Buffer.from('TALLYBAK', 'latin1');
 const VERSION = 1;
-const HEADER_BYTES = 35;
+const HEADER_BYTES = 51;
 const CHUNK_BYTES = 64 * 1024;
 const TAG_BYTES = 16;
 const MANIFEST_BYTES_MAX = 64 * 1024;
@@ -74,6 +76,10 @@ function deriveKey(passphrase: string, salt: Buffer, log2N: number, r: number, p
   return crypto.scryptSync(passphrase.normalize('NFC'), salt, 32, { N, r, p, maxmem: 128 * r * (N + p + 2) + 16 * 1024 * 1024 });
 }
 
+function keyCheck(key: Buffer): Buffer {
+  return crypto.createHmac('sha256', key).update('tally/backup/v1 key check').digest().subarray(0, 16);
+}
+
 function nonce(prefix: Buffer, counter: number, last: boolean): Buffer {
   const n = Buffer.alloc(12);
   prefix.copy(n, 0);
@@ -103,8 +109,8 @@ export function writeArchive(fd: number, inputs: ArchiveInput[], meta: { chain: 
   const log2N = scryptLog2N();
   const salt = crypto.randomBytes(16);
   const prefix = crypto.randomBytes(7);
-  const header = Buffer.concat([ARCHIVE_MAGIC, Buffer.from([VERSION, log2N, SCRYPT_R, SCRYPT_P]), salt, prefix]);
   const key = deriveKey(passphrase, salt, log2N, SCRYPT_R, SCRYPT_P);
+  const header = Buffer.concat([ARCHIVE_MAGIC, Buffer.from([VERSION, log2N, SCRYPT_R, SCRYPT_P]), salt, prefix, keyCheck(key)]);
   fs.writeSync(fd, header);
 
   let counter = 0;
@@ -184,6 +190,11 @@ export function readArchive(file: string, passphrase: string, sink: ArchiveSink,
     const [log2N, r, p] = [header[9]!, header[10]!, header[11]!];
     if (log2N < SCRYPT_LOG2N_MIN || log2N > SCRYPT_LOG2N_MAX || r !== SCRYPT_R || p !== SCRYPT_P) invalid(file, `unsupported scrypt parameters (2^${log2N}, ${r}, ${p})`);
     const key = deriveKey(passphrase, header.subarray(12, 28), log2N, r, p);
+    if (!crypto.timingSafeEqual(keyCheck(key), header.subarray(35, 51))) {
+      fail('wrong_passphrase', `cannot open ${file}: the passphrase is wrong`, {
+        hint: 'use the passphrase given to `tally backup --with-keys` ($TALLY_PASSPHRASE or --passphrase-file)',
+      });
+    }
     const prefix = header.subarray(28, 35);
     const record = CHUNK_BYTES + TAG_BYTES;
     const body = size - HEADER_BYTES;
@@ -217,11 +228,6 @@ export function readArchive(file: string, passphrase: string, sink: ArchiveSink,
       }
       // The same chunk under the other last flag: then the key is right and the file was cut (or extended).
       if (open(!last)) invalid(file, `it ends ${last ? 'after' : 'before'} chunk ${counter}, which says otherwise: it was cut short or extended`);
-      if (counter === 0) {
-        fail('passphrase_wrong', `cannot open ${file}: the passphrase is wrong (or the archive was modified)`, {
-          hint: 'use the passphrase given to `tally backup --with-keys` ($TALLY_PASSPHRASE or --passphrase-file)',
-        });
-      }
       invalid(file, `chunk ${counter} does not authenticate: the file was cut, damaged or modified`);
     };
 
