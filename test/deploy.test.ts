@@ -85,6 +85,39 @@ describe('deploy/tally.service', { timeout: 120_000 }, () => {
   });
 });
 
+describe('deploy/tally-backup.service and .timer', { timeout: 120_000 }, () => {
+  after(cleanup);
+  const service = path.join(ROOT, 'deploy', 'tally-backup.service');
+  const timer = path.join(ROOT, 'deploy', 'tally-backup.timer');
+
+  it('pass systemd-analyze verify as shipped (their commands are /bin/sh and find)', { skip: !fs.existsSync(SYSTEMD_ANALYZE) && `no ${SYSTEMD_ANALYZE}` }, async () => {
+    const r = await run(SYSTEMD_ANALYZE, ['verify', service, timer], 60_000);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal(r.stderr.trim(), '', 'systemd-analyze printed warnings');
+    const sec = await run(SYSTEMD_ANALYZE, ['security', '--offline=yes', '--threshold=25', service], 60_000);
+    assert.equal(sec.code, 0, sec.stdout.split('\n').slice(-3).join('\n') + sec.stderr);
+  });
+
+  it('its command, with systemd\'s escapes undone, backs up a data directory', async () => {
+    const line = /^ExecStart=\/bin\/sh -c '(.*)'$/m.exec(fs.readFileSync(service, 'utf8'))![1]!;
+    const dir = tempDir('tally-bkunit-');
+    const data = path.join(dir, 'data');
+    const outDir = path.join(dir, 'backups');
+    fs.mkdirSync(outDir);
+    const init = await run(process.execPath, [path.join(ROOT, 'bin', 'tally.js'), 'init', '--data', data, '--json'], 60_000);
+    assert.equal(init.code, 0, init.stderr);
+    const command = line.replace(/\$\$/g, '$').replace(/%%/g, '%')
+      .replace('/usr/bin/node /opt/tally/bin/tally.js', `${process.execPath} ${path.join(ROOT, 'bin', 'tally.js')}`)
+      .replace('/var/lib/tally', data).replace('/var/backups/tally', outDir);
+    const r = await run('/bin/sh', ['-c', command], 60_000);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const result = JSON.parse(r.stdout) as { out: string; height: number };
+    assert.match(path.basename(result.out), /^tally-\d{8}T\d{6}Z\.db$/);
+    assert.equal(result.height, 0);
+    assert.deepEqual(fs.readdirSync(outDir), [path.basename(result.out)]);
+  });
+});
+
 describe('deploy/Dockerfile', { timeout: 1_800_000 }, () => {
   const text = fs.readFileSync(DOCKERFILE, 'utf8');
 
