@@ -90,7 +90,7 @@ async function runBackup(opts: BackupOptions) {
   const progress = progressLine();
   try {
     const live = databaseBytes(p.db);
-    progress.say(`snapshotting ${p.db} (${(live / MIB).toFixed(1)} MiB with its WAL) while the node runs…`);
+    progress.say(`snapshotting ${p.db} (${(live / MIB).toFixed(1)} MiB with its WAL); a running node keeps running…`);
     const info = await snapshotInChild(p.db, p.dbKey, snapshot, (bytes) => progress.update('snapshot', bytes, Math.max(live, bytes)));
     progress.say(`snapshot at height ${info.height}: ${(info.bytes / MIB).toFixed(1)} MiB`);
     let files: string[] = ['tally.db'];
@@ -158,9 +158,10 @@ function progressLine() {
       lastTenth = -1;
       process.stderr.write(`${text}\n`);
     },
-    update(what: string, done: number, total: number) {
+    update(what: string, done: number, total: number, unit: 'MiB' | 'blocks' = 'MiB') {
       const pct = total === 0 ? 100 : Math.floor((done * 100) / total);
-      const text = `${what}: ${(done / MIB).toFixed(1)} of ${(total / MIB).toFixed(1)} MiB (${pct}%)`;
+      const amount = unit === 'MiB' ? `${(done / MIB).toFixed(1)} of ${(total / MIB).toFixed(1)} MiB` : `${done} of ${total} blocks`;
+      const text = `${what}: ${amount} (${pct}%)`;
       if (tty) {
         process.stderr.write(`\r${text}`);
         open = true;
@@ -233,7 +234,8 @@ async function runRestore(file: string, opts: RestoreOptions) {
       fail('backup_invalid', `${file}: the database ends at height ${db.height}, the manifest says ${manifestTip.height}`);
     }
     progress.say(`replaying the chain to height ${db.height}…`);
-    const verify = await verifyDirectory(p);
+    const verify = await verifyDirectory(p, (height, tip) => progress.update('verifying', height, tip, 'blocks'));
+    progress.done();
     const missing = (['node.key', 'tickets.key'] as const).filter((n) => !fs.existsSync(path.join(p.dir, n)));
     const warnings: string[] = [];
     if (missing.includes('node.key')) warnings.push(`no node.key: a node cannot start on ${p.dir} until its node key is put there (mode 0600)`);
@@ -296,7 +298,7 @@ function copyInto(src: string, dest: string, mode: number, written: string[]): v
 }
 
 /** `tally chain verify --data DIR`, trusting the restored genesis.json and node.key when present. */
-async function verifyDirectory(p: ReturnType<typeof dataPaths>): Promise<VerifyReport> {
+async function verifyDirectory(p: ReturnType<typeof dataPaths>, onProgress: (height: number, tip: number) => void): Promise<VerifyReport> {
   const pins: VerifyPins = {};
   if (fs.existsSync(p.genesis)) pins.genesis = readGenesisFile(p.genesis, chainModules);
   if (fs.existsSync(p.nodeKey)) pins.nodeKey = loadNodeSigner(p.nodeKey).pub;
@@ -306,7 +308,7 @@ async function verifyDirectory(p: ReturnType<typeof dataPaths>): Promise<VerifyR
     store.db.exec('BEGIN');
     const stored = store.getMeta('genesis');
     if (!stored) throw new TallyError('db_corrupt', 'the database has no genesis record');
-    return await verifyChain(storeSource(store, validateGenesis(JSON.parse(stored), chainModules)), chainModules, pool, () => {}, pins);
+    return await verifyChain(storeSource(store, validateGenesis(JSON.parse(stored), chainModules)), chainModules, pool, onProgress, pins);
   } finally {
     await pool.close();
     if (store.db.inTransaction) store.db.exec('COMMIT');
