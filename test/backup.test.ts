@@ -159,6 +159,26 @@ describe('backup under load, restore elsewhere', { timeout: 300_000 }, () => {
     assert.equal(r.json.height, snapshot.height);
   });
 
+  it('reports a restore that does not verify (exit 3), and cleans up one that cannot open', async () => {
+    // Another node's key beside this node's database: the replay trusts the restored node.key.
+    const other = path.join(tempDir(), 'other');
+    const init = await cli(home, ['init', '--data', other, '--json']);
+    assert.equal(init.code, 0, init.stderr);
+    const keys = path.join(tempDir(), 'keys');
+    fs.mkdirSync(keys);
+    fs.copyFileSync(path.join(node.dataDir, 'db.key'), path.join(keys, 'db.key'));
+    fs.copyFileSync(path.join(other, 'node.key'), path.join(keys, 'node.key'));
+    const r = await cli(home, ['restore', snapshot.out, '--data', path.join(work, 'wrongnode'), '--keys-from', keys, '--json'], 120_000);
+    assert.equal(r.code, 3, r.stdout + r.stderr);
+    assert.equal(r.json.ok, false);
+    assert.equal(r.json.verify.issues[0].kind, 'wrong_proposer');
+
+    // The other node's db.key does not open this database: nothing is left behind.
+    const wrongKey = await cli(home, ['restore', snapshot.out, '--data', path.join(work, 'wrongkey'), '--keys-from', other, '--json']);
+    assert.equal(wrongKey.json?.error?.code, 'db_key_wrong', wrongKey.stdout + wrongKey.stderr);
+    assert.equal(fs.existsSync(path.join(work, 'wrongkey')), false);
+  });
+
   it('refuses a non-empty data directory and changes nothing in it', async () => {
     const before = fs.readdirSync(node.dataDir).sort();
     const r = await cli(home, ['restore', archive.out, '--data', node.dataDir, '--json']);
