@@ -88,10 +88,22 @@ async function runBackup(opts: BackupOptions) {
   const snapshot = `${out}.db-${process.pid}.tmp`;
   const sealed = `${out}.${process.pid}.tmp`;
   const progress = progressLine();
+  // Ctrl-C mid-way: no temporary file is left beside --out (the snapshot child gets it too).
+  const abort = new AbortController();
+  const removeTemporaries = () => {
+    for (const f of [snapshot, `${snapshot}-journal`, sealed]) fs.rmSync(f, { force: true });
+  };
+  const interrupted = () => {
+    abort.abort();
+    removeTemporaries();
+    process.exit(130);
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   try {
     const live = databaseBytes(p.db);
     progress.say(`snapshotting ${p.db} (${(live / MIB).toFixed(1)} MiB with its WAL); a running node keeps running…`);
-    const info = await snapshotInChild(p.db, p.dbKey, snapshot, (bytes) => progress.update('snapshot', bytes, Math.max(live, bytes)));
+    const info = await snapshotInChild(p.db, p.dbKey, snapshot, (bytes) => progress.update('snapshot', bytes, Math.max(live, bytes)), abort.signal);
     progress.say(`snapshot at height ${info.height}: ${(info.bytes / MIB).toFixed(1)} MiB`);
     let files: string[] = ['tally.db'];
     if (passphrase !== undefined) {
@@ -102,7 +114,8 @@ async function runBackup(opts: BackupOptions) {
       }
       const fd = fs.openSync(sealed, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
       try {
-        writeArchive(fd, inputs, info, passphrase, (done, total) => progress.update('sealing', done, total));
+        const meta = { chain: info.chain, height: info.height, tipHash: info.tipHash };
+        writeArchive(fd, inputs, meta, passphrase, (done, total) => progress.update('sealing', done, total));
       } finally {
         fs.closeSync(fd);
       }
@@ -110,13 +123,7 @@ async function runBackup(opts: BackupOptions) {
     } else {
       fs.renameSync(snapshot, sealed);
     }
-    // link, not rename: a file that appeared at --out meanwhile is never replaced.
-    try {
-      fs.linkSync(sealed, out);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') fail('file_exists', `${out} already exists`, { hint: 'choose another --out' });
-      throw err;
-    }
+    publishExclusive(sealed, out);
     fsyncDir(path.dirname(out));
     progress.done();
     return {
@@ -125,8 +132,28 @@ async function runBackup(opts: BackupOptions) {
       bytes: fs.statSync(out).size, files, seconds: Math.round((Date.now() - started) / 100) / 10,
     };
   } finally {
-    fs.rmSync(snapshot, { force: true });
-    fs.rmSync(sealed, { force: true });
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
+    removeTemporaries();
+  }
+}
+
+/** Put the finished file at `out` without ever replacing a file that appeared there meanwhile. */
+function publishExclusive(tmp: string, out: string): void {
+  try {
+    fs.linkSync(tmp, out);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') fail('file_exists', `${out} already exists`, { hint: 'choose another --out' });
+    // File systems without hard links (some network shares): an exclusive copy instead.
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS') throw err;
+    fs.copyFileSync(tmp, out, fs.constants.COPYFILE_EXCL);
+    const fd = fs.openSync(out, 'r');
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
   }
 }
 

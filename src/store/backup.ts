@@ -81,10 +81,13 @@ export function fsyncDir(dir: string): void {
   }
 }
 
-/** snapshotDatabase in a child process, calling `progress` with the bytes written so far. */
-export function snapshotInChild(dbPath: string, keyPath: string, outPath: string, progress: (bytes: number) => void): Promise<SnapshotInfo> {
+/**
+ * snapshotDatabase in a child process, calling `progress` with the bytes written so far.
+ * `signal` kills the child (SIGKILL: it holds nothing the node needs, only a read snapshot).
+ */
+export function snapshotInChild(dbPath: string, keyPath: string, outPath: string, progress: (bytes: number) => void, signal?: AbortSignal): Promise<SnapshotInfo> {
   return new Promise((resolve, reject) => {
-    const child = fork(fileURLToPath(new URL('./backup-child.js', import.meta.url)), [dbPath, keyPath, outPath], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    const child = fork(fileURLToPath(new URL('./backup-child.js', import.meta.url)), [dbPath, keyPath, outPath], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], ...(signal ? { signal, killSignal: 'SIGKILL' as const } : {}) });
     let reply: { ok?: SnapshotInfo; error?: { code: string; message: string; hint?: string } } | undefined;
     const timer = setInterval(() => {
       try {
@@ -94,7 +97,10 @@ export function snapshotInChild(dbPath: string, keyPath: string, outPath: string
       }
     }, PROGRESS_MS);
     child.on('message', (m) => { reply = m as typeof reply; });
-    child.on('error', (err) => { clearInterval(timer); reject(err); });
+    child.on('error', (err) => {
+      clearInterval(timer);
+      reject(err.name === 'AbortError' ? new TallyError('cancelled', 'the backup was interrupted') : err);
+    });
     child.on('exit', (code, signal) => {
       clearInterval(timer);
       if (reply?.ok) return resolve(reply.ok);
