@@ -48,6 +48,10 @@ export function registerBackupCommands(program: Command): void {
     .option('--with-keys', 'also db.key, node.key, tickets.key, genesis.json and config.json, in one archive sealed with a passphrase (scrypt + AES-256-GCM)')
     .option('--passphrase-file <file>', 'with --with-keys: read the passphrase from this file (mode 0600; default: $TALLY_PASSPHRASE, else ask)')
     .option('--json', 'print the result as JSON')
+    .addHelpText('after', `
+Examples:
+  tally backup --data /var/lib/tally --out /var/backups/tally/tally-$(date -u +%Y%m%d).db
+  TALLY_PASSPHRASE=... tally backup --with-keys --out full.bak    # database and keys in one archive`)
     .action(async (opts: BackupOptions) => {
       const r = await runBackup(opts);
       output(opts, r, () => `backed up chain "${r.chain}" at height ${r.height} (tip ${r.tipHash.slice(0, 16)}…) to ${r.out}\n` + table([
@@ -64,6 +68,10 @@ export function registerBackupCommands(program: Command): void {
     .option('--keys-from <dir>', 'for a database snapshot: copy db.key (required), node.key, tickets.key, genesis.json and config.json from this directory')
     .option('--passphrase-file <file>', 'for an archive: read the passphrase from this file (mode 0600; default: $TALLY_PASSPHRASE, else ask)')
     .option('--json', 'print the result as JSON')
+    .addHelpText('after', `
+Examples:
+  tally restore full.bak --data /var/lib/tally.new
+  tally restore tally-20270101.db --data /var/lib/tally.new --keys-from /root/tally-keys`)
     .action(async (file: string, opts: RestoreOptions) => {
       const r = await runRestore(file, opts);
       output(opts, r, () => humanRestore(r));
@@ -216,6 +224,7 @@ async function runRestore(file: string, opts: RestoreOptions) {
     });
   }
   if (archive && opts.keysFrom) fail('bad_flag', '--keys-from is for a database snapshot; this archive carries its own keys');
+  if (!archive && opts.passphraseFile) fail('bad_flag', '--passphrase-file is for an archive; a database snapshot opens with its db.key (--keys-from)');
   const passphrase = archive ? (opts.passphraseFile !== undefined ? readPassphraseFile(opts.passphraseFile) : await readPassphrase('Passphrase of the backup archive: ')) : undefined;
 
   const p = dataPaths(opts.data);
