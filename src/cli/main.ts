@@ -5,6 +5,7 @@ import { registerChainCommands } from './commands-chain.js';
 import { registerKeyCommands } from './commands-keys.js';
 import { registerNodeCommands } from './commands-node.js';
 import { registerBenchCommand } from './commands-bench.js';
+import { registerBackupCommands } from './commands-backup.js';
 import { registerCompletionCommand } from './completion.js';
 import { addHelpExamples } from './help-examples.js';
 import { cliContext } from './context.js';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   for (const m of allModules) m.app.cli?.(program, cliContext);
   registerChainCommands(program);
   registerBenchCommand(program);
+  registerBackupCommands(program);
   registerCompletionCommand(program, pkg.version);
   addHelpExamples(program);
   return program;
