@@ -1,8 +1,11 @@
 // The tickets section of the node config file. Every option, its default and its meaning
 // is listed in the README ("Tickets: configuration"); validate() fills in the defaults.
+import fs from 'node:fs';
 import { parseAmount } from '../../core/amount.js';
 import { bool, decode, int, map, object, refuse, string, withDefault, type Decoder } from '../../core/decode.js';
 import { fail, TallyError } from '../../core/errors.js';
+import { checkSecretFileMode } from '../../store/keyfile.js';
+import { parseLogin, type DigestLogin } from './digest-auth.js';
 import { parseMoneroAddress } from './monero-address.js';
 
 /** Monero amounts are piconero: 12 decimals. */
@@ -19,6 +22,8 @@ export interface TallySourceConfig {
 
 export interface MoneroSourceConfig {
   walletRpcUrl: string;
+  /** a 0600 file holding user:pass for the wallet's --rpc-login (HTTP digest); $TALLY_MONERO_RPC_LOGIN wins */
+  walletRpcLoginFile: string | null;
   /** the service wallet's standard address; integrated addresses are built from it */
   address: string;
   confirmations: number;
@@ -67,7 +72,8 @@ const amount = (decimals: number) => map(string({ maxLength: 64, what: 'a decima
 
 const ACCOUNT_REF = /^([a-z][a-z0-9_-]{0,31}|[0-9a-f]{40})$/;
 const MONERO_STANDARD = /^[1-9A-HJ-NP-Za-km-z]{95}$/;
-const HTTP_URL = /^https?:\/\/[^\s]+$/;
+// No user:pass@ in the URL: credentials go in walletRpcLoginFile, never where URLs are logged.
+const HTTP_URL = /^https?:\/\/[^\s/@]+(\/[^\s]*)?$/;
 const height = withDefault(int({ min: 0 }), 0);
 /** An optional source section: absent or null means off. */
 const section = <T>(d: Decoder<T>) => withDefault<T | null>(d, null, { nullIsAbsent: true });
@@ -97,7 +103,8 @@ const ticketsSchema = object({
     startHeight: height,
   }, { comment: true })),
   monero: section(object({
-    walletRpcUrl: withDefault(string({ pattern: HTTP_URL, maxLength: 2048, what: 'an http(s) URL such as http://127.0.0.1:18083/json_rpc' }), DEFAULTS.moneroWalletRpcUrl),
+    walletRpcUrl: withDefault(string({ pattern: HTTP_URL, maxLength: 2048, what: 'an http(s) URL such as http://127.0.0.1:18083/json_rpc, without user:pass@ (use walletRpcLoginFile)' }), DEFAULTS.moneroWalletRpcUrl),
+    walletRpcLoginFile: section(string({ maxLength: 4096, what: 'the path of a file holding user:pass' })),
     address: moneroAddress,
     // At least 1: the scan's upper bound must be a block the wallet already has.
     confirmations: withDefault(int({ min: 1, max: 10_000 }), DEFAULTS.moneroConfirmations),
@@ -112,4 +119,15 @@ const ticketsSchema = object({
 
 export function validateTicketsConfig(raw: unknown): TicketsConfig {
   return decode(ticketsSchema, raw ?? {}, 'config_invalid', 'tickets');
+}
+
+/** Where the wallet RPC login comes from: $TALLY_MONERO_RPC_LOGIN, else walletRpcLoginFile (mode 0600), else none. */
+export function moneroRpcLogin(config: MoneroSourceConfig, env: NodeJS.ProcessEnv = process.env): DigestLogin | undefined {
+  const fromEnv = env.TALLY_MONERO_RPC_LOGIN;
+  if (fromEnv) return parseLogin(fromEnv) ?? fail('config_invalid', '$TALLY_MONERO_RPC_LOGIN must be user:pass (as given to monero-wallet-rpc --rpc-login)');
+  const file = config.walletRpcLoginFile;
+  if (!file) return undefined;
+  checkSecretFileMode(file, 'Monero wallet RPC login file');
+  return parseLogin(fs.readFileSync(file, 'utf8')) ??
+    fail('config_invalid', `tickets.monero.walletRpcLoginFile: ${file} must hold user:pass on its first line (as given to monero-wallet-rpc --rpc-login)`);
 }
