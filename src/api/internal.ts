@@ -16,7 +16,7 @@ export async function buildInternalHttp(node: TallyNode): Promise<FastifyInstanc
   app.get('/health', async (_req, reply) => {
     const health = node.health.report();
     if (!health.ok) reply.code(503);
-    return { ok: health.ok, chain: node.params.chain, height: node.tip.height, mempool: node.mempool.size, ...(health.ok ? {} : { failing: health.failing }) };
+    return { ok: health.ok, chain: node.params.chain, height: node.tip.height, mempool: node.mempool.size, ...(health.ok ? {} : { failing: health.failing }), ...(health.warnings.length ? { warnings: health.warnings } : {}) };
   });
   app.get('/metrics', async (_req, reply) => {
     reply.header('content-type', registry.contentType);

@@ -7,10 +7,13 @@ import type { SignedWatermark } from '../store/watermark.js';
 export interface HealthReport {
   ok: boolean;
   failing: Array<{ component: string; reason: string; since: string }>;
+  /** Things the operator should fix that do not stop the node (it stays ok). */
+  warnings: Array<{ component: string; reason: string; since: string }>;
 }
 
 export class NodeHealth {
   private readonly failures = new Map<string, { reason: string; since: string }>();
+  private readonly warnings = new Map<string, { reason: string; since: string }>();
 
   fail(component: string, reason: string): void {
     if (!this.failures.has(component)) this.failures.set(component, { reason, since: new Date().toISOString() });
@@ -20,12 +23,25 @@ export class NodeHealth {
     this.failures.delete(component);
   }
 
+  /** A warning (a module misconfigured, say): shown by /health, the node stays healthy. */
+  warn(component: string, reason: string): void {
+    if (!this.warnings.has(component)) this.warnings.set(component, { reason, since: new Date().toISOString() });
+  }
+
+  clearWarning(component: string): void {
+    this.warnings.delete(component);
+  }
+
   get healthy(): boolean {
     return this.failures.size === 0;
   }
 
   report(): HealthReport {
-    return { ok: this.healthy, failing: [...this.failures].map(([component, f]) => ({ component, ...f })) };
+    return {
+      ok: this.healthy,
+      failing: [...this.failures].map(([component, f]) => ({ component, ...f })),
+      warnings: [...this.warnings].map(([component, w]) => ({ component, ...w })),
+    };
   }
 }
 

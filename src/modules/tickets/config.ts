@@ -16,6 +16,8 @@ export interface TallySourceConfig {
   account: string;
   /** smaller payments are recorded as dust, not credited (decimal, chain units) */
   minAmount: string;
+  /** what the service asks for a ticket, shown by `tally ticket new` (decimal, chain units); null: not set */
+  price: string | null;
   /** first block to scan is startHeight + 1 */
   startHeight: number;
 }
@@ -29,6 +31,8 @@ export interface MoneroSourceConfig {
   confirmations: number;
   /** smaller payments are recorded as dust (decimal XMR) */
   minAmount: string;
+  /** what the service asks for a ticket (decimal XMR), the amount of the monero: payment URI; null: not set */
+  price: string | null;
   pollMs: number;
   /** blocks below the cursor re-read on each new wallet height, for reorgs and dropped transactions */
   reorgWindow: number;
@@ -100,6 +104,7 @@ const ticketsSchema = object({
     // Chain decimals are only known once the node is open; 18 is the most a chain allows,
     // and the watcher parses it again with the chain's own decimals.
     minAmount: withDefault(amount(18), DEFAULTS.tallyMinAmount),
+    price: section(amount(18)),
     startHeight: height,
   }, { comment: true })),
   monero: section(object({
@@ -109,6 +114,7 @@ const ticketsSchema = object({
     // At least 1: the scan's upper bound must be a block the wallet already has.
     confirmations: withDefault(int({ min: 1, max: 10_000 }), DEFAULTS.moneroConfirmations),
     minAmount: withDefault(amount(MONERO_DECIMALS), DEFAULTS.moneroMinAmount),
+    price: section(amount(MONERO_DECIMALS)),
     pollMs: withDefault(int({ min: 50, max: 3_600_000 }), DEFAULTS.moneroPollMs),
     reorgWindow: withDefault(int({ min: 0, max: 100_000 }), DEFAULTS.moneroReorgWindow),
     startHeight: height,
@@ -118,7 +124,14 @@ const ticketsSchema = object({
 }, { comment: true });
 
 export function validateTicketsConfig(raw: unknown): TicketsConfig {
-  return decode(ticketsSchema, raw ?? {}, 'config_invalid', 'tickets');
+  const config = decode(ticketsSchema, raw ?? {}, 'config_invalid', 'tickets');
+  // A price below minAmount would be dust: nobody paying it could redeem.
+  for (const [name, source, decimals] of [['tally', config.tally, 18], ['monero', config.monero, MONERO_DECIMALS]] as const) {
+    if (source?.price != null && parseAmount(source.price, decimals) < parseAmount(source.minAmount, decimals)) {
+      fail('config_invalid', `tickets.${name}.price (${source.price}) is below tickets.${name}.minAmount (${source.minAmount}): a payment of the price would be dust`, { details: { field: `tickets.${name}.price` } });
+    }
+  }
+  return config;
 }
 
 /** Where the wallet RPC login comes from: $TALLY_MONERO_RPC_LOGIN, else walletRpcLoginFile (mode 0600), else none. */

@@ -5,6 +5,7 @@
 import { TallyError } from '../../core/errors.js';
 import type { ModuleService, ServiceContext, TallyModule } from '../../chain/app-module.js';
 import { ticketsCli } from './cli.js';
+import { operatorTicketsCli } from './cli-operator.js';
 import { moneroRpcLogin, validateTicketsConfig, type TicketsConfig } from './config.js';
 import { HttpMoneroRpc } from './monero-rpc.js';
 import { MoneroWatcher } from './monero-watcher.js';
@@ -75,6 +76,6 @@ export const ticketsModule: TallyModule = {
       internalTicketsRoutes(app, service);
       registerTicketsMetrics(metrics, service.stats);
     },
-    cli: ticketsCli,
+    cli: (program, cli) => operatorTicketsCli(ticketsCli(program, cli), cli),
   },
 };

@@ -5,7 +5,7 @@ import type { FastifyContextConfig, FastifyInstance } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import client from 'prom-client';
 import { TallyError } from '../../core/errors.js';
-import type { TicketsService, TicketsStats } from './service.js';
+import { TOKEN_PAGE_MAX, type TicketsService, type TicketsStats } from './service.js';
 
 const errorSchema = {
   type: 'object',
@@ -64,8 +64,8 @@ export function publicTicketsRoutes(getService: () => TicketsService | undefined
       const s = service();
       const out: Record<string, unknown> = { redeemGraceSecs: s.config.redeemGraceSecs, sources: {} };
       const sources = out.sources as Record<string, unknown>;
-      if (s.config.tally) sources.tally = { account: s.config.tally.account, minAmount: s.config.tally.minAmount, decimals: s.tallyDecimals };
-      if (s.config.monero) sources.monero = { address: s.config.monero.address, minAmount: s.config.monero.minAmount, confirmations: s.config.monero.confirmations };
+      if (s.config.tally) sources.tally = { account: s.config.tally.account, minAmount: s.config.tally.minAmount, price: s.config.tally.price, decimals: s.tallyDecimals };
+      if (s.config.monero) sources.monero = { address: s.config.monero.address, minAmount: s.config.monero.minAmount, price: s.config.monero.price, confirmations: s.config.monero.confirmations };
       return out;
     });
 
@@ -91,6 +91,16 @@ export function publicTicketsRoutes(getService: () => TicketsService | undefined
 }
 
 export function internalTicketsRoutes(app: FastifyInstance, service: TicketsService): void {
+  app.get('/api/v1/tokens', {
+    schema: {
+      summary: `tickets: the tokens issued, newest first, by hash (the tokens themselves are not stored); ${TOKEN_PAGE_MAX} per page at most`,
+      querystring: {
+        type: 'object', additionalProperties: false,
+        properties: { status: { type: 'string', enum: ['active', 'revoked'] }, limit: { type: 'string', maxLength: 4 }, cursor: { type: 'string', maxLength: 96 } },
+      },
+      response: { 400: errorSchema },
+    },
+  }, async (req) => service.listTokens(req.query as Record<string, unknown>));
   app.post('/api/v1/token/:token/spend', {
     schema: { summary: 'tickets: debit usage from a token (never below zero)', params: tokenParams, body: { type: 'object', required: ['amount'], properties: { amount: {} } } },
   }, async (req) => service.spend((req.params as { token: string }).token, (req.body as { amount: unknown }).amount));

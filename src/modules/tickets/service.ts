@@ -9,6 +9,24 @@ import type { PaymentRow, PidRow, Source, TicketsStore, TokenRow } from './store
 import { tokenFor } from './token-key.js';
 
 const REASON_BYTES_MAX = 256;
+/** Tokens per page of the operator's list. */
+export const TOKEN_PAGE_MAX = 500;
+export const TOKEN_PAGE_DEFAULT = 100;
+/** A list cursor: the last token's issue time (unix ms) and hash, "<ms>.<64 hex>". */
+const TOKEN_CURSOR = /^(\d{1,15})\.([0-9a-f]{64})$/;
+
+/** A token as the operator's list shows it: by its hash (the token itself is never stored). */
+export interface TokenListEntry {
+  hash: string;
+  status: 'active' | 'revoked';
+  source: Source;
+  balance: string;
+  spent: string;
+  issued_at: string;
+  used_at: string | null;
+  revoked_at: string | null;
+  revoke_reason: string | null;
+}
 
 /** Counters read by the Prometheus collectors on the internal listener. */
 export class TicketsStats {
@@ -240,6 +258,36 @@ export class TicketsService {
       TicketsStats.bump(this.stats.tokenSpends, err instanceof TallyError ? err.code : 'internal');
       throw err;
     }
+  }
+
+  /** The operator's list of tokens, newest first, paged by an opaque cursor. */
+  listTokens(query: { status?: unknown; limit?: unknown; cursor?: unknown }): { tokens: TokenListEntry[]; next_cursor: string | null } {
+    const status = query.status ?? null;
+    if (status !== null && status !== 'active' && status !== 'revoked') fail('bad_request', 'status must be active or revoked');
+    let limit = TOKEN_PAGE_DEFAULT;
+    if (query.limit !== undefined) {
+      limit = typeof query.limit === 'string' && /^\d{1,4}$/.test(query.limit) ? Number(query.limit) : 0;
+      if (limit < 1 || limit > TOKEN_PAGE_MAX) fail('bad_request', `limit must be an integer from 1 to ${TOKEN_PAGE_MAX}`);
+    }
+    let before = { issuedAt: Number.MAX_SAFE_INTEGER, hash: Buffer.alloc(32, 0xff) };
+    if (query.cursor !== undefined) {
+      const m = typeof query.cursor === 'string' ? TOKEN_CURSOR.exec(query.cursor) : null;
+      if (!m) fail('bad_cursor', 'cursor must be the next_cursor of an earlier page');
+      before = { issuedAt: Number(m[1]), hash: Buffer.from(m[2]!, 'hex') };
+    }
+    // One more than asked: tells whether another page follows without a second query.
+    const rows = this.store.tokensPage(status as 'active' | 'revoked' | null, before, limit + 1);
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    return {
+      tokens: page.map((r) => ({
+        hash: r.hash.toString('hex'),
+        ...this.view(r),
+        used_at: r.used_at === null ? null : new Date(r.used_at).toISOString(),
+        revoke_reason: r.revoke_reason,
+      })),
+      next_cursor: rows.length > limit && last ? `${last.issued_at}.${last.hash.toString('hex')}` : null,
+    };
   }
 
   /** Revoke for good; revoking again answers the first revocation. */
