@@ -66,6 +66,23 @@ function readJsonOrFail(file: string, code: string, lenient = false): unknown {
   }
 }
 
+/** Progress lines every this many milliseconds at most, plus the first. */
+const PROGRESS_INTERVAL_MS = 1000;
+
+/**
+ * Progress of a long command on stderr, one line each time (no carriage returns: the
+ * lines stay readable in logs and journald), at most once a second; none under --json.
+ */
+function progressLines(o: { json?: boolean }, verb: string, unit: string): (done: number, total?: number) => void {
+  let last = 0;
+  return (done, total) => {
+    const now = Date.now();
+    if (o.json || now - last < PROGRESS_INTERVAL_MS) return;
+    last = now;
+    process.stderr.write(`${verb} ${done}${total === undefined ? '' : ` of ${total}`} ${unit}\n`);
+  };
+}
+
 async function withStore<T>(o: DataOptions, fn: (store: NotaryStore) => T | Promise<T>): Promise<T> {
   const { store, sqlite } = openNotary(dataDirOf(o));
   try {
@@ -154,15 +171,23 @@ export function notaryCli(program: Command, cli: CliContext): void {
       const step = Math.max(size, Math.floor(SUBMIT_TX_RECORDS / size) * size);
       const batches = await withStore(o, (s) => {
         const out: ReturnType<NotaryStore['submit']> = [];
+        const progress = progressLines(o, 'stored', 'records');
         for (let i = 0; i < records.length; i += step) {
           out.push(...s.submit(records.slice(i, i + step), 'cli', size));
-          if (!o.json && records.length > step) process.stderr.write(`\rstored ${Math.min(i + step, records.length)} of ${records.length} records`);
+          if (records.length > step) progress(Math.min(i + step, records.length), records.length);
         }
-        if (!o.json && records.length > step) process.stderr.write('\n');
         return out;
       });
-      const result = { records: records.length, batches: batches.length, first_batch: batches[0]!.batch, last_batch: batches.at(-1)!.batch, first_record: batches[0]!.first, last_record: batches.at(-1)!.first + batches.at(-1)!.count - 1 };
-      show(o, result, () => `stored ${result.records} records as ${result.batches} batches (${result.first_batch}..${result.last_batch}), record ids ${result.first_record}..${result.last_record}`);
+      const fresh = batches.filter((b) => !b.duplicate);
+      const duplicates = batches.length - fresh.length;
+      const result = {
+        records: records.length, batches: batches.length, new_batches: fresh.length, duplicate_batches: duplicates, duplicate: fresh.length === 0,
+        first_batch: batches[0]!.batch, last_batch: batches.at(-1)!.batch, first_record: batches[0]!.first, last_record: batches.at(-1)!.first + batches.at(-1)!.count - 1,
+      };
+      show(o, result, () => (result.duplicate
+        ? `already stored: all ${result.records} records are batches ${result.first_batch}..${result.last_batch} (duplicate; nothing new stored, nothing will be signed twice)`
+        : `stored ${fresh.reduce((n, b) => n + b.count, 0)} records as ${fresh.length} new batches (${fresh[0]!.batch}..${fresh.at(-1)!.batch})` +
+          (duplicates ? `; ${duplicates} batches were already stored (duplicate)` : '') + `, record ids ${result.first_record}..${result.last_record}`));
     });
 
   dataOpt(notary.command('status').description('records signed, batches pending/signed/anchored, keys, live leases')
@@ -185,8 +210,10 @@ export function notaryCli(program: Command, cli: CliContext): void {
   dataOpt(notary.command('export').description('write every signed batch and its records (record, signature, key id, algorithm) as JSON lines')
     .requiredOption('--out <file>', 'output file'))
     .action(async (o: DataOptions & { out: string }) => {
-      const r = await withStore(o, (s) => exportTo(s, o.out, o.json ? undefined : (n) => process.stderr.write(`\rexported ${n} records`)));
-      if (!o.json) process.stderr.write('\n');
+      const r = await withStore(o, (s) => {
+        const progress = progressLines(o, 'exported', 'records');
+        return exportTo(s, o.out, (n) => progress(n));
+      });
       show(o, { out: o.out, ...r }, () => `wrote ${r.records} records in ${r.batches} batches and ${r.keys} public keys to ${o.out}`);
     });
 
@@ -195,8 +222,8 @@ export function notaryCli(program: Command, cli: CliContext): void {
     .option('--keys <file>', 'public keys from `tally notary keys export` (default: the keys inside the export)')
     .option('--json', 'print JSON for scripts')
     .action(async (file: string, o: { keys?: string; json?: boolean }) => {
-      const r = await verifyExport(file, o.keys, o.json ? undefined : (n) => process.stderr.write(`\rverified ${n} records`));
-      if (!o.json) process.stderr.write('\n');
+      const progress = progressLines(o, 'verified', 'records');
+      const r = await verifyExport(file, o.keys, (n) => progress(n));
       show(o, r, () => `${r.ok ? 'OK' : 'FAILED'}: ${r.verified} of ${r.records} signatures verify, ${r.roots_ok} of ${r.batches} batch roots match` +
         (r.bad_signatures.length ? `\nbad signatures: ${r.bad_signatures.slice(0, 10).map((b) => `${b.id} (${b.reason})`).join(', ')}` : '') +
         (r.bad_roots.length ? `\nbad roots: ${r.bad_roots.slice(0, 10).map((b) => `${b.batch} (${b.reason})`).join(', ')}` : ''));
