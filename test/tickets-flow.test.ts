@@ -220,6 +220,14 @@ describe('tickets paid on Tally, through a real node', { timeout: 120_000 }, () 
     assert.equal(onlyRevoked.find((t: any) => t.hash === sha(issued[1]!))?.revoke_reason, 'chargeback');
     assert.equal(onlyRevoked.length, all.tokens.filter((t: any) => t.status === 'revoked').length);
     assert.equal((await op(['ticket', 'list', '--cursor', 'junk'])).json.error.code, 'bad_cursor');
+    // Revoking by the hash the list shows: the operator never needs the token itself.
+    const byHash = await op(['ticket', 'revoke', '--hash', sha(issued[2]!), '--reason', 'seen in the list']);
+    assert.deepEqual([byHash.code, byHash.json.status, byHash.json.revoke_reason], [0, 'revoked', 'seen in the list']);
+    assert.equal((await httpGet(`${node.http}/api/v1/token/${issued[2]}`)).body.status, 'revoked');
+    assert.equal((await op(['ticket', 'revoke', '--hash', 'abc', '--reason', 'x'])).json.error.code, 'invalid_token_hash');
+    assert.equal((await op(['ticket', 'revoke', '--hash', 'f'.repeat(64), '--reason', 'x'])).json.error.code, 'token_not_found');
+    assert.equal((await op(['ticket', 'revoke', issued[0]!, '--hash', sha(issued[0]!), '--reason', 'x'])).json.error.code, 'bad_args');
+    assert.equal((await httpPost(`${node.http}/api/v1/tokens/${sha(issued[0]!)}/revoke`, { reason: 'x' })).status, 404, 'not on the public listener');
     assert.equal((await op(['ticket', 'list', '--limit', '0'])).code, 2, 'a bad --limit is a usage error');
     const human = await cli(home, ['ticket', 'list', '--limit', '1', '--internal', node.internal]);
     assert.match(human.stdout, /more: tally ticket list --cursor \d+\.[0-9a-f]{64}/);

@@ -41,11 +41,14 @@ export function operatorTicketsCli(ticket: Command, cli: CliContext): void {
       show(opts, r, () => `spent ${amount}: balance ${r.balance} (${r.source}), spent in all ${r.spent}`);
     });
 
-  internal(ticket.command('revoke').argument('<token>', 'service token (64 hex), or - to read it from stdin')
+  internal(ticket.command('revoke').argument('[token]', 'service token (64 hex), or - to read it from stdin')
+    .option('--hash <hash>', 'the token\'s hash instead, as `tally ticket list` shows it')
     .requiredOption('--reason <text>', 'why (1 to 256 bytes; kept with the token)')
-    .description('operator: revoke a token for good; internal listener'))
-    .action(async (token: string, opts: InternalOptions & { reason: string }) => {
-      const r = await call(withInternal(opts), 'POST', `/api/v1/token/${tokenArg(token)}/revoke`, { reason: opts.reason });
+    .description('operator: revoke a token (or, with --hash, the token of that hash) for good; internal listener'))
+    .action(async (token: string | undefined, opts: InternalOptions & { reason: string; hash?: string }) => {
+      if ((token === undefined) === (opts.hash === undefined)) fail('bad_args', 'give either a TOKEN or --hash HASH');
+      const path = opts.hash !== undefined ? `/api/v1/tokens/${encodeURIComponent(opts.hash)}/revoke` : `/api/v1/token/${tokenArg(token!)}/revoke`;
+      const r = await call(withInternal(opts), 'POST', path, { reason: opts.reason });
       show(opts, r, () => `revoked at ${r.revoked_at} (${r.revoke_reason}); balance left ${r.balance} (${r.source})`);
     });
 

@@ -107,6 +107,9 @@ export function internalTicketsRoutes(app: FastifyInstance, service: TicketsServ
   app.post('/api/v1/token/:token/revoke', {
     schema: { summary: 'tickets: revoke a token for good', params: tokenParams, body: { type: 'object', required: ['reason'], properties: { reason: {} } } },
   }, async (req) => service.revoke((req.params as { token: string }).token, (req.body as { reason: unknown }).reason));
+  app.post('/api/v1/tokens/:hash/revoke', {
+    schema: { summary: 'tickets: revoke a token by its hash (as GET /api/v1/tokens lists it)', params: { type: 'object', required: ['hash'], properties: { hash: { type: 'string', maxLength: 128 } } }, body: { type: 'object', required: ['reason'], properties: { reason: {} } } },
+  }, async (req) => service.revokeByHash((req.params as { hash: string }).hash, (req.body as { reason: unknown }).reason));
 }
 
 /** Prometheus collectors over the service's counters. */

@@ -4,7 +4,7 @@ import { formatAmount, parsePositiveAmount } from '../../core/amount.js';
 import { fail, TallyError } from '../../core/errors.js';
 import type { TicketsConfig } from './config.js';
 import { MONERO_DECIMALS } from './config.js';
-import { parsePid, parseToken, tallyMemoTag, tokenHash } from './pid.js';
+import { parsePid, parseToken, tallyMemoTag, tokenHash, TOKEN_PATTERN } from './pid.js';
 import type { PaymentRow, PidRow, Source, TicketsStore, TokenRow } from './store.js';
 import { tokenFor } from './token-key.js';
 
@@ -26,6 +26,12 @@ export interface TokenListEntry {
   used_at: string | null;
   revoked_at: string | null;
   revoke_reason: string | null;
+}
+
+function checkReason(reason: unknown): void {
+  if (typeof reason !== 'string' || reason.length === 0 || Buffer.byteLength(reason) > REASON_BYTES_MAX) {
+    fail('reason_invalid', `reason must be a non-empty string of at most ${REASON_BYTES_MAX} bytes`);
+  }
 }
 
 /** Counters read by the Prometheus collectors on the internal listener. */
@@ -292,10 +298,19 @@ export class TicketsService {
 
   /** Revoke for good; revoking again answers the first revocation. */
   revoke(tokenValue: unknown, reason: unknown): TokenView {
-    if (typeof reason !== 'string' || reason.length === 0 || Buffer.byteLength(reason) > REASON_BYTES_MAX) {
-      fail('reason_invalid', `reason must be a non-empty string of at most ${REASON_BYTES_MAX} bytes`);
-    }
-    const row = this.tokenRow(tokenValue);
+    checkReason(reason);
+    return this.revokeRow(this.tokenRow(tokenValue), reason as string);
+  }
+
+  /** Revoke by the token's hash, as the operator's list shows it (the token itself is not stored). */
+  revokeByHash(hashValue: unknown, reason: unknown): TokenView {
+    checkReason(reason);
+    if (typeof hashValue !== 'string' || !TOKEN_PATTERN.test(hashValue)) fail('invalid_token_hash', 'a token hash is 64 lowercase hex digits (the hash of `tally ticket list`)');
+    const row = this.store.token(Buffer.from(hashValue, 'hex')) ?? fail('token_not_found', 'no token with this hash', { status: 404 });
+    return this.revokeRow(row, reason as string);
+  }
+
+  private revokeRow(row: TokenRow, reason: string): TokenView {
     this.store.revoke(row.hash, this.now(), reason);
     const after = this.store.token(row.hash)!;
     return { ...this.view(after), revoke_reason: after.revoke_reason };
