@@ -3,6 +3,7 @@
 // the internal listener only, metrics, per-address rate limits, the CLI, config errors.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -42,9 +43,15 @@ describe('tickets paid on Tally, through a real node', { timeout: 120_000 }, () 
     const dataDir = path.join(dir, 'data');
     fs.mkdirSync(dataDir);
     // The default config location: <data>/config.json.
-    fs.writeFileSync(path.join(dataDir, 'config.json'), JSON.stringify({ tickets: { tally: { account: 'shop', minAmount: '0.5' }, rateLimit: { redeemPerMin: 40, introspectPerMin: 40 }, redeemGraceSecs: 600 } }));
+    fs.writeFileSync(path.join(dataDir, 'config.json'), JSON.stringify({ tickets: { tally: { account: 'shop', minAmount: '0.5', price: '5' }, rateLimit: { redeemPerMin: 40, introspectPerMin: 40 }, redeemGraceSecs: 600 } }));
     node = await startNode({ dataDir, extraArgs: ['--tickets-socket', ticketsSocket] });
     assert.deepEqual(node.listening.services?.tickets, { sources: 'tally', socket: ticketsSocket });
+    // The service account does not exist yet: a warning in the log and on /health (still ok).
+    const health = await httpGet(`${node.internal}/health`);
+    assert.equal(health.status, 200);
+    assert.equal(health.body.warnings?.[0]?.component, 'tickets.tally', health.text);
+    assert.match(health.body.warnings[0].reason, /service account shop is not registered/);
+    assert.match(node.stderr(), /tickets: warning: the service account shop is not registered/);
     await submit(makeTx(shop, 'ledger.register', { name: 'shop' }));
     await submit(makeTx(alice, 'ledger.register', { name: 'alice' }));
   }, { timeout: 60_000 });
@@ -150,6 +157,80 @@ describe('tickets paid on Tally, through a real node', { timeout: 120_000 }, () 
     const spent = await httpPost(`${node.internal}/api/v1/token/${lost.token}/spend`, { amount: '1' });
     assert.equal(spent.body.balance, '2');
     assert.equal((await httpPost(`${node.http}/api/v1/redeem`, { pid })).body.balance, '2', 'handing it out again resets no spending');
+  });
+
+  it('clears the /health warning once the service account is registered', async () => {
+    const health = await httpGet(`${node.internal}/health`);
+    assert.equal(health.body.warnings, undefined, health.text);
+  });
+
+  it('ticket new shows the price, a monero: payment URI and its QR code (the URI only under --json)', async () => {
+    const address = '48x17EqCtMiBw6HAJ7gvN35PLyz5Qmc4hKJpGE6H4AcDJGaynnMUxXndoty3ZXMqPcFQBvBEUigDKannW84ZR4wHFmvMr7K';
+    const made = await cliOk(home, ['ticket', 'new', '--api', node.http, '--monero-address', address, '--amount', '0.250', '--json']);
+    assert.equal(made.tally.price, '5');
+    assert.equal(made.tally.command, `tally send shop 5 --memo ${tallyMemoTag(made.pid)}`);
+    assert.equal(made.monero.uri, `monero:${made.monero.integratedAddress}?tx_amount=0.25&tx_description=Tally%20ticket`);
+    const human = await cli(home, ['ticket', 'new', '--api', node.http, '--monero-address', address, '--amount', '1']);
+    assert.equal(human.code, 0, human.stderr);
+    assert.match(human.stdout, /price 5 units/);
+    assert.match(human.stdout, /monero:[1-9A-HJ-NP-Za-km-z]{106}\?tx_amount=1&tx_description=Tally%20ticket/);
+    assert.ok(human.stdout.split('\n').filter((l) => /[█▀▄]/.test(l)).length > 10, `a QR code is drawn:\n${human.stdout}`);
+    const noQr = await cli(home, ['ticket', 'new', '--offline', '--monero-address', address, '--no-qr']);
+    assert.doesNotMatch(noQr.stdout, /[█▀▄]/);
+    const bad = await cli(home, ['ticket', 'new', '--offline', '--monero-address', address, '--amount', '1.0000000000001', '--json']);
+    assert.deepEqual([bad.code, bad.json?.error?.code], [1, 'amount_too_precise']);
+  });
+
+  it('operator commands: ticket spend, revoke and list (paged) on the internal listener, with coded errors', async () => {
+    const op = (args: string[]) => cli(home, [...args, '--internal', node.internal, '--json']);
+    const issued: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const pid = (await cliOk(home, ['ticket', 'new', '--offline', '--json'])).pid;
+      await submit(makeTx(alice, 'ledger.send', { to: 'shop', amount: '2', memo: tallyMemoTag(pid) }));
+      issued.push((await httpPost(`${node.http}/api/v1/redeem`, { pid })).body.token);
+    }
+    const spent = await op(['ticket', 'spend', issued[0]!, '0.5']);
+    assert.deepEqual([spent.code, spent.json.balance, spent.json.spent], [0, '1.5', '0.5']);
+    const over = await op(['ticket', 'spend', issued[0]!, '9']);
+    assert.deepEqual([over.code, over.json.error.code, over.json.error.details.balance], [1, 'insufficient_balance', '1.5']);
+    const revoked = await op(['ticket', 'revoke', issued[1]!, '--reason', 'chargeback']);
+    assert.deepEqual([revoked.code, revoked.json.status, revoked.json.revoke_reason], [0, 'revoked', 'chargeback']);
+    assert.equal((await op(['ticket', 'spend', issued[1]!, '0.1'])).json.error.code, 'token_revoked');
+    assert.equal((await op(['ticket', 'spend', 'nope', '1'])).json.error.code, 'invalid_token');
+    assert.equal((await op(['ticket', 'revoke', issued[2]!])).code, 2, '--reason is required: a usage error');
+    // The public listener does not serve them.
+    const pub = await cli(home, ['ticket', 'spend', issued[2]!, '1', '--internal', node.http, '--json']);
+    assert.equal(pub.json.error.code, 'not_found');
+
+    // Pages of two, newest first, each token once; the hash is SHA-256 of the token.
+    const all = (await op(['ticket', 'list', '--all', '--limit', '2'])).json;
+    assert.equal(all.next_cursor, null);
+    const sha = (t: string) => crypto.createHash('sha256').update(Buffer.from(t, 'hex')).digest('hex');
+    const hashes = all.tokens.map((t: any) => t.hash);
+    assert.equal(new Set(hashes).size, hashes.length);
+    for (const t of issued) assert.ok(hashes.includes(sha(t)));
+    assert.ok(!JSON.stringify(all).includes(issued[0]!), 'no token is listed, only hashes');
+    const first = (await op(['ticket', 'list', '--limit', '2'])).json;
+    assert.equal(first.tokens.length, 2);
+    assert.deepEqual(first.tokens.map((t: any) => t.hash), hashes.slice(0, 2));
+    const second = (await op(['ticket', 'list', '--limit', '2', '--cursor', first.next_cursor])).json;
+    assert.deepEqual(second.tokens.map((t: any) => t.hash), hashes.slice(2, 4));
+    const onlyRevoked = (await op(['ticket', 'list', '--status', 'revoked'])).json.tokens;
+    assert.ok(onlyRevoked.every((t: any) => t.status === 'revoked'));
+    assert.equal(onlyRevoked.find((t: any) => t.hash === sha(issued[1]!))?.revoke_reason, 'chargeback');
+    assert.equal(onlyRevoked.length, all.tokens.filter((t: any) => t.status === 'revoked').length);
+    assert.equal((await op(['ticket', 'list', '--cursor', 'junk'])).json.error.code, 'bad_cursor');
+    // Revoking by the hash the list shows: the operator never needs the token itself.
+    const byHash = await op(['ticket', 'revoke', '--hash', sha(issued[2]!), '--reason', 'seen in the list']);
+    assert.deepEqual([byHash.code, byHash.json.status, byHash.json.revoke_reason], [0, 'revoked', 'seen in the list']);
+    assert.equal((await httpGet(`${node.http}/api/v1/token/${issued[2]}`)).body.status, 'revoked');
+    assert.equal((await op(['ticket', 'revoke', '--hash', 'abc', '--reason', 'x'])).json.error.code, 'invalid_token_hash');
+    assert.equal((await op(['ticket', 'revoke', '--hash', 'f'.repeat(64), '--reason', 'x'])).json.error.code, 'token_not_found');
+    assert.equal((await op(['ticket', 'revoke', issued[0]!, '--hash', sha(issued[0]!), '--reason', 'x'])).json.error.code, 'bad_args');
+    assert.equal((await httpPost(`${node.http}/api/v1/tokens/${sha(issued[0]!)}/revoke`, { reason: 'x' })).status, 404, 'not on the public listener');
+    assert.equal((await op(['ticket', 'list', '--limit', '0'])).code, 2, 'a bad --limit is a usage error');
+    const human = await cli(home, ['ticket', 'list', '--limit', '1', '--internal', node.internal]);
+    assert.match(human.stdout, /more: tally ticket list --cursor \d+\.[0-9a-f]{64}/);
   });
 
   it('refuses a bad config file with config_invalid and starts nothing', async () => {

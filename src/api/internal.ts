@@ -29,6 +29,7 @@ export async function buildInternalHttp(node: TallyNode, options: InternalHttpOp
     return {
       ok: health.ok, ready: health.ready, chain: node.params.chain, height: node.tip.height, mempool: node.mempool.size,
       components: health.components, ...(health.failing.length > 0 ? { failing: health.failing } : {}),
+      ...(health.warnings.length > 0 ? { warnings: health.warnings } : {}),
     };
   });
   // Readiness, for a load balancer: 200 while the node can take transactions (storage and

@@ -82,6 +82,8 @@ export interface ServiceNode extends NodeHandle {
   readonly state: StateReader;
   readonly tip: { height: number; hash: string; time: number };
   blockTxViews(height: number): readonly TxView[];
+  /** Warnings /health shows (the node stays healthy): a module that cannot work as configured. */
+  readonly health: { warn(component: string, reason: string): void; clearWarning(component: string): void };
   /** 'block' (BlockCommitted) after each commit */
   on(event: 'block', listener: (e: BlockCommitted) => void): unknown;
   off(event: 'block', listener: (e: BlockCommitted) => void): unknown;

@@ -31,6 +31,8 @@ export interface HealthReport {
   ready: boolean;
   components: Record<string, ComponentStatus>;
   failing: Array<{ component: string; reason: string; since?: string; core: boolean }>;
+  /** Things the operator should fix that do not stop the node (it stays ok and ready). */
+  warnings: Array<{ component: string; reason: string; since: string }>;
 }
 
 /** Components whose failure means the node cannot take transactions; module services are not among them. */
@@ -39,6 +41,7 @@ export const CORE_COMPONENTS: readonly string[] = ['node', 'storage', 'watermark
 export class NodeHealth implements HealthProbes {
   private readonly failures = new Map<string, { reason: string; since: string }>();
   private readonly probes = new Map<string, HealthProbe>();
+  private readonly warnings = new Map<string, { reason: string; since: string }>();
 
   fail(component: string, reason: string): void {
     if (!this.failures.has(component)) this.failures.set(component, { reason, since: new Date().toISOString() });
@@ -50,6 +53,15 @@ export class NodeHealth implements HealthProbes {
 
   probe(component: string, probe: HealthProbe): void {
     this.probes.set(component, probe);
+  }
+
+  /** A warning (a module misconfigured, say): shown by /health, the node stays healthy. */
+  warn(component: string, reason: string): void {
+    if (!this.warnings.has(component)) this.warnings.set(component, { reason, since: new Date().toISOString() });
+  }
+
+  clearWarning(component: string): void {
+    this.warnings.delete(component);
   }
 
   report(): HealthReport {
@@ -67,7 +79,8 @@ export class NodeHealth implements HealthProbes {
     for (const c of Object.values(components)) if (c.reason) c.reason = redactUrlCredentials(c.reason);
     const failing = Object.entries(components).filter(([, c]) => !c.ok)
       .map(([component, c]) => ({ component, reason: c.reason ?? 'failing', ...(c.since ? { since: c.since } : {}), core: CORE_COMPONENTS.includes(component) }));
-    return { ok: failing.length === 0, ready: !failing.some((f) => f.core), components, failing };
+    const warnings = [...this.warnings].map(([component, w]) => ({ component, ...w, reason: redactUrlCredentials(w.reason) }));
+    return { ok: failing.length === 0, ready: !failing.some((f) => f.core), components, failing, warnings };
   }
 }
 

@@ -15,6 +15,8 @@ import { exportTo, verifyExport } from './export.js';
 import { generateKey, importPem, parseKeyType } from './keys.js';
 import { notaryDefaults, notaryLimits } from './limits.js';
 import { recordProof } from './proof.js';
+import { buildProofBundle, verifyProofBundle, type ProofBundle } from './proof-bundle.js';
+import { ChainReads } from '../../chain/reads.js';
 import { parseJsonLines } from './records.js';
 import { publicKeyView } from './routes.js';
 import { notaryMigrations } from './schema.js';
@@ -39,6 +41,46 @@ export function openNotary(dataDir: string): { store: NotaryStore; sqlite: Sqlit
   const sqlite = SqliteStore.open({ dbPath: paths.db, keyPath: paths.dbKey });
   sqlite.migrate('notary', notaryMigrations);
   return { store: new NotaryStore(sqlite.db), sqlite };
+}
+
+function writeFileOrFail(file: string, text: string): void {
+  try {
+    fs.writeFileSync(file, text);
+  } catch (err) {
+    fail('file_unwritable', `cannot write ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+function readJsonOrFail(file: string, code: string, lenient = false): unknown {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    fail('file_unreadable', `cannot read ${file}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    if (lenient) return undefined;
+    fail(code, `${file} is not JSON`);
+  }
+}
+
+/** Progress lines every this many milliseconds at most, plus the first. */
+const PROGRESS_INTERVAL_MS = 1000;
+
+/**
+ * Progress of a long command on stderr, one line each time (no carriage returns: the
+ * lines stay readable in logs and journald), at most once a second; none under --json.
+ */
+function progressLines(o: { json?: boolean }, verb: string, unit: string): (done: number, total?: number) => void {
+  let last = 0;
+  return (done, total) => {
+    const now = Date.now();
+    if (o.json || now - last < PROGRESS_INTERVAL_MS) return;
+    last = now;
+    process.stderr.write(`${verb} ${done}${total === undefined ? '' : ` of ${total}`} ${unit}\n`);
+  };
 }
 
 async function withStore<T>(o: DataOptions, fn: (store: NotaryStore) => T | Promise<T>): Promise<T> {
@@ -129,15 +171,23 @@ export function notaryCli(program: Command, cli: CliContext): void {
       const step = Math.max(size, Math.floor(SUBMIT_TX_RECORDS / size) * size);
       const batches = await withStore(o, (s) => {
         const out: ReturnType<NotaryStore['submit']> = [];
+        const progress = progressLines(o, 'stored', 'records');
         for (let i = 0; i < records.length; i += step) {
           out.push(...s.submit(records.slice(i, i + step), 'cli', size));
-          if (!o.json && records.length > step) process.stderr.write(`\rstored ${Math.min(i + step, records.length)} of ${records.length} records`);
+          if (records.length > step) progress(Math.min(i + step, records.length), records.length);
         }
-        if (!o.json && records.length > step) process.stderr.write('\n');
         return out;
       });
-      const result = { records: records.length, batches: batches.length, first_batch: batches[0]!.batch, last_batch: batches.at(-1)!.batch, first_record: batches[0]!.first, last_record: batches.at(-1)!.first + batches.at(-1)!.count - 1 };
-      show(o, result, () => `stored ${result.records} records as ${result.batches} batches (${result.first_batch}..${result.last_batch}), record ids ${result.first_record}..${result.last_record}`);
+      const fresh = batches.filter((b) => !b.duplicate);
+      const duplicates = batches.length - fresh.length;
+      const result = {
+        records: records.length, batches: batches.length, new_batches: fresh.length, duplicate_batches: duplicates, duplicate: fresh.length === 0,
+        first_batch: batches[0]!.batch, last_batch: batches.at(-1)!.batch, first_record: batches[0]!.first, last_record: batches.at(-1)!.first + batches.at(-1)!.count - 1,
+      };
+      show(o, result, () => (result.duplicate
+        ? `already stored: all ${result.records} records are batches ${result.first_batch}..${result.last_batch} (duplicate; nothing new stored, nothing will be signed twice)`
+        : `stored ${fresh.reduce((n, b) => n + b.count, 0)} records as ${fresh.length} new batches (${fresh[0]!.batch}..${fresh.at(-1)!.batch})` +
+          (duplicates ? `; ${duplicates} batches were already stored (duplicate)` : '') + `, record ids ${result.first_record}..${result.last_record}`));
     });
 
   dataOpt(notary.command('status').description('records signed, batches pending/signed/anchored, keys, live leases')
@@ -160,8 +210,10 @@ export function notaryCli(program: Command, cli: CliContext): void {
   dataOpt(notary.command('export').description('write every signed batch and its records (record, signature, key id, algorithm) as JSON lines')
     .requiredOption('--out <file>', 'output file'))
     .action(async (o: DataOptions & { out: string }) => {
-      const r = await withStore(o, (s) => exportTo(s, o.out, o.json ? undefined : (n) => process.stderr.write(`\rexported ${n} records`)));
-      if (!o.json) process.stderr.write('\n');
+      const r = await withStore(o, (s) => {
+        const progress = progressLines(o, 'exported', 'records');
+        return exportTo(s, o.out, (n) => progress(n));
+      });
       show(o, { out: o.out, ...r }, () => `wrote ${r.records} records in ${r.batches} batches and ${r.keys} public keys to ${o.out}`);
     });
 
@@ -170,18 +222,52 @@ export function notaryCli(program: Command, cli: CliContext): void {
     .option('--keys <file>', 'public keys from `tally notary keys export` (default: the keys inside the export)')
     .option('--json', 'print JSON for scripts')
     .action(async (file: string, o: { keys?: string; json?: boolean }) => {
-      const r = await verifyExport(file, o.keys, o.json ? undefined : (n) => process.stderr.write(`\rverified ${n} records`));
-      if (!o.json) process.stderr.write('\n');
+      const progress = progressLines(o, 'verified', 'records');
+      const r = await verifyExport(file, o.keys, (n) => progress(n));
       show(o, r, () => `${r.ok ? 'OK' : 'FAILED'}: ${r.verified} of ${r.records} signatures verify, ${r.roots_ok} of ${r.batches} batch roots match` +
         (r.bad_signatures.length ? `\nbad signatures: ${r.bad_signatures.slice(0, 10).map((b) => `${b.id} (${b.reason})`).join(', ')}` : '') +
         (r.bad_roots.length ? `\nbad roots: ${r.bad_roots.slice(0, 10).map((b) => `${b.batch} (${b.reason})`).join(', ')}` : ''));
       if (!r.ok) process.exitCode = 1;
     });
 
-  dataOpt(notary.command('proof').description('a record with its signature and the Merkle path to its anchored batch root').argument('<id>', 'record id', intFlag('record id', 1, Number.MAX_SAFE_INTEGER)))
-    .action(async (id: number, o: DataOptions) => {
+  dataOpt(notary.command('proof').description('a record with its signature and the Merkle path to its anchored batch root; --out writes a self-contained proof bundle')
+    .argument('<id>', 'record id', intFlag('record id', 1, Number.MAX_SAFE_INTEGER))
+    .option('--out <file>', 'write the proof bundle (record, signature, key, Merkle path, anchor transaction, receipt proof, signed block) for `tally notary verify-proof`'))
+    .action(async (id: number, o: DataOptions & { out?: string }) => {
+      if (o.out) {
+        const out = o.out;
+        const { store, sqlite } = openNotary(dataDirOf(o));
+        let bundle: ProofBundle;
+        try {
+          bundle = buildProofBundle(store, new ChainReads(sqlite), id);
+        } finally {
+          sqlite.close();
+        }
+        writeFileOrFail(out, JSON.stringify(bundle, null, 2) + '\n');
+        const r = { out, record: id, batch: bundle.record.batch, anchor_tx: bundle.anchor.receipt.id, height: bundle.anchor.block.header.height };
+        return show(o, r, () => `wrote the proof of record ${id} (batch ${r.batch}, anchored in block ${r.height}) to ${out}\ncheck it offline: tally notary verify-proof ${out} --node-key ${bundle.anchor.block.header.proposer}`);
+      }
       const p = await withStore(o, (s) => recordProof(s, id) ?? fail('record_not_found', `no record ${id}`, { status: 404 }));
       show(o, p, () => JSON.stringify(p, null, 2));
+    });
+
+  notary.command('verify-proof').description('check a proof bundle offline (no node, no database): signature, Merkle path, anchor, block signed by the node key')
+    .argument('<file>', 'a bundle written by `tally notary proof ID --out FILE`')
+    .option('--node-key <key>', 'the node key you trust (base64url, as `tally status` shows it; default: $TALLY_NODE_KEY)')
+    .option('--keys <file>', 'notary public keys from `tally notary keys export` (default: the key inside the bundle, bound to its id by hash)')
+    .option('--json', 'print JSON for scripts')
+    .action((file: string, o: { nodeKey?: string; keys?: string; json?: boolean }) => {
+      const nodeKey = o.nodeKey ?? process.env.TALLY_NODE_KEY;
+      if (!nodeKey) fail('bad_args', 'give the node key you trust: --node-key KEY (or $TALLY_NODE_KEY)', { hint: 'the node key is in `tally status` and in the node\'s listening line' });
+      // Not JSON is answered like any other bad bundle: {ok: false, code: proof_invalid}.
+      const bundle = readJsonOrFail(file, 'proof_invalid', true);
+      const keys = o.keys ? readJsonOrFail(o.keys, 'export_invalid') : undefined;
+      if (keys !== undefined && !Array.isArray(keys)) fail('export_invalid', `${o.keys} must hold a JSON array of keys (tally notary keys export)`);
+      const r = verifyProofBundle(bundle, nodeKey, keys as Array<{ kid: string; public_pem: string }> | undefined);
+      show(o, r, () => (r.ok
+        ? `OK: record ${r.record} (batch ${r.batch}, key ${r.kid}) was signed no later than ${r.block_time}: block ${r.height}, signed by the node key, anchors its root (transaction ${r.anchor_tx})`
+        : `FAILED (${r.code}): ${r.message}`));
+      if (!r.ok) process.exitCode = 1;
     });
 
   dataOpt(notary.command('worker').description('a signing worker process against the node database (several may run, on this machine)')

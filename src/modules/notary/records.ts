@@ -3,6 +3,7 @@
 import { canonicalJson } from '../../core/canonical.js';
 import { fail } from '../../core/errors.js';
 import { utf8 } from '../../core/encoding.js';
+import { hash } from '../../core/hash.js';
 import { leafHash } from '../../core/merkle.js';
 import { notaryLimits } from './limits.js';
 
@@ -42,6 +43,16 @@ export function parseJsonLines(text: string): string[] {
   }
   if (out.length === 0) fail('no_records', 'no records given');
   return out;
+}
+
+export const BATCH_CONTENT_DOMAIN = 'tally/notary/batch-content/v1\n';
+
+/**
+ * What identifies a batch's content: BLAKE3 of the domain tag and its records' canonical
+ * JSON, one per line (canonical JSON has no raw newline, so the joining is unambiguous).
+ */
+export function batchContentHash(records: string[]): Buffer {
+  return Buffer.from(hash(BATCH_CONTENT_DOMAIN, records.join('\n')));
 }
 
 /** The bytes a notary key signs: the domain tag, then JCS of {batch, id, record}. */

@@ -25,7 +25,7 @@ export function notaryInternalRoutes(app: FastifyInstance, node: NodeHandle, ctx
   const store = new NotaryStore(db);
   app.post('/v1/notary/batches', {
     schema: {
-      summary: `submit up to ${notaryLimits.batchRecordsMax} records (any JSON values) as one batch; answers once the batch is durable, before it is signed`,
+      summary: `submit up to ${notaryLimits.batchRecordsMax} records (any JSON values) as one batch; answers 202 once the batch is durable, before it is signed; the same records again answer 200 with the existing batch and duplicate: true`,
       // Checked by hand below: Fastify's validator would coerce a string into a one-item
       // array and silently drop unknown fields, and a notary must sign exactly what was sent.
       body: { type: 'object', description: '{"records": [JSON value, ...]}', additionalProperties: true },
@@ -38,7 +38,8 @@ export function notaryInternalRoutes(app: FastifyInstance, node: NodeHandle, ctx
     if (body.records.length > notaryLimits.batchRecordsMax) fail('batch_too_large', `at most ${notaryLimits.batchRecordsMax} records per batch`, { status: 413 });
     const records = body.records.map((r, i) => canonicalRecord(r, `records[${i}]`));
     const [b] = store.submit(records, 'http');
-    return reply.status(202).send(store.batchStatus(b!.batch));
+    // The same records again (a retry whose answer was lost, say): the existing batch, 200.
+    return reply.status(b!.duplicate ? 200 : 202).send({ ...store.batchStatus(b!.batch), duplicate: b!.duplicate });
   });
 }
 

@@ -87,4 +87,12 @@ export const notaryMigrations: Migration[] = [
       BEGIN SELECT RAISE(ABORT, 'notary: batch_incomplete'); END;
     `,
   },
+  {
+    version: 2,
+    description: 'notary: content hash of each batch, so a resubmitted identical batch is recognised instead of signed again',
+    sql: `
+      ALTER TABLE notary_batches ADD COLUMN content_hash BLOB;   -- see batchContentHash; NULL for batches stored before
+      CREATE UNIQUE INDEX notary_batches_content ON notary_batches(content_hash) WHERE content_hash IS NOT NULL;
+    `,
+  },
 ];

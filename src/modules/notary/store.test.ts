@@ -108,6 +108,18 @@ describe('notary store', () => {
     assert.equal(lease.kid, fresh.kid);
     store.release(lease);
   });
+
+  it('stores identical content once: a resubmitted batch is the existing one (duplicate), raw SQL cannot insert it twice', () => {
+    const records = ['{"dedupe":1}', '{"dedupe":2}', '{"dedupe":3}'];
+    const first = store.submit(records, 'test', 2);
+    assert.deepEqual(first.map((b) => b.duplicate), [false, false]);
+    const again = store.submit(records, 'test', 2);
+    assert.deepEqual(again, first.map((b) => ({ ...b, duplicate: true })));
+    // Another slicing is other content: new batches.
+    assert.deepEqual(store.submit(records, 'test', 3).map((b) => b.duplicate), [false]);
+    const hashOf = sql(sqlite.db, 'SELECT content_hash FROM notary_batches WHERE id = ?').get(first[0]!.batch) as { content_hash: Buffer };
+    assert.equal(code(() => sql(sqlite.db, "INSERT INTO notary_batches (first_record, record_count, source, content_hash, created_at) VALUES (1, 1, 'raw', ?, 0)").run(hashOf.content_hash)).startsWith('raw: UNIQUE'), true);
+  });
 });
 
 describe('notary keys and records', () => {

@@ -7,7 +7,7 @@ import { toB64u } from '../../core/encoding.js';
 import { merkleRoot } from '../../core/merkle.js';
 import type { Algorithm, KeyMaterial, KeyType } from './keys.js';
 import { notaryLimits } from './limits.js';
-import { recordLeafHash } from './records.js';
+import { batchContentHash, recordLeafHash } from './records.js';
 import { NOW_MS } from './schema.js';
 
 // Node 24.19+ aborts when a better-sqlite3 statement is garbage-collected at the wrong
@@ -68,6 +68,14 @@ export interface LeaseLogRow {
   end_reason: string | null;
 }
 
+export interface SubmittedBatch {
+  batch: number;
+  first: number;
+  count: number;
+  /** the same content was already a batch: this is that batch, nothing new was stored */
+  duplicate: boolean;
+}
+
 export function leaseLost(message = 'the lease expired or was taken over; nothing was written'): TallyError {
   return new TallyError('lease_lost', message, { status: 409 });
 }
@@ -95,7 +103,8 @@ export class NotaryStore {
       keyByKid: p<[string], KeyRow>('SELECT id, kid, type, alg, public_pem, created_at, retired_at FROM notary_keys WHERE kid = ?'),
       keys: p<[], KeyRow>('SELECT id, kid, type, alg, public_pem, created_at, retired_at FROM notary_keys ORDER BY id'),
       retireKey: p<[number]>(`UPDATE notary_keys SET retired_at = ${NOW_MS} WHERE id = ? AND retired_at IS NULL`),
-      insertBatch: p<[number, number, string]>(`INSERT INTO notary_batches (first_record, record_count, source, created_at) VALUES (?, ?, ?, ${NOW_MS})`),
+      insertBatch: p<[number, number, string, Buffer]>(`INSERT INTO notary_batches (first_record, record_count, source, content_hash, created_at) VALUES (?, ?, ?, ?, ${NOW_MS})`),
+      batchByContent: p<[Buffer], { id: number; first_record: number; record_count: number }>('SELECT id, first_record, record_count FROM notary_batches WHERE content_hash = ?'),
       fixBatchFirst: p<[number, number]>('UPDATE notary_batches SET first_record = ? WHERE id = ?'),
       insertRecord: p<[number, string]>('INSERT INTO notary_records (batch_id, record) VALUES (?, ?)'),
       expiredLeases: p<[], { key_id: number; token: number; expires_at: number }>(`SELECT key_id, token, expires_at FROM notary_leases WHERE expires_at <= ${NOW_MS}`),
@@ -170,15 +179,26 @@ export class NotaryStore {
 
   // ---- intake
 
-  /** Store records as batches of at most batchRecordsMax, all in one transaction: durable on return. */
-  submit(records: string[], source: string, batchSize: number = notaryLimits.batchRecordsMax): Array<{ batch: number; first: number; count: number }> {
+  /**
+   * Store records as batches of at most batchRecordsMax, all in one transaction: durable on
+   * return. A slice whose content (batchContentHash) is already a batch is not stored again:
+   * its entry names the existing batch, with duplicate: true. So a client that resends a
+   * batch (its answer lost) or a whole file (after a crash midway) gets no second signing.
+   */
+  submit(records: string[], source: string, batchSize: number = notaryLimits.batchRecordsMax): SubmittedBatch[] {
     if (records.length === 0) fail('no_records', 'no records given');
     const size = Math.max(1, Math.min(batchSize, notaryLimits.batchRecordsMax));
     return this.db.transaction(() => {
-      const out: Array<{ batch: number; first: number; count: number }> = [];
+      const out: SubmittedBatch[] = [];
       for (let i = 0; i < records.length; i += size) {
         const slice = records.slice(i, i + size);
-        const batch = Number(this.s.insertBatch.run(0, slice.length, source).lastInsertRowid);
+        const content = batchContentHash(slice);
+        const known = this.s.batchByContent.get(content);
+        if (known) {
+          out.push({ batch: known.id, first: known.first_record, count: known.record_count, duplicate: true });
+          continue;
+        }
+        const batch = Number(this.s.insertBatch.run(0, slice.length, source, content).lastInsertRowid);
         let first = -1;
         let prev = -1;
         for (const r of slice) {
@@ -189,7 +209,7 @@ export class NotaryStore {
           prev = id;
         }
         this.s.fixBatchFirst.run(first, batch);
-        out.push({ batch, first, count: slice.length });
+        out.push({ batch, first, count: slice.length, duplicate: false });
       }
       return out;
     }).immediate();

@@ -6,7 +6,9 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import { TallyError } from '../../core/errors.js';
 import type { CliContext } from '../../chain/app-module.js';
+import QRCode from 'qrcode';
 import { integratedAddress } from './monero-address.js';
+import { moneroPaymentUri } from './payment-uri.js';
 import { newPid, parsePid, parseToken, tallyMemoTag } from './pid.js';
 
 const DEFAULT_API = 'http://127.0.0.1:7700';
@@ -14,15 +16,17 @@ const REPLY_BYTES_MAX = 1024 * 1024;
 
 /** A JSON reply of the tickets API, read field by field (as strings, numbers or nested replies). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped JSON from the API, shown field by field
-type Reply = Record<string, any>;
+export type Reply = Record<string, any>;
 
-interface ApiOptions {
+export interface ApiOptions {
   api?: string;
+  /** the node's internal listener, for the operator commands (cli-operator.ts) */
+  internal?: string;
   json?: boolean;
 }
 
 function apiTarget(opts: ApiOptions): string {
-  return opts.api ?? process.env.TALLY_TICKETS_API ?? DEFAULT_API;
+  return opts.internal ?? opts.api ?? process.env.TALLY_TICKETS_API ?? DEFAULT_API;
 }
 
 /** One JSON request to the tickets API: http(s)://host:port or a Unix socket path. */
@@ -61,7 +65,7 @@ export function apiRequest(target: string, method: 'GET' | 'POST', path: string,
   });
 }
 
-async function call(opts: ApiOptions, method: 'GET' | 'POST', path: string, body?: unknown): Promise<Reply> {
+export async function call(opts: ApiOptions, method: 'GET' | 'POST', path: string, body?: unknown): Promise<Reply> {
   const r = await apiRequest(apiTarget(opts), method, path, body);
   if (r.status >= 400) {
     const e = r.body?.error ?? ({} as Reply);
@@ -70,7 +74,7 @@ async function call(opts: ApiOptions, method: 'GET' | 'POST', path: string, body
   return r.body;
 }
 
-function tokenArg(value: string): string {
+export function tokenArg(value: string): string {
   // "-" reads the token from stdin, so it stays out of shell history and `ps`.
   const text = value === '-' ? fs.readFileSync(0, 'utf8').trim() : value;
   return parseToken(text);
@@ -82,37 +86,54 @@ function addApi(cmd: Command): Command {
     .option('--json', 'print JSON for scripts');
 }
 
-export function ticketsCli(program: Command, cli: CliContext): void {
+/** Registers `tally ticket` and its client commands; answers the command for the operator's (cli-operator.ts). */
+export function ticketsCli(program: Command, cli: CliContext): Command {
   const ticket = program.command('ticket').description('tickets: pay to a payment id, redeem it for a service token, check the token');
 
   addApi(ticket.command('new')
-    .description('make a random payment id (PID) and show how to pay it')
+    .description('make a random payment id (PID) and show how to pay it: the price, a monero: payment URI and its QR code')
     .option('--monero-address <addr>', "the service's Monero standard address (default: asked from the API)")
     .option('--tally-account <name>', "the service's Tally account (default: asked from the API)")
+    .option('--amount <xmr>', "the amount in the monero: URI (default: the service's price)")
+    .option('--no-qr', 'do not draw the QR code')
     .option('--offline', 'do not ask the API; use only the flags'))
-    .action(async (opts: ApiOptions & { moneroAddress?: string; tallyAccount?: string; offline?: boolean }) => {
+    .action(async (opts: ApiOptions & { moneroAddress?: string; tallyAccount?: string; amount?: string; qr: boolean; offline?: boolean; json?: boolean }) => {
       const pid = newPid();
       let tally = opts.tallyAccount;
       let monero = opts.moneroAddress;
+      let info: Reply | undefined;
       let note: string | undefined;
-      if (!opts.offline && (tally === undefined || monero === undefined)) {
+      if (!opts.offline) {
         try {
-          const info = await call(opts, 'GET', '/api/v1/tickets');
+          info = await call(opts, 'GET', '/api/v1/tickets');
           tally ??= info.sources?.tally?.account;
           monero ??= info.sources?.monero?.address;
         } catch (err) {
-          note = `could not ask the tickets API (${(err as Error).message}); pass --tally-account / --monero-address`;
+          if (tally === undefined || monero === undefined) note = `could not ask the tickets API (${(err as Error).message}); pass --tally-account / --monero-address`;
         }
       }
       const out: Record<string, unknown> = { pid };
       const memo = tallyMemoTag(pid);
-      if (tally) out.tally = { to: tally, memo, command: `tally send ${tally} AMOUNT --memo ${memo}` };
-      if (monero) out.monero = { integratedAddress: integratedAddress(monero, pid) };
+      const tallyInfo = info?.sources?.tally;
+      const moneroInfo = info?.sources?.monero;
+      if (tally) out.tally = { to: tally, memo, price: tallyInfo?.price ?? null, minAmount: tallyInfo?.minAmount ?? null, command: `tally send ${tally} ${tallyInfo?.price ?? 'AMOUNT'} --memo ${memo}` };
+      let uri: string | undefined;
+      if (monero) {
+        const address = integratedAddress(monero, pid);
+        const amount: string | undefined = opts.amount ?? moneroInfo?.price ?? undefined;
+        uri = moneroPaymentUri(address, { ...(amount !== undefined ? { amount } : {}), description: 'Tally ticket' });
+        out.monero = { integratedAddress: address, price: moneroInfo?.price ?? null, minAmount: moneroInfo?.minAmount ?? null, confirmations: moneroInfo?.confirmations ?? null, uri };
+      }
       if (note) out.note = note;
-      cli.output(opts as Record<string, unknown>, out, () => [
+      // The QR code is for people; scripts get the URI as a field.
+      const qr = uri && opts.qr && !opts.json ? await QRCode.toString(uri, { type: 'terminal', small: true }) : undefined;
+      const price = (p: Reply | undefined, unit: string) => (p?.price ? `price ${p.price} ${unit}` : p?.minAmount ? `at least ${p.minAmount} ${unit}` : undefined);
+      cli.output(opts as unknown as Record<string, unknown>, out, () => [
         `payment id: ${pid}  (keep it secret until you redeem it)`,
-        tally ? `pay on Tally:  tally send ${tally} AMOUNT --memo ${memo}  (the memo is a tag of the PID: memos are public)` : undefined,
-        monero ? `pay in Monero: ${(out.monero as { integratedAddress: string }).integratedAddress}` : undefined,
+        tally ? `pay on Tally:  ${(out.tally as { command: string }).command}  (the memo is a tag of the PID: memos are public)${tallyInfo ? `; ${price(tallyInfo, 'units')}` : ''}` : undefined,
+        monero ? `pay in Monero: ${(out.monero as { integratedAddress: string }).integratedAddress}${moneroInfo ? `\n  ${price(moneroInfo, 'XMR')}, counted after ${moneroInfo.confirmations} confirmations` : ''}` : undefined,
+        uri ? `  ${uri}` : undefined,
+        qr,
         note,
         `then: tally ticket redeem ${pid}`,
       ].filter(Boolean).join('\n'));
@@ -138,4 +159,6 @@ export function ticketsCli(program: Command, cli: CliContext): void {
       const r = await call(opts, 'GET', `/api/v1/token/${tokenArg(token)}`);
       cli.output(opts as Record<string, unknown>, r, () => `${r.status}: balance ${r.balance} (${r.source}), spent ${r.spent}, issued ${r.issued_at}` + (r.revoked_at ? `, revoked ${r.revoked_at}` : ''));
     });
+
+  return ticket;
 }

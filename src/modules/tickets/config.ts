@@ -1,8 +1,11 @@
 // The tickets section of the node config file. Every option, its default and its meaning
 // is listed in the README ("Tickets: configuration"); validate() fills in the defaults.
+import fs from 'node:fs';
 import { parseAmount } from '../../core/amount.js';
 import { bool, decode, int, map, object, refuse, string, withDefault, type Decoder } from '../../core/decode.js';
 import { fail, TallyError } from '../../core/errors.js';
+import { checkSecretFileMode } from '../../store/keyfile.js';
+import { parseLogin, type DigestLogin } from './digest-auth.js';
 import { parseMoneroAddress } from './monero-address.js';
 
 /** Monero amounts are piconero: 12 decimals. */
@@ -13,17 +16,23 @@ export interface TallySourceConfig {
   account: string;
   /** smaller payments are recorded as dust, not credited (decimal, chain units) */
   minAmount: string;
+  /** what the service asks for a ticket, shown by `tally ticket new` (decimal, chain units); null: not set */
+  price: string | null;
   /** first block to scan is startHeight + 1 */
   startHeight: number;
 }
 
 export interface MoneroSourceConfig {
   walletRpcUrl: string;
+  /** a 0600 file holding user:pass for the wallet's --rpc-login (HTTP digest); $TALLY_MONERO_RPC_LOGIN wins */
+  walletRpcLoginFile: string | null;
   /** the service wallet's standard address; integrated addresses are built from it */
   address: string;
   confirmations: number;
   /** smaller payments are recorded as dust (decimal XMR) */
   minAmount: string;
+  /** what the service asks for a ticket (decimal XMR), the amount of the monero: payment URI; null: not set */
+  price: string | null;
   pollMs: number;
   /** blocks below the cursor re-read on each new wallet height, for reorgs and dropped transactions */
   reorgWindow: number;
@@ -67,7 +76,8 @@ const amount = (decimals: number) => map(string({ maxLength: 64, what: 'a decima
 
 const ACCOUNT_REF = /^([a-z][a-z0-9_-]{0,31}|[0-9a-f]{40})$/;
 const MONERO_STANDARD = /^[1-9A-HJ-NP-Za-km-z]{95}$/;
-const HTTP_URL = /^https?:\/\/[^\s]+$/;
+// No user:pass@ in the URL: credentials go in walletRpcLoginFile, never where URLs are logged.
+const HTTP_URL = /^https?:\/\/[^\s/@]+(\/[^\s]*)?$/;
 const height = withDefault(int({ min: 0 }), 0);
 /** An optional source section: absent or null means off. */
 const section = <T>(d: Decoder<T>) => withDefault<T | null>(d, null, { nullIsAbsent: true });
@@ -94,14 +104,17 @@ const ticketsSchema = object({
     // Chain decimals are only known once the node is open; 18 is the most a chain allows,
     // and the watcher parses it again with the chain's own decimals.
     minAmount: withDefault(amount(18), DEFAULTS.tallyMinAmount),
+    price: section(amount(18)),
     startHeight: height,
   }, { comment: true })),
   monero: section(object({
-    walletRpcUrl: withDefault(string({ pattern: HTTP_URL, maxLength: 2048, what: 'an http(s) URL such as http://127.0.0.1:18083/json_rpc' }), DEFAULTS.moneroWalletRpcUrl),
+    walletRpcUrl: withDefault(string({ pattern: HTTP_URL, maxLength: 2048, what: 'an http(s) URL such as http://127.0.0.1:18083/json_rpc, without user:pass@ (use walletRpcLoginFile)' }), DEFAULTS.moneroWalletRpcUrl),
+    walletRpcLoginFile: section(string({ maxLength: 4096, what: 'the path of a file holding user:pass' })),
     address: moneroAddress,
     // At least 1: the scan's upper bound must be a block the wallet already has.
     confirmations: withDefault(int({ min: 1, max: 10_000 }), DEFAULTS.moneroConfirmations),
     minAmount: withDefault(amount(MONERO_DECIMALS), DEFAULTS.moneroMinAmount),
+    price: section(amount(MONERO_DECIMALS)),
     pollMs: withDefault(int({ min: 50, max: 3_600_000 }), DEFAULTS.moneroPollMs),
     reorgWindow: withDefault(int({ min: 0, max: 100_000 }), DEFAULTS.moneroReorgWindow),
     startHeight: height,
@@ -111,5 +124,23 @@ const ticketsSchema = object({
 }, { comment: true });
 
 export function validateTicketsConfig(raw: unknown): TicketsConfig {
-  return decode(ticketsSchema, raw ?? {}, 'config_invalid', 'tickets');
+  const config = decode(ticketsSchema, raw ?? {}, 'config_invalid', 'tickets');
+  // A price below minAmount would be dust: nobody paying it could redeem.
+  for (const [name, source, decimals] of [['tally', config.tally, 18], ['monero', config.monero, MONERO_DECIMALS]] as const) {
+    if (source?.price != null && parseAmount(source.price, decimals) < parseAmount(source.minAmount, decimals)) {
+      fail('config_invalid', `tickets.${name}.price (${source.price}) is below tickets.${name}.minAmount (${source.minAmount}): a payment of the price would be dust`, { details: { field: `tickets.${name}.price` } });
+    }
+  }
+  return config;
+}
+
+/** Where the wallet RPC login comes from: $TALLY_MONERO_RPC_LOGIN, else walletRpcLoginFile (mode 0600), else none. */
+export function moneroRpcLogin(config: MoneroSourceConfig, env: NodeJS.ProcessEnv = process.env): DigestLogin | undefined {
+  const fromEnv = env.TALLY_MONERO_RPC_LOGIN;
+  if (fromEnv) return parseLogin(fromEnv) ?? fail('config_invalid', '$TALLY_MONERO_RPC_LOGIN must be user:pass (as given to monero-wallet-rpc --rpc-login)');
+  const file = config.walletRpcLoginFile;
+  if (!file) return undefined;
+  checkSecretFileMode(file, 'Monero wallet RPC login file');
+  return parseLogin(fs.readFileSync(file, 'utf8')) ??
+    fail('config_invalid', `tickets.monero.walletRpcLoginFile: ${file} must hold user:pass on its first line (as given to monero-wallet-rpc --rpc-login)`);
 }

@@ -5,7 +5,8 @@
 import { TallyError } from '../../core/errors.js';
 import type { ModuleService, ServiceContext, TallyModule } from '../../chain/app-module.js';
 import { ticketsCli } from './cli.js';
-import { validateTicketsConfig, type TicketsConfig } from './config.js';
+import { operatorTicketsCli } from './cli-operator.js';
+import { moneroRpcLogin, validateTicketsConfig, type TicketsConfig } from './config.js';
 import { HttpMoneroRpc } from './monero-rpc.js';
 import { MoneroWatcher } from './monero-watcher.js';
 import { listenTicketsSocket } from './public-socket.js';
@@ -38,7 +39,7 @@ async function startTickets(ctx: ServiceContext): Promise<ModuleService> {
     stops.push(() => w.stop());
   }
   if (config.monero) {
-    const w = new MoneroWatcher(service, new HttpMoneroRpc(config.monero.walletRpcUrl, config.monero.rpcTimeoutMs), config.monero, ctx.log);
+    const w = new MoneroWatcher(service, new HttpMoneroRpc(config.monero.walletRpcUrl, config.monero.rpcTimeoutMs, moneroRpcLogin(config.monero)), config.monero, ctx.log);
     w.start();
     stops.push(() => w.stop());
   }
@@ -76,6 +77,6 @@ export const ticketsModule: TallyModule = {
       registerTicketsMetrics(metrics, service.stats);
       registerTicketsHealth(health, service.stats);
     },
-    cli: ticketsCli,
+    cli: (program, cli) => operatorTicketsCli(ticketsCli(program, cli), cli),
   },
 };

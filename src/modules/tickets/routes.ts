@@ -6,7 +6,7 @@ import rateLimit from '@fastify/rate-limit';
 import client from 'prom-client';
 import { TallyError } from '../../core/errors.js';
 import type { HealthProbes } from '../../chain/health.js';
-import type { TicketsService, TicketsStats } from './service.js';
+import { TOKEN_PAGE_MAX, type TicketsService, type TicketsStats } from './service.js';
 
 /** Objects keep fields they do not list: the schemas document, they never trim an answer. */
 const open = (description: string, properties: Record<string, unknown> = {}) => ({ type: 'object', description, properties, additionalProperties: true });
@@ -72,8 +72,8 @@ export function publicTicketsRoutes(getService: () => TicketsService | undefined
       const s = service();
       const out: Record<string, unknown> = { redeemGraceSecs: s.config.redeemGraceSecs, sources: {} };
       const sources = out.sources as Record<string, unknown>;
-      if (s.config.tally) sources.tally = { account: s.config.tally.account, minAmount: s.config.tally.minAmount, decimals: s.tallyDecimals };
-      if (s.config.monero) sources.monero = { address: s.config.monero.address, minAmount: s.config.monero.minAmount, confirmations: s.config.monero.confirmations };
+      if (s.config.tally) sources.tally = { account: s.config.tally.account, minAmount: s.config.tally.minAmount, price: s.config.tally.price, decimals: s.tallyDecimals };
+      if (s.config.monero) sources.monero = { address: s.config.monero.address, minAmount: s.config.monero.minAmount, price: s.config.monero.price, confirmations: s.config.monero.confirmations };
       return out;
     });
 
@@ -116,12 +116,24 @@ export function publicTicketsRoutes(getService: () => TicketsService | undefined
 }
 
 export function internalTicketsRoutes(app: FastifyInstance, service: TicketsService): void {
+  app.get('/api/v1/tokens', {
+    schema: {
+      summary: `tickets: the tokens issued, newest first, by hash (the tokens themselves are not stored); ${TOKEN_PAGE_MAX} per page at most`,
+      querystring: {
+        type: 'object', additionalProperties: false,
+        properties: { status: { type: 'string', enum: ['active', 'revoked'] }, limit: { type: 'string', maxLength: 4 }, cursor: { type: 'string', maxLength: 96 } },
+      },
+    },
+  }, async (req) => service.listTokens(req.query as Record<string, unknown>));
   app.post('/api/v1/token/:token/spend', {
     schema: { summary: 'tickets: debit usage from a token (never below zero)', params: tokenParams, body: { type: 'object', required: ['amount'], properties: { amount: {} } } },
   }, async (req) => service.spend((req.params as { token: string }).token, (req.body as { amount: unknown }).amount));
   app.post('/api/v1/token/:token/revoke', {
     schema: { summary: 'tickets: revoke a token for good', params: tokenParams, body: { type: 'object', required: ['reason'], properties: { reason: {} } } },
   }, async (req) => service.revoke((req.params as { token: string }).token, (req.body as { reason: unknown }).reason));
+  app.post('/api/v1/tokens/:hash/revoke', {
+    schema: { summary: 'tickets: revoke a token by its hash (as GET /api/v1/tokens lists it)', params: { type: 'object', required: ['hash'], properties: { hash: { type: 'string', maxLength: 128 } } }, body: { type: 'object', required: ['reason'], properties: { reason: {} } } },
+  }, async (req) => service.revokeByHash((req.params as { hash: string }).hash, (req.body as { reason: unknown }).reason));
 }
 
 /** Each watcher in /health, as "tickets.<source>": failing from a failed poll until one succeeds. */

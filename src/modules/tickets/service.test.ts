@@ -160,7 +160,7 @@ describe('tickets config', () => {
     const c = validateTicketsConfig({ tally: { account: 'shop' } });
     assert.deepEqual(c, {
       redeemGraceSecs: 600, publicSocket: null, rateLimit: { redeemPerMin: 60, introspectPerMin: 600 },
-      tally: { account: 'shop', minAmount: '0', startHeight: 0 }, monero: null,
+      tally: { account: 'shop', minAmount: '0', price: null, startHeight: 0 }, monero: null,
     });
     assert.throws(() => validateTicketsConfig({ redeemGraceSecs: -1 }), { code: 'config_invalid', message: /tickets.redeemGraceSecs/ });
     assert.throws(() => validateTicketsConfig({ tally: { account: 'Shop' } }), { code: 'config_invalid', message: /tickets.tally.account/ });
@@ -170,6 +170,9 @@ describe('tickets config', () => {
     const address = '48x17EqCtMiBw6HAJ7gvN35PLyz5Qmc4hKJpGE6H4AcDJGaynnMUxXndoty3ZXMqPcFQBvBEUigDKannW84ZR4wHFmvMr7K';
     assert.throws(() => validateTicketsConfig({ monero: { address, confirmations: 0 } }), { code: 'config_invalid', message: /tickets.monero.confirmations/ });
     assert.throws(() => validateTicketsConfig({ tally: { account: 'shop', minAmount: 1 } }), { code: 'config_invalid', message: /tickets.tally.minAmount/ });
+    assert.throws(() => validateTicketsConfig({ tally: { account: 'shop', minAmount: '1', price: '0.5' } }), { code: 'config_invalid', message: /tickets.tally.price .* below/ });
+    assert.throws(() => validateTicketsConfig({ monero: { address, price: '0.00001' } }), { code: 'config_invalid', message: /tickets.monero.price .* below/ });
+    assert.equal(validateTicketsConfig({ monero: { address, price: '0.5' } }).monero?.price, '0.5');
     assert.throws(() => validateTicketsConfig({ colour: 'red' }), { code: 'config_invalid', message: /tickets\.colour is not a known field/ });
   });
 });

@@ -4,11 +4,35 @@ import { formatAmount, parsePositiveAmount } from '../../core/amount.js';
 import { fail, TallyError } from '../../core/errors.js';
 import type { TicketsConfig } from './config.js';
 import { MONERO_DECIMALS } from './config.js';
-import { parsePid, parseToken, tallyMemoTag, tokenHash } from './pid.js';
+import { parsePid, parseToken, tallyMemoTag, tokenHash, TOKEN_PATTERN } from './pid.js';
 import type { PaymentRow, PidRow, Source, TicketsStore, TokenRow } from './store.js';
 import { tokenFor } from './token-key.js';
 
 const REASON_BYTES_MAX = 256;
+/** Tokens per page of the operator's list. */
+export const TOKEN_PAGE_MAX = 500;
+export const TOKEN_PAGE_DEFAULT = 100;
+/** A list cursor: the last token's issue time (unix ms) and hash, "<ms>.<64 hex>". */
+const TOKEN_CURSOR = /^(\d{1,15})\.([0-9a-f]{64})$/;
+
+/** A token as the operator's list shows it: by its hash (the token itself is never stored). */
+export interface TokenListEntry {
+  hash: string;
+  status: 'active' | 'revoked';
+  source: Source;
+  balance: string;
+  spent: string;
+  issued_at: string;
+  used_at: string | null;
+  revoked_at: string | null;
+  revoke_reason: string | null;
+}
+
+function checkReason(reason: unknown): void {
+  if (typeof reason !== 'string' || reason.length === 0 || Buffer.byteLength(reason) > REASON_BYTES_MAX) {
+    fail('reason_invalid', `reason must be a non-empty string of at most ${REASON_BYTES_MAX} bytes`);
+  }
+}
 
 /** Counters read by the Prometheus collectors on the internal listener. */
 export class TicketsStats {
@@ -252,12 +276,51 @@ export class TicketsService {
     }
   }
 
+  /** The operator's list of tokens, newest first, paged by an opaque cursor. */
+  listTokens(query: { status?: unknown; limit?: unknown; cursor?: unknown }): { tokens: TokenListEntry[]; next_cursor: string | null } {
+    const status = query.status ?? null;
+    if (status !== null && status !== 'active' && status !== 'revoked') fail('bad_request', 'status must be active or revoked');
+    let limit = TOKEN_PAGE_DEFAULT;
+    if (query.limit !== undefined) {
+      limit = typeof query.limit === 'string' && /^\d{1,4}$/.test(query.limit) ? Number(query.limit) : 0;
+      if (limit < 1 || limit > TOKEN_PAGE_MAX) fail('bad_request', `limit must be an integer from 1 to ${TOKEN_PAGE_MAX}`);
+    }
+    let before = { issuedAt: Number.MAX_SAFE_INTEGER, hash: Buffer.alloc(32, 0xff) };
+    if (query.cursor !== undefined) {
+      const m = typeof query.cursor === 'string' ? TOKEN_CURSOR.exec(query.cursor) : null;
+      if (!m) fail('bad_cursor', 'cursor must be the next_cursor of an earlier page');
+      before = { issuedAt: Number(m[1]), hash: Buffer.from(m[2]!, 'hex') };
+    }
+    // One more than asked: tells whether another page follows without a second query.
+    const rows = this.store.tokensPage(status as 'active' | 'revoked' | null, before, limit + 1);
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    return {
+      tokens: page.map((r) => ({
+        hash: r.hash.toString('hex'),
+        ...this.view(r),
+        used_at: r.used_at === null ? null : new Date(r.used_at).toISOString(),
+        revoke_reason: r.revoke_reason,
+      })),
+      next_cursor: rows.length > limit && last ? `${last.issued_at}.${last.hash.toString('hex')}` : null,
+    };
+  }
+
   /** Revoke for good; revoking again answers the first revocation. */
   revoke(tokenValue: unknown, reason: unknown): TokenView {
-    if (typeof reason !== 'string' || reason.length === 0 || Buffer.byteLength(reason) > REASON_BYTES_MAX) {
-      fail('reason_invalid', `reason must be a non-empty string of at most ${REASON_BYTES_MAX} bytes`);
-    }
-    const row = this.tokenRow(tokenValue);
+    checkReason(reason);
+    return this.revokeRow(this.tokenRow(tokenValue), reason as string);
+  }
+
+  /** Revoke by the token's hash, as the operator's list shows it (the token itself is not stored). */
+  revokeByHash(hashValue: unknown, reason: unknown): TokenView {
+    checkReason(reason);
+    if (typeof hashValue !== 'string' || !TOKEN_PATTERN.test(hashValue)) fail('invalid_token_hash', 'a token hash is 64 lowercase hex digits (the hash of `tally ticket list`)');
+    const row = this.store.token(Buffer.from(hashValue, 'hex')) ?? fail('token_not_found', 'no token with this hash', { status: 404 });
+    return this.revokeRow(row, reason as string);
+  }
+
+  private revokeRow(row: TokenRow, reason: string): TokenView {
     this.store.revoke(row.hash, this.now(), reason);
     const after = this.store.token(row.hash)!;
     return { ...this.view(after), revoke_reason: after.revoke_reason };

@@ -55,6 +55,11 @@ export const ticketsMigrations: Migration[] = [
     description: 'tickets: when a token was first presented (introspect or spend); until then its PID may fetch it again',
     sql: 'ALTER TABLE tickets_tokens ADD COLUMN used_at INTEGER;',
   },
+  {
+    version: 3,
+    description: 'tickets: tokens by issue time, for the operator\'s paged list',
+    sql: 'CREATE INDEX tickets_tokens_issued ON tickets_tokens(issued_at, hash);',
+  },
 ];
 
 export type Source = 'tally' | 'monero';
@@ -133,6 +138,10 @@ export class TicketsStore {
       setTokenBalance: prepare<[string, string, Buffer]>(db, 'UPDATE tickets_tokens SET balance = ?, spent = ? WHERE hash = ?'),
       markUsed: prepare<[number, Buffer]>(db, 'UPDATE tickets_tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL'),
       revokeToken: prepare<[number, string, Buffer]>(db, 'UPDATE tickets_tokens SET revoked_at = ?, revoke_reason = ? WHERE hash = ? AND revoked_at IS NULL'),
+      // Newest first, keyset-paged on (issued_at, hash); status: null, 'active' or 'revoked'.
+      tokensPage: prepare<[string | null, string | null, number, number, Buffer, number], TokenRow>(db,
+        `SELECT * FROM tickets_tokens WHERE (? IS NULL OR (CASE WHEN revoked_at IS NULL THEN 'active' ELSE 'revoked' END) = ?)
+         AND (issued_at < ? OR (issued_at = ? AND hash < ?)) ORDER BY issued_at DESC, hash DESC LIMIT ?`),
       cursor: prepare<[string], { height: number }>(db, 'SELECT height FROM tickets_cursors WHERE source = ?'),
       setCursor: prepare<[string, number]>(db, 'INSERT INTO tickets_cursors (source, height) VALUES (?, ?) ON CONFLICT(source) DO UPDATE SET height = excluded.height'),
     };
@@ -169,6 +178,11 @@ export class TicketsStore {
 
   token(hash: Buffer): TokenRow | undefined {
     return this.s.token.get(hash);
+  }
+
+  /** Tokens issued before (issuedAt, hash), newest first. */
+  tokensPage(status: 'active' | 'revoked' | null, before: { issuedAt: number; hash: Buffer }, limit: number): TokenRow[] {
+    return this.s.tokensPage.all(status, status, before.issuedAt, before.issuedAt, before.hash, limit);
   }
 
   /**

@@ -21,6 +21,8 @@ const SOURCE = 'tally';
 /** Blocks read from the store per turn of the event loop while catching up. */
 const CATCH_UP_BLOCKS = 500;
 const CURSOR_FLUSH_MS = 1000;
+/** The /health warning of an unregistered service account. */
+const HEALTH_COMPONENT = 'tickets.tally';
 
 export class TallyWatcher {
   private accountId: string | undefined;
@@ -69,6 +71,15 @@ export class TallyWatcher {
   start(): void {
     this.node.on('block', this.onBlock);
     this.catchUp();
+    this.guarded(() => {
+      if (!this.account()) {
+        // Not an error (it may be registered later, see account()), but nobody can pay
+        // until it is: say so once at start and on /health until it appears.
+        const reason = `the service account ${this.config.account} is not registered on the chain; nobody can pay tickets on Tally until it is`;
+        this.log(`tickets: warning: ${reason} (register it with the service's key: \`tally register NAME --key KEY\`)`);
+        this.node.health.warn(HEALTH_COMPONENT, reason);
+      }
+    });
   }
 
   stop(): void {
@@ -90,7 +101,10 @@ export class TallyWatcher {
     } catch (err) {
       throw new TallyError('tickets_watcher', `cannot look up ${this.config.account}: ${(err as Error).message}`, { cause: err });
     }
-    if (this.accountId) this.log(`tickets: tally watcher credits transfers to ${this.config.account} (${this.accountId})`);
+    if (this.accountId) {
+      this.log(`tickets: tally watcher credits transfers to ${this.config.account} (${this.accountId})`);
+      this.node.health.clearWarning(HEALTH_COMPONENT);
+    }
     return this.accountId;
   }
 
