@@ -49,10 +49,13 @@ describe('logs, metrics and health of a running node', { timeout: 120_000 }, () 
     home = path.join(dir, 'cli-home');
     const config = path.join(dir, 'config.json');
     ticketsSocket = path.join(dir, 't.sock');
-    // A Monero wallet that is never there (port 9: nothing listens), with a password in its URL.
+    // A Monero wallet that is never there (port 9: nothing listens), with a login (a
+    // password in the URL itself is refused as config_invalid).
+    const loginFile = path.join(dir, 'wallet-login');
+    fs.writeFileSync(loginFile, `op:${WALLET_PASSWORD}\n`, { mode: 0o600 });
     fs.writeFileSync(config, JSON.stringify({
       tickets: {
-        monero: { walletRpcUrl: `http://op:${WALLET_PASSWORD}@127.0.0.1:9/json_rpc`, address: MONERO_ADDRESS, pollMs: 100, rpcTimeoutMs: 2000 },
+        monero: { walletRpcUrl: 'http://127.0.0.1:9/json_rpc', walletRpcLoginFile: loginFile, address: MONERO_ADDRESS, pollMs: 100, rpcTimeoutMs: 2000 },
         publicSocket: ticketsSocket,
       },
     }));

@@ -172,7 +172,8 @@ describe('OpenAPI document', () => {
       const same = async (url: string, direct: unknown) => {
         const res = await app.inject({ method: 'GET', url });
         assert.equal(res.statusCode, 200, `${url}: ${res.body}`);
-        assert.deepEqual(JSON.parse(res.body), JSON.parse(JSON.stringify(direct)), url);
+        // Byte for byte: a schema must neither trim nor reorder an answer.
+        assert.equal(res.body, JSON.stringify(direct), url);
       };
       await same('/v1/node', local.info());
       await same('/v1/genesis', local.genesis);

@@ -59,6 +59,7 @@ function publicListener(options: { bodyBytesMax: number; connectionsMax: number;
     frameworkErrors: (err, _req, reply) => errorHandler(err, reply as unknown as ErrorReply),
   });
   app.setErrorHandler((err: FastifyError, _req, reply) => errorHandler(err, reply));
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data)); // as the public listener: schemas document only
   app.setNotFoundHandler((req, reply) => reply.status(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url}` } }));
   capHttpConnections(app, { totalMax: options.connectionsMax, perAddressMax: options.connectionsPerAddressMax });
   rejectNonJsonBodies(app);
