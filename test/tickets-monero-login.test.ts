@@ -16,7 +16,7 @@ const missing = moneroMissing();
 if (missing && process.env.TALLY_REQUIRE_MONERO === '1') throw new Error(`tickets-monero-login: ${missing}, and TALLY_REQUIRE_MONERO=1`);
 if (missing) process.stderr.write(`\n*** SKIPPED the Monero RPC login test (test/tickets-monero-login.test.ts): ${missing} ***\n\n`);
 
-describe('wallet RPC login against a real monero-wallet-rpc --rpc-login', { skip: missing ?? false, timeout: 90_000 }, () => {
+describe('wallet RPC login against a real monero-wallet-rpc --rpc-login', { skip: missing ?? false, timeout: 180_000 }, () => {
   let proc: ChildProcess;
   let url = '';
   const login = { user: 'tally', pass: 'c0rrect:horse battery' };
@@ -50,7 +50,8 @@ describe('wallet RPC login against a real monero-wallet-rpc --rpc-login', { skip
 
   it('a node whose watcher logs in from walletRpcLoginFile reads the wallet; a wrong login is logged, never the password', async () => {
     // An offline wallet with no daemon: it answers get_height, enough to see the watcher log in.
-    const rpc = new HttpMoneroRpc(url, 10_000, login);
+    // create_wallet derives keys (seconds on a loaded machine): a generous timeout.
+    const rpc = new HttpMoneroRpc(url, 60_000, login);
     await rpc.call('create_wallet', { filename: 'service', language: 'English' });
     const { address } = await rpc.call<{ address: string }>('get_address', { account_index: 0 });
     const dir = tempDir();
@@ -66,7 +67,7 @@ describe('wallet RPC login against a real monero-wallet-rpc --rpc-login', { skip
       return line ? Number(line.split(' ').pop()) : 0;
     };
     const deadline = Date.now() + 20_000;
-    while ((await metric('tickets_source_height{source="monero"}')) < 1) {
+    while ((await metric('tally_tickets_source_height{source="monero"}')) < 1) {
       if (Date.now() > deadline) throw new Error(`the watcher did not read the wallet:\n${node.stderr()}`);
       await sleep(100);
     }
@@ -82,7 +83,7 @@ describe('wallet RPC login against a real monero-wallet-rpc --rpc-login', { skip
       await sleep(100);
     }
     assert.ok(!node.stderr().includes('not-the-password') && !node.stderr().includes(login.pass), 'no password in the log');
-    assert.ok((await metric('tickets_watcher_errors_total{source="monero"}')) >= 1);
+    assert.ok((await metric('tally_tickets_watcher_errors_total{source="monero"}')) >= 1);
     assert.equal(await node.stop(), 0);
   });
 
