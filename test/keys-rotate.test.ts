@@ -119,6 +119,28 @@ describe('keys: rotation, passwd and passphrase files through the CLI', { timeou
     assert.equal(quiet.stderr, '');
   });
 
+  it('tally node --dev takes a new admin key\'s passphrase from --passphrase-file; a loose file stops the start', async () => {
+    const dir = tempDir('tally-devpass-');
+    const file = path.join(dir, 'admin.pass');
+    fs.writeFileSync(file, 'admin from a file\n', { mode: 0o600 });
+    const devHome = path.join(dir, 'home');
+    const dev = await startNode({ home: devHome, extraArgs: ['--passphrase-file', file] });
+    assert.equal((dev.listening as unknown as { admin: { keyCreated: boolean } }).admin.keyCreated, true);
+    assert.equal(await dev.stop(), 0);
+    const withFile = await cliEnv(devHome, ['keys', 'export', 'admin', '--private', '--passphrase-file', file, '--json'], {});
+    assert.equal(withFile.code, 0, withFile.stdout + withFile.stderr);
+    const withEnv = await cliEnv(devHome, ['keys', 'export', 'admin', '--private', '--json'], { TALLY_PASSPHRASE: PASSPHRASE });
+    assert.equal((withEnv.json as any)?.error?.code, 'wrong_passphrase', withEnv.stdout);
+
+    const loose = path.join(dir, 'loose.pass');
+    fs.writeFileSync(loose, 'x\n', { mode: 0o644 });
+    const looseHome = path.join(dir, 'home2');
+    const r = await cliEnv(looseHome, ['node', '--dev', '--data', path.join(dir, 'data2'), '--http', '127.0.0.1:0', '--internal', 'off', '--passphrase-file', loose, '--json'], {});
+    assert.notEqual(r.code, 0);
+    assert.equal((r.json as any)?.error?.code, 'key_file_permissions', r.stdout + r.stderr);
+    assert.equal(fs.existsSync(path.join(looseHome, 'keys')), false, 'no admin key was made');
+  });
+
   it('the stopped chain, rotation included, passes tally chain verify', async () => {
     assert.equal(await node.stop(), 0);
     const r = await cli(tempDir(), ['chain', 'verify', '--data', node.dataDir, '--json'], 60_000);
