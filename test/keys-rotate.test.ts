@@ -93,6 +93,30 @@ describe('keys: rotation, passwd and passphrase files through the CLI', { timeou
     assert.equal(taken.json.error.code, 'key_in_use');
   });
 
+  it('keys list marks retired keys (from the keystore, exactly with --node); whoami finds the account by its current key', async () => {
+    const marks = async (args: string[] = []) => Object.fromEntries((await cliOk(home, ['keys', 'list', ...args, '--json'])).map((k: { name: string; retired: boolean }) => [k.name, k.retired]));
+    assert.deepEqual(await marks(), { alice: true, 'alice-2': false, bob: false });
+    const text = await cli(home, ['keys', 'list']);
+    assert.match(text.stdout, /^alice .* retired \(its account signs with another key\)$/m);
+    assert.doesNotMatch(text.stdout, /^alice-2 .*retired/m);
+    const pub2 = (await cliOk(home, ['keys', 'show', 'alice-2', '--json'])).pub;
+    const byKey = await cliOk(home, ['whoami', pub2, '--node', node.socket, '--json']);
+    assert.equal(byKey.id, ids.alice);
+    assert.equal(byKey.name, 'alice');
+    assert.equal(byKey.pub, pub2);
+
+    // A second move: the middle key is retired too, which only the node can tell.
+    await cliOk(home, ['keys', 'new', 'alice-3', '--json']);
+    await cliOk(home, ['keys', 'rotate', '--key', 'alice-2', '--to', 'alice-3', '--node', node.socket, '--json']);
+    assert.deepEqual(await marks(), { alice: true, 'alice-2': false, 'alice-3': false, bob: false });
+    assert.deepEqual(await marks(['--node', node.socket]), { alice: true, 'alice-2': true, 'alice-3': false, bob: false });
+    const pub3 = (await cliOk(home, ['keys', 'show', 'alice-3', '--json'])).pub;
+    assert.equal((await cliOk(home, ['whoami', pub3, '--node', node.http, '--json'])).id, ids.alice);
+    // A key moved away from is no account's current key any more: not found by it.
+    const gone = await cli(home, ['whoami', pub2, '--node', node.socket, '--json']);
+    assert.equal(gone.json?.error?.code, 'unknown_account', gone.stdout);
+  });
+
   it('keys passwd, then --passphrase-file without a terminal; a wrong one fails at once', async () => {
     const dir = tempDir('tally-pass-');
     const newFile = path.join(dir, 'new');

@@ -9,6 +9,7 @@ import type { SqliteStore } from '../../store/sqlite.js';
 import { adminIds, type LedgerGenesis } from './genesis.js';
 import { auditTotals, netTransfer } from './audit.js';
 import { historyRows } from './history.js';
+import { accountsRotatedTo } from './key-index.js';
 import { BUNDLE_FORMAT, messageSignatureValid, verifyStatementBundle, type StatementBundle } from './statements.js';
 import {
   availableOf, disputeCount, DISPUTE_STATUSES, getAccount, getDispute, heldOf, ledgerInvariants, MINT_ID, resolveAccount, transferKey,
@@ -26,14 +27,21 @@ function refParam(params: Record<string, unknown>): string {
 const genesisOf = (ctx: QueryContext): LedgerGenesis => ctx.params.moduleGenesis('ledger') as LedgerGenesis;
 const amount = (ctx: QueryContext, minor: bigint | string): string => formatAmount(BigInt(minor), ctx.params.decimals);
 
-/** An account by name, 40-hex id or base64url public key; undefined if the chain has never seen it. */
+/**
+ * An account by name, 40-hex id or base64url public key; undefined if the chain has never
+ * seen it. A key is first the key of its own account (the id derived from it); if that
+ * account does not sign with it now, the account an auth.rotate moved to it (ledger_keys).
+ */
 function resolveRef(ctx: QueryContext, ref: string): string | undefined {
   if (PUB_B64U.test(ref) && !ACCOUNT_ID.test(ref)) {
+    let own: string;
     try {
-      return accountIdFromPub(ref);
+      own = accountIdFromPub(ref);
     } catch {
       return undefined;
     }
+    if (ctx.accounts.pubOf(own) === ref) return own;
+    return accountsRotatedTo(ctx.chain.store, ref).find((account) => ctx.accounts.pubOf(account) === ref) ?? own;
   }
   return resolveAccount(ctx.state, ref) ?? (ACCOUNT_ID.test(ref) ? ref : undefined);
 }
