@@ -8,6 +8,8 @@ import { fail } from '../../core/errors.js';
 import type { NodeHandle } from '../../chain/app-module.js';
 import { notaryLimits } from './limits.js';
 import { registerNotaryMetrics } from './metrics.js';
+import { registerNotaryHealth, validateNotaryConfig, type NotaryConfig } from './health.js';
+import type { HealthProbes } from '../../chain/health.js';
 import { canonicalRecord } from './records.js';
 import { NotaryStore } from './store.js';
 import { recordProof } from './proof.js';
@@ -18,10 +20,11 @@ const batchView = open('a batch: {batch, state, records, first_record, signed, c
   batch: { type: 'integer' }, state: { type: 'string', enum: ['pending', 'signed', 'anchored'] }, records: { type: 'integer' }, signed: { type: 'integer' },
 });
 
-export function notaryInternalRoutes(app: FastifyInstance, node: NodeHandle, ctx?: { metrics: Registry }): void {
+export function notaryInternalRoutes(app: FastifyInstance, node: NodeHandle, ctx?: { metrics: Registry; health?: HealthProbes }, config?: NotaryConfig): void {
   const db = node.store?.db;
   if (!db) return;
   if (ctx) registerNotaryMetrics(ctx.metrics, db);
+  if (ctx?.health) registerNotaryHealth(ctx.health, db, config ?? validateNotaryConfig(undefined));
   const store = new NotaryStore(db);
   app.post('/v1/notary/batches', {
     schema: {
