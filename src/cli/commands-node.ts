@@ -348,7 +348,7 @@ async function runNode(opts: NodeCliOptions): Promise<void> {
     table([
       ['socket', socketPath],
       ['http', httpUrl ? `${httpUrl}  (API under /v1, OpenAPI at /v1/openapi.json, WebSocket /v1/ws)` : 'off'],
-      ['internal', internalUrl ? `${internalUrl}  (/health, /health/ready, /health/live, /metrics)` : 'off'],
+      ['internal', internalUrl ? `${internalUrl}  (/health, /health/ready, /health/live, /metrics, /openapi.json)` : 'off'],
       ['node key', info.nodeKey],
       ['config', config.path ?? 'none (no <data>/config.json)'],
       ...Object.entries(services).map(([name, i]): [string, unknown] => [name, Object.entries(i).map(([k, v]) => `${k} ${String(v)}`).join(', ')]),

@@ -28,6 +28,8 @@ export function notaryInternalRoutes(app: FastifyInstance, node: NodeHandle, ctx
   const store = new NotaryStore(db);
   app.post('/v1/notary/batches', {
     schema: {
+      operationId: 'submitNotaryBatch', tags: ['notary'],
+      response: { 200: { ...batchView, description: 'these records are already a batch: that batch, duplicate: true' }, 202: { ...batchView, description: 'stored durably, to be signed: the batch, duplicate: false' }, 413: { description: 'batch_too_large: more records than one batch holds' } },
       summary: `submit up to ${notaryLimits.batchRecordsMax} records (any JSON values) as one batch; answers 202 once the batch is durable, before it is signed; the same records again answer 200 with the existing batch and duplicate: true`,
       // Checked by hand below: Fastify's validator would coerce a string into a one-item
       // array and silently drop unknown fields, and a notary must sign exactly what was sent.
