@@ -2,10 +2,12 @@
 // a used nonce) is refused locally, with the chain's code and hint, and nothing is signed;
 // --force signs anyway. Transaction ids: history prints them whole, and `tx`, `contest` and
 // `verify` take a unique prefix (ambiguous_prefix when two ids share it).
+import fs from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { txId, type Tx } from '../src/chain/envelope.js';
-import { cleanup, cli, cliOk, getOk, httpPost, makeTx, newAccount, nowSecs, startNode, type Account, type NodeProcess } from './helpers.js';
+import { cleanup, cli, cliOk, getOk, httpPost, makeTx, newAccount, nowSecs, startNode, tempDir, type Account, type NodeProcess } from './helpers.js';
 
 describe('the CLI checks before it signs', { timeout: 300_000 }, () => {
   let node: NodeProcess;
@@ -90,6 +92,36 @@ describe('the CLI checks before it signs', { timeout: 300_000 }, () => {
     assert.equal(contested.json.dispute, 1);
     const d = await cliOk(home, ['dispute', '1', '--node', node.socket, '--json']);
     assert.equal(d.transfer, transfer);
+  });
+
+  it('register with a key that has an account, or a taken name; rename to its own or a taken name: refused; --force records them failed', async () => {
+    await refusedLocally('alice', ['register', 'alice2'], 'already_registered');
+    await forcedFails('alice', ['register', 'alice2'], 'already_registered');
+    ids.dave = (await cliOk(home, ['keys', 'new', 'dave', '--json'])).id;
+    assert.equal(await nonceOf('dave'), 0);
+    await refusedLocally('dave', ['register', 'bob'], 'name_taken');
+    await forcedFails('dave', ['register', 'bob'], 'name_taken');
+    await refusedLocally('carol', ['rename', 'carol'], 'name_unchanged');
+    await forcedFails('carol', ['rename', 'carol'], 'name_unchanged');
+    await refusedLocally('carol', ['rename', 'bob'], 'name_taken');
+    await forcedFails('carol', ['rename', 'bob'], 'name_taken');
+    // A free name passes the checks and is signed as before.
+    const ok = await run('dave', ['register', 'dave']);
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+  });
+
+  it('contest a transfer that already has a dispute: already_contested; --force records it failed', async () => {
+    const e = await refusedLocally('bob', ['contest', transfer, '--reason', 'me too'], 'already_contested');
+    assert.match(e.message, /already disputed \(dispute 1\)/);
+    assert.match(e.hint, /tally second/);
+    await forcedFails('bob', ['contest', transfer, '--reason', 'me too'], 'already_contested');
+    const t = await httpPost(`${node.http}/v1/query/ledger.transfer`, { transfer });
+    assert.equal(t.status, 200, JSON.stringify(t.body));
+    assert.equal(t.body.dispute, 1);
+    assert.equal(t.body.contestUntil, t.body.time + 7 * 24 * 3600 * 1000);
+    const notSend = await httpPost(`${node.http}/v1/query/ledger.transfer`, { transfer: t.body.transfer.replace(/^./, (c: string) => (c === '0' ? '1' : '0')) });
+    assert.equal(notSend.status, 404);
+    assert.equal(notSend.body.error.code, 'transfer_not_found');
   });
 
   it('contest by someone who is not a party: not_a_party; --force records it failed', async () => {
@@ -178,4 +210,43 @@ describe('the CLI checks before it signs', { timeout: 300_000 }, () => {
     assert.equal(await nonceOf(key), before);
     return r.json.error.code;
   }
+});
+
+describe('contest checks the contest window before it signs', { timeout: 120_000 }, () => {
+  const WINDOW_SECS = 2;
+  let node: NodeProcess;
+  let home: string;
+  const ids: Record<string, string> = {};
+  after(cleanup, { timeout: 60_000 });
+
+  it('a transfer older than the window: contest_window_closed, nonce unchanged; --force records it failed', async () => {
+    const root = tempDir();
+    home = path.join(root, 'home');
+    const dataDir = path.join(root, 'data');
+    for (const name of ['alice', 'bob']) ids[name] = (await cliOk(home, ['keys', 'new', name, '--json'])).id;
+    const genesisFile = path.join(root, 'genesis.json');
+    fs.writeFileSync(genesisFile, JSON.stringify({
+      chain: 'tally-window', time: Date.now(), decimals: 6,
+      modules: { ledger: { registration: { policy: 'open', grant: '100' }, disputes: { contestWindowSecs: WINDOW_SECS, secondsRequired: 2 } } },
+    }));
+    await cliOk(home, ['init', '--data', dataDir, '--genesis', genesisFile, '--json']);
+    node = await startNode({ dataDir, home });
+    const run = (key: string, args: string[]) => cli(home, [...args, '--key', key, '--node', node.socket, '--json']);
+    const nonceOf = async (name: string): Promise<number> => (await getOk(`${node.http}/v1/auth/${ids[name]}`)).nonce;
+    for (const name of ['alice', 'bob']) await cliOk(home, ['register', name, '--key', name, '--node', node.socket, '--json']);
+    const sent = await cliOk(home, ['send', 'bob', '1', '--key', 'alice', '--node', node.socket, '--json']);
+    await new Promise((r) => setTimeout(r, (WINDOW_SECS + 1.5) * 1000));
+    const before = await nonceOf('alice');
+    const refused = await run('alice', ['contest', sent.id, '--reason', 'too late']);
+    assert.equal(refused.code, 1, refused.stdout + refused.stderr);
+    assert.equal(refused.json.error.code, 'contest_window_closed');
+    assert.equal(refused.json.error.details.signed, false);
+    assert.match(refused.json.error.message, /contested for 2 s; this one is \d+ s old/);
+    assert.match(refused.json.error.hint, /contest window has passed/);
+    assert.equal(await nonceOf('alice'), before);
+    const forced = await run('alice', ['contest', sent.id, '--reason', 'too late', '--force']);
+    assert.equal(forced.json?.error?.code, 'contest_window_closed', forced.stdout);
+    assert.equal(forced.json.error.details.receipt.status, 'failed');
+    assert.equal(await nonceOf('alice'), before + 1);
+  });
 });

@@ -93,6 +93,30 @@ describe('keys: rotation, passwd and passphrase files through the CLI', { timeou
     assert.equal(taken.json.error.code, 'key_in_use');
   });
 
+  it('keys list marks retired keys (from the keystore, exactly with --node); whoami finds the account by its current key', async () => {
+    const marks = async (args: string[] = []) => Object.fromEntries((await cliOk(home, ['keys', 'list', ...args, '--json'])).map((k: { name: string; retired: boolean }) => [k.name, k.retired]));
+    assert.deepEqual(await marks(), { alice: true, 'alice-2': false, bob: false });
+    const text = await cli(home, ['keys', 'list']);
+    assert.match(text.stdout, /^alice .* retired \(its account signs with another key\)$/m);
+    assert.doesNotMatch(text.stdout, /^alice-2 .*retired/m);
+    const pub2 = (await cliOk(home, ['keys', 'show', 'alice-2', '--json'])).pub;
+    const byKey = await cliOk(home, ['whoami', pub2, '--node', node.socket, '--json']);
+    assert.equal(byKey.id, ids.alice);
+    assert.equal(byKey.name, 'alice');
+    assert.equal(byKey.pub, pub2);
+
+    // A second move: the middle key is retired too, which only the node can tell.
+    await cliOk(home, ['keys', 'new', 'alice-3', '--json']);
+    await cliOk(home, ['keys', 'rotate', '--key', 'alice-2', '--to', 'alice-3', '--node', node.socket, '--json']);
+    assert.deepEqual(await marks(), { alice: true, 'alice-2': false, 'alice-3': false, bob: false });
+    assert.deepEqual(await marks(['--node', node.socket]), { alice: true, 'alice-2': true, 'alice-3': false, bob: false });
+    const pub3 = (await cliOk(home, ['keys', 'show', 'alice-3', '--json'])).pub;
+    assert.equal((await cliOk(home, ['whoami', pub3, '--node', node.http, '--json'])).id, ids.alice);
+    // A key moved away from is no account's current key any more: not found by it.
+    const gone = await cli(home, ['whoami', pub2, '--node', node.socket, '--json']);
+    assert.equal(gone.json?.error?.code, 'unknown_account', gone.stdout);
+  });
+
   it('keys passwd, then --passphrase-file without a terminal; a wrong one fails at once', async () => {
     const dir = tempDir('tally-pass-');
     const newFile = path.join(dir, 'new');
@@ -117,6 +141,28 @@ describe('keys: rotation, passwd and passphrase files through the CLI', { timeou
     assert.match(r.stderr, /warning: key "scratch" has an empty passphrase/);
     const quiet = await cliEnv(home, ['keys', 'new', 'kept', '--json'], { TALLY_PASSPHRASE: 'x' });
     assert.equal(quiet.stderr, '');
+  });
+
+  it('tally node --dev takes a new admin key\'s passphrase from --passphrase-file; a loose file stops the start', async () => {
+    const dir = tempDir('tally-devpass-');
+    const file = path.join(dir, 'admin.pass');
+    fs.writeFileSync(file, 'admin from a file\n', { mode: 0o600 });
+    const devHome = path.join(dir, 'home');
+    const dev = await startNode({ home: devHome, extraArgs: ['--passphrase-file', file] });
+    assert.equal((dev.listening as unknown as { admin: { keyCreated: boolean } }).admin.keyCreated, true);
+    assert.equal(await dev.stop(), 0);
+    const withFile = await cliEnv(devHome, ['keys', 'export', 'admin', '--private', '--passphrase-file', file, '--json'], {});
+    assert.equal(withFile.code, 0, withFile.stdout + withFile.stderr);
+    const withEnv = await cliEnv(devHome, ['keys', 'export', 'admin', '--private', '--json'], { TALLY_PASSPHRASE: PASSPHRASE });
+    assert.equal((withEnv.json as any)?.error?.code, 'wrong_passphrase', withEnv.stdout);
+
+    const loose = path.join(dir, 'loose.pass');
+    fs.writeFileSync(loose, 'x\n', { mode: 0o644 });
+    const looseHome = path.join(dir, 'home2');
+    const r = await cliEnv(looseHome, ['node', '--dev', '--data', path.join(dir, 'data2'), '--http', '127.0.0.1:0', '--internal', 'off', '--passphrase-file', loose, '--json'], {});
+    assert.notEqual(r.code, 0);
+    assert.equal((r.json as any)?.error?.code, 'key_file_permissions', r.stdout + r.stderr);
+    assert.equal(fs.existsSync(path.join(looseHome, 'keys')), false, 'no admin key was made');
   });
 
   it('the stopped chain, rotation included, passes tally chain verify', async () => {

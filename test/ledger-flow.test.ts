@@ -79,11 +79,11 @@ describe('ledger flow through a real node', { timeout: 180_000 }, () => {
         assert.deepEqual(bal, { id: ids[name], name, total: '1000', held: '0', available: '1000' });
       }
     }
-    // A second registration of a taken name is recorded as failed.
+    // A second registration of a taken name is refused before signing; forced, it is recorded as failed.
     const again = await cli(home, ['register', 'alice', '--key', 'bob', '--node', node.socket, '--json']);
     assert.equal(again.code, 1);
     assert.equal(again.json.error.code, 'already_registered');
-    const taken = await cli(home, ['register', 'alice', '--key', 'dave', '--node', node.http, '--json']);
+    const taken = await cli(home, ['register', 'alice', '--key', 'dave', '--node', node.http, '--json', '--force']);
     assert.equal(taken.code, 1);
     assert.equal(taken.json.error.code, 'name_taken');
     assert.equal(taken.json.error.details.receipt.status, 'failed');

@@ -250,6 +250,27 @@ describe('notary on a running node', { timeout: 120_000 }, () => {
     assert.ok(v.records >= 7);
     assert.equal(v.verified, v.records);
   });
+
+  it('/health: notary.signing fails while records wait and no key is active (the node stays ready); notary.anchoring is ok once anchored', async () => {
+    for (const k of await cliOk(home, ['notary', 'keys', 'list', ...data()])) {
+      if (k.status === 'active') await cliOk(home, ['notary', 'keys', 'retire', k.kid, ...data()]);
+    }
+    const posted = await httpPost(`${node.internal}/v1/notary/batches`, { records: [{ waits: 'for a key' }] });
+    assert.equal(posted.status, 202, posted.text);
+    const failing = await httpGet(`${node.internal}/health`);
+    assert.equal(failing.status, 503, failing.text);
+    assert.equal(failing.body.ready, true, 'a module service does not take the node out of rotation');
+    assert.equal(failing.body.components['notary.signing'].ok, false);
+    assert.match(failing.body.components['notary.signing'].reason, /no active key/);
+    assert.deepEqual(failing.body.components['notary.anchoring'], { ok: true });
+    assert.equal((await httpGet(`${node.internal}/health/ready`)).status, 200);
+
+    await cliOk(home, ['notary', 'keys', 'add', '--type', 'ed25519', '--count', '1', ...data()]);
+    await waitAnchored(posted.body.batch);
+    const ok = await getOk(`${node.internal}/health`);
+    assert.deepEqual(ok.components['notary.signing'], { ok: true });
+    assert.deepEqual(ok.components['notary.anchoring'], { ok: true });
+  });
 });
 
 /** Some other node's key (base64url Ed25519 public key). */

@@ -286,6 +286,45 @@ describe('start-up failures are coded errors with a hint', { timeout: 60_000 }, 
     });
   }
 
+  it('under --log-format json a start-up failure is one fatal JSON record on stderr, with its code and hint; exit codes stay', async () => {
+    const busy = await busyPort();
+    try {
+      const home = tempDir();
+      const args = ['node', '--dev', '--data', path.join(home, 'data'), '--http', `127.0.0.1:${busy.port}`, '--internal', '127.0.0.1:0', '--log-format', 'json'];
+      const fatalRecords = (stderr: string) => {
+        const lines = stderr.split('\n').filter((l) => l.trim() !== '');
+        assert.ok(lines.every(isRecord), `only JSON records on stderr:\n${stderr}`);
+        return lines.map((l) => JSON.parse(l) as Record<string, any>).filter((r) => r.level === 60);
+      };
+      const plain = await cli(home, args);
+      assert.equal(plain.code, 1, plain.stdout + plain.stderr);
+      assert.equal(plain.stdout, '');
+      const [rec, ...more] = fatalRecords(plain.stderr);
+      assert.equal(more.length, 0, plain.stderr);
+      assert.equal(rec!.code, 'address_in_use');
+      assert.match(rec!.msg, new RegExp(`127\\.0\\.0\\.1:${busy.port} \\(--http\\)`));
+      assert.match(rec!.hint, /--http/);
+      assert.equal(rec!.details.port, busy.port);
+      assert.ok(!/^(error|hint): /m.test(plain.stderr), 'no text error lines');
+
+      // --json keeps its stdout error for scripts; the record is on stderr as well.
+      const both = await cli(home, [...args, '--json']);
+      assert.equal(both.code, 1);
+      assert.equal(both.json?.error?.code, 'address_in_use', both.stdout);
+      assert.equal(fatalRecords(both.stderr)[0]?.code, 'address_in_use');
+    } finally {
+      await busy.close();
+    }
+    // A failure before anything listens: no data directory and no --dev.
+    const home = tempDir();
+    const missing = await cli(home, ['node', '--data', path.join(home, 'none'), '--log-format=json']);
+    assert.equal(missing.code, 1, missing.stdout + missing.stderr);
+    const rec = JSON.parse(missing.stderr.trim()) as Record<string, any>;
+    assert.equal(rec.level, 60);
+    assert.equal(rec.code, 'db_missing');
+    assert.match(rec.hint, /tally init/);
+  });
+
   it('a socket path that cannot be made is a coded error with a hint, not a stack trace', async () => {
     const home = tempDir();
     const r = await cli(home, ['node', '--dev', '--data', path.join(home, 'data'), '--socket', path.join(home, 'no-such-dir', 'x.sock'), '--http', 'off', '--internal', 'off', '--json']);

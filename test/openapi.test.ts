@@ -12,6 +12,7 @@ import type { FastifyInstance } from 'fastify';
 import { TallyNode, initDataDir } from '../src/chain/node.js';
 import { defaultGenesis } from '../src/chain/genesis.js';
 import { buildPublicHttp } from '../src/api/http.js';
+import { buildInternalHttp } from '../src/api/internal.js';
 import { errorSchema } from '../src/api/openapi.js';
 import { allModules, chainModules } from '../src/modules/index.js';
 import { cleanup, getOk, httpGet, makeTx, newAccount, startNode, tempDir, type NodeProcess } from './helpers.js';
@@ -190,6 +191,103 @@ describe('OpenAPI document', () => {
       assert.equal(res.statusCode, 404);
       assert.ok(JSON.parse(res.body).error.hint);
       assert.equal(errorSchema.$id, 'Error');
+    } finally {
+      await app.close();
+      await local.close();
+    }
+  });
+});
+
+/** Internal routes that take no input, so no client error (4xx) can be answered: the one recommended-ruleset warning they get. */
+const noInputRoutes = ['/health', '/health/ready', '/health/live', '/metrics', '/openapi.json'];
+
+describe('OpenAPI document of the internal listener', () => {
+  let node: NodeProcess;
+  let doc: any;
+
+  before(async () => {
+    const dir = tempDir();
+    // With a tickets section, the tickets operator routes are on the internal listener too.
+    const config = path.join(dir, 'config.json');
+    fs.writeFileSync(config, JSON.stringify({ tickets: { tally: { account: 'shop', minAmount: '1' } } }));
+    node = await startNode({ extraArgs: ['--config', config] });
+    doc = await getOk(`${node.internal}/openapi.json`);
+  });
+  after(async () => {
+    await cleanup();
+  }, { timeout: 30_000 });
+
+  it('passes the Redocly recommended ruleset with no error and no unexplained warning', async () => {
+    const config = await createConfig({ extends: ['recommended'] });
+    const problems = await lintFromString({ source: JSON.stringify(doc), absoluteRef: `${node.internal}/openapi.json`, config });
+    const shown = problems.map((p) => `${p.severity} ${p.ruleId} ${p.message} at ${p.location[0]?.pointer ?? '?'}`);
+    assert.equal(problems.filter((p) => p.severity === 'error').length, 0, `lint errors:\n${shown.join('\n')}`);
+    const explained = (p: (typeof problems)[number]) => p.ruleId === 'operation-4xx-response' &&
+      noInputRoutes.some((r) => p.location[0]?.pointer === `#/paths/${r.replace(/\//g, '~1')}/get/responses`);
+    assert.deepEqual(problems.filter((p) => !explained(p)).map((p) => `${p.ruleId} at ${p.location[0]?.pointer}`), [], `lint warnings:\n${shown.join('\n')}`);
+    assert.match(doc.info.title, /internal/);
+    assert.ok(doc.servers?.[0]?.url, 'servers');
+  });
+
+  it('lists every route the internal listener registers, each with a unique operationId; /health answers 503 with its report, not an Error', async () => {
+    const keys = operations(doc).map((o) => o.key);
+    for (const k of ['GET /health', 'GET /health/ready', 'GET /health/live', 'GET /metrics', 'GET /openapi.json', 'POST /v1/notary/batches',
+      'GET /api/v1/tokens', 'POST /api/v1/token/{token}/spend', 'POST /api/v1/token/{token}/revoke', 'POST /api/v1/tokens/{hash}/revoke']) {
+      assert.ok(keys.includes(k), `${k} is documented (${keys.join(', ')})`);
+    }
+    const ids = operations(doc).map((o) => o.op.operationId);
+    for (const { key, op } of operations(doc)) assert.match(op.operationId ?? '', /^[a-z][A-Za-z]+$/, `${key}: operationId`);
+    assert.equal(new Set(ids).size, ids.length, 'operationIds are unique');
+    assert.equal(doc.paths['/health'].get.responses['503'].content['application/json'].schema.properties.components.type, 'object');
+    assert.equal(doc.paths['/v1/notary/batches'].post.responses['413'].content['application/json'].schema.$ref, '#/components/schemas/Error');
+
+    // In process (no tickets service): the router and the document agree route for route.
+    const dir = tempDir();
+    initDataDir(dir, defaultGenesis(chainModules, { chain: 'tally-dev', decimals: 6, dev: true }), allModules);
+    const local = TallyNode.open({ dataDir: dir, modules: allModules, synchronous: 'NORMAL', blockDelayMsMax: 5, verifierThreads: 1 });
+    const app = await buildInternalHttp(local);
+    try {
+      await app.ready();
+      const routes = registeredRoutes(app);
+      assert.ok(routes.length >= 6, routes.join(', '));
+      assert.deepEqual(operations(app.swagger()).map((o) => o.key).sort(), routes);
+      for (const r of routes) assert.ok(keys.includes(r), `${r} is in the live document`);
+    } finally {
+      await app.close();
+      await local.close();
+    }
+  });
+
+  it('response schemas document the answers without trimming them: /health ok and failing, /health/ready, /metrics as text', async () => {
+    const dir = tempDir();
+    initDataDir(dir, defaultGenesis(chainModules, { chain: 'tally-dev', decimals: 6, dev: true }), allModules);
+    const local = TallyNode.open({ dataDir: dir, modules: allModules, synchronous: 'NORMAL', blockDelayMsMax: 5, verifierThreads: 1 });
+    const app = await buildInternalHttp(local);
+    try {
+      const get = async (url: string) => app.inject({ method: 'GET', url });
+      local.health.warn('tickets.tally', 'the service account is not registered');
+      const ok = await get('/health');
+      assert.equal(ok.statusCode, 200, ok.body);
+      const report = local.health.report();
+      assert.deepEqual(JSON.parse(ok.body), {
+        ok: true, ready: true, chain: 'tally-dev', height: local.tip.height, mempool: 0, components: report.components, warnings: report.warnings,
+      });
+      local.health.fail('storage', 'disk full');
+      const failing = await get('/health');
+      assert.equal(failing.statusCode, 503);
+      const body = JSON.parse(failing.body);
+      assert.deepEqual(body.failing, local.health.report().failing);
+      assert.equal(body.components.storage.reason, 'disk full');
+      assert.ok(body.components.storage.since);
+      const ready = await get('/health/ready');
+      assert.equal(ready.statusCode, 503);
+      assert.deepEqual(JSON.parse(ready.body), { ready: false, failing: local.health.report().failing.filter((f) => f.core) });
+      const live = JSON.parse((await get('/health/live')).body);
+      assert.deepEqual(Object.keys(live).sort(), ['live', 'uptimeSecs']);
+      const metrics = await get('/metrics');
+      assert.equal(metrics.statusCode, 200);
+      assert.match(String(metrics.headers['content-type']), /^text\/plain/);
+      assert.match(metrics.body, /^# HELP /m);
     } finally {
       await app.close();
       await local.close();

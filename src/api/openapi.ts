@@ -33,7 +33,25 @@ export type ErrorResponse = { description: string };
 export interface OpenApiOptions {
   /** the public cost limit is on (it charges every route that has no rate limit of its own) */
   rateLimited: boolean;
+  /** whose document: the public listener's (default) or the internal one's (/openapi.json there) */
+  listener?: 'public' | 'internal';
 }
+
+/** The internal listener's document: health, metrics and the modules' operator routes. */
+const internalDocument = {
+  info: {
+    title: 'Tally node internal API',
+    version: '1',
+    description: 'The internal listener (loopback by default; never expose it): /health, /health/ready, /health/live, Prometheus /metrics, and the modules\' operator routes (notary batch intake, tickets token spend, revoke and list). No authentication: whoever reaches it is the operator. Every error is {"error": {"code", "message", "hint"?, "details"?}} (the Error schema).',
+    license: { name: 'MIT', url: 'https://opensource.org/licenses/MIT' },
+  },
+  servers: [{ url: '/', description: 'this node\'s internal listener (the origin this document was fetched from)' }],
+  tags: [
+    { name: 'health', description: 'health, readiness, liveness and metrics' },
+    { name: 'notary', description: 'operator: submit record batches to sign' },
+    { name: 'tickets', description: 'operator: the service\'s side of tokens (spend, revoke, list)' },
+  ],
+};
 
 const body400 = 'bad_request: the path, query or body does not match the schema; bad_json: the body is not JSON; bad_url: bad percent-encoding';
 const query400 = 'bad_request: the path or query does not match the schema; bad_url: bad percent-encoding';
@@ -42,7 +60,7 @@ const query400 = 'bad_request: the path or query does not match the schema; bad_
 export async function registerOpenApi(app: FastifyInstance, o: OpenApiOptions): Promise<void> {
   app.addSchema(errorSchema);
   const options: FastifyDynamicSwaggerOptions = {
-    openapi: {
+    openapi: o.listener === 'internal' ? internalDocument as FastifyDynamicSwaggerOptions['openapi'] : {
       info: {
         title: 'Tally node API',
         version: '1',
@@ -88,9 +106,10 @@ function documented(schema: Record<string, unknown> | undefined, route: RouteOpt
   };
   for (const [status, r] of Object.entries(own)) {
     // An error status is always the Error shape, whatever the route's schema spells (one
-    // that answers no body at all says type: 'null').
-    const bodyless = (r as { type?: unknown }).type === 'null';
-    responses[status] = Number(status) >= 400 && !bodyless ? { $ref: 'Error#', description: r.description ?? 'an error' } : r;
+    // that answers no body at all says type: 'null'), except an object schema of its own:
+    // a body that is not an error (/health's report answers 503 while something fails).
+    const type = (r as { type?: unknown }).type;
+    responses[status] = Number(status) >= 400 && type !== 'null' && type !== 'object' ? { $ref: 'Error#', description: r.description ?? 'an error' } : r;
   }
   const hasBody = s.body !== undefined;
   if (hasBody || s.params !== undefined || s.querystring !== undefined) add(400, hasBody ? body400 : query400);

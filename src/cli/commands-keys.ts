@@ -19,6 +19,27 @@ type KeyOptions = ClientOptions & { passphraseFile?: string };
 /** The account a key opens by itself (its id before any rotation). */
 const accountOfOwnKey = (k: { pub: string }): string => accountIdFromPub(k.pub);
 
+/** The key each listed account signs with on the node now (null: the node has no such account). */
+async function currentKeys(opts: ClientOptions, list: Array<{ id: string }>): Promise<Map<string, string | null>> {
+  const accounts = [...new Set(list.map((k) => k.id))];
+  return withClient(opts, async (c) => {
+    const out = new Map<string, string | null>();
+    for (const id of accounts) out.set(id, ((await c.call('auth.get', { id })) as { pub: string | null }).pub);
+    return out;
+  });
+}
+
+/**
+ * Retired: the key's account signs with another key. With the node's answer, exact. From
+ * the keystore alone: the account's original key when another key here took it over by
+ * rotation (after two rotations of one account, the middle key needs --node).
+ */
+function retiredKey(k: { id: string; pub: string }, list: Array<{ id: string; pub: string }>, current: Map<string, string | null> | undefined): boolean {
+  const onNode = current?.get(k.id);
+  if (onNode) return onNode !== k.pub;
+  return k.id === accountOfOwnKey(k) && list.some((j) => j.pub !== k.pub && j.id === k.id && j.id !== accountOfOwnKey(j));
+}
+
 function warnIfEmpty(name: string, passphrase: string): void {
   if (passphrase === '') process.stderr.write(emptyPassphraseWarning(name) + '\n');
 }
@@ -36,10 +57,16 @@ export function registerKeyCommands(program: Command): void {
         `\nnext: tally register NAME --key ${info.name}`);
     });
 
-  keys.command('list').description('list the keys in the keystore').option(...homeOption).option('--json', 'print JSON')
-    .action((opts: ClientOptions) => {
+  keys.command('list').description('list the keys in the keystore; keys an account moved away from (`keys rotate`) are marked retired')
+    .option(...homeOption)
+    .option('--node <socket|url>', 'also ask this node which key each account signs with now (marks every retired key, not only those the keystore knows of)')
+    .option('--json', 'print JSON')
+    .action(async (opts: ClientOptions) => {
       const list = listKeys(homeDir(opts));
-      output(opts, list, () => (list.length === 0 ? 'no keys yet: tally keys new NAME' : list.map((k) => `${k.name.padEnd(16)} ${k.id}  ${k.pub}`).join('\n')));
+      const current = opts.node === undefined ? undefined : await currentKeys(opts, list);
+      const marked = list.map((k) => ({ ...k, retired: retiredKey(k, list, current) }));
+      output(opts, marked, () => (marked.length === 0 ? 'no keys yet: tally keys new NAME'
+        : marked.map((k) => `${k.name.padEnd(16)} ${k.id}  ${k.pub}${k.retired ? '  retired (its account signs with another key)' : ''}`).join('\n')));
     });
 
   keys.command('show').argument('<name>', 'key name').description('show a key: account id, public key, file').option(...homeOption).option('--json', 'print JSON')

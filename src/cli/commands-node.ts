@@ -22,7 +22,7 @@ import type { Synchronous } from '../store/sqlite.js';
 import { acceptRollback } from '../store/watermark.js';
 import { loadNodeConfig } from './config.js';
 import { defaultDataDir, parseHostPort } from './context.js';
-import { createKey, defaultHome, keyInfo, listKeys } from './keystore.js';
+import { createKey, defaultHome, keyInfo, listKeys, readPassphraseFile } from './keystore.js';
 import { output, table } from './output.js';
 
 export const DEFAULT_HTTP = '127.0.0.1:7700';
@@ -63,18 +63,20 @@ interface InitOptions {
 
 /**
  * A dev chain gets an admin, so disputes can be resolved and invites made from the start:
- * the key "admin" in the local keystore, made now if missing (passphrase $TALLY_PASSPHRASE,
- * else empty: a development key only).
+ * the key "admin" in the local keystore, made now if missing (passphrase from
+ * --passphrase-file, else $TALLY_PASSPHRASE, else empty: a development key only). Never
+ * asked at a terminal: a node is often started by a supervisor.
  */
-async function devAdminKey(home: string): Promise<{ name: string; pub: string; created: boolean; path: string; emptyPassphrase: boolean }> {
+async function devAdminKey(home: string, passphraseFile: string | undefined): Promise<{ name: string; pub: string; created: boolean; path: string; passphraseFrom: string }> {
   const name = 'admin';
   if (listKeys(home).some((k) => k.name === name)) {
     const k = keyInfo(home, name);
-    return { name, pub: k.pub, created: false, path: k.path, emptyPassphrase: false };
+    return { name, pub: k.pub, created: false, path: k.path, passphraseFrom: 'unchanged' };
   }
-  const passphrase = process.env.TALLY_PASSPHRASE ?? '';
+  const passphrase = passphraseFile !== undefined ? readPassphraseFile(passphraseFile) : process.env.TALLY_PASSPHRASE ?? '';
   const k = await createKey(home, name, passphrase);
-  return { name, pub: k.pub, created: true, path: k.path, emptyPassphrase: passphrase === '' };
+  const passphraseFrom = passphrase === '' ? 'empty; a development key only' : passphraseFile !== undefined ? passphraseFile : '$TALLY_PASSPHRASE';
+  return { name, pub: k.pub, created: true, path: k.path, passphraseFrom };
 }
 
 function initNode(opts: InitOptions, dev: boolean) {
@@ -127,6 +129,7 @@ export function registerNodeCommands(program: Command): void {
     .option('--data <dir>', 'data directory (default: $TALLY_DATA or ~/.tally/node)')
     .option('--dev', 'development: create the data directory if missing (chain "tally-dev", open registration, grant 1000, and an admin key "admin" in the keystore)')
     .option('--home <dir>', 'with --dev: keystore for the admin key (default: $TALLY_HOME or ~/.tally)')
+    .option('--passphrase-file <file>', 'with --dev: the passphrase of a new admin key, the first line of a 0600 file (before $TALLY_PASSPHRASE; else empty)')
     .option('--http <host:port|off>', `public HTTP listener (default ${DEFAULT_HTTP}; use 0.0.0.0:7700 to serve other machines)`, listenFlag('--http'), DEFAULT_HTTP)
     .option('--internal <host:port|off>', `internal listener for /health and /metrics (default ${DEFAULT_INTERNAL}; keep it on loopback)`, listenFlag('--internal'), DEFAULT_INTERNAL)
     .option('--socket <path>', 'Unix socket (default <data>/tally.sock)')
@@ -156,6 +159,7 @@ interface NodeCliOptions {
   data?: string;
   dev?: boolean;
   home?: string;
+  passphraseFile?: string;
   http: string;
   internal: string;
   socket?: string;
@@ -244,7 +248,7 @@ async function runNode(opts: NodeCliOptions): Promise<void> {
   let admin: Awaited<ReturnType<typeof devAdminKey>> | undefined;
   if (!isInitialized(dataDir)) {
     if (!opts.dev) fail('db_missing', `no node in ${dataDir}`, { hint: 'run `tally init --data DIR` first, or `tally node --dev`' });
-    admin = await devAdminKey(opts.home ?? defaultHome());
+    admin = await devAdminKey(opts.home ?? defaultHome(), opts.passphraseFile);
     initNode({ data: dataDir, chain: 'tally-dev', decimals: 6, grant: '1000', policy: 'open', admin }, true);
     created = true;
   }
@@ -338,13 +342,13 @@ async function runNode(opts: NodeCliOptions): Promise<void> {
   output({ json: opts.json ?? false }, listening, () =>
     (created ? `created a development chain in ${dataDir}\n` : '') +
     (admin ? (admin.created
-      ? `created the admin key "${admin.name}" in ${admin.path} (passphrase: ${admin.emptyPassphrase ? 'empty; a development key only' : '$TALLY_PASSPHRASE'})\n`
+      ? `created the admin key "${admin.name}" in ${admin.path} (passphrase: ${admin.passphraseFrom})\n`
       : `the existing key "${admin.name}" (${admin.path}) is this chain's admin\n`) : '') +
     `tally node: chain "${info.chain}" at height ${info.height}\n` +
     table([
       ['socket', socketPath],
       ['http', httpUrl ? `${httpUrl}  (API under /v1, OpenAPI at /v1/openapi.json, WebSocket /v1/ws)` : 'off'],
-      ['internal', internalUrl ? `${internalUrl}  (/health, /health/ready, /health/live, /metrics)` : 'off'],
+      ['internal', internalUrl ? `${internalUrl}  (/health, /health/ready, /health/live, /metrics, /openapi.json)` : 'off'],
       ['node key', info.nodeKey],
       ['config', config.path ?? 'none (no <data>/config.json)'],
       ...Object.entries(services).map(([name, i]): [string, unknown] => [name, Object.entries(i).map(([k, v]) => `${k} ${String(v)}`).join(', ')]),

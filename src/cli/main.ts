@@ -9,7 +9,8 @@ import { registerBackupCommands } from './commands-backup.js';
 import { registerCompletionCommand } from './completion.js';
 import { addHelpExamples } from './help-examples.js';
 import { cliContext } from './context.js';
-import { reportError } from './output.js';
+import { reportError, reportErrorAsLog } from './output.js';
+import { createLogger } from '../app/log.js';
 import { TallyError } from '../core/errors.js';
 import { allModules } from '../modules/index.js';
 
@@ -32,6 +33,11 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** `--log-format json` (only `tally node` has it): failures are then log records too. */
+function logsAsJson(argv: string[]): boolean {
+  return argv.some((a, i) => a === '--log-format=json' || (a === '--log-format' && argv[i + 1] === 'json'));
+}
+
 export async function main(argv: string[]): Promise<void> {
   const program = buildProgram();
   const json = argv.includes('--json');
@@ -43,7 +49,7 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = err.exitCode === 0 ? 0 : 2;
       return;
     }
-    const code = reportError(err, json);
+    const code = logsAsJson(argv) ? reportErrorAsLog(err, json, createLogger({ format: 'json', level: 'info' })) : reportError(err, json);
     // A flag value refused by its decoder is a usage error, like commander's own.
     process.exitCode = err instanceof TallyError && err.code === 'bad_flag' ? 2 : code;
   }

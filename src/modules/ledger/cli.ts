@@ -10,7 +10,7 @@ import type { Receipt } from '../../chain/module.js';
 import type { CliContext } from '../../chain/app-module.js';
 import { table } from '../../core/text.js';
 import { makeInvite } from './invites.js';
-import type { DisputeView, HistoryItem } from './queries.js';
+import type { DisputeView, HistoryItem, TransferView } from './queries.js';
 import { documentDigest, messageSignatureValid, signMessage, verifyStatementBundle, type StatementBundle, type StatementView } from './statements.js';
 import { MINT_ID } from './state.js';
 
@@ -122,6 +122,26 @@ async function checkSend(cli: CliContext, to: string, toId: string | undefined, 
   }
 }
 
+/** ledger.register's checks, in the chain's order: a key with no account, a free name. */
+async function checkRegister(cli: CliContext, name: string, opts: Opts): Promise<void> {
+  const me = await lookup(cli, cli.currentAccountId(opts), opts);
+  if (me?.registered) refuseUnsigned('already_registered', `this key already has an account ("${me.name}")`, 409);
+  await nameFreeOrRefuse(cli, name, opts);
+}
+
+/** ledger.rename's checks, in the chain's order: member, a new name, a free name. */
+async function checkRename(cli: CliContext, name: string, opts: Opts): Promise<void> {
+  const me = await signingMember(cli, opts);
+  if (me.name === name) refuseUnsigned('name_unchanged', `the account is already named "${name}"`, 409);
+  await nameFreeOrRefuse(cli, name, opts);
+}
+
+async function nameFreeOrRefuse(cli: CliContext, name: string, opts: Opts): Promise<void> {
+  // A malformed name is refused at admission (no nonce); only a taken valid one matters here.
+  const holder = await lookup(cli, name, opts);
+  if (holder?.registered && holder.name === name) refuseUnsigned('name_taken', `the name "${name}" is taken`, 409);
+}
+
 /** A transaction id as people give it: all 64 hex digits, or a unique prefix (ledger.find_tx). */
 async function fullTxId(cli: CliContext, ref: string, opts: Opts): Promise<string> {
   const id = ref.toLowerCase();
@@ -203,10 +223,12 @@ export function ledgerCli(program: Command, cli: CliContext): void {
     program.command('register')
       .argument('<name>', 'account name: a lowercase letter, then up to 31 of a-z 0-9 _ -')
       .option('--invite <code>', 'invite code from an admin (chains whose registration policy is "invite")')
+      .option(...FORCE)
       .description('register an account for your key (signed by that key; the chain may grant a starting balance)'),
   ).action(async (name: string, opts: Opts) => {
     const body: Opts = { name };
     if (typeof opts.invite === 'string') body.invite = opts.invite;
+    if (!opts.force) await checkRegister(cli, name, opts);
     const receipt = await submit(cli, 'ledger.register', body, opts);
     cli.output(opts, receipt, () => {
       const grant = receipt.events.find((e) => e.type === 'ledger.transfer');
@@ -253,8 +275,10 @@ export function ledgerCli(program: Command, cli: CliContext): void {
   cli.clientOptions(
     program.command('rename')
       .argument('<name>', 'the new name; the account id, history, disputes and holds stay')
+      .option(...FORCE)
       .description('rename your account'),
   ).action(async (name: string, opts: Opts) => {
+    if (!opts.force) await checkRename(cli, name, opts);
     const receipt = await submit(cli, 'ledger.rename', { name }, opts);
     const ev = receipt.events.find((e) => e.type === 'ledger.renamed');
     cli.output(opts, receipt, () => `renamed "${String(ev?.old)}" to "${name}"; ${committed(receipt)}`);
@@ -411,6 +435,13 @@ export function ledgerCli(program: Command, cli: CliContext): void {
         refuseUnsigned('transfer_not_found', `no committed ledger.send ${transfer} at block ${at.height}, index ${at.index} (only ledger.send transfers can be contested)`, 404);
       }
       if (me.id !== moved.from && me.id !== moved.to) refuseUnsigned('not_a_party', 'only the sender or the receiver of a transfer may contest it', 403);
+      const t = (await cli.query('ledger.transfer', { transfer }, opts)) as TransferView;
+      if (t.dispute !== null) refuseUnsigned('already_contested', `the transfer is already disputed (dispute ${t.dispute})`, 409);
+      // By this machine's clock: the block that would apply it is at least as late.
+      const ageMs = Date.now() - t.time;
+      if (ageMs > t.contestWindowSecs * 1000) {
+        refuseUnsigned('contest_window_closed', `transfers may be contested for ${t.contestWindowSecs} s; this one is ${Math.floor(ageMs / 1000)} s old`, 409);
+      }
     }
     const receipt = await submit(cli, 'ledger.contest', { transfer, ...at, reason: opts.reason }, opts);
     const ev = receipt.events.find((e) => e.type === 'ledger.dispute_opened')!;

@@ -7,6 +7,7 @@ import type { ChainModule } from '../../chain/module.js';
 import { ledgerCli } from './cli.js';
 import { ledgerGenesis } from './genesis.js';
 import { ledgerIndexer, ledgerMigrations } from './history.js';
+import { bothIndexers, keyIndexer, keyIndexMigration } from './key-index.js';
 import { ledgerQueries } from './queries.js';
 import { ledgerRoutes } from './routes.js';
 import { ledgerTxTypes } from './txs.js';
@@ -27,8 +28,8 @@ export const ledgerModule: TallyModule = {
   name: 'ledger',
   chain: ledgerChain,
   app: {
-    migrations: ledgerMigrations,
-    indexer: ledgerIndexer,
+    migrations: [...ledgerMigrations, keyIndexMigration],
+    indexer: (store) => bothIndexers(ledgerIndexer(store), keyIndexer(store)),
     routes: ledgerRoutes,
     cli: ledgerCli,
     wsTopics: [accountTopic as WsTopic],

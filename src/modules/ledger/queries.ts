@@ -9,10 +9,11 @@ import type { SqliteStore } from '../../store/sqlite.js';
 import { adminIds, type LedgerGenesis } from './genesis.js';
 import { auditTotals, netTransfer } from './audit.js';
 import { historyRows } from './history.js';
+import { accountsRotatedTo } from './key-index.js';
 import { BUNDLE_FORMAT, messageSignatureValid, verifyStatementBundle, type StatementBundle } from './statements.js';
 import {
-  availableOf, disputeCount, DISPUTE_STATUSES, getAccount, getDispute, heldOf, ledgerInvariants, MINT_ID, resolveAccount,
-  type Dispute, type DisputeStatus,
+  availableOf, disputeCount, DISPUTE_STATUSES, getAccount, getDispute, heldOf, ledgerInvariants, MINT_ID, resolveAccount, transferKey,
+  type Dispute, type DisputeStatus, type TransferRecord,
 } from './state.js';
 
 const PUB_B64U = /^[A-Za-z0-9_-]{43}$/;
@@ -26,14 +27,21 @@ function refParam(params: Record<string, unknown>): string {
 const genesisOf = (ctx: QueryContext): LedgerGenesis => ctx.params.moduleGenesis('ledger') as LedgerGenesis;
 const amount = (ctx: QueryContext, minor: bigint | string): string => formatAmount(BigInt(minor), ctx.params.decimals);
 
-/** An account by name, 40-hex id or base64url public key; undefined if the chain has never seen it. */
+/**
+ * An account by name, 40-hex id or base64url public key; undefined if the chain has never
+ * seen it. A key is first the key of its own account (the id derived from it); if that
+ * account does not sign with it now, the account an auth.rotate moved to it (ledger_keys).
+ */
 function resolveRef(ctx: QueryContext, ref: string): string | undefined {
   if (PUB_B64U.test(ref) && !ACCOUNT_ID.test(ref)) {
+    let own: string;
     try {
-      return accountIdFromPub(ref);
+      own = accountIdFromPub(ref);
     } catch {
       return undefined;
     }
+    if (ctx.accounts.pubOf(own) === ref) return own;
+    return accountsRotatedTo(ctx.chain.store, ref).find((account) => ctx.accounts.pubOf(account) === ref) ?? own;
   }
   return resolveAccount(ctx.state, ref) ?? (ACCOUNT_ID.test(ref) ? ref : undefined);
 }
@@ -226,6 +234,43 @@ export const findTxQuery: Query = {
 };
 
 // ---------------------------------------------------------------------------------------
+// a transfer's dispute state (what `tally contest` checks before it signs)
+
+export interface TransferView {
+  transfer: string;
+  height: number;
+  index: number;
+  from: string;
+  to: string;
+  amount: string;
+  /** block time of the transfer, unix ms */
+  time: number;
+  /** the dispute opened on it, or null */
+  dispute: number | null;
+  contestWindowSecs: number;
+  /** until when (unix ms, by block time) a party may contest it */
+  contestUntil: number;
+}
+
+export const transferQuery: Query = {
+  name: 'ledger.transfer',
+  summary: 'a committed ledger.send by its full id {transfer}: parties, amount, time, its dispute (or null) and the end of its contest window',
+  run(ctx, params): TransferView {
+    const id = params.transfer;
+    if (typeof id !== 'string' || !/^[0-9a-f]{64}$/.test(id)) fail('bad_transfer_id', 'transfer must be a 64-hex transaction id', { hint: 'a unique prefix is turned into the full id by `ledger.find_tx`' });
+    const t = ctx.chain.tx(id);
+    const record = t && t.envelope.tx.type === 'ledger.send' && t.receipt.status === 'ok'
+      ? ctx.state.get<TransferRecord>(transferKey(t.receipt.height, t.receipt.index)) : undefined;
+    if (!t || !record || record.id !== id) fail('transfer_not_found', `no committed ledger.send ${id}`, { status: 404 });
+    const windowSecs = genesisOf(ctx).disputes.contestWindowSecs;
+    return {
+      transfer: id, height: t.receipt.height, index: t.receipt.index, from: record.from, to: record.to, amount: amount(ctx, record.amount),
+      time: record.time, dispute: record.dispute ?? null, contestWindowSecs: windowSecs, contestUntil: record.time + windowSecs * 1000,
+    };
+  },
+};
+
+// ---------------------------------------------------------------------------------------
 // statements and signatures
 
 function statementBundle(ctx: QueryContext, id: unknown): StatementBundle {
@@ -358,5 +403,5 @@ async function audit(ctx: QueryContext, who: string, status: unknown) {
 }
 
 export const ledgerQueries: Query[] = [
-  whoamiQuery, balanceQuery, historyQuery, findTxQuery, statementQuery, verifyQuery, disputeQuery, auditQuery,
+  whoamiQuery, balanceQuery, historyQuery, findTxQuery, transferQuery, statementQuery, verifyQuery, disputeQuery, auditQuery,
 ];

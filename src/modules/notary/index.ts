@@ -7,6 +7,7 @@ import { notaryCli } from './cli.js';
 import { anchorQuery } from './queries.js';
 import { notaryInternalRoutes, notaryRoutes } from './routes.js';
 import { notaryMigrations } from './schema.js';
+import { validateNotaryConfig, type NotaryConfig } from './health.js';
 import { startNotaryService } from './service.js';
 
 export const notaryChain: ChainModule = {
@@ -15,14 +16,22 @@ export const notaryChain: ChainModule = {
   queries: [anchorQuery],
 };
 
+/** Each running node's notary config section (tests may run several nodes in one process). */
+const configs = new WeakMap<object, NotaryConfig>();
+
 export const notaryModule: TallyModule = {
   name: 'notary',
   chain: notaryChain,
   app: {
     migrations: notaryMigrations,
     routes: notaryRoutes,
-    internalRoutes: notaryInternalRoutes,
+    config: { validate: validateNotaryConfig },
+    // The config section reaches the routes through the service, which gets it at start.
+    internalRoutes: (app, node, ctx) => notaryInternalRoutes(app, node, ctx, configs.get(node)),
     cli: notaryCli,
-    services: startNotaryService,
+    services: (ctx) => {
+      configs.set(ctx.node, (ctx.config as NotaryConfig | undefined) ?? validateNotaryConfig(undefined));
+      return startNotaryService(ctx);
+    },
   },
 };

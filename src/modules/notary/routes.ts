@@ -8,6 +8,8 @@ import { fail } from '../../core/errors.js';
 import type { NodeHandle } from '../../chain/app-module.js';
 import { notaryLimits } from './limits.js';
 import { registerNotaryMetrics } from './metrics.js';
+import { registerNotaryHealth, validateNotaryConfig, type NotaryConfig } from './health.js';
+import type { HealthProbes } from '../../chain/health.js';
 import { canonicalRecord } from './records.js';
 import { NotaryStore } from './store.js';
 import { recordProof } from './proof.js';
@@ -18,13 +20,16 @@ const batchView = open('a batch: {batch, state, records, first_record, signed, c
   batch: { type: 'integer' }, state: { type: 'string', enum: ['pending', 'signed', 'anchored'] }, records: { type: 'integer' }, signed: { type: 'integer' },
 });
 
-export function notaryInternalRoutes(app: FastifyInstance, node: NodeHandle, ctx?: { metrics: Registry }): void {
+export function notaryInternalRoutes(app: FastifyInstance, node: NodeHandle, ctx?: { metrics: Registry; health?: HealthProbes }, config?: NotaryConfig): void {
   const db = node.store?.db;
   if (!db) return;
   if (ctx) registerNotaryMetrics(ctx.metrics, db);
+  if (ctx?.health) registerNotaryHealth(ctx.health, db, config ?? validateNotaryConfig(undefined));
   const store = new NotaryStore(db);
   app.post('/v1/notary/batches', {
     schema: {
+      operationId: 'submitNotaryBatch', tags: ['notary'],
+      response: { 200: { ...batchView, description: 'these records are already a batch: that batch, duplicate: true' }, 202: { ...batchView, description: 'stored durably, to be signed: the batch, duplicate: false' }, 413: { description: 'batch_too_large: more records than one batch holds' } },
       summary: `submit up to ${notaryLimits.batchRecordsMax} records (any JSON values) as one batch; answers 202 once the batch is durable, before it is signed; the same records again answer 200 with the existing batch and duplicate: true`,
       // Checked by hand below: Fastify's validator would coerce a string into a one-item
       // array and silently drop unknown fields, and a notary must sign exactly what was sent.

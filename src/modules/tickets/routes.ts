@@ -118,6 +118,7 @@ export function publicTicketsRoutes(getService: () => TicketsService | undefined
 export function internalTicketsRoutes(app: FastifyInstance, service: TicketsService): void {
   app.get('/api/v1/tokens', {
     schema: {
+      operationId: 'listTicketTokens', tags: ['tickets'], response: { 200: { description: '{tokens: [{hash, status, ...}], next}' } },
       summary: `tickets: the tokens issued, newest first, by hash (the tokens themselves are not stored); ${TOKEN_PAGE_MAX} per page at most`,
       querystring: {
         type: 'object', additionalProperties: false,
@@ -126,13 +127,13 @@ export function internalTicketsRoutes(app: FastifyInstance, service: TicketsServ
     },
   }, async (req) => service.listTokens(req.query as Record<string, unknown>));
   app.post('/api/v1/token/:token/spend', {
-    schema: { summary: 'tickets: debit usage from a token (never below zero)', params: tokenParams, body: { type: 'object', required: ['amount'], properties: { amount: {} } } },
+    schema: { operationId: 'spendTicketToken', tags: ['tickets'], response: { 200: { description: 'the token after the debit' } }, summary: 'tickets: debit usage from a token (never below zero)', params: tokenParams, body: { type: 'object', required: ['amount'], properties: { amount: {} } } },
   }, async (req) => service.spend((req.params as { token: string }).token, (req.body as { amount: unknown }).amount));
   app.post('/api/v1/token/:token/revoke', {
-    schema: { summary: 'tickets: revoke a token for good', params: tokenParams, body: { type: 'object', required: ['reason'], properties: { reason: {} } } },
+    schema: { operationId: 'revokeTicketToken', tags: ['tickets'], response: { 200: { description: 'the revoked token' } }, summary: 'tickets: revoke a token for good', params: tokenParams, body: { type: 'object', required: ['reason'], properties: { reason: {} } } },
   }, async (req) => service.revoke((req.params as { token: string }).token, (req.body as { reason: unknown }).reason));
   app.post('/api/v1/tokens/:hash/revoke', {
-    schema: { summary: 'tickets: revoke a token by its hash (as GET /api/v1/tokens lists it)', params: { type: 'object', required: ['hash'], properties: { hash: { type: 'string', maxLength: 128 } } }, body: { type: 'object', required: ['reason'], properties: { reason: {} } } },
+    schema: { operationId: 'revokeTicketTokenByHash', tags: ['tickets'], response: { 200: { description: 'the revoked token' } }, summary: 'tickets: revoke a token by its hash (as GET /api/v1/tokens lists it)', params: { type: 'object', required: ['hash'], properties: { hash: { type: 'string', maxLength: 128 } } }, body: { type: 'object', required: ['reason'], properties: { reason: {} } } },
   }, async (req) => service.revokeByHash((req.params as { hash: string }).hash, (req.body as { reason: unknown }).reason));
 }
 
