@@ -227,6 +227,16 @@ function runMigrations(db: Database.Database, scope: string, migrations: Migrati
   sorted.forEach((m, i) => {
     if (m.version !== i + 1) throw new TallyError('migration_order', `${scope} migrations must be numbered 1, 2, 3, ...`, { status: 500 });
   });
+  // A database a newer Tally migrated: this code does not know its tables, and running on
+  // would misread them or write rows the newer code does not expect.
+  const newest = Math.max(0, ...applied);
+  if (newest > sorted.length) {
+    throw new TallyError('db_newer', `the database's ${scope} schema is at version ${newest}; this Tally knows up to ${sorted.length}: a newer Tally migrated it`, {
+      status: 500,
+      hint: 'run the newer Tally again, or restore the backup taken before the upgrade (README, "Upgrade, and rolling back")',
+      details: { scope, version: newest, known: sorted.length },
+    });
+  }
   for (const m of sorted) {
     if (applied.has(m.version)) continue;
     db.transaction(() => {
