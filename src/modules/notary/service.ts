@@ -7,6 +7,7 @@ import { anchorPending } from './anchor.js';
 import { NotaryEngine } from './engine.js';
 import { notaryDefaults, notaryLimits } from './limits.js';
 import { NotaryStore } from './store.js';
+import { SqliteNotaryBackend } from './backend.js';
 
 /** Signing threads inside the node: $TALLY_NOTARY_THREADS, default one per core but one (the sequencer needs a core too). */
 export function nodeSigningThreads(): number {
@@ -18,7 +19,7 @@ export function nodeSigningThreads(): number {
 export function startNotaryService(ctx: ServiceContext): ModuleService {
   const threads = nodeSigningThreads();
   const engine = threads > 0 ? new NotaryEngine(ctx.store.db, { concurrency: threads, holder: `node:${process.pid}`, log: ctx.log }).start() : undefined;
-  const store = engine?.store ?? new NotaryStore(ctx.store.db);
+  const store = new SqliteNotaryBackend(new NotaryStore(ctx.store.db));
   let stopped = false;
   let running: Promise<void> = Promise.resolve();
   let timer: NodeJS.Timeout;
