@@ -184,6 +184,10 @@ export async function withPgRetry<T>(fn: () => Promise<T>, options: RetryOptions
 export async function pgTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>, begin = 'BEGIN'): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
+  // A checked-out connection that drops (a restart) emits 'error' on the client, which
+  // would crash the process unheard; the query in flight fails too, and that we handle.
+  const onError = (err: Error) => { broken = err; };
+  client.on('error', onError);
   try {
     await client.query(begin);
     const out = await fn(client);
@@ -198,6 +202,7 @@ export async function pgTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient
     if (isPgTransient(err)) broken ??= err as Error;
     throw err;
   } finally {
+    client.off('error', onError);
     client.release(broken);
   }
 }
