@@ -46,6 +46,7 @@ export class PgNotaryStore implements NotaryBackend {
   /** Round trips and their total time, for the per-signature database cost in the bench. */
   queries = 0;
   queryMs = 0;
+  transactions = 0;
 
   constructor(readonly pool: pg.Pool, private readonly o: PgNotaryOptions = {}) {}
 
@@ -75,6 +76,7 @@ export class PgNotaryStore implements NotaryBackend {
   private tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     return this.retry(() => pgTransaction(this.pool, async (c) => {
       this.queries += 2; // BEGIN and COMMIT are round trips too
+      this.transactions++;
       return fn(c);
     }));
   }
