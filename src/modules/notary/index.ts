@@ -8,6 +8,7 @@ import { anchorQuery } from './queries.js';
 import { notaryInternalRoutes, notaryRoutes } from './routes.js';
 import { notaryMigrations } from './schema.js';
 import { startNotaryService } from './service.js';
+import { validateNotaryConfig } from './config.js';
 
 export const notaryChain: ChainModule = {
   name: 'notary',
@@ -24,5 +25,6 @@ export const notaryModule: TallyModule = {
     internalRoutes: notaryInternalRoutes,
     cli: notaryCli,
     services: startNotaryService,
+    config: { validate: validateNotaryConfig },
   },
 };

@@ -17,6 +17,7 @@ import type { Algorithm, KeyMaterial } from './keys.js';
 import { notaryLimits } from './limits.js';
 import { batchContentHash, recordLeafHash } from './records.js';
 import { notaryMigrations } from './schema.js';
+import { proofOf, type PendingRecord, type RecordProof } from './proof.js';
 import { leaseLost, type BatchRow, type KeyRow, type Lease, type LeaseLogRow, type SignedRecordRow, type SubmittedBatch } from './store.js';
 
 const NOW = 'notary_now_ms()';
@@ -334,6 +335,14 @@ export class PgNotaryStore implements NotaryBackend {
         leases: leases.map((l) => ({ kid: l.kid, batch: l.batch_id, token: l.token, holder: l.holder, expires_at: new Date(l.expires_at).toISOString() })),
       };
     });
+  }
+
+  /** A record with its proof (proof.ts), as GET /v1/notary/records/:id answers it. */
+  async recordProof(id: number): Promise<RecordProof | PendingRecord | undefined> {
+    const r = (await this.retry(() => this.q<{ id: number; batch_id: number; record: string }>(this.pool, 'SELECT id, batch_id, record FROM notary_records WHERE id = $1', [id]))).rows[0];
+    if (!r) return undefined;
+    const b = (await this.retry(() => this.q<BatchRow>(this.pool, `SELECT ${BATCH_COLS} FROM notary_batches WHERE id = $1`, [r.batch_id]))).rows[0]!;
+    return proofOf(id, r, b, await this.signedRange(b.first_record, b.first_record + b.record_count - 1));
   }
 
   async leaseLog(): Promise<LeaseLogRow[]> {

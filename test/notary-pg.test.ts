@@ -1,0 +1,74 @@
+// The notary scaled out on PostgreSQL, end to end: a node whose config.json says
+// "notary": {"store": "postgres"} (no KEK: it signs nothing itself) takes a batch over
+// HTTP into PostgreSQL; a `tally notary worker --store postgres` process, given only the
+// URL file and the KEK file as a worker on another machine would be, signs it; the node
+// anchors the root on chain, and serves the batch, the record's proof and the keys from
+// PostgreSQL.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { cleanup, cliOk, getOk, httpPost, sleep, startNode, tempDir, withTimeout, type NodeProcess } from './helpers.js';
+import { cleanupPg, freshPgSchema, pgMissing } from './pg.js';
+
+const skip = await pgMissing();
+
+describe('notary on PostgreSQL behind a running node', { skip, timeout: 120_000 }, () => {
+  let node: NodeProcess;
+  let home: string;
+  let pgArgs: string[];
+
+  before(async () => {
+    home = tempDir();
+    const schema = await freshPgSchema();
+    const urlFile = path.join(home, 'pg.url');
+    fs.writeFileSync(urlFile, schema.url + '\n', { mode: 0o600 });
+    const kek = path.join(home, 'notary.kek');
+    await cliOk(home, ['notary', 'kek', 'new', '--out', kek, '--json']);
+    pgArgs = ['--store', 'postgres', '--pg-url-file', urlFile, '--kek-file', kek, '--json'];
+    const config = path.join(home, 'config.json');
+    fs.writeFileSync(config, JSON.stringify({ notary: { store: 'postgres', urlFile } }));
+    node = await startNode({ extraArgs: ['--config', config] });
+  });
+  after(async () => {
+    await node?.stop();
+    await cleanup();
+    await cleanupPg();
+  });
+
+  it('takes a batch over HTTP, a worker process signs it, the node anchors it', async () => {
+    assert.deepEqual(node.listening.services?.notary, { store: 'postgres' });
+    const added = await cliOk(home, ['notary', 'keys', 'add', '--type', 'ed25519', '--count', '2', ...pgArgs]);
+    assert.equal(added.length, 2);
+    const records = [{ doc: 'deed', n: 1 }, { doc: 'deed', n: 2 }, 'three'];
+    const posted = await httpPost(`${node.internal}/v1/notary/batches`, { records });
+    assert.equal(posted.status, 202, posted.text);
+    assert.equal(posted.body.state, 'pending');
+    const again = await httpPost(`${node.internal}/v1/notary/batches`, { records });
+    assert.equal(again.status, 200);
+    assert.equal(again.body.duplicate, true);
+
+    const worker = await cliOk(home, ['notary', 'worker', '--until-idle', '--concurrency', '1', ...pgArgs], 60_000);
+    assert.equal(worker.signed, 3);
+    const batch = await withTimeout((async () => {
+      while (true) {
+        const b = await getOk(`${node.http}/v1/notary/batches/${posted.body.batch}`);
+        if (b.state === 'anchored') return b;
+        await sleep(100);
+      }
+    })(), 30_000, 'the batch to be anchored by the node');
+    assert.equal(batch.signed, 3);
+    assert.match(batch.anchor_tx, /^[0-9a-f]{64}$/);
+    const proof = await getOk(`${node.http}/v1/notary/records/${posted.body.first_record + 1}`);
+    assert.equal(proof.root, batch.root);
+    assert.equal(proof.anchor_tx, batch.anchor_tx);
+    assert.deepEqual(proof.record, { doc: 'deed', n: 2 });
+    const keys = await getOk(`${node.http}/v1/notary/keys`);
+    assert.deepEqual(keys.map((k: any) => k.kid).sort(), added.map((k: any) => k.kid).sort());
+    const st = await cliOk(home, ['notary', 'status', ...pgArgs]);
+    assert.equal(st.batches.anchored, 1);
+    // The node's own SQLite notary tables stay empty: nothing went around PostgreSQL.
+    const local = await cliOk(home, ['notary', 'status', '--data', node.dataDir, '--json']);
+    assert.equal(local.records, 0);
+  });
+});
