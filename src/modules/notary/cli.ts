@@ -326,6 +326,10 @@ export function notaryCli(program: Command, cli: CliContext): void {
     .action(async (o: DataOptions & { concurrency: number; leaseMs: number; untilIdle?: boolean }) => {
       const { concurrency, leaseMs } = o;
       const log = (line: string) => process.stderr.write(line + '\n');
+      // A worker signs: on PostgreSQL it cannot without the KEK, so it refuses to start rather than poll in vain.
+      if (o.store === 'postgres' && !pgSource(o).kekFile) {
+        fail('kek_missing', 'a worker on PostgreSQL needs the key-encryption key', { hint: 'give --kek-file FILE (or $TALLY_NOTARY_KEK_FILE), the same file the keys were added with' });
+      }
       const backend = await openBackend(o, log);
       const engine = new NotaryEngine(backend, { concurrency, leaseMs, holder: `worker:${process.pid}`, untilIdle: o.untilIdle ?? false, log }).start();
       // Handlers before the first line: a SIGTERM sent on reading it must stop cleanly.
