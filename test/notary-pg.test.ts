@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { cleanup, cliOk, getOk, httpPost, sleep, startNode, tempDir, withTimeout, type NodeProcess } from './helpers.js';
+import { cleanup, cli, cliOk, getOk, httpPost, sleep, startNode, tempDir, withTimeout, type NodeProcess } from './helpers.js';
 import { cleanupPg, freshPgSchema, pgMissing } from './pg.js';
 
 const skip = await pgMissing();
@@ -70,5 +70,23 @@ describe('notary on PostgreSQL behind a running node', { skip, timeout: 120_000 
     // The node's own SQLite notary tables stay empty: nothing went around PostgreSQL.
     const local = await cliOk(home, ['notary', 'status', '--data', node.dataDir, '--json']);
     assert.equal(local.records, 0);
+  });
+  it('refuses what it cannot work with, with a code', async () => {
+    const urlFile = pgArgs[pgArgs.indexOf('--pg-url-file') + 1]!;
+    const code = async (args: string[]) => (await cli(home, [...args, '--json'])).json?.error?.code;
+    assert.equal(await code(['notary', 'worker', '--store', 'postgres', '--pg-url-file', urlFile]), 'kek_missing');
+    assert.equal(await code(['notary', 'status', '--store', 'mysql']), 'bad_flag');
+    assert.equal(await code(['notary', 'status', '--store', 'postgres', '--pg-url-file', path.join(home, 'none')]), 'pg_url_missing');
+    const open = path.join(home, 'open.url');
+    fs.writeFileSync(open, fs.readFileSync(urlFile));
+    fs.chmodSync(open, 0o644);
+    assert.equal(await code(['notary', 'status', '--store', 'postgres', '--pg-url-file', open]), 'key_file_permissions');
+    const down = path.join(home, 'down.url');
+    fs.writeFileSync(down, 'postgres://u:secret@127.0.0.1:1/none\n', { mode: 0o600 });
+    const r = await cli(home, ['notary', 'status', '--store', 'postgres', '--pg-url-file', down, '--json'], 60_000);
+    assert.equal(r.json?.error?.code, 'pg_unreachable');
+    assert.ok(!r.stdout.includes('secret') && !r.stderr.includes('secret'), 'the password is never shown');
+    const kek = path.join(home, 'notary.kek');
+    assert.equal(await code(['notary', 'kek', 'new', '--out', kek]), 'file_exists');
   });
 });
