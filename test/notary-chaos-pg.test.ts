@@ -22,7 +22,11 @@ import { cleanup, cliOk, sleep, TALLY_BIN, tempDir, withTimeout } from './helper
 import { cleanupPg, freshPgSchema, pgMissing } from './pg.js';
 
 /** NOTARY_CHAOS_PG_RECORDS runs a smaller or larger chaos (a multiple of 1000). */
-const RECORDS = Number(process.env.NOTARY_CHAOS_PG_RECORDS ?? 60_000);
+const RECORDS = Number(process.env.NOTARY_CHAOS_PG_RECORDS ?? 100_000);
+// Kills and the restart happen at points of progress, not of time, so a fast machine gets
+// as many as a slow one: a worker is killed as the signed count passes each fraction.
+const KILL_AT = [0.1, 0.2, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9];
+const RESTART_AT = 0.4;
 const SIGN_BUDGET_MS = 90_000 + RECORDS * 5;
 const STALL_MS = 60_000;
 const WORKERS = 3;
@@ -101,7 +105,7 @@ describe(`notary chaos on PostgreSQL: kill -9 workers and restart PostgreSQL whi
       let pending = 0;
       let restartedAt = -1;
       let progressAt = Date.now();
-      let signedAtLastKill = -1;
+      let nextKill = 0;
       const signStarted = Date.now();
       const done = async () => {
         const st = await store.status();
@@ -114,9 +118,9 @@ describe(`notary chaos on PostgreSQL: kill -9 workers and restart PostgreSQL whi
       while (!(await done())) {
         assert.ok(Date.now() - signStarted < SIGN_BUDGET_MS, `not done within ${SIGN_BUDGET_MS} ms: ${where()}`);
         assert.ok(Date.now() - progressAt < STALL_MS, `no progress for ${STALL_MS} ms: ${where()}`);
-        await sleep(400 + random() * 800);
+        await sleep(150 + random() * 250);
         if (await done()) break;
-        if (restartedAt < 0 && signed >= RECORDS / 3) {
+        if (restartedAt < 0 && signed >= RECORDS * RESTART_AT) {
           // PostgreSQL goes away under the workers (fast shutdown: their connections are cut).
           restartedAt = signed;
           const t = Date.now();
@@ -124,8 +128,8 @@ describe(`notary chaos on PostgreSQL: kill -9 workers and restart PostgreSQL whi
           console.log(`PostgreSQL restarted at ${signed} signed (${Date.now() - t} ms)`);
           continue;
         }
-        if (signed === signedAtLastKill) continue;
-        signedAtLastKill = signed;
+        if (nextKill >= KILL_AT.length || signed < KILL_AT[nextKill]! * RECORDS) continue;
+        while (nextKill < KILL_AT.length && signed >= KILL_AT[nextKill]! * RECORDS) nextKill++;
         const i = Math.floor(random() * procs.length);
         killed.add(procs[i]!);
         procs[i]!.kill('SIGKILL');
