@@ -90,3 +90,36 @@ describe('notary on PostgreSQL behind a running node', { skip, timeout: 120_000 
     assert.equal(await code(['notary', 'kek', 'new', '--out', kek]), 'file_exists');
   });
 });
+
+describe('a node with the KEK signs from PostgreSQL in its own threads', { skip, timeout: 120_000 }, () => {
+  let node: NodeProcess;
+  after(async () => {
+    await node?.stop();
+    await cleanup();
+    await cleanupPg();
+  });
+
+  it('signs and anchors with no worker process', async () => {
+    const home = tempDir();
+    const schema = await freshPgSchema();
+    // Relative paths in the notary section are under the data directory.
+    const dataDir = path.join(home, 'data');
+    fs.mkdirSync(dataDir, { recursive: true });
+    fs.writeFileSync(path.join(dataDir, 'pg.url'), schema.url + '\n', { mode: 0o600 });
+    await cliOk(home, ['notary', 'kek', 'new', '--out', path.join(dataDir, 'notary.kek'), '--json']);
+    const config = path.join(home, 'config.json');
+    fs.writeFileSync(config, JSON.stringify({ notary: { store: 'postgres', urlFile: 'pg.url', kekFile: 'notary.kek' } }));
+    node = await startNode({ dataDir, extraArgs: ['--config', config] });
+    await cliOk(home, ['notary', 'keys', 'add', '--type', 'rsa2048', '--store', 'postgres', '--pg-url-file', path.join(dataDir, 'pg.url'), '--kek-file', path.join(dataDir, 'notary.kek'), '--json']);
+    const posted = await httpPost(`${node.internal}/v1/notary/batches`, { records: ['one', 'two'] });
+    assert.equal(posted.status, 202, posted.text);
+    const batch = await withTimeout((async () => {
+      while (true) {
+        const b = await getOk(`${node.http}/v1/notary/batches/${posted.body.batch}`);
+        if (b.state === 'anchored') return b;
+        await sleep(100);
+      }
+    })(), 30_000, 'the node to sign and anchor the batch');
+    assert.equal(batch.signed, 2);
+  });
+});

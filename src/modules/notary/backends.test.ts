@@ -109,6 +109,10 @@ for (const [name, make, skip] of [['sqlite', sqliteBackend, undefined], ['postgr
       assert.equal(await code(store.complete(b)), 'batch_incomplete');
       await store.writeSignatures(b, 10_000, signed.slice(2));
       assert.match(await code(store.writeSignatures(b, 10_000, signed.slice(0, 1))), /raw|pg_failed|UNIQUE|unique/);
+      // Raw SQL cannot mark an incomplete batch signed, nor change or delete a signature.
+      assert.match(await code(raw('UPDATE notary_batches SET signed_at = 1 WHERE id = $1', [a.batchId + 1])), /batch_incomplete/);
+      assert.match(await code(raw('UPDATE notary_signatures SET sig = $1 WHERE record_id = $2', [Buffer.alloc(64), bRows[0]!.id])), /immutable/);
+      assert.match(await code(raw('DELETE FROM notary_signatures WHERE record_id = $1', [bRows[0]!.id])), /immutable/);
       assert.match(await store.complete(b), /^[0-9a-f]{64}$/);
       const st = await store.status();
       assert.equal(st.signed, 3);
