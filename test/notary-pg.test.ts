@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { cleanup, cli, cliOk, getOk, httpPost, sleep, startNode, tempDir, withTimeout, type NodeProcess } from './helpers.js';
+import { cleanup, cli, cliOk, getOk, httpGet, httpPost, sleep, startNode, tempDir, withTimeout, type NodeProcess } from './helpers.js';
 import { cleanupPg, freshPgSchema, pgMissing } from './pg.js';
 
 const skip = await pgMissing();
@@ -121,5 +121,35 @@ describe('a node with the KEK signs from PostgreSQL in its own threads', { skip,
       }
     })(), 30_000, 'the node to sign and anchor the batch');
     assert.equal(batch.signed, 2);
+  });
+});
+
+describe('a node whose PostgreSQL does not answer', { timeout: 120_000 }, () => {
+  let node: NodeProcess;
+  after(async () => {
+    await node?.stop();
+    await cleanup();
+  });
+
+  it('runs the chain, answers the notary routes with pg_unreachable, and warns on /health', async () => {
+    const home = tempDir();
+    const urlFile = path.join(home, 'pg.url');
+    fs.writeFileSync(urlFile, 'postgres://tally:secret@127.0.0.1:1/none\n', { mode: 0o600 });
+    const config = path.join(home, 'config.json');
+    fs.writeFileSync(config, JSON.stringify({ notary: { store: 'postgres', urlFile } }));
+    node = await startNode({ extraArgs: ['--config', config] });
+    const posted = await httpPost(`${node.internal}/v1/notary/batches`, { records: ['x'] });
+    assert.equal(posted.status, 503);
+    assert.equal(posted.body.error.code, 'pg_unreachable');
+    const health = await withTimeout((async () => {
+      while (true) {
+        const h = await httpGet(`${node.internal}/health`);
+        if (h.body.warnings?.length) return h;
+        await sleep(200);
+      }
+    })(), 30_000, '/health to warn about the notary store');
+    assert.equal(health.status, 200, 'the node stays healthy: only the notary waits');
+    assert.ok(!health.text.includes('secret'), 'the password is not shown');
+    assert.equal((await getOk(`${node.http}/v1/node`)).chain !== undefined, true);
   });
 });

@@ -213,7 +213,8 @@ export async function pgTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient
  * Every transaction takes one advisory lock first, so processes that start together
  * migrate once: the others wait, then see the version recorded. Returns the versions applied.
  */
-export async function migratePostgres(pool: pg.Pool, scope: string, migrations: Migration[]): Promise<number[]> {
+export async function migratePostgres(pool: pg.Pool, scope: string, migrations: Migration[], options: { deadlineMs?: number } = {}): Promise<number[]> {
+  const deadlineMs = options.deadlineMs ?? 15_000;
   const sorted = [...migrations].sort((a, b) => a.version - b.version);
   sorted.forEach((m, i) => {
     if (m.version !== i + 1) throw new TallyError('migration_order', `${scope} migrations must be numbered 1, 2, 3, ...`, { status: 500 });
@@ -224,7 +225,7 @@ export async function migratePostgres(pool: pg.Pool, scope: string, migrations: 
     await c.query('CREATE TABLE IF NOT EXISTS schema_migrations (scope TEXT NOT NULL, version INTEGER NOT NULL, description TEXT NOT NULL, applied_at TEXT NOT NULL, PRIMARY KEY (scope, version))');
     const r = await c.query<{ version: number }>('SELECT version FROM schema_migrations WHERE scope = $1', [scope]);
     return new Set(r.rows.map((row) => row.version));
-  }), { deadlineMs: 15_000 }).catch((err) => { throw pgFailure(err); });
+  }), { deadlineMs }).catch((err) => { throw pgFailure(err); });
   const newest = Math.max(0, ...applied);
   if (newest > sorted.length) {
     fail('pg_schema_newer', `the PostgreSQL schema of ${scope} is at version ${newest}, newer than this program knows (${sorted.length})`, {
@@ -242,7 +243,7 @@ export async function migratePostgres(pool: pg.Pool, scope: string, migrations: 
       await c.query(m.postgres ?? m.sql);
       await c.query('INSERT INTO schema_migrations (scope, version, description, applied_at) VALUES ($1, $2, $3, $4)', [scope, m.version, m.description, new Date().toISOString()]);
       return true;
-    }), { deadlineMs: 15_000 }).catch((err) => { throw pgFailure(err); });
+    }), { deadlineMs }).catch((err) => { throw pgFailure(err); });
     if (ran) done.push(m.version);
   }
   return done;

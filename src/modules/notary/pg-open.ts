@@ -10,7 +10,7 @@ export interface PgNotarySource extends PgUrlSource {
   kekFile?: string;
 }
 
-export async function openPgNotary(source: PgNotarySource, o: { log?: (line: string) => void; max?: number } = {}): Promise<PgNotaryStore> {
+export async function openPgNotary(source: PgNotarySource, o: { log?: (line: string) => void; max?: number; retryMs?: number } = {}): Promise<PgNotaryStore> {
   const url = readPostgresUrl(source);
   const kek = source.kekFile ? readKek(source.kekFile) : undefined;
   const pool = openPostgres(url, {
@@ -20,7 +20,7 @@ export async function openPgNotary(source: PgNotarySource, o: { log?: (line: str
     onIdleError: (err) => o.log?.(`notary: PostgreSQL connection lost (${(err as { code?: string }).code ?? err.message}); reconnecting on next use`),
   });
   try {
-    await migratePostgres(pool, 'notary', notaryMigrations);
+    await migratePostgres(pool, 'notary', notaryMigrations, { ...(o.retryMs !== undefined ? { deadlineMs: o.retryMs } : {}) });
   } catch (err) {
     await pool.end().catch(() => undefined);
     throw err;

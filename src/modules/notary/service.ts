@@ -48,7 +48,8 @@ export function startNotaryService(ctx: ServiceContext): ModuleService {
   // PostgreSQL down at start: the chain runs on; the notary opens its store when it answers.
   const openPg = async () => {
     try {
-      const backend = await openPgNotary(pgSource!, { log: ctx.log });
+      // A short try: the pass loop tries again, and a node stopping meanwhile waits for one try at most.
+      const backend = await openPgNotary(pgSource!, { log: ctx.log, retryMs: PG_OPEN_RETRY_MS });
       if (stopped) return void (await backend.close());
       ctx.node.health.clearWarning('notary');
       notaryRuntime.pg = backend;
