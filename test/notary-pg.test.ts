@@ -67,6 +67,11 @@ describe('notary on PostgreSQL behind a running node', { skip, timeout: 120_000 
     assert.deepEqual(keys.map((k: any) => k.kid).sort(), added.map((k: any) => k.kid).sort());
     const st = await cliOk(home, ['notary', 'status', ...pgArgs]);
     assert.equal(st.batches.anchored, 1);
+    // Metrics count the work in PostgreSQL (the worker's), not the node's empty SQLite tables.
+    const metrics = await httpGet(`${node.internal}/metrics`);
+    assert.match(metrics.text, /^tally_notary_records_signed_total 3$/m);
+    assert.match(metrics.text, /^tally_notary_anchors_total 1$/m);
+    assert.match(metrics.text, /^tally_notary_keys\{status="active"\} 2$/m);
     // The node's own SQLite notary tables stay empty: nothing went around PostgreSQL.
     const local = await cliOk(home, ['notary', 'status', '--data', node.dataDir, '--json']);
     assert.equal(local.records, 0);
@@ -151,5 +156,6 @@ describe('a node whose PostgreSQL does not answer', { timeout: 120_000 }, () => 
     assert.equal(health.status, 200, 'the node stays healthy: only the notary waits');
     assert.ok(!health.text.includes('secret'), 'the password is not shown');
     assert.equal((await getOk(`${node.http}/v1/node`)).chain !== undefined, true);
+    assert.equal((await httpGet(`${node.internal}/metrics`)).status, 200, 'a scrape still answers');
   });
 });

@@ -345,6 +345,27 @@ export class PgNotaryStore implements NotaryBackend {
     return proofOf(id, r, b, await this.signedRange(b.first_record, b.first_record + b.record_count - 1));
   }
 
+  /** The figures of the tally_notary_* metrics (metrics.ts), the same queries as on SQLite. */
+  async metricsSnapshot() {
+    // One attempt: a scrape must not hang on a PostgreSQL that does not answer.
+    return withPgRetry(async () => {
+      const b = (await this.q<{ records: number; pending_records: number; batches: number; signed: number; anchored: number }>(this.pool,
+        `SELECT coalesce(sum(record_count), 0)::bigint AS records,
+                coalesce(sum(CASE WHEN signed_at IS NULL THEN record_count END), 0)::bigint AS pending_records,
+                count(*) AS batches, count(signed_at) AS signed, count(anchor_tx) AS anchored FROM notary_batches`)).rows[0]!;
+      const pendingSigned = (await this.q<{ n: number }>(this.pool,
+        `SELECT count(*) AS n FROM notary_batches b JOIN notary_signatures s
+         ON s.record_id BETWEEN b.first_record AND b.first_record + b.record_count - 1 WHERE b.signed_at IS NULL`)).rows[0]!.n;
+      const l = (await this.q<{ live: number; acquired: number; expired: number }>(this.pool,
+        `SELECT (SELECT count(*) FROM notary_leases WHERE expires_at > ${NOW}) AS live,
+                (SELECT count(*) FROM notary_lease_log) AS acquired,
+                (SELECT count(*) FROM notary_lease_log WHERE end_reason = 'expired') AS expired`)).rows[0]!;
+      const k = (await this.q<{ active: number; retired: number }>(this.pool,
+        'SELECT count(*) - count(retired_at) AS active, count(retired_at) AS retired FROM notary_keys')).rows[0]!;
+      return { b, pendingSigned, l, k };
+    }, { deadlineMs: 0 }).catch(translate);
+  }
+
   async leaseLog(): Promise<LeaseLogRow[]> {
     return (await this.retry(() => this.q<LeaseLogRow>(this.pool, 'SELECT token, key_id, batch_id, holder, acquired_at, ended_at, end_reason FROM notary_lease_log ORDER BY key_id, token'))).rows;
   }
