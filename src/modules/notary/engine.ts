@@ -138,9 +138,13 @@ export class NotaryEngine {
     let lost = false;
     let finished = false;
     // Renew while a slow chunk (RSA-3072) is being signed, so the lease outlives the work.
+    let renewing = false;
     const renewer = setInterval(() => {
-      // busy or unreachable: the next chunk write renews, or the lease lapses and the write is refused
-      this.store.renew(lease, this.leaseMs).then((ok) => { if (!ok) lost = true; }, () => undefined);
+      // One renewal at a time (a store that retries through an outage must not pile them up);
+      // busy or unreachable: the next chunk write renews, or the lease lapses and the write is refused.
+      if (renewing) return;
+      renewing = true;
+      this.store.renew(lease, this.leaseMs).then((ok) => { if (!ok) lost = true; }, () => undefined).finally(() => { renewing = false; });
     }, Math.max(50, Math.floor(this.leaseMs / 3)));
     try {
       await thread.call({ kind: 'load', alg: lease.alg, der: lease.privateDer });
