@@ -67,6 +67,14 @@ describe('notary on PostgreSQL behind a running node', { skip, timeout: 120_000 
     assert.deepEqual(keys.map((k: any) => k.kid).sort(), added.map((k: any) => k.kid).sort());
     const st = await cliOk(home, ['notary', 'status', ...pgArgs]);
     assert.equal(st.batches.anchored, 1);
+    // Export from PostgreSQL, verify offline: the same file format as from SQLite.
+    const out = path.join(home, 'export.jsonl');
+    const exported = await cliOk(home, ['notary', 'export', '--out', out, ...pgArgs]);
+    assert.deepEqual([exported.records, exported.batches, exported.keys], [3, 1, 2]);
+    const verified = await cliOk(home, ['notary', 'verify', out, '--json']);
+    assert.equal(verified.ok, true);
+    assert.equal(verified.verified, 3);
+    assert.equal(verified.roots_ok, 1);
     // Metrics count the work in PostgreSQL (the worker's), not the node's empty SQLite tables.
     const metrics = await httpGet(`${node.internal}/metrics`);
     assert.match(metrics.text, /^tally_notary_records_signed_total 3$/m);

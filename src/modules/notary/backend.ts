@@ -34,6 +34,8 @@ export interface NotaryBackend extends NotaryWorkStore {
   setAnchor(batch: number, txId: string, height: number): Promise<void>;
   leaseLog(): Promise<LeaseLogRow[]>;
   signedRange(first: number, last: number): Promise<SignedRecordRow[]>;
+  /** Signed batches with id > afterId, in id order (export). */
+  signedBatches(afterId: number, limit: number): Promise<BatchRow[]>;
   close(): Promise<void>;
 }
 
@@ -61,5 +63,6 @@ export class SqliteNotaryBackend implements NotaryBackend {
   async setAnchor(batch: number, txId: string, height: number) { this.store.setAnchor(batch, txId, height); }
   async leaseLog() { return this.store.leaseLog(); }
   async signedRange(first: number, last: number) { return this.store.signedRange(first, last); }
+  async signedBatches(afterId: number, limit: number) { return this.store.signedBatches(afterId, limit); }
   async close() { this.onClose(); }
 }

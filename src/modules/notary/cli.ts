@@ -246,10 +246,10 @@ export function notaryCli(program: Command, cli: CliContext): void {
       ].join('\n'));
     });
 
-  dataOpt(notary.command('export').description('write every signed batch and its records (record, signature, key id, algorithm) as JSON lines')
+  storeOpt(notary.command('export').description('write every signed batch and its records (record, signature, key id, algorithm) as JSON lines')
     .requiredOption('--out <file>', 'output file'))
     .action(async (o: DataOptions & { out: string }) => {
-      const r = await withStore(o, (s) => {
+      const r = await withBackend(o, (s) => {
         const progress = progressLines(o, 'exported', 'records');
         return exportTo(s, o.out, (n) => progress(n));
       });

@@ -296,6 +296,11 @@ export class PgNotaryStore implements NotaryBackend {
       `SELECT ${BATCH_COLS} FROM notary_batches WHERE signed_at IS NOT NULL AND anchor_tx IS NULL ORDER BY id LIMIT $1`, [limit]))).rows;
   }
 
+  async signedBatches(afterId: number, limit: number): Promise<BatchRow[]> {
+    return (await this.retry(() => this.q<BatchRow>(this.pool,
+      `SELECT ${BATCH_COLS} FROM notary_batches WHERE signed_at IS NOT NULL AND id > $1 ORDER BY id LIMIT $2`, [afterId, limit]))).rows;
+  }
+
   async setAnchor(batch: number, txId: string, height: number): Promise<void> {
     await this.retry(() => this.q(this.pool, 'UPDATE notary_batches SET anchor_tx = $1, anchor_height = $2 WHERE id = $3 AND anchor_tx IS NULL', [txId, height, batch]));
   }
