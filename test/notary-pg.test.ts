@@ -75,6 +75,12 @@ describe('notary on PostgreSQL behind a running node', { skip, timeout: 120_000 
     assert.equal(verified.ok, true);
     assert.equal(verified.verified, 3);
     assert.equal(verified.roots_ok, 1);
+    // A proof bundle: the record from PostgreSQL, the anchor from the node's chain; checked offline.
+    const bundle = path.join(home, 'proof.json');
+    await cliOk(home, ['notary', 'proof', String(posted.body.first_record + 1), '--out', bundle, '--data', node.dataDir, ...pgArgs]);
+    const checked = await cliOk(home, ['notary', 'verify-proof', bundle, '--node-key', node.nodeKey, '--json']);
+    assert.equal(checked.ok, true, JSON.stringify(checked));
+    assert.equal(checked.anchor_tx, batch.anchor_tx);
     // Metrics count the work in PostgreSQL (the worker's), not the node's empty SQLite tables.
     const metrics = await httpGet(`${node.internal}/metrics`);
     assert.match(metrics.text, /^tally_notary_records_signed_total 3$/m);

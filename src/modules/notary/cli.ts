@@ -15,7 +15,7 @@ import { exportTo, verifyExport } from './export.js';
 import { generateKey, importPem, parseKeyType } from './keys.js';
 import { notaryDefaults, notaryLimits } from './limits.js';
 import { recordProof } from './proof.js';
-import { buildProofBundle, verifyProofBundle, type ProofBundle } from './proof-bundle.js';
+import { bundleOf, buildProofBundle, verifyProofBundle, type ProofBundle } from './proof-bundle.js';
 import { ChainReads } from '../../chain/reads.js';
 import { parseJsonLines } from './records.js';
 import { publicKeyView } from './routes.js';
@@ -24,6 +24,7 @@ import { NotaryStore } from './store.js';
 import { SqliteNotaryBackend, type NotaryBackend } from './backend.js';
 import { openPgNotary, type PgNotarySource } from './pg-open.js';
 import { createKek } from './kek.js';
+import type { PgNotaryStore } from './pg-store.js';
 
 /** Records per write transaction of `notary submit` (~0.1 s of the write lock). */
 const SUBMIT_TX_RECORDS = 10_000;
@@ -269,16 +270,20 @@ export function notaryCli(program: Command, cli: CliContext): void {
       if (!r.ok) process.exitCode = 1;
     });
 
-  dataOpt(notary.command('proof').description('a record with its signature and the Merkle path to its anchored batch root; --out writes a self-contained proof bundle')
+  storeOpt(notary.command('proof').description('a record with its signature and the Merkle path to its anchored batch root; --out writes a self-contained proof bundle')
     .argument('<id>', 'record id', intFlag('record id', 1, Number.MAX_SAFE_INTEGER))
     .option('--out <file>', 'write the proof bundle (record, signature, key, Merkle path, anchor transaction, receipt proof, signed block) for `tally notary verify-proof`'))
     .action(async (id: number, o: DataOptions & { out?: string }) => {
       if (o.out) {
         const out = o.out;
+        // On PostgreSQL the record comes from there; the anchor and its block from the node's chain (--data).
+        const fromPg = o.store === 'postgres'
+          ? await withBackend(o, async (s) => ({ found: await (s as PgNotaryStore).recordProof(id), keys: await s.keys() }))
+          : undefined;
         const { store, sqlite } = openNotary(dataDirOf(o));
         let bundle: ProofBundle;
         try {
-          bundle = buildProofBundle(store, new ChainReads(sqlite), id);
+          bundle = fromPg ? bundleOf(fromPg.found, fromPg.keys, new ChainReads(sqlite), id) : buildProofBundle(store, new ChainReads(sqlite), id);
         } finally {
           sqlite.close();
         }
@@ -286,7 +291,9 @@ export function notaryCli(program: Command, cli: CliContext): void {
         const r = { out, record: id, batch: bundle.record.batch, anchor_tx: bundle.anchor.receipt.id, height: bundle.anchor.block.header.height };
         return show(o, r, () => `wrote the proof of record ${id} (batch ${r.batch}, anchored in block ${r.height}) to ${out}\ncheck it offline: tally notary verify-proof ${out} --node-key ${bundle.anchor.block.header.proposer}`);
       }
-      const p = await withStore(o, (s) => recordProof(s, id) ?? fail('record_not_found', `no record ${id}`, { status: 404 }));
+      const p = o.store === 'postgres'
+        ? await withBackend(o, async (s) => (await (s as PgNotaryStore).recordProof(id)) ?? fail('record_not_found', `no record ${id}`, { status: 404 }))
+        : await withStore(o, (s) => recordProof(s, id) ?? fail('record_not_found', `no record ${id}`, { status: 404 }));
       show(o, p, () => JSON.stringify(p, null, 2));
     });
 
