@@ -8,7 +8,7 @@ import { accountIdFromPub } from '../../core/keys.js';
 import { signTx, type Tx } from '../../chain/envelope.js';
 import type { TxType } from '../../chain/module.js';
 import type { ServiceContext } from '../../chain/app-module.js';
-import type { NotaryStore } from './store.js';
+import type { NotaryBackend } from './backend.js';
 
 /** Batch roots in one anchor transaction (keeps it well under the 4 KiB transaction limit). */
 export const ANCHOR_BATCHES_MAX = 20;
@@ -65,13 +65,13 @@ interface AnchorRecord {
  * crash between commit and bookkeeping, the chain state already holds the anchor: read it
  * back instead of anchoring twice.
  */
-export async function anchorPending(ctx: ServiceContext, store: NotaryStore): Promise<number> {
+export async function anchorPending(ctx: ServiceContext, store: Pick<NotaryBackend, 'unanchored' | 'setAnchor'>): Promise<number> {
   const account = accountIdFromPub(ctx.signer.pub);
-  let pending = store.unanchored(ANCHOR_BATCHES_MAX);
+  let pending = await store.unanchored(ANCHOR_BATCHES_MAX);
   const fresh = [];
   for (const b of pending) {
     const onChain = ctx.node.query('notary.anchor', { account, batch: b.id }) as AnchorRecord | null;
-    if (onChain && onChain.root === b.root) store.setAnchor(b.id, onChain.tx, onChain.height);
+    if (onChain && onChain.root === b.root) await store.setAnchor(b.id, onChain.tx, onChain.height);
     else fresh.push(b);
   }
   pending = fresh;
@@ -93,6 +93,6 @@ export async function anchorPending(ctx: ServiceContext, store: NotaryStore): Pr
     ctx.log(`notary: anchor transaction ${result.id} failed: ${result.code}`);
     return 0;
   }
-  for (const b of pending) store.setAnchor(b.id, result.id, result.height);
+  for (const b of pending) await store.setAnchor(b.id, result.id, result.height);
   return pending.length;
 }

@@ -15,12 +15,16 @@ import { exportTo, verifyExport } from './export.js';
 import { generateKey, importPem, parseKeyType } from './keys.js';
 import { notaryDefaults, notaryLimits } from './limits.js';
 import { recordProof } from './proof.js';
-import { buildProofBundle, verifyProofBundle, type ProofBundle } from './proof-bundle.js';
+import { bundleOf, buildProofBundle, verifyProofBundle, type ProofBundle } from './proof-bundle.js';
 import { ChainReads } from '../../chain/reads.js';
 import { parseJsonLines } from './records.js';
 import { publicKeyView } from './routes.js';
 import { notaryMigrations } from './schema.js';
 import { NotaryStore } from './store.js';
+import { SqliteNotaryBackend, type NotaryBackend } from './backend.js';
+import { openPgNotary, type PgNotarySource } from './pg-open.js';
+import { createKek } from './kek.js';
+import type { PgNotaryStore } from './pg-store.js';
 
 /** Records per write transaction of `notary submit` (~0.1 s of the write lock). */
 const SUBMIT_TX_RECORDS = 10_000;
@@ -31,6 +35,9 @@ const LEASE_MS_MAX = 600_000;
 interface DataOptions {
   data?: string;
   json?: boolean;
+  store?: string;
+  pgUrlFile?: string;
+  kekFile?: string;
 }
 
 /** --data, TALLY_DATA or the default data directory (the CLI context knows which). */
@@ -94,6 +101,35 @@ async function withStore<T>(o: DataOptions, fn: (store: NotaryStore) => T | Prom
 
 const dataOpt = (c: Command) => c.option('--data <dir>', 'node data directory (default: $TALLY_DATA or ~/.tally/node)').option('--json', 'print JSON for scripts');
 
+/** The commands that work on either backend: the node's SQLite file, or PostgreSQL. */
+const storeOpt = (c: Command) => dataOpt(c)
+  .option('--store <backend>', 'sqlite (the node database under --data) | postgres (URL from --pg-url-file or $TALLY_PG_URL)', 'sqlite')
+  .option('--pg-url-file <file>', 'with --store postgres: a file (mode 0600) holding the postgres:// URL (default: $TALLY_PG_URL)')
+  .option('--kek-file <file>', 'with --store postgres: the key-encryption key file (mode 0600; default: $TALLY_NOTARY_KEK_FILE); needed to add keys and to sign');
+
+function pgSource(o: DataOptions): PgNotarySource {
+  const kekFile = o.kekFile ?? process.env.TALLY_NOTARY_KEK_FILE;
+  return { ...(o.pgUrlFile ? { urlFile: o.pgUrlFile } : {}), ...(kekFile ? { kekFile } : {}) };
+}
+
+async function openBackend(o: DataOptions, log?: (line: string) => void): Promise<NotaryBackend> {
+  if (o.store === undefined || o.store === 'sqlite') {
+    const { store, sqlite } = openNotary(dataDirOf(o));
+    return new SqliteNotaryBackend(store, () => sqlite.close());
+  }
+  if (o.store !== 'postgres') fail('bad_flag', `--store must be sqlite or postgres, not "${o.store.slice(0, 32)}"`);
+  return openPgNotary(pgSource(o), { ...(log ? { log } : {}) });
+}
+
+async function withBackend<T>(o: DataOptions, fn: (store: NotaryBackend) => Promise<T>): Promise<T> {
+  const b = await openBackend(o);
+  try {
+    return await fn(b);
+  } finally {
+    await b.close();
+  }
+}
+
 function keyLine(k: ReturnType<typeof publicKeyView>): string {
   return `${k.kid}  ${k.type.padEnd(7)}  ${k.status.padEnd(7)}  created ${k.created_at}${k.retired_at ? `  retired ${k.retired_at}` : ''}`;
 }
@@ -104,17 +140,21 @@ export function notaryCli(program: Command, cli: CliContext): void {
   const notary = program.command('notary').description('exactly-once batch signing with a pool of keys (RSA-PSS, Ed25519), anchored on chain');
   const keys = notary.command('keys').description('the signing key pool');
 
-  dataOpt(keys.command('add').description('generate signing keys into the pool')
+  storeOpt(keys.command('add').description('generate signing keys into the pool')
     .requiredOption('--type <type>', 'rsa2048 | rsa3072 | ed25519')
     .option('--count <n>', `how many (1 to ${notaryLimits.keysAddMax})`, intFlag('--count', 1, notaryLimits.keysAddMax), 1))
     .action(async (o: DataOptions & { type: string; count: number }) => {
       const type = parseKeyType(o.type);
       const count = o.count;
-      const added = await withStore(o, (s) => Array.from({ length: count }, () => publicKeyView(s.addKey(generateKey(type)))));
+      const added = await withBackend(o, async (s) => {
+        const out = [];
+        for (let i = 0; i < count; i++) out.push(publicKeyView(await s.addKey(generateKey(type))));
+        return out;
+      });
       show(o, added, () => added.map(keyLine).join('\n'));
     });
 
-  dataOpt(keys.command('import').description('import a private key from PEM (PKCS#1 "RSA PRIVATE KEY" or PKCS#8 "PRIVATE KEY", unencrypted)')
+  storeOpt(keys.command('import').description('import a private key from PEM (PKCS#1 "RSA PRIVATE KEY" or PKCS#8 "PRIVATE KEY", unencrypted)')
     .argument('<file>', 'PEM file'))
     .action(async (file: string, o: DataOptions) => {
       let pem: string;
@@ -124,20 +164,20 @@ export function notaryCli(program: Command, cli: CliContext): void {
         fail('file_unreadable', `cannot read ${file}`);
       }
       const material = importPem(pem);
-      const k = await withStore(o, (s) => publicKeyView(s.addKey(material)));
+      const k = await withBackend(o, async (s) => publicKeyView(await s.addKey(material)));
       show(o, k, () => `imported ${keyLine(k)}`);
     });
 
-  dataOpt(keys.command('list').description('the keys of the pool with their status'))
+  storeOpt(keys.command('list').description('the keys of the pool with their status'))
     .action(async (o: DataOptions) => {
-      const list = await withStore(o, (s) => s.keys().map(publicKeyView).map(({ public_pem: _pem, ...rest }) => rest));
+      const list = await withBackend(o, async (s) => (await s.keys()).map(publicKeyView).map(({ public_pem: _pem, ...rest }) => rest));
       show(o, list, () => (list.length ? list.map((k) => keyLine({ ...k, public_pem: '' })).join('\n') : 'no keys; add some with `tally notary keys add --type ed25519 --count 4`'));
     });
 
-  dataOpt(keys.command('export').description('public keys (JSON array with PEM), for offline verification')
+  storeOpt(keys.command('export').description('public keys (JSON array with PEM), for offline verification')
     .option('--out <file>', 'write to this file instead of stdout'))
     .action(async (o: DataOptions & { out?: string }) => {
-      const list = await withStore(o, (s) => s.keys().map(publicKeyView));
+      const list = await withBackend(o, async (s) => (await s.keys()).map(publicKeyView));
       const text = JSON.stringify(list, null, 2) + '\n';
       if (o.out) {
         fs.writeFileSync(o.out, text);
@@ -147,13 +187,13 @@ export function notaryCli(program: Command, cli: CliContext): void {
       }
     });
 
-  dataOpt(keys.command('retire').description('retire a key: no new leases; its signatures stay verifiable').argument('<kid>', 'key id'))
+  storeOpt(keys.command('retire').description('retire a key: no new leases; its signatures stay verifiable').argument('<kid>', 'key id'))
     .action(async (kid: string, o: DataOptions) => {
-      const k = await withStore(o, (s) => publicKeyView(s.retireKey(kid)));
+      const k = await withBackend(o, async (s) => publicKeyView(await s.retireKey(kid)));
       show(o, k, () => `retired ${keyLine(k)}`);
     });
 
-  dataOpt(notary.command('submit').description('submit records from a JSON-lines file (one JSON value per line); durable when this returns')
+  storeOpt(notary.command('submit').description('submit records from a JSON-lines file (one JSON value per line); durable when this returns')
     .argument('<file>', "file, or '-' for stdin")
     .option('--batch-size <n>', `records per batch (each batch is signed and anchored as a unit, 1 to ${notaryLimits.batchRecordsMax})`, intFlag('--batch-size', 1, notaryLimits.batchRecordsMax), notaryLimits.batchRecordsMax))
     .action(async (file: string, o: DataOptions & { batchSize: number }) => {
@@ -169,11 +209,11 @@ export function notaryCli(program: Command, cli: CliContext): void {
       // transactions of at most SUBMIT_TX_RECORDS records, so the node's own commits never
       // wait long for the write lock; each batch is durable as its transaction commits.
       const step = Math.max(size, Math.floor(SUBMIT_TX_RECORDS / size) * size);
-      const batches = await withStore(o, (s) => {
+      const batches = await withBackend(o, async (s) => {
         const out: ReturnType<NotaryStore['submit']> = [];
         const progress = progressLines(o, 'stored', 'records');
         for (let i = 0; i < records.length; i += step) {
-          out.push(...s.submit(records.slice(i, i + step), 'cli', size));
+          out.push(...await s.submit(records.slice(i, i + step), 'cli', size));
           if (records.length > step) progress(Math.min(i + step, records.length), records.length);
         }
         return out;
@@ -190,15 +230,15 @@ export function notaryCli(program: Command, cli: CliContext): void {
           (duplicates ? `; ${duplicates} batches were already stored (duplicate)` : '') + `, record ids ${result.first_record}..${result.last_record}`));
     });
 
-  dataOpt(notary.command('status').description('records signed, batches pending/signed/anchored, keys, live leases')
+  storeOpt(notary.command('status').description('records signed, batches pending/signed/anchored, keys, live leases')
     .option('--batch <id>', 'one batch instead', intFlag('--batch', 1, Number.MAX_SAFE_INTEGER)))
     .action(async (o: DataOptions & { batch?: number }) => {
       if (o.batch !== undefined) {
         const batch = o.batch;
-        const b = await withStore(o, (s) => s.batchStatus(batch));
+        const b = await withBackend(o, (s) => s.batchStatus(batch));
         return show(o, b, () => Object.entries(b).map(([k, v]) => `${k.padEnd(13)}  ${v ?? '-'}`).join('\n'));
       }
-      const st = await withStore(o, (s) => s.status());
+      const st = await withBackend(o, (s) => s.status());
       show(o, st, () => [
         `records   ${st.signed} of ${st.records} signed`,
         `batches   ${st.batches.pending} pending, ${st.batches.signed} signed (awaiting anchor), ${st.batches.anchored} anchored`,
@@ -207,10 +247,10 @@ export function notaryCli(program: Command, cli: CliContext): void {
       ].join('\n'));
     });
 
-  dataOpt(notary.command('export').description('write every signed batch and its records (record, signature, key id, algorithm) as JSON lines')
+  storeOpt(notary.command('export').description('write every signed batch and its records (record, signature, key id, algorithm) as JSON lines')
     .requiredOption('--out <file>', 'output file'))
     .action(async (o: DataOptions & { out: string }) => {
-      const r = await withStore(o, (s) => {
+      const r = await withBackend(o, (s) => {
         const progress = progressLines(o, 'exported', 'records');
         return exportTo(s, o.out, (n) => progress(n));
       });
@@ -230,16 +270,20 @@ export function notaryCli(program: Command, cli: CliContext): void {
       if (!r.ok) process.exitCode = 1;
     });
 
-  dataOpt(notary.command('proof').description('a record with its signature and the Merkle path to its anchored batch root; --out writes a self-contained proof bundle')
+  storeOpt(notary.command('proof').description('a record with its signature and the Merkle path to its anchored batch root; --out writes a self-contained proof bundle')
     .argument('<id>', 'record id', intFlag('record id', 1, Number.MAX_SAFE_INTEGER))
     .option('--out <file>', 'write the proof bundle (record, signature, key, Merkle path, anchor transaction, receipt proof, signed block) for `tally notary verify-proof`'))
     .action(async (id: number, o: DataOptions & { out?: string }) => {
       if (o.out) {
         const out = o.out;
+        // On PostgreSQL the record comes from there; the anchor and its block from the node's chain (--data).
+        const fromPg = o.store === 'postgres'
+          ? await withBackend(o, async (s) => ({ found: await (s as PgNotaryStore).recordProof(id), keys: await s.keys() }))
+          : undefined;
         const { store, sqlite } = openNotary(dataDirOf(o));
         let bundle: ProofBundle;
         try {
-          bundle = buildProofBundle(store, new ChainReads(sqlite), id);
+          bundle = fromPg ? bundleOf(fromPg.found, fromPg.keys, new ChainReads(sqlite), id) : buildProofBundle(store, new ChainReads(sqlite), id);
         } finally {
           sqlite.close();
         }
@@ -247,7 +291,9 @@ export function notaryCli(program: Command, cli: CliContext): void {
         const r = { out, record: id, batch: bundle.record.batch, anchor_tx: bundle.anchor.receipt.id, height: bundle.anchor.block.header.height };
         return show(o, r, () => `wrote the proof of record ${id} (batch ${r.batch}, anchored in block ${r.height}) to ${out}\ncheck it offline: tally notary verify-proof ${out} --node-key ${bundle.anchor.block.header.proposer}`);
       }
-      const p = await withStore(o, (s) => recordProof(s, id) ?? fail('record_not_found', `no record ${id}`, { status: 404 }));
+      const p = o.store === 'postgres'
+        ? await withBackend(o, async (s) => (await (s as PgNotaryStore).recordProof(id)) ?? fail('record_not_found', `no record ${id}`, { status: 404 }))
+        : await withStore(o, (s) => recordProof(s, id) ?? fail('record_not_found', `no record ${id}`, { status: 404 }));
       show(o, p, () => JSON.stringify(p, null, 2));
     });
 
@@ -270,15 +316,29 @@ export function notaryCli(program: Command, cli: CliContext): void {
       if (!r.ok) process.exitCode = 1;
     });
 
-  dataOpt(notary.command('worker').description('a signing worker process against the node database (several may run, on this machine)')
+  notary.command('kek').description('the key-encryption key that seals private keys kept in PostgreSQL')
+    .command('new').description('write a new random 32-byte KEK (hex) to a new file of mode 0600; copy it to the node and every worker')
+    .requiredOption('--out <file>', 'the new file (never overwritten)')
+    .option('--json', 'print JSON for scripts')
+    .action((o: { out: string; json?: boolean }) => {
+      if (fs.existsSync(o.out)) fail('file_exists', `${o.out} exists; a KEK is never overwritten (keys sealed with it would be lost)`, { status: 409 });
+      createKek(o.out);
+      show(o, { out: o.out }, () => `wrote a new key-encryption key to ${o.out} (mode 0600)`);
+    });
+
+  storeOpt(notary.command('worker').description('a signing worker process: against the node database (this machine), or with --store postgres from any machine (needs the URL and the KEK)')
     .option('--concurrency <n>', `keys this process holds at once, one signing thread each (1 to ${notaryLimits.concurrencyMax}; default: one per core)`, intFlag('--concurrency', 1, notaryLimits.concurrencyMax), Math.min(os.availableParallelism(), notaryLimits.concurrencyMax))
     .option('--lease-ms <ms>', `lease duration; a killed worker's keys return to the pool after this (${LEASE_MS_MIN} to ${LEASE_MS_MAX})`, intFlag('--lease-ms', LEASE_MS_MIN, LEASE_MS_MAX), notaryDefaults.leaseMs)
     .option('--until-idle', 'exit when no batch is left unsigned'))
     .action(async (o: DataOptions & { concurrency: number; leaseMs: number; untilIdle?: boolean }) => {
       const { concurrency, leaseMs } = o;
-      const { sqlite } = openNotary(dataDirOf(o));
       const log = (line: string) => process.stderr.write(line + '\n');
-      const engine = new NotaryEngine(sqlite.db, { concurrency, leaseMs, holder: `worker:${process.pid}`, untilIdle: o.untilIdle ?? false, log }).start();
+      // A worker signs: on PostgreSQL it cannot without the KEK, so it refuses to start rather than poll in vain.
+      if (o.store === 'postgres' && !pgSource(o).kekFile) {
+        fail('kek_missing', 'a worker on PostgreSQL needs the key-encryption key', { hint: 'give --kek-file FILE (or $TALLY_NOTARY_KEK_FILE), the same file the keys were added with' });
+      }
+      const backend = await openBackend(o, log);
+      const engine = new NotaryEngine(backend, { concurrency, leaseMs, holder: `worker:${process.pid}`, untilIdle: o.untilIdle ?? false, log }).start();
       // Handlers before the first line: a SIGTERM sent on reading it must stop cleanly.
       let stopping = false;
       const stop = () => {
@@ -288,14 +348,14 @@ export function notaryCli(program: Command, cli: CliContext): void {
       };
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
-      if (!o.json) log(`notary worker ${process.pid}: ${concurrency} signing threads, lease ${leaseMs} ms`);
+      if (!o.json) log(`notary worker ${process.pid}: ${concurrency} signing threads, lease ${leaseMs} ms, store ${backend.kind}`);
       const started = Date.now();
       const progress = setInterval(() => { if (!o.json) log(`notary worker ${process.pid}: ${engine.signed} signed, ${engine.batches} batches completed`); }, 5000);
       progress.unref();
       await engine.done();
       await engine.stop();
       clearInterval(progress);
-      sqlite.close();
+      await backend.close();
       const r = { signed: engine.signed, batches: engine.batches, leases_lost: engine.leasesLost, seconds: (Date.now() - started) / 1000 };
       show(o, r, () => `notary worker ${process.pid}: signed ${r.signed} records, completed ${r.batches} batches in ${r.seconds.toFixed(1)} s`);
     });

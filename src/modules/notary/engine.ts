@@ -1,14 +1,16 @@
 // The signing engine: N slots, each with its own signing thread. A slot leases a key for a
 // batch, loads the key into its thread once, then signs the batch's unsigned records in
 // chunks, each chunk written in one guarded transaction. The same engine runs inside the
-// node (worker threads) and in `tally notary worker` processes against the same database.
+// node (worker threads) and in `tally notary worker` processes against the same database
+// (the node's SQLite file, or PostgreSQL for workers on other machines: backend.ts).
 import { Worker } from 'node:worker_threads';
-import type Database from 'better-sqlite3-multiple-ciphers';
+import Database from 'better-sqlite3-multiple-ciphers';
 import { TallyError } from '../../core/errors.js';
 import { notaryDefaults, notaryLimits } from './limits.js';
 import { signedMessage } from './records.js';
 import type { SignerReply, SignerRequest } from './signer-thread.js';
 import { NotaryStore, type Lease } from './store.js';
+import { SqliteNotaryBackend, type NotaryWorkStore } from './backend.js';
 
 export interface EngineOptions {
   concurrency: number;
@@ -67,7 +69,7 @@ class SignerThread {
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
 export class NotaryEngine {
-  readonly store: NotaryStore;
+  readonly store: NotaryWorkStore;
   private stopping = false;
   private readonly threads: SignerThread[] = [];
   private readonly slots: Array<Promise<void>> = [];
@@ -78,8 +80,9 @@ export class NotaryEngine {
   batches = 0;
   leasesLost = 0;
 
-  constructor(db: Database.Database, private readonly o: EngineOptions) {
-    this.store = new NotaryStore(db);
+  /** A database handle means the node's SQLite file; otherwise any NotaryWorkStore (PostgreSQL). */
+  constructor(source: Database.Database | NotaryWorkStore, private readonly o: EngineOptions) {
+    this.store = source instanceof Database ? new SqliteNotaryBackend(new NotaryStore(source)) : source;
     this.leaseMs = o.leaseMs ?? notaryDefaults.leaseMs;
     this.chunk = Math.min(o.chunk ?? notaryLimits.signChunkMax, notaryLimits.signChunkMax);
     this.log = o.log ?? (() => {});
@@ -118,12 +121,12 @@ export class NotaryEngine {
       try {
         // A cheap read first: an idle slot (nothing to lease, or every pending batch or
         // every key already held) must not take the write lock five times a second.
-        if (this.store.hasLeasableWork()) lease = this.store.acquire(holder, this.leaseMs);
+        if (await this.store.hasLeasableWork()) lease = await this.store.acquire(holder, this.leaseMs);
       } catch (err) {
         this.log(`notary: ${holder} could not lease: ${(err as Error).message}`);
       }
       if (!lease) {
-        if (this.o.untilIdle && !this.store.hasPendingBatches()) break;
+        if (this.o.untilIdle && !(await this.store.hasPendingBatches().catch(() => true))) break;
         await sleep(this.o.idlePollMs ?? notaryDefaults.idlePollMs);
         continue;
       }
@@ -135,19 +138,20 @@ export class NotaryEngine {
     let lost = false;
     let finished = false;
     // Renew while a slow chunk (RSA-3072) is being signed, so the lease outlives the work.
+    let renewing = false;
     const renewer = setInterval(() => {
-      try {
-        if (!this.store.renew(lease, this.leaseMs)) lost = true;
-      } catch {
-        // busy: the next chunk write renews, or the lease lapses and the write is refused
-      }
+      // One renewal at a time (a store that retries through an outage must not pile them up);
+      // busy or unreachable: the next chunk write renews, or the lease lapses and the write is refused.
+      if (renewing) return;
+      renewing = true;
+      this.store.renew(lease, this.leaseMs).then((ok) => { if (!ok) lost = true; }, () => undefined).finally(() => { renewing = false; });
     }, Math.max(50, Math.floor(this.leaseMs / 3)));
     try {
       await thread.call({ kind: 'load', alg: lease.alg, der: lease.privateDer });
       while (!this.stopping && !lost) {
-        const rows = this.store.unsigned(lease, lease.alg === 'ed25519' ? this.chunk : Math.min(this.chunk, notaryLimits.rsaSignChunk));
+        const rows = await this.store.unsigned(lease, lease.alg === 'ed25519' ? this.chunk : Math.min(this.chunk, notaryLimits.rsaSignChunk));
         if (rows.length === 0) {
-          this.store.complete(lease);
+          await this.store.complete(lease);
           finished = true;
           this.batches++;
           break;
@@ -155,7 +159,7 @@ export class NotaryEngine {
         const messages = rows.map((r) => signedMessage(lease.batchId, r.id, r.record));
         const sigs = (await thread.call({ kind: 'sign', messages }))!;
         if (lost) break;
-        this.store.writeSignatures(lease, this.leaseMs, rows.map((r, i) => ({ id: r.id, sig: Buffer.from(sigs[i]!) })));
+        await this.store.writeSignatures(lease, this.leaseMs, rows.map((r, i) => ({ id: r.id, sig: Buffer.from(sigs[i]!) })));
         this.signed += rows.length;
       }
     } catch (err) {
@@ -172,7 +176,7 @@ export class NotaryEngine {
         this.log(`notary: ${lease.holder} lost its lease on key ${lease.kid} (batch ${lease.batchId}); its unwritten signatures are dropped`);
       } else if (!finished) {
         try {
-          this.store.release(lease);
+          await this.store.release(lease);
         } catch {
           // it expires on its own
         }

@@ -14,11 +14,12 @@ import type { Algorithm } from './keys.js';
 import { recordLeafHash } from './records.js';
 import type { VerifyItem, VerifyRequest } from './verify-thread.js';
 import { publicKeyView } from './routes.js';
-import type { NotaryStore } from './store.js';
+import type { NotaryBackend } from './backend.js';
 
 export const EXPORT_FORMAT = 'tally-notary-export/v1';
 
-export function exportTo(store: NotaryStore, outPath: string, onProgress?: (records: number) => void): { records: number; batches: number; keys: number } {
+/** From either backend (the node's SQLite file or PostgreSQL): the same file. */
+export async function exportTo(store: Pick<NotaryBackend, 'keys' | 'signedBatches' | 'signedRange'>, outPath: string, onProgress?: (records: number) => void): Promise<{ records: number; batches: number; keys: number }> {
   const fd = fs.openSync(outPath, 'w', 0o644);
   let records = 0;
   let batches = 0;
@@ -29,17 +30,17 @@ export function exportTo(store: NotaryStore, outPath: string, onProgress?: (reco
       lines.length = 0;
     };
     lines.push(JSON.stringify({ kind: 'header', format: EXPORT_FORMAT, exported_at: new Date().toISOString() }) + '\n');
-    const keys = store.keys();
+    const keys = await store.keys();
     for (const k of keys) lines.push(JSON.stringify({ kind: 'key', ...publicKeyView(k) }) + '\n');
     let after = 0;
     while (true) {
-      const page = store.signedBatches(after, 50);
+      const page = await store.signedBatches(after, 50);
       if (page.length === 0) break;
       for (const b of page) {
         after = b.id;
         batches++;
         lines.push(JSON.stringify({ kind: 'batch', batch: b.id, first: b.first_record, count: b.record_count, root: b.root, anchor_tx: b.anchor_tx, anchor_height: b.anchor_height }) + '\n');
-        for (const r of store.signedRange(b.first_record, b.first_record + b.record_count - 1)) {
+        for (const r of await store.signedRange(b.first_record, b.first_record + b.record_count - 1)) {
           lines.push(`{"kind":"record","id":${r.id},"batch":${r.batch_id},"kid":"${r.kid}","alg":"${r.alg}","sig":"${toB64u(r.sig)}","signed_at":${r.signed_at},"record":${r.record}}\n`);
           records++;
         }
@@ -52,7 +53,7 @@ export function exportTo(store: NotaryStore, outPath: string, onProgress?: (reco
   } finally {
     fs.closeSync(fd);
   }
-  return { records, batches, keys: store.keys().length };
+  return { records, batches, keys: (await store.keys()).length };
 }
 
 export interface VerifyReport {

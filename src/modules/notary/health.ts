@@ -7,24 +7,9 @@
 // Both are module services: failing, they make /health 503 but leave the node ready.
 import type Database from 'better-sqlite3-multiple-ciphers';
 import type { HealthProbes } from '../../chain/health.js';
-import { int, decode, object, withDefault } from '../../core/decode.js';
+import type { NotaryConfig } from './config.js';
 
-export interface NotaryConfig {
-  /** /health fails notary.anchoring when a signed batch has waited this long for its anchor */
-  anchorLagMaxSecs: number;
-}
-
-/** Default: 5 minutes, far above an anchor's usual wait (a few anchor polls and one block). */
-export const ANCHOR_LAG_MAX_SECS_DEFAULT = 300;
-const ANCHOR_LAG_MAX_SECS_MAX = 7 * 24 * 3600;
-
-const configSchema = object({
-  anchorLagMaxSecs: withDefault(int({ min: 1, max: ANCHOR_LAG_MAX_SECS_MAX, what: `seconds, 1 to ${ANCHOR_LAG_MAX_SECS_MAX}` }), ANCHOR_LAG_MAX_SECS_DEFAULT),
-}, { comment: true });
-
-export function validateNotaryConfig(raw: unknown): NotaryConfig {
-  return decode(configSchema, raw ?? {}, 'config_invalid', 'notary');
-}
+export { ANCHOR_LAG_MAX_SECS_DEFAULT, validateNotaryConfig } from './config.js';
 
 // Statements stay reachable for the process (see src/store/sqlite.ts).
 const keepAlive: unknown[] = [];

@@ -7,8 +7,8 @@ import { notaryCli } from './cli.js';
 import { anchorQuery } from './queries.js';
 import { notaryInternalRoutes, notaryRoutes } from './routes.js';
 import { notaryMigrations } from './schema.js';
-import { validateNotaryConfig, type NotaryConfig } from './health.js';
 import { startNotaryService } from './service.js';
+import { validateNotaryConfig, type NotaryConfig } from './config.js';
 
 export const notaryChain: ChainModule = {
   name: 'notary',

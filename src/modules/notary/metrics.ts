@@ -6,6 +6,7 @@
 import type Database from 'better-sqlite3-multiple-ciphers';
 import client from 'prom-client';
 import { NOW_MS } from './schema.js';
+import { notaryRuntime } from './service.js';
 
 // Statements stay reachable for the process (Node 24.19+ aborts when one is garbage-collected
 // at the wrong moment; see src/store/sqlite.ts).
@@ -30,51 +31,59 @@ export function registerNotaryMetrics(registry: client.Registry, db: Database.Da
   };
   keepAlive.push(...Object.values(q));
   // One read per scrape, shared by the collectors below (each runs collect() in turn).
+  // With store "postgres" the same figures come from PostgreSQL (every worker's work there).
   let snapshot: { at: number; b: ReturnType<typeof q.batches.get>; pendingSigned: number; l: ReturnType<typeof q.leases.get>; k: ReturnType<typeof q.keys.get> } | undefined;
-  const read = () => {
+  const read = async () => {
     const now = Date.now();
     if (!snapshot || now - snapshot.at > 1000) {
-      snapshot = { at: now, b: q.batches.get(), pendingSigned: q.signedInPending.get()!.n, l: q.leases.get(), k: q.keys.get() };
+      if (notaryRuntime.pgConfigured) {
+        // PostgreSQL not answering: the last figures (or zeros), never a failed /metrics for the whole node.
+        const fresh = await notaryRuntime.pg?.metricsSnapshot().catch(() => undefined);
+        snapshot = fresh ? { at: now, ...fresh } : (snapshot ?? { at: now, b: { records: 0, pending_records: 0, batches: 0, signed: 0, anchored: 0 }, pendingSigned: 0, l: { live: 0, acquired: 0, expired: 0 }, k: { active: 0, retired: 0 } });
+      } else {
+        snapshot = { at: now, b: q.batches.get(), pendingSigned: q.signedInPending.get()!.n, l: q.leases.get(), k: q.keys.get() };
+      }
     }
     return snapshot;
   };
   const registers = [registry];
-  const counter = (name: string, help: string, value: () => number) => new client.Counter({
+  const counter = (name: string, help: string, value: () => Promise<number>) => new client.Counter({
     name, help, registers,
-    collect() {
+    async collect() {
+      const v = await value();
       this.reset();
-      this.inc(value());
+      this.inc(v);
     },
   });
-  counter('tally_notary_records_total', 'records accepted into batches', () => read().b!.records);
-  counter('tally_notary_records_signed_total', 'records signed (rate() of it: signatures per second)', () => {
-    const s = read();
+  counter('tally_notary_records_total', 'records accepted into batches', async () => (await read()).b!.records);
+  counter('tally_notary_records_signed_total', 'records signed (rate() of it: signatures per second)', async () => {
+    const s = await read();
     return s.b!.records - s.b!.pending_records + s.pendingSigned;
   });
   new client.Gauge({
     name: 'tally_notary_records_queued', help: 'records waiting to be signed', registers,
-    collect() {
-      const s = read();
+    async collect() {
+      const s = await read();
       this.set(s.b!.pending_records - s.pendingSigned);
     },
   });
   new client.Gauge({
     name: 'tally_notary_batches', help: 'batches by state: pending (not all signed), signed (not yet anchored), anchored', labelNames: ['state'], registers,
-    collect() {
-      const b = read().b!;
+    async collect() {
+      const b = (await read()).b!;
       this.set({ state: 'pending' }, b.batches - b.signed);
       this.set({ state: 'signed' }, b.signed - b.anchored);
       this.set({ state: 'anchored' }, b.anchored);
     },
   });
-  counter('tally_notary_anchors_total', 'batch roots anchored on chain', () => read().b!.anchored);
-  new client.Gauge({ name: 'tally_notary_leases_held', help: 'key leases held now (a signer working a batch with a key)', registers, collect() { this.set(read().l!.live); } });
-  counter('tally_notary_leases_total', 'key leases granted (each with a new fencing token)', () => read().l!.acquired);
-  counter('tally_notary_leases_expired_total', 'leases that ran out before their holder gave them back (a stalled or dead signer)', () => read().l!.expired);
+  counter('tally_notary_anchors_total', 'batch roots anchored on chain', async () => (await read()).b!.anchored);
+  new client.Gauge({ name: 'tally_notary_leases_held', help: 'key leases held now (a signer working a batch with a key)', registers, async collect() { this.set((await read()).l!.live); } });
+  counter('tally_notary_leases_total', 'key leases granted (each with a new fencing token)', async () => (await read()).l!.acquired);
+  counter('tally_notary_leases_expired_total', 'leases that ran out before their holder gave them back (a stalled or dead signer)', async () => (await read()).l!.expired);
   new client.Gauge({
     name: 'tally_notary_keys', help: 'keys in the pool by status', labelNames: ['status'], registers,
-    collect() {
-      const k = read().k!;
+    async collect() {
+      const k = (await read()).k!;
       this.set({ status: 'active' }, k.active);
       this.set({ status: 'retired' }, k.retired);
     },

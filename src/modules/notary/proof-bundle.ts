@@ -16,8 +16,8 @@ import { verifyTxProof } from '../../chain/proof.js';
 import type { ChainReads } from '../../chain/reads.js';
 import { kidOf, verifyWith, type Algorithm } from './keys.js';
 import { recordLeafHash, signedMessage } from './records.js';
-import { recordProof } from './proof.js';
-import type { NotaryStore } from './store.js';
+import { recordProof, type PendingRecord, type RecordProof } from './proof.js';
+import type { KeyRow, NotaryStore } from './store.js';
 
 export const PROOF_FORMAT = 'tally-notary-proof/v1';
 
@@ -33,14 +33,19 @@ export interface ProofBundle {
 
 /** The bundle of an anchored record; refused while its batch is unsigned or not yet anchored. */
 export function buildProofBundle(store: NotaryStore, reads: ChainReads, id: number): ProofBundle {
-  const p = recordProof(store, id) ?? fail('record_not_found', `no record ${id}`, { status: 404 });
+  return bundleOf(recordProof(store, id), store.keys(), reads, id);
+}
+
+/** The bundle from a record's proof and the pool's keys, read from either backend. */
+export function bundleOf(found: RecordProof | PendingRecord | undefined, keys: KeyRow[], reads: ChainReads, id: number): ProofBundle {
+  const p = found ?? fail('record_not_found', `no record ${id}`, { status: 404 });
   if ('state' in p || !p.proof || !p.root) fail('record_not_anchored', `record ${id} is not signed yet`, { status: 409, hint: 'wait until its batch is signed and anchored (tally notary status --batch N)' });
   if (!p.anchor_tx) fail('record_not_anchored', `record ${id} is signed but its batch ${p.batch} is not anchored yet`, { status: 409, hint: 'the running node anchors signed batches; retry shortly' });
   const tx = reads.tx(p.anchor_tx);
   const txProof = reads.proof(p.anchor_tx);
   // The batch row names an anchor transaction the chain must hold; if not, the store is damaged.
   if (!tx || !txProof) fail('db_corrupt', `anchor transaction ${p.anchor_tx} of batch ${p.batch} is not in the chain`, { status: 500 });
-  const key = store.keys().find((k) => k.kid === p.kid)!;
+  const key = keys.find((k) => k.kid === p.kid)!;
   return {
     format: PROOF_FORMAT,
     record: { id: p.id, batch: p.batch, record: p.record, kid: p.kid, alg: p.alg as Algorithm, sig: p.sig, signed_at: p.signed_at },

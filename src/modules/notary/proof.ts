@@ -4,7 +4,7 @@
 import { toB64u } from '../../core/encoding.js';
 import { merkleProof, type MerkleProof } from '../../core/merkle.js';
 import { recordLeafHash } from './records.js';
-import type { NotaryStore } from './store.js';
+import type { BatchRow, NotaryStore, SignedRecordRow } from './store.js';
 
 export interface RecordProof {
   id: number;
@@ -21,11 +21,17 @@ export interface RecordProof {
   anchor_height: number | null;
 }
 
-export function recordProof(store: NotaryStore, id: number): RecordProof | { id: number; batch: number; record: unknown; state: 'pending' } | undefined {
+export function recordProof(store: NotaryStore, id: number): RecordProof | PendingRecord | undefined {
   const r = store.record(id);
   if (!r) return undefined;
   const b = store.batch(r.batch_id)!;
-  const rows = store.signedRange(b.first_record, b.first_record + b.record_count - 1);
+  return proofOf(id, r, b, store.signedRange(b.first_record, b.first_record + b.record_count - 1));
+}
+
+export type PendingRecord = { id: number; batch: number; record: unknown; state: 'pending' };
+
+/** The proof from rows already read (any backend): the record, its batch, the batch's signed rows. */
+export function proofOf(id: number, r: { record: string }, b: BatchRow, rows: SignedRecordRow[]): RecordProof | PendingRecord {
   const mine = rows.find((x) => x.id === id);
   if (!mine) return { id, batch: b.id, record: JSON.parse(r.record), state: 'pending' };
   const leafOf = (x: typeof mine) => recordLeafHash({ id: x.id, batch: x.batch_id, kid: x.kid, alg: x.alg, sig: toB64u(x.sig), record: x.record });

@@ -8,11 +8,18 @@ import { fail } from '../../core/errors.js';
 import type { NodeHandle } from '../../chain/app-module.js';
 import { notaryLimits } from './limits.js';
 import { registerNotaryMetrics } from './metrics.js';
-import { registerNotaryHealth, validateNotaryConfig, type NotaryConfig } from './health.js';
+import { registerNotaryHealth } from './health.js';
+import { validateNotaryConfig, type NotaryConfig } from './config.js';
 import type { HealthProbes } from '../../chain/health.js';
 import { canonicalRecord } from './records.js';
 import { NotaryStore } from './store.js';
 import { recordProof } from './proof.js';
+import { notaryRuntime } from './service.js';
+
+/** With store "postgres" in config.json: the open PostgreSQL store, or 503 while it does not answer. */
+function pgStore() {
+  return notaryRuntime.pg ?? fail('pg_unreachable', 'the notary store (PostgreSQL) is not open yet', { status: 503, hint: 'the node retries; see /health and its log' });
+}
 
 /** Objects keep fields they do not list: the schemas document, they never trim an answer. */
 const open = (description: string, properties: Record<string, unknown> = {}) => ({ type: 'object', description, properties, additionalProperties: true });
@@ -24,7 +31,10 @@ export function notaryInternalRoutes(app: FastifyInstance, node: NodeHandle, ctx
   const db = node.store?.db;
   if (!db) return;
   if (ctx) registerNotaryMetrics(ctx.metrics, db);
-  if (ctx?.health) registerNotaryHealth(ctx.health, db, config ?? validateNotaryConfig(undefined));
+  const notaryConfig = config ?? validateNotaryConfig(undefined);
+  // The probes read the SQLite tables; with store "postgres" those stay idle, and the
+  // PostgreSQL store reports itself (a /health warning while it does not answer).
+  if (ctx?.health && notaryConfig.store === 'sqlite') registerNotaryHealth(ctx.health, db, notaryConfig);
   const store = new NotaryStore(db);
   app.post('/v1/notary/batches', {
     schema: {
@@ -42,6 +52,11 @@ export function notaryInternalRoutes(app: FastifyInstance, node: NodeHandle, ctx
     if (!Array.isArray(body.records) || body.records.length === 0) fail('bad_request', 'records must be a non-empty array of JSON values');
     if (body.records.length > notaryLimits.batchRecordsMax) fail('batch_too_large', `at most ${notaryLimits.batchRecordsMax} records per batch`, { status: 413 });
     const records = body.records.map((r, i) => canonicalRecord(r, `records[${i}]`));
+    if (notaryRuntime.pgConfigured) {
+      const pg = pgStore();
+      const [b] = await pg.submit(records, 'http');
+      return reply.status(b!.duplicate ? 200 : 202).send({ ...await pg.batchStatus(b!.batch), duplicate: b!.duplicate });
+    }
     const [b] = store.submit(records, 'http');
     // The same records again (a retry whose answer was lost, say): the existing batch, 200.
     return reply.status(b!.duplicate ? 200 : 202).send({ ...store.batchStatus(b!.batch), duplicate: b!.duplicate });
@@ -59,7 +74,10 @@ export function notaryRoutes(app: FastifyInstance, node: NodeHandle): void {
       response: { 200: batchView, 404: { description: 'batch_not_found: no batch with this number' } },
     },
   },
-    async (req) => store.batchStatus(Number((req.params as { id: string }).id)));
+    async (req) => {
+      const id = Number((req.params as { id: string }).id);
+      return notaryRuntime.pgConfigured ? pgStore().batchStatus(id) : store.batchStatus(id);
+    });
   app.get('/v1/notary/records/:id', {
     schema: {
       operationId: 'getNotaryRecord', tags: ['notary'], summary: 'a record with its signature, key, and Merkle proof to its batch root and anchor', params: idParams,
@@ -69,14 +87,17 @@ export function notaryRoutes(app: FastifyInstance, node: NodeHandle): void {
       },
     },
   },
-    async (req) => recordProof(store, Number((req.params as { id: string }).id)) ?? fail('record_not_found', 'no such record', { status: 404 }));
+    async (req) => {
+      const id = Number((req.params as { id: string }).id);
+      return (notaryRuntime.pgConfigured ? await pgStore().recordProof(id) : recordProof(store, id)) ?? fail('record_not_found', 'no such record', { status: 404 });
+    });
   app.get('/v1/notary/keys', {
     schema: {
       operationId: 'getNotaryKeys', tags: ['notary'], summary: 'the public keys of the pool (PEM), with their status',
       response: { 200: { type: 'array', items: open('{kid, type, alg, status, created_at, retired_at, public_pem}', { kid: { type: 'string' }, status: { type: 'string', enum: ['active', 'retired'] }, public_pem: { type: 'string' } }) } },
     },
   },
-    async () => store.keys().map(publicKeyView));
+    async () => (notaryRuntime.pgConfigured ? await pgStore().keys() : store.keys()).map(publicKeyView));
 }
 
 export function publicKeyView(k: { kid: string; type: string; alg: string; public_pem: string; created_at: number; retired_at: number | null }) {
