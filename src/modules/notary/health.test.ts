@@ -70,7 +70,7 @@ test('notary.anchoring and notary.signing in /health', () => {
 });
 
 test('notary config: anchorLagMaxSecs defaults to 5 minutes and is bounded', () => {
-  assert.deepEqual(validateNotaryConfig(undefined), { anchorLagMaxSecs: ANCHOR_LAG_MAX_SECS_DEFAULT });
+  assert.deepEqual(validateNotaryConfig(undefined), { store: 'sqlite', anchorLagMaxSecs: ANCHOR_LAG_MAX_SECS_DEFAULT });
   assert.equal(ANCHOR_LAG_MAX_SECS_DEFAULT, 300);
   assert.equal(errorCode(() => validateNotaryConfig({ anchorLagMaxSecs: 0 })), 'config_invalid');
   assert.equal(errorCode(() => validateNotaryConfig({ anchorLagMaxSecs: '60' })), 'config_invalid');
