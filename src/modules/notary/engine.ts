@@ -6,7 +6,6 @@ import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3-multiple-ciphers';
 import { TallyError } from '../../core/errors.js';
 import { notaryDefaults, notaryLimits } from './limits.js';
-import { signedMessage } from './records.js';
 import type { SignerReply, SignerRequest } from './signer-thread.js';
 import { NotaryStore, type Lease } from './store.js';
 
@@ -24,39 +23,41 @@ export interface EngineOptions {
 
 class SignerThread {
   private readonly worker: Worker;
-  private pending: { resolve: (r: SignerReply) => void; reject: (e: Error) => void } | undefined;
+  // Replies come back in the order of the requests: the thread answers one message at a
+  // time. Several requests may be outstanding, so the thread always has the next chunk.
+  private readonly pending: Array<{ resolve: (r: SignerReply) => void; reject: (e: Error) => void }> = [];
 
   constructor() {
     this.worker = new Worker(new URL('./signer-thread.js', import.meta.url));
-    this.worker.on('message', (r: SignerReply) => {
-      const p = this.pending;
-      this.pending = undefined;
-      p?.resolve(r);
-    });
-    this.worker.on('error', (err) => {
-      const p = this.pending;
-      this.pending = undefined;
-      p?.reject(err);
-    });
+    this.worker.on('message', (r: SignerReply) => this.pending.shift()?.resolve(r));
+    this.worker.on('error', (err) => this.failAll(err));
     this.worker.on('exit', () => {
       this.dead = true;
-      const p = this.pending;
-      this.pending = undefined;
-      p?.reject(new Error('signing thread exited'));
+      this.failAll(new Error('signing thread exited'));
     });
   }
 
   dead = false;
 
-  async call(req: SignerRequest, transfer: ArrayBuffer[] = []): Promise<Uint8Array[] | undefined> {
+  private failAll(err: Error): void {
+    for (const p of this.pending.splice(0)) p.reject(err);
+  }
+
+  async call(req: SignerRequest): Promise<SignerReply & { ok: true }> {
     if (this.dead) throw new Error('signing thread exited');
-    if (this.pending) throw new Error('invariant violated: one request at a time per signing thread');
     const reply = await new Promise<SignerReply>((resolve, reject) => {
-      this.pending = { resolve, reject };
-      this.worker.postMessage(req, transfer);
+      this.pending.push({ resolve, reject });
+      this.worker.postMessage(req);
     });
     if (!reply.ok) throw new Error(`signing thread: ${reply.error}`);
-    return reply.sigs;
+    return reply;
+  }
+
+  /** The signatures of rows, in their order, as views into one transferred buffer. */
+  async sign(batch: number, rows: Array<{ id: number; record: string }>): Promise<Buffer[]> {
+    const { sigs, sigBytes } = await this.call({ kind: 'sign', batch, ids: rows.map((r) => r.id), records: rows.map((r) => r.record) });
+    if (!sigs || !sigBytes || sigs.byteLength !== sigBytes * rows.length) throw new Error('invariant violated: the signing thread answered the wrong number of signatures');
+    return rows.map((_, i) => Buffer.from(sigs, i * sigBytes, sigBytes));
   }
 
   terminate(): Promise<number> {
@@ -144,20 +145,43 @@ export class NotaryEngine {
     }, Math.max(50, Math.floor(this.leaseMs / 3)));
     try {
       await thread.call({ kind: 'load', alg: lease.alg, der: lease.privateDer });
-      while (!this.stopping && !lost) {
-        const rows = this.store.unsigned(lease, lease.alg === 'ed25519' ? this.chunk : Math.min(this.chunk, notaryLimits.rsaSignChunk));
-        if (rows.length === 0) {
-          this.store.complete(lease);
-          finished = true;
-          this.batches++;
-          break;
-        }
-        const messages = rows.map((r) => signedMessage(lease.batchId, r.id, r.record));
-        const sigs = (await thread.call({ kind: 'sign', messages }))!;
+      // The lease holds the batch alone, so its unsigned records are read once, not per chunk.
+      const rows = this.store.unsigned(lease, lease.recordCount);
+      const size = Math.min(this.chunk, lease.alg === 'ed25519' ? notaryLimits.ed25519SignChunk : notaryLimits.rsaSignChunk);
+      const chunks: Array<Array<{ id: number; record: string }>> = [];
+      for (let i = 0; i < rows.length; i += size) chunks.push(rows.slice(i, i + size));
+      // Two chunks at the thread at a time: it signs the next one while this one is written
+      // (and fsynced) here, so a signing core never waits for the database.
+      const inFlight: Array<{ rows: Array<{ id: number; record: string }>; sigs: Promise<Buffer[]> }> = [];
+      let sent = 0;
+      const sendNext = () => {
+        if (sent >= chunks.length) return;
+        const c = chunks[sent++]!;
+        const sigs = thread.sign(lease.batchId, c);
+        sigs.catch(() => undefined); // a chunk given up on (stop, lost lease) must not be an unhandled rejection
+        inFlight.push({ rows: c, sigs });
+      };
+      sendNext();
+      sendNext();
+      let written = 0;
+      while (inFlight.length > 0 && !this.stopping && !lost) {
+        const chunk = inFlight.shift()!;
+        const sigs = await chunk.sigs;
         if (lost) break;
-        this.store.writeSignatures(lease, this.leaseMs, rows.map((r, i) => ({ id: r.id, sig: Buffer.from(sigs[i]!) })));
-        this.signed += rows.length;
+        // The last chunk completes the batch in its own transaction.
+        const last = written + 1 === chunks.length;
+        this.store.writeSignatures(lease, this.leaseMs, chunk.rows.map((r, i) => ({ id: r.id, sig: sigs[i]! })), last);
+        this.signed += chunk.rows.length;
+        written++;
+        finished = last;
+        sendNext();
       }
+      // Nothing left to sign (a holder before us signed it all, then lost the lease): complete it.
+      if (chunks.length === 0 && !this.stopping && !lost) {
+        this.store.complete(lease);
+        finished = true;
+      }
+      if (finished) this.batches++;
     } catch (err) {
       if (err instanceof TallyError && err.code === 'lease_lost') {
         lost = true;
