@@ -122,6 +122,57 @@ describe('notary store', () => {
   });
 });
 
+describe('notary store: the last chunk completes its batch', () => {
+  let dir: string;
+  let sqlite: SqliteStore;
+  let store: NotaryStore;
+
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'notary-unit-'));
+    createDatabaseKey(path.join(dir, 'db.key'));
+    sqlite = SqliteStore.open({ dbPath: path.join(dir, 'tally.db'), keyPath: path.join(dir, 'db.key'), create: true });
+    sqlite.migrate('notary', notaryMigrations);
+    store = new NotaryStore(sqlite.db);
+    store.addKey(generateKey('ed25519'));
+  });
+  after(() => {
+    sqlite.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const sign = (lease: Lease, rows: Array<{ id: number; record: string }>) =>
+    rows.map((r) => ({ id: r.id, sig: signWith(lease.alg, crypto.createPrivateKey({ key: lease.privateDer, format: 'der', type: 'pkcs8' }), signedMessage(lease.batchId, r.id, r.record)) }));
+
+  it('writes and completes in one transaction, or does neither', async () => {
+    store.submit(['{"c":1}', '{"c":2}', '{"c":3}', '{"c":4}'], 'test');
+    const a = store.acquire('worker-a', 5000)!;
+    const rows = store.unsigned(a, 10);
+    assert.equal(store.writeSignatures(a, 5000, sign(a, rows.slice(0, 2))), undefined);
+    const root = store.writeSignatures(a, 5000, sign(a, rows.slice(2)), true)!;
+    assert.match(root, /^[0-9a-f]{64}$/);
+    assert.equal(store.batch(a.batchId)!.root, root);
+    assert.equal(root, store.batchRoot(a.firstRecord, a.recordCount));
+    assert.deepEqual(store.leaseLog().map((r) => r.end_reason), ['completed']);
+    assert.deepEqual(store.status().leases, []);
+
+    // A batch not whole: the write is undone with the completion, nothing stays.
+    store.submit(['{"d":1}', '{"d":2}'], 'test');
+    const b = store.acquire('worker-b', 5000)!;
+    const bRows = store.unsigned(b, 10);
+    assert.equal(code(() => store.writeSignatures(b, 5000, sign(b, bRows.slice(0, 1)), true)), 'batch_incomplete');
+    assert.equal(store.status().signed, 4);
+    assert.equal(store.batch(b.batchId)!.signed_at, null);
+    store.release(b);
+
+    // A lost lease: nothing written, nothing completed.
+    const c = store.acquire('worker-c', 100)!;
+    await sleep(250);
+    assert.equal(code(() => store.writeSignatures(c, 5000, sign(c, store.unsigned(c, 10)), true)), 'lease_lost');
+    assert.equal(store.status().signed, 4);
+    assert.equal(store.batch(c.batchId)!.signed_at, null);
+  });
+});
+
 describe('notary keys and records', () => {
   it('imports PKCS#1 and PKCS#8 PEM and refuses corrupt, encrypted, odd-sized and unknown keys', () => {
     const rsa = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
