@@ -146,15 +146,18 @@ export async function runNotaryBench(o: NotaryBenchOptions): Promise<NotaryBench
     const sqlite = SqliteStore.open({ dbPath: path.join(dir, 'tally.db'), keyPath: path.join(dir, 'db.key'), create: true });
     sqlite.migrate('notary', notaryMigrations);
     const store = new NotaryStore(sqlite.db);
-    o.log(`generating ${o.threads} ${o.keyType} keys ...`);
-    for (let i = 0; i < o.threads; i++) store.addKey(generateKey(o.keyType));
-    // Enough batches that every thread always has one to lease.
-    const batchSize = Math.max(1, Math.min(1000, Math.floor(records / (o.threads * 4))));
+    // Two leases per signing thread: while one is between batches (completing, leasing
+    // anew) the other keeps the thread busy. So two keys per thread.
+    const leases = o.threads * 2;
+    o.log(`generating ${leases} ${o.keyType} keys ...`);
+    for (let i = 0; i < leases; i++) store.addKey(generateKey(o.keyType));
+    // Enough batches that every slot always has one to lease.
+    const batchSize = Math.max(1, Math.min(1000, Math.floor(records / (leases * 4))));
     o.log(`storing ${records} records ...`);
     store.submit(Array.from({ length: records }, (_, i) => JSON.stringify({ bench: i, doc: `record-${i}`, digest: 'ab'.repeat(32) })), 'bench', batchSize);
     o.log(`signing ${records} records with ${o.threads} threads (batches of ${batchSize}) ...`);
     const counts = countQueries(sqlite.db);
-    const engine = new NotaryEngine(sqlite.db, { concurrency: o.threads, holder: 'bench', untilIdle: true, idlePollMs: 20, log: o.log });
+    const engine = new NotaryEngine(sqlite.db, { concurrency: leases, threads: o.threads, holder: 'bench', untilIdle: true, idlePollMs: 20, log: o.log });
     const cpu0 = threadCpu();
     const t0 = process.hrtime.bigint();
     engine.start();

@@ -1,6 +1,7 @@
-// The signing engine: N slots, each with its own signing thread. A slot leases a key for a
-// batch, loads the key into its thread once, then signs the batch's unsigned records in
-// chunks, each chunk written in one guarded transaction. The same engine runs inside the
+// The signing engine: N slots over T signing threads (by default one each). A slot leases a
+// key for a batch, loads the key into its thread once, then signs the batch's unsigned
+// records in chunks, each chunk written in one guarded transaction. Two slots sharing a
+// thread keep it busy while one of them is between leases (completing, leasing anew). The same engine runs inside the
 // node (worker threads) and in `tally notary worker` processes against the same database.
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3-multiple-ciphers';
@@ -10,7 +11,10 @@ import type { SignerReply, SignerRequest } from './signer-thread.js';
 import { NotaryStore, type Lease } from './store.js';
 
 export interface EngineOptions {
+  /** slots: leases held at once */
   concurrency: number;
+  /** signing threads the slots share, slot i on thread i mod threads (default: one per slot) */
+  threads?: number;
   /** Identifies this process in leases and the lease log, e.g. "worker:1234". */
   holder: string;
   leaseMs?: number;
@@ -54,8 +58,8 @@ class SignerThread {
   }
 
   /** The signatures of rows, in their order, as views into one transferred buffer. */
-  async sign(batch: number, rows: Array<{ id: number; record: string }>): Promise<Buffer[]> {
-    const { sigs, sigBytes } = await this.call({ kind: 'sign', batch, ids: rows.map((r) => r.id), records: rows.map((r) => r.record) });
+  async sign(slot: number, batch: number, rows: Array<{ id: number; record: string }>): Promise<Buffer[]> {
+    const { sigs, sigBytes } = await this.call({ kind: 'sign', slot, batch, ids: Float64Array.from(rows, (r) => r.id), records: rows.map((r) => r.record).join('\n') });
     if (!sigs || !sigBytes || sigs.byteLength !== sigBytes * rows.length) throw new Error('invariant violated: the signing thread answered the wrong number of signatures');
     return rows.map((_, i) => Buffer.from(sigs, i * sigBytes, sigBytes));
   }
@@ -87,11 +91,9 @@ export class NotaryEngine {
   }
 
   start(): this {
-    for (let i = 0; i < this.o.concurrency; i++) {
-      const thread = new SignerThread();
-      this.threads.push(thread);
-      this.slots.push(this.runSlot(thread, `${this.o.holder}/${i}`, i));
-    }
+    const threads = Math.max(1, Math.min(this.o.threads ?? this.o.concurrency, this.o.concurrency));
+    for (let t = 0; t < threads; t++) this.threads.push(new SignerThread());
+    for (let i = 0; i < this.o.concurrency; i++) this.slots.push(this.runSlot(`${this.o.holder}/${i}`, i, i % threads));
     return this;
   }
 
@@ -107,13 +109,14 @@ export class NotaryEngine {
     await Promise.all(this.threads.map((t) => t.terminate()));
   }
 
-  private async runSlot(first: SignerThread, holder: string, index: number): Promise<void> {
-    let thread = first;
+  private async runSlot(holder: string, slot: number, threadIndex: number): Promise<void> {
     while (!this.stopping) {
+      let thread = this.threads[threadIndex]!;
       if (thread.dead) {
-        // A signing thread that died (out of memory, a crash in the binding) is replaced.
+        // A signing thread that died (out of memory, a crash in the binding) is replaced,
+        // once: the slots sharing it find the new one here.
         thread = new SignerThread();
-        this.threads[index] = thread;
+        this.threads[threadIndex] = thread;
       }
       let lease: Lease | undefined;
       try {
@@ -128,11 +131,11 @@ export class NotaryEngine {
         await sleep(this.o.idlePollMs ?? notaryDefaults.idlePollMs);
         continue;
       }
-      await this.work(thread, lease);
+      await this.work(thread, slot, lease);
     }
   }
 
-  private async work(thread: SignerThread, lease: Lease): Promise<void> {
+  private async work(thread: SignerThread, slot: number, lease: Lease): Promise<void> {
     let lost = false;
     let finished = false;
     // Renew while a slow chunk (RSA-3072) is being signed, so the lease outlives the work.
@@ -144,7 +147,7 @@ export class NotaryEngine {
       }
     }, Math.max(50, Math.floor(this.leaseMs / 3)));
     try {
-      await thread.call({ kind: 'load', alg: lease.alg, der: lease.privateDer });
+      await thread.call({ kind: 'load', slot, alg: lease.alg, der: lease.privateDer });
       // The lease holds the batch alone, so its unsigned records are read once, not per chunk.
       const rows = this.store.unsigned(lease, lease.recordCount);
       const size = Math.min(this.chunk, lease.alg === 'ed25519' ? notaryLimits.ed25519SignChunk : notaryLimits.rsaSignChunk);
@@ -157,7 +160,7 @@ export class NotaryEngine {
       const sendNext = () => {
         if (sent >= chunks.length) return;
         const c = chunks[sent++]!;
-        const sigs = thread.sign(lease.batchId, c);
+        const sigs = thread.sign(slot, lease.batchId, c);
         sigs.catch(() => undefined); // a chunk given up on (stop, lost lease) must not be an unhandled rejection
         inFlight.push({ rows: c, sigs });
       };
@@ -201,7 +204,7 @@ export class NotaryEngine {
           // it expires on its own
         }
       }
-      await thread.call({ kind: 'unload' }).catch(() => undefined);
+      await thread.call({ kind: 'unload', slot }).catch(() => undefined);
     }
   }
 }

@@ -1,5 +1,6 @@
 // A signing thread. It receives a lease's private key once (the KeyObject is built once
-// per lease, not per record), then chunks of records, and answers all their signatures in
+// per lease, not per record), under the slot that holds the lease (several slots may share
+// a thread), then chunks of records, and answers all their signatures in
 // one transferred buffer. It builds the signed bytes itself, so the main thread (which
 // also runs every database write) does as little per record as it can.
 import { parentPort } from 'node:worker_threads';
@@ -8,31 +9,34 @@ import { privateKeyFromDer, signWith, type Algorithm } from './keys.js';
 import { signedMessage } from './records.js';
 
 export type SignerRequest =
-  | { kind: 'load'; alg: Algorithm; der: Uint8Array }
-  | { kind: 'sign'; batch: number; ids: number[]; records: string[] }
-  | { kind: 'unload' };
+  | { kind: 'load'; slot: number; alg: Algorithm; der: Uint8Array }
+  // records: their canonical JSON joined by newlines (canonical JSON has none inside), one
+  // string to copy between threads instead of one per record
+  | { kind: 'sign'; slot: number; batch: number; ids: Float64Array; records: string }
+  | { kind: 'unload'; slot: number };
 
 /** sigs: the signatures one after another, each sigBytes long (RSA and Ed25519 signatures have a fixed length per key). */
 export type SignerReply = { ok: true; sigs?: ArrayBuffer; sigBytes?: number } | { ok: false; error: string };
 
-let key: KeyObject | undefined;
-let alg: Algorithm = 'ed25519';
+const keys = new Map<number, { alg: Algorithm; key: KeyObject }>();
 
 parentPort!.on('message', (req: SignerRequest) => {
   try {
     if (req.kind === 'load') {
-      key = privateKeyFromDer(Buffer.from(req.der));
-      alg = req.alg;
+      keys.set(req.slot, { alg: req.alg, key: privateKeyFromDer(Buffer.from(req.der)) });
       parentPort!.postMessage({ ok: true } satisfies SignerReply);
     } else if (req.kind === 'unload') {
-      key = undefined;
+      keys.delete(req.slot);
       parentPort!.postMessage({ ok: true } satisfies SignerReply);
     } else {
-      if (!key) throw new Error('no key loaded');
+      const k = keys.get(req.slot);
+      if (!k) throw new Error('no key loaded');
+      const records = req.records.split('\n');
+      if (records.length !== req.ids.length) throw new Error('invariant violated: as many records as ids');
       let out: Uint8Array | undefined;
       let sigBytes = 0;
       for (let i = 0; i < req.ids.length; i++) {
-        const sig = signWith(alg, key, signedMessage(req.batch, req.ids[i]!, req.records[i]!));
+        const sig = signWith(k.alg, k.key, signedMessage(req.batch, req.ids[i]!, records[i]!));
         if (!out) {
           sigBytes = sig.length;
           out = new Uint8Array(new ArrayBuffer(sigBytes * req.ids.length));
