@@ -7,6 +7,7 @@ import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3-multiple-ciphers';
 import { TallyError } from '../../core/errors.js';
 import { notaryDefaults, notaryLimits } from './limits.js';
+import { LEAF_HASH_BYTES } from './records.js';
 import type { SignerReply, SignerRequest } from './signer-thread.js';
 import { NotaryStore, type Lease } from './store.js';
 
@@ -57,11 +58,16 @@ class SignerThread {
     return reply;
   }
 
-  /** The signatures of rows, in their order, as views into one transferred buffer. */
-  async sign(slot: number, batch: number, rows: Array<{ id: number; record: string }>): Promise<Buffer[]> {
-    const { sigs, sigBytes } = await this.call({ kind: 'sign', slot, batch, ids: Float64Array.from(rows, (r) => r.id), records: rows.map((r) => r.record).join('\n') });
-    if (!sigs || !sigBytes || sigs.byteLength !== sigBytes * rows.length) throw new Error('invariant violated: the signing thread answered the wrong number of signatures');
-    return rows.map((_, i) => Buffer.from(sigs, i * sigBytes, sigBytes));
+  /** The signatures of rows and their leaf hashes, in their order, as views into the transferred buffers. */
+  async sign(slot: number, batch: number, rows: Array<{ id: number; record: string }>): Promise<{ sigs: Buffer[]; leaves: Uint8Array[] }> {
+    const { sigs, sigBytes, leaves } = await this.call({ kind: 'sign', slot, batch, ids: Float64Array.from(rows, (r) => r.id), records: rows.map((r) => r.record).join('\n') });
+    if (!sigs || !sigBytes || sigs.byteLength !== sigBytes * rows.length || leaves?.byteLength !== LEAF_HASH_BYTES * rows.length) {
+      throw new Error('invariant violated: the signing thread answered the wrong number of signatures');
+    }
+    return {
+      sigs: rows.map((_, i) => Buffer.from(sigs, i * sigBytes, sigBytes)),
+      leaves: rows.map((_, i) => new Uint8Array(leaves, i * LEAF_HASH_BYTES, LEAF_HASH_BYTES)),
+    };
   }
 
   terminate(): Promise<number> {
@@ -147,7 +153,7 @@ export class NotaryEngine {
       }
     }, Math.max(50, Math.floor(this.leaseMs / 3)));
     try {
-      await thread.call({ kind: 'load', slot, alg: lease.alg, der: lease.privateDer });
+      await thread.call({ kind: 'load', slot, kid: lease.kid, alg: lease.alg, der: lease.privateDer });
       // The lease holds the batch alone, so its unsigned records are read once, not per chunk.
       const rows = this.store.unsigned(lease, lease.recordCount);
       const size = Math.min(this.chunk, lease.alg === 'ed25519' ? notaryLimits.ed25519SignChunk : notaryLimits.rsaSignChunk);
@@ -155,7 +161,7 @@ export class NotaryEngine {
       for (let i = 0; i < rows.length; i += size) chunks.push(rows.slice(i, i + size));
       // Two chunks at the thread at a time: it signs the next one while this one is written
       // (and fsynced) here, so a signing core never waits for the database.
-      const inFlight: Array<{ rows: Array<{ id: number; record: string }>; sigs: Promise<Buffer[]> }> = [];
+      const inFlight: Array<{ rows: Array<{ id: number; record: string }>; sigs: ReturnType<SignerThread['sign']> }> = [];
       let sent = 0;
       const sendNext = () => {
         if (sent >= chunks.length) return;
@@ -166,14 +172,18 @@ export class NotaryEngine {
       };
       sendNext();
       sendNext();
+      // Leaf hashes of the whole batch, when this lease signs all of it: the batch root is
+      // then computed from them rather than read back and hashed again on this thread.
+      const leaves: Uint8Array[] | undefined = rows.length === lease.recordCount ? [] : undefined;
       let written = 0;
       while (inFlight.length > 0 && !this.stopping && !lost) {
         const chunk = inFlight.shift()!;
-        const sigs = await chunk.sigs;
+        const { sigs, leaves: chunkLeaves } = await chunk.sigs;
         if (lost) break;
+        leaves?.push(...chunkLeaves);
         // The last chunk completes the batch in its own transaction.
         const last = written + 1 === chunks.length;
-        this.store.writeSignatures(lease, this.leaseMs, chunk.rows.map((r, i) => ({ id: r.id, sig: sigs[i]! })), last);
+        this.store.writeSignatures(lease, this.leaseMs, chunk.rows.map((r, i) => ({ id: r.id, sig: sigs[i]! })), last ? { leafHashes: leaves } : undefined);
         this.signed += chunk.rows.length;
         written++;
         finished = last;
