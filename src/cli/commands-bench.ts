@@ -59,6 +59,8 @@ export function registerBenchCommand(program: Command): void {
     .action(async (opts, cmd: Command) => {
       // `bench` has its own --json, which commander gives to the parent
       opts.json = opts.json ?? (cmd.parent?.opts() as { json?: boolean }).json;
+      // and --duration too (its own default is 10): take the parent's when given on the command line
+      if (cmd.parent?.getOptionValueSource('duration') === 'cli') opts.duration = (cmd.parent.opts() as { duration: number }).duration;
       const r = await runNotaryBench({
         records: opts.records,
         durationSecs: opts.duration,
