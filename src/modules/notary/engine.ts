@@ -1,8 +1,9 @@
-// The signing engine: N slots over T signing threads (by default one each). A slot leases a
+// The signing engine: N slots over T signing threads (by default one each, at most one per core). A slot leases a
 // key for a batch, loads the key into its thread once, then signs the batch's unsigned
 // records in chunks, each chunk written in one guarded transaction. Two slots sharing a
 // thread keep it busy while one of them is between leases (completing, leasing anew). The same engine runs inside the
 // node (worker threads) and in `tally notary worker` processes against the same database.
+import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3-multiple-ciphers';
 import { TallyError } from '../../core/errors.js';
@@ -14,7 +15,7 @@ import { NotaryStore, type Lease } from './store.js';
 export interface EngineOptions {
   /** slots: leases held at once */
   concurrency: number;
-  /** signing threads the slots share, slot i on thread i mod threads (default: one per slot) */
+  /** signing threads the slots share, slot i on thread i mod threads (default: one per slot, at most one per core) */
   threads?: number;
   /** Identifies this process in leases and the lease log, e.g. "worker:1234". */
   holder: string;
@@ -97,7 +98,8 @@ export class NotaryEngine {
   }
 
   start(): this {
-    const threads = Math.max(1, Math.min(this.o.threads ?? this.o.concurrency, this.o.concurrency));
+    // More signing threads than cores would only take turns on them.
+    const threads = Math.max(1, Math.min(this.o.threads ?? Math.min(this.o.concurrency, os.availableParallelism()), this.o.concurrency));
     for (let t = 0; t < threads; t++) this.threads.push(new SignerThread());
     for (let i = 0; i < this.o.concurrency; i++) this.slots.push(this.runSlot(`${this.o.holder}/${i}`, i, i % threads));
     return this;
