@@ -16,7 +16,12 @@ export interface NotaryWorkStore {
   acquire(holder: string, leaseMs: number): Promise<Lease | undefined>;
   renew(lease: Lease, leaseMs: number): Promise<boolean>;
   unsigned(lease: Lease, limit: number): Promise<Array<{ id: number; record: string }>>;
-  writeSignatures(lease: Lease, leaseMs: number, rows: Array<{ id: number; sig: Buffer }>): Promise<void>;
+  /**
+   * Write a chunk's signatures under the lease. With `complete`, the chunk is the batch's
+   * last: the batch is completed too (SQLite: in the same transaction, its root from the
+   * signing threads' leaf hashes when given).
+   */
+  writeSignatures(lease: Lease, leaseMs: number, rows: Array<{ id: number; sig: Buffer }>, complete?: { leafHashes?: Uint8Array[] }): Promise<void>;
   complete(lease: Lease): Promise<string>;
   release(lease: Lease): Promise<void>;
 }
@@ -50,7 +55,7 @@ export class SqliteNotaryBackend implements NotaryBackend {
   async acquire(holder: string, leaseMs: number) { return this.store.acquire(holder, leaseMs); }
   async renew(lease: Lease, leaseMs: number) { return this.store.renew(lease, leaseMs); }
   async unsigned(lease: Lease, limit: number) { return this.store.unsigned(lease, limit); }
-  async writeSignatures(lease: Lease, leaseMs: number, rows: Array<{ id: number; sig: Buffer }>) { this.store.writeSignatures(lease, leaseMs, rows); }
+  async writeSignatures(lease: Lease, leaseMs: number, rows: Array<{ id: number; sig: Buffer }>, complete?: { leafHashes?: Uint8Array[] }) { this.store.writeSignatures(lease, leaseMs, rows, complete); }
   async complete(lease: Lease) { return this.store.complete(lease); }
   async release(lease: Lease) { this.store.release(lease); }
   async addKey(k: KeyMaterial) { return this.store.addKey(k); }

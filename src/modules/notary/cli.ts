@@ -327,7 +327,7 @@ export function notaryCli(program: Command, cli: CliContext): void {
     });
 
   storeOpt(notary.command('worker').description('a signing worker process: against the node database (this machine), or with --store postgres from any machine (needs the URL and the KEK)')
-    .option('--concurrency <n>', `keys this process holds at once, one signing thread each (1 to ${notaryLimits.concurrencyMax}; default: one per core)`, intFlag('--concurrency', 1, notaryLimits.concurrencyMax), Math.min(os.availableParallelism(), notaryLimits.concurrencyMax))
+    .option('--concurrency <n>', `keys this process holds at once, over one signing thread each but at most one per core (1 to ${notaryLimits.concurrencyMax}; default: one per core)`, intFlag('--concurrency', 1, notaryLimits.concurrencyMax), Math.min(os.availableParallelism(), notaryLimits.concurrencyMax))
     .option('--lease-ms <ms>', `lease duration; a killed worker's keys return to the pool after this (${LEASE_MS_MIN} to ${LEASE_MS_MAX})`, intFlag('--lease-ms', LEASE_MS_MIN, LEASE_MS_MAX), notaryDefaults.leaseMs)
     .option('--until-idle', 'exit when no batch is left unsigned'))
     .action(async (o: DataOptions & { concurrency: number; leaseMs: number; untilIdle?: boolean }) => {
@@ -348,7 +348,7 @@ export function notaryCli(program: Command, cli: CliContext): void {
       };
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
-      if (!o.json) log(`notary worker ${process.pid}: ${concurrency} signing threads, lease ${leaseMs} ms, store ${backend.kind}`);
+      if (!o.json) log(`notary worker ${process.pid}: ${concurrency} leases at once on ${Math.min(concurrency, os.availableParallelism())} signing threads, lease ${leaseMs} ms, store ${backend.kind}`);
       const started = Date.now();
       const progress = setInterval(() => { if (!o.json) log(`notary worker ${process.pid}: ${engine.signed} signed, ${engine.batches} batches completed`); }, 5000);
       progress.unref();

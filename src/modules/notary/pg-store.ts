@@ -235,7 +235,13 @@ export class PgNotaryStore implements NotaryBackend {
    * connection lost at COMMIT skips the rows its first attempt already wrote (under this
    * same token: nobody else can have written them while the lease was ours).
    */
-  async writeSignatures(lease: Lease, leaseMs: number, rows: Array<{ id: number; sig: Buffer }>): Promise<void> {
+  async writeSignatures(lease: Lease, leaseMs: number, rows: Array<{ id: number; sig: Buffer }>, complete?: { leafHashes?: Uint8Array[] }): Promise<void> {
+    await this.writeChunk(lease, leaseMs, rows);
+    // The batch's last chunk: complete it (its own transaction; the root is read back here).
+    if (complete) await this.complete(lease);
+  }
+
+  private async writeChunk(lease: Lease, leaseMs: number, rows: Array<{ id: number; sig: Buffer }>): Promise<void> {
     let attempt = 0;
     await this.tx(async (c) => {
       const renewed = await this.q(c, `UPDATE notary_leases SET expires_at = ${NOW} + $1 WHERE key_id = $2 AND token = $3 AND expires_at > ${NOW}`, [leaseMs, lease.keyId, lease.token]);

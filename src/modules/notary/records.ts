@@ -76,6 +76,9 @@ export function leafBytes(f: LeafFields): Uint8Array {
   return utf8.encode(`${LEAF_DOMAIN}{"alg":${JSON.stringify(f.alg)},"batch":${f.batch},"id":${f.id},"kid":${JSON.stringify(f.kid)},"record":${f.record},"sig":${JSON.stringify(f.sig)}}`);
 }
 
+/** A leaf hash: BLAKE3-256. */
+export const LEAF_HASH_BYTES = 32;
+
 export function recordLeafHash(f: LeafFields): Uint8Array {
   return leafHash(leafBytes(f));
 }

@@ -11,7 +11,8 @@ import { TallyError } from '../../core/errors.js';
 import { createDatabaseKey } from '../../store/keyfile.js';
 import { SqliteStore } from '../../store/sqlite.js';
 import { generateKey, importPem, parseKeyType, signWith } from './keys.js';
-import { parseJsonLines, signedMessage } from './records.js';
+import { toB64u } from '../../core/encoding.js';
+import { parseJsonLines, recordLeafHash, signedMessage } from './records.js';
 import { notaryMigrations } from './schema.js';
 import { NotaryStore, type Lease } from './store.js';
 
@@ -119,6 +120,65 @@ describe('notary store', () => {
     assert.deepEqual(store.submit(records, 'test', 3).map((b) => b.duplicate), [false]);
     const hashOf = sql(sqlite.db, 'SELECT content_hash FROM notary_batches WHERE id = ?').get(first[0]!.batch) as { content_hash: Buffer };
     assert.equal(code(() => sql(sqlite.db, "INSERT INTO notary_batches (first_record, record_count, source, content_hash, created_at) VALUES (1, 1, 'raw', ?, 0)").run(hashOf.content_hash)).startsWith('raw: UNIQUE'), true);
+  });
+});
+
+describe('notary store: the last chunk completes its batch', () => {
+  let dir: string;
+  let sqlite: SqliteStore;
+  let store: NotaryStore;
+
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'notary-unit-'));
+    createDatabaseKey(path.join(dir, 'db.key'));
+    sqlite = SqliteStore.open({ dbPath: path.join(dir, 'tally.db'), keyPath: path.join(dir, 'db.key'), create: true });
+    sqlite.migrate('notary', notaryMigrations);
+    store = new NotaryStore(sqlite.db);
+    store.addKey(generateKey('ed25519'));
+  });
+  after(() => {
+    sqlite.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const sign = (lease: Lease, rows: Array<{ id: number; record: string }>) =>
+    rows.map((r) => ({ id: r.id, sig: signWith(lease.alg, crypto.createPrivateKey({ key: lease.privateDer, format: 'der', type: 'pkcs8' }), signedMessage(lease.batchId, r.id, r.record)) }));
+
+  const sqlRows = (l: Lease) => store.signedRange(l.firstRecord, l.firstRecord + l.recordCount - 1).map((r) => ({ id: r.id, sig: r.sig, record: r.record }));
+
+  it('writes and completes in one transaction, or does neither', async () => {
+    store.submit(['{"c":1}', '{"c":2}', '{"c":3}', '{"c":4}'], 'test');
+    const a = store.acquire('worker-a', 5000)!;
+    const rows = store.unsigned(a, 10);
+    assert.equal(store.writeSignatures(a, 5000, sign(a, rows.slice(0, 2))), undefined);
+    const last = sign(a, rows.slice(2));
+    // The leaf hashes the signing threads send (of all four records) give the root read back from the table.
+    const written = [...sqlRows(a), ...last.map((s, i) => ({ ...s, record: rows[2 + i]!.record }))];
+    const leafHashes = written.map((w) => recordLeafHash({ id: w.id, batch: a.batchId, kid: a.kid, alg: a.alg, sig: toB64u(w.sig), record: w.record }));
+    const root = store.writeSignatures(a, 5000, last, { leafHashes })!;
+    assert.match(root, /^[0-9a-f]{64}$/);
+    assert.equal(store.batch(a.batchId)!.root, root);
+    assert.equal(root, store.batchRoot(a.firstRecord, a.recordCount));
+    assert.deepEqual(store.leaseLog().map((r) => r.end_reason), ['completed']);
+    assert.deepEqual(store.status().leases, []);
+
+    // A batch not whole: the write is undone with the completion, nothing stays.
+    store.submit(['{"d":1}', '{"d":2}'], 'test');
+    const b = store.acquire('worker-b', 5000)!;
+    const bRows = store.unsigned(b, 10);
+    // (leaf hashes for the whole batch do not make a batch whole: its signatures are counted)
+    const bLeaves = bRows.map(() => new Uint8Array(32));
+    assert.equal(code(() => store.writeSignatures(b, 5000, sign(b, bRows.slice(0, 1)), { leafHashes: bLeaves })), 'batch_incomplete');
+    assert.equal(store.status().signed, 4);
+    assert.equal(store.batch(b.batchId)!.signed_at, null);
+    store.release(b);
+
+    // A lost lease: nothing written, nothing completed.
+    const c = store.acquire('worker-c', 100)!;
+    await sleep(250);
+    assert.equal(code(() => store.writeSignatures(c, 5000, sign(c, store.unsigned(c, 10)), {})), 'lease_lost');
+    assert.equal(store.status().signed, 4);
+    assert.equal(store.batch(c.batchId)!.signed_at, null);
   });
 });
 

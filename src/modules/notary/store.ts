@@ -258,32 +258,41 @@ export class NotaryStore {
    * Write signatures under the lease, renewing it in the same transaction. The renewal
    * is the guard (no live lease with this token: nothing is written), and the trigger on
    * notary_signatures checks it again per row; the primary key refuses a second signature.
+   * With complete (the batch's last chunk), the same transaction also completes the batch
+   * as complete() does and returns its root: one commit, so one fsync, less per batch.
+   * complete.leafHashes: the whole batch's leaf hashes in record order, when the caller
+   * signed all of it (the signing threads hash the leaves); else they are read back here.
    */
-  writeSignatures(lease: Lease, leaseMs: number, rows: Array<{ id: number; sig: Buffer }>): void {
+  writeSignatures(lease: Lease, leaseMs: number, rows: Array<{ id: number; sig: Buffer }>, complete?: { leafHashes?: Uint8Array[] }): string | undefined {
     try {
-      this.db.transaction(() => {
+      return this.db.transaction(() => {
         if (this.s.renew.run(leaseMs, lease.keyId, lease.token).changes !== 1) throw leaseLost();
         for (const r of rows) this.s.insertSig.run(r.id, lease.keyId, lease.token, r.sig);
+        return complete ? this.completeGuarded(lease, complete.leafHashes) : undefined;
       }).immediate();
     } catch (err) {
-      translate(err);
+      return translate(err);
     }
   }
 
   /** All records signed: compute the batch root, mark it signed and end the lease, guarded like a write. */
   complete(lease: Lease): string {
     try {
-      return this.db.transaction(() => {
-        if (!this.s.live.get(lease.keyId, lease.token)) throw leaseLost();
-        const root = this.batchRoot(lease.firstRecord, lease.recordCount);
-        if (this.s.markSigned.run(root, lease.batchId).changes !== 1) fail('batch_signed', `batch ${lease.batchId} is already signed`, { status: 409 });
-        this.s.endLogNow.run('completed', lease.token);
-        this.s.deleteLease.run(lease.keyId, lease.token);
-        return root;
-      }).immediate();
+      return this.db.transaction(() => this.completeGuarded(lease)).immediate();
     } catch (err) {
       return translate(err);
     }
+  }
+
+  private completeGuarded(lease: Lease, leafHashes?: Uint8Array[]): string {
+    if (!this.s.live.get(lease.keyId, lease.token)) throw leaseLost();
+    const last = lease.firstRecord + lease.recordCount - 1;
+    const whole = leafHashes?.length === lease.recordCount && this.s.batchSigCount.get(lease.firstRecord, last)!.n === lease.recordCount;
+    const root = whole ? merkleRoot(leafHashes) : this.batchRoot(lease.firstRecord, lease.recordCount);
+    if (this.s.markSigned.run(root, lease.batchId).changes !== 1) fail('batch_signed', `batch ${lease.batchId} is already signed`, { status: 409 });
+    this.s.endLogNow.run('completed', lease.token);
+    this.s.deleteLease.run(lease.keyId, lease.token);
+    return root;
   }
 
   /** Give a lease back early (shutdown); harmless if it already expired. */

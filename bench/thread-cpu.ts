@@ -1,0 +1,48 @@
+// CPU time per thread of this process, from /proc/self/task/*/schedstat (Linux; empty
+// elsewhere): time on a core, and time runnable but waiting for one (other processes had
+// it). The notary bench reads it before and after its run to show where the time went: a
+// signing thread's wall time is signing + waiting for a core + idle (waiting for work).
+import fs from 'node:fs';
+
+export interface ThreadCpu {
+  tid: number;
+  name: string;
+  /** seconds on a core */
+  cpuS: number;
+  /** seconds runnable but waiting for a core */
+  waitS: number;
+}
+
+export function threadCpu(): Map<number, ThreadCpu> {
+  const out = new Map<number, ThreadCpu>();
+  let tids: string[];
+  try {
+    tids = fs.readdirSync('/proc/self/task');
+  } catch {
+    return out;
+  }
+  for (const t of tids) {
+    try {
+      // schedstat: "<ns on a core> <ns waiting on a run queue> <timeslices>" (Documentation/scheduler/sched-stats)
+      const [run, wait] = fs.readFileSync(`/proc/self/task/${t}/schedstat`, 'utf8').split(' ').map(Number);
+      const name = fs.readFileSync(`/proc/self/task/${t}/comm`, 'utf8').trim();
+      out.set(Number(t), { tid: Number(t), name, cpuS: run! / 1e9, waitS: wait! / 1e9 });
+    } catch {
+      // the thread ended between readdir and read
+    }
+  }
+  return out;
+}
+
+/** CPU seconds each thread spent between two snapshots, busiest first; main is the process's own id. */
+export function threadCpuDelta(before: Map<number, ThreadCpu>, after: Map<number, ThreadCpu>): Array<ThreadCpu & { main: boolean }> {
+  return [...after.values()]
+    .map((t) => ({
+      ...t,
+      cpuS: Math.round((t.cpuS - (before.get(t.tid)?.cpuS ?? 0)) * 100) / 100,
+      waitS: Math.round((t.waitS - (before.get(t.tid)?.waitS ?? 0)) * 100) / 100,
+      main: t.tid === process.pid,
+    }))
+    .filter((t) => t.cpuS > 0)
+    .sort((a, b) => b.cpuS - a.cpuS);
+}
