@@ -62,6 +62,8 @@ export class TicketsStats {
   redeems = new Map<string, number>();
   tokenChecks = new Map<string, number>();
   tokenSpends = new Map<string, number>();
+  /** entries in the store's caches and claims not yet applied (set by the service) */
+  caches: () => Record<string, number> = () => ({});
   /** watchers whose last poll or block failed, with why and since when (cleared by the next success) */
   watcherFailing = new Map<string, { reason: string; since: string }>();
 
@@ -115,6 +117,7 @@ export class TicketsService {
     readonly now: () => number = Date.now,
   ) {
     this.commits = new GroupCommit((fn) => store.transaction(fn));
+    this.stats.caches = () => ({ ...store.cacheSizes(), commits: this.commits.batches, committed: this.commits.writes });
   }
 
   decimals(source: Source): number {
