@@ -1,10 +1,15 @@
 // Numbered schema migrations. Each scope (the core, each module) has its own sequence;
 // a migration runs once, inside a transaction, and is recorded in `schema_migrations`.
+// A scope whose tables can live in PostgreSQL (src/store/postgres.ts) keeps one definition
+// and one version sequence for both: `postgres` is that dialect's SQL where it differs.
 
 export interface Migration {
   version: number;
   description: string;
+  /** SQLite (and PostgreSQL too when `postgres` is absent). */
   sql: string;
+  /** The same change in PostgreSQL's dialect, where it differs from `sql`. */
+  postgres?: string;
 }
 
 export const coreMigrations: Migration[] = [
