@@ -51,11 +51,24 @@ export const ticketsMigrations: Migration[] = [
         height INTEGER NOT NULL         -- last block fully scanned (the next scan starts above it)
       ) WITHOUT ROWID;
     `,
+    // PostgreSQL: the same tables; unix ms need BIGINT (INTEGER is 32-bit there), blobs are BYTEA.
+    postgres: `
+      CREATE TABLE tickets_pids (pid TEXT PRIMARY KEY, source TEXT NOT NULL, credited TEXT NOT NULL, dust TEXT NOT NULL,
+        first_seen BIGINT NOT NULL, claimed_at BIGINT, token_hash BYTEA);
+      CREATE TABLE tickets_payments (source TEXT NOT NULL, txid TEXT NOT NULL, pid TEXT NOT NULL, amount TEXT NOT NULL,
+        height BIGINT NOT NULL, status TEXT NOT NULL, was TEXT, seen_at BIGINT NOT NULL, PRIMARY KEY (source, txid));
+      CREATE INDEX tickets_payments_pid ON tickets_payments(pid);
+      CREATE INDEX tickets_payments_height ON tickets_payments(source, height);
+      CREATE TABLE tickets_tokens (hash BYTEA PRIMARY KEY, pid TEXT NOT NULL UNIQUE, source TEXT NOT NULL, balance TEXT NOT NULL,
+        spent TEXT NOT NULL, issued_at BIGINT NOT NULL, revoked_at BIGINT, revoke_reason TEXT);
+      CREATE TABLE tickets_cursors (source TEXT PRIMARY KEY, height BIGINT NOT NULL);
+    `,
   },
   {
     version: 2,
     description: 'tickets: when a token was first presented (introspect or spend); until then its PID may fetch it again',
     sql: 'ALTER TABLE tickets_tokens ADD COLUMN used_at INTEGER;',
+    postgres: 'ALTER TABLE tickets_tokens ADD COLUMN used_at BIGINT;',
   },
   {
     version: 3,
@@ -74,6 +87,10 @@ export const ticketsMigrations: Migration[] = [
         balance    TEXT NOT NULL,
         claimed_at INTEGER NOT NULL
       );
+    `,
+    postgres: `
+      CREATE TABLE tickets_claims (seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, pid TEXT NOT NULL, hash BYTEA NOT NULL,
+        source TEXT NOT NULL, balance TEXT NOT NULL, claimed_at BIGINT NOT NULL);
     `,
   },
 ];
