@@ -11,6 +11,7 @@ import { GroupCommit } from './group-commit.js';
 import { newPid, tallyMemoTag } from './pid.js';
 import { TicketsService } from './service.js';
 import { TicketsStore } from './store.js';
+import { tokenFor } from './token-key.js';
 import { openTestStore } from './test-store.js';
 
 const keepAlive: unknown[] = [];
@@ -19,12 +20,13 @@ describe('tickets caches', () => {
   let db: ReturnType<typeof openTestStore>;
   let service: TicketsService;
   const now = 1_700_000_000_000;
+  const key = crypto.randomBytes(32);
   const pay = (pid: string, amount: bigint, txid = `tx-${pid}-${amount}`) =>
     db.store.transaction(() => db.store.recordPayment({ source: 'tally', txid, pid: tallyMemoTag(pid), amount, height: 1 }, 0n, now));
 
   beforeEach(() => {
     db = openTestStore({ rows: 100, misses: 50 });
-    service = new TicketsService(db.store, validateTicketsConfig({}), 6, crypto.randomBytes(32), () => now);
+    service = new TicketsService(db.store, validateTicketsConfig({}), 6, key, () => now);
   });
   afterEach(() => db.close());
 
@@ -64,6 +66,18 @@ describe('tickets caches', () => {
     assert.ok(db.store.cacheSizes().misses >= 1);
     pay(pid, 1_000_000n);
     assert.equal((await service.redeem(pid)).status, 'success');
+  });
+
+  it('a token asked for before it was issued is found once it is: the claim drops its negative entry', async () => {
+    const pid = newPid();
+    const token = tokenFor(key, pid);
+    assert.throws(() => service.introspect(token), { code: 'token_not_found' });
+    assert.throws(() => service.introspect(token), { code: 'token_not_found' });
+    pay(pid, 1_000_000n);
+    assert.equal((await service.redeem(pid)).token, token);
+    assert.equal(service.introspect(token).status, 'active');
+    db.store.applyClaims(10);
+    assert.equal(service.introspect(token).balance, '1');
   });
 
   it('a rolled-back write leaves nothing in the caches', () => {
@@ -164,6 +178,24 @@ describe('tickets group commit', () => {
     assert.equal(store.applyClaims(100), 1);
     assert.equal(tokenCount(), 3);
     assert.equal(restarted.listTokens({ status: 'revoked' }).tokens.length, 1);
+  });
+
+  it('the applier empties the log once redeems pause', async () => {
+    const pids = Array.from({ length: 200 }, () => newPid());
+    pids.forEach(pay);
+    await Promise.all(pids.map((pid) => service.redeem(pid)));
+    assert.equal(db.store.cacheSizes().claimsPending, 200);
+    const stop = service.startClaimApplier();
+    try {
+      for (let waited = 0; db.store.cacheSizes().claimsPending > 0 && waited < 20_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      stop();
+    }
+    assert.equal(db.store.cacheSizes().claimsPending, 0);
+    assert.equal(tokenCount(), 200);
+    const s = db.sqlite.db.prepare('SELECT count(*) AS n FROM tickets_claims');
+    keepAlive.push(s);
+    assert.equal((s.get() as { n: number }).n, 0, 'applied claims leave the log');
   });
 
   it('a claim in a transaction that rolls back is forgotten', () => {

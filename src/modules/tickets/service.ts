@@ -10,12 +10,17 @@ import type { PaymentRow, PidRow, Source, TicketsStore, TokenRow } from './store
 import { tokenFor } from './token-key.js';
 
 const REASON_BYTES_MAX = 256;
-/** The claim applier (store.ts, claim-log.ts): how often it looks, how much it applies at once, */
+/**
+ * The claim applier (store.ts, claim-log.ts): every APPLY_EVERY_MS it applies APPLY_CHUNK
+ * claims (a few ms, so answers queued behind it wait little) once redeems have paused for
+ * APPLY_QUIET_MS; while more than CLAIMS_PENDING_HIGH wait (memory: ~0.5 KB each), it
+ * applies APPLY_CHUNK_HIGH each time whether redeems pause or not, which bounds the log.
+ */
 const APPLY_EVERY_MS = 100;
-const APPLY_CHUNK = 256;
-/** and when: once redeems pause this long, or at once while more than this many claims wait. */
+const APPLY_CHUNK = 128;
+const APPLY_CHUNK_HIGH = 1024;
 const APPLY_QUIET_MS = 500;
-export const CLAIMS_PENDING_HIGH = 10_000;
+export const CLAIMS_PENDING_HIGH = 50_000;
 /** Tokens per page of the operator's list. */
 export const TOKEN_PAGE_MAX = 500;
 export const TOKEN_PAGE_DEFAULT = 100;
@@ -128,16 +133,13 @@ export class TicketsService {
     return formatAmount(BigInt(minor), this.decimals(source));
   }
 
-  /**
-   * Apply logged claims to the PID and token tables in the background: in chunks (each a
-   * few milliseconds) when redeems pause, or while the log is longer than CLAIMS_PENDING_HIGH.
-   * Answers the function that stops it.
-   */
+  /** Apply logged claims to the PID and token tables in the background; answers the function that stops it. */
   startClaimApplier(): () => void {
     const timer = setInterval(() => {
       const { claimsPending } = this.store.cacheSizes();
       if (claimsPending === 0) return;
-      if (claimsPending > CLAIMS_PENDING_HIGH || Date.now() - this.store.lastClaimAt >= APPLY_QUIET_MS) this.store.applyClaims(APPLY_CHUNK);
+      if (claimsPending > CLAIMS_PENDING_HIGH) this.store.applyClaims(APPLY_CHUNK_HIGH);
+      else if (Date.now() - this.store.lastClaimAt >= APPLY_QUIET_MS) this.store.applyClaims(APPLY_CHUNK);
     }, APPLY_EVERY_MS);
     timer.unref();
     return () => clearInterval(timer);
