@@ -39,24 +39,31 @@ describe('tickets caches', () => {
   it('a cached token is shown revoked right after it is revoked, by token or by hash', async () => {
     const a = await paidToken();
     const b = await paidToken();
-    assert.equal(service.introspect(a.token).status, 'active');
-    assert.equal(service.introspect(a.token).status, 'active', 'now served from the cache');
+    assert.equal((await service.introspect(a.token)).status, 'active');
+    assert.equal((await service.introspect(a.token)).status, 'active', 'now served from the cache');
     assert.equal(db.store.cacheSizes().tokens >= 1, true);
     service.revoke(a.token, 'abuse');
-    assert.equal(service.introspect(a.token).status, 'revoked');
-    service.introspect(b.token);
+    assert.equal((await service.introspect(a.token)).status, 'revoked');
+    await service.introspect(b.token);
     const hash = service.listTokens({ status: 'active' }).tokens[0]!.hash;
     service.revokeByHash(hash, 'abuse');
-    assert.equal(service.introspect(b.token).status, 'revoked');
+    assert.equal((await service.introspect(b.token)).status, 'revoked');
+  });
+
+  it('a revoke that lands while a first introspection waits for its commit is in its answer', async () => {
+    const a = await paidToken();
+    const pending = service.introspect(a.token);
+    service.revoke(a.token, 'abuse');
+    assert.equal((await pending).status, 'revoked');
   });
 
   it('a spend and a top-up change the balance introspection shows at once', async () => {
     const { pid, token } = await paidToken();
-    assert.equal(service.introspect(token).balance, '3');
+    assert.equal((await service.introspect(token)).balance, '3');
     service.spend(token, '1.5');
-    assert.equal(service.introspect(token).balance, '1.5');
+    assert.equal((await service.introspect(token)).balance, '1.5');
     pay(pid, 2_000_000n, 'top-up');
-    assert.equal(service.introspect(token).balance, '3.5');
+    assert.equal((await service.introspect(token)).balance, '3.5');
   });
 
   it('an unknown PID, once paid, redeems: the payment drops its negative entry', async () => {
@@ -71,16 +78,16 @@ describe('tickets caches', () => {
   it('a token asked for before it was issued is found once it is: the claim drops its negative entry', async () => {
     const pid = newPid();
     const token = tokenFor(key, pid);
-    assert.throws(() => service.introspect(token), { code: 'token_not_found' });
-    assert.throws(() => service.introspect(token), { code: 'token_not_found' });
+    await assert.rejects(service.introspect(token), { code: 'token_not_found' });
+    await assert.rejects(service.introspect(token), { code: 'token_not_found' });
     pay(pid, 1_000_000n);
     assert.equal((await service.redeem(pid)).token, token);
-    assert.equal(service.introspect(token).status, 'active');
+    assert.equal((await service.introspect(token)).status, 'active');
     db.store.applyClaims(10);
-    assert.equal(service.introspect(token).balance, '1');
+    assert.equal((await service.introspect(token)).balance, '1');
   });
 
-  it('a rolled-back write leaves nothing in the caches', () => {
+  it('a rolled-back write leaves nothing in the caches', async () => {
     const pid = newPid();
     assert.equal(db.store.pid(tallyMemoTag(pid)), undefined);
     assert.throws(() => db.store.transaction(() => {
@@ -93,17 +100,17 @@ describe('tickets caches', () => {
 
   it('a flood of random PIDs and tokens keeps the negative cache at its bound and evicts no real token', async () => {
     const real = await paidToken();
-    service.introspect(real.token);
+    await service.introspect(real.token);
     const tokensBefore = db.store.cacheSizes().tokens;
     for (let i = 0; i < 400; i++) {
       await assert.rejects(service.redeem(newPid()), { code: 'payment_not_found' });
-      assert.throws(() => service.introspect(crypto.randomBytes(32).toString('hex')), { code: 'token_not_found' });
+      await assert.rejects(service.introspect(crypto.randomBytes(32).toString('hex')), { code: 'token_not_found' });
     }
     const sizes = db.store.cacheSizes();
     assert.equal(sizes.misses, 50, 'at its bound');
     assert.ok(sizes.missEvictions >= 1150, `evicted ${sizes.missEvictions}`);
     assert.equal(sizes.tokens, tokensBefore, 'misses live apart from the rows');
-    assert.equal(service.introspect(real.token).status, 'active');
+    assert.equal((await service.introspect(real.token)).status, 'active');
   });
 });
 
@@ -171,7 +178,7 @@ describe('tickets group commit', () => {
     assert.equal(store.cacheSizes().claimsPending, 3);
     assert.equal((await restarted.redeem(a)).status, 'already_claimed');
     assert.equal(restarted.listTokens({}).tokens.length, 3, 'the operator\'s list shows claimed tokens');
-    assert.equal(restarted.introspect(ta).status, 'active');
+    assert.equal((await restarted.introspect(ta)).status, 'active');
     assert.equal(restarted.revoke(tb, 'abuse').status, 'revoked');
     assert.equal(restarted.spend(ta, '0.25').balance, '0.75');
     assert.equal(store.cacheSizes().claimsPending, 1, 'introspect (first use), revoke and spend applied their claims');
@@ -198,7 +205,7 @@ describe('tickets group commit', () => {
     assert.equal((s.get() as { n: number }).n, 0, 'applied claims leave the log');
   });
 
-  it('a claim in a transaction that rolls back is forgotten', () => {
+  it('a claim in a transaction that rolls back is forgotten', async () => {
     const pid = newPid();
     pay(pid);
     assert.throws(() => db.store.transaction(() => {

@@ -202,7 +202,7 @@ describe('Monero watcher (fake wallet RPC)', () => {
     wallet.txs.delete('t1');
     wallet.mine();
     await w.pollOnce();
-    assert.equal(service.introspect(token).balance, '1');
+    assert.equal((await service.introspect(token)).balance, '1');
     assert.equal(db.store.payment('monero', 't1')!.status, 'vanished');
     assert.equal(service.stats.paymentsVanished.get('monero_after_redeem'), 1);
   });
@@ -216,6 +216,6 @@ describe('Monero watcher (fake wallet RPC)', () => {
     wallet.pay('t2', PID_A, XMR / 4);
     wallet.mine();
     await w.pollOnce();
-    assert.equal(service.introspect(token).balance, '1.25');
+    assert.equal((await service.introspect(token)).balance, '1.25');
   });
 });

@@ -35,7 +35,7 @@ describe('tickets service', () => {
     assert.deepEqual([retry.status, retry.token, retry.balance], ['already_claimed', first.token, '12.5']);
     now += 1_000; // exactly redeemGraceSecs after the first redeem: the token was never presented, so it may not have arrived
     assert.equal((await service.redeem(pid)).token, first.token);
-    service.introspect(first.token); // it has reached whoever uses it
+    await service.introspect(first.token); // it has reached whoever uses it
     const late = await service.redeem(pid);
     assert.equal(late.status, 'already_claimed');
     assert.equal(late.token, undefined);
@@ -53,7 +53,7 @@ describe('tickets service', () => {
     service.revoke(token, 'abuse');
     const again = await service.redeem(pid);
     assert.deepEqual([again.status, again.token, again.balance], ['already_claimed', token, '3']);
-    assert.equal(service.introspect(token).status, 'revoked');
+    assert.equal((await service.introspect(token)).status, 'revoked');
     assert.throws(() => service.spend(token, '1'), { code: 'token_revoked' });
   });
 
@@ -101,13 +101,13 @@ describe('tickets service', () => {
     const pid = newPid();
     pay(pid, 3_000_000n);
     const { token } = await service.redeem(pid);
-    assert.deepEqual({ ...service.introspect(token), issued_at: 'x' }, { status: 'active', source: 'tally', balance: '3', spent: '0', issued_at: 'x', revoked_at: null });
+    assert.deepEqual({ ...await service.introspect(token), issued_at: 'x' }, { status: 'active', source: 'tally', balance: '3', spent: '0', issued_at: 'x', revoked_at: null });
     assert.equal(service.spend(token, '1.25').balance, '1.75');
     assert.throws(() => service.spend(token, '2'), { code: 'insufficient_balance', status: 409, details: { balance: '1.75' } });
     assert.throws(() => service.spend(token, '-1'), { code: 'amount_negative' });
     assert.throws(() => service.spend(token, 1), { code: 'amount_not_string' });
     assert.throws(() => service.spend(token, '0'), { code: 'amount_zero' });
-    assert.equal(service.introspect(token).balance, '1.75');
+    assert.equal((await service.introspect(token)).balance, '1.75');
     assert.throws(() => service.revoke(token, ''), { code: 'reason_invalid' });
     assert.throws(() => service.revoke(token, 'x'.repeat(257)), { code: 'reason_invalid' });
     const revoked = service.revoke(token, 'chargeback');
@@ -116,8 +116,8 @@ describe('tickets service', () => {
     now += 5000;
     assert.equal(service.revoke(token, 'again').revoked_at, revoked.revoked_at, 'revoking again keeps the first revocation');
     assert.throws(() => service.spend(token, '1'), { code: 'token_revoked', status: 410 });
-    assert.throws(() => service.introspect('ab'.repeat(31)), { code: 'invalid_token', status: 400 });
-    assert.throws(() => service.introspect('ab'.repeat(32)), { code: 'token_not_found', status: 404 });
+    await assert.rejects(service.introspect('ab'.repeat(31)), { code: 'invalid_token', status: 400 });
+    await assert.rejects(service.introspect('ab'.repeat(32)), { code: 'token_not_found', status: 404 });
     assert.equal(service.stats.tokenChecks.get('token_not_found'), 1);
   });
 

@@ -268,7 +268,7 @@ export class TicketsService {
     return row;
   }
 
-  introspect(tokenValue: unknown): TokenView {
+  async introspect(tokenValue: unknown): Promise<TokenView> {
     let row;
     try {
       row = this.tokenRow(tokenValue);
@@ -276,7 +276,13 @@ export class TicketsService {
       TicketsStats.bump(this.stats.tokenChecks, err instanceof TallyError ? err.code : 'internal');
       throw err;
     }
-    if (row.used_at === null) this.store.markUsed(row.hash, this.now());
+    if (row.used_at === null) {
+      // The first presentation is a write: those of one turn commit together, like claims.
+      // Read again after it: a revoke or spend may have come in meanwhile.
+      const hash = row.hash;
+      await this.commits.run(() => this.store.markUsed(hash, this.now()));
+      row = this.store.token(hash)!;
+    }
     const view = this.view(row);
     TicketsStats.bump(this.stats.tokenChecks, view.status);
     return view;
