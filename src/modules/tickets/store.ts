@@ -212,19 +212,24 @@ export class TicketsStore {
   /** Nested calls are savepoints. Memory that follows the tables (the claim log) is put back on rollback. */
   transaction<T>(fn: () => T): T {
     const mark = this.undo.length;
-    const outer = !this.db.inTransaction;
+    this.depth++;
     try {
       const out = this.db.transaction(fn)();
-      if (outer) this.undo.length = 0;
+      if (this.depth === 1) this.undo.length = 0;
       return out;
     } catch (err) {
       for (const u of this.undo.splice(mark).reverse()) u();
       throw err;
+    } finally {
+      this.depth--;
     }
   }
 
+  /** calls of transaction() in progress: undo entries live until the outermost one ends */
+  private depth = 0;
+
   private readonly onRollback = (fn: () => void): void => {
-    if (this.db.inTransaction) this.undo.push(fn);
+    if (this.depth > 0) this.undo.push(fn);
   };
 
   /** Entries in the caches and claims not yet applied, for the metrics and the tests. */
