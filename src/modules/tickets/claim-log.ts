@@ -53,6 +53,11 @@ export class ClaimLog {
     return this.byHash.get(hash.toString('hex'));
   }
 
+  /** By the token hash in hex. */
+  ofKey(hashHex: string): Claim | undefined {
+    return this.byHash.get(hashHex);
+  }
+
   /** Every claim not yet applied, oldest first. */
   all(): IterableIterator<Claim> {
     return this.byPid.values();

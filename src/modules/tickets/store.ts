@@ -245,13 +245,15 @@ export class TicketsStore {
   /** Apply up to `max` claims of the log, oldest first, in one transaction; answers how many. */
   applyClaims(max: number): number {
     if (this.log.size === 0) return 0;
+    // The first `max` only: copying a long log every tick would cost more than applying.
+    const batch: Claim[] = [];
+    for (const c of this.log.all()) {
+      if (batch.length >= max) break;
+      batch.push(c);
+    }
     return this.transaction(() => {
-      let n = 0;
-      for (const c of [...this.log.all()]) {
-        if (n++ >= max) return max;
-        this.applyClaim(c);
-      }
-      return n;
+      for (const c of batch) this.applyClaim(c);
+      return batch.length;
     });
   }
 
@@ -283,7 +285,9 @@ export class TicketsStore {
   private cached<R extends object>(rows: Lru<string, R>, missKey: string, key: string, read: () => R | undefined): R | undefined {
     const hit = rows.get(key);
     if (hit) return hit;
-    if (this.misses.get(missKey)) return undefined;
+    // Misses are not moved up when seen again (no reordering on the flood's path): the
+    // oldest goes first, which bounds them just as well.
+    if (this.misses.has(missKey)) return undefined;
     const row = read();
     if (!this.db.inTransaction) {
       if (row) rows.set(key, Object.freeze(row));
@@ -331,9 +335,9 @@ export class TicketsStore {
   }
 
   token(hash: Buffer): TokenRow | undefined {
-    const c = this.log.ofHash(hash);
-    if (c) return this.claimedRow(c);
     const key = hash.toString('hex');
+    const c = this.log.ofKey(key);
+    if (c) return this.claimedRow(c);
     return this.cached(this.tokenRows, `t${key}`, key, () => this.s.token.get(hash));
   }
 
