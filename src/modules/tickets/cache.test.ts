@@ -107,8 +107,8 @@ describe('tickets caches', () => {
       await assert.rejects(service.introspect(crypto.randomBytes(32).toString('hex')), { code: 'token_not_found' });
     }
     const sizes = db.store.cacheSizes();
-    assert.equal(sizes.misses, 50, 'at its bound');
-    assert.ok(sizes.missEvictions >= 1150, `evicted ${sizes.missEvictions}`);
+    assert.ok(sizes.misses >= 25 && sizes.misses <= 50, `${sizes.misses} misses kept: within the bound`);
+    assert.ok(sizes.misses + sizes.missEvictions >= 1200, 'two keys per redeem (PID, memo tag), one per token: the rest evicted');
     assert.equal(sizes.tokens, tokensBefore, 'misses live apart from the rows');
     assert.equal((await service.introspect(real.token)).status, 'active');
   });
