@@ -143,7 +143,7 @@ async function main(): Promise<void> {
     results.push(await phase('redeem miss', 404, () => ['POST', '/api/v1/redeem', JSON.stringify({ pid: crypto.randomBytes(8).toString('hex') })]));
     results.push(await phase('introspect hit', 200, () => ['GET', `/api/v1/token/${tokens[Math.floor(Math.random() * tokens.length)]}`]));
     results.push(await phase('introspect miss', 404, () => ['GET', `/api/v1/token/${crypto.randomBytes(32).toString('hex')}`]));
-    const out = { concurrency, duration_s: durationSecs, pids: pidCount, redeem_hits_available: pidCount, cores: os.cpus().length, cpu: os.cpus()[0]?.model ?? '?', node_version: process.version, phases: results };
+    const out = { concurrency, duration_s: durationSecs, pids: pidCount, redeem_hits_available: pidCount, cores: os.cpus().length, loadavg_at_end: os.loadavg().map((l) => +l.toFixed(2)), cpu: os.cpus()[0]?.model ?? '?', node_version: process.version, phases: results };
     if (json) process.stdout.write(JSON.stringify(out) + '\n');
     if (redeemHits.requests >= pidCount) log(`note: all ${pidCount} PIDs were redeemed before the duration ended; raise --pids for a longer redeem phase`);
   } finally {

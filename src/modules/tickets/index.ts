@@ -30,7 +30,7 @@ async function startTickets(ctx: ServiceContext): Promise<ModuleService> {
   // HOOK(fix/ledger-tickets): tokens are derived from a node secret in <data>/tickets.key.
   const service = new TicketsService(new TicketsStore(node.store.db), config, node.params.decimals, loadTokenKey(ctx.dataDir));
   services.set(node, service);
-  const stops: Array<() => Promise<void> | void> = [];
+  const stops: Array<() => Promise<void> | void> = [service.startClaimApplier()];
   const info: Record<string, unknown> = { sources: [config.tally && 'tally', config.monero && 'monero'].filter(Boolean).join('+') || 'none' };
   if (!config.tally && !config.monero) ctx.log('tickets: no source configured (tickets.tally or tickets.monero); nothing will be credited');
   if (config.tally) {

@@ -85,15 +85,15 @@ describe('Monero watcher (fake wallet RPC)', () => {
     wallet.pay('t1', PID_A, 2 * XMR); // in block 6
     wallet.mine(1); // H = 7: 1 confirmation
     await w.pollOnce();
-    assert.throws(() => service.redeem(PID_A), { code: 'payment_unconfirmed', details: { confirmationsLeft: 2 } });
+    await assert.rejects(service.redeem(PID_A), { code: 'payment_unconfirmed', details: { confirmationsLeft: 2 } });
     wallet.mine(1); // 2 confirmations
     await w.pollOnce();
-    assert.throws(() => service.redeem(PID_A), { code: 'payment_unconfirmed', details: { confirmationsLeft: 1 } });
+    await assert.rejects(service.redeem(PID_A), { code: 'payment_unconfirmed', details: { confirmationsLeft: 1 } });
     assert.equal(credited(PID_A), '0');
     wallet.mine(1); // 3 confirmations: H - h = 9 - 6
     await w.pollOnce();
     assert.equal(credited(PID_A), String(2 * XMR));
-    assert.equal(service.redeem(PID_A).balance, '2');
+    assert.equal((await service.redeem(PID_A)).balance, '2');
     for (let i = 0; i < 7; i++) {
       wallet.mine(i % 3); // sometimes no new block at all
       await w.pollOnce();
@@ -120,8 +120,8 @@ describe('Monero watcher (fake wallet RPC)', () => {
     assert.equal(credited(PID_A), String(1.5 * XMR));
     assert.equal(credited(PID_B), '0');
     assert.equal(db.store.pid(PID_B)!.dust, String(XMR / 1000));
-    assert.throws(() => service.redeem(PID_B), { code: 'payment_not_found', details: { dust: '0.001' } });
-    assert.throws(() => service.redeem('0000000000000000'), { code: 'invalid_pid' });
+    await assert.rejects(service.redeem(PID_B), { code: 'payment_not_found', details: { dust: '0.001' } });
+    await assert.rejects(service.redeem('0000000000000000'), { code: 'invalid_pid' });
   });
 
   it('does not credit a payment whose sender set an unlock time', async () => {
@@ -167,7 +167,7 @@ describe('Monero watcher (fake wallet RPC)', () => {
     await w.pollOnce();
     assert.equal(credited(PID_A), '0');
     assert.equal(db.store.payment('monero', 't1')!.status, 'vanished');
-    assert.throws(() => service.redeem(PID_A), { code: 'payment_not_found' });
+    await assert.rejects(service.redeem(PID_A), { code: 'payment_not_found' });
     // ...and it is mined again, higher up.
     wallet.txs.set('t1', { ...t1, height: wallet.height });
     wallet.mine();
@@ -198,11 +198,11 @@ describe('Monero watcher (fake wallet RPC)', () => {
     wallet.pay('t1', PID_A, XMR);
     wallet.mine(2);
     await w.pollOnce();
-    const { token } = service.redeem(PID_A);
+    const { token } = await service.redeem(PID_A);
     wallet.txs.delete('t1');
     wallet.mine();
     await w.pollOnce();
-    assert.equal(service.introspect(token).balance, '1');
+    assert.equal((await service.introspect(token)).balance, '1');
     assert.equal(db.store.payment('monero', 't1')!.status, 'vanished');
     assert.equal(service.stats.paymentsVanished.get('monero_after_redeem'), 1);
   });
@@ -212,10 +212,10 @@ describe('Monero watcher (fake wallet RPC)', () => {
     wallet.pay('t1', PID_A, XMR);
     wallet.mine();
     await w.pollOnce();
-    const { token } = service.redeem(PID_A);
+    const { token } = await service.redeem(PID_A);
     wallet.pay('t2', PID_A, XMR / 4);
     wallet.mine();
     await w.pollOnce();
-    assert.equal(service.introspect(token).balance, '1.25');
+    assert.equal((await service.introspect(token)).balance, '1.25');
   });
 });

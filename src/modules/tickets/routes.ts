@@ -190,6 +190,26 @@ export function registerTicketsMetrics(registry: client.Registry, stats: Tickets
       for (const k of stats.sourceDelay.keys()) this.set({ source: k }, stats.watcherFailing.has(k) ? 0 : 1);
     },
   });
+  new client.Gauge({
+    name: 'tally_tickets_cache_entries', help: 'entries in the tickets caches: pids, tokens (rows), misses (negative cache, bounded)', labelNames: ['cache'], registers: [registry],
+    collect() {
+      const c = stats.caches();
+      for (const k of ['pids', 'tokens', 'misses']) this.set({ cache: k }, c[k] ?? 0);
+    },
+  });
+  new client.Gauge({
+    name: 'tally_tickets_claims_pending', help: 'redeems committed to the claim log and not yet applied to the PID and token tables', registers: [registry],
+    collect() {
+      this.set(stats.caches().claimsPending ?? 0);
+    },
+  });
+  new client.Counter({
+    name: 'tally_tickets_redeem_commits_total', help: 'group commits of redeems (tally_tickets_redeem_total{status="success"} / this = claims per commit)', registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(stats.caches().commits ?? 0);
+    },
+  });
   counter('tally_tickets_redeem_total', 'redeem requests by result (success, already_claimed, payment_not_found, payment_unconfirmed, invalid_pid)', 'status', () => stats.redeems);
   counter('tally_tickets_token_checks_total', 'token introspections by result (active, revoked, token_not_found, invalid_token)', 'result', () => stats.tokenChecks);
   counter('tally_tickets_token_spends_total', 'token spends by result', 'result', () => stats.tokenSpends);

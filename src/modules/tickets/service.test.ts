@@ -23,20 +23,20 @@ describe('tickets service', () => {
   });
   afterEach(() => db.close());
 
-  it('already_claimed gives the same token back until it is first presented, then only within the grace period', () => {
+  it('already_claimed gives the same token back until it is first presented, then only within the grace period', async () => {
     const pid = newPid();
     pay(pid, 12_500_000n);
-    const first = service.redeem(pid);
+    const first = await service.redeem(pid);
     assert.equal(first.status, 'success');
     assert.match(first.token!, /^[0-9a-f]{64}$/);
     assert.equal(first.balance, '12.5');
     now += 599_000;
-    const retry = service.redeem(pid);
+    const retry = await service.redeem(pid);
     assert.deepEqual([retry.status, retry.token, retry.balance], ['already_claimed', first.token, '12.5']);
     now += 1_000; // exactly redeemGraceSecs after the first redeem: the token was never presented, so it may not have arrived
-    assert.equal(service.redeem(pid).token, first.token);
-    service.introspect(first.token); // it has reached whoever uses it
-    const late = service.redeem(pid);
+    assert.equal((await service.redeem(pid)).token, first.token);
+    await service.introspect(first.token); // it has reached whoever uses it
+    const late = await service.redeem(pid);
     assert.equal(late.status, 'already_claimed');
     assert.equal(late.token, undefined);
     assert.equal(late.balance, undefined, 'after first use and the grace period the PID reveals nothing about the token');
@@ -44,50 +44,50 @@ describe('tickets service', () => {
     assert.equal(service.stats.redeems.get('already_claimed'), 3);
   });
 
-  it('handing a token out again resets nothing: the spent balance stays spent, a revoked token stays revoked', () => {
+  it('handing a token out again resets nothing: the spent balance stays spent, a revoked token stays revoked', async () => {
     const pid = newPid();
     pay(pid, 5_000_000n);
-    const { token } = service.redeem(pid);
+    const { token } = await service.redeem(pid);
     service.spend(token, '2');
-    assert.deepEqual([service.redeem(pid).token, service.redeem(pid).balance], [token, '3']);
+    assert.deepEqual([(await service.redeem(pid)).token, (await service.redeem(pid)).balance], [token, '3']);
     service.revoke(token, 'abuse');
-    const again = service.redeem(pid);
+    const again = await service.redeem(pid);
     assert.deepEqual([again.status, again.token, again.balance], ['already_claimed', token, '3']);
-    assert.equal(service.introspect(token).status, 'revoked');
+    assert.equal((await service.introspect(token)).status, 'revoked');
     assert.throws(() => service.spend(token, '1'), { code: 'token_revoked' });
   });
 
-  it('a token made from another node secret (or a random one from before) is not handed out again', () => {
+  it('a token made from another node secret (or a random one from before) is not handed out again', async () => {
     const pid = newPid();
     pay(pid, 1_000_000n);
-    service.redeem(pid);
+    await service.redeem(pid);
     const otherKey = new TicketsService(db.store, validateTicketsConfig({ redeemGraceSecs: 600 }), 6, crypto.randomBytes(32), () => now);
-    const r = otherKey.redeem(pid);
+    const r = await otherKey.redeem(pid);
     assert.deepEqual([r.status, r.token, r.balance], ['already_claimed', undefined, undefined]);
   });
 
-  it('a crash after the claim commits strands nothing: after a restart the PID gets the same token and balance', () => {
+  it('a crash after the claim commits strands nothing: after a restart the PID gets the same token and balance', async () => {
     const pid = newPid();
     pay(pid, 3_000_000n);
-    const lost = service.redeem(pid); // committed on disk; the answer never reached the payer
+    const lost = await service.redeem(pid); // committed on disk; the answer never reached the payer
     const restarted = new TicketsService(db.store, validateTicketsConfig({ redeemGraceSecs: 600 }), 6, key, () => now);
-    const again = restarted.redeem(pid);
+    const again = await restarted.redeem(pid);
     assert.deepEqual([again.status, again.token, again.balance, again.source], ['already_claimed', lost.token, '3', 'tally']);
   });
 
-  it('refuses malformed PIDs with invalid_pid and unknown ones with payment_not_found', () => {
+  it('refuses malformed PIDs with invalid_pid and unknown ones with payment_not_found', async () => {
     for (const bad of ['', 'abc', '0123456789ABCDEF', '0123456789abcdef0', '0000000000000000', 42, null, { pid: 1 }, undefined]) {
-      assert.throws(() => service.redeem(bad), { code: 'invalid_pid', status: 400 }, String(bad));
+      await assert.rejects(service.redeem(bad), { code: 'invalid_pid', status: 400 }, String(bad));
     }
-    assert.throws(() => service.redeem(newPid()), { code: 'payment_not_found', status: 404 });
+    await assert.rejects(service.redeem(newPid()), { code: 'payment_not_found', status: 404 });
     assert.equal(service.stats.redeems.get('invalid_pid'), 9);
   });
 
-  it('stores tokens only as their SHA-256: no table holds the token', () => {
+  it('stores tokens only as their SHA-256: no table holds the token', async () => {
     const pid = newPid();
     pay(pid, 1_000_000n);
-    const { token } = service.redeem(pid);
-    const rows = ['tickets_pids', 'tickets_payments', 'tickets_tokens', 'tickets_cursors'].flatMap((t) => {
+    const { token } = await service.redeem(pid);
+    const rows = ['tickets_pids', 'tickets_payments', 'tickets_tokens', 'tickets_cursors', 'tickets_claims'].flatMap((t) => {
       const stmt = db.sqlite.db.prepare(`SELECT * FROM ${t}`);
       keepAlive.push(stmt); // Node 24: see src/store/sqlite.ts
       return stmt.all() as Array<Record<string, unknown>>;
@@ -97,17 +97,17 @@ describe('tickets service', () => {
     assert.ok(dump.includes(tokenHash(token!).toString('hex')), 'its hash is');
   });
 
-  it('introspects, spends never below zero, revokes for good', () => {
+  it('introspects, spends never below zero, revokes for good', async () => {
     const pid = newPid();
     pay(pid, 3_000_000n);
-    const { token } = service.redeem(pid);
-    assert.deepEqual({ ...service.introspect(token), issued_at: 'x' }, { status: 'active', source: 'tally', balance: '3', spent: '0', issued_at: 'x', revoked_at: null });
+    const { token } = await service.redeem(pid);
+    assert.deepEqual({ ...await service.introspect(token), issued_at: 'x' }, { status: 'active', source: 'tally', balance: '3', spent: '0', issued_at: 'x', revoked_at: null });
     assert.equal(service.spend(token, '1.25').balance, '1.75');
     assert.throws(() => service.spend(token, '2'), { code: 'insufficient_balance', status: 409, details: { balance: '1.75' } });
     assert.throws(() => service.spend(token, '-1'), { code: 'amount_negative' });
     assert.throws(() => service.spend(token, 1), { code: 'amount_not_string' });
     assert.throws(() => service.spend(token, '0'), { code: 'amount_zero' });
-    assert.equal(service.introspect(token).balance, '1.75');
+    assert.equal((await service.introspect(token)).balance, '1.75');
     assert.throws(() => service.revoke(token, ''), { code: 'reason_invalid' });
     assert.throws(() => service.revoke(token, 'x'.repeat(257)), { code: 'reason_invalid' });
     const revoked = service.revoke(token, 'chargeback');
@@ -116,47 +116,48 @@ describe('tickets service', () => {
     now += 5000;
     assert.equal(service.revoke(token, 'again').revoked_at, revoked.revoked_at, 'revoking again keeps the first revocation');
     assert.throws(() => service.spend(token, '1'), { code: 'token_revoked', status: 410 });
-    assert.throws(() => service.introspect('ab'.repeat(31)), { code: 'invalid_token', status: 400 });
-    assert.throws(() => service.introspect('ab'.repeat(32)), { code: 'token_not_found', status: 404 });
+    await assert.rejects(service.introspect('ab'.repeat(31)), { code: 'invalid_token', status: 400 });
+    await assert.rejects(service.introspect('ab'.repeat(32)), { code: 'token_not_found', status: 404 });
     assert.equal(service.stats.tokenChecks.get('token_not_found'), 1);
   });
 
-  it('a PID first paid on one source does not add payments from the other', () => {
+  it('a PID first paid on one source does not add payments from the other', async () => {
     const pid = newPid();
     pay(pid, 1_000_000n);
     const r = db.store.transaction(() => db.store.recordPayment({ source: 'monero', txid: 'm1', pid: tallyMemoTag(pid), amount: 10n ** 12n, height: 5 }, 0n, now));
     assert.equal(r, 'conflict');
-    assert.equal(service.redeem(pid).balance, '1');
+    assert.equal((await service.redeem(pid)).balance, '1');
   });
 
-  it('one PID, one token: Monero dust, a Tally redeem, then a real Monero payment give no second token', () => {
+  it('one PID, one token: Monero dust, a Tally redeem, then a real Monero payment give no second token', async () => {
     const pid = newPid();
     const monero = (txid: string, amount: bigint) =>
       db.store.transaction(() => db.store.recordPayment({ source: 'monero', txid, pid, amount, height: 7 }, 1_000n, now));
     assert.equal(monero('m-dust', 10n), 'dust');
     pay(pid, 4_000_000n);
-    const first = service.redeem(pid);
+    const first = await service.redeem(pid);
     assert.deepEqual([first.status, first.source, first.balance], ['success', 'tally', '4']);
     assert.equal(monero('m-real', 5n * 10n ** 12n), 'conflict', 'a payment that cannot reach a token is not credited');
-    const again = service.redeem(pid);
+    const again = await service.redeem(pid);
     assert.equal(again.status, 'already_claimed', 'the PID was redeemed once already');
     assert.equal(again.token, first.token);
+    db.store.applyClaims(Infinity);
     const tokens = db.sqlite.db.prepare('SELECT count(*) AS n FROM tickets_tokens');
     keepAlive.push(tokens);
     assert.equal((tokens.get() as { n: number }).n, 1);
     assert.equal(service.paymentStatus(pid).claimed, true);
   });
 
-  it('a Tally payment is redeemed with its PID, never with the public memo tag', () => {
+  it('a Tally payment is redeemed with its PID, never with the public memo tag', async () => {
     const pid = newPid();
     pay(pid, 2_000_000n);
-    assert.throws(() => service.redeem(tallyMemoTag(pid)), { code: 'payment_not_found' });
-    assert.equal(service.redeem(pid).status, 'success');
+    await assert.rejects(service.redeem(tallyMemoTag(pid)), { code: 'payment_not_found' });
+    assert.equal((await service.redeem(pid)).status, 'success');
   });
 });
 
 describe('tickets config', () => {
-  it('fills in defaults and names the option that is wrong', () => {
+  it('fills in defaults and names the option that is wrong', async () => {
     const c = validateTicketsConfig({ tally: { account: 'shop' } });
     assert.deepEqual(c, {
       redeemGraceSecs: 600, publicSocket: null, rateLimit: { redeemPerMin: 60, introspectPerMin: 600 },

@@ -3,12 +3,24 @@
 import { formatAmount, parsePositiveAmount } from '../../core/amount.js';
 import { fail, TallyError } from '../../core/errors.js';
 import type { TicketsConfig } from './config.js';
+import { GroupCommit } from './group-commit.js';
 import { MONERO_DECIMALS } from './config.js';
 import { parsePid, parseToken, tallyMemoTag, tokenHash, TOKEN_PATTERN } from './pid.js';
 import type { PaymentRow, PidRow, Source, TicketsStore, TokenRow } from './store.js';
 import { tokenFor } from './token-key.js';
 
 const REASON_BYTES_MAX = 256;
+/**
+ * The claim applier (store.ts, claim-log.ts): every APPLY_EVERY_MS it applies APPLY_CHUNK
+ * claims (a few ms, so answers queued behind it wait little) once redeems have paused for
+ * APPLY_QUIET_MS; while more than CLAIMS_PENDING_HIGH wait (memory: ~0.5 KB each), it
+ * applies APPLY_CHUNK_HIGH each time whether redeems pause or not, which bounds the log.
+ */
+const APPLY_EVERY_MS = 100;
+const APPLY_CHUNK = 128;
+const APPLY_CHUNK_HIGH = 1024;
+const APPLY_QUIET_MS = 500;
+export const CLAIMS_PENDING_HIGH = 50_000;
 /** Tokens per page of the operator's list. */
 export const TOKEN_PAGE_MAX = 500;
 export const TOKEN_PAGE_DEFAULT = 100;
@@ -55,6 +67,8 @@ export class TicketsStats {
   redeems = new Map<string, number>();
   tokenChecks = new Map<string, number>();
   tokenSpends = new Map<string, number>();
+  /** entries in the store's caches and claims not yet applied (set by the service) */
+  caches: () => Record<string, number> = () => ({});
   /** watchers whose last poll or block failed, with why and since when (cleared by the next success) */
   watcherFailing = new Map<string, { reason: string; since: string }>();
 
@@ -96,6 +110,8 @@ export class TicketsService {
   readonly stats = new TicketsStats();
   /** Unconfirmed payments each watcher currently sees, for the 409 answer. */
   private readonly pending = new Map<Source, Map<string, PendingPayment>>();
+  /** Claims of one event-loop turn commit together (group-commit.ts). */
+  readonly commits: GroupCommit;
 
   constructor(
     readonly store: TicketsStore,
@@ -104,7 +120,10 @@ export class TicketsService {
     /** the node secret tokens are derived from (token-key.ts) */
     private readonly tokenKey: Buffer,
     readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.commits = new GroupCommit((fn) => store.transaction(fn));
+    this.stats.caches = () => ({ ...store.cacheSizes(), commits: this.commits.batches, committed: this.commits.writes });
+  }
 
   decimals(source: Source): number {
     return source === 'monero' ? MONERO_DECIMALS : this.tallyDecimals;
@@ -112,6 +131,18 @@ export class TicketsService {
 
   format(source: Source, minor: bigint | string): string {
     return formatAmount(BigInt(minor), this.decimals(source));
+  }
+
+  /** Apply logged claims to the PID and token tables in the background; answers the function that stops it. */
+  startClaimApplier(): () => void {
+    const timer = setInterval(() => {
+      const { claimsPending } = this.store.cacheSizes();
+      if (claimsPending === 0) return;
+      if (claimsPending > CLAIMS_PENDING_HIGH) this.store.applyClaims(APPLY_CHUNK_HIGH);
+      else if (Date.now() - this.store.lastClaimAt >= APPLY_QUIET_MS) this.store.applyClaims(APPLY_CHUNK);
+    }, APPLY_EVERY_MS);
+    timer.unref();
+    return () => clearInterval(timer);
   }
 
   /** A watcher replaces its view of unconfirmed payments after each poll. */
@@ -146,9 +177,10 @@ export class TicketsService {
     return tagged ?? direct;
   }
 
-  redeem(pidValue: unknown): RedeemResult {
+  /** Answered once the claim is committed (with the other claims of its event-loop turn). */
+  async redeem(pidValue: unknown): Promise<RedeemResult> {
     try {
-      const result = this.redeemInner(pidValue);
+      const result = await this.redeemInner(pidValue);
       TicketsStats.bump(this.stats.redeems, result.status);
       return result;
     } catch (err) {
@@ -157,23 +189,26 @@ export class TicketsService {
     }
   }
 
-  private redeemInner(pidValue: unknown): RedeemResult {
+  private async redeemInner(pidValue: unknown): Promise<RedeemResult> {
     const pid = parsePid(pidValue);
-    const now = this.now();
     const row = this.lookup(pid);
     // The token is derived from the PID, so one PID has one token whoever asks, and the
     // claim on disk is all that must commit: an answer lost to a crash is asked for again.
     const token = tokenFor(this.tokenKey, pid);
-    if (row?.token_hash) {
-      const out: RedeemResult = { status: 'already_claimed', claimed_at: new Date(row.claimed_at!).toISOString() };
-      const t = this.store.token(row.token_hash)!;
-      if (this.mayHandOutAgain(token, t, row.claimed_at!, now)) Object.assign(out, { token, balance: this.format(t.source, t.balance), source: t.source });
-      return out;
-    }
+    if (row?.token_hash) return this.alreadyClaimed(row, token);
     if (row && BigInt(row.credited) > 0n) {
-      const balance = BigInt(row.credited);
-      if (!this.store.claim(row.pid, tokenHash(token), row.source, balance, now)) return this.redeemInner(pid);
-      return { status: 'success', token, balance: this.format(row.source, balance), source: row.source, claimed_at: new Date(now).toISOString() };
+      const hash = tokenHash(token);
+      const claimed = await this.commits.run(() => {
+        // Read again in the batch's transaction: since the read above, another redeem of this
+        // PID (maybe in this very batch) may have claimed it, or the watcher changed its credit.
+        const fresh = this.lookup(pid);
+        const balance = fresh ? BigInt(fresh.credited) : 0n;
+        if (!fresh || fresh.token_hash || balance <= 0n) return null;
+        const now = this.now();
+        return this.store.claim(fresh.pid, hash, fresh.source, balance, now) ? { balance, now, source: fresh.source } : null;
+      });
+      if (!claimed) return this.redeemInner(pid);
+      return { status: 'success', token, balance: this.format(claimed.source, claimed.balance), source: claimed.source, claimed_at: new Date(claimed.now).toISOString() };
     }
     const waiting = this.pendingOf(pid);
     if (waiting) {
@@ -188,6 +223,13 @@ export class TicketsService {
       details,
       hint: details.dust ? 'only payments below the minimum amount (dust) arrived; they are not credited' : 'pay first (see `tally ticket new`), then retry once the watcher has seen it',
     });
+  }
+
+  private alreadyClaimed(row: PidRow, token: string): RedeemResult {
+    const out: RedeemResult = { status: 'already_claimed', claimed_at: new Date(row.claimed_at!).toISOString() };
+    const t = this.store.token(row.token_hash!)!;
+    if (this.mayHandOutAgain(token, t, row.claimed_at!, this.now())) Object.assign(out, { token, balance: this.format(t.source, t.balance), source: t.source });
+    return out;
   }
 
   /**
@@ -226,7 +268,7 @@ export class TicketsService {
     return row;
   }
 
-  introspect(tokenValue: unknown): TokenView {
+  async introspect(tokenValue: unknown): Promise<TokenView> {
     let row;
     try {
       row = this.tokenRow(tokenValue);
@@ -234,7 +276,13 @@ export class TicketsService {
       TicketsStats.bump(this.stats.tokenChecks, err instanceof TallyError ? err.code : 'internal');
       throw err;
     }
-    if (row.used_at === null) this.store.markUsed(row.hash, this.now());
+    if (row.used_at === null) {
+      // The first presentation is a write: those of one turn commit together, like claims.
+      // Read again after it: a revoke or spend may have come in meanwhile.
+      const hash = row.hash;
+      await this.commits.run(() => this.store.markUsed(hash, this.now()));
+      row = this.store.token(hash)!;
+    }
     const view = this.view(row);
     TicketsStats.bump(this.stats.tokenChecks, view.status);
     return view;

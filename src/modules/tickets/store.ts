@@ -5,6 +5,8 @@
 import type Database from 'better-sqlite3-multiple-ciphers';
 import { assert } from '../../core/errors.js';
 import type { Migration } from '../../store/migrations.js';
+import { ClaimLog, type Claim } from './claim-log.js';
+import { Lru } from './lru.js';
 import { tallyMemoTag } from './pid.js';
 
 export const ticketsMigrations: Migration[] = [
@@ -49,16 +51,47 @@ export const ticketsMigrations: Migration[] = [
         height INTEGER NOT NULL         -- last block fully scanned (the next scan starts above it)
       ) WITHOUT ROWID;
     `,
+    // PostgreSQL: the same tables; unix ms need BIGINT (INTEGER is 32-bit there), blobs are BYTEA.
+    postgres: `
+      CREATE TABLE tickets_pids (pid TEXT PRIMARY KEY, source TEXT NOT NULL, credited TEXT NOT NULL, dust TEXT NOT NULL,
+        first_seen BIGINT NOT NULL, claimed_at BIGINT, token_hash BYTEA);
+      CREATE TABLE tickets_payments (source TEXT NOT NULL, txid TEXT NOT NULL, pid TEXT NOT NULL, amount TEXT NOT NULL,
+        height BIGINT NOT NULL, status TEXT NOT NULL, was TEXT, seen_at BIGINT NOT NULL, PRIMARY KEY (source, txid));
+      CREATE INDEX tickets_payments_pid ON tickets_payments(pid);
+      CREATE INDEX tickets_payments_height ON tickets_payments(source, height);
+      CREATE TABLE tickets_tokens (hash BYTEA PRIMARY KEY, pid TEXT NOT NULL UNIQUE, source TEXT NOT NULL, balance TEXT NOT NULL,
+        spent TEXT NOT NULL, issued_at BIGINT NOT NULL, revoked_at BIGINT, revoke_reason TEXT);
+      CREATE TABLE tickets_cursors (source TEXT PRIMARY KEY, height BIGINT NOT NULL);
+    `,
   },
   {
     version: 2,
     description: 'tickets: when a token was first presented (introspect or spend); until then its PID may fetch it again',
     sql: 'ALTER TABLE tickets_tokens ADD COLUMN used_at INTEGER;',
+    postgres: 'ALTER TABLE tickets_tokens ADD COLUMN used_at BIGINT;',
   },
   {
     version: 3,
     description: 'tickets: tokens by issue time, for the operator\'s paged list',
     sql: 'CREATE INDEX tickets_tokens_issued ON tickets_tokens(issued_at, hash);',
+  },
+  {
+    version: 4,
+    description: 'tickets: the claim log, redeems appended in order and applied to PIDs and tokens in batches',
+    sql: `
+      CREATE TABLE tickets_claims (
+        seq        INTEGER PRIMARY KEY,
+        pid        TEXT NOT NULL,
+        hash       BLOB NOT NULL,
+        source     TEXT NOT NULL,
+        balance    TEXT NOT NULL,
+        claimed_at INTEGER NOT NULL
+      );
+    `,
+    postgres: `
+      CREATE TABLE tickets_claims (seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, pid TEXT NOT NULL, hash BYTEA NOT NULL,
+        source TEXT NOT NULL, balance TEXT NOT NULL, claimed_at BIGINT NOT NULL);
+    `,
   },
 ];
 
@@ -119,10 +152,39 @@ function prepare<P extends unknown[], R = unknown>(db: Database.Database, sql: s
   return s;
 }
 
+/** Bounds of the in-memory caches in front of the tables (see TicketsStore). */
+export interface CacheBounds {
+  /** PID rows and token rows kept, each (about 0.5 KB an entry) */
+  rows: number;
+  /** keys known to be absent (unknown PIDs and tokens), shared by both (about 0.1 KB an entry) */
+  misses: number;
+}
+
+export const CACHE_DEFAULTS: CacheBounds = Object.freeze({ rows: 100_000, misses: 100_000 });
+
+/**
+ * The tickets tables behind bounded caches: PID and token rows (the hot read paths of redeem
+ * and introspection) and a separate negative cache of keys found absent, so that a flood of
+ * random PIDs or tokens evicts only other misses, never a real token.
+ * Exactness: every write below drops the keys it touches from both caches in the same call
+ * that writes them, and a read fills the caches only outside a transaction, so a cache
+ * never holds a row that was not committed (a rolled-back write just leaves a key uncached).
+ * This process is the only writer of these tables (the operator's CLI goes through its API).
+ */
 export class TicketsStore {
   private readonly s;
+  private readonly pidRows: Lru<string, PidRow>;
+  private readonly tokenRows: Lru<string, TokenRow>;
+  private readonly misses: Lru<string, true>;
+  private readonly log: ClaimLog;
+  /** what to do to memory if the current transaction rolls back (see transaction()) */
+  private readonly undo: Array<() => void> = [];
 
-  constructor(private readonly db: Database.Database) {
+  constructor(private readonly db: Database.Database, bounds: CacheBounds = CACHE_DEFAULTS) {
+    this.log = new ClaimLog(db, (st) => keepAlive.push(st));
+    this.pidRows = new Lru(bounds.rows);
+    this.tokenRows = new Lru(bounds.rows);
+    this.misses = new Lru(bounds.misses);
     this.s = {
       pid: prepare<[string], PidRow>(db, 'SELECT * FROM tickets_pids WHERE pid = ?'),
       insertPid: prepare<[string, string, string, string, number]>(db, 'INSERT INTO tickets_pids (pid, source, credited, dust, first_seen) VALUES (?, ?, ?, ?, ?)'),
@@ -147,8 +209,102 @@ export class TicketsStore {
     };
   }
 
+  /** Nested calls are savepoints. Memory that follows the tables (the claim log) is put back on rollback. */
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    const mark = this.undo.length;
+    this.depth++;
+    try {
+      const out = this.db.transaction(fn)();
+      if (this.depth === 1) this.undo.length = 0;
+      return out;
+    } catch (err) {
+      for (const u of this.undo.splice(mark).reverse()) u();
+      throw err;
+    } finally {
+      this.depth--;
+    }
+  }
+
+  /** calls of transaction() in progress: undo entries live until the outermost one ends */
+  private depth = 0;
+
+  private readonly onRollback = (fn: () => void): void => {
+    if (this.depth > 0) this.undo.push(fn);
+  };
+
+  /** Entries in the caches and claims not yet applied, for the metrics and the tests. */
+  cacheSizes(): { pids: number; tokens: number; misses: number; missEvictions: number; claimsPending: number } {
+    return { pids: this.pidRows.size, tokens: this.tokenRows.size, misses: this.misses.size, missEvictions: this.misses.evictions, claimsPending: this.log.size };
+  }
+
+  /** unix ms of the last claim appended (0: none since start) */
+  get lastClaimAt(): number {
+    return this.log.lastAppend;
+  }
+
+  /** Apply up to `max` claims of the log, oldest first, in one transaction; answers how many. */
+  applyClaims(max: number): number {
+    if (this.log.size === 0) return 0;
+    // The first `max` only: copying a long log every tick would cost more than applying.
+    const batch: Claim[] = [];
+    for (const c of this.log.all()) {
+      if (batch.length >= max) break;
+      batch.push(c);
+    }
+    return this.transaction(() => {
+      for (const c of batch) this.applyClaim(c);
+      return batch.length;
+    });
+  }
+
+  private applyClaim(c: Claim): void {
+    this.transaction(() => {
+      this.forgetPid(c.pid);
+      this.forgetToken(c.hash);
+      assert(this.s.claimPid.run(c.claimed_at, c.hash, c.pid).changes === 1, 'a logged claim is of an unclaimed PID');
+      this.s.insertToken.run(c.hash, c.pid, c.source, c.balance, c.claimed_at);
+      this.log.drop(c, this.onRollback);
+    });
+  }
+
+  /** Before anything else writes a PID or token, its pending claim is applied. */
+  private settlePid(pid: string): void {
+    const c = this.log.ofPid(pid);
+    if (c) this.applyClaim(c);
+  }
+
+  private settleToken(hash: Buffer): void {
+    const c = this.log.ofHash(hash);
+    if (c) this.applyClaim(c);
+  }
+
+  private claimedRow(c: Claim): TokenRow {
+    return { hash: c.hash, pid: c.pid, source: c.source, balance: c.balance, spent: '0', issued_at: c.claimed_at, revoked_at: null, revoke_reason: null, used_at: null };
+  }
+
+  private cached<R extends object>(rows: Lru<string, R>, missKey: string, key: string, read: () => R | undefined): R | undefined {
+    const hit = rows.get(key);
+    if (hit) return hit;
+    // Misses are not moved up when seen again (no reordering on the flood's path): the
+    // oldest goes first, which bounds them just as well.
+    if (this.misses.has(missKey)) return undefined;
+    const row = read();
+    if (!this.db.inTransaction) {
+      if (row) rows.set(key, Object.freeze(row));
+      else this.misses.set(missKey, true);
+    }
+    return row;
+  }
+
+  private forgetPid(pid: string): void {
+    this.pidRows.delete(pid);
+    this.misses.delete(`p${pid}`);
+  }
+
+  private forgetToken(hash: Buffer): void {
+    const key = hash.toString('hex');
+    this.tokenRows.delete(key);
+    this.misses.delete(`t${key}`);
   }
 
   cursor(source: Source): number | undefined {
@@ -160,7 +316,9 @@ export class TicketsStore {
   }
 
   pid(pid: string): PidRow | undefined {
-    return this.s.pid.get(pid);
+    const row = this.cached(this.pidRows, `p${pid}`, pid, () => this.s.pid.get(pid));
+    const c = row && this.log.ofPid(pid);
+    return c ? { ...row, claimed_at: c.claimed_at, token_hash: c.hash } : row;
   }
 
   payment(source: Source, txid: string): PaymentRow | undefined {
@@ -177,12 +335,21 @@ export class TicketsStore {
   }
 
   token(hash: Buffer): TokenRow | undefined {
-    return this.s.token.get(hash);
+    const key = hash.toString('hex');
+    const c = this.log.ofKey(key);
+    if (c) return this.claimedRow(c);
+    return this.cached(this.tokenRows, `t${key}`, key, () => this.s.token.get(hash));
   }
 
   /** Tokens issued before (issuedAt, hash), newest first. */
   tokensPage(status: 'active' | 'revoked' | null, before: { issuedAt: number; hash: Buffer }, limit: number): TokenRow[] {
-    return this.s.tokensPage.all(status, status, before.issuedAt, before.issuedAt, before.hash, limit);
+    const rows = this.s.tokensPage.all(status, status, before.issuedAt, before.issuedAt, before.hash, limit);
+    if (status === 'revoked' || this.log.size === 0) return rows;
+    // Claims not yet applied are active tokens too: merged in, in the same order.
+    const newer = (a: TokenRow, b: TokenRow) => b.issued_at - a.issued_at || Buffer.compare(b.hash, a.hash);
+    const pending = [...this.log.all()].map((c) => this.claimedRow(c))
+      .filter((t) => t.issued_at < before.issuedAt || (t.issued_at === before.issuedAt && Buffer.compare(t.hash, before.hash) < 0));
+    return [...rows, ...pending].sort(newer).slice(0, limit);
   }
 
   /**
@@ -191,6 +358,7 @@ export class TicketsStore {
    */
   recordPayment(p: IncomingPayment, minAmount: bigint, nowMs: number): RecordResult {
     assert(p.amount > 0n, 'payments are positive');
+    this.settlePid(p.pid);
     const known = this.payment(p.source, p.txid);
     if (known && known.status !== 'vanished') {
       if (known.height !== p.height) this.s.setPayment.run(p.height, known.status, known.was, p.source, p.txid);
@@ -208,9 +376,11 @@ export class TicketsStore {
       return 'conflict';
     }
     if (!row) {
+      this.forgetPid(p.pid);
       this.s.insertPid.run(p.pid, p.source, '0', '0', nowMs);
       row = this.pid(p.pid)!;
     }
+    this.forgetPid(p.pid);
     if (p.amount < minAmount) {
       this.s.setPidAmounts.run(row.credited, (BigInt(row.dust) + p.amount).toString(), p.pid);
       this.upsertPayment(p, 'dust', known, nowMs);
@@ -220,6 +390,7 @@ export class TicketsStore {
     // A top-up of a redeemed PID goes straight to its token.
     if (row.token_hash) {
       const t = this.token(row.token_hash)!;
+      this.forgetToken(t.hash);
       this.s.setTokenBalance.run((BigInt(t.balance) + p.amount).toString(), t.spent, t.hash);
     }
     this.upsertPayment(p, 'credited', known, nowMs);
@@ -240,33 +411,48 @@ export class TicketsStore {
   vanish(source: Source, txid: string): { redeemed: boolean } {
     const pay = this.payment(source, txid);
     assert(pay && pay.status !== 'vanished', 'only a recorded payment can vanish');
+    this.settlePid(pay.pid);
     const row = this.pid(pay.pid)!;
     const redeemed = row.token_hash !== null;
+    this.forgetPid(pay.pid);
     if (pay.status === 'credited' && !redeemed) this.s.setPidAmounts.run((BigInt(row.credited) - BigInt(pay.amount)).toString(), row.dust, pay.pid);
     if (pay.status === 'dust') this.s.setPidAmounts.run(row.credited, (BigInt(row.dust) - BigInt(pay.amount)).toString(), pay.pid);
     this.s.setPayment.run(pay.height, 'vanished', pay.status, source, txid);
     return { redeemed: redeemed && pay.status === 'credited' };
   }
 
-  /** Bind a new token to a paid PID; false if another redeem won the race. */
+  /**
+   * Bind a new token to a paid PID; false if another redeem won the race. Appends to the
+   * claim log (claim-log.ts); this process is the only writer of the tables, and the check
+   * below sees every claim, applied or not, so one PID gets one token.
+   */
   claim(pid: string, hash: Buffer, source: Source, balance: bigint, nowMs: number): boolean {
-    return this.transaction(() => {
-      if (this.s.claimPid.run(nowMs, hash, pid).changes !== 1) return false;
-      this.s.insertToken.run(hash, pid, source, balance.toString(), nowMs);
-      return true;
-    });
+    // One statement: in a transaction already (group commit), no savepoint of its own is needed.
+    if (!this.db.inTransaction) return this.transaction(() => this.claim(pid, hash, source, balance, nowMs));
+    const row = this.pid(pid);
+    if (!row || row.token_hash || this.token(hash)) return false;
+    this.forgetPid(pid);
+    this.forgetToken(hash);
+    this.log.append({ pid, hash, source, balance: balance.toString(), claimed_at: nowMs }, this.onRollback);
+    return true;
   }
 
   setTokenBalance(hash: Buffer, balance: bigint, spent: bigint): void {
+    this.settleToken(hash);
+    this.forgetToken(hash);
     this.s.setTokenBalance.run(balance.toString(), spent.toString(), hash);
   }
 
   /** The token was presented: from now on its PID no longer fetches it after redeemGraceSecs. */
   markUsed(hash: Buffer, nowMs: number): void {
+    this.settleToken(hash);
+    this.forgetToken(hash);
     this.s.markUsed.run(nowMs, hash);
   }
 
   revoke(hash: Buffer, nowMs: number, reason: string): boolean {
+    this.settleToken(hash);
+    this.forgetToken(hash);
     return this.s.revokeToken.run(nowMs, reason, hash).changes === 1;
   }
 }
