@@ -7,7 +7,9 @@
 // whole log, which the applier keeps short). The maps change only with the log; each
 // change registers its undo, which the store runs if the transaction rolls back.
 import type Database from 'better-sqlite3-multiple-ciphers';
-import type { Source } from './store.js';
+
+/** Where a payment came from. */
+export type Source = 'tally' | 'monero';
 
 export interface Claim {
   seq: number;

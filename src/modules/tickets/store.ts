@@ -5,7 +5,7 @@
 import type Database from 'better-sqlite3-multiple-ciphers';
 import { assert } from '../../core/errors.js';
 import type { Migration } from '../../store/migrations.js';
-import { ClaimLog, type Claim } from './claim-log.js';
+import { ClaimLog, type Claim, type Source } from './claim-log.js';
 import { Lru } from './lru.js';
 import { tallyMemoTag } from './pid.js';
 
@@ -95,7 +95,8 @@ export const ticketsMigrations: Migration[] = [
   },
 ];
 
-export type Source = 'tally' | 'monero';
+// The payment sources: defined beside the claim log, which store.ts imports (no cycle).
+export type { Source } from './claim-log.js';
 
 export interface PidRow {
   pid: string;
