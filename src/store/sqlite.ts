@@ -68,6 +68,17 @@ function retained<T>(iterator: T): T {
   return iterator;
 }
 
+/**
+ * Every statement prepared on `db` stays reachable too, wherever it is prepared (a module,
+ * a test's one-off query): the Node 24 abort above does not care who dropped it. Product
+ * code prepares its statements once per store, so this holds a bounded number.
+ */
+function retainStatements(db: Database.Database): Database.Database {
+  const prepare = db.prepare.bind(db);
+  db.prepare = ((source: string) => retained(prepare(source))) as typeof db.prepare;
+  return db;
+}
+
 export class SqliteStore {
   readonly db: Database.Database;
   private readonly stmts;
@@ -101,7 +112,7 @@ export class SqliteStore {
     }
     const key = readDatabaseKey(options.keyPath);
     if (exists) checkFileShape(options.dbPath);
-    const db = new Database(options.dbPath, { readonly: options.readonly ?? false, fileMustExist: !options.create });
+    const db = retainStatements(new Database(options.dbPath, { readonly: options.readonly ?? false, fileMustExist: !options.create }));
     try {
       db.exec(`PRAGMA cipher='sqlcipher'`);
       db.exec(`PRAGMA legacy=4`);
