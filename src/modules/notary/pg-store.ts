@@ -18,7 +18,7 @@ import { notaryLimits } from './limits.js';
 import { batchContentHash, recordLeafHash } from './records.js';
 import { notaryMigrations } from './schema.js';
 import { proofOf, type PendingRecord, type RecordProof } from './proof.js';
-import { leaseLost, type BatchRow, type KeyRow, type Lease, type LeaseLogRow, type SignedRecordRow, type SubmittedBatch } from './store.js';
+import { batchView, leaseLost, type BatchRow, type KeyRow, type Lease, type LeaseLogRow, type SignedRecordRow, type SubmittedBatch } from './store.js';
 
 const NOW = 'notary_now_ms()';
 const KEY_COLS = 'id, kid, type, alg, public_pem, created_at, retired_at';
@@ -316,18 +316,7 @@ export class PgNotaryStore implements NotaryBackend {
       ?? fail('batch_not_found', `no batch ${id}`, { status: 404 });
     const signed = (await this.retry(() => this.q<{ n: number }>(this.pool, 'SELECT count(*) AS n FROM notary_signatures WHERE record_id BETWEEN $1 AND $2',
       [b.first_record, b.first_record + b.record_count - 1]))).rows[0]!.n;
-    return {
-      batch: b.id,
-      state: b.anchor_tx ? 'anchored' : b.signed_at ? 'signed' : 'pending',
-      records: b.record_count,
-      first_record: b.first_record,
-      signed,
-      created_at: new Date(b.created_at).toISOString(),
-      signed_at: b.signed_at ? new Date(b.signed_at).toISOString() : null,
-      root: b.root,
-      anchor_tx: b.anchor_tx,
-      anchor_height: b.anchor_height,
-    };
+    return batchView(b, signed);
   }
 
   async status(): Promise<NotaryStatus> {

@@ -339,18 +339,7 @@ export class NotaryStore {
   batchStatus(id: number) {
     const b = this.batch(id) ?? fail('batch_not_found', `no batch ${id}`, { status: 404 });
     const signed = this.s.batchSigCount.get(b.first_record, b.first_record + b.record_count - 1)!.n;
-    return {
-      batch: b.id,
-      state: b.anchor_tx ? 'anchored' : b.signed_at ? 'signed' : 'pending',
-      records: b.record_count,
-      first_record: b.first_record,
-      signed,
-      created_at: new Date(b.created_at).toISOString(),
-      signed_at: b.signed_at ? new Date(b.signed_at).toISOString() : null,
-      root: b.root,
-      anchor_tx: b.anchor_tx,
-      anchor_height: b.anchor_height,
-    };
+    return batchView(b, signed);
   }
 
   status() {
@@ -376,4 +365,20 @@ export class NotaryStore {
   record(id: number) {
     return this.s.record.get(id);
   }
+}
+
+/** A batch as the API shows it, the same from either backend: its row and how many of its records are signed. */
+export function batchView(b: BatchRow, signed: number) {
+  return {
+    batch: b.id,
+    state: b.anchor_tx ? 'anchored' : b.signed_at ? 'signed' : 'pending',
+    records: b.record_count,
+    first_record: b.first_record,
+    signed,
+    created_at: new Date(b.created_at).toISOString(),
+    signed_at: b.signed_at ? new Date(b.signed_at).toISOString() : null,
+    root: b.root,
+    anchor_tx: b.anchor_tx,
+    anchor_height: b.anchor_height,
+  };
 }
