@@ -6,7 +6,10 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { cleanup, cli, cliOk, getOk, httpGet, sleep, startNode, tempDir, type NodeProcess } from './helpers.js';
+import { toHex } from '../src/core/encoding.js';
+import { outcomeMessage, signWithNonce } from '../src/modules/oracle/bip340.js';
+import { loadEventSecrets, unlockOracleKey } from '../src/modules/oracle/keyfile.js';
+import { cleanup, cli, cliOk, getOk, httpGet, PASSPHRASE, sleep, startNode, tempDir, type NodeProcess } from './helpers.js';
 
 describe('oracle CLI on a running node', { timeout: 120_000 }, () => {
   let node: NodeProcess;
@@ -76,5 +79,24 @@ describe('oracle CLI on a running node', { timeout: 120_000 }, () => {
     assert.equal(outcome, '9999');
     const ev = await getOk(`${node.http}/v1/oracles/${pubkey}/events/${eventId}`);
     assert.deepEqual([ev.attestation.outcome, ev.attestation.atBound, ev.digits], ['9999', true, 4]);
+  });
+
+  it('turns a nonce signed twice into evidence that freezes the oracle', async () => {
+    // The operator's secrets, as a leaked or careless signer would have them: sign another
+    // outcome for digit 4 of btc-1 with the nonce the chain already has a signature for.
+    process.env.TALLY_SCRYPT_N = '1024';
+    const { secret } = unlockOracleKey(home, 'prices', PASSPHRASE);
+    const k = Buffer.from(loadEventSecrets(home, 'prices', secret, pubkey, 'btc-1').nonces[4]!, 'hex');
+    const onChain = await getOk(`${node.http}/v1/oracles/${pubkey}/events/btc-1`);
+    const first = `${onChain.attestation.outcomes[4]}:${onChain.attestation.sigs[4]}`;
+    const second = `3:${toHex(signWithNonce(outcomeMessage('sha256-plain', '3'), secret, k))}`;
+    const bad = await cli(home, ['oracle', 'evidence', pubkey, first, first, '--key', 'alice', ...at()]);
+    assert.match(bad.stdout + bad.stderr, /bad_evidence/);
+    const ev = await cliOk(home, ['oracle', 'evidence', pubkey, first, second, '--key', 'alice', ...at()]);
+    assert.equal(ev.receipt.events[0].type, 'oracle.frozen');
+    const o = await getOk(`${node.http}/v1/oracles/${pubkey}`);
+    assert.deepEqual([o.status, o.frozen.height], ['frozen', ev.receipt.height]);
+    const announce = await cli(home, ['oracle', 'announce', '--oracle-key', 'prices', '--event', 'btc-9', '--maturity', '+5', '--key', 'alice', ...at()]);
+    assert.match(announce.stdout + announce.stderr, /oracle_frozen/);
   });
 });
