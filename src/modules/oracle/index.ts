@@ -4,6 +4,7 @@
 import type { TallyModule } from '../../chain/app-module.js';
 import type { ChainModule } from '../../chain/module.js';
 import { oracleCli } from './cli.js';
+import { oracleInvariants } from './invariants.js';
 import { oracleKeeper, type OracleKeeper } from './keeper.js';
 import { oracleQueries } from './queries.js';
 import { oracleRoutes } from './routes.js';
@@ -14,6 +15,7 @@ export const oracleChain: ChainModule<OracleKeeper> = {
   txTypes: oracleTxTypes,
   queries: oracleQueries,
   keeper: oracleKeeper,
+  invariants: oracleInvariants,
 };
 
 export const oracleModule: TallyModule = {
