@@ -6,10 +6,11 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import WebSocket from 'ws';
 import { toHex } from '../src/core/encoding.js';
 import { outcomeMessage, signWithNonce } from '../src/modules/oracle/bip340.js';
 import { loadEventSecrets, unlockOracleKey } from '../src/modules/oracle/keyfile.js';
-import { cleanup, cli, cliOk, getOk, httpGet, PASSPHRASE, sleep, startNode, tempDir, type NodeProcess } from './helpers.js';
+import { cleanup, cli, cliOk, getOk, httpGet, PASSPHRASE, sleep, startNode, tempDir, withTimeout, type NodeProcess } from './helpers.js';
 
 describe('oracle CLI on a running node', { timeout: 120_000 }, () => {
   let node: NodeProcess;
@@ -72,8 +73,24 @@ describe('oracle CLI on a running node', { timeout: 120_000 }, () => {
   it('runs the reference feed from a file: a price beyond the range is attested at the bound', async () => {
     const source = path.join(home, 'price.txt');
     fs.writeFileSync(source, '{"price": "1234567.89"}\n');
-    const out = await cliOk(home, ['oracle', 'feed', '--oracle-key', 'prices', '--source', source, '--every', '2', '--count', '1', '--digits', '4', '--prefix', 'feed',
-      '--key', 'alice', ...at()], 60_000);
+    const ws = new WebSocket(`${node.http.replace(/^http/, 'ws')}/v1/ws?topic=oracle.attestations&oracle=${pubkey}`);
+    const messages: any[] = [];
+    ws.on('message', (m) => messages.push(JSON.parse(m.toString())));
+    await withTimeout(new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); }), 10_000, 'WebSocket open');
+    let out: any;
+    try {
+      out = await cliOk(home, ['oracle', 'feed', '--oracle-key', 'prices', '--source', source, '--every', '2', '--count', '1', '--digits', '4', '--prefix', 'feed',
+        '--key', 'alice', ...at()], 60_000);
+      const deadline = Date.now() + 10_000;
+      while (messages.length === 0) {
+        assert.ok(Date.now() < deadline, 'no oracle.attestations message within 10 s');
+        await sleep(20);
+      }
+    } finally {
+      ws.close();
+    }
+    assert.equal(messages[0].type, 'oracle');
+    assert.deepEqual(messages[0].events.map((e: any) => [e.type, e.eventId, e.outcome, e.atBound]), [['oracle.attested', out.attested[0].eventId, '9999', true]]);
     assert.equal(out.attested.length, 1);
     const [{ eventId, outcome }] = out.attested;
     assert.equal(outcome, '9999');
