@@ -109,6 +109,7 @@ for (const profile of ['dlcspecs-v0', 'sha256-plain'] as const) {
     refused(chain, bob, 'oracle.register', reg, 'bad_proof');
     assert.equal(one(chain, alice, 'oracle.register', reg).receipt.status, 'ok');
     refused(chain, alice, 'oracle.register', reg, 'oracle_exists');
+    assert.equal(admission(chain, 'oracle.register', reg), 'oracle_exists');
 
     const nonces = newNonceSecrets(shape);
     const ann = announceBodyFor(o.secret, profile, { eventId: 'btc-1', maturity: T0 + 100, ...shape }, nonces);

@@ -64,6 +64,9 @@ export const register: TxType<RegisterBody> = {
     if (!validXOnly(hexBytes(b.pubkey))) oracleFail('oracle_invalid', 'pubkey is not the x coordinate of a secp256k1 point');
     return b;
   },
+  admit(ctx, b) {
+    if (getOracle(ctx.state, b.pubkey)) oracleFail('oracle_exists', `oracle ${b.pubkey} is already registered`);
+  },
   apply(ctx, b) {
     if (getOracle(ctx.state, b.pubkey)) oracleFail('oracle_exists', `oracle ${b.pubkey} is already registered`);
     if (!verifyBip340(hexBytes(b.proof), registrationMessage(ctx.params.chain, ctx.tx.from), hexBytes(b.pubkey))) {
