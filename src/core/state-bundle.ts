@@ -94,7 +94,7 @@ export function verifyStateBundle(bundle: unknown, nodeKey: string, verifySig: S
     return bad('the header cannot be put in canonical JSON');
   }
   if (bytesToHex(blake3(bytes)) !== block.hash) return bad('block.hash is not the hash of the header');
-  let signed = false;
+  let signed: boolean;
   try {
     signed = verifySig(nodeKey, bytes, block.sig);
   } catch {
