@@ -9,16 +9,9 @@ import { LEDGER_ACCT_PREFIX, LEDGER_NAME_PREFIX, STATE_BUNDLE_FORMAT, type Accou
 import { bytesToHex } from '@noble/hashes/utils.js';
 import type { SqliteStore } from '../store/sqlite.js';
 import type { SignedBlock } from './blocks.js';
+import type { StateTreeReads } from './state-tree/reads.js';
 
-/** What the node exposes for reads of its state tree (STATE-TREE.md; the tree's helper implements it). */
-export interface StateTreeReads {
-  /** tree root at a committed height; undefined if pruned or before the tree existed */
-  rootAt(height: number): string | undefined;
-  /** proof for `key` at `height`; TallyError 'height_pruned' (410) or 'height_unknown' (404) */
-  prove(key: string, height: number): StateProof;
-  /** oldest height still provable (pruning), and the tip */
-  provableRange(): { oldest: number; tip: number };
-}
+export type { StateTreeReads } from './state-tree/reads.js';
 
 /** State keys are printable ASCII; a longer or stranger one names nothing. */
 export const STATE_KEY_BYTES_MAX = 256;
