@@ -9,7 +9,11 @@ import { intFlag } from '../core/decode.js';
 import { fail, TallyError } from '../core/errors.js';
 import { verifySignature } from '../core/keys.js';
 import { verifyStateBundle, type ProvenState } from '../core/state-bundle.js';
-import { addClientOptions, withClient, type ClientOptions } from './context.js';
+import { dataPaths } from '../chain/node.js';
+import { exportSnapshot, verifySnapshotFile, type Progress } from '../chain/snapshot.js';
+import { chainModules } from '../modules/index.js';
+import { SqliteStore } from '../store/sqlite.js';
+import { addClientOptions, defaultDataDir, withClient, type ClientOptions } from './context.js';
 import { output, table } from './output.js';
 
 /** A bundle is a few KiB (one header, proofs of at most 256 siblings): anything far larger is not one. */
@@ -57,6 +61,8 @@ export function registerStateCommands(program: Command): void {
       finish(opts, bundle, nodeKey, pinned, decimals);
     });
 
+  registerSnapshotCommands(state);
+
   state.command('verify')
     .requiredOption('--bundle <file>', 'a bundle saved by `tally state proof --out` or `tally account proof --out`')
     .option('--node-key <key>', 'the node key you trust (default: $TALLY_NODE_KEY)')
@@ -80,6 +86,52 @@ export function registerStateCommands(program: Command): void {
       if (opts.key !== undefined && !proven.entries.some((e) => e.key === opts.key)) fail('proof_invalid', `the bundle proves nothing about "${opts.key}"`);
       output(opts, { valid: true, nodeKey, ...proven }, () => human(proven, bundle, nodeKey, true, opts.decimals));
     });
+}
+
+function registerSnapshotCommands(state: Command): void {
+  state.command('export')
+    .requiredOption('--out <file>', 'write the snapshot here (created mode 0644, never overwritten)')
+    .option('--data <dir>', 'the data directory to read (default: $TALLY_DATA or ~/.tally/node); one read snapshot, the node may keep running')
+    .option('--json', 'print JSON for scripts')
+    .description('write every state entry at the tip with the signed header (and block 0 and the genesis): a snapshot whose entries recompute exactly the header\'s stateRoot')
+    .action((opts: { out: string; data?: string; json?: boolean }) => {
+      const p = dataPaths(opts.data ?? defaultDataDir());
+      const store = SqliteStore.open({ dbPath: p.db, keyPath: p.dbKey, readonly: true });
+      let head;
+      try {
+        head = exportSnapshot(store, opts.out, progressLine('exported', opts.json));
+      } finally {
+        store.close();
+      }
+      const h = head.block.header;
+      output(opts, { file: opts.out, chain: h.chain, height: h.height, entries: head.entries, stateRoot: h.stateRoot, blockHash: head.block.hash, nodeKey: h.proposer }, () =>
+        `wrote ${head.entries} state entries of chain "${h.chain}" at height ${h.height} to ${opts.out}\n` +
+        table([['stateRoot', h.stateRoot], ['block', head.block.hash], ['node key', h.proposer]]) +
+        `\ncheck it anywhere: tally state verify-snapshot ${opts.out} --node-key ${h.proposer}`);
+    });
+
+  state.command('verify-snapshot')
+    .argument('<file>', 'a snapshot written by `tally state export`')
+    .option('--node-key <key>', 'the node key you trust (default: $TALLY_NODE_KEY)')
+    .option('--json', 'print JSON for scripts')
+    .description('check a snapshot offline: the header and block 0 signed by the node key, the genesis block 0 links to, sorted distinct entries, and their root equal to the header\'s stateRoot; exit 1 if anything fails')
+    .action((file: string, opts: { nodeKey?: string; json?: boolean }) => {
+      const nodeKey = opts.nodeKey ?? process.env.TALLY_NODE_KEY;
+      if (!nodeKey) fail('bad_args', 'checking a snapshot needs the node key you trust: --node-key KEY (or $TALLY_NODE_KEY)');
+      const { head, root } = verifySnapshotFile(file, nodeKey, chainModules, progressLine('checked', opts.json));
+      const h = head.block.header;
+      output(opts, { valid: true, chain: h.chain, height: h.height, entries: head.entries, stateRoot: root, blockHash: head.block.hash, nodeKey }, () =>
+        `VALID: ${head.entries} entries recompute the stateRoot of chain "${h.chain}" at height ${h.height}, signed by ${nodeKey}\n` +
+        table([['stateRoot', root], ['block', head.block.hash], ['genesis', h.chain]]));
+    });
+}
+
+/** Progress on stderr for long runs (a terminal only; never under --json). */
+function progressLine(verb: string, json: boolean | undefined): Progress {
+  if (json || !process.stderr.isTTY) return () => {};
+  return (done, total) => {
+    process.stderr.write(`\r${verb} ${done}/${total} entries${done === total ? '\n' : ''}`);
+  };
 }
 
 async function fetchBundle(opts: ProofOptions, method: string, params: Record<string, unknown>) {
