@@ -56,15 +56,7 @@ export class StoredTree implements TreeReader, StateTreeReads {
 
   /** The rows of a block's batch, for commitBlock (pruning what fell out of the kept window). */
   rows(batch: TreeBatch): TreeRows {
-    const oldest = batch.version - this.keepVersions;
-    return {
-      version: batch.version,
-      root: encodeRoot(batch.root),
-      nodes: batch.nodes.map(({ npath, node }) => [npath, encodeNode(node)]),
-      values: batch.values.map((v) => [Buffer.from(v.path, 'hex'), v.key, v.value]),
-      stale: encodeStale(batch.staleNodes, batch.staleValues),
-      ...(oldest > 0 ? { pruneUpTo: oldest } : {}),
-    };
+    return treeRows(batch, this.keepVersions);
   }
 
   /** After the batch's rows committed: its nodes are the hot ones; the replaced upper nodes go. */
@@ -109,6 +101,19 @@ export class StoredTree implements TreeReader, StateTreeReads {
   }
 }
 
+/** A batch as rows; with `keepVersions`, the rows also prune what fell out of the kept window. */
+export function treeRows(batch: TreeBatch, keepVersions?: number): TreeRows {
+  const oldest = keepVersions === undefined ? 0 : batch.version - keepVersions;
+  return {
+    version: batch.version,
+    root: encodeRoot(batch.root),
+    nodes: batch.nodes.map(({ npath, node }) => [npath, encodeNode(node)]),
+    values: batch.values.map((v) => [Buffer.from(v.path, 'hex'), v.key, v.value]),
+    stale: encodeStale(batch.staleNodes, batch.staleValues),
+    ...(oldest > 0 ? { pruneUpTo: oldest } : {}),
+  };
+}
+
 /**
  * Build the tree of a full state as version `height` (the upgrade of a version-1 data
  * directory; a snapshot). The caller writes the rows in a transaction with
@@ -126,13 +131,7 @@ export function buildTree(entries: Iterable<[key: string, valueText: string]>, h
 /** Build and store the tree of a full state as version `height`, the first the database holds; returns its root. */
 export function buildStoredTree(store: SqliteStore, entries: Iterable<[key: string, valueText: string]>, height: number): string {
   const batch = buildTree(entries, height);
-  const rows: TreeRows = {
-    version: height,
-    root: encodeRoot(batch.root),
-    nodes: batch.nodes.map(({ npath, node }) => [npath, encodeNode(node)]),
-    values: batch.values.map((v) => [Buffer.from(v.path, 'hex'), v.key, v.value]),
-    stale: Buffer.alloc(0),
-  };
+  const rows = treeRows(batch);
   store.transaction(() => {
     assert(store.treeRange() === undefined, 'the tree is built once, into a database that has none');
     store.writeTree(rows);
