@@ -75,13 +75,13 @@ describe('state proofs through a real node', { timeout: 120_000 }, () => {
     const offline = await cli(home, ['state', 'verify', '--bundle', file, '--node-key', node.nodeKey, '--account', 'bob', '--decimals', '6']);
     assert.equal(offline.code, 0, offline.stderr);
     assert.match(offline.stdout, /VALID/);
-    assert.match(offline.stdout, /balance\s+101\.5/);
+    assert.match(offline.stdout, /balance\s+1001\.5/);
     const json = await cliOk(home, ['state', 'verify', '--bundle', file, '--node-key', node.nodeKey, '--json']);
     assert.equal(json.account.balance, online.account.balance);
 
     const text = fs.readFileSync(file, 'utf8');
     const tampered: Array<[string, string]> = [
-      ['the balance', text.replace(/(\\"balance\\":\\"1015)(\d)/, (_m, a: string, d: string) => a + String((Number(d) + 1) % 10))],
+      ['the balance', text.replace(/(\\"balance\\":\\"1001)(\d)/, (_m, a: string, d: string) => a + String((Number(d) + 1) % 10))],
       ['a sibling', text.replace(/("siblings": \[\s*")([0-9a-f])/, (_m, a: string, d: string) => a + (d === '0' ? '1' : '0'))],
       ['the signature', text.replace(/("sig": ")(.)/, (_m, a: string, c: string) => a + (c === 'A' ? 'B' : 'A'))],
       ['the stateRoot', text.replace(/("stateRoot": ")([0-9a-f])/, (_m, a: string, d: string) => a + (d === '0' ? '1' : '0'))],

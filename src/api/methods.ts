@@ -4,7 +4,7 @@ import { fail } from '../core/errors.js';
 import { bool, decode, int, isPlainObject, map, object, optional, refuse, string, unknownValue, withDefault, type Decoder } from '../core/decode.js';
 import type { TallyNode } from '../chain/node.js';
 import type { SubmitResult } from '../chain/app-module.js';
-import { accountProofBundle, STATE_KEY_BYTES_MAX, stateProofBundle, TipStateTree, type ProofSource, type StateTreeReads } from '../chain/state-proofs.js';
+import { accountProofBundle, STATE_KEY_BYTES_MAX, stateProofBundle, type ProofSource } from '../chain/state-proofs.js';
 
 export type MethodParams = Record<string, unknown>;
 
@@ -74,13 +74,9 @@ export const methods: Record<string, (node: TallyNode, params: MethodParams) => 
   },
 };
 
-const tipTrees = new WeakMap<TallyNode, StateTreeReads>();
-
-/** The node's state tree with its blocks (a tip-only tree until the node keeps one by version). */
+/** The node's state tree with its blocks. */
 function proofSource(node: TallyNode): ProofSource {
-  let tree = (node as { stateTree?: StateTreeReads }).stateTree ?? tipTrees.get(node);
-  if (!tree) tipTrees.set(node, tree = new TipStateTree(node.store));
-  return { tree, block: (h) => node.block(h) };
+  return { tree: node.stateTree, block: (h) => node.block(h) };
 }
 
 /**

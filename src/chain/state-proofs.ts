@@ -4,10 +4,7 @@
 // with the block whose stateRoot they fold to, in the bundle format of src/core/state-bundle.ts.
 import { fail } from '../core/errors.js';
 import { ACCOUNT_ID } from '../core/keys.js';
-import { smtPath, smtProveSorted, smtRootOfSorted, smtSortEntries, smtValueHash, type SmtEntry, type StateProof } from '../core/smt.js';
 import { LEDGER_ACCT_PREFIX, LEDGER_NAME_PREFIX, STATE_BUNDLE_FORMAT, type AccountBundle, type BundleBlock, type KeyBundle } from '../core/state-bundle.js';
-import { bytesToHex } from '@noble/hashes/utils.js';
-import type { SqliteStore } from '../store/sqlite.js';
 import type { SignedBlock } from './blocks.js';
 import type { StateTreeReads } from './state-tree/reads.js';
 
@@ -72,53 +69,4 @@ export function accountProofBundle(src: ProofSource, ref: string, height?: numbe
     }
   }
   return { format: STATE_BUNDLE_FORMAT, height: at.height, block: at.block, account: { name, id }, proofs };
-}
-
-/**
- * TEMPORARY (until the node keeps its tree by version): a tree of the committed state at
- * the tip only, rebuilt from every state entry when the tip moves. O(n log n) per block
- * asked about; older heights answer height_pruned.
- */
-export class TipStateTree implements StateTreeReads {
-  private built: { height: number; sorted: SmtEntry[]; values: Map<string, string> } | undefined;
-
-  constructor(private readonly store: SqliteStore) {}
-
-  private tipHeight(): number {
-    return this.store.tip()!.height;
-  }
-
-  private at(height: number) {
-    const tip = this.tipHeight();
-    if (height > tip) fail('height_unknown', `no committed block at height ${height}`, { status: 404 });
-    if (height < tip) fail('height_pruned', `only the tip (${tip}) is provable on this node`, { status: 410 });
-    if (this.built?.height !== tip) {
-      const values = new Map<string, string>();
-      const entries: SmtEntry[] = [];
-      for (const { k, v } of this.store.allState()) {
-        values.set(k, v);
-        entries.push({ path: smtPath(k), valueHash: smtValueHash(v) });
-      }
-      this.built = { height: tip, sorted: smtSortEntries(entries), values };
-    }
-    return this.built;
-  }
-
-  rootAt(height: number): string | undefined {
-    try {
-      return bytesToHex(smtRootOfSorted(this.at(height).sorted));
-    } catch {
-      return undefined;
-    }
-  }
-
-  prove(key: string, height: number): StateProof {
-    const t = this.at(height);
-    return smtProveSorted(t.sorted, key, t.values.get(key) ?? null);
-  }
-
-  provableRange(): { oldest: number; tip: number } {
-    const tip = this.tipHeight();
-    return { oldest: tip, tip };
-  }
 }
