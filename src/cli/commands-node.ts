@@ -60,7 +60,7 @@ function initFromSnapshotCommand(opts: InitOptions & { fromSnapshot: string; nod
   output(opts, { dataDir, chain: h.chain, height: h.height, entries: r.head.entries, stateRoot: r.root, nodePub: r.nodePub }, () =>
     `initialized chain "${h.chain}" in ${dataDir} at height ${h.height} from ${opts.fromSnapshot} (${r.head.entries} state entries; their root is the signed stateRoot)\n` +
     table([['node key', r.nodePub], ['stateRoot', r.root], ['block', r.head.block.hash]]) +
-    `\nblocks 1 to ${h.height - 1} and their history are not in this directory; start it with: tally node --data ${dataDir}`);
+    `\nblocks 1 to ${h.height - 1} and the transactions below ${h.height + 1} are not in this directory; start it with: tally node --data ${dataDir}`);
 }
 
 interface InitOptions {
