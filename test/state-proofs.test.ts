@@ -8,6 +8,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { verifySignature } from '../src/core/keys.js';
 import { verifyStateBundle, type AccountBundle, type KeyBundle } from '../src/core/state-bundle.js';
+import { TallyNode, initDataDir } from '../src/chain/node.js';
+import { defaultGenesis } from '../src/chain/genesis.js';
+import { buildPublicHttp } from '../src/api/http.js';
+import { allModules, chainModules } from '../src/modules/index.js';
 import { cleanup, cli, cliOk, getOk, httpGet, httpPost, makeTx, newAccount, startNode, tempDir, toMinor, type NodeProcess } from './helpers.js';
 
 describe('state proofs through a real node', { timeout: 120_000 }, () => {
@@ -123,5 +127,33 @@ describe('state proofs through a real node', { timeout: 120_000 }, () => {
     const cliUnknown = await cli(home, ['account', 'proof', 'bob', '--node', node.http, '--height', '999999']);
     assert.equal(cliUnknown.code, 1);
     assert.match(cliUnknown.stderr, /height_unknown/);
+  });
+});
+
+describe('state proofs at pruned heights (in process)', () => {
+  it('a height the tree no longer keeps is 410 height_pruned; the kept ones prove', async () => {
+    const dir = tempDir();
+    initDataDir(dir, defaultGenesis(chainModules, { chain: 'tally-dev', decimals: 6, dev: true }), allModules);
+    const local = TallyNode.open({ dataDir: dir, modules: allModules, synchronous: 'NORMAL', blockDelayMsMax: 5, verifierThreads: 1, stateTreeKeepVersions: 1 });
+    const app = await buildPublicHttp(local);
+    try {
+      for (const name of ['ann', 'ben', 'cat']) {
+        const [r] = await local.submit([makeTx(newAccount(), 'ledger.register', { name })]);
+        assert.equal((r as { status?: string }).status, 'ok', JSON.stringify(r));
+      }
+      const tip = local.tip.height;
+      assert.ok(tip >= 3);
+      const pruned = await app.inject({ method: 'GET', url: '/v1/accounts/ann/proof?height=1' });
+      assert.equal(pruned.statusCode, 410, pruned.body);
+      assert.equal(JSON.parse(pruned.body).error.code, 'height_pruned');
+      for (const h of [tip - 1, tip]) {
+        const res = await app.inject({ method: 'GET', url: `/v1/state/proof?key=ledger/name/cat&height=${h}` });
+        assert.equal(res.statusCode, 200, res.body);
+        assert.ok(verifyStateBundle(JSON.parse(res.body), local.signer.pub, verifySignature).ok, `height ${h}`);
+      }
+    } finally {
+      await app.close();
+      await local.close();
+    }
   });
 });
