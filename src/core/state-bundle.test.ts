@@ -86,3 +86,21 @@ test('every tampering is refused with a reason', () => {
   assert.match((check(k) as { reason: string }).reason, /not the proven value/);
   for (const junk of [null, 1, 'x', [], {}, { format: STATE_BUNDLE_FORMAT, block: 1 }]) assert.equal(check(junk).ok, false);
 });
+
+test('the verifier imports nothing Node-only, so a browser runs it unchanged', async () => {
+  const fs = await import('node:fs');
+  const path = await import('node:path');
+  const src = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../../src/core');
+  const seen = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    for (const m of fs.readFileSync(path.join(src, file), 'utf8').matchAll(/^import[^'"]*['"]([^'"]+)['"]/gm)) {
+      const spec = m[1]!;
+      assert.ok(!spec.startsWith('node:') && !['crypto', 'fs', 'path', 'buffer', 'hash-wasm'].includes(spec), `${file} imports ${spec}`);
+      if (spec.startsWith('./')) visit(spec.slice(2).replace(/\.js$/, '.ts'));
+    }
+  };
+  visit('state-bundle.ts');
+  assert.ok(seen.has('smt.ts') && seen.has('canonical.ts'), [...seen].join(', '));
+});
