@@ -31,7 +31,11 @@ function heightOf(src: ProofSource, height: number | undefined): { height: numbe
   const range = src.tree.provableRange();
   const h = height ?? range.tip;
   if (h > range.tip) fail('height_unknown', `no committed block at height ${h} (the tip is ${range.tip})`, { status: 404, details: range });
-  if (h < range.oldest) fail('height_pruned', `state at height ${h} is no longer provable (the oldest provable height is ${range.oldest})`, { status: 410, details: range, hint: 'ask for a recent height, or omit height for the tip' });
+  if (h < range.oldest) {
+    // The tree tells pruned (410) from before its first version (404, an upgraded chain).
+    src.tree.prove('', h);
+    fail('height_pruned', `state at height ${h} is no longer provable (the oldest provable height is ${range.oldest})`, { status: 410, details: range, hint: 'ask for a recent height, or omit height for the tip' });
+  }
   const block = src.block(h);
   if (!block) fail('height_unknown', `no committed block at height ${h}`, { status: 404, details: range });
   return { height: h, block: block as unknown as BundleBlock };
