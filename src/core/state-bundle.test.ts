@@ -5,7 +5,7 @@ import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import { canonicalJson } from './canonical.js';
 import { generateSigner, verifySignature } from './keys.js';
 import { smtPath, smtProveSorted, smtRootOfSorted, smtSortEntries, smtValueHash } from './smt.js';
-import { STATE_BUNDLE_FORMAT, verifyStateBundle, type AccountBundle, type KeyBundle } from './state-bundle.js';
+import { ed25519VerifyPure, STATE_BUNDLE_FORMAT, verifyStateBundle, type AccountBundle, type KeyBundle } from './state-bundle.js';
 
 const { signer } = generateSigner();
 const other = generateSigner().signer;
@@ -103,4 +103,25 @@ test('the verifier imports nothing Node-only, so a browser runs it unchanged', a
   };
   visit('state-bundle.ts');
   assert.ok(seen.has('smt.ts') && seen.has('canonical.ts'), [...seen].join(', '));
+});
+
+test('the pure-JS signature check (the browser\'s) agrees with node:crypto\'s on good and bad signatures', () => {
+  const good = accountBundle();
+  assert.equal(verifyStateBundle(good, signer.pub, ed25519VerifyPure).ok, true);
+  const msg = utf8ToBytes('tally/block/v1\n' + canonicalJson(header));
+  const sig = block.sig;
+  const flipped = (sig[0] === 'A' ? 'B' : 'A') + sig.slice(1);
+  const lastBits = sig.slice(0, -1) + (sig.endsWith('A') ? 'B' : 'A'); // a non-canonical last character
+  for (const [pub, s] of [[signer.pub, sig], [signer.pub, flipped], [other.pub, sig], [signer.pub, lastBits], [signer.pub, sig + 'A'], ['x', sig], [signer.pub, '']] as const) {
+    let nodeSays: boolean;
+    try {
+      nodeSays = verifySignature(pub, msg, s);
+    } catch {
+      nodeSays = false;
+    }
+    assert.equal(ed25519VerifyPure(pub, msg, s), nodeSays, `${pub.slice(0, 6)} ${s.slice(-4)}`);
+  }
+  const tampered = clone(good);
+  tampered.block.sig = flipped;
+  assert.equal(verifyStateBundle(tampered, signer.pub, ed25519VerifyPure).ok, false);
 });

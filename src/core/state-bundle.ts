@@ -2,13 +2,15 @@
 // stateRoot, checked with nothing but the bundle and the node key you trust. This is what
 // `tally state verify` runs offline and what the browser wallet runs unchanged: it imports
 // nothing Node-only (BLAKE3 from @noble/hashes, JCS from canonicalize), and the Ed25519
-// check is passed in (node:crypto in the CLI, @noble/curves in a browser).
+// check is passed in: node:crypto in the CLI (core/keys.ts), `ed25519VerifyPure` below
+// (@noble/curves, strict RFC 8032 as OpenSSL) in a browser.
 //
 // Bundle (README, "State tree: proofs over HTTP and offline"):
 //   { format: "tally-state-proof/v1", height, block: {hash, header, sig},
 //     key, value, proof }                                   one key (GET /v1/state/proof)
 //   { format, height, block, account: {name, id}, proofs: {name?, account?} }
 //                                                           an account (GET /v1/accounts/:name/proof)
+import { ed25519 } from '@noble/curves/ed25519.js';
 import { blake3 } from '@noble/hashes/blake3.js';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import { canonicalJson } from './canonical.js';
@@ -49,6 +51,30 @@ export type StateBundle = KeyBundle | AccountBundle;
 
 /** Ed25519: does `sig` (base64url) by `pub` (base64url) verify over `message`? Never throws. */
 export type SignatureCheck = (pub: string, message: Uint8Array, sig: string) => boolean;
+
+const B64URL = /^[A-Za-z0-9_-]*$/;
+
+/** base64url without padding to bytes, or undefined unless it is the canonical spelling of `length` bytes. */
+function fromB64u(text: string, length: number): Uint8Array | undefined {
+  if (typeof text !== 'string' || !B64URL.test(text) || text.length !== Math.ceil((length * 4) / 3)) return undefined;
+  const b64 = text.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (text.length % 4)) % 4);
+  const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  // Canonical: re-encoding gives the same text (no stray bits in the last character).
+  const again = btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  return bytes.length === length && again === text ? bytes : undefined;
+}
+
+/** Ed25519 in pure JS (a browser): RFC 8032 strict decoding (not ZIP-215), as OpenSSL in the node. */
+export const ed25519VerifyPure: SignatureCheck = (pub, message, sig) => {
+  const p = fromB64u(pub, 32);
+  const s = fromB64u(sig, 64);
+  if (!p || !s) return false;
+  try {
+    return ed25519.verify(s, message, p, { zip215: false });
+  } catch {
+    return false;
+  }
+};
 
 /** What a bundle proves, once it checks out. */
 export interface ProvenState {
