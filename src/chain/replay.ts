@@ -66,7 +66,7 @@ export async function verifyChain(
   // The state tree (tip version only): from block 0 on a version 2 chain, else built at the switch.
   let tree: MemoryTree | undefined;
   if (parts.tree) {
-    tree = new MemoryTree();
+    tree = new MemoryTree(0, false);
     tree.apply(parts.tree);
   }
 
@@ -90,7 +90,7 @@ export async function verifyChain(
     if (h.version === undefined && tree) issue(height, 'bad_version', 'a version 1 block after a version 2 block (versions never go down)');
     if (h.version === 2 && !tree) {
       // The switch: the tree of the replayed state after the last version 1 block.
-      tree = new MemoryTree();
+      tree = new MemoryTree(0, false);
       tree.apply(buildTree(state.map.entries(), height - 1));
     }
 

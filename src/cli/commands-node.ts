@@ -22,6 +22,7 @@ import type { Synchronous } from '../store/sqlite.js';
 import { acceptRollback } from '../store/watermark.js';
 import { initFromSnapshot } from '../chain/snapshot-init.js';
 import { loadNodeConfig } from './config.js';
+import { STATE_TREE_KEEP_VERSIONS_DEFAULT } from '../chain/state-tree/reads.js';
 import { defaultDataDir, parseHostPort } from './context.js';
 import { createKey, defaultHome, keyInfo, listKeys, readPassphraseFile } from './keystore.js';
 import { output, table } from './output.js';
@@ -163,6 +164,7 @@ export function registerNodeCommands(program: Command): void {
     .option('--sync <FULL|NORMAL>', 'SQLite synchronous mode: FULL survives power loss (default); NORMAL survives only process crashes', syncFlag, 'FULL')
     .option('--block-txs <n>', `most transactions per block (1 to ${limits.blockTxCountMax})`, intFlag('--block-txs', 1, limits.blockTxCountMax), limits.blockTxCountMax)
     .option('--block-delay-ms <n>', `longest wait before a block is made when load is light (0 to ${BLOCK_DELAY_MS_MAX})`, intFlag('--block-delay-ms', 0, BLOCK_DELAY_MS_MAX), 2)
+    .option('--state-versions <n>', `heights behind the tip whose state tree stays stored, for state proofs (0 to 1000000; older versions are pruned)`, intFlag('--state-versions', 0, 1_000_000), STATE_TREE_KEEP_VERSIONS_DEFAULT)
     .option('--accept-rollback <height>', 'the database lost blocks this node signed (db_behind_signed) and no backup has them: continue from its tip, HEIGHT (re-signs heights clients may hold other blocks for)', intFlag('--accept-rollback', 0, Number.MAX_SAFE_INTEGER))
     .option('--config <file>', 'node config file, one section per module (default: <data>/config.json if it exists; see the README)')
     .option('--log-format <text|json>', 'log records on stderr: readable text, or one JSON object per line (for journald, Loki, ...)', logFormatFlag, 'text')
@@ -184,6 +186,7 @@ interface NodeCliOptions {
   sync: Synchronous;
   blockTxs: number;
   blockDelayMs: number;
+  stateVersions: number;
   /** rate-limit units per minute; 0 is off */
   rateLimit: number;
   trustProxy?: string;
@@ -280,6 +283,7 @@ async function runNode(opts: NodeCliOptions): Promise<void> {
     synchronous: opts.sync,
     blockTxCountMax: opts.blockTxs,
     blockDelayMsMax: opts.blockDelayMs,
+    stateTreeKeepVersions: opts.stateVersions,
   });
   const moduleServices = new ModuleServices(node);
   const closers: Array<() => Promise<unknown>> = [];

@@ -315,7 +315,7 @@ export class SqliteStore {
  * The stale-row list of a version: per row a kind byte (0 node, 1 value), its version (u32),
  * then a node's nibble path (u8 length + ASCII hex) or a value's 32-byte path.
  */
-export function encodeStale(nodes: Array<{ version: number; npath: string }>, values: Array<{ version: number; path: string }>): Buffer {
+export function encodeStale(nodes: Array<{ version: number; npath: string }>, values: Array<{ version: number; path: Uint8Array }>): Buffer {
   let size = 0;
   for (const n of nodes) size += 6 + n.npath.length;
   size += values.length * 37;
@@ -331,7 +331,7 @@ export function encodeStale(nodes: Array<{ version: number; npath: string }>, va
   for (const v of values) {
     out[at] = 1;
     out.writeUInt32BE(v.version, at + 1);
-    out.write(v.path, at + 5, 'hex');
+    out.set(v.path, at + 5);
     at += 37;
   }
   return out;

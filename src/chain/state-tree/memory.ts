@@ -2,6 +2,7 @@
 // keeps the versions from `tip - keepVersions` to the tip, deleting what an older version
 // alone reached as the tip moves on (keepVersions 0: the tip only, what replay needs).
 import { assert, fail } from '../../core/errors.js';
+import { toHex } from '../../core/encoding.js';
 import type { StateProof } from '../../core/smt.js';
 import type { InternalNode, Ref } from './node.js';
 import { proveKey } from './prove.js';
@@ -16,7 +17,8 @@ export class MemoryTree implements TreeReader {
   private readonly stale: Array<{ version: number; nodes: string[]; values: string[] }> = [];
   tip: TreeVersion = EMPTY_TREE;
 
-  constructor(readonly keepVersions = 0) {}
+  /** `values`: keep value rows, for proofs (replay, which proves nothing, skips them) */
+  constructor(readonly keepVersions = 0, private readonly keepValues = true) {}
 
   node(version: number, npath: string): InternalNode {
     const n = this.nodes.get(key(version, npath));
@@ -31,10 +33,14 @@ export class MemoryTree implements TreeReader {
 
   apply(batch: TreeBatch): void {
     for (const { npath, node } of batch.nodes) this.nodes.set(key(batch.version, npath), node);
-    for (const v of batch.values) this.values.set(key(batch.version, v.path), v.value);
+    if (this.keepValues) for (const v of batch.values) this.values.set(key(batch.version, toHex(v.path)), v.value);
     this.roots.set(batch.version, batch.root);
     this.tip = { version: batch.version, root: batch.root };
-    this.stale.push({ version: batch.version, nodes: batch.staleNodes.map((s) => key(s.version, s.npath)), values: batch.staleValues.map((s) => key(s.version, s.path)) });
+    this.stale.push({
+      version: batch.version,
+      nodes: batch.staleNodes.map((s) => key(s.version, s.npath)),
+      values: this.keepValues ? batch.staleValues.map((s) => key(s.version, toHex(s.path))) : [],
+    });
     // Rows made stale at version s are reachable only from roots below s.
     while (this.stale.length > 0 && this.stale[0]!.version <= batch.version - this.keepVersions) {
       const s = this.stale.shift()!;
@@ -50,9 +56,10 @@ export class MemoryTree implements TreeReader {
 
   prove(k: string, version: number): StateProof {
     if (!this.roots.has(version)) fail('height_unknown', `no state tree at height ${version}`, { status: 404 });
+    assert(this.keepValues, 'a tree that proves keeps its value rows');
     return proveKey(this, this.roots.get(version), k, (path, v) => {
-      const text = this.values.get(key(v, path));
-      assert(text !== undefined, `state tree value (${v}, ${path}) is missing`);
+      const text = this.values.get(key(v, toHex(path)));
+      assert(text !== undefined, `state tree value (${v}, ${toHex(path)}) is missing`);
       return text;
     });
   }

@@ -9,14 +9,11 @@ import { hash } from '../../core/hash.js';
 import { toHex, utf8 } from '../../core/encoding.js';
 import { SMT_EMPTY, SMT_LEAF_TAG, SMT_NODE_TAG } from '../../core/smt.js';
 
-const LEAF_TAG = utf8.encode(SMT_LEAF_TAG);
-const NODE_TAG = utf8.encode(SMT_NODE_TAG);
-
-/** A lone key: its path (64 hex nibbles), value hash, and the version that wrote its value. */
+/** A lone key: its path, value hash, and the version that wrote its value. */
 export interface LeafRef {
   leaf: true;
-  /** BLAKE3(key) as 64 lowercase hex digits: digit n is nibble n */
-  path: string;
+  /** BLAKE3(key), 32 bytes: nibble n is the high (n even) or low (n odd) half of byte n >> 1 */
+  path: Uint8Array;
   valueHash: Uint8Array;
   /** the height whose block last set this key's value (its value row is stored under it) */
   version: number;
@@ -32,23 +29,44 @@ export interface NodeRef {
 
 export type Ref = LeafRef | NodeRef;
 
-/** 16 children, indexed by the next nibble of the path. */
+/**
+ * 16 children, indexed by the next nibble of the path, and the node's 4 binary levels as a
+ * heap: position 1 is the node, 2i and 2i+1 the halves of i, 16 + c the slot of child c.
+ * Each position's kind is EMPTY (no key below), LONE (exactly one key: a leaf, whose hash
+ * rises unchanged) or NODE; a new version of a node rehashes only the changed slots' ancestors.
+ */
 export interface InternalNode {
   children: Array<Ref | undefined>;
+  kinds: Uint8Array;
+  hashes: Array<Uint8Array | undefined>;
   hash: Uint8Array;
 }
 
 export const NIBBLES = 64;
+const EMPTY = 0;
+const LONE = 1;
+const NODE = 2;
 
-export function leafHashOf(pathHex: string, valueHash: Uint8Array): Uint8Array {
-  return hash(LEAF_TAG, Buffer.from(pathHex, 'hex'), valueHash);
+// One scratch buffer per tag: a hash is then one update of 82 bytes (both tags are 18 bytes).
+const LEAF_IN = new Uint8Array(82);
+const NODE_IN = new Uint8Array(82);
+LEAF_IN.set(utf8.encode(SMT_LEAF_TAG));
+NODE_IN.set(utf8.encode(SMT_NODE_TAG));
+assert(utf8.encode(SMT_LEAF_TAG).length === 18 && utf8.encode(SMT_NODE_TAG).length === 18, 'the tree tags are 18 bytes');
+
+export function leafHashOf(path: Uint8Array, valueHash: Uint8Array): Uint8Array {
+  LEAF_IN.set(path, 18);
+  LEAF_IN.set(valueHash, 50);
+  return hash(LEAF_IN);
 }
 
 export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
-  return hash(NODE_TAG, left, right);
+  NODE_IN.set(left, 18);
+  NODE_IN.set(right, 50);
+  return hash(NODE_IN);
 }
 
-export function leafRef(path: string, valueHash: Uint8Array, version: number): LeafRef {
+export function leafRef(path: Uint8Array, valueHash: Uint8Array, version: number): LeafRef {
   return { leaf: true, path, valueHash, version, hash: leafHashOf(path, valueHash) };
 }
 
@@ -56,73 +74,109 @@ export function refHash(ref: Ref | undefined): Uint8Array {
   return ref ? ref.hash : SMT_EMPTY;
 }
 
-/**
- * The binary root of children[lo, hi): EMPTY when none, the leaf's own hash when one leaf
- * is alone in the range (compaction), a node's hash when the range is that one slot, else
- * node(left half, right half) — the definition, 4 levels at a time.
- */
-export function rangeHash(children: ReadonlyArray<Ref | undefined>, lo = 0, hi = 16): Uint8Array {
-  let count = 0;
-  let only: Ref | undefined;
-  for (let i = lo; i < hi; i++) {
-    const c = children[i];
-    if (c) {
-      count++;
-      only = c;
-    }
+/** The hash at heap position i of a node (EMPTY where no key is below). */
+export function heapHash(node: InternalNode, i: number): Uint8Array {
+  return node.kinds[i] === EMPTY ? SMT_EMPTY : node.hashes[i]!;
+}
+
+export function heapKind(node: InternalNode, i: number): 'empty' | 'lone' | 'node' {
+  const k = node.kinds[i];
+  return k === EMPTY ? 'empty' : k === LONE ? 'lone' : 'node';
+}
+
+function setSlot(kinds: Uint8Array, hashes: Array<Uint8Array | undefined>, c: number, ref: Ref | undefined): void {
+  kinds[16 + c] = ref === undefined ? EMPTY : ref.leaf ? LONE : NODE;
+  hashes[16 + c] = ref?.hash;
+}
+
+/** Position i from its two halves: EMPTY + LONE rises as LONE (compaction), else node(left, right). */
+function combine(kinds: Uint8Array, hashes: Array<Uint8Array | undefined>, i: number): void {
+  const ka = kinds[2 * i]!;
+  const kb = kinds[2 * i + 1]!;
+  if (ka === EMPTY && (kb === EMPTY || kb === LONE)) {
+    kinds[i] = kb;
+    hashes[i] = hashes[2 * i + 1];
+  } else if (kb === EMPTY && ka === LONE) {
+    kinds[i] = LONE;
+    hashes[i] = hashes[2 * i];
+  } else {
+    kinds[i] = NODE;
+    hashes[i] = nodeHash(ka === EMPTY ? SMT_EMPTY : hashes[2 * i]!, kb === EMPTY ? SMT_EMPTY : hashes[2 * i + 1]!);
   }
-  if (count === 0) return SMT_EMPTY;
-  if (count === 1 && (only!.leaf || hi - lo === 1)) return only!.hash;
-  const mid = (lo + hi) >> 1;
-  return nodeHash(rangeHash(children, lo, mid), rangeHash(children, mid, hi));
 }
 
 export function makeNode(children: Array<Ref | undefined>): InternalNode {
   assert(children.length === 16, 'a node has 16 child slots');
-  return { children, hash: rangeHash(children) };
+  const kinds = new Uint8Array(32);
+  const hashes: Array<Uint8Array | undefined> = new Array(32);
+  for (let c = 0; c < 16; c++) setSlot(kinds, hashes, c, children[c]);
+  for (let i = 15; i >= 1; i--) combine(kinds, hashes, i);
+  assert(kinds[1] === NODE, 'a stored node holds at least two keys');
+  return { children, kinds, hashes, hash: hashes[1]! };
 }
 
-/** Nibble n of a 64-digit hex path, 0..15. */
-export function nibbleAt(pathHex: string, n: number): number {
-  const c = pathHex.charCodeAt(n);
-  return c <= 57 ? c - 48 : c - 87;
+/** `old` with the children in `changed` slots replaced: only their ancestors are rehashed. */
+export function changeNode(old: InternalNode, children: Array<Ref | undefined>, changed: number[]): InternalNode {
+  const kinds = old.kinds.slice();
+  const hashes = old.hashes.slice();
+  let dirty = 0;
+  for (const c of changed) {
+    setSlot(kinds, hashes, c, children[c]);
+    for (let i = (16 + c) >> 1; i >= 1; i >>= 1) dirty |= 1 << i;
+  }
+  for (let i = 15; i >= 1; i--) if (dirty & (1 << i)) combine(kinds, hashes, i);
+  assert(kinds[1] === NODE, 'a stored node holds at least two keys');
+  return { children, kinds, hashes, hash: hashes[1]! };
+}
+
+/** Nibble n of a 32-byte path, 0..15. */
+export function nibbleAt(path: Uint8Array, n: number): number {
+  const b = path[n >> 1]!;
+  return n & 1 ? b & 15 : b >> 4;
+}
+
+/** Byte order of two paths (the order writes are sorted in). */
+export function comparePaths(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < 32; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return 0;
 }
 
 // ---------------------------------------------------------------------------------------
 // Row encoding. A node row: u16 bitmap of present children, u16 bitmap of which are leaves,
 // then per present child in slot order: a leaf as path (32) + valueHash (32) + version (u32),
-// a node as hash (32) + version (u32). Leaf hashes are recomputed on decode.
+// a node as hash (32) + version (u32). Inner hashes are recomputed on decode.
 
 const LEAF_BYTES = 68;
 const NODE_BYTES = 36;
+
+function writeChild(out: Buffer, at: number, c: Ref): number {
+  if (c.leaf) {
+    out.set(c.path, at);
+    out.set(c.valueHash, at + 32);
+    out.writeUInt32BE(c.version, at + 64);
+    return at + LEAF_BYTES;
+  }
+  out.set(c.hash, at);
+  out.writeUInt32BE(c.version, at + 32);
+  return at + NODE_BYTES;
+}
 
 export function encodeNode(node: InternalNode): Buffer {
   let present = 0;
   let leaves = 0;
   let size = 4;
-  node.children.forEach((c, i) => {
-    if (!c) return;
+  for (let i = 0; i < 16; i++) {
+    const c = node.children[i];
+    if (!c) continue;
     present |= 1 << i;
     if (c.leaf) leaves |= 1 << i;
     size += c.leaf ? LEAF_BYTES : NODE_BYTES;
-  });
+  }
   const out = Buffer.allocUnsafe(size);
   out.writeUInt16BE(present, 0);
   out.writeUInt16BE(leaves, 2);
   let at = 4;
-  for (const c of node.children) {
-    if (!c) continue;
-    if (c.leaf) {
-      out.write(c.path, at, 'hex');
-      out.set(c.valueHash, at + 32);
-      out.writeUInt32BE(c.version, at + 64);
-      at += LEAF_BYTES;
-    } else {
-      out.set(c.hash, at);
-      out.writeUInt32BE(c.version, at + 32);
-      at += NODE_BYTES;
-    }
-  }
+  for (const c of node.children) if (c) at = writeChild(out, at, c);
   return out;
 }
 
@@ -135,7 +189,7 @@ export function decodeNode(bytes: Uint8Array): InternalNode {
   for (let i = 0; i < 16; i++) {
     if (!(present & (1 << i))) continue;
     if (leaves & (1 << i)) {
-      children[i] = leafRef(buf.toString('hex', at, at + 32), buf.subarray(at + 32, at + 64), buf.readUInt32BE(at + 64));
+      children[i] = leafRef(buf.subarray(at, at + 32), buf.subarray(at + 32, at + 64), buf.readUInt32BE(at + 64));
       at += LEAF_BYTES;
     } else {
       children[i] = { leaf: false, hash: buf.subarray(at, at + 32), version: buf.readUInt32BE(at + 32) };
@@ -146,26 +200,22 @@ export function decodeNode(bytes: Uint8Array): InternalNode {
   return makeNode(children);
 }
 
-/** A root reference: empty (0 bytes), a leaf or a node, in the child encoding with a 1-byte kind. */
+/** A root reference: empty (0 bytes), or a kind byte (1 leaf, 2 node) and the child encoding. */
 export function encodeRoot(ref: Ref | undefined): Buffer {
   if (!ref) return Buffer.alloc(0);
   const out = Buffer.allocUnsafe(1 + (ref.leaf ? LEAF_BYTES : NODE_BYTES));
   out[0] = ref.leaf ? 1 : 2;
-  if (ref.leaf) {
-    out.write(ref.path, 1, 'hex');
-    out.set(ref.valueHash, 33);
-    out.writeUInt32BE(ref.version, 65);
-  } else {
-    out.set(ref.hash, 1);
-    out.writeUInt32BE(ref.version, 33);
-  }
+  writeChild(out, 1, ref);
   return out;
 }
 
 export function decodeRoot(bytes: Uint8Array): Ref | undefined {
   if (bytes.length === 0) return undefined;
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (buf[0] === 1) return leafRef(buf.toString('hex', 1, 33), buf.subarray(33, 65), buf.readUInt32BE(65));
+  if (buf[0] === 1) {
+    assert(buf.length === 1 + LEAF_BYTES, 'a leaf root row is 69 bytes');
+    return leafRef(buf.subarray(1, 33), buf.subarray(33, 65), buf.readUInt32BE(65));
+  }
   assert(buf[0] === 2 && buf.length === 1 + NODE_BYTES, 'a state tree root row is empty, a leaf or a node');
   return { leaf: false, hash: buf.subarray(1, 33), version: buf.readUInt32BE(33) };
 }

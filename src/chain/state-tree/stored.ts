@@ -54,6 +54,12 @@ export class StoredTree implements TreeReader, StateTreeReads {
     this.lower.set(k, node);
   }
 
+  /** A block's update against the committed tip (benchmarks, tests; the executor does this itself). */
+  update(version: number, writes: Iterable<[string, string | null]>): TreeBatch {
+    assert(this.tip, 'the tree has a committed version');
+    return updateTree(this, this.tip, version, writes);
+  }
+
   /** The rows of a block's batch, for commitBlock (pruning what fell out of the kept window). */
   rows(batch: TreeBatch): TreeRows {
     return treeRows(batch, this.keepVersions);
@@ -61,7 +67,7 @@ export class StoredTree implements TreeReader, StateTreeReads {
 
   /** After the batch's rows committed: its nodes are the hot ones; the replaced upper nodes go. */
   committed(batch: TreeBatch): void {
-    for (const s of batch.staleNodes) if (s.npath.length <= UPPER_DEPTH) this.upper.delete(cacheKey(s.version, s.npath));
+    for (const s of batch.staleNodes) (s.npath.length <= UPPER_DEPTH ? this.upper : this.lower).delete(cacheKey(s.version, s.npath));
     for (const { npath, node } of batch.nodes) this.remember(cacheKey(batch.version, npath), npath, node);
     this.tip = { version: batch.version, root: batch.root };
     this.oldest = Math.max(this.oldest, batch.version - this.keepVersions);
@@ -83,8 +89,8 @@ export class StoredTree implements TreeReader, StateTreeReads {
       fail('height_unknown', `the state tree starts at height ${this.firstVersion()}`, { status: 404 });
     }
     return proveKey(this, decodeRoot(root), key, (path, version) => {
-      const row = this.store.treeValue(version, Buffer.from(path, 'hex'));
-      assert(row, `state tree value (${version}, ${path}) is missing from the database`);
+      const row = this.store.treeValue(version, asBuffer(path));
+      assert(row, `state tree value (${version}, ${asBuffer(path).toString('hex')}) is missing from the database`);
       return row.v;
     });
   }
@@ -101,6 +107,8 @@ export class StoredTree implements TreeReader, StateTreeReads {
   }
 }
 
+const asBuffer = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+
 /** A batch as rows; with `keepVersions`, the rows also prune what fell out of the kept window. */
 export function treeRows(batch: TreeBatch, keepVersions?: number): TreeRows {
   const oldest = keepVersions === undefined ? 0 : batch.version - keepVersions;
@@ -108,7 +116,7 @@ export function treeRows(batch: TreeBatch, keepVersions?: number): TreeRows {
     version: batch.version,
     root: encodeRoot(batch.root),
     nodes: batch.nodes.map(({ npath, node }) => [npath, encodeNode(node)]),
-    values: batch.values.map((v) => [Buffer.from(v.path, 'hex'), v.key, v.value]),
+    values: batch.values.map((v) => [asBuffer(v.path), v.key, v.value]),
     stale: encodeStale(batch.staleNodes, batch.staleValues),
     ...(oldest > 0 ? { pruneUpTo: oldest } : {}),
   };

@@ -5,8 +5,7 @@
 // parent's nodes through `TreeReader` and writes nothing.
 import { assert } from '../../core/errors.js';
 import { hash } from '../../core/hash.js';
-import { toHex } from '../../core/encoding.js';
-import { leafRef, makeNode, nibbleAt, NIBBLES, rootHex, type InternalNode, type LeafRef, type Ref } from './node.js';
+import { changeNode, comparePaths, leafRef, makeNode, nibbleAt, NIBBLES, rootHex, type InternalNode, type LeafRef, type Ref } from './node.js';
 
 export interface TreeReader {
   /** The node stored at (version, nibble path). A missing one is a broken invariant (the reader asserts). */
@@ -26,31 +25,46 @@ export interface TreeBatch {
   /** nodes this version wrote, at (version, npath) */
   nodes: Array<{ npath: string; node: InternalNode }>;
   /** value rows this version wrote: the key's value text at (version, path) */
-  values: Array<{ path: string; key: string; value: string }>;
+  values: Array<{ path: Uint8Array; key: string; value: string }>;
   /** rows of earlier versions that no root from this version on reaches */
   staleNodes: Array<{ version: number; npath: string }>;
-  staleValues: Array<{ version: number; path: string }>;
+  staleValues: Array<{ version: number; path: Uint8Array }>;
 }
 
 interface Write {
-  path: string;
+  path: Uint8Array;
   key: string;
   value: string | null;
   valueHash: Uint8Array | null;
 }
 
 /** A key the new subtree holds: an existing leaf kept as is, or a write that sets a value. */
-type Entry = { path: string; ref: LeafRef; write?: undefined } | { path: string; ref?: undefined; write: Write };
+type Entry = { path: Uint8Array; ref: LeafRef; write?: undefined } | { path: Uint8Array; ref?: undefined; write: Write };
 
 const HEX = '0123456789abcdef';
+
+// Paths of recently written keys (accounts and nonces are rewritten block after block):
+// a pure function's memo, bounded, emptied when full.
+const PATHS_MAX = 100_000;
+let paths = new Map<string, Uint8Array>();
+
+export function pathOf(key: string): Uint8Array {
+  let p = paths.get(key);
+  if (p === undefined) {
+    p = hash(key);
+    if (paths.size >= PATHS_MAX) paths = new Map();
+    paths.set(key, p);
+  }
+  return p;
+}
 
 /** The block's writes as the tree takes them: path, value hash, sorted by path. */
 export function treeWrites(writes: Iterable<[string, string | null]>): Write[] {
   const out: Write[] = [];
   for (const [key, value] of writes) {
-    out.push({ path: toHex(hash(key)), key, value, valueHash: value === null ? null : hash(value) });
+    out.push({ path: pathOf(key), key, value, valueHash: value === null ? null : hash(value) });
   }
-  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return out.sort((a, b) => comparePaths(a.path, b.path));
 }
 
 class Updater {
@@ -73,7 +87,7 @@ class Updater {
     const n = npath.length;
     const old = this.reader.node(ref.version, npath);
     const children = old.children.slice();
-    let changed = false;
+    const changed: number[] = [];
     for (let a = lo; a < hi;) {
       const c = nibbleAt(ws[a]!.path, n);
       let b = a + 1;
@@ -81,13 +95,13 @@ class Updater {
       const next = this.update(children[c], ws, a, b, npath + HEX[c]);
       if (next !== children[c]) {
         children[c] = next;
-        changed = true;
+        changed.push(c);
       }
       a = b;
     }
-    if (!changed) return ref;
+    if (changed.length === 0) return ref;
     this.batch.staleNodes.push({ version: ref.version, npath });
-    return this.settle(children, npath);
+    return this.settle(children, npath, old, changed);
   }
 
   /** A leaf met by writes under its prefix: the keys there now are the leaf (unless written) and the writes' values. */
@@ -97,10 +111,11 @@ class Updater {
     let changed = false;
     for (let i = lo; i < hi; i++) {
       const w = ws[i]!;
-      if (!placed && leaf.path <= w.path) {
+      const order = placed ? 1 : comparePaths(leaf.path, w.path);
+      if (order <= 0) {
         placed = true;
-        if (leaf.path === w.path) {
-          if (w.value !== null && Buffer.compare(w.valueHash!, leaf.valueHash) === 0) {
+        if (order === 0) {
+          if (w.value !== null && comparePaths(w.valueHash!, leaf.valueHash) === 0) {
             entries.push({ path: leaf.path, ref: leaf });
           } else {
             this.batch.staleValues.push({ version: leaf.version, path: leaf.path });
@@ -146,7 +161,7 @@ class Updater {
   }
 
   /** A node's new children: none (empty), one lone leaf (it moves up: compaction), else a new node row. */
-  private settle(children: Array<Ref | undefined>, npath: string): Ref | undefined {
+  private settle(children: Array<Ref | undefined>, npath: string, old?: InternalNode, changed?: number[]): Ref | undefined {
     let count = 0;
     let only: Ref | undefined;
     for (const c of children) {
@@ -157,7 +172,7 @@ class Updater {
     }
     if (count === 0) return undefined;
     if (count === 1 && only!.leaf) return only;
-    const node = makeNode(children);
+    const node = old ? changeNode(old, children, changed!) : makeNode(children);
     this.batch.nodes.push({ npath, node });
     return { leaf: false, version: this.version, hash: node.hash };
   }
