@@ -12,7 +12,8 @@ import { TallyNode, initDataDir } from '../src/chain/node.js';
 import { defaultGenesis } from '../src/chain/genesis.js';
 import { buildPublicHttp } from '../src/api/http.js';
 import { allModules, chainModules } from '../src/modules/index.js';
-import { cleanup, cli, cliOk, getOk, httpGet, httpPost, makeTx, newAccount, startNode, tempDir, toMinor, type NodeProcess } from './helpers.js';
+import { methods as nodeMethods } from '../src/api/methods.js';
+import { cleanup, ROOT, cli, cliOk, getOk, httpGet, httpPost, makeTx, newAccount, startNode, tempDir, toMinor, type NodeProcess } from './helpers.js';
 
 describe('state proofs through a real node', { timeout: 120_000 }, () => {
   let node: NodeProcess;
@@ -153,6 +154,30 @@ describe('state proofs at pruned heights (in process)', () => {
       }
     } finally {
       await app.close();
+      await local.close();
+    }
+  });
+});
+
+describe('state proofs on a chain upgraded from version 1 headers (in process)', () => {
+  it('the last version 1 block and those before it are height_unknown; the first version 2 block proves', async () => {
+    const dir = path.join(tempDir(), 'data');
+    fs.cpSync(path.join(ROOT, 'test', 'fixtures', 'v1-datadir'), dir, { recursive: true });
+    for (const f of ['db.key', 'node.key', 'signed.wm']) fs.chmodSync(path.join(dir, f), 0o600);
+    const local = TallyNode.open({ dataDir: dir, modules: allModules, synchronous: 'NORMAL', blockDelayMsMax: 5, verifierThreads: 1 });
+    try {
+      const t = local.tip.height;
+      for (const h of [t, t - 1]) {
+        assert.throws(() => nodeMethods['state.proof']!(local, { key: 'ledger/name/user0', height: String(h) }),
+          (err: { code?: string }) => err.code === 'height_unknown', `height ${h}`);
+      }
+      const [r] = await local.submit([makeTx(newAccount(), 'ledger.register', { name: 'later' })]);
+      assert.equal((r as { status?: string }).status, 'ok', JSON.stringify(r));
+      const bundle = nodeMethods['account.proof']!(local, { name: 'user0' }) as AccountBundle;
+      assert.equal(bundle.height, t + 1);
+      const v = verifyStateBundle(bundle, local.signer.pub, verifySignature);
+      assert.ok(v.ok && v.proven.account?.name === 'user0', JSON.stringify(v));
+    } finally {
       await local.close();
     }
   });
