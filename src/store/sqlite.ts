@@ -93,6 +93,8 @@ function retainStatements(db: Database.Database): Database.Database {
   return db;
 }
 
+const TREE_ROWS_PER_INSERT = 64;
+
 export class SqliteStore {
   readonly db: Database.Database;
   private readonly stmts;
@@ -228,6 +230,9 @@ export class SqliteStore {
       treeRange: db.prepare<[], { oldest: number | null; tip: number | null }>('SELECT min(version) AS oldest, max(version) AS tip FROM smt_roots'),
       putTreeNode: db.prepare<[number, string, Buffer]>('INSERT INTO smt_nodes (version, npath, data) VALUES (?, ?, ?)'),
       putTreeValue: db.prepare<[number, Buffer, string, string]>('INSERT INTO smt_values (version, path, k, v) VALUES (?, ?, ?, ?)'),
+      // A block writes thousands of tree rows: TREE_ROWS_PER_INSERT per statement, not one.
+      putTreeNodes: db.prepare<unknown[]>(`INSERT INTO smt_nodes (version, npath, data) VALUES ${Array(TREE_ROWS_PER_INSERT).fill('(?, ?, ?)').join(', ')}`),
+      putTreeValues: db.prepare<unknown[]>(`INSERT INTO smt_values (version, path, k, v) VALUES ${Array(TREE_ROWS_PER_INSERT).fill('(?, ?, ?, ?)').join(', ')}`),
       putTreeRoot: db.prepare<[number, Buffer]>('INSERT INTO smt_roots (version, root) VALUES (?, ?)'),
       putTreeStale: db.prepare<[number, Buffer]>('INSERT INTO smt_stale (version, rows) VALUES (?, ?)'),
       staleUpTo: db.prepare<[number], { version: number; rows: Buffer }>('SELECT version, rows FROM smt_stale WHERE version <= ? ORDER BY version LIMIT 4'),
@@ -266,8 +271,22 @@ export class SqliteStore {
   /** Write a tree version's rows (inside the caller's transaction), then prune. */
   writeTree(rows: TreeRows): void {
     const s = this.tree();
-    for (const [npath, data] of rows.nodes) s.putTreeNode.run(rows.version, npath, data);
-    for (const [path, k, v] of rows.values) s.putTreeValue.run(rows.version, path, k, v);
+    const n = TREE_ROWS_PER_INSERT;
+    const nodeArgs: unknown[] = [];
+    let i = 0;
+    for (; i + n <= rows.nodes.length; i += n) {
+      nodeArgs.length = 0;
+      for (let j = i; j < i + n; j++) nodeArgs.push(rows.version, rows.nodes[j]![0], rows.nodes[j]![1]);
+      s.putTreeNodes.run(...nodeArgs);
+    }
+    for (; i < rows.nodes.length; i++) s.putTreeNode.run(rows.version, rows.nodes[i]![0], rows.nodes[i]![1]);
+    i = 0;
+    for (; i + n <= rows.values.length; i += n) {
+      nodeArgs.length = 0;
+      for (let j = i; j < i + n; j++) nodeArgs.push(rows.version, ...rows.values[j]!);
+      s.putTreeValues.run(...nodeArgs);
+    }
+    for (; i < rows.values.length; i++) s.putTreeValue.run(rows.version, ...rows.values[i]!);
     s.putTreeRoot.run(rows.version, rows.root);
     if (rows.stale.length > 0) s.putTreeStale.run(rows.version, rows.stale);
     if (rows.pruneUpTo !== undefined) {

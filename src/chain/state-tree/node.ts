@@ -143,11 +143,17 @@ export function comparePaths(a: Uint8Array, b: Uint8Array): number {
 
 // ---------------------------------------------------------------------------------------
 // Row encoding. A node row: u16 bitmap of present children, u16 bitmap of which are leaves,
-// then per present child in slot order: a leaf as path (32) + valueHash (32) + version (u32),
-// a node as hash (32) + version (u32). Inner hashes are recomputed on decode.
+// then per present child in slot order: a leaf as path (32) + version (u32), a node as
+// hash (32) + version (u32). A leaf's value hash is not repeated in every node version
+// that holds it (most of a node's bytes): decoding reads it from the leaf's value row,
+// (version, path). Inner hashes are recomputed on decode. A root row spells a leaf out.
 
 const LEAF_BYTES = 68;
 const NODE_BYTES = 36;
+const CHILD_BYTES = 36;
+
+/** The value hash of the leaf a key got at `version` (from its value row). */
+export type ValueHashAt = (version: number, path: Uint8Array) => Uint8Array;
 
 function writeChild(out: Buffer, at: number, c: Ref): number {
   if (c.leaf) {
@@ -170,17 +176,22 @@ export function encodeNode(node: InternalNode): Buffer {
     if (!c) continue;
     present |= 1 << i;
     if (c.leaf) leaves |= 1 << i;
-    size += c.leaf ? LEAF_BYTES : NODE_BYTES;
+    size += CHILD_BYTES;
   }
   const out = Buffer.allocUnsafe(size);
   out.writeUInt16BE(present, 0);
   out.writeUInt16BE(leaves, 2);
   let at = 4;
-  for (const c of node.children) if (c) at = writeChild(out, at, c);
+  for (const c of node.children) {
+    if (!c) continue;
+    out.set(c.leaf ? c.path : c.hash, at);
+    out.writeUInt32BE(c.version, at + 32);
+    at += CHILD_BYTES;
+  }
   return out;
 }
 
-export function decodeNode(bytes: Uint8Array): InternalNode {
+export function decodeNode(bytes: Uint8Array, valueHashAt: ValueHashAt): InternalNode {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const present = buf.readUInt16BE(0);
   const leaves = buf.readUInt16BE(2);
@@ -188,13 +199,10 @@ export function decodeNode(bytes: Uint8Array): InternalNode {
   let at = 4;
   for (let i = 0; i < 16; i++) {
     if (!(present & (1 << i))) continue;
-    if (leaves & (1 << i)) {
-      children[i] = leafRef(buf.subarray(at, at + 32), buf.subarray(at + 32, at + 64), buf.readUInt32BE(at + 64));
-      at += LEAF_BYTES;
-    } else {
-      children[i] = { leaf: false, hash: buf.subarray(at, at + 32), version: buf.readUInt32BE(at + 32) };
-      at += NODE_BYTES;
-    }
+    const version = buf.readUInt32BE(at + 32);
+    const bytes32 = buf.subarray(at, at + 32);
+    children[i] = leaves & (1 << i) ? leafRef(bytes32, valueHashAt(version, bytes32), version) : { leaf: false, hash: bytes32, version };
+    at += CHILD_BYTES;
   }
   assert(at === buf.length, 'a state tree node row has the length its bitmaps say');
   return makeNode(children);

@@ -3,6 +3,7 @@
 // rewrites, always; deeper ones until the cache fills), the rows a block's batch
 // becomes, proofs at kept heights, and the one-time build from a full state.
 import { assert, fail } from '../../core/errors.js';
+import { hash } from '../../core/hash.js';
 import type { StateProof } from '../../core/smt.js';
 import { encodeStale, type SqliteStore, type TreeRows } from '../../store/sqlite.js';
 import { decodeNode, decodeRoot, encodeNode, encodeRoot, rootHex, type InternalNode } from './node.js';
@@ -23,6 +24,12 @@ export class StoredTree implements TreeReader, StateTreeReads {
   tip: TreeVersion | undefined;
   private oldest = 0;
 
+  private readonly valueHashAt = (version: number, path: Uint8Array): Uint8Array => {
+    const row = this.store.treeValue(version, asBuffer(path));
+    assert(row, `state tree value (${version}, ${asBuffer(path).toString('hex')}) is missing from the database`);
+    return hash(row.v);
+  };
+
   constructor(private readonly store: SqliteStore, readonly keepVersions: number) {
     assert(Number.isSafeInteger(keepVersions) && keepVersions >= 0, 'keepVersions is a non-negative integer');
     const range = store.treeRange();
@@ -40,7 +47,7 @@ export class StoredTree implements TreeReader, StateTreeReads {
     if (hit) return hit;
     const data = this.store.treeNode(version, npath);
     assert(data, `state tree node (${version}, "${npath}") is missing from the database`);
-    const node = decodeNode(data);
+    const node = decodeNode(data, this.valueHashAt);
     this.remember(k, npath, node);
     return node;
   }
