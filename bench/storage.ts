@@ -1,7 +1,9 @@
 // Storage alone: how long committing a block costs per transfer in the encrypted store
 // (SQLCipher, WAL, synchronous=FULL), as the database grows. Run: npm run bench:storage
 // [-- BLOCKS TXS_PER_BLOCK]. The sequencer makes exactly these two calls per block: commitBlock,
-// then the signed-height record (one fdatasync of <data>/signed.wm).
+// then the signed-height record (one fdatasync of <data>/signed.wm). With a third argument
+// `tree`, each block also updates the state tree and commits its rows in the same
+// transaction, as the proposer does; `tree_us_per_transfer` is the update's share.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,9 +14,11 @@ import { SignedWatermark } from '../src/store/watermark.js';
 import type { IndexedTx } from '../src/chain/app-module.js';
 import { ledgerIndexer, ledgerMigrations } from '../src/modules/ledger/history.js';
 import { transferKey } from '../src/modules/ledger/state.js';
+import { buildStoredTree, StoredTree } from '../src/chain/state-tree/stored.js';
 
 const blocks = Number(process.argv[2] ?? 100);
 const txsPerBlock = Number(process.argv[3] ?? 2000);
+const withTree = process.argv[4] === 'tree';
 const accounts = 2000;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tally-storage-bench-'));
 const keyPath = path.join(dir, 'db.key');
@@ -24,6 +28,12 @@ store.migrate('ledger', ledgerMigrations);
 const indexer = ledgerIndexer(store);
 // The sequencer records the signed height (one fdatasync) after each commit: measured with it.
 const watermark = SignedWatermark.open(dir);
+let tree: StoredTree | undefined;
+if (withTree) {
+  buildStoredTree(store, [], 0);
+  tree = new StoredTree(store, 256);
+}
+let treeMs = 0;
 
 // Shaped like a committed ledger.send: canonical envelope, one transfer event, four state
 // writes (sender nonce, both balances, the contestable transfer record) and two history rows.
@@ -56,10 +66,15 @@ for (let h = 1; h <= blocks; h++) {
   }
   const t0 = performance.now();
   const hash = crypto.randomBytes(32).toString('hex');
+  const batch = tree ? tree.update(h, writes) : undefined;
+  const rows = batch ? tree!.rows(batch) : undefined;
+  treeMs += performance.now() - t0;
   store.commitBlock({
     block: { height: h, hash, header: '{}', sig: 's' }, txs, writes,
     also: () => indexer.index({ height: h, timeMs: Date.now() }, indexed),
+    ...(rows ? { tree: rows } : {}),
   });
+  if (batch) tree!.committed(batch);
   watermark.record(h, hash);
   elapsedMs += performance.now() - t0;
 }
@@ -70,5 +85,6 @@ const transfers = blocks * txsPerBlock;
 console.log(JSON.stringify({
   blocks, txs_per_block: txsPerBlock, transfers,
   us_per_transfer: Math.round((elapsedMs * 1000) / transfers * 10) / 10,
+  ...(withTree ? { tree_us_per_transfer: Math.round((treeMs * 1000) / transfers * 10) / 10 } : {}),
   transfers_per_s: Math.round(transfers / (elapsedMs / 1000)),
 }));

@@ -6,6 +6,10 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { type Receipt } from '../src/chain/envelope.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { smtPath, smtRootOfSorted, smtSortEntries, smtValueHash } from '../src/core/smt.js';
+import { SqliteStore } from '../src/store/sqlite.js';
+import { decodeRoot, rootHex } from '../src/chain/state-tree/node.js';
 import {
   cleanup, cli, getOk, httpGet, httpPost, makeTx, newAccount, sleep, startNode, tempDir, toMinor, withTimeout,
   type Account, type NodeProcess,
@@ -131,6 +135,18 @@ describe('durability across kill -9 and SIGTERM', { timeout: 240_000 }, () => {
     assert.deepEqual(r.json.issues, []);
     assert.equal(r.json.height, expectedHeight);
     assert.ok(r.json.txs >= acked.size, `${r.json.txs} transactions replayed, ${acked.size} were acknowledged`);
+    // The state tree and the state never disagree: the stored tree's root at the tip is the
+    // reference root (smt.ts, noble BLAKE3) over the state table, and the tip header's.
+    const store = SqliteStore.open({ dbPath: path.join(dataDir, 'tally.db'), keyPath: path.join(dataDir, 'db.key'), readonly: true });
+    try {
+      const tip = store.tip()!;
+      const entries = [...store.allState()].map((row) => ({ path: smtPath(row.k), valueHash: smtValueHash(row.v) }));
+      const reference = bytesToHex(smtRootOfSorted(smtSortEntries(entries)));
+      assert.equal(rootHex(decodeRoot(store.treeRoot(tip.height)!)), reference, 'stored tree root = reference root over the state table');
+      assert.equal((JSON.parse(tip.header) as { stateRoot: string }).stateRoot, reference);
+    } finally {
+      store.close();
+    }
   }
 
   before(async () => {

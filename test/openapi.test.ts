@@ -14,6 +14,7 @@ import { defaultGenesis } from '../src/chain/genesis.js';
 import { buildPublicHttp } from '../src/api/http.js';
 import { buildInternalHttp } from '../src/api/internal.js';
 import { errorSchema } from '../src/api/openapi.js';
+import { methods as nodeMethods } from '../src/api/methods.js';
 import { allModules, chainModules } from '../src/modules/index.js';
 import { cleanup, getOk, httpGet, makeTx, newAccount, startNode, tempDir, type NodeProcess } from './helpers.js';
 
@@ -186,6 +187,8 @@ describe('OpenAPI document', () => {
       await same(`/v1/txs/${txId}`, local.tx(txId));
       await same(`/v1/txs/${txId}/proof`, local.proof(txId));
       await same('/v1/blocks/1?full=1', { ...local.block(1), txs: local.blockTxViews(1) });
+      await same('/v1/state/proof?key=ledger/name/alice', nodeMethods['state.proof']!(local, { key: 'ledger/name/alice' }));
+      await same(`/v1/accounts/${name}/proof`, nodeMethods['account.proof']!(local, { name }));
       // The error schema keeps hint and details.
       const res = await app.inject({ method: 'GET', url: '/v1/accounts/nobody' });
       assert.equal(res.statusCode, 404);

@@ -13,6 +13,7 @@ import { genesisHash, validateGenesis, type Genesis } from '../src/chain/genesis
 import { chainParams, genesisBlockParts } from '../src/chain/genesis-block.js';
 import { Kernel } from '../src/chain/kernel.js';
 import { MemoryState, type Writes } from '../src/chain/state.js';
+import { MemoryTree } from '../src/chain/state-tree/memory.js';
 import { toHex } from '../src/core/encoding.js';
 import { accountIdFromPub, signerFromPrivateKey, type Signer } from '../src/core/keys.js';
 import { EMPTY_ROOT, leafHash, merkleProof, type MerkleProof } from '../src/core/merkle.js';
@@ -71,6 +72,8 @@ export function buildSpecVectors(): SpecVectors {
 
   const zero = genesisBlockParts(genesis, kernel);
   state.apply(zero.writes);
+  const tree = new MemoryTree();
+  tree.apply(zero.tree!);
   const blocks: VectorBlock[] = [{ ...signHeader({ ...zero.header, proposer: node.pub }, node), writes: sortedWrites(zero.writes), txs: [] }];
 
   const tx = (signer: Signer, from: string, nonce: number, type: string, body: Record<string, unknown>): Envelope =>
@@ -80,12 +83,14 @@ export function buildSpecVectors(): SpecVectors {
     const prev = blocks[blocks.length - 1]!;
     const height = prev.header.height + 1;
     const txs = envelopes.map((env) => ({ id: txId(env.tx), env }));
-    const result = executeBlock({ get: (k) => state.get(k), range: (p, a, l) => state.range(p, a, l), stateRoot: prev.header.stateRoot }, { height, time }, txs, kernel);
+    const result = executeBlock({ get: (k) => state.get(k), range: (p, a, l) => state.range(p, a, l), stateRoot: prev.header.stateRoot, tree: { reader: tree, version: tree.tip } }, { height, time }, txs, kernel);
     if (result.excluded.length > 0) throw new Error(`spec chain: block ${height} excludes a transaction: ${result.excluded[0]!.error.message}`);
     const header: BlockHeader = {
+      version: 2,
       chain: genesis.chain, height, prevHash: prev.hash, time, txRoot: result.txRoot, stateRoot: result.stateRoot, txCount: txs.length, proposer: node.pub,
     };
     state.apply(result.writes);
+    tree.apply(result.tree!);
     blocks.push({
       ...signHeader(header, node),
       writes: sortedWrites(result.writes),

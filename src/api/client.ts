@@ -153,6 +153,8 @@ export class HttpClient implements Client {
       case 'tx.proof': return this.request('GET', `/v1/txs/${enc(params.id)}/proof`);
       case 'block.get': return this.request('GET', `/v1/blocks/${enc(params.height)}${params.full ? '?full=1' : ''}`);
       case 'auth.get': return this.request('GET', `/v1/auth/${enc(params.id)}`);
+      case 'state.proof': return this.request('GET', `/v1/state/proof?key=${enc(params.key)}${params.height !== undefined ? `&height=${enc(params.height)}` : ''}`);
+      case 'account.proof': return this.request('GET', `/v1/accounts/${enc(params.name)}/proof${params.height !== undefined ? `?height=${enc(params.height)}` : ''}`);
       case 'chain.genesis': return this.request('GET', '/v1/genesis');
       case 'query': return this.request('POST', `/v1/query/${enc(params.name)}`, params.params ?? {});
       default: throw new TallyError('unknown_method', `unknown method "${method}"`);

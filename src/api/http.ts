@@ -13,7 +13,8 @@ import { observeHttp, type AccessLogLevel } from './observe.js';
 import { log } from '../app/log.js';
 import { registerCostLimit } from './rate-limit.js';
 import { registerBlockStream } from './ws-fanout.js';
-import { anyJson, authSchema, blockSchema, envelopeSchema, errors, nodeInfoSchema, proofSchema, registerOpenApi, submitAnswerSchema, txViewSchema } from './openapi.js';
+import { accountBundleSchema, anyJson, authSchema, blockSchema, envelopeSchema, errors, nodeInfoSchema, proofSchema, registerOpenApi, stateBundleSchema, submitAnswerSchema, txViewSchema } from './openapi.js';
+import { STATE_KEY_BYTES_MAX } from '../chain/state-proofs.js';
 
 // Loose on purpose: admission checks envelopes and answers each defect with its own code.
 const envelopeBody = { type: 'object', description: envelopeSchema.description, additionalProperties: true } as const;
@@ -186,6 +187,36 @@ export async function buildPublicHttp(node: TallyNode, options: Partial<PublicHt
       },
     },
   }, async (req) => methods.query!(node, { name: (req.params as { name: string }).name, params: req.body ?? {} }));
+
+  const heightQuery = { type: 'string', pattern: '^(0|[1-9][0-9]{0,14})$', description: 'a committed height (default: the tip)' };
+  const heightErrors = {
+    404: 'height_unknown: no committed block at that height',
+    410: 'height_pruned: the state at that height is no longer provable (older versions of the tree are pruned)',
+  };
+  app.get('/v1/state/proof', {
+    schema: {
+      operationId: 'getStateProof',
+      tags: ['chain'],
+      summary: 'a state key\'s value, or its absence, at a height, proven against that block\'s stateRoot, with the signed header',
+      querystring: {
+        type: 'object', additionalProperties: false, required: ['key'],
+        properties: { key: { type: 'string', minLength: 1, maxLength: STATE_KEY_BYTES_MAX, description: 'a state key, e.g. ledger/name/alice' }, height: heightQuery },
+      },
+      response: { 200: stateBundleSchema, ...errors({ 400: 'bad_state_key: not a state key (printable ASCII, at most 256 characters)', ...heightErrors }) },
+    },
+  }, async (req) => methods['state.proof']!(node, req.query as Record<string, unknown>));
+  if (node.modules.some((m) => m.name === 'ledger')) {
+    app.get('/v1/accounts/:name/proof', {
+      schema: {
+        operationId: 'getAccountProof',
+        tags: ['ledger'],
+        summary: 'an account by name or id at a height (balance, held, created), proven against that block\'s stateRoot, with the signed header; an unknown name is proven absent',
+        params: { type: 'object', required: ['name'], properties: { name: { type: 'string', minLength: 1, maxLength: 64 } } },
+        querystring: { type: 'object', additionalProperties: false, properties: { height: heightQuery } },
+        response: { 200: accountBundleSchema, ...errors({ 400: 'name_invalid: neither an account name nor an account id', ...heightErrors }) },
+      },
+    }, async (req) => methods['account.proof']!(node, { name: (req.params as { name: string }).name, ...(req.query as Record<string, unknown>) }));
+  }
 
   registerBlockStream(app, node);
 

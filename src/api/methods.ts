@@ -4,6 +4,7 @@ import { fail } from '../core/errors.js';
 import { bool, decode, int, isPlainObject, map, object, optional, refuse, string, unknownValue, withDefault, type Decoder } from '../core/decode.js';
 import type { TallyNode } from '../chain/node.js';
 import type { SubmitResult } from '../chain/app-module.js';
+import { accountProofBundle, STATE_KEY_BYTES_MAX, stateProofBundle, type ProofSource } from '../chain/state-proofs.js';
 
 export type MethodParams = Record<string, unknown>;
 
@@ -16,6 +17,9 @@ const submitParams = object({
   tx: optional(unknownValue),
   txs: optional(map(unknownValue, (v, at) => (Array.isArray(v) ? v : refuse(at, 'must be an array of envelopes')))),
 });
+const height = optional(int({ min: 0, text: true, what: 'a non-negative integer' }));
+const stateProofParams = object({ key: string({ maxLength: STATE_KEY_BYTES_MAX, what: `a state key (at most ${STATE_KEY_BYTES_MAX} characters)` }), height });
+const accountProofParams = object({ name: string({ maxLength: 64, what: 'an account name or id' }), height });
 const queryParams = object({
   name: id,
   params: withDefault(map(unknownValue, (v, at) => (isPlainObject(v) ? v : refuse(at, 'must be an object'))), {}),
@@ -52,11 +56,28 @@ export const methods: Record<string, (node: TallyNode, params: MethodParams) => 
     return { ...block, txs: full ? node.blockTxViews(h) : node.blockTxIds(h) };
   },
 
+  /** A key's value (or absence) at a height, proven against that block's stateRoot. */
+  'state.proof': (node, p) => {
+    const { key, height: h } = params(stateProofParams, p);
+    return stateProofBundle(proofSource(node), key, h);
+  },
+
+  /** An account by name or id at a height: the name's and the account's records, proven. */
+  'account.proof': (node, p) => {
+    const { name, height: h } = params(accountProofParams, p);
+    return accountProofBundle(proofSource(node), name, h);
+  },
+
   query: (node, p) => {
     const q = params(queryParams, p);
     return node.query(q.name, q.params);
   },
 };
+
+/** The node's state tree with its blocks. */
+function proofSource(node: TallyNode): ProofSource {
+  return { tree: node.stateTree, block: (h) => node.block(h) };
+}
 
 /**
  * block.get as JSON (UTF-8 bytes); a full block is serialized once and kept (BlockCache),

@@ -189,3 +189,26 @@ export const submitAnswerSchema = {
   description: 'one envelope: its receipt once committed. An array: an array in the same order of receipts, or {error, status} for each refused one',
   oneOf: [receiptSchema, { type: 'array', items: { oneOf: [receiptSchema, openObject('a refused transaction of a batch', { error: openObject('{code, message, hint?, details?} as in Error'), status: { type: 'integer', description: 'the HTTP status it would have had alone' } }, ['error', 'status'])] } }],
 };
+
+export const stateProofSchema = openObject('a state tree proof (README, "State tree"): fold it to the header\'s stateRoot', {
+  key: { type: 'string' },
+  value: { type: ['string', 'null'], description: 'the value\'s canonical JSON text; null: the key is absent' },
+  siblings: { type: 'array', maxItems: 256, items: hex64, description: 'top-down: siblings[i] is beside the key\'s path at depth i + 1' },
+  leaf: openObject('absent keys only: the other key\'s leaf where the path ends', { path: hex64, valueHash: hex64 }),
+}, ['key', 'value', 'siblings']);
+
+const bundleFields = {
+  format: { type: 'string', enum: ['tally-state-proof/v1'] },
+  height: { type: 'integer' },
+  block: signedBlockSchema,
+};
+
+export const stateBundleSchema = openObject('a state proof bundle: a key\'s value (or absence) at a height, with the signed header whose stateRoot the proof folds to; save it and check it offline with `tally state verify`', {
+  ...bundleFields, key: { type: 'string' }, value: { description: 'the proven value, parsed (null: absent)' }, proof: stateProofSchema,
+}, ['format', 'height', 'block', 'key', 'proof']);
+
+export const accountBundleSchema = openObject('an account proof bundle: the name\'s record (its account id) and the account\'s record (name, balance, held, created; minor units) at a height, both proven against the signed header\'s stateRoot', {
+  ...bundleFields,
+  account: openObject('what the proofs are about: {name, id}; id null when the name has no account', { name: { type: ['string', 'null'] }, id: { type: ['string', 'null'] } }),
+  proofs: openObject('{name?, account?}: proofs of ledger/name/<name> and ledger/acct/<id>', { name: stateProofSchema, account: stateProofSchema }),
+}, ['format', 'height', 'block', 'account', 'proofs']);

@@ -50,7 +50,8 @@ export class CostLimiter {
 
 function requestCost(req: FastifyRequest): number {
   const url = req.routeOptions.url;
-  if (url === '/v1/txs/:id/proof') return readCostUnits.proof;
+  // A state proof reads about log2(n) tree nodes per key: priced as a receipt proof.
+  if (url === '/v1/txs/:id/proof' || url === '/v1/state/proof' || url === '/v1/accounts/:name/proof') return readCostUnits.proof;
   if (url === '/v1/blocks/:height') {
     const full = (req.query as { full?: string } | undefined)?.full;
     if (full === '1' || full === 'true') return readCostUnits.fullBlock;

@@ -8,6 +8,11 @@ import type { Receipt } from './envelope.js';
 export const BLOCK_DOMAIN = 'tally/block/v1\n';
 
 export interface BlockHeader {
+  /**
+   * 2: stateRoot is the state tree's root. Absent: version 1, the hash chain over writes
+   * (blocks made before the tree; a chain's versions never go down).
+   */
+  version?: 2;
   chain: string;
   height: number;
   prevHash: string;

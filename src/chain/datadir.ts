@@ -14,6 +14,7 @@ import { signHeader } from './blocks.js';
 import { validateGenesis, type Genesis } from './genesis.js';
 import { chainParams, genesisBlockParts } from './genesis-block.js';
 import { Kernel } from './kernel.js';
+import { treeRows } from './state-tree/stored.js';
 
 export function dataPaths(dataDir: string) {
   return {
@@ -67,7 +68,8 @@ export function initDataDir(dataDir: string, genesisRaw: unknown, modules: Tally
     const block = signHeader({ ...parts.header, proposer: signer.pub }, signer);
     store.transaction(() => {
       store.setMeta('genesis', canonicalJson(genesis));
-      store.commitBlock({ block: { height: 0, hash: block.hash, header: JSON.stringify(block.header), sig: block.sig }, txs: [], writes: parts.writes });
+      store.commitBlock({ block: { height: 0, hash: block.hash, header: JSON.stringify(block.header), sig: block.sig }, txs: [], writes: parts.writes, tree: treeRows(parts.tree!) });
+      store.setMeta('tree/first', '0');
     });
   } finally {
     store.close();

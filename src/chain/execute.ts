@@ -15,6 +15,7 @@ import { receiptLeafBytes, type Envelope, type Receipt, type TxEvent } from './e
 import type { Kernel } from './kernel.js';
 import type { ChainModule, TxContext, TxType } from './module.js';
 import { authKey, LayeredState, nextStateRoot, type AuthRecord, type CommittedState, type Writes } from './state.js';
+import { updateTree, type TreeBatch, type TreeReader, type TreeVersion } from './state-tree/update.js';
 
 /** A transaction whose signature (and size) the verifier pool has accepted. */
 export interface ExecTx {
@@ -36,6 +37,13 @@ export interface BlockFields {
 
 export interface ParentState extends CommittedState {
   stateRoot: string;
+  /**
+   * The parent's state tree (its nodes and committed version). With it the block is a
+   * version 2 block: stateRoot is the tree's root after the block's writes. Without it,
+   * the version 1 rule (a hash chain over writes) — only to replay blocks made before
+   * the tree existed.
+   */
+  tree?: { reader: TreeReader; version: TreeVersion };
 }
 
 /** A transaction the rules keep out of this block (the proposer drops it; in a received block it makes the block invalid). */
@@ -58,6 +66,10 @@ export interface BlockResult {
   /** every level of the receipts' Merkle tree (leaves first), for proofs without rehashing */
   txLevels: Uint8Array[];
   stateRoot: string;
+  /** the header version the stateRoot follows: 2 (the state tree) or 1 (the old hash chain) */
+  version: 1 | 2;
+  /** version 2: the tree's new nodes and value rows, for the proposer to commit with the block */
+  tree?: TreeBatch;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -133,6 +145,7 @@ export function executeBlock(parent: ParentState, fields: BlockFields, txs: read
   hook('endBlock');
 
   const txLevels = merkleLevels(receipts.map((r) => leafHash(receiptLeafBytes(r))));
+  const tree = parent.tree ? updateTree(parent.tree.reader, parent.tree.version, fields.height, state.blockWrites) : undefined;
   return {
     receipts,
     included,
@@ -141,7 +154,9 @@ export function executeBlock(parent: ParentState, fields: BlockFields, txs: read
     events,
     txRoot: rootOfLevels(txLevels),
     txLevels,
-    stateRoot: nextStateRoot(parent.stateRoot, state.blockWrites),
+    stateRoot: tree ? tree.rootHash : nextStateRoot(parent.stateRoot, state.blockWrites),
+    version: tree ? 2 : 1,
+    ...(tree ? { tree } : {}),
   };
 }
 

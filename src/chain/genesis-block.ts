@@ -6,6 +6,7 @@ import { genesisHash, type Genesis } from './genesis.js';
 import type { Kernel } from './kernel.js';
 import type { ChainModule, ChainParams } from './module.js';
 import { LayeredState, MemoryState, nextStateRoot, openAccount, ScopedState, ZERO_ROOT, type Writes } from './state.js';
+import { EMPTY_TREE, updateTree, type TreeBatch } from './state-tree/update.js';
 
 export function chainParams(genesis: Genesis): ChainParams {
   return {
@@ -16,8 +17,12 @@ export function chainParams(genesis: Genesis): ChainParams {
   };
 }
 
-/** The state and header of block 0: each module's genesis init in dependency order. */
-export function genesisBlockParts(genesis: Genesis, kernel: Kernel): { writes: Writes; header: Omit<BlockHeader, 'proposer'> } {
+/**
+ * The state and header of block 0: each module's genesis init in dependency order. A new
+ * chain is version 2 (stateRoot = the state tree's root, `tree` its rows); `version 1`
+ * gives block 0 as chains made before the tree have it (verify replays those).
+ */
+export function genesisBlockParts(genesis: Genesis, kernel: Kernel, version: 1 | 2 = 2): { writes: Writes; header: Omit<BlockHeader, 'proposer'>; tree?: TreeBatch } {
   const state = new LayeredState(new MemoryState());
   for (const m of kernel.modules as ChainModule[]) {
     if (!m.genesis) continue;
@@ -28,15 +33,18 @@ export function genesisBlockParts(genesis: Genesis, kernel: Kernel): { writes: W
     }, genesis.modules[m.name]);
   }
   state.commitTx();
+  const tree = version === 2 ? updateTree({ node: () => { throw new Error('the empty tree has no nodes'); } }, EMPTY_TREE, 0, state.blockWrites) : undefined;
   return {
     writes: state.blockWrites,
+    ...(tree ? { tree } : {}),
     header: {
+      ...(version === 2 ? { version: 2 as const } : {}),
       chain: genesis.chain,
       height: 0,
       prevHash: genesisHash(genesis),
       time: genesis.time,
       txRoot: EMPTY_ROOT,
-      stateRoot: nextStateRoot(ZERO_ROOT, state.blockWrites),
+      stateRoot: tree ? tree.rootHash : nextStateRoot(ZERO_ROOT, state.blockWrites),
       txCount: 0,
     },
   };

@@ -23,10 +23,13 @@ import { storeSource, verifyChain, type VerifyReport } from './replay.js';
 import { StateCache } from './state-cache.js';
 import { authKey, decodeValue, type AuthRecord, type StateReader } from './state.js';
 import { VerifierPool } from './verifier.js';
+import { STATE_TREE_KEEP_VERSIONS_DEFAULT, type StateTreeReads } from './state-tree/reads.js';
+import { buildStoredTree, StoredTree } from './state-tree/stored.js';
 
 export { dataPaths, initDataDir, isInitialized, loadNodeSigner } from './datadir.js';
 export type { BlockCommitted } from './proposer.js';
 export type { ProofView, TxView } from './reads.js';
+export type { StateTreeReads } from './state-tree/reads.js';
 
 export interface NodeOptions {
   dataDir: string;
@@ -37,6 +40,8 @@ export interface NodeOptions {
   verifierThreads?: number;
   /** The wall clock, unix ms (tests inject one): admission's expiry check and the block time. */
   clock?: () => number;
+  /** How many heights behind the tip keep state proofs (config `stateTree.keepVersions`). */
+  stateTreeKeepVersions?: number;
 }
 
 export interface NodeStats {
@@ -61,6 +66,9 @@ export class TallyNode extends EventEmitter implements NodeHandle {
   readonly health = new NodeHealth();
   private readonly blockHooks = new BlockHooks(this.health);
   private readonly cache: StateCache;
+  private readonly tree: StoredTree;
+  /** State proofs at the kept heights (the state tree). */
+  readonly stateTree: StateTreeReads;
   private readonly pool: VerifierPool;
   private readonly proposer: Proposer;
   private readonly admission: Admission;
@@ -86,6 +94,10 @@ export class TallyNode extends EventEmitter implements NodeHandle {
     this.signer = signer;
     this.reads = new ChainReads(store);
     this.cache = new StateCache(store);
+    const keep = options.stateTreeKeepVersions ?? STATE_TREE_KEEP_VERSIONS_DEFAULT;
+    if (!Number.isSafeInteger(keep) || keep < 0) fail('bad_option', 'stateTreeKeepVersions must be a non-negative integer');
+    this.tree = new StoredTree(store, keep);
+    this.stateTree = this.tree;
     this.mempool = new Mempool();
     this.pool = new VerifierPool(options.verifierThreads);
     const clock = options.clock ?? Date.now;
@@ -98,6 +110,9 @@ export class TallyNode extends EventEmitter implements NodeHandle {
     const tipRow = store.tip();
     if (!tipRow) fail('db_corrupt', 'the database has no genesis block', { status: 500 });
     const tipHeader = JSON.parse(tipRow.header) as BlockHeader;
+    if (this.tree.tip?.version !== tipHeader.height) {
+      fail('db_corrupt', `the state tree is at height ${this.tree.tip?.version ?? 'none'}, the chain at ${tipHeader.height}`, { status: 500 });
+    }
     this.indexers = options.modules.filter((m) => m.app.indexer).map((m) => ({ name: m.name, indexer: m.app.indexer!(store) }));
     this.catchUpIndexes(tipHeader.height);
 
@@ -106,7 +121,7 @@ export class TallyNode extends EventEmitter implements NodeHandle {
       fail('bad_option', `blockTxCountMax must be an integer from 1 to ${limits.blockTxCountMax}`);
     }
     this.proposer = new Proposer(
-      store, this.cache, this.mempool, this.kernel, signer,
+      store, this.cache, this.tree, this.mempool, this.kernel, signer,
       { height: tipHeader.height, hash: tipRow.hash, time: tipHeader.time, stateRoot: tipHeader.stateRoot },
       {
         blockTxCountMax,
@@ -160,6 +175,7 @@ export class TallyNode extends EventEmitter implements NodeHandle {
       watermark = SignedWatermark.open(p.dir, (options.synchronous ?? 'FULL') !== 'NORMAL');
       watermark.check(store);
       for (const m of options.modules) if (m.app.migrations) store.migrate(m.name, m.app.migrations);
+      upgradeToStateTree(store);
       const stored = store.getMeta('genesis');
       if (!stored) fail('db_corrupt', 'the database has no genesis record', { status: 500 });
       const genesis = validateGenesis(JSON.parse(stored), options.modules.map((m) => m.chain));
@@ -334,4 +350,23 @@ export class TallyNode extends EventEmitter implements NodeHandle {
     this.blockHooks.watermark?.close();
     this.releaseLock();
   }
+}
+
+/**
+ * A data directory made before the state tree (version 1 headers): build the tree once
+ * from the state at the tip T; blocks T+1 on are version 2 and proofs exist from T on.
+ * Nothing already signed changes.
+ */
+function upgradeToStateTree(store: SqliteStore): void {
+  if (store.treeRange() !== undefined) return;
+  const tip = store.tip();
+  if (!tip) return;
+  const header = JSON.parse(tip.header) as BlockHeader;
+  if (header.version === 2) fail('db_corrupt', 'the chain has version 2 blocks but the database has no state tree', { status: 500 });
+  const started = performance.now();
+  const entries = function* () {
+    for (const row of store.allState()) yield [row.k, row.v] as [string, string];
+  };
+  const root = buildStoredTree(store, entries(), header.height);
+  console.error(`tally: built the state tree at height ${header.height} (root ${root}) in ${Math.round(performance.now() - started)} ms; blocks from ${header.height + 1} on are version 2`);
 }

@@ -16,6 +16,7 @@ import { executeBlock, type BlockResult } from './execute.js';
 import type { Kernel } from './kernel.js';
 import type { Mempool, PendingTx } from './mempool.js';
 import type { StateCache } from './state-cache.js';
+import type { StoredTree } from './state-tree/stored.js';
 import type { BlockHooks } from './health.js';
 
 export interface ProposerOptions {
@@ -62,6 +63,7 @@ export class Proposer {
   constructor(
     private readonly store: SqliteStore,
     private readonly cache: StateCache,
+    private readonly tree: StoredTree,
     private readonly mempool: Mempool,
     private readonly kernel: Kernel,
     private readonly signer: Signer,
@@ -127,8 +129,14 @@ export class Proposer {
     const timeMs = Math.max(this.options.clock(), this.tip.time);
     let result: BlockResult;
     try {
-      result = executeBlock({ get: (k) => storageRead(() => this.cache.get(k)), range: (p, a, l) => storageRead(() => this.store.stateRange(p, a, l)), stateRoot: this.tip.stateRoot },
-        { height, time: timeMs }, taken, this.kernel);
+      const treeTip = this.tree.tip;
+      assert(treeTip && treeTip.version === this.tip.height, 'the state tree is at the tip');
+      result = executeBlock({
+        get: (k) => storageRead(() => this.cache.get(k)),
+        range: (p, a, l) => storageRead(() => this.store.stateRange(p, a, l)),
+        stateRoot: this.tip.stateRoot,
+        tree: { reader: { node: (v, p) => storageRead(() => this.tree.node(v, p)) }, version: treeTip },
+      }, { height, time: timeMs }, taken, this.kernel);
     } catch (err) {
       // Not a transaction's fault, and nothing is signed. A storage read that failed (a
       // damaged page, say) abandons the block and marks the node unhealthy; submitters
@@ -157,7 +165,9 @@ export class Proposer {
     }
     if (included.length === 0) return;
 
+    assert(result.version === 2 && result.tree !== undefined, 'the proposer makes version 2 blocks');
     const header: BlockHeader = {
+      version: 2,
       chain: this.kernel.params.chain,
       height,
       prevHash: this.tip.hash,
@@ -187,6 +197,7 @@ export class Proposer {
         block: { height, hash: block.hash, header: JSON.stringify(header), sig: block.sig },
         txs: rows,
         writes: result.writes,
+        tree: this.tree.rows(result.tree),
         also: () => {
           this.options.indexBlock?.({ height, timeMs }, included.map((p, i) => ({ seq: txSeq(height, i), id: p.id, tx: p.env.tx, receipt: result.receipts[i]! })));
         },
@@ -207,6 +218,7 @@ export class Proposer {
     }
     // Committed: now (and only now) the state cache, the tip and the submitters move on.
     this.cache.apply(result.writes);
+    this.tree.committed(result.tree);
     this.tip = { height, hash: block.hash, time: timeMs, stateRoot: header.stateRoot };
     included.forEach((p, i) => {
       this.mempool.settle(p);

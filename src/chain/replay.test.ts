@@ -5,7 +5,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Envelope } from './envelope.js';
-import { nextStateRoot } from './state.js';
+import { MemoryState } from './state.js';
+import { buildTree } from './state-tree/stored.js';
 import { verifyChain, type VerifyPins } from './replay.js';
 import { DEMO_FORBIDDEN, demoModule } from './testing/demo-module.js';
 import { createTestChain, opensslAcceptsWeakKeys, testAccount, txRootOf, weakAccount, type MemorySource, type TestChain } from './testing/test-chain.js';
@@ -133,7 +134,7 @@ describe('block links and headers', () => {
     const empty = chain.source();
     empty.state = undefined;
     empty.blocks[4]!.txs = [];
-    Object.assign(empty.header(4), { txCount: 0, txRoot: txRootOf([]), stateRoot: nextStateRoot(empty.header(3).stateRoot, new Map()) });
+    Object.assign(empty.header(4), { txCount: 0, txRoot: txRootOf([]), stateRoot: empty.header(3).stateRoot });
     empty.reseal(4);
     assert.deepEqual(await issues(empty), ['4:tx_count']);
   });
@@ -156,7 +157,7 @@ describe('roots and receipts', () => {
     assert.deepEqual(await issues(src), ['2:tx_root_mismatch']);
   });
 
-  test('state_root_mismatch: at the tip; mid-chain the next block (chained on the stored root) differs too', async () => {
+  test('state_root_mismatch: at the tip, and mid-chain at that block alone (the tree is the replayed state\'s, not the header\'s)', async () => {
     const tip = chain.source();
     tip.header(4).stateRoot = 'ef'.repeat(32);
     tip.reseal(4);
@@ -164,7 +165,7 @@ describe('roots and receipts', () => {
     const mid = chain.source();
     mid.header(2).stateRoot = 'ef'.repeat(32);
     mid.reseal(2);
-    assert.deepEqual(await issues(mid), ['2:state_root_mismatch', '3:state_root_mismatch']);
+    assert.deepEqual(await issues(mid), ['2:state_root_mismatch']);
   });
 
   test('state_root_mismatch: a chain whose roots ignore deletions is caught where the deletion is', async () => {
@@ -173,9 +174,9 @@ describe('roots and receipts', () => {
     const writes3 = chain.entries[3]!.writes;
     assert.ok([...writes3.values()].includes(null), 'block 3 deletes a key');
     const src = chain.source();
-    const noDeletes = new Map([...writes3].filter(([, v]) => v !== null));
-    src.header(3).stateRoot = nextStateRoot(src.header(2).stateRoot, noDeletes);
-    src.header(4).stateRoot = nextStateRoot(src.header(3).stateRoot, chain.entries[4]!.writes);
+    const kept = new MemoryState();
+    for (const e of chain.entries.slice(0, 4)) kept.apply(new Map([...e.writes].filter(([, v]) => v !== null)));
+    src.header(3).stateRoot = buildTree(kept.map.entries(), 3).rootHash;
     src.reseal(3);
     assert.deepEqual(await issues(src), ['3:state_root_mismatch']);
   });
@@ -282,5 +283,47 @@ describe('genesis and stored state', () => {
     const report = await verifyChain(online, modules, pool);
     assert.deepEqual(report.issues.map((i) => [i.height, i.kind]), [[2, 'invariant_broken']]);
     assert.match(report.issues[0]!.message, /replayed state: demo\/kv\/k holds the forbidden value/);
+  });
+});
+
+describe('header versions: a chain made before the state tree, upgraded at a height', () => {
+  let old: TestChain;
+  before(() => {
+    // Blocks 0..2 follow the version 1 rule (the hash chain); 3 and 4 the state tree.
+    old = createTestChain(modules, {}, testAccount('node'), { stateTreeFrom: 3 });
+    const a = testAccount('alice');
+    const b = testAccount('bob');
+    old.block([old.tx(a, 'demo.open', {}), old.tx(b, 'demo.open', {})]);
+    old.block([old.tx(a, 'demo.put', { key: 'k1', value: 'v1' })]);
+    old.block([old.tx(a, 'demo.del', { key: 'k1' }), old.tx(b, 'demo.put', { key: 'k2', value: 'v2' })]);
+    old.block([old.tx(b, 'demo.put', { key: 'k3', value: 'v3' })]);
+  });
+
+  test('versions 1 then 2 verify, and the switch builds the tree from the replayed state', async () => {
+    assert.deepEqual(old.entries.map((e) => e.block.header.version), [undefined, undefined, undefined, 2, 2]);
+    assert.deepEqual(await issues(old.source()), []);
+    // The proofs start at the switch's parent.
+    assert.equal(old.tree!.prove('demo/kv/k2', 4).value, old.state.get('demo/kv/k2'));
+    assert.match(old.tree!.prove('demo/kv/k1', 2).value!, /"b":"v1"/); // the value at the switch's height
+    assert.equal(old.tree!.prove('demo/kv/k1', 3).value, null); // deleted in block 3
+    assert.throws(() => old.tree!.prove('demo/kv/k2', 1), /no state tree at height 1/);
+  });
+
+  test('bad_version: a version 1 block after a version 2 block, or an unknown version', async () => {
+    const down = old.source();
+    delete down.header(4).version;
+    down.reseal(4);
+    assert.deepEqual(await issues(down), ['4:bad_version']);
+    const unknown = old.source();
+    (unknown.header(4) as { version?: number }).version = 3;
+    unknown.reseal(4);
+    assert.deepEqual(await issues(unknown), ['4:bad_version']);
+  });
+
+  test('a version 1 root in a version 2 block is a state_root_mismatch', async () => {
+    const src = old.source();
+    src.header(3).stateRoot = src.header(2).stateRoot;
+    src.reseal(3);
+    assert.deepEqual(await issues(src), ['3:state_root_mismatch']);
   });
 });

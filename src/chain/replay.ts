@@ -14,6 +14,8 @@ import { Kernel } from './kernel.js';
 import type { ChainModule } from './module.js';
 import { txView, type TxView } from './reads.js';
 import { MemoryState } from './state.js';
+import { MemoryTree } from './state-tree/memory.js';
+import { buildTree } from './state-tree/stored.js';
 import type { VerifierPool } from './verifier.js';
 
 export interface ChainSource {
@@ -56,11 +58,18 @@ export async function verifyChain(
   const kernel = new Kernel(modules, params);
 
   const state = new MemoryState();
-  const parts = genesisBlockParts(genesis, kernel);
-  state.apply(parts.writes);
-
   const tip = await source.tipHeight();
   const block0 = await source.block(0);
+  // A chain made before the state tree starts with version 1 headers (no `version`).
+  const parts = genesisBlockParts(genesis, kernel, block0.header.version === undefined ? 1 : 2);
+  state.apply(parts.writes);
+  // The state tree (tip version only): from block 0 on a version 2 chain, else built at the switch.
+  let tree: MemoryTree | undefined;
+  if (parts.tree) {
+    tree = new MemoryTree(0, false);
+    tree.apply(parts.tree);
+  }
+
   const nodeKey = pins.nodeKey ?? block0.header.proposer;
   const expected0 = { ...parts.header, proposer: block0.header.proposer };
   if (canonicalJson(expected0) !== canonicalJson(block0.header)) issue(0, 'genesis_mismatch', 'block 0 does not match the genesis file');
@@ -77,6 +86,13 @@ export async function verifyChain(
     if (h.chain !== genesis.chain) issue(height, 'wrong_chain', `block says chain ${h.chain}`);
     if (h.prevHash !== prev.hash) issue(height, 'broken_link', 'prevHash does not match the previous block hash');
     if (h.time < prev.header.time) issue(height, 'time_backwards', 'block time is earlier than the previous block');
+    if (h.version !== undefined && h.version !== 2) issue(height, 'bad_version', `block says version ${String(h.version)}; this verifier knows 1 (no field) and 2`);
+    if (h.version === undefined && tree) issue(height, 'bad_version', 'a version 1 block after a version 2 block (versions never go down)');
+    if (h.version === 2 && !tree) {
+      // The switch: the tree of the replayed state after the last version 1 block.
+      tree = new MemoryTree(0, false);
+      tree.apply(buildTree(state.map.entries(), height - 1));
+    }
 
     const txs = await source.blockTxs(height);
     if (txs.length !== h.txCount) issue(height, 'tx_count', `header says ${h.txCount} transactions, store has ${txs.length}`);
@@ -101,7 +117,7 @@ export async function verifyChain(
       if (verdict.code) issue(height, verdict.code, `transaction ${t.id}: ${verdict.code}`);
       exec.push({ id: t.id, env: envs[i]! });
     });
-    const result = executeBlock({ ...stateSource(state), stateRoot: prev.header.stateRoot }, { height, time: h.time }, exec, kernel);
+    const result = executeBlock({ ...stateSource(state), stateRoot: prev.header.stateRoot, ...(tree ? { tree: { reader: tree, version: tree.tip } } : {}) }, { height, time: h.time }, exec, kernel);
     for (const { input, error } of result.excluded) {
       issue(height, ruleIssueKind(error), `transaction ${exec[input]!.id} breaks a block rule: ${error.message}`);
     }
@@ -115,6 +131,7 @@ export async function verifyChain(
     if (result.txRoot !== h.txRoot) issue(height, 'tx_root_mismatch', 'the Merkle root of the replayed receipts differs from the header');
     if (result.stateRoot !== h.stateRoot) issue(height, 'state_root_mismatch', 'the replayed state changes differ from what the header commits to');
     state.apply(result.writes);
+    if (tree && result.tree) tree.apply(result.tree);
     prev = block;
     onProgress(height, tip);
   }

@@ -20,7 +20,9 @@ import { listenSocket } from '../api/socket.js';
 import { allModules, chainModules } from '../modules/index.js';
 import type { Synchronous } from '../store/sqlite.js';
 import { acceptRollback } from '../store/watermark.js';
+import { initFromSnapshot } from '../chain/snapshot-init.js';
 import { loadNodeConfig } from './config.js';
+import { STATE_TREE_KEEP_VERSIONS_DEFAULT } from '../chain/state-tree/reads.js';
 import { defaultDataDir, parseHostPort } from './context.js';
 import { createKey, defaultHome, keyInfo, listKeys, readPassphraseFile } from './keystore.js';
 import { output, table } from './output.js';
@@ -48,6 +50,19 @@ const listenFlag = (name: string) => (text: string): string => {
   if (text !== 'off') parseHostPort(text, name);
   return text;
 };
+
+function initFromSnapshotCommand(opts: InitOptions & { fromSnapshot: string; nodeKeyFile?: string; nodeKey?: string }): void {
+  if (!opts.nodeKeyFile) fail('bad_args', '--from-snapshot needs --node-key-file FILE: the node key that signed the snapshot signs the blocks after it', { hint: 'copy node.key (mode 0600) from the data directory the snapshot came from' });
+  if (opts.genesis !== undefined) fail('bad_args', '--from-snapshot takes the genesis from the snapshot: leave out --genesis');
+  const dataDir = opts.data ?? defaultDataDir();
+  const bar = !opts.json && process.stderr.isTTY ? (done: number, total: number) => process.stderr.write(`\rchecked ${done}/${total} entries${done === total ? '\n' : ''}`) : undefined;
+  const r = initFromSnapshot(dataDir, opts.fromSnapshot, opts.nodeKeyFile, opts.nodeKey ?? process.env.TALLY_NODE_KEY, allModules, bar);
+  const h = r.head.block.header;
+  output(opts, { dataDir, chain: h.chain, height: h.height, entries: r.head.entries, stateRoot: r.root, nodePub: r.nodePub }, () =>
+    `initialized chain "${h.chain}" in ${dataDir} at height ${h.height} from ${opts.fromSnapshot} (${r.head.entries} state entries; their root is the signed stateRoot)\n` +
+    table([['node key', r.nodePub], ['stateRoot', r.root], ['block', r.head.block.hash]]) +
+    `\nblocks 1 to ${h.height - 1} and the transactions below ${h.height + 1} are not in this directory; start it with: tally node --data ${dataDir}`);
+}
 
 interface InitOptions {
   data?: string;
@@ -116,8 +131,12 @@ export function registerNodeCommands(program: Command): void {
     .option('--admin <key>', 'make this keystore key a genesis account of the same name and an admin (resolves disputes, makes invites)')
     .option('--home <dir>', 'keystore for --admin (default: $TALLY_HOME or ~/.tally)')
     .option('--genesis <file>', 'use this genesis JSON instead of the flags above')
+    .option('--from-snapshot <file>', 'start at a snapshot\'s height (`tally state export`), checked first: signatures, genesis, every entry against the signed stateRoot; needs --node-key-file')
+    .option('--node-key-file <file>', 'with --from-snapshot: the node key (PEM, mode 0600) that signed the snapshot and signs the blocks after it (copied into the data directory)')
+    .option('--node-key <key>', 'with --from-snapshot: the node key you trust (default: $TALLY_NODE_KEY, else the key in --node-key-file)')
     .option('--json', 'print JSON for scripts')
-    .action((opts: InitOptions & { home?: string; admin?: string }) => {
+    .action((opts: InitOptions & { home?: string; admin?: string; fromSnapshot?: string; nodeKeyFile?: string; nodeKey?: string }) => {
+      if (opts.fromSnapshot !== undefined) return initFromSnapshotCommand(opts as InitOptions & { fromSnapshot: string; nodeKeyFile?: string; nodeKey?: string });
       const adminKey = typeof opts.admin === 'string' ? keyInfo(opts.home ?? defaultHome(), opts.admin) : undefined;
       const r = initNode({ ...opts, ...(adminKey ? { admin: { name: adminKey.name, pub: adminKey.pub } } : { admin: undefined }) }, false);
       output(opts, r, () => `initialized chain "${r.chain}" in ${r.dataDir}\n` + table([['node key', r.nodePub], ['genesis', r.genesis], ['database', r.db], ['db key', r.dbKey]]) +
@@ -145,6 +164,7 @@ export function registerNodeCommands(program: Command): void {
     .option('--sync <FULL|NORMAL>', 'SQLite synchronous mode: FULL survives power loss (default); NORMAL survives only process crashes', syncFlag, 'FULL')
     .option('--block-txs <n>', `most transactions per block (1 to ${limits.blockTxCountMax})`, intFlag('--block-txs', 1, limits.blockTxCountMax), limits.blockTxCountMax)
     .option('--block-delay-ms <n>', `longest wait before a block is made when load is light (0 to ${BLOCK_DELAY_MS_MAX})`, intFlag('--block-delay-ms', 0, BLOCK_DELAY_MS_MAX), 2)
+    .option('--state-versions <n>', `heights behind the tip whose state tree stays stored, for state proofs (0 to 1000000; older versions are pruned)`, intFlag('--state-versions', 0, 1_000_000), STATE_TREE_KEEP_VERSIONS_DEFAULT)
     .option('--accept-rollback <height>', 'the database lost blocks this node signed (db_behind_signed) and no backup has them: continue from its tip, HEIGHT (re-signs heights clients may hold other blocks for)', intFlag('--accept-rollback', 0, Number.MAX_SAFE_INTEGER))
     .option('--config <file>', 'node config file, one section per module (default: <data>/config.json if it exists; see the README)')
     .option('--log-format <text|json>', 'log records on stderr: readable text, or one JSON object per line (for journald, Loki, ...)', logFormatFlag, 'text')
@@ -166,6 +186,7 @@ interface NodeCliOptions {
   sync: Synchronous;
   blockTxs: number;
   blockDelayMs: number;
+  stateVersions: number;
   /** rate-limit units per minute; 0 is off */
   rateLimit: number;
   trustProxy?: string;
@@ -262,6 +283,7 @@ async function runNode(opts: NodeCliOptions): Promise<void> {
     synchronous: opts.sync,
     blockTxCountMax: opts.blockTxs,
     blockDelayMsMax: opts.blockDelayMs,
+    stateTreeKeepVersions: opts.stateVersions,
   });
   const moduleServices = new ModuleServices(node);
   const closers: Array<() => Promise<unknown>> = [];

@@ -36,6 +36,15 @@ export const HELP_EXAMPLES: Record<string, Array<[string, string]>> = {
   'resolve': [
     ['tally resolve 3 reverse --note "refunded: goods not delivered" --key admin', 'an admin returns what the hold covers'],
   ],
+  'account proof': [
+    ['tally account proof alice --node-key 7UkoxijRwsbq6QM4kFmVYSlZJzpcY_k2NsFGFKyHN9E --out alice.json', 'alice\'s balance proven against a header signed by the node key you trust, saved'],
+  ],
+  'state verify': [
+    ['tally state verify --bundle alice.json --node-key 7UkoxijRwsbq6QM4kFmVYSlZJzpcY_k2NsFGFKyHN9E --decimals 2', 'the saved bundle checked offline, with no node'],
+  ],
+  'state export': [
+    ['tally state export --data /srv/tally --out state.jsonl', 'every state entry at the tip with its signed header (the node may keep running)'],
+  ],
   'tx': [
     ['tally tx 4f1c2d3e', 'a transaction by a unique prefix of its id, its proof checked'],
   ],

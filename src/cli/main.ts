@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerChainCommands } from './commands-chain.js';
+import { registerStateCommands } from './commands-state.js';
 import { registerKeyCommands } from './commands-keys.js';
 import { registerNodeCommands } from './commands-node.js';
 import { registerBenchCommand } from './commands-bench.js';
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerKeyCommands(program);
   for (const m of allModules) m.app.cli?.(program, cliContext);
   registerChainCommands(program);
+  registerStateCommands(program);
   registerBenchCommand(program);
   registerBackupCommands(program);
   registerCompletionCommand(program, pkg.version);

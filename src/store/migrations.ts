@@ -47,4 +47,30 @@ export const coreMigrations: Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 2,
+    description: 'state tree: 16-ary nodes, value rows and roots by version, stale rows per version',
+    sql: `
+      -- A node row is named (version, nibble path): the block height that wrote it and the
+      -- hex nibbles of its position. Keyed by version first, so a block's rows append.
+      CREATE TABLE smt_nodes (
+        version INTEGER NOT NULL,
+        npath   TEXT NOT NULL,
+        data    BLOB NOT NULL,   -- bitmaps + children (src/chain/state-tree/node.ts)
+        PRIMARY KEY (version, npath)
+      ) WITHOUT ROWID;
+      -- The value a key had from the version that set it: proofs at older heights return it.
+      CREATE TABLE smt_values (
+        version INTEGER NOT NULL,
+        path    BLOB NOT NULL,   -- BLAKE3(key), 32 bytes
+        k       TEXT NOT NULL,
+        v       TEXT NOT NULL,   -- canonical JSON text
+        PRIMARY KEY (version, path)
+      ) WITHOUT ROWID;
+      -- Each kept version's root reference (empty, a leaf or a node).
+      CREATE TABLE smt_roots (version INTEGER PRIMARY KEY, root BLOB NOT NULL);
+      -- The rows each version replaced: deleted once no kept version reaches them.
+      CREATE TABLE smt_stale (version INTEGER PRIMARY KEY, rows BLOB NOT NULL);
+    `,
+  },
 ];

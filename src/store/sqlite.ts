@@ -55,6 +55,20 @@ export interface BlockCommit {
   writes: Map<string, string | null>;
   /** Module index writes, run inside the same storage transaction. */
   also?: () => void;
+  /** The state tree's rows for this block's version (same transaction: tree and state never disagree). */
+  tree?: TreeRows;
+}
+
+/** A state tree version's rows, encoded by the chain layer (src/chain/state-tree/stored.ts). */
+export interface TreeRows {
+  version: number;
+  root: Buffer;
+  nodes: Array<[npath: string, data: Buffer]>;
+  values: Array<[path: Buffer, key: string, value: string]>;
+  /** what this version made stale (one blob, read back by pruneTree) */
+  stale: Buffer;
+  /** delete what versions up to this one made stale, and roots below it (at most a few versions per call) */
+  pruneUpTo?: number;
 }
 
 // Node 24.19+: a better-sqlite3 object (a node::ObjectWrap: database, statement, iterator)
@@ -79,6 +93,8 @@ function retainStatements(db: Database.Database): Database.Database {
   return db;
 }
 
+const TREE_ROWS_PER_INSERT = 64;
+
 export class SqliteStore {
   readonly db: Database.Database;
   private readonly stmts;
@@ -102,6 +118,7 @@ export class SqliteStore {
       tx: db.prepare<[bigint, Buffer], TxRow>('SELECT id, height, idx, sender, type, env, status, code, events FROM txs WHERE id_head = ? AND id = ?'),
       stateRange: db.prepare<[string, string, string, number], { k: string; v: string }>('SELECT k, v FROM state WHERE k >= ? AND k < ? AND k > ? ORDER BY k LIMIT ?'),
       allState: db.prepare<[], { k: string; v: string; h: number }>('SELECT k, v, h FROM state ORDER BY k'),
+      ...SqliteStore.treeStatements(db),
     };
   }
 
@@ -201,6 +218,89 @@ export class SqliteStore {
     yield* retained(this.stmts.allState.iterate());
   }
 
+  private static treeStatements(db: Database.Database) {
+    // A database older than the tree's migration (a read-only opener of an old file) has no tables to prepare against.
+    const has = db.prepare<[], { n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE name = 'smt_nodes'").get()!.n > 0;
+    if (!has) return { treeReady: false as const };
+    return {
+      treeReady: true as const,
+      treeNode: db.prepare<[number, string], { data: Buffer }>('SELECT data FROM smt_nodes WHERE version = ? AND npath = ?'),
+      treeValue: db.prepare<[number, Buffer], { k: string; v: string }>('SELECT k, v FROM smt_values WHERE version = ? AND path = ?'),
+      treeRoot: db.prepare<[number], { root: Buffer }>('SELECT root FROM smt_roots WHERE version = ?'),
+      treeRange: db.prepare<[], { oldest: number | null; tip: number | null }>('SELECT min(version) AS oldest, max(version) AS tip FROM smt_roots'),
+      putTreeNode: db.prepare<[number, string, Buffer]>('INSERT INTO smt_nodes (version, npath, data) VALUES (?, ?, ?)'),
+      putTreeValue: db.prepare<[number, Buffer, string, string]>('INSERT INTO smt_values (version, path, k, v) VALUES (?, ?, ?, ?)'),
+      // A block writes thousands of tree rows: TREE_ROWS_PER_INSERT per statement, not one.
+      putTreeNodes: db.prepare<unknown[]>(`INSERT INTO smt_nodes (version, npath, data) VALUES ${Array(TREE_ROWS_PER_INSERT).fill('(?, ?, ?)').join(', ')}`),
+      putTreeValues: db.prepare<unknown[]>(`INSERT INTO smt_values (version, path, k, v) VALUES ${Array(TREE_ROWS_PER_INSERT).fill('(?, ?, ?, ?)').join(', ')}`),
+      putTreeRoot: db.prepare<[number, Buffer]>('INSERT INTO smt_roots (version, root) VALUES (?, ?)'),
+      putTreeStale: db.prepare<[number, Buffer]>('INSERT INTO smt_stale (version, rows) VALUES (?, ?)'),
+      staleUpTo: db.prepare<[number], { version: number; rows: Buffer }>('SELECT version, rows FROM smt_stale WHERE version <= ? ORDER BY version LIMIT 4'),
+      delStale: db.prepare<[number]>('DELETE FROM smt_stale WHERE version = ?'),
+      delTreeNode: db.prepare<[number, string]>('DELETE FROM smt_nodes WHERE version = ? AND npath = ?'),
+      delTreeValue: db.prepare<[number, Buffer]>('DELETE FROM smt_values WHERE version = ? AND path = ?'),
+      delRootsBelow: db.prepare<[number]>('DELETE FROM smt_roots WHERE version < ?'),
+    };
+  }
+
+  private tree() {
+    const s = this.stmts;
+    assert(s.treeReady, 'the state tree tables exist (core migration 2)');
+    return s;
+  }
+
+  treeNode(version: number, npath: string): Buffer | undefined {
+    return this.tree().treeNode.get(version, npath)?.data;
+  }
+
+  treeValue(version: number, path: Buffer): { k: string; v: string } | undefined {
+    return this.tree().treeValue.get(version, path);
+  }
+
+  treeRoot(version: number): Buffer | undefined {
+    return this.tree().treeRoot.get(version)?.root;
+  }
+
+  /** The kept versions, oldest and newest; undefined when the tree has none (before the upgrade built it). */
+  treeRange(): { oldest: number; tip: number } | undefined {
+    if (!this.stmts.treeReady) return undefined;
+    const r = this.stmts.treeRange.get()!;
+    return r.tip === null ? undefined : { oldest: r.oldest!, tip: r.tip };
+  }
+
+  /** Write a tree version's rows (inside the caller's transaction), then prune. */
+  writeTree(rows: TreeRows): void {
+    const s = this.tree();
+    const n = TREE_ROWS_PER_INSERT;
+    const nodeArgs: unknown[] = [];
+    let i = 0;
+    for (; i + n <= rows.nodes.length; i += n) {
+      nodeArgs.length = 0;
+      for (let j = i; j < i + n; j++) nodeArgs.push(rows.version, rows.nodes[j]![0], rows.nodes[j]![1]);
+      s.putTreeNodes.run(...nodeArgs);
+    }
+    for (; i < rows.nodes.length; i++) s.putTreeNode.run(rows.version, rows.nodes[i]![0], rows.nodes[i]![1]);
+    i = 0;
+    for (; i + n <= rows.values.length; i += n) {
+      nodeArgs.length = 0;
+      for (let j = i; j < i + n; j++) nodeArgs.push(rows.version, ...rows.values[j]!);
+      s.putTreeValues.run(...nodeArgs);
+    }
+    for (; i < rows.values.length; i++) s.putTreeValue.run(rows.version, ...rows.values[i]!);
+    s.putTreeRoot.run(rows.version, rows.root);
+    if (rows.stale.length > 0) s.putTreeStale.run(rows.version, rows.stale);
+    if (rows.pruneUpTo !== undefined) {
+      for (const st of s.staleUpTo.all(rows.pruneUpTo)) {
+        forEachStale(st.rows, (kind, version, name) => {
+          if (kind === 0) s.delTreeNode.run(version, name as string);
+          else s.delTreeValue.run(version, name as Buffer);
+        });
+        s.delStale.run(st.version);
+      }
+      s.delRootsBelow.run(rows.pruneUpTo);
+    }
+  }
+
   /** Block, transactions, receipts and state in one storage transaction: all or nothing. */
   commitBlock(commit: BlockCommit): void {
     const s = this.stmts;
@@ -214,6 +314,7 @@ export class SqliteStore {
         if (v === null) s.delState.run(k);
         else s.putState.run(k, v, b.height);
       }
+      if (commit.tree) this.writeTree(commit.tree);
       commit.also?.();
     })();
   }
@@ -226,6 +327,48 @@ export class SqliteStore {
   close(): void {
     if (this.db.open) this.db.close();
     keepAlive.push(this.db, this.stmts);
+  }
+}
+
+/**
+ * The stale-row list of a version: per row a kind byte (0 node, 1 value), its version (u32),
+ * then a node's nibble path (u8 length + ASCII hex) or a value's 32-byte path.
+ */
+export function encodeStale(nodes: Array<{ version: number; npath: string }>, values: Array<{ version: number; path: Uint8Array }>): Buffer {
+  let size = 0;
+  for (const n of nodes) size += 6 + n.npath.length;
+  size += values.length * 37;
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const n of nodes) {
+    out[at] = 0;
+    out.writeUInt32BE(n.version, at + 1);
+    out[at + 5] = n.npath.length;
+    out.write(n.npath, at + 6, 'latin1');
+    at += 6 + n.npath.length;
+  }
+  for (const v of values) {
+    out[at] = 1;
+    out.writeUInt32BE(v.version, at + 1);
+    out.set(v.path, at + 5);
+    at += 37;
+  }
+  return out;
+}
+
+function forEachStale(rows: Buffer, fn: (kind: 0 | 1, version: number, name: string | Buffer) => void): void {
+  let at = 0;
+  while (at < rows.length) {
+    const kind = rows[at]!;
+    const version = rows.readUInt32BE(at + 1);
+    if (kind === 0) {
+      const len = rows[at + 5]!;
+      fn(0, version, rows.toString('latin1', at + 6, at + 6 + len));
+      at += 6 + len;
+    } else {
+      fn(1, version, rows.subarray(at + 5, at + 37));
+      at += 37;
+    }
   }
 }
 

@@ -24,6 +24,8 @@ import type { ChainModule } from '../module.js';
 import type { TxView } from '../reads.js';
 import type { ChainSource } from '../replay.js';
 import { decodeValue, MemoryState, type Writes } from '../state.js';
+import { MemoryTree } from '../state-tree/memory.js';
+import { buildTree } from '../state-tree/stored.js';
 
 /** Genesis time of every test chain unless overridden (fixed: tests are reproducible). */
 export const TEST_GENESIS_TIME = 1_700_000_000_000;
@@ -86,16 +88,36 @@ export interface BlockOutcome {
   result: BlockResult;
 }
 
+export interface TestChainOptions {
+  /**
+   * The first height whose header is version 2 (the state tree); blocks below it follow
+   * the version 1 rule, as a chain made before the tree did (default 0: all version 2).
+   */
+  stateTreeFrom?: number;
+  /** heights behind the tip that keep state proofs (default 16) */
+  keepVersions?: number;
+}
+
 export class TestChain {
   readonly kernel: Kernel;
   readonly state = new MemoryState();
   readonly entries: ChainEntry[] = [];
+  /** the state tree, once the chain is at version 2 (proofs at the kept heights) */
+  tree: MemoryTree | undefined;
+  private readonly stateTreeFrom: number;
+  private readonly keepVersions: number;
   /** height of the block that last wrote each key (what a store keeps beside the value) */
   private readonly writtenAt = new Map<string, number>();
 
-  constructor(readonly modules: readonly ChainModule[], readonly genesis: Genesis, readonly nodeKey: TestAccount) {
+  constructor(readonly modules: readonly ChainModule[], readonly genesis: Genesis, readonly nodeKey: TestAccount, options: TestChainOptions = {}) {
     this.kernel = new Kernel(modules, chainParams(genesis));
-    const parts = genesisBlockParts(genesis, this.kernel);
+    this.stateTreeFrom = options.stateTreeFrom ?? 0;
+    this.keepVersions = options.keepVersions ?? 16;
+    const parts = genesisBlockParts(genesis, this.kernel, this.stateTreeFrom === 0 ? 2 : 1);
+    if (parts.tree) {
+      this.tree = new MemoryTree(this.keepVersions);
+      this.tree.apply(parts.tree);
+    }
     this.commit(signHeader({ ...parts.header, proposer: nodeKey.pub }, nodeKey.signer), [], parts.writes);
   }
 
@@ -128,9 +150,23 @@ export class TestChain {
   /** Run the executor on the next block without committing it. */
   execute(envs: readonly Envelope[], options: { time?: number } = {}): BlockResult {
     const exec = envs.map((env) => ({ id: verified(env), env }));
-    return executeBlock({ get: (k) => this.state.get(k), range: (p, a, l) => this.state.range(p, a, l), stateRoot: this.tip.header.stateRoot },
-      { height: this.height + 1, time: options.time ?? this.time + TEST_BLOCK_STEP_MS }, exec, this.kernel);
+    const height = this.height + 1;
+    let tree = this.tree;
+    if (!tree && height >= this.stateTreeFrom) {
+      // The switch of a version 1 chain: the tree of the state at the tip (kept once committed).
+      tree = new MemoryTree(this.keepVersions);
+      tree.apply(buildTree(this.state.map.entries(), this.height));
+    }
+    const result = executeBlock({
+      get: (k) => this.state.get(k), range: (p, a, l) => this.state.range(p, a, l), stateRoot: this.tip.header.stateRoot,
+      ...(tree ? { tree: { reader: tree, version: tree.tip } } : {}),
+    }, { height, time: options.time ?? this.time + TEST_BLOCK_STEP_MS }, exec, this.kernel);
+    if (tree && !this.tree) this.pendingTree = tree;
+    return result;
   }
+
+  /** a tree built for the switch by execute(), adopted when its block commits */
+  private pendingTree: MemoryTree | undefined;
 
   /**
    * Execute, sign and commit the next block, as the proposer does: a block after genesis
@@ -144,6 +180,7 @@ export class TestChain {
     const included = result.included.map((i) => envs[i]!);
     if (included.length === 0) return { block: undefined, receipts: [], excluded, result };
     const block = signHeader({
+      ...(result.version === 2 ? { version: 2 as const } : {}),
       chain: this.genesis.chain,
       height: this.height + 1,
       prevHash: this.tip.hash,
@@ -154,6 +191,10 @@ export class TestChain {
       proposer: this.nodeKey.pub,
     }, this.nodeKey.signer);
     const txs = included.map((env, i) => ({ id: result.receipts[i]!.id, envelope: structuredClone(env), receipt: structuredClone(result.receipts[i]!) }));
+    if (result.tree) {
+      if (!this.tree) this.tree = this.pendingTree;
+      this.tree!.apply(result.tree);
+    }
     this.commit(block, txs, result.writes);
     return { block, receipts: result.receipts, excluded, result };
   }
@@ -208,14 +249,14 @@ function verified(env: Envelope): string {
   return txId(env.tx);
 }
 
-export function createTestChain(modules: readonly ChainModule[], overrides: GenesisOverrides = {}, nodeKey = testAccount('node')): TestChain {
+export function createTestChain(modules: readonly ChainModule[], overrides: GenesisOverrides = {}, nodeKey = testAccount('node'), options: TestChainOptions = {}): TestChain {
   const genesis = validateGenesis({
     chain: overrides.chain ?? 'test',
     time: overrides.time ?? TEST_GENESIS_TIME,
     decimals: overrides.decimals ?? 6,
     modules: overrides.modules ?? {},
   }, modules);
-  return new TestChain(modules, genesis, nodeKey);
+  return new TestChain(modules, genesis, nodeKey, options);
 }
 
 /** The Merkle root the header commits to for these receipts. */

@@ -1,0 +1,233 @@
+// The stored shape of the state tree (src/core/smt.ts defines it): Jellyfish-style 16-ary
+// nodes over the nibbles of a key's path, each hashed as the 4 binary levels it stands
+// for, so one stored row covers 4 levels of the binary tree. A node exists only where its
+// subtree holds at least two keys; a lone key is a leaf reference held by its parent (or
+// the root), which is exactly the binary tree's compaction. Hashing uses hash-wasm (about
+// 10x faster than noble) with smt.ts's domain tags; the tests cross-check the two.
+import { assert } from '../../core/errors.js';
+import { hash } from '../../core/hash.js';
+import { toHex, utf8 } from '../../core/encoding.js';
+import { SMT_EMPTY, SMT_LEAF_TAG, SMT_NODE_TAG } from '../../core/smt.js';
+
+/** A lone key: its path, value hash, and the version that wrote its value. */
+export interface LeafRef {
+  leaf: true;
+  /** BLAKE3(key), 32 bytes: nibble n is the high (n even) or low (n odd) half of byte n >> 1 */
+  path: Uint8Array;
+  valueHash: Uint8Array;
+  /** the height whose block last set this key's value (its value row is stored under it) */
+  version: number;
+  hash: Uint8Array;
+}
+
+/** A stored internal node: (version, nibble path) names its row. */
+export interface NodeRef {
+  leaf: false;
+  version: number;
+  hash: Uint8Array;
+}
+
+export type Ref = LeafRef | NodeRef;
+
+/**
+ * 16 children, indexed by the next nibble of the path, and the node's 4 binary levels as a
+ * heap: position 1 is the node, 2i and 2i+1 the halves of i, 16 + c the slot of child c.
+ * Each position's kind is EMPTY (no key below), LONE (exactly one key: a leaf, whose hash
+ * rises unchanged) or NODE; a new version of a node rehashes only the changed slots' ancestors.
+ */
+export interface InternalNode {
+  children: Array<Ref | undefined>;
+  kinds: Uint8Array;
+  hashes: Array<Uint8Array | undefined>;
+  hash: Uint8Array;
+}
+
+export const NIBBLES = 64;
+const EMPTY = 0;
+const LONE = 1;
+const NODE = 2;
+
+// One scratch buffer per tag: a hash is then one update of 82 bytes (both tags are 18 bytes).
+const LEAF_IN = new Uint8Array(82);
+const NODE_IN = new Uint8Array(82);
+LEAF_IN.set(utf8.encode(SMT_LEAF_TAG));
+NODE_IN.set(utf8.encode(SMT_NODE_TAG));
+assert(utf8.encode(SMT_LEAF_TAG).length === 18 && utf8.encode(SMT_NODE_TAG).length === 18, 'the tree tags are 18 bytes');
+
+export function leafHashOf(path: Uint8Array, valueHash: Uint8Array): Uint8Array {
+  LEAF_IN.set(path, 18);
+  LEAF_IN.set(valueHash, 50);
+  return hash(LEAF_IN);
+}
+
+export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
+  NODE_IN.set(left, 18);
+  NODE_IN.set(right, 50);
+  return hash(NODE_IN);
+}
+
+export function leafRef(path: Uint8Array, valueHash: Uint8Array, version: number): LeafRef {
+  return { leaf: true, path, valueHash, version, hash: leafHashOf(path, valueHash) };
+}
+
+export function refHash(ref: Ref | undefined): Uint8Array {
+  return ref ? ref.hash : SMT_EMPTY;
+}
+
+/** The hash at heap position i of a node (EMPTY where no key is below). */
+export function heapHash(node: InternalNode, i: number): Uint8Array {
+  return node.kinds[i] === EMPTY ? SMT_EMPTY : node.hashes[i]!;
+}
+
+export function heapKind(node: InternalNode, i: number): 'empty' | 'lone' | 'node' {
+  const k = node.kinds[i];
+  return k === EMPTY ? 'empty' : k === LONE ? 'lone' : 'node';
+}
+
+function setSlot(kinds: Uint8Array, hashes: Array<Uint8Array | undefined>, c: number, ref: Ref | undefined): void {
+  kinds[16 + c] = ref === undefined ? EMPTY : ref.leaf ? LONE : NODE;
+  hashes[16 + c] = ref?.hash;
+}
+
+/** Position i from its two halves: EMPTY + LONE rises as LONE (compaction), else node(left, right). */
+function combine(kinds: Uint8Array, hashes: Array<Uint8Array | undefined>, i: number): void {
+  const ka = kinds[2 * i]!;
+  const kb = kinds[2 * i + 1]!;
+  if (ka === EMPTY && (kb === EMPTY || kb === LONE)) {
+    kinds[i] = kb;
+    hashes[i] = hashes[2 * i + 1];
+  } else if (kb === EMPTY && ka === LONE) {
+    kinds[i] = LONE;
+    hashes[i] = hashes[2 * i];
+  } else {
+    kinds[i] = NODE;
+    hashes[i] = nodeHash(ka === EMPTY ? SMT_EMPTY : hashes[2 * i]!, kb === EMPTY ? SMT_EMPTY : hashes[2 * i + 1]!);
+  }
+}
+
+export function makeNode(children: Array<Ref | undefined>): InternalNode {
+  assert(children.length === 16, 'a node has 16 child slots');
+  const kinds = new Uint8Array(32);
+  const hashes: Array<Uint8Array | undefined> = new Array(32);
+  for (let c = 0; c < 16; c++) setSlot(kinds, hashes, c, children[c]);
+  for (let i = 15; i >= 1; i--) combine(kinds, hashes, i);
+  assert(kinds[1] === NODE, 'a stored node holds at least two keys');
+  return { children, kinds, hashes, hash: hashes[1]! };
+}
+
+/** `old` with the children in `changed` slots replaced: only their ancestors are rehashed. */
+export function changeNode(old: InternalNode, children: Array<Ref | undefined>, changed: number[]): InternalNode {
+  const kinds = old.kinds.slice();
+  const hashes = old.hashes.slice();
+  let dirty = 0;
+  for (const c of changed) {
+    setSlot(kinds, hashes, c, children[c]);
+    for (let i = (16 + c) >> 1; i >= 1; i >>= 1) dirty |= 1 << i;
+  }
+  for (let i = 15; i >= 1; i--) if (dirty & (1 << i)) combine(kinds, hashes, i);
+  assert(kinds[1] === NODE, 'a stored node holds at least two keys');
+  return { children, kinds, hashes, hash: hashes[1]! };
+}
+
+/** Nibble n of a 32-byte path, 0..15. */
+export function nibbleAt(path: Uint8Array, n: number): number {
+  const b = path[n >> 1]!;
+  return n & 1 ? b & 15 : b >> 4;
+}
+
+/** Byte order of two paths (the order writes are sorted in). */
+export function comparePaths(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < 32; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------
+// Row encoding. A node row: u16 bitmap of present children, u16 bitmap of which are leaves,
+// then per present child in slot order: a leaf as path (32) + version (u32), a node as
+// hash (32) + version (u32). A leaf's value hash is not repeated in every node version
+// that holds it (most of a node's bytes): decoding reads it from the leaf's value row,
+// (version, path). Inner hashes are recomputed on decode. A root row spells a leaf out.
+
+const LEAF_BYTES = 68;
+const NODE_BYTES = 36;
+const CHILD_BYTES = 36;
+
+/** The value hash of the leaf a key got at `version` (from its value row). */
+export type ValueHashAt = (version: number, path: Uint8Array) => Uint8Array;
+
+function writeChild(out: Buffer, at: number, c: Ref): number {
+  if (c.leaf) {
+    out.set(c.path, at);
+    out.set(c.valueHash, at + 32);
+    out.writeUInt32BE(c.version, at + 64);
+    return at + LEAF_BYTES;
+  }
+  out.set(c.hash, at);
+  out.writeUInt32BE(c.version, at + 32);
+  return at + NODE_BYTES;
+}
+
+export function encodeNode(node: InternalNode): Buffer {
+  let present = 0;
+  let leaves = 0;
+  let size = 4;
+  for (let i = 0; i < 16; i++) {
+    const c = node.children[i];
+    if (!c) continue;
+    present |= 1 << i;
+    if (c.leaf) leaves |= 1 << i;
+    size += CHILD_BYTES;
+  }
+  const out = Buffer.allocUnsafe(size);
+  out.writeUInt16BE(present, 0);
+  out.writeUInt16BE(leaves, 2);
+  let at = 4;
+  for (const c of node.children) {
+    if (!c) continue;
+    out.set(c.leaf ? c.path : c.hash, at);
+    out.writeUInt32BE(c.version, at + 32);
+    at += CHILD_BYTES;
+  }
+  return out;
+}
+
+export function decodeNode(bytes: Uint8Array, valueHashAt: ValueHashAt): InternalNode {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const present = buf.readUInt16BE(0);
+  const leaves = buf.readUInt16BE(2);
+  const children: Array<Ref | undefined> = new Array(16).fill(undefined);
+  let at = 4;
+  for (let i = 0; i < 16; i++) {
+    if (!(present & (1 << i))) continue;
+    const version = buf.readUInt32BE(at + 32);
+    const bytes32 = buf.subarray(at, at + 32);
+    children[i] = leaves & (1 << i) ? leafRef(bytes32, valueHashAt(version, bytes32), version) : { leaf: false, hash: bytes32, version };
+    at += CHILD_BYTES;
+  }
+  assert(at === buf.length, 'a state tree node row has the length its bitmaps say');
+  return makeNode(children);
+}
+
+/** A root reference: empty (0 bytes), or a kind byte (1 leaf, 2 node) and the child encoding. */
+export function encodeRoot(ref: Ref | undefined): Buffer {
+  if (!ref) return Buffer.alloc(0);
+  const out = Buffer.allocUnsafe(1 + (ref.leaf ? LEAF_BYTES : NODE_BYTES));
+  out[0] = ref.leaf ? 1 : 2;
+  writeChild(out, 1, ref);
+  return out;
+}
+
+export function decodeRoot(bytes: Uint8Array): Ref | undefined {
+  if (bytes.length === 0) return undefined;
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (buf[0] === 1) {
+    assert(buf.length === 1 + LEAF_BYTES, 'a leaf root row is 69 bytes');
+    return leafRef(buf.subarray(1, 33), buf.subarray(33, 65), buf.readUInt32BE(65));
+  }
+  assert(buf[0] === 2 && buf.length === 1 + NODE_BYTES, 'a state tree root row is empty, a leaf or a node');
+  return { leaf: false, hash: buf.subarray(1, 33), version: buf.readUInt32BE(33) };
+}
+
+export function rootHex(ref: Ref | undefined): string {
+  return toHex(refHash(ref));
+}

@@ -1,0 +1,156 @@
+// The state tree in the node's encrypted SQLite database: a TreeReader over the stored
+// rows (with a bounded cache of decoded nodes: the upper levels, which every block
+// rewrites, always; deeper ones until the cache fills), the rows a block's batch
+// becomes, proofs at kept heights, and the one-time build from a full state.
+import { assert, fail } from '../../core/errors.js';
+import { hash } from '../../core/hash.js';
+import type { StateProof } from '../../core/smt.js';
+import { encodeStale, type SqliteStore, type TreeRows } from '../../store/sqlite.js';
+import { decodeNode, decodeRoot, encodeNode, encodeRoot, rootHex, type InternalNode } from './node.js';
+import { proveKey } from './prove.js';
+import type { StateTreeReads } from './reads.js';
+import { EMPTY_TREE, updateTree, type TreeBatch, type TreeReader, type TreeVersion } from './update.js';
+
+/** Nodes at nibble depth <= this are kept in memory once read (1 + 16 + 256 + 4096 at most). */
+const UPPER_DEPTH = 3;
+const LOWER_NODES_MAX = 16_384;
+
+const cacheKey = (version: number, npath: string) => `${version}/${npath}`;
+
+export class StoredTree implements TreeReader, StateTreeReads {
+  private readonly upper = new Map<string, InternalNode>();
+  private lower = new Map<string, InternalNode>();
+  /** the tree's committed tip (undefined: this database has no tree yet) */
+  tip: TreeVersion | undefined;
+  private oldest = 0;
+
+  private readonly valueHashAt = (version: number, path: Uint8Array): Uint8Array => {
+    const row = this.store.treeValue(version, asBuffer(path));
+    assert(row, `state tree value (${version}, ${asBuffer(path).toString('hex')}) is missing from the database`);
+    return hash(row.v);
+  };
+
+  constructor(private readonly store: SqliteStore, readonly keepVersions: number) {
+    assert(Number.isSafeInteger(keepVersions) && keepVersions >= 0, 'keepVersions is a non-negative integer');
+    const range = store.treeRange();
+    if (range) {
+      const root = store.treeRoot(range.tip);
+      assert(root, 'the newest tree version has a root row');
+      this.tip = { version: range.tip, root: decodeRoot(root) };
+      this.oldest = range.oldest;
+    }
+  }
+
+  node(version: number, npath: string): InternalNode {
+    const k = cacheKey(version, npath);
+    const hit = npath.length <= UPPER_DEPTH ? this.upper.get(k) : this.lower.get(k);
+    if (hit) return hit;
+    const data = this.store.treeNode(version, npath);
+    assert(data, `state tree node (${version}, "${npath}") is missing from the database`);
+    const node = decodeNode(data, this.valueHashAt);
+    this.remember(k, npath, node);
+    return node;
+  }
+
+  private remember(k: string, npath: string, node: InternalNode): void {
+    if (npath.length <= UPPER_DEPTH) {
+      this.upper.set(k, node);
+      return;
+    }
+    if (this.lower.size >= LOWER_NODES_MAX) this.lower = new Map();
+    this.lower.set(k, node);
+  }
+
+  /** A block's update against the committed tip (benchmarks, tests; the executor does this itself). */
+  update(version: number, writes: Iterable<[string, string | null]>): TreeBatch {
+    assert(this.tip, 'the tree has a committed version');
+    return updateTree(this, this.tip, version, writes);
+  }
+
+  /** The rows of a block's batch, for commitBlock (pruning what fell out of the kept window). */
+  rows(batch: TreeBatch): TreeRows {
+    return treeRows(batch, this.keepVersions);
+  }
+
+  /** After the batch's rows committed: its nodes are the hot ones; the replaced upper nodes go. */
+  committed(batch: TreeBatch): void {
+    for (const s of batch.staleNodes) (s.npath.length <= UPPER_DEPTH ? this.upper : this.lower).delete(cacheKey(s.version, s.npath));
+    for (const { npath, node } of batch.nodes) this.remember(cacheKey(batch.version, npath), npath, node);
+    this.tip = { version: batch.version, root: batch.root };
+    this.oldest = Math.max(this.oldest, batch.version - this.keepVersions);
+  }
+
+  // --- StateTreeReads -----------------------------------------------------------------
+
+  rootAt(height: number): string | undefined {
+    if (!this.tip || height < this.oldest || height > this.tip.version) return undefined;
+    const root = this.store.treeRoot(height);
+    return root ? rootHex(decodeRoot(root)) : undefined;
+  }
+
+  prove(key: string, height: number): StateProof {
+    if (!this.tip || height > this.tip.version) fail('height_unknown', `no committed state tree at height ${height}`, { status: 404 });
+    const root = height >= this.oldest ? this.store.treeRoot(height) : undefined;
+    if (!root) {
+      if (height >= this.firstVersion()) fail('height_pruned', `height ${height} is no longer provable: this node keeps heights ${this.oldest} to ${this.tip.version}`, { status: 410 });
+      fail('height_unknown', `the state tree starts at height ${this.firstVersion()}`, { status: 404 });
+    }
+    return proveKey(this, decodeRoot(root), key, (path, version) => {
+      const row = this.store.treeValue(version, asBuffer(path));
+      assert(row, `state tree value (${version}, ${asBuffer(path).toString('hex')}) is missing from the database`);
+      return row.v;
+    });
+  }
+
+  provableRange(): { oldest: number; tip: number } {
+    if (!this.tip) fail('height_unknown', 'this node has no state tree yet', { status: 404 });
+    return { oldest: this.oldest, tip: this.tip.version };
+  }
+
+  /** The first height the tree ever had (a chain upgraded from version 1 headers starts later than 0). */
+  private firstVersion(): number {
+    const v = this.store.getMeta('tree/first');
+    return v === undefined ? 0 : Number(v);
+  }
+}
+
+const asBuffer = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+
+/** A batch as rows; with `keepVersions`, the rows also prune what fell out of the kept window. */
+export function treeRows(batch: TreeBatch, keepVersions?: number): TreeRows {
+  const oldest = keepVersions === undefined ? 0 : batch.version - keepVersions;
+  return {
+    version: batch.version,
+    root: encodeRoot(batch.root),
+    nodes: batch.nodes.map(({ npath, node }) => [npath, encodeNode(node)]),
+    values: batch.values.map((v) => [asBuffer(v.path), v.key, v.value]),
+    stale: encodeStale(batch.staleNodes, batch.staleValues),
+    ...(oldest > 0 ? { pruneUpTo: oldest } : {}),
+  };
+}
+
+/**
+ * Build the tree of a full state as version `height` (the upgrade of a version-1 data
+ * directory; a snapshot). The caller writes the rows in a transaction with
+ * `store.writeTree` and records meta `tree/first`.
+ */
+export function buildTree(entries: Iterable<[key: string, valueText: string]>, height: number): TreeBatch {
+  const none: TreeReader = {
+    node: () => {
+      throw new Error('an empty parent has no nodes');
+    },
+  };
+  return updateTree(none, height === 0 ? EMPTY_TREE : { version: height - 1, root: undefined }, height, entries);
+}
+
+/** Build and store the tree of a full state as version `height`, the first the database holds; returns its root. */
+export function buildStoredTree(store: SqliteStore, entries: Iterable<[key: string, valueText: string]>, height: number): string {
+  const batch = buildTree(entries, height);
+  const rows = treeRows(batch);
+  store.transaction(() => {
+    assert(store.treeRange() === undefined, 'the tree is built once, into a database that has none');
+    store.writeTree(rows);
+    store.setMeta('tree/first', String(height));
+  });
+  return batch.rootHash;
+}
