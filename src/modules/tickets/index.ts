@@ -11,6 +11,7 @@ import { ticketsPgSource, validateTicketsConfig, type TicketsConfig } from './co
 import { openPgTickets } from './pg-store.js';
 import { listenTicketsSocket } from './public-socket.js';
 import { runTickets } from './runtime.js';
+import { ticketsServeCli } from './serve.js';
 import { internalTicketsRoutes, publicTicketsRoutes, registerTicketsHealth, registerTicketsMetrics } from './routes.js';
 import { TicketsService } from './service.js';
 import { TicketsStore, ticketsMigrations } from './store.js';
@@ -77,6 +78,9 @@ export const ticketsModule: TallyModule = {
       registerTicketsMetrics(metrics, service.stats);
       registerTicketsHealth(health, service.stats);
     },
-    cli: (program, cli) => operatorTicketsCli(ticketsCli(program, cli), cli),
+    cli: (program, cli) => {
+      operatorTicketsCli(ticketsCli(program, cli), cli);
+      ticketsServeCli(program, cli);
+    },
   },
 };
