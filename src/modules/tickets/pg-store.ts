@@ -1,10 +1,11 @@
 // The tickets tables in PostgreSQL, shared by every `tally tickets serve` process and node
 // that names the same database. Nothing here trusts memory of this process: each answer is
 // read from the database, and each write checks its own condition in its transaction.
-//  - One token per PID: a claim locks the PID's rows (FOR UPDATE, in key order), sets
-//    token_hash only WHERE token_hash IS NULL, and inserts the token, whose hash is the
-//    primary key and whose pid is UNIQUE. Two processes redeeming one PID: the second
-//    waits for the first's lock, then finds the PID claimed.
+//  - One token per PID: a claim is one statement that sets token_hash only WHERE
+//    token_hash IS NULL (and the credit is the one read, and the PID's other row is not
+//    claimed) and inserts the token, whose hash is the primary key and whose pid is UNIQUE.
+//    Two processes redeeming one PID: the second's update finds the row claimed (PostgreSQL
+//    re-checks the WHERE after waiting for the first's row lock) and writes nothing.
 //  - No caches: a token revoked through process A must never be shown active by B, and a
 //    PID credited by the watcher in A must be redeemable through B at once. A read is one
 //    indexed SELECT (see README, "Tickets: scale-out on PostgreSQL", for the figures).
@@ -97,22 +98,30 @@ export class PgTicketsBackend implements TicketsBackend {
   }
 
   async claim(pid: string, tag: string, hash: Buffer, choose: PidChooser, now: () => number): Promise<ClaimResult | null> {
+    const [direct, tagged] = await this.pidPair(pid, tag);
+    const row = choose(direct, tagged);
+    const balance = row ? BigInt(row.credited) : 0n;
+    if (!row || row.token_hash || balance <= 0n) return null;
+    const other = row.pid === pid ? tag : pid;
+    const at = now();
     try {
-      return await this.tx(async (c) => {
-        const rows = await this.lockPids(c, [pid, tag]);
-        const fresh = choose(rows.get(pid), rows.get(tag));
-        const balance = fresh ? BigInt(fresh.credited) : 0n;
-        if (!fresh || fresh.token_hash || balance <= 0n) return null;
-        const at = now();
-        // The guard is the database's: the row is locked, and the update says IS NULL anyway.
-        const u = await c.query('UPDATE tickets_pids SET claimed_at = $1, token_hash = $2 WHERE pid = $3 AND token_hash IS NULL', [at, hash, fresh.pid]);
-        if (u.rowCount !== 1) return null;
-        await c.query("INSERT INTO tickets_tokens (hash, pid, source, balance, spent, issued_at) VALUES ($1, $2, $3, $4, '0', $5)", [hash, fresh.pid, fresh.source, balance.toString(), at]);
-        return { source: fresh.source, balance, at };
-      });
+      // One statement, so one round trip and one commit. The guards are the database's: the
+      // row is claimed only if still unclaimed with the credit read above, and only if the
+      // PID's other row is not claimed; the token's hash is the primary key (a PID's token is
+      // the same whoever asks, see token-key.ts) and its pid is UNIQUE. Whatever changed
+      // since the read, nothing is written and the caller reads again.
+      const r = await this.read<{ pid: string }>(
+        `WITH c AS (
+           UPDATE tickets_pids SET claimed_at = $1, token_hash = $2
+           WHERE pid = $3 AND token_hash IS NULL AND credited = $4
+             AND NOT EXISTS (SELECT 1 FROM tickets_pids o WHERE o.pid = $5 AND o.token_hash IS NOT NULL)
+           RETURNING pid, source, credited)
+         INSERT INTO tickets_tokens (hash, pid, source, balance, spent, issued_at) SELECT $2, pid, source, credited, '0', $1 FROM c RETURNING pid`,
+        [at, hash, row.pid, row.credited, other]);
+      return r.length === 1 ? { source: row.source, balance, at } : null;
     } catch (err) {
-      // The token (or a token of this PID) exists: another claim won; nothing was written.
-      if ((err as TallyError).cause && ((err as TallyError).cause as { code?: string }).code === UNIQUE_VIOLATION) return null;
+      // Another claim of this PID (through its other row) won: nothing was written.
+      if (err instanceof TallyError && (err.cause as { code?: string } | undefined)?.code === UNIQUE_VIOLATION) return null;
       throw err;
     }
   }
