@@ -161,3 +161,51 @@ describe('tickets on PostgreSQL: two serve processes', { skip, timeout: 180_000 
     process.stderr.write(`# takeover: the payment was credited ${Date.now() - t0} ms after the kill\n`);
   });
 });
+
+describe('tickets on PostgreSQL inside a node', { skip, timeout: 120_000 }, () => {
+  after(async () => {
+    await cleanup();
+    await cleanupPg();
+  });
+
+  it('a node with "store": "postgres" credits, redeems and serves from PostgreSQL', async () => {
+    const dir = tempDir();
+    const schema = await freshPgSchema();
+    const dataDir = path.join(dir, 'data');
+    fs.mkdirSync(dataDir);
+    fs.writeFileSync(path.join(dataDir, 'pg.url'), schema.url + '\n', { mode: 0o600 });
+    // urlFile relative to the data directory.
+    fs.writeFileSync(path.join(dataDir, 'config.json'), JSON.stringify({ tickets: { store: 'postgres', urlFile: 'pg.url', tally: { account: 'shop' } } }));
+    const node = await startNode({ dataDir });
+    try {
+      assert.deepEqual(node.listening.services?.tickets, { sources: 'tally', store: 'postgres' });
+      const shop = newAccount();
+      const alice = newAccount();
+      for (const [acct, name] of [[shop, 'shop'], [alice, 'alice']] as const) {
+        assert.equal((await httpPost(`${node.http}/v1/txs`, makeTx(acct, 'ledger.register', { name }))).body.status, 'ok');
+      }
+      const pid = crypto.randomBytes(8).toString('hex');
+      assert.equal((await httpPost(`${node.http}/v1/txs`, makeTx(alice, 'ledger.send', { to: 'shop', amount: '5', memo: tallyMemoTag(pid) }))).body.status, 'ok');
+      const r = await until('the node to credit and redeem', async () => {
+        const x = await httpPost(`${node.http}/api/v1/redeem`, { pid });
+        return x.status === 200 ? x.body : undefined;
+      });
+      assert.deepEqual([r.status, r.balance], ['success', '5']);
+      const revoked = await httpPost(`${node.internal}/api/v1/token/${r.token}/revoke`, { reason: 'test' });
+      assert.equal(revoked.body.status, 'revoked');
+      // The rows are in PostgreSQL, not in the node's SQLite file.
+      const pg = await import('pg');
+      const c = new pg.default.Client({ connectionString: schema.url });
+      await c.connect();
+      try {
+        const rows = await c.query('SELECT pid, revoke_reason FROM tickets_tokens');
+        assert.deepEqual(rows.rows, [{ pid: tallyMemoTag(pid), revoke_reason: 'test' }]);
+      } finally {
+        await c.end();
+      }
+      assert.match(node.stderr(), /holds the watcher lock/);
+    } finally {
+      await node.stop();
+    }
+  });
+});

@@ -42,7 +42,7 @@ export class PgTicketsBackend implements TicketsBackend {
   ) {}
 
   /** Migrate, again every OPEN_RETRY_MS while PostgreSQL does not answer (a newer schema stops it: pg_schema_newer). */
-  open(log: (line: string) => void, onOpen?: () => void): void {
+  open(log: (line: string) => void, onOpen?: () => void, onFailure?: (reason: string) => void): void {
     let said = '';
     const attempt = async (): Promise<void> => {
       if (this.stopped) return;
@@ -57,6 +57,7 @@ export class PgTicketsBackend implements TicketsBackend {
         const line = `tickets: cannot open the PostgreSQL store (${e.code}: ${e.message})`;
         if (line !== said) log(e.code === 'pg_schema_newer' ? line : `${line}; retrying every ${OPEN_RETRY_MS / 1000} s`);
         said = line;
+        onFailure?.(`PostgreSQL store not open: ${e.code}: ${e.message}`);
         if (e.code === 'pg_schema_newer') {
           this.closedReason = e;
           return;
@@ -215,7 +216,7 @@ const OPEN_RETRY_MS = 2000;
  * answers, and until then every call fails with pg_unreachable (503), so a process started
  * while PostgreSQL is down serves as soon as it is back. `ready` settles once it is open.
  */
-export function openPgTickets(source: PgUrlSource, o: { log?: (line: string) => void; max?: number; onOpen?: () => void } = {}): PgTicketsBackend {
+export function openPgTickets(source: PgUrlSource, o: { log?: (line: string) => void; max?: number; onOpen?: () => void; onFailure?: (reason: string) => void } = {}): PgTicketsBackend {
   const url = readPostgresUrl(source);
   const pool = openPostgres(url, {
     max: o.max ?? 8,
@@ -224,7 +225,7 @@ export function openPgTickets(source: PgUrlSource, o: { log?: (line: string) => 
     onIdleError: (err) => o.log?.(`tickets: PostgreSQL connection lost (${(err as { code?: string }).code ?? err.message}); reconnecting on next use`),
   });
   const backend = new PgTicketsBackend(pool, REQUEST_RETRY_MS, url);
-  backend.open(o.log ?? (() => {}), o.onOpen);
+  backend.open(o.log ?? (() => {}), o.onOpen, o.onFailure);
   return backend;
 }
 
