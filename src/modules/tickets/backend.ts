@@ -28,15 +28,18 @@ export interface ClaimResult {
 /** How spend changes a token: throw (a TallyError) to refuse, else the new balance and spent. */
 export type Debit = (row: TokenRow | undefined) => { balance: bigint; spent: bigint };
 
+/** The rows of a PID and of its Tally memo tag, as the caller just read them (PostgreSQL saves a round trip). */
+export type PidPair = [PidRow | undefined, PidRow | undefined];
+
 export interface TicketsBackend {
   readonly kind: 'sqlite' | 'postgres';
   /** The rows of a PID and of its Tally memo tag. */
-  pidPair(pid: string, tag: string): Promise<[PidRow | undefined, PidRow | undefined]>;
+  pidPair(pid: string, tag: string): Promise<PidPair>;
   /**
    * Bind the token `hash` to the row `choose` picks, if it is paid and unclaimed: checked
    * and written in one transaction (null: not claimable now, e.g. another redeem won).
    */
-  claim(pid: string, tag: string, hash: Buffer, choose: PidChooser, now: () => number): Promise<ClaimResult | null>;
+  claim(pid: string, tag: string, hash: Buffer, choose: PidChooser, now: () => number, seen?: PidPair): Promise<ClaimResult | null>;
   token(hash: Buffer): Promise<TokenRow | undefined>;
   /** The token was presented (first introspection). */
   markUsed(hash: Buffer, nowMs: number): Promise<void>;

@@ -14,7 +14,7 @@
 import type pg from 'pg';
 import { assert, TallyError } from '../../core/errors.js';
 import { migratePostgres, openPostgres, pgFailure, pgTransaction, readPostgresUrl, withPgRetry, type PgUrlSource } from '../../store/postgres.js';
-import type { ClaimResult, Debit, PaymentOp, PaymentOpResult, PidChooser, TicketsBackend } from './backend.js';
+import type { ClaimResult, Debit, PaymentOp, PaymentOpResult, PidChooser, PidPair, TicketsBackend } from './backend.js';
 import { tallyMemoTag } from './pid.js';
 import { ticketsMigrations, type IncomingPayment, type PaymentRow, type PidRow, type RecordResult, type Source, type TokenRow } from './store.js';
 
@@ -98,8 +98,9 @@ export class PgTicketsBackend implements TicketsBackend {
     return [rows.find((r) => r.pid === pid), rows.find((r) => r.pid === tag)];
   }
 
-  async claim(pid: string, tag: string, hash: Buffer, choose: PidChooser, now: () => number): Promise<ClaimResult | null> {
-    const [direct, tagged] = await this.pidPair(pid, tag);
+  async claim(pid: string, tag: string, hash: Buffer, choose: PidChooser, now: () => number, seen?: PidPair): Promise<ClaimResult | null> {
+    // The statement below re-checks what it relies on, so rows read just before will do.
+    const [direct, tagged] = seen ?? await this.pidPair(pid, tag);
     const row = choose(direct, tagged);
     const balance = row ? BigInt(row.credited) : 0n;
     if (!row || row.token_hash || balance <= 0n) return null;

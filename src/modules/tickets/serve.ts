@@ -52,7 +52,7 @@ function readConfig(file: string): unknown {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
     if (err instanceof TallyError) throw err;
-    return fail('config_missing', `cannot read the config file ${file}`, { hint: 'give --config FILE: a config.json with a "tickets" section whose "store" is "postgres"' });
+    return fail('config_invalid', `cannot read the config file ${file}`, { hint: 'give --config FILE: a config.json with a "tickets" section whose "store" is "postgres"' });
   }
   try {
     return (JSON.parse(text) as { tickets?: unknown }).tickets;

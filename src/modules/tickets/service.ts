@@ -11,6 +11,8 @@ import { TicketsStore, type PaymentRow, type PidRow, type Source, type TokenRow 
 import { tokenFor } from './token-key.js';
 
 const REASON_BYTES_MAX = 256;
+/** Reads and claims of one redeem before it gives up (redeem_conflict). */
+const REDEEM_ATTEMPTS_MAX = 8;
 export { CLAIMS_PENDING_HIGH } from './backend.js';
 /** Tokens per page of the operator's list. */
 export const TOKEN_PAGE_MAX = 500;
@@ -150,8 +152,7 @@ export class TicketsService {
 
   /** The row of a PID that counts (choosePid). */
   private async lookup(pid: string): Promise<PidRow | undefined> {
-    const [stored, tag] = await this.backend.pidPair(pid, tallyMemoTag(pid));
-    return choosePid(stored, tag);
+    return choosePid(...(await this.backend.pidPair(pid, tallyMemoTag(pid))));
   }
 
   /** Answered once the claim is committed (with the other claims of its event-loop turn). */
@@ -166,9 +167,10 @@ export class TicketsService {
     }
   }
 
-  private async redeemInner(pidValue: unknown): Promise<RedeemResult> {
+  private async redeemInner(pidValue: unknown, attempt = 1): Promise<RedeemResult> {
     const pid = parsePid(pidValue);
-    const row = await this.lookup(pid);
+    const pair = await this.backend.pidPair(pid, tallyMemoTag(pid));
+    const row = choosePid(...pair);
     // The token is derived from the PID, so one PID has one token whoever asks, and the
     // claim on disk is all that must commit: an answer lost to a crash is asked for again.
     const token = tokenFor(this.tokenKey, pid);
@@ -176,8 +178,12 @@ export class TicketsService {
     if (row && BigInt(row.credited) > 0n) {
       // Checked again and written in one transaction (SQLite: with the other claims of this
       // event-loop turn; PostgreSQL: under the PID's row locks, whichever process asks).
-      const claimed = await this.backend.claim(pid, tallyMemoTag(pid), tokenHash(token), choosePid, this.now);
-      if (!claimed) return this.redeemInner(pid);
+      const claimed = await this.backend.claim(pid, tallyMemoTag(pid), tokenHash(token), choosePid, this.now, pair);
+      // Lost a race (or the credit changed): read again. Bounded: each retry follows a change.
+      if (!claimed) {
+        if (attempt >= REDEEM_ATTEMPTS_MAX) fail('redeem_conflict', 'the payment id changed under every attempt to redeem it; retry', { status: 503 });
+        return this.redeemInner(pid, attempt + 1);
+      }
       return { status: 'success', token, balance: this.format(claimed.source, claimed.balance), source: claimed.source, claimed_at: new Date(claimed.at).toISOString() };
     }
     const waiting = this.pendingOf(pid);
