@@ -41,8 +41,8 @@ export interface TicketsBackend {
    */
   claim(pid: string, tag: string, hash: Buffer, choose: PidChooser, now: () => number, seen?: PidPair): Promise<ClaimResult | null>;
   token(hash: Buffer): Promise<TokenRow | undefined>;
-  /** The token was presented (first introspection). */
-  markUsed(hash: Buffer, nowMs: number): Promise<void>;
+  /** The token was presented (first introspection): answers the row after. */
+  markUsed(hash: Buffer, nowMs: number): Promise<TokenRow | undefined>;
   /** Debit a token: `debit` sees the row as of the transaction and may refuse. Answers the row after. */
   spend(hash: Buffer, debit: Debit, nowMs: number): Promise<TokenRow>;
   /** Revoke (once; again changes nothing). Answers the row after, or undefined when there is no such token. */
@@ -104,8 +104,10 @@ export class SqliteTicketsBackend implements TicketsBackend {
     return this.store.token(hash);
   }
 
-  markUsed(hash: Buffer, nowMs: number): Promise<void> {
-    return this.commits.run(() => this.store.markUsed(hash, nowMs));
+  async markUsed(hash: Buffer, nowMs: number): Promise<TokenRow | undefined> {
+    await this.commits.run(() => this.store.markUsed(hash, nowMs));
+    // Read after the commit (not in the batch's transaction), so the cache may keep it.
+    return this.store.token(hash);
   }
 
   async spend(hash: Buffer, debit: Debit, nowMs: number): Promise<TokenRow> {

@@ -132,8 +132,9 @@ export class PgTicketsBackend implements TicketsBackend {
     return (await this.read<TokenRow>('SELECT * FROM tickets_tokens WHERE hash = $1', [hash]))[0];
   }
 
-  async markUsed(hash: Buffer, nowMs: number): Promise<void> {
-    await this.read('UPDATE tickets_tokens SET used_at = $1 WHERE hash = $2 AND used_at IS NULL', [nowMs, hash]);
+  async markUsed(hash: Buffer, nowMs: number): Promise<TokenRow | undefined> {
+    // The row after, revocation included, in the same round trip.
+    return (await this.read<TokenRow>('UPDATE tickets_tokens SET used_at = COALESCE(used_at, $1) WHERE hash = $2 RETURNING *', [nowMs, hash]))[0];
   }
 
   async spend(hash: Buffer, debit: Debit, nowMs: number): Promise<TokenRow> {

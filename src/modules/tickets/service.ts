@@ -254,8 +254,7 @@ export class TicketsService {
       // The first presentation is a write: those of one turn commit together, like claims.
       // Read again after it: a revoke or spend may have come in meanwhile.
       const hash = row.hash;
-      await this.backend.markUsed(hash, this.now());
-      row = (await this.backend.token(hash))!;
+      row = (await this.backend.markUsed(hash, this.now()))!;
     }
     const view = this.view(row);
     TicketsStats.bump(this.stats.tokenChecks, view.status);
