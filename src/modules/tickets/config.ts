@@ -51,6 +51,8 @@ export interface TicketsConfig {
   urlFile?: string;
   /** PostgreSQL: the environment variable holding the URL when there is no urlFile (default TALLY_PG_URL) */
   urlEnv?: string;
+  /** PostgreSQL: connections in this process's pool (each redeem commits on one) */
+  poolMax: number;
   redeemGraceSecs: number;
   publicSocket: string | null;
   rateLimit: { redeemPerMin: number; introspectPerMin: number };
@@ -104,6 +106,7 @@ const ticketsSchema = object({
   store: withDefault(oneOf(['sqlite', 'postgres'] as const), 'sqlite' as const),
   urlFile: optional(string({ maxLength: 4096, what: 'a file path' })),
   urlEnv: optional(string({ pattern: /^[A-Z_][A-Z0-9_]{0,63}$/, what: 'an environment variable name' })),
+  poolMax: withDefault(int({ min: 1, max: 64 }), 8),
   redeemGraceSecs: withDefault(int({ min: 0, max: 86_400 }), DEFAULTS.redeemGraceSecs),
   publicSocket: section(string({ maxLength: 100, what: 'a Unix socket path (at most 100 characters)' })),
   rateLimit: withDefault(object({

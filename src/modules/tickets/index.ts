@@ -34,6 +34,7 @@ async function startTickets(ctx: ServiceContext): Promise<ModuleService> {
   const backend = config.store === 'postgres'
     ? openPgTickets(ticketsPgSource(config, ctx.dataDir), {
       log: ctx.log,
+      max: config.poolMax,
       // /health warns while it cannot open (the chain runs on; tickets answers 503 pg_unreachable).
       onOpen: () => ctx.node.health.clearWarning('tickets'),
       onFailure: (reason) => ctx.node.health.warn('tickets', reason),

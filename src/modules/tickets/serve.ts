@@ -89,7 +89,7 @@ export function ticketsServeCli(program: Command, cli: CliContext): void {
       const internal = o.internal === 'off' ? undefined : hostPort(o.internal, '--internal');
       const tokenKey = readTokenKeyFile(o.tokenKeyFile ?? path.join(dataDir, TOKEN_KEY_FILE));
       const chain: ChainSource | undefined = o.node ? await httpChainSource(o.node, o.pollMs) : undefined;
-      const backend = openPgTickets(ticketsPgSource(config, dataDir), { log });
+      const backend = openPgTickets(ticketsPgSource(config, dataDir), { log, max: config.poolMax });
       // Without a node, Tally amounts (credited through another process) are shown with 0 decimals.
       const service = new TicketsService(backend, config, chain?.decimals ?? 0, tokenKey);
 

@@ -160,7 +160,7 @@ describe('tickets config', () => {
   it('fills in defaults and names the option that is wrong', async () => {
     const c = validateTicketsConfig({ tally: { account: 'shop' } });
     assert.deepEqual(c, {
-      store: 'sqlite', redeemGraceSecs: 600, publicSocket: null, rateLimit: { redeemPerMin: 60, introspectPerMin: 600 },
+      store: 'sqlite', poolMax: 8, redeemGraceSecs: 600, publicSocket: null, rateLimit: { redeemPerMin: 60, introspectPerMin: 600 },
       tally: { account: 'shop', minAmount: '0', price: null, startHeight: 0 }, monero: null,
     });
     assert.throws(() => validateTicketsConfig({ store: 'mysql' }), { code: 'config_invalid', message: /tickets.store/ });
