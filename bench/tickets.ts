@@ -34,6 +34,8 @@ const concurrency = arg('concurrency', 32);
 const pidCount = arg('pids', 20_000);
 const json = process.argv.includes('--json');
 const serveCount = process.argv.includes('--serve') ? arg('serve', 1) : 0;
+/** --pool N: tickets.poolMax of each serve process (PostgreSQL connections) */
+const poolMax = process.argv.includes('--pool') ? arg('pool', 8) : 8;
 const log = (line: string) => { if (!json) process.stderr.write(line + '\n'); };
 
 interface Phase {
@@ -73,7 +75,7 @@ async function startServes(nodeHttp: string, dataDir: string): Promise<{ urls: s
   fs.writeFileSync(urlFile, schema.url + '\n', { mode: 0o600 });
   fs.writeFileSync(path.join(dataDir, 'tickets.key'), crypto.randomBytes(32).toString('hex') + '\n', { mode: 0o600 });
   const config = path.join(dataDir, 'serve.json');
-  fs.writeFileSync(config, JSON.stringify({ tickets: { ...TICKETS, store: 'postgres', urlFile } }));
+  fs.writeFileSync(config, JSON.stringify({ tickets: { ...TICKETS, store: 'postgres', urlFile, poolMax } }));
   const children = Array.from({ length: serveCount }, () => spawn(process.execPath, [binPath, 'tickets', 'serve', '--config', config, '--data', dataDir, '--node', nodeHttp,
     '--listen', '127.0.0.1:0', '--internal', 'off', '--poll-ms', '100', '--json'], { stdio: ['ignore', 'pipe', 'inherit'] }));
   const urls = await Promise.all(children.map(async (c) => (JSON.parse(await firstLine(c, 'tickets serve')) as { http: string }).http));
@@ -180,7 +182,7 @@ async function main(): Promise<void> {
     results.push(await phase('redeem miss', 404, () => ['POST', '/api/v1/redeem', JSON.stringify({ pid: crypto.randomBytes(8).toString('hex') })]));
     results.push(await phase('introspect hit', 200, () => ['GET', `/api/v1/token/${tokens[Math.floor(Math.random() * tokens.length)]}`]));
     results.push(await phase('introspect miss', 404, () => ['GET', `/api/v1/token/${crypto.randomBytes(32).toString('hex')}`]));
-    const out = { serve_processes: serveCount, store: serveCount ? 'postgres' : 'sqlite', concurrency, duration_s: durationSecs, pids: pidCount, redeem_hits_available: pidCount, cores: os.cpus().length, loadavg_at_end: os.loadavg().map((l) => +l.toFixed(2)), cpu: os.cpus()[0]?.model ?? '?', node_version: process.version, phases: results };
+    const out = { serve_processes: serveCount, pool_max: serveCount ? poolMax : null, store: serveCount ? 'postgres' : 'sqlite', concurrency, duration_s: durationSecs, pids: pidCount, redeem_hits_available: pidCount, cores: os.cpus().length, loadavg_at_end: os.loadavg().map((l) => +l.toFixed(2)), cpu: os.cpus()[0]?.model ?? '?', node_version: process.version, phases: results };
     if (json) process.stdout.write(JSON.stringify(out) + '\n');
     if (redeemHits.requests >= pidCount) log(`note: all ${pidCount} PIDs were redeemed before the duration ended; raise --pids for a longer redeem phase`);
   } finally {
