@@ -127,6 +127,22 @@ for (const [kind, makeEnv, skip] of [['sqlite', sqliteEnv, undefined], ['postgre
       assert.equal(list.tokens.length, 5);
     }));
 
+    it('redeems of many PIDs at once commit together and each gets its own token', withEnv(async (env, svc) => {
+      const a = svc(await env.open());
+      const c = svc(await env.open());
+      const pids = Array.from({ length: 60 }, () => newPid());
+      await a.backend.applyPayments(pids.map((p, i) => (i % 3 ? tallyPay(p, BigInt(1_000_000 + i), `m${i}`) : moneroPay(p, BigInt(10 ** 12 + i), `x${i}`))), 0n, 1);
+      const answers = await Promise.all(pids.flatMap((pid) => [a.redeem(pid), c.redeem(pid)]));
+      assert.equal(answers.filter((r) => r.status === 'success').length, 60);
+      const commits = a.backend.cacheSizes().commits!;
+      assert.ok(commits < 30, `${commits} commits for 60 claims in one process`);
+      for (let i = 0; i < pids.length; i++) {
+        const mine = answers.slice(2 * i, 2 * i + 2);
+        assert.equal(mine[0]!.token, mine[1]!.token);
+        assert.equal((await a.introspect(mine[0]!.token)).balance, i % 3 ? String((1_000_000 + i) / 1e6) : `1.${String(i).padStart(12, '0')}`.replace(/0+$/, '').replace(/\.$/, ''));
+      }
+    }));
+
     it('a token revoked through one service is revoked through the other at once', withEnv(async (env, svc) => {
       const a = svc(await env.open());
       const c = svc(await env.open());

@@ -1,7 +1,8 @@
 // The tickets tables in PostgreSQL, shared by every `tally tickets serve` process and node
 // that names the same database. Nothing here trusts memory of this process: each answer is
 // read from the database, and each write checks its own condition in its transaction.
-//  - One token per PID: a claim is one statement that sets token_hash only WHERE
+//  - One token per PID: a claim is one statement (with the other claims of its event-loop
+//    turn, pg-claims.ts) that sets token_hash only WHERE
 //    token_hash IS NULL (and the credit is the one read, and the PID's other row is not
 //    claimed) and inserts the token, whose hash is the primary key and whose pid is UNIQUE.
 //    Two processes redeeming one PID: the second's update finds the row claimed (PostgreSQL
@@ -15,6 +16,7 @@ import type pg from 'pg';
 import { assert, TallyError } from '../../core/errors.js';
 import { migratePostgres, openPostgres, pgFailure, pgTransaction, readPostgresUrl, withPgRetry, type PgUrlSource } from '../../store/postgres.js';
 import type { ClaimResult, Debit, PaymentOp, PaymentOpResult, PidChooser, PidPair, TicketsBackend } from './backend.js';
+import { PgClaimBatcher } from './pg-claims.js';
 import { tallyMemoTag } from './pid.js';
 import { ticketsMigrations, type IncomingPayment, type PaymentRow, type PidRow, type RecordResult, type Source, type TokenRow } from './store.js';
 
@@ -33,6 +35,12 @@ export class PgTicketsBackend implements TicketsBackend {
   private opened!: () => void;
   /** Settles once the tables are migrated and calls work. */
   readonly ready = new Promise<void>((resolve) => { this.opened = resolve; });
+
+  /** Claims of one event-loop turn commit together (pg-claims.ts). */
+  readonly claims = new PgClaimBatcher(
+    (sql, params) => this.read<{ pid: string }>(sql, params),
+    (err) => err instanceof TallyError && (err.cause as { code?: string } | undefined)?.code === UNIQUE_VIOLATION,
+  );
 
   constructor(
     readonly pool: pg.Pool,
@@ -106,26 +114,10 @@ export class PgTicketsBackend implements TicketsBackend {
     if (!row || row.token_hash || balance <= 0n) return null;
     const other = row.pid === pid ? tag : pid;
     const at = now();
-    try {
-      // One statement, so one round trip and one commit. The guards are the database's: the
-      // row is claimed only if still unclaimed with the credit read above, and only if the
-      // PID's other row is not claimed; the token's hash is the primary key (a PID's token is
-      // the same whoever asks, see token-key.ts) and its pid is UNIQUE. Whatever changed
-      // since the read, nothing is written and the caller reads again.
-      const r = await this.read<{ pid: string }>(
-        `WITH c AS (
-           UPDATE tickets_pids SET claimed_at = $1, token_hash = $2
-           WHERE pid = $3 AND token_hash IS NULL AND credited = $4
-             AND NOT EXISTS (SELECT 1 FROM tickets_pids o WHERE o.pid = $5 AND o.token_hash IS NOT NULL)
-           RETURNING pid, source, credited)
-         INSERT INTO tickets_tokens (hash, pid, source, balance, spent, issued_at) SELECT $2, pid, source, credited, '0', $1 FROM c RETURNING pid`,
-        [at, hash, row.pid, row.credited, other]);
-      return r.length === 1 ? { source: row.source, balance, at } : null;
-    } catch (err) {
-      // Another claim of this PID (through its other row) won: nothing was written.
-      if (err instanceof TallyError && (err.cause as { code?: string } | undefined)?.code === UNIQUE_VIOLATION) return null;
-      throw err;
-    }
+    // With the other claims of this turn, in one statement (pg-claims.ts): the guards are the
+    // database's, and whatever changed since the read, nothing is written and the caller reads again.
+    const won = await this.claims.claim({ pid: row.pid, other, hash, credited: row.credited, at });
+    return won ? { source: row.source, balance, at } : null;
   }
 
   async token(hash: Buffer): Promise<TokenRow | undefined> {
@@ -196,7 +188,7 @@ export class PgTicketsBackend implements TicketsBackend {
   }
 
   cacheSizes(): Record<string, number> {
-    return {};
+    return { commits: this.claims.batches, committed: this.claims.claims };
   }
 
   startBackground(): () => void {
