@@ -4,6 +4,9 @@
 // tickets config (Tally source, rate limits off), pays N PIDs with batched transfers, waits
 // for the watcher, then runs each phase for --duration seconds with --concurrency requests in
 // flight over keep-alive connections. Run: npm run bench:tickets [-- --duration 5 --json].
+// With --serve N the tickets API is served instead by N `tally tickets serve` processes on a
+// fresh PostgreSQL schema (TALLY_TEST_PG_URL, else the local server), requests spread over
+// them round robin, and the ceiling is GET /api/v1/tickets (no database) on the same processes.
 import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -15,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { signTx, type Envelope, type Tx } from '../src/chain/envelope.js';
 import { accountIdFromPub, signerFromPrivateKey, type Signer } from '../src/core/keys.js';
 import { tallyMemoTag } from '../src/modules/tickets/pid.js';
+import { cleanupPg, freshPgSchema } from '../test/pg.js';
 
 const binPath = fileURLToPath(new URL('../../bin/tally.js', import.meta.url));
 
@@ -29,6 +33,9 @@ const durationSecs = arg('duration', 5);
 const concurrency = arg('concurrency', 32);
 const pidCount = arg('pids', 20_000);
 const json = process.argv.includes('--json');
+const serveCount = process.argv.includes('--serve') ? arg('serve', 1) : 0;
+/** --pool N: tickets.poolMax of each serve process (PostgreSQL connections) */
+const poolMax = process.argv.includes('--pool') ? arg('pool', 8) : 8;
 const log = (line: string) => { if (!json) process.stderr.write(line + '\n'); };
 
 interface Phase {
@@ -41,17 +48,38 @@ interface Phase {
   p99_ms: number;
 }
 
+const TICKETS = { tally: { account: 'shop' }, rateLimit: { redeemPerMin: 0, introspectPerMin: 0 } };
+
+async function firstLine(child: ChildProcess, what: string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    readline.createInterface({ input: child.stdout! }).once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`${what} exited with ${code}`)));
+  });
+}
+
 async function startNode(): Promise<{ http: string; child: ChildProcess; dataDir: string }> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tally-tickets-bench-'));
-  fs.writeFileSync(path.join(dataDir, 'config.json'), JSON.stringify({ tickets: { tally: { account: 'shop' }, rateLimit: { redeemPerMin: 0, introspectPerMin: 0 } } }));
+  // With --serve the node is only the chain: the serve processes sell the tickets.
+  if (!serveCount) fs.writeFileSync(path.join(dataDir, 'config.json'), JSON.stringify({ tickets: TICKETS }));
   const child = spawn(process.execPath, [binPath, 'node', '--dev', '--data', dataDir, '--http', '127.0.0.1:0', '--internal', 'off', '--rate-limit', 'off', '--sync', 'NORMAL', '--json'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const line = await new Promise<string>((resolve, reject) => {
-    readline.createInterface({ input: child.stdout! }).once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`bench node exited with ${code}`)));
-  });
+  const line = await firstLine(child, 'bench node');
   return { http: (JSON.parse(line) as { http: string }).http, child, dataDir };
+}
+
+/** N `tally tickets serve` processes on a fresh PostgreSQL schema, reading Tally payments from the node. */
+async function startServes(nodeHttp: string, dataDir: string): Promise<{ urls: string[]; children: ChildProcess[]; drop(): Promise<void> }> {
+  const schema = await freshPgSchema();
+  const urlFile = path.join(dataDir, 'pg.url');
+  fs.writeFileSync(urlFile, schema.url + '\n', { mode: 0o600 });
+  fs.writeFileSync(path.join(dataDir, 'tickets.key'), crypto.randomBytes(32).toString('hex') + '\n', { mode: 0o600 });
+  const config = path.join(dataDir, 'serve.json');
+  fs.writeFileSync(config, JSON.stringify({ tickets: { ...TICKETS, store: 'postgres', urlFile, poolMax } }));
+  const children = Array.from({ length: serveCount }, () => spawn(process.execPath, [binPath, 'tickets', 'serve', '--config', config, '--data', dataDir, '--node', nodeHttp,
+    '--listen', '127.0.0.1:0', '--internal', 'off', '--poll-ms', '100', '--json'], { stdio: ['ignore', 'pipe', 'inherit'] }));
+  const urls = await Promise.all(children.map(async (c) => (JSON.parse(await firstLine(c, 'tickets serve')) as { http: string }).http));
+  return { urls, children, drop: () => schema.drop() };
 }
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
@@ -71,11 +99,12 @@ function percentile(sorted: number[], p: number): number {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : 0;
 }
 
-/** Run `next()` requests with `concurrency` in flight until the duration or the work runs out. */
-async function phase(name: string, expectedStatus: number, next: () => [string, string, string?] | undefined): Promise<Phase> {
+/** Run `next()` requests with `concurrency` in flight until the duration or the work runs out (over `targets` round robin). */
+async function phase(name: string, expectedStatus: number, next: () => [string, string, string?] | undefined, targets = ticketTargets): Promise<Phase> {
   const latencies: number[] = [];
   let expected = 0;
-  const base = new URL(target);
+  const bases = targets.map((t) => new URL(t));
+  let turn = 0;
   const t0 = performance.now();
   const deadline = t0 + durationSecs * 1000;
   await Promise.all(Array.from({ length: concurrency }, async () => {
@@ -83,7 +112,7 @@ async function phase(name: string, expectedStatus: number, next: () => [string, 
       const job = next();
       if (!job) return;
       const s = performance.now();
-      const r = await request(base, job[0], job[1], job[2]);
+      const r = await request(bases[turn++ % bases.length]!, job[0], job[1], job[2]);
       latencies.push(performance.now() - s);
       if (r.status === expectedStatus) expected++;
     }
@@ -96,11 +125,19 @@ async function phase(name: string, expectedStatus: number, next: () => [string, 
 }
 
 let target = '';
+/** where the tickets API is: the node, or the serve processes */
+let ticketTargets: string[] = [];
 
 async function main(): Promise<void> {
   const node = await startNode();
   target = node.http;
+  ticketTargets = [node.http];
+  let serves: Awaited<ReturnType<typeof startServes>> | undefined;
   try {
+    if (serveCount) {
+      serves = await startServes(node.http, node.dataDir);
+      ticketTargets = serves.urls;
+    }
     const chain = 'tally-dev';
     const mk = (): { signer: Signer; id: string; nonce: number } => {
       const signer = signerFromPrivateKey(crypto.generateKeyPairSync('ed25519').privateKey);
@@ -123,30 +160,38 @@ async function main(): Promise<void> {
       if (r.status !== 200) throw new Error(`submit failed: ${r.text.slice(0, 200)}`);
     }
     for (;;) {
-      const r = await request(base, 'GET', `/api/v1/payment/${pids[pids.length - 1]}`);
+      const r = await request(new URL(ticketTargets[0]!), 'GET', `/api/v1/payment/${pids[pids.length - 1]}`);
       if (r.status === 200) break;
       await new Promise((res) => setTimeout(res, 100));
     }
     const tokens: string[] = [];
     let nextPid = 0;
     const results: Phase[] = [];
-    results.push(await phase('GET /v1/node', 200, () => ['GET', '/v1/node']));
+    results.push(serveCount
+      ? await phase('GET /api/v1/tickets', 200, () => ['GET', '/api/v1/tickets'])
+      : await phase('GET /v1/node', 200, () => ['GET', '/v1/node'], [node.http]));
     // Redeem hits: each paid PID once, answered success with a fresh token.
     const redeemHits = await phase('redeem hit', 200, () => (nextPid < pids.length ? ['POST', '/api/v1/redeem', JSON.stringify({ pid: pids[nextPid++] })] : undefined));
     results.push(redeemHits);
     // Collect tokens for the introspection phase (not timed).
     for (let i = 0; i < Math.min(nextPid, 2000); i++) {
-      const r = await request(base, 'POST', '/api/v1/redeem', JSON.stringify({ pid: pids[i] }));
+      const r = await request(new URL(ticketTargets[i % ticketTargets.length]!), 'POST', '/api/v1/redeem', JSON.stringify({ pid: pids[i] }));
       const t = (JSON.parse(r.text) as { token?: string }).token;
       if (t) tokens.push(t);
     }
     results.push(await phase('redeem miss', 404, () => ['POST', '/api/v1/redeem', JSON.stringify({ pid: crypto.randomBytes(8).toString('hex') })]));
     results.push(await phase('introspect hit', 200, () => ['GET', `/api/v1/token/${tokens[Math.floor(Math.random() * tokens.length)]}`]));
     results.push(await phase('introspect miss', 404, () => ['GET', `/api/v1/token/${crypto.randomBytes(32).toString('hex')}`]));
-    const out = { concurrency, duration_s: durationSecs, pids: pidCount, redeem_hits_available: pidCount, cores: os.cpus().length, loadavg_at_end: os.loadavg().map((l) => +l.toFixed(2)), cpu: os.cpus()[0]?.model ?? '?', node_version: process.version, phases: results };
+    const out = { serve_processes: serveCount, pool_max: serveCount ? poolMax : null, store: serveCount ? 'postgres' : 'sqlite', concurrency, duration_s: durationSecs, pids: pidCount, redeem_hits_available: pidCount, cores: os.cpus().length, loadavg_at_end: os.loadavg().map((l) => +l.toFixed(2)), cpu: os.cpus()[0]?.model ?? '?', node_version: process.version, phases: results };
     if (json) process.stdout.write(JSON.stringify(out) + '\n');
     if (redeemHits.requests >= pidCount) log(`note: all ${pidCount} PIDs were redeemed before the duration ended; raise --pids for a longer redeem phase`);
   } finally {
+    for (const c of serves?.children ?? []) {
+      c.kill('SIGTERM');
+      await new Promise((r) => c.once('exit', r));
+    }
+    await serves?.drop();
+    await cleanupPg();
     agent.destroy();
     node.child.kill('SIGTERM');
     await new Promise((r) => node.child.once('exit', r));

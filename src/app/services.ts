@@ -46,8 +46,8 @@ function observed(app: FastifyInstance, node: TallyNode, listener: string, acces
   return app;
 }
 
-/** A Fastify app set up like the public listener, for a module's own listener (the tickets socket). */
-function publicListener(options: { bodyBytesMax: number; connectionsMax: number; connectionsPerAddressMax: number }): FastifyInstance {
+/** A Fastify app set up like the public listener, for a module's own listener (the tickets socket, `tally tickets serve`). */
+export function publicListener(options: { bodyBytesMax: number; connectionsMax: number; connectionsPerAddressMax: number }): FastifyInstance {
   const o = defaultPublicHttpOptions;
   const app = Fastify({
     logger: false,

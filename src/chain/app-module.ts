@@ -77,6 +77,8 @@ export interface CliContext {
   dataDir(options: Record<string, unknown>): string;
   /** Whether a --node/--api target is an HTTP(S) URL rather than a socket path. */
   isHttpTarget(target: string): boolean;
+  /** A Fastify app set up as the node's public listener is (see ServiceContext), for a command that serves HTTP itself (`tally tickets serve`). */
+  publicListener(options: { bodyBytesMax: number; connectionsMax: number; connectionsPerAddressMax: number }): FastifyInstance;
 }
 
 /** What a service sees of the running node. */

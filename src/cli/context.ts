@@ -10,6 +10,7 @@ import type { Signer } from '../core/keys.js';
 import type { CliContext, SubmitResult } from '../chain/app-module.js';
 import { defaultHome, keyInfo, loadSigner, readPassphrase, resolveKeyName, withPassphrase } from './keystore.js';
 import { output } from './output.js';
+import { publicListener } from '../app/services.js';
 
 export interface ClientOptions {
   node?: string;
@@ -109,6 +110,7 @@ export const cliContext: CliContext = {
   clientOptions: addClientOptions,
   dataDir: (options) => (options as { data?: string }).data ?? defaultDataDir(),
   isHttpTarget,
+  publicListener,
   currentAccountId: (options) => {
     const home = homeDir(options as ClientOptions);
     return keyInfo(home, resolveKeyName(home, (options as ClientOptions).key)).id;

@@ -6,13 +6,13 @@
 import type Database from 'better-sqlite3-multiple-ciphers';
 import client from 'prom-client';
 import { NOW_MS } from './schema.js';
-import { notaryRuntime } from './service.js';
+import type { NotaryRuntime } from './service.js';
 
 // Statements stay reachable for the process (Node 24.19+ aborts when one is garbage-collected
 // at the wrong moment; see src/store/sqlite.ts).
 const keepAlive: unknown[] = [];
 
-export function registerNotaryMetrics(registry: client.Registry, db: Database.Database): void {
+export function registerNotaryMetrics(registry: client.Registry, db: Database.Database, runtime: NotaryRuntime = { pgConfigured: false }): void {
   const q = {
     batches: db.prepare<[], { records: number; pending_records: number; batches: number; signed: number; anchored: number }>(
       `SELECT coalesce(sum(record_count), 0) AS records,
@@ -36,9 +36,9 @@ export function registerNotaryMetrics(registry: client.Registry, db: Database.Da
   const read = async () => {
     const now = Date.now();
     if (!snapshot || now - snapshot.at > 1000) {
-      if (notaryRuntime.pgConfigured) {
+      if (runtime.pgConfigured) {
         // PostgreSQL not answering: the last figures (or zeros), never a failed /metrics for the whole node.
-        const fresh = await notaryRuntime.pg?.metricsSnapshot().catch(() => undefined);
+        const fresh = await runtime.pg?.metricsSnapshot().catch(() => undefined);
         snapshot = fresh ? { at: now, ...fresh } : (snapshot ?? { at: now, b: { records: 0, pending_records: 0, batches: 0, signed: 0, anchored: 0 }, pendingSigned: 0, l: { live: 0, acquired: 0, expired: 0 }, k: { active: 0, retired: 0 } });
       } else {
         snapshot = { at: now, b: q.batches.get(), pendingSigned: q.signedInPending.get()!.n, l: q.leases.get(), k: q.keys.get() };

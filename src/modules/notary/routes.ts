@@ -14,11 +14,11 @@ import type { HealthProbes } from '../../chain/health.js';
 import { canonicalRecord } from './records.js';
 import { NotaryStore } from './store.js';
 import { recordProof } from './proof.js';
-import { notaryRuntime } from './service.js';
+import { notaryRuntime, type NotaryRuntime } from './service.js';
 
 /** With store "postgres" in config.json: the open PostgreSQL store, or 503 while it does not answer. */
-function pgStore() {
-  return notaryRuntime.pg ?? fail('pg_unreachable', 'the notary store (PostgreSQL) is not open yet', { status: 503, hint: 'the node retries; see /health and its log' });
+function pgStore(runtime: NotaryRuntime) {
+  return runtime.pg ?? fail('pg_unreachable', 'the notary store (PostgreSQL) is not open yet', { status: 503, hint: 'the node retries; see /health and its log' });
 }
 
 /** Objects keep fields they do not list: the schemas document, they never trim an answer. */
@@ -30,7 +30,8 @@ const batchView = open('a batch: {batch, state, records, first_record, signed, c
 export function notaryInternalRoutes(app: FastifyInstance, node: NodeHandle, ctx?: { metrics: Registry; health?: HealthProbes }, config?: NotaryConfig): void {
   const db = node.store?.db;
   if (!db) return;
-  if (ctx) registerNotaryMetrics(ctx.metrics, db);
+  const runtime = notaryRuntime(node);
+  if (ctx) registerNotaryMetrics(ctx.metrics, db, runtime);
   const notaryConfig = config ?? validateNotaryConfig(undefined);
   // The probes read the SQLite tables; with store "postgres" those stay idle, and the
   // PostgreSQL store reports itself (a /health warning while it does not answer).
@@ -52,8 +53,8 @@ export function notaryInternalRoutes(app: FastifyInstance, node: NodeHandle, ctx
     if (!Array.isArray(body.records) || body.records.length === 0) fail('bad_request', 'records must be a non-empty array of JSON values');
     if (body.records.length > notaryLimits.batchRecordsMax) fail('batch_too_large', `at most ${notaryLimits.batchRecordsMax} records per batch`, { status: 413 });
     const records = body.records.map((r, i) => canonicalRecord(r, `records[${i}]`));
-    if (notaryRuntime.pgConfigured) {
-      const pg = pgStore();
+    if (runtime.pgConfigured) {
+      const pg = pgStore(runtime);
       const [b] = await pg.submit(records, 'http');
       return reply.status(b!.duplicate ? 200 : 202).send({ ...await pg.batchStatus(b!.batch), duplicate: b!.duplicate });
     }
@@ -64,6 +65,7 @@ export function notaryInternalRoutes(app: FastifyInstance, node: NodeHandle, ctx
 }
 
 export function notaryRoutes(app: FastifyInstance, node: NodeHandle): void {
+  const runtime = notaryRuntime(node);
   const db = node.store?.db;
   if (!db) return;
   const store = new NotaryStore(db);
@@ -76,7 +78,7 @@ export function notaryRoutes(app: FastifyInstance, node: NodeHandle): void {
   },
     async (req) => {
       const id = Number((req.params as { id: string }).id);
-      return notaryRuntime.pgConfigured ? pgStore().batchStatus(id) : store.batchStatus(id);
+      return runtime.pgConfigured ? pgStore(runtime).batchStatus(id) : store.batchStatus(id);
     });
   app.get('/v1/notary/records/:id', {
     schema: {
@@ -89,7 +91,7 @@ export function notaryRoutes(app: FastifyInstance, node: NodeHandle): void {
   },
     async (req) => {
       const id = Number((req.params as { id: string }).id);
-      return (notaryRuntime.pgConfigured ? await pgStore().recordProof(id) : recordProof(store, id)) ?? fail('record_not_found', 'no such record', { status: 404 });
+      return (runtime.pgConfigured ? await pgStore(runtime).recordProof(id) : recordProof(store, id)) ?? fail('record_not_found', 'no such record', { status: 404 });
     });
   app.get('/v1/notary/keys', {
     schema: {
@@ -97,7 +99,7 @@ export function notaryRoutes(app: FastifyInstance, node: NodeHandle): void {
       response: { 200: { type: 'array', items: open('{kid, type, alg, status, created_at, retired_at, public_pem}', { kid: { type: 'string' }, status: { type: 'string', enum: ['active', 'retired'] }, public_pem: { type: 'string' } }) } },
     },
   },
-    async () => (notaryRuntime.pgConfigured ? await pgStore().keys() : store.keys()).map(publicKeyView));
+    async () => (runtime.pgConfigured ? await pgStore(runtime).keys() : store.keys()).map(publicKeyView));
 }
 
 export function publicKeyView(k: { kid: string; type: string; alg: string; public_pem: string; created_at: number; retired_at: number | null }) {

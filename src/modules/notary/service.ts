@@ -21,11 +21,27 @@ export function nodeSigningThreads(): number {
   return Math.max(1, os.availableParallelism() - 1);
 }
 
+/** A node's notary store as its routes and metrics need it (see notaryRuntime). */
+export interface NotaryRuntime {
+  pgConfigured: boolean;
+  pg?: PgNotaryStore;
+}
+
+const runtimes = new WeakMap<object, NotaryRuntime>();
+
 /**
  * The node's PostgreSQL store once open, for the HTTP routes (registered before services
  * start): with store "postgres" they read and write there, never the idle SQLite tables.
+ * One per node, so two nodes in one process (tests) never share a store.
  */
-export const notaryRuntime: { pgConfigured: boolean; pg?: PgNotaryStore } = { pgConfigured: false };
+export function notaryRuntime(node: object): NotaryRuntime {
+  let r = runtimes.get(node);
+  if (!r) {
+    r = { pgConfigured: false };
+    runtimes.set(node, r);
+  }
+  return r;
+}
 
 /** How long the node waits between attempts to open the PostgreSQL store while it does not answer. */
 const PG_OPEN_RETRY_MS = 2000;
@@ -42,9 +58,10 @@ export function startNotaryService(ctx: ServiceContext): ModuleService {
     store = backend;
     if (threads > 0) engine = new NotaryEngine(backend, { concurrency: threads, holder: `node:${process.pid}`, log: ctx.log }).start();
   };
+  const runtime = notaryRuntime(ctx.node);
   if (config.store === 'sqlite') startEngine(new SqliteNotaryBackend(new NotaryStore(ctx.store.db)));
   const pgSource = config.store === 'postgres' ? pgSourceOf(config, ctx.dataDir) : undefined;
-  notaryRuntime.pgConfigured = pgSource !== undefined;
+  runtime.pgConfigured = pgSource !== undefined;
   // PostgreSQL down at start: the chain runs on; the notary opens its store when it answers.
   const openPg = async () => {
     try {
@@ -52,7 +69,7 @@ export function startNotaryService(ctx: ServiceContext): ModuleService {
       const backend = await openPgNotary(pgSource!, { log: ctx.log, retryMs: PG_OPEN_RETRY_MS });
       if (stopped) return void (await backend.close());
       ctx.node.health.clearWarning('notary');
-      notaryRuntime.pg = backend;
+      runtime.pg = backend;
       // Without the KEK the node cannot open keys: it anchors, and workers elsewhere sign.
       if (pgSource!.kekFile) startEngine(backend);
       else store = backend;
@@ -83,7 +100,7 @@ export function startNotaryService(ctx: ServiceContext): ModuleService {
       await running;
       await engine?.stop();
       if (store?.kind === 'postgres') await store.close();
-      notaryRuntime.pg = undefined;
+      runtime.pg = undefined;
     },
   };
 }

@@ -1,10 +1,12 @@
 // The tickets section of the node config file. Every option, its default and its meaning
 // is listed in the README ("Tickets: configuration"); validate() fills in the defaults.
 import fs from 'node:fs';
+import path from 'node:path';
 import { parseAmount } from '../../core/amount.js';
-import { bool, decode, int, map, object, refuse, string, withDefault, type Decoder } from '../../core/decode.js';
+import { bool, decode, int, map, object, oneOf, optional, refuse, string, withDefault, type Decoder } from '../../core/decode.js';
 import { fail, TallyError } from '../../core/errors.js';
 import { checkSecretFileMode } from '../../store/keyfile.js';
+import type { PgUrlSource } from '../../store/postgres.js';
 import { parseLogin, type DigestLogin } from './digest-auth.js';
 import { parseMoneroAddress } from './monero-address.js';
 
@@ -43,6 +45,14 @@ export interface MoneroSourceConfig {
 }
 
 export interface TicketsConfig {
+  /** where the tickets tables live: the node's SQLite file, or PostgreSQL shared by several serving processes */
+  store: 'sqlite' | 'postgres';
+  /** PostgreSQL: a file (mode 0600) holding the postgres:// URL; relative paths are under the data directory */
+  urlFile?: string;
+  /** PostgreSQL: the environment variable holding the URL when there is no urlFile (default TALLY_PG_URL) */
+  urlEnv?: string;
+  /** PostgreSQL: connections in this process's pool (each redeem commits on one) */
+  poolMax: number;
   redeemGraceSecs: number;
   publicSocket: string | null;
   rateLimit: { redeemPerMin: number; introspectPerMin: number };
@@ -93,6 +103,10 @@ const moneroAddress = map(string({ pattern: MONERO_STANDARD, maxLength: 95, what
 });
 
 const ticketsSchema = object({
+  store: withDefault(oneOf(['sqlite', 'postgres'] as const), 'sqlite' as const),
+  urlFile: optional(string({ maxLength: 4096, what: 'a file path' })),
+  urlEnv: optional(string({ pattern: /^[A-Z_][A-Z0-9_]{0,63}$/, what: 'an environment variable name' })),
+  poolMax: withDefault(int({ min: 1, max: 64 }), 8),
   redeemGraceSecs: withDefault(int({ min: 0, max: 86_400 }), DEFAULTS.redeemGraceSecs),
   publicSocket: section(string({ maxLength: 100, what: 'a Unix socket path (at most 100 characters)' })),
   rateLimit: withDefault(object({
@@ -124,7 +138,10 @@ const ticketsSchema = object({
 }, { comment: true });
 
 export function validateTicketsConfig(raw: unknown): TicketsConfig {
-  const config = decode(ticketsSchema, raw ?? {}, 'config_invalid', 'tickets');
+  const config = decode(ticketsSchema, raw ?? {}, 'config_invalid', 'tickets') as TicketsConfig;
+  if (config.store !== 'postgres' && (config.urlFile !== undefined || config.urlEnv !== undefined)) {
+    fail('config_invalid', 'tickets.urlFile and tickets.urlEnv are for "store": "postgres"', { details: { field: 'tickets.store' } });
+  }
   // A price below minAmount would be dust: nobody paying it could redeem.
   for (const [name, source, decimals] of [['tally', config.tally, 18], ['monero', config.monero, MONERO_DECIMALS]] as const) {
     if (source?.price != null && parseAmount(source.price, decimals) < parseAmount(source.minAmount, decimals)) {
@@ -132,6 +149,14 @@ export function validateTicketsConfig(raw: unknown): TicketsConfig {
     }
   }
   return config;
+}
+
+/** Where PostgreSQL's URL comes from, with a relative urlFile under the data directory. */
+export function ticketsPgSource(config: TicketsConfig, dataDir: string): PgUrlSource {
+  return {
+    ...(config.urlFile ? { urlFile: path.resolve(dataDir, config.urlFile) } : {}),
+    ...(config.urlEnv ? { urlEnv: config.urlEnv } : {}),
+  };
 }
 
 /** Where the wallet RPC login comes from: $TALLY_MONERO_RPC_LOGIN, else walletRpcLoginFile (mode 0600), else none. */

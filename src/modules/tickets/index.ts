@@ -6,14 +6,15 @@ import { TallyError } from '../../core/errors.js';
 import type { ModuleService, ServiceContext, TallyModule } from '../../chain/app-module.js';
 import { ticketsCli } from './cli.js';
 import { operatorTicketsCli } from './cli-operator.js';
-import { moneroRpcLogin, validateTicketsConfig, type TicketsConfig } from './config.js';
-import { HttpMoneroRpc } from './monero-rpc.js';
-import { MoneroWatcher } from './monero-watcher.js';
+import { nodeChainSource } from './chain-source.js';
+import { ticketsPgSource, validateTicketsConfig, type TicketsConfig } from './config.js';
+import { openPgTickets } from './pg-store.js';
 import { listenTicketsSocket } from './public-socket.js';
+import { runTickets } from './runtime.js';
+import { ticketsServeCli } from './serve.js';
 import { internalTicketsRoutes, publicTicketsRoutes, registerTicketsHealth, registerTicketsMetrics } from './routes.js';
 import { TicketsService } from './service.js';
 import { TicketsStore, ticketsMigrations } from './store.js';
-import { TallyWatcher } from './tally-watcher.js';
 import { loadTokenKey } from './token-key.js'; // HOOK(fix/ledger-tickets)
 
 /** The service of each running node (one per process in practice; tests may run several). */
@@ -28,21 +29,24 @@ async function startTickets(ctx: ServiceContext): Promise<ModuleService> {
   }
   const node = ctx.node;
   // HOOK(fix/ledger-tickets): tokens are derived from a node secret in <data>/tickets.key.
-  const service = new TicketsService(new TicketsStore(node.store.db), config, node.params.decimals, loadTokenKey(ctx.dataDir));
+  // With "store": "postgres" the tables are shared with `tally tickets serve` processes; one of
+  // them (or this node) holds the watcher lock and credits payments.
+  const backend = config.store === 'postgres'
+    ? openPgTickets(ticketsPgSource(config, ctx.dataDir), {
+      log: ctx.log,
+      max: config.poolMax,
+      // /health warns while it cannot open (the chain runs on; tickets answers 503 pg_unreachable).
+      onOpen: () => ctx.node.health.clearWarning('tickets'),
+      onFailure: (reason) => ctx.node.health.warn('tickets', reason),
+    })
+    : new TicketsStore(node.store.db);
+  const service = new TicketsService(backend, config, node.params.decimals, loadTokenKey(ctx.dataDir));
   services.set(node, service);
-  const stops: Array<() => Promise<void> | void> = [service.startClaimApplier()];
   const info: Record<string, unknown> = { sources: [config.tally && 'tally', config.monero && 'monero'].filter(Boolean).join('+') || 'none' };
+  if (config.store === 'postgres') info.store = 'postgres';
   if (!config.tally && !config.monero) ctx.log('tickets: no source configured (tickets.tally or tickets.monero); nothing will be credited');
-  if (config.tally) {
-    const w = new TallyWatcher(node, service, config.tally, ctx.log);
-    w.start();
-    stops.push(() => w.stop());
-  }
-  if (config.monero) {
-    const w = new MoneroWatcher(service, new HttpMoneroRpc(config.monero.walletRpcUrl, config.monero.rpcTimeoutMs, moneroRpcLogin(config.monero)), config.monero, ctx.log);
-    w.start();
-    stops.push(() => w.stop());
-  }
+  const runtime = runTickets(service, config, nodeChainSource(node), ctx.log);
+  const stops: Array<() => Promise<void> | void> = [() => runtime.stop(), () => service.backend.close()];
   const socketPath = socketFlag ?? config.publicSocket;
   if (socketPath) {
     // The public listener's setup (error replies, timeouts, caps), with per-connection budgets.
@@ -77,6 +81,9 @@ export const ticketsModule: TallyModule = {
       registerTicketsMetrics(metrics, service.stats);
       registerTicketsHealth(health, service.stats);
     },
-    cli: (program, cli) => operatorTicketsCli(ticketsCli(program, cli), cli),
+    cli: (program, cli) => {
+      operatorTicketsCli(ticketsCli(program, cli), cli);
+      ticketsServeCli(program, cli);
+    },
   },
 };

@@ -2,14 +2,33 @@
 // answers get_height, get_transfers and get_transfer_by_txid with the wallet's semantics:
 // min_height exclusive, max_height inclusive). The real wallet is in test/tickets-monero.test.ts.
 import crypto from 'node:crypto';
-import { afterEach, beforeEach, describe, it } from 'node:test';
+import { after, afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { TallyError } from '../../core/errors.js';
 import { validateTicketsConfig, type MoneroSourceConfig } from './config.js';
 import type { MoneroRpc, WalletTransfer } from './monero-rpc.js';
 import { MoneroWatcher } from './monero-watcher.js';
+import { cleanupPg, freshPgSchema, pgMissing } from '../../../test/pg.js';
+import { SqliteTicketsBackend, type TicketsBackend } from './backend.js';
+import { openPgTickets } from './pg-store.js';
 import { TicketsService } from './service.js';
 import { openTestStore } from './test-store.js';
+
+after(cleanupPg);
+const pgSkip = await pgMissing();
+
+/** The tickets tables on `kind`, fresh; close() drops them. */
+async function openBackend(kind: 'sqlite' | 'postgres'): Promise<{ backend: TicketsBackend; close(): Promise<void> }> {
+  if (kind === 'sqlite') {
+    const db = openTestStore();
+    return { backend: new SqliteTicketsBackend(db.store), close: async () => db.close() };
+  }
+  const schema = await freshPgSchema();
+  process.env.TALLY_TEST_MONERO_PG = schema.url;
+  const backend = openPgTickets({ urlEnv: 'TALLY_TEST_MONERO_PG' }, { max: 2 });
+  await backend.ready;
+  return { backend, close: async () => { await backend.close(); await schema.drop(); } };
+}
 
 const ADDRESS = '48x17EqCtMiBw6HAJ7gvN35PLyz5Qmc4hKJpGE6H4AcDJGaynnMUxXndoty3ZXMqPcFQBvBEUigDKannW84ZR4wHFmvMr7K';
 const XMR = 1_000_000_000_000;
@@ -64,20 +83,21 @@ function moneroConfig(extra: Record<string, unknown> = {}): MoneroSourceConfig {
   return validateTicketsConfig({ monero: { address: ADDRESS, confirmations: 3, minAmount: '0.01', reorgWindow: 0, refresh: false, ...extra } }).monero!;
 }
 
-describe('Monero watcher (fake wallet RPC)', () => {
-  let db: ReturnType<typeof openTestStore>;
+for (const [kind, skip] of [['sqlite', undefined], ['postgres', pgSkip]] as const) describe(`Monero watcher (fake wallet RPC) on ${kind}`, { skip }, () => {
+  let db: Awaited<ReturnType<typeof openBackend>>;
   let wallet: FakeWallet;
   let service: TicketsService;
   const now = 1_000_000;
 
-  beforeEach(() => {
-    db = openTestStore();
+  beforeEach(async () => {
+    db = await openBackend(kind);
     wallet = new FakeWallet();
-    service = new TicketsService(db.store, validateTicketsConfig({}), 6, crypto.randomBytes(32), () => now);
+    service = new TicketsService(db.backend, validateTicketsConfig({}), 6, crypto.randomBytes(32), () => now);
   });
   afterEach(() => db.close());
 
-  const credited = (pid: string) => db.store.pid(pid)?.credited ?? '0';
+  const pidRow = async (pid: string) => (await db.backend.pidPair(pid, pid))[0];
+  const credited = async (pid: string) => (await pidRow(pid))?.credited ?? '0';
 
   it('credits after exactly `confirmations` blocks and reads each block once, in order', async () => {
     const w = new MoneroWatcher(service, wallet, moneroConfig({ confirmations: 3 }));
@@ -89,10 +109,10 @@ describe('Monero watcher (fake wallet RPC)', () => {
     wallet.mine(1); // 2 confirmations
     await w.pollOnce();
     await assert.rejects(service.redeem(PID_A), { code: 'payment_unconfirmed', details: { confirmationsLeft: 1 } });
-    assert.equal(credited(PID_A), '0');
+    assert.equal(await credited(PID_A), '0');
     wallet.mine(1); // 3 confirmations: H - h = 9 - 6
     await w.pollOnce();
-    assert.equal(credited(PID_A), String(2 * XMR));
+    assert.equal(await credited(PID_A), String(2 * XMR));
     assert.equal((await service.redeem(PID_A)).balance, '2');
     for (let i = 0; i < 7; i++) {
       wallet.mine(i % 3); // sometimes no new block at all
@@ -103,7 +123,7 @@ describe('Monero watcher (fake wallet RPC)', () => {
     assert.equal(scans[0]![0], 0);
     for (let i = 1; i < scans.length; i++) assert.equal(scans[i]![0], scans[i - 1]![1], `scan ${i} starts at the previous end`);
     for (const [lo, hi] of scans) assert.ok(hi > lo && hi <= wallet.height - 3);
-    assert.equal(db.store.cursor('monero'), wallet.height - 3);
+    assert.equal((await db.backend.cursor('monero')), wallet.height - 3);
   });
 
   it('never credits the all-zero PID; adds up repeated payments; records dust', async () => {
@@ -115,11 +135,11 @@ describe('Monero watcher (fake wallet RPC)', () => {
     wallet.pay('t3', PID_B, XMR / 1000); // below minAmount 0.01
     wallet.mine();
     await w.pollOnce();
-    assert.equal(db.store.pid('0000000000000000'), undefined);
+    assert.equal((await pidRow('0000000000000000')), undefined);
     assert.equal(service.stats.paymentsNoPid.get('monero'), 1);
-    assert.equal(credited(PID_A), String(1.5 * XMR));
-    assert.equal(credited(PID_B), '0');
-    assert.equal(db.store.pid(PID_B)!.dust, String(XMR / 1000));
+    assert.equal(await credited(PID_A), String(1.5 * XMR));
+    assert.equal(await credited(PID_B), '0');
+    assert.equal((await pidRow(PID_B))!.dust, String(XMR / 1000));
     await assert.rejects(service.redeem(PID_B), { code: 'payment_not_found', details: { dust: '0.001' } });
     await assert.rejects(service.redeem('0000000000000000'), { code: 'invalid_pid' });
   });
@@ -132,7 +152,7 @@ describe('Monero watcher (fake wallet RPC)', () => {
     await w.pollOnce();
     wallet.mine();
     await w.pollOnce(); // the rescan window sees it again: still not credited, counted once
-    assert.equal(credited(PID_A), '0');
+    assert.equal(await credited(PID_A), '0');
     assert.equal(service.stats.paymentsLocked.get('monero'), 1);
   });
 
@@ -141,7 +161,7 @@ describe('Monero watcher (fake wallet RPC)', () => {
     wallet.pay('t1', PID_A, XMR);
     wallet.mine(3);
     await new MoneroWatcher(service, wallet, cfg).pollOnce();
-    const cursor = db.store.cursor('monero')!;
+    const cursor = (await db.backend.cursor('monero'))!;
     wallet.pay('t2', PID_A, XMR);
     wallet.mine(4);
     wallet.calls = [];
@@ -149,7 +169,7 @@ describe('Monero watcher (fake wallet RPC)', () => {
     await again.pollOnce();
     assert.equal(wallet.scans()[0]![0], cursor);
     await again.pollOnce();
-    assert.equal(credited(PID_A), String(2 * XMR));
+    assert.equal(await credited(PID_A), String(2 * XMR));
     assert.equal(service.stats.paymentsCredited.get('monero'), 2);
   });
 
@@ -159,22 +179,22 @@ describe('Monero watcher (fake wallet RPC)', () => {
     wallet.pay('t1', PID_A, XMR);
     wallet.mine(2);
     await w.pollOnce();
-    assert.equal(credited(PID_A), String(XMR));
+    assert.equal(await credited(PID_A), String(XMR));
     // A reorg drops it.
     const t1 = wallet.txs.get('t1')!;
     wallet.txs.delete('t1');
     wallet.mine();
     await w.pollOnce();
-    assert.equal(credited(PID_A), '0');
-    assert.equal(db.store.payment('monero', 't1')!.status, 'vanished');
+    assert.equal(await credited(PID_A), '0');
+    assert.equal((await db.backend.payment('monero', 't1'))!.status, 'vanished');
     await assert.rejects(service.redeem(PID_A), { code: 'payment_not_found' });
     // ...and it is mined again, higher up.
     wallet.txs.set('t1', { ...t1, height: wallet.height });
     wallet.mine();
     await w.pollOnce();
-    assert.equal(credited(PID_A), String(XMR));
-    assert.equal(db.store.payment('monero', 't1')!.status, 'credited');
-    assert.equal(db.store.payment('monero', 't1')!.height, wallet.height - 1);
+    assert.equal(await credited(PID_A), String(XMR));
+    assert.equal((await db.backend.payment('monero', 't1'))!.status, 'credited');
+    assert.equal((await db.backend.payment('monero', 't1'))!.height, wallet.height - 1);
   });
 
   it('moves a payment re-mined at another height inside the window; never double-credits', async () => {
@@ -188,8 +208,8 @@ describe('Monero watcher (fake wallet RPC)', () => {
     await w.pollOnce();
     wallet.mine();
     await w.pollOnce();
-    assert.equal(db.store.payment('monero', 't1')!.height, 3);
-    assert.equal(credited(PID_A), String(XMR));
+    assert.equal((await db.backend.payment('monero', 't1'))!.height, 3);
+    assert.equal(await credited(PID_A), String(XMR));
     assert.equal(service.stats.paymentsCredited.get('monero'), 1);
   });
 
@@ -203,7 +223,7 @@ describe('Monero watcher (fake wallet RPC)', () => {
     wallet.mine();
     await w.pollOnce();
     assert.equal((await service.introspect(token)).balance, '1');
-    assert.equal(db.store.payment('monero', 't1')!.status, 'vanished');
+    assert.equal((await db.backend.payment('monero', 't1'))!.status, 'vanished');
     assert.equal(service.stats.paymentsVanished.get('monero_after_redeem'), 1);
   });
 

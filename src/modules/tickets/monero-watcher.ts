@@ -21,6 +21,7 @@ import { parseAmount } from '../../core/amount.js';
 import { TallyError } from '../../core/errors.js';
 import { MONERO_DECIMALS, type MoneroSourceConfig } from './config.js';
 import type { MoneroRpc, WalletTransfer } from './monero-rpc.js';
+import type { PaymentOp, PaymentOpResult } from './backend.js';
 import { PID_PATTERN, ZERO_PID } from './pid.js';
 import { TicketsStats, type PendingPayment, type TicketsService } from './service.js';
 
@@ -49,8 +50,8 @@ export class MoneroWatcher {
     service.stats.sourceDelay.set(SOURCE, config.confirmations);
   }
 
-  get cursor(): number {
-    return this.service.store.cursor(SOURCE) ?? this.config.startHeight;
+  async cursor(): Promise<number> {
+    return (await this.service.backend.cursor(SOURCE)) ?? this.config.startHeight;
   }
 
   start(): void {
@@ -91,52 +92,57 @@ export class MoneroWatcher {
       await this.rescanWindow();
       this.lastWalletHeight = height;
     }
-    const cursor = this.cursor;
+    let cursor = await this.cursor();
     if (bound > cursor) {
       const got = await this.rpc.call<GetTransfers>('get_transfers', { in: true, filter_by_height: true, min_height: cursor, max_height: bound });
       const incoming = mergeByTxid(got.in ?? []);
-      const now = Date.now();
-      this.service.store.transaction(() => {
-        for (const t of incoming) this.record(t, now);
-        this.service.store.setCursor(SOURCE, bound);
-      });
+      const ops = incoming.map((t) => this.op(t)).filter((op) => op !== undefined);
+      this.count(await this.service.backend.applyPayments(ops, this.minAmount, Date.now(), { source: SOURCE, height: bound }));
+      cursor = bound;
     }
-    stats.watcherHeight.set(SOURCE, Math.max(this.cursor, 0));
-    await this.refreshPending(height);
+    stats.watcherHeight.set(SOURCE, Math.max(cursor, 0));
+    await this.refreshPending(height, cursor);
     stats.watcherFailing.delete(SOURCE);
     this.lastError = '';
     TicketsStats.bump(stats.watcherPolls, SOURCE);
   }
 
-  private record(t: WalletTransfer & { amount: bigint }, nowMs: number): void {
+  /** The write for one incoming transfer, or undefined when it cannot be credited (counted here). */
+  private op(t: WalletTransfer & { amount: bigint }): PaymentOp | undefined {
     const stats = this.service.stats;
     TicketsStats.bump(stats.paymentsSeen, SOURCE);
     if (timeLocked(t)) {
       // The sender chose an unlock time: the service could not spend it for that long.
       TicketsStats.bump(stats.paymentsLocked, SOURCE);
       this.log(`tickets: monero payment ${t.txid} has unlock_time ${String(t.unlock_time)}; not credited`);
-      return;
+      return undefined;
     }
     const pid = String(t.payment_id ?? '').toLowerCase();
     if (pid === ZERO_PID || !PID_PATTERN.test(pid)) {
       TicketsStats.bump(stats.paymentsNoPid, SOURCE);
-      return;
+      return undefined;
     }
-    if (t.amount <= 0n) return;
-    const r = this.service.store.recordPayment({ source: SOURCE, txid: t.txid, pid, amount: t.amount, height: t.height }, this.minAmount, nowMs);
-    if (r === 'credited' || r === 'recredited') TicketsStats.bump(stats.paymentsCredited, SOURCE);
-    else if (r === 'dust') TicketsStats.bump(stats.paymentsDust, SOURCE);
-    else if (r === 'conflict') TicketsStats.bump(stats.paymentsConflict, SOURCE);
+    if (t.amount <= 0n) return undefined;
+    return { kind: 'record', payment: { source: SOURCE, txid: t.txid, pid, amount: t.amount, height: t.height } };
+  }
+
+  private count(results: PaymentOpResult[]): void {
+    const stats = this.service.stats;
+    for (const r of results) {
+      if (r === 'credited' || r === 'recredited') TicketsStats.bump(stats.paymentsCredited, SOURCE);
+      else if (r === 'dust') TicketsStats.bump(stats.paymentsDust, SOURCE);
+      else if (r === 'conflict') TicketsStats.bump(stats.paymentsConflict, SOURCE);
+    }
   }
 
   private async rescanWindow(): Promise<void> {
-    const cursor = this.cursor;
+    const cursor = await this.cursor();
     const lo = Math.max(this.config.startHeight, cursor - this.config.reorgWindow);
     if (this.config.reorgWindow === 0 || cursor <= lo) return;
     const got = await this.rpc.call<GetTransfers>('get_transfers', { in: true, filter_by_height: true, min_height: lo, max_height: cursor });
     const found = new Map(mergeByTxid(got.in ?? []).map((t) => [t.txid, t]));
-    const store = this.service.store;
-    const recorded = store.paymentsInRange(SOURCE, lo, cursor);
+    const backend = this.service.backend;
+    const recorded = await backend.paymentsInRange(SOURCE, lo, cursor);
     // Decide what vanished before writing anything (the checks are RPC calls).
     const gone: string[] = [];
     const movedOut = new Map<string, number>();
@@ -146,26 +152,36 @@ export class MoneroWatcher {
       if (where !== undefined && where <= cursor) movedOut.set(p.txid, where);
       else gone.push(p.txid);
     }
-    const now = Date.now();
-    store.transaction(() => {
-      for (const t of found.values()) {
-        const known = store.payment(SOURCE, t.txid);
-        // Known: at most its height changes. New or returning (a reorg mined it lower): record it.
-        if (known && known.status !== 'vanished') {
-          if (known.height !== t.height) store.recordPayment({ source: SOURCE, txid: t.txid, pid: known.pid, amount: t.amount, height: t.height }, this.minAmount, now);
-        } else if (String(t.payment_id).toLowerCase() !== ZERO_PID && !timeLocked(t)) {
-          this.record(t, now);
+    // The payments are read before the transaction: this watcher is their only writer (one
+    // watcher at a time: a PostgreSQL advisory lock, or the one node on SQLite).
+    const ops: PaymentOp[] = [];
+    const counted: PaymentOp[] = [];
+    for (const t of found.values()) {
+      const known = await backend.payment(SOURCE, t.txid);
+      // Known: at most its height changes. New or returning (a reorg mined it lower): record it.
+      if (known && known.status !== 'vanished') {
+        if (known.height !== t.height) ops.push({ kind: 'record', payment: { source: SOURCE, txid: t.txid, pid: known.pid, amount: t.amount, height: t.height } });
+      } else if (String(t.payment_id).toLowerCase() !== ZERO_PID && !timeLocked(t)) {
+        const op = this.op(t);
+        if (op) {
+          ops.push(op);
+          counted.push(op);
         }
       }
-      for (const [txid, h] of movedOut) {
-        const p = store.payment(SOURCE, txid)!;
-        store.recordPayment({ source: SOURCE, txid, pid: p.pid, amount: BigInt(p.amount), height: h }, this.minAmount, now);
-      }
-      for (const txid of gone) {
-        const { redeemed } = store.vanish(SOURCE, txid);
-        TicketsStats.bump(this.service.stats.paymentsVanished, redeemed ? 'monero_after_redeem' : SOURCE);
-        this.log(`tickets: monero payment ${txid} is no longer in the wallet's chain${redeemed ? ' (its PID was already redeemed; the token keeps its balance)' : '; its credit was taken back'}`);
-      }
+    }
+    for (const [txid, h] of movedOut) {
+      const p = (await backend.payment(SOURCE, txid))!;
+      ops.push({ kind: 'record', payment: { source: SOURCE, txid, pid: p.pid, amount: BigInt(p.amount), height: h } });
+    }
+    for (const txid of gone) ops.push({ kind: 'vanish', source: SOURCE, txid });
+    if (ops.length === 0) return;
+    const results = await backend.applyPayments(ops, this.minAmount, Date.now());
+    this.count(results.filter((_, i) => counted.includes(ops[i]!)));
+    results.forEach((r, i) => {
+      const op = ops[i]!;
+      if (typeof r !== 'object' || op.kind !== 'vanish') return;
+      TicketsStats.bump(this.service.stats.paymentsVanished, r.redeemed ? 'monero_after_redeem' : SOURCE);
+      this.log(`tickets: monero payment ${op.txid} is no longer in the wallet's chain${r.redeemed ? ' (its PID was already redeemed; the token keeps its balance)' : '; its credit was taken back'}`);
     });
   }
 
@@ -181,9 +197,9 @@ export class MoneroWatcher {
     }
   }
 
-  private async refreshPending(height: number): Promise<void> {
+  private async refreshPending(height: number, cursor: number): Promise<void> {
     const bound = height - this.config.confirmations;
-    const got = await this.rpc.call<GetTransfers>('get_transfers', { in: true, pool: true, filter_by_height: true, min_height: Math.max(bound, this.cursor), max_height: height });
+    const got = await this.rpc.call<GetTransfers>('get_transfers', { in: true, pool: true, filter_by_height: true, min_height: Math.max(bound, cursor), max_height: height });
     const view = new Map<string, PendingPayment>();
     const note = (pid: string, left: number) => {
       if (pid === ZERO_PID || !PID_PATTERN.test(pid)) return;

@@ -48,13 +48,13 @@ describe('tickets service', () => {
     const pid = newPid();
     pay(pid, 5_000_000n);
     const { token } = await service.redeem(pid);
-    service.spend(token, '2');
+    await service.spend(token, '2');
     assert.deepEqual([(await service.redeem(pid)).token, (await service.redeem(pid)).balance], [token, '3']);
-    service.revoke(token, 'abuse');
+    await service.revoke(token, 'abuse');
     const again = await service.redeem(pid);
     assert.deepEqual([again.status, again.token, again.balance], ['already_claimed', token, '3']);
     assert.equal((await service.introspect(token)).status, 'revoked');
-    assert.throws(() => service.spend(token, '1'), { code: 'token_revoked' });
+    await assert.rejects(service.spend(token, '1'), { code: 'token_revoked' });
   });
 
   it('a token made from another node secret (or a random one from before) is not handed out again', async () => {
@@ -102,20 +102,20 @@ describe('tickets service', () => {
     pay(pid, 3_000_000n);
     const { token } = await service.redeem(pid);
     assert.deepEqual({ ...await service.introspect(token), issued_at: 'x' }, { status: 'active', source: 'tally', balance: '3', spent: '0', issued_at: 'x', revoked_at: null });
-    assert.equal(service.spend(token, '1.25').balance, '1.75');
-    assert.throws(() => service.spend(token, '2'), { code: 'insufficient_balance', status: 409, details: { balance: '1.75' } });
-    assert.throws(() => service.spend(token, '-1'), { code: 'amount_negative' });
-    assert.throws(() => service.spend(token, 1), { code: 'amount_not_string' });
-    assert.throws(() => service.spend(token, '0'), { code: 'amount_zero' });
+    assert.equal((await service.spend(token, '1.25')).balance, '1.75');
+    await assert.rejects(service.spend(token, '2'), { code: 'insufficient_balance', status: 409, details: { balance: '1.75' } });
+    await assert.rejects(service.spend(token, '-1'), { code: 'amount_negative' });
+    await assert.rejects(service.spend(token, 1), { code: 'amount_not_string' });
+    await assert.rejects(service.spend(token, '0'), { code: 'amount_zero' });
     assert.equal((await service.introspect(token)).balance, '1.75');
-    assert.throws(() => service.revoke(token, ''), { code: 'reason_invalid' });
-    assert.throws(() => service.revoke(token, 'x'.repeat(257)), { code: 'reason_invalid' });
-    const revoked = service.revoke(token, 'chargeback');
+    await assert.rejects(service.revoke(token, ''), { code: 'reason_invalid' });
+    await assert.rejects(service.revoke(token, 'x'.repeat(257)), { code: 'reason_invalid' });
+    const revoked = await service.revoke(token, 'chargeback');
     assert.equal(revoked.status, 'revoked');
     assert.equal(revoked.revoke_reason, 'chargeback');
     now += 5000;
-    assert.equal(service.revoke(token, 'again').revoked_at, revoked.revoked_at, 'revoking again keeps the first revocation');
-    assert.throws(() => service.spend(token, '1'), { code: 'token_revoked', status: 410 });
+    assert.equal((await service.revoke(token, 'again')).revoked_at, revoked.revoked_at, 'revoking again keeps the first revocation');
+    await assert.rejects(service.spend(token, '1'), { code: 'token_revoked', status: 410 });
     await assert.rejects(service.introspect('ab'.repeat(31)), { code: 'invalid_token', status: 400 });
     await assert.rejects(service.introspect('ab'.repeat(32)), { code: 'token_not_found', status: 404 });
     assert.equal(service.stats.tokenChecks.get('token_not_found'), 1);
@@ -145,7 +145,7 @@ describe('tickets service', () => {
     const tokens = db.sqlite.db.prepare('SELECT count(*) AS n FROM tickets_tokens');
     keepAlive.push(tokens);
     assert.equal((tokens.get() as { n: number }).n, 1);
-    assert.equal(service.paymentStatus(pid).claimed, true);
+    assert.equal((await service.paymentStatus(pid)).claimed, true);
   });
 
   it('a Tally payment is redeemed with its PID, never with the public memo tag', async () => {
@@ -160,9 +160,12 @@ describe('tickets config', () => {
   it('fills in defaults and names the option that is wrong', async () => {
     const c = validateTicketsConfig({ tally: { account: 'shop' } });
     assert.deepEqual(c, {
-      redeemGraceSecs: 600, publicSocket: null, rateLimit: { redeemPerMin: 60, introspectPerMin: 600 },
+      store: 'sqlite', poolMax: 8, redeemGraceSecs: 600, publicSocket: null, rateLimit: { redeemPerMin: 60, introspectPerMin: 600 },
       tally: { account: 'shop', minAmount: '0', price: null, startHeight: 0 }, monero: null,
     });
+    assert.throws(() => validateTicketsConfig({ store: 'mysql' }), { code: 'config_invalid', message: /tickets.store/ });
+    assert.throws(() => validateTicketsConfig({ urlFile: 'pg.url' }), { code: 'config_invalid', message: /store/ });
+    assert.equal(validateTicketsConfig({ store: 'postgres', urlFile: 'pg.url' }).urlFile, 'pg.url');
     assert.throws(() => validateTicketsConfig({ redeemGraceSecs: -1 }), { code: 'config_invalid', message: /tickets.redeemGraceSecs/ });
     assert.throws(() => validateTicketsConfig({ tally: { account: 'Shop' } }), { code: 'config_invalid', message: /tickets.tally.account/ });
     assert.throws(() => validateTicketsConfig({ monero: { address: 'x' } }), { code: 'config_invalid', message: /tickets.monero.address/ });

@@ -3,24 +3,17 @@
 import { formatAmount, parsePositiveAmount } from '../../core/amount.js';
 import { fail, TallyError } from '../../core/errors.js';
 import type { TicketsConfig } from './config.js';
-import { GroupCommit } from './group-commit.js';
+import type { GroupCommit } from './group-commit.js';
 import { MONERO_DECIMALS } from './config.js';
+import { SqliteTicketsBackend, type TicketsBackend } from './backend.js';
 import { parsePid, parseToken, tallyMemoTag, tokenHash, TOKEN_PATTERN } from './pid.js';
-import type { PaymentRow, PidRow, Source, TicketsStore, TokenRow } from './store.js';
+import { TicketsStore, type PaymentRow, type PidRow, type Source, type TokenRow } from './store.js';
 import { tokenFor } from './token-key.js';
 
 const REASON_BYTES_MAX = 256;
-/**
- * The claim applier (store.ts, claim-log.ts): every APPLY_EVERY_MS it applies APPLY_CHUNK
- * claims (a few ms, so answers queued behind it wait little) once redeems have paused for
- * APPLY_QUIET_MS; while more than CLAIMS_PENDING_HIGH wait (memory: ~0.5 KB each), it
- * applies APPLY_CHUNK_HIGH each time whether redeems pause or not, which bounds the log.
- */
-const APPLY_EVERY_MS = 100;
-const APPLY_CHUNK = 128;
-const APPLY_CHUNK_HIGH = 1024;
-const APPLY_QUIET_MS = 500;
-export const CLAIMS_PENDING_HIGH = 50_000;
+/** Reads and claims of one redeem before it gives up (redeem_conflict). */
+const REDEEM_ATTEMPTS_MAX = 8;
+export { CLAIMS_PENDING_HIGH } from './backend.js';
 /** Tokens per page of the operator's list. */
 export const TOKEN_PAGE_MAX = 500;
 export const TOKEN_PAGE_DEFAULT = 100;
@@ -110,19 +103,24 @@ export class TicketsService {
   readonly stats = new TicketsStats();
   /** Unconfirmed payments each watcher currently sees, for the 409 answer. */
   private readonly pending = new Map<Source, Map<string, PendingPayment>>();
-  /** Claims of one event-loop turn commit together (group-commit.ts). */
-  readonly commits: GroupCommit;
+  /** Where the tables are (backend.ts): SQLite in the node, or PostgreSQL shared by many processes. */
+  readonly backend: TicketsBackend;
 
   constructor(
-    readonly store: TicketsStore,
+    store: TicketsStore | TicketsBackend,
     readonly config: TicketsConfig,
     readonly tallyDecimals: number,
     /** the node secret tokens are derived from (token-key.ts) */
     private readonly tokenKey: Buffer,
     readonly now: () => number = Date.now,
   ) {
-    this.commits = new GroupCommit((fn) => store.transaction(fn));
-    this.stats.caches = () => ({ ...store.cacheSizes(), commits: this.commits.batches, committed: this.commits.writes });
+    this.backend = store instanceof TicketsStore ? new SqliteTicketsBackend(store) : store;
+    this.stats.caches = () => this.backend.cacheSizes();
+  }
+
+  /** SQLite: the group commit of claims and first uses (for the tests); undefined on PostgreSQL. */
+  get commits(): GroupCommit | undefined {
+    return this.backend instanceof SqliteTicketsBackend ? this.backend.commits : undefined;
   }
 
   decimals(source: Source): number {
@@ -133,16 +131,9 @@ export class TicketsService {
     return formatAmount(BigInt(minor), this.decimals(source));
   }
 
-  /** Apply logged claims to the PID and token tables in the background; answers the function that stops it. */
+  /** SQLite: apply logged claims to the PID and token tables in the background; answers the function that stops it. */
   startClaimApplier(): () => void {
-    const timer = setInterval(() => {
-      const { claimsPending } = this.store.cacheSizes();
-      if (claimsPending === 0) return;
-      if (claimsPending > CLAIMS_PENDING_HIGH) this.store.applyClaims(APPLY_CHUNK_HIGH);
-      else if (Date.now() - this.store.lastClaimAt >= APPLY_QUIET_MS) this.store.applyClaims(APPLY_CHUNK);
-    }, APPLY_EVERY_MS);
-    timer.unref();
-    return () => clearInterval(timer);
+    return this.backend.startBackground();
   }
 
   /** A watcher replaces its view of unconfirmed payments after each poll. */
@@ -159,22 +150,9 @@ export class TicketsService {
     return best;
   }
 
-  /**
-   * The payments of a PID: Monero ones are stored under the PID itself, Tally ones under its
-   * memo tag (see tallyMemoTag). A Tally row is never found by its tag typed in as a PID,
-   * which is what keeps a chain watcher from redeeming someone else's payment.
-   * A PID redeemed through either row is redeemed: one PID, one token (a Monero PID with
-   * only dust, redeemed through Tally, must not be redeemed again after a real Monero payment).
-   */
-  private lookup(pid: string): PidRow | undefined {
-    const stored = this.store.pid(pid);
-    const direct = stored && stored.source !== 'tally' ? stored : undefined;
-    const tag = this.store.pid(tallyMemoTag(pid));
-    const tagged = tag && tag.source === 'tally' ? tag : undefined;
-    if (direct?.token_hash) return direct;
-    if (tagged?.token_hash) return tagged;
-    if (direct && BigInt(direct.credited) > 0n) return direct;
-    return tagged ?? direct;
+  /** The row of a PID that counts (choosePid). */
+  private async lookup(pid: string): Promise<PidRow | undefined> {
+    return choosePid(...(await this.backend.pidPair(pid, tallyMemoTag(pid))));
   }
 
   /** Answered once the claim is committed (with the other claims of its event-loop turn). */
@@ -189,26 +167,24 @@ export class TicketsService {
     }
   }
 
-  private async redeemInner(pidValue: unknown): Promise<RedeemResult> {
+  private async redeemInner(pidValue: unknown, attempt = 1): Promise<RedeemResult> {
     const pid = parsePid(pidValue);
-    const row = this.lookup(pid);
+    const pair = await this.backend.pidPair(pid, tallyMemoTag(pid));
+    const row = choosePid(...pair);
     // The token is derived from the PID, so one PID has one token whoever asks, and the
     // claim on disk is all that must commit: an answer lost to a crash is asked for again.
     const token = tokenFor(this.tokenKey, pid);
     if (row?.token_hash) return this.alreadyClaimed(row, token);
     if (row && BigInt(row.credited) > 0n) {
-      const hash = tokenHash(token);
-      const claimed = await this.commits.run(() => {
-        // Read again in the batch's transaction: since the read above, another redeem of this
-        // PID (maybe in this very batch) may have claimed it, or the watcher changed its credit.
-        const fresh = this.lookup(pid);
-        const balance = fresh ? BigInt(fresh.credited) : 0n;
-        if (!fresh || fresh.token_hash || balance <= 0n) return null;
-        const now = this.now();
-        return this.store.claim(fresh.pid, hash, fresh.source, balance, now) ? { balance, now, source: fresh.source } : null;
-      });
-      if (!claimed) return this.redeemInner(pid);
-      return { status: 'success', token, balance: this.format(claimed.source, claimed.balance), source: claimed.source, claimed_at: new Date(claimed.now).toISOString() };
+      // Checked again and written in one transaction (SQLite: with the other claims of this
+      // event-loop turn; PostgreSQL: under the PID's row locks, whichever process asks).
+      const claimed = await this.backend.claim(pid, tallyMemoTag(pid), tokenHash(token), choosePid, this.now, pair);
+      // Lost a race (or the credit changed): read again. Bounded: each retry follows a change.
+      if (!claimed) {
+        if (attempt >= REDEEM_ATTEMPTS_MAX) fail('redeem_conflict', 'the payment id changed under every attempt to redeem it; retry', { status: 503 });
+        return this.redeemInner(pid, attempt + 1);
+      }
+      return { status: 'success', token, balance: this.format(claimed.source, claimed.balance), source: claimed.source, claimed_at: new Date(claimed.at).toISOString() };
     }
     const waiting = this.pendingOf(pid);
     if (waiting) {
@@ -225,9 +201,9 @@ export class TicketsService {
     });
   }
 
-  private alreadyClaimed(row: PidRow, token: string): RedeemResult {
+  private async alreadyClaimed(row: PidRow, token: string): Promise<RedeemResult> {
     const out: RedeemResult = { status: 'already_claimed', claimed_at: new Date(row.claimed_at!).toISOString() };
-    const t = this.store.token(row.token_hash!)!;
+    const t = (await this.backend.token(row.token_hash!))!;
     if (this.mayHandOutAgain(token, t, row.claimed_at!, this.now())) Object.assign(out, { token, balance: this.format(t.source, t.balance), source: t.source });
     return out;
   }
@@ -244,12 +220,12 @@ export class TicketsService {
   }
 
   /** What the service knows about a PID (no token, no balance after it was redeemed). */
-  paymentStatus(pidValue: unknown) {
+  async paymentStatus(pidValue: unknown) {
     const pid = parsePid(pidValue);
-    const row = this.lookup(pid);
+    const row = await this.lookup(pid);
     const waiting = this.pendingOf(pid);
     if (!row && !waiting) fail('payment_not_found', 'no payment to this payment id yet', { status: 404 });
-    const payments = row ? this.store.paymentsOfPid(row.pid).map((p: PaymentRow) => ({ txid: p.txid, amount: this.format(p.source, p.amount), height: p.height, status: p.status })) : [];
+    const payments = row ? (await this.backend.paymentsOfPid(row.pid)).map((p: PaymentRow) => ({ txid: p.txid, amount: this.format(p.source, p.amount), height: p.height, status: p.status })) : [];
     return {
       pid,
       source: row?.source ?? null,
@@ -261,17 +237,15 @@ export class TicketsService {
     };
   }
 
-  private tokenRow(tokenValue: unknown) {
+  private async tokenRow(tokenValue: unknown): Promise<TokenRow> {
     const hash = tokenHash(parseToken(tokenValue));
-    const row = this.store.token(hash);
-    if (!row) fail('token_not_found', 'no such token', { status: 404 });
-    return row;
+    return (await this.backend.token(hash)) ?? fail('token_not_found', 'no such token', { status: 404 });
   }
 
   async introspect(tokenValue: unknown): Promise<TokenView> {
     let row;
     try {
-      row = this.tokenRow(tokenValue);
+      row = await this.tokenRow(tokenValue);
     } catch (err) {
       TicketsStats.bump(this.stats.tokenChecks, err instanceof TallyError ? err.code : 'internal');
       throw err;
@@ -280,8 +254,7 @@ export class TicketsService {
       // The first presentation is a write: those of one turn commit together, like claims.
       // Read again after it: a revoke or spend may have come in meanwhile.
       const hash = row.hash;
-      await this.commits.run(() => this.store.markUsed(hash, this.now()));
-      row = this.store.token(hash)!;
+      row = (await this.backend.markUsed(hash, this.now()))!;
     }
     const view = this.view(row);
     TicketsStats.bump(this.stats.tokenChecks, view.status);
@@ -300,10 +273,13 @@ export class TicketsService {
   }
 
   /** Debit usage; never below zero. */
-  spend(tokenValue: unknown, amountValue: unknown): TokenView {
+  async spend(tokenValue: unknown, amountValue: unknown): Promise<TokenView> {
     try {
-      const out = this.store.transaction(() => {
-        const row = this.tokenRow(tokenValue);
+      const hash = tokenHash(parseToken(tokenValue));
+      // The checks run on the row as the transaction sees it (PostgreSQL: locked), so two
+      // spends through two processes never both take the same balance.
+      const after = await this.backend.spend(hash, (row) => {
+        if (!row) return fail('token_not_found', 'no such token', { status: 404 });
         if (row.revoked_at !== null) fail('token_revoked', 'the token is revoked', { status: 410 });
         const amount = parsePositiveAmount(amountValue, this.decimals(row.source));
         const balance = BigInt(row.balance);
@@ -312,10 +288,9 @@ export class TicketsService {
             status: 409, details: { balance: this.format(row.source, balance) },
           });
         }
-        this.store.setTokenBalance(row.hash, balance - amount, BigInt(row.spent) + amount);
-        if (row.used_at === null) this.store.markUsed(row.hash, this.now());
-        return this.view(this.store.token(row.hash)!);
-      });
+        return { balance: balance - amount, spent: BigInt(row.spent) + amount };
+      }, this.now());
+      const out = this.view(after);
       TicketsStats.bump(this.stats.tokenSpends, 'ok');
       return out;
     } catch (err) {
@@ -325,7 +300,7 @@ export class TicketsService {
   }
 
   /** The operator's list of tokens, newest first, paged by an opaque cursor. */
-  listTokens(query: { status?: unknown; limit?: unknown; cursor?: unknown }): { tokens: TokenListEntry[]; next_cursor: string | null } {
+  async listTokens(query: { status?: unknown; limit?: unknown; cursor?: unknown }): Promise<{ tokens: TokenListEntry[]; next_cursor: string | null }> {
     const status = query.status ?? null;
     if (status !== null && status !== 'active' && status !== 'revoked') fail('bad_request', 'status must be active or revoked');
     let limit = TOKEN_PAGE_DEFAULT;
@@ -340,7 +315,7 @@ export class TicketsService {
       before = { issuedAt: Number(m[1]), hash: Buffer.from(m[2]!, 'hex') };
     }
     // One more than asked: tells whether another page follows without a second query.
-    const rows = this.store.tokensPage(status as 'active' | 'revoked' | null, before, limit + 1);
+    const rows = await this.backend.tokensPage(status as 'active' | 'revoked' | null, before, limit + 1);
     const page = rows.slice(0, limit);
     const last = page.at(-1);
     return {
@@ -355,22 +330,36 @@ export class TicketsService {
   }
 
   /** Revoke for good; revoking again answers the first revocation. */
-  revoke(tokenValue: unknown, reason: unknown): TokenView {
+  async revoke(tokenValue: unknown, reason: unknown): Promise<TokenView> {
     checkReason(reason);
-    return this.revokeRow(this.tokenRow(tokenValue), reason as string);
+    return this.revokeHash(tokenHash(parseToken(tokenValue)), reason as string, 'no such token');
   }
 
   /** Revoke by the token's hash, as the operator's list shows it (the token itself is not stored). */
-  revokeByHash(hashValue: unknown, reason: unknown): TokenView {
+  async revokeByHash(hashValue: unknown, reason: unknown): Promise<TokenView> {
     checkReason(reason);
     if (typeof hashValue !== 'string' || !TOKEN_PATTERN.test(hashValue)) fail('invalid_token_hash', 'a token hash is 64 lowercase hex digits (the hash of `tally ticket list`)');
-    const row = this.store.token(Buffer.from(hashValue, 'hex')) ?? fail('token_not_found', 'no token with this hash', { status: 404 });
-    return this.revokeRow(row, reason as string);
+    return this.revokeHash(Buffer.from(hashValue, 'hex'), reason as string, 'no token with this hash');
   }
 
-  private revokeRow(row: TokenRow, reason: string): TokenView {
-    this.store.revoke(row.hash, this.now(), reason);
-    const after = this.store.token(row.hash)!;
+  private async revokeHash(hash: Buffer, reason: string, notFound: string): Promise<TokenView> {
+    const after = (await this.backend.revoke(hash, this.now(), reason)) ?? fail('token_not_found', notFound, { status: 404 });
     return { ...this.view(after), revoke_reason: after.revoke_reason };
   }
+}
+
+/**
+ * The payments of a PID: Monero ones are stored under the PID itself, Tally ones under its
+ * memo tag (see tallyMemoTag). A Tally row is never found by its tag typed in as a PID,
+ * which is what keeps a chain watcher from redeeming someone else's payment.
+ * A PID redeemed through either row is redeemed: one PID, one token (a Monero PID with
+ * only dust, redeemed through Tally, must not be redeemed again after a real Monero payment).
+ */
+export function choosePid(stored: PidRow | undefined, tag: PidRow | undefined): PidRow | undefined {
+  const direct = stored && stored.source !== 'tally' ? stored : undefined;
+  const tagged = tag && tag.source === 'tally' ? tag : undefined;
+  if (direct?.token_hash) return direct;
+  if (tagged?.token_hash) return tagged;
+  if (direct && BigInt(direct.credited) > 0n) return direct;
+  return tagged ?? direct;
 }

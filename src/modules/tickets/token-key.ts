@@ -39,3 +39,16 @@ export function loadTokenKey(dataDir: string): Buffer {
 export function tokenFor(key: Buffer, pid: string): string {
   return crypto.createHmac('sha256', key).update(TOKEN_DOMAIN).update(Buffer.from(pid, 'hex')).digest('hex');
 }
+
+/** Read a copy of a node's tickets.key (`tally tickets serve`): never made here, since every serving process must hold the same key. */
+export function readTokenKeyFile(file: string): Buffer {
+  if (!fs.existsSync(file)) {
+    fail('key_file_missing', `the tickets token key file ${file} does not exist`, {
+      status: 500, hint: `copy the node's <data>/${TOKEN_KEY_FILE} (mode 0600): every process serving one store must derive the same tokens`,
+    });
+  }
+  checkSecretFileMode(file, 'tickets token key file');
+  const text = fs.readFileSync(file, 'utf8').trim();
+  if (!/^[0-9a-f]{64}$/.test(text)) fail('key_file_invalid', `tickets token key file ${file} must hold 64 lowercase hex digits`, { status: 500 });
+  return Buffer.from(text, 'hex');
+}
