@@ -184,6 +184,7 @@ class Updater {
  */
 export function updateTree(reader: TreeReader, parent: TreeVersion, version: number, writes: Iterable<[string, string | null]>): TreeBatch {
   assert(version > parent.version || (parent.version === -1 && version === 0), 'a tree version follows its parent');
+  assert(version <= 0xffff_ffff, 'tree versions (heights) fit the rows\' 32 bits');
   const u = new Updater(reader, version);
   const ws = treeWrites(writes);
   for (let i = 1; i < ws.length; i++) assert(ws[i - 1]!.path !== ws[i]!.path, 'one write per key');
