@@ -187,7 +187,6 @@ export function updateTree(reader: TreeReader, parent: TreeVersion, version: num
   assert(version <= 0xffff_ffff, 'tree versions (heights) fit the rows\' 32 bits');
   const u = new Updater(reader, version);
   const ws = treeWrites(writes);
-  for (let i = 1; i < ws.length; i++) assert(ws[i - 1]!.path !== ws[i]!.path, 'one write per key');
   const root = u.update(parent.root, ws, 0, ws.length, '');
   u.batch.root = root;
   u.batch.rootHash = rootHex(root);
