@@ -68,6 +68,12 @@ test('stateRoot is the tree of the stored state; proofs at kept heights; pruning
   assert.throws(() => node.stateTree.prove(balanceKey, tip + 1), (err: TallyError) => err.code === 'height_unknown' && err.status === 404);
   const roots = node.store.db.prepare('SELECT count(*) AS n FROM smt_roots').get() as { n: number };
   assert.equal(roots.n, 4, 'roots of heights tip-3..tip are kept');
+  // What a pruned version alone reached is gone: no stale list at or below the oldest kept height remains.
+  const stale = node.store.db.prepare('SELECT count(*) AS n FROM smt_stale WHERE version <= ?').get(tip - 3) as { n: number };
+  assert.equal(stale.n, 0);
+  const oldNodes = node.store.db.prepare('SELECT count(*) AS n FROM smt_nodes WHERE version < ?').get(tip - 3) as { n: number };
+  const allNodes = node.store.db.prepare('SELECT count(*) AS n FROM smt_nodes').get() as { n: number };
+  assert.ok(oldNodes.n < allNodes.n, `${oldNodes.n} of ${allNodes.n} node rows predate the window (still reachable ones only)`);
   await node.close();
 
   // A restart continues the tree from the stored nodes (its next roots check out).

@@ -62,8 +62,7 @@ export const coreMigrations: Migration[] = [
       -- The value a key had from the version that set it: proofs at older heights return it.
       CREATE TABLE smt_values (
         version INTEGER NOT NULL,
-        path    BLOB NOT NULL,   -- BLAKE3(key), 32 bytes
-        k       TEXT NOT NULL,
+        path    BLOB NOT NULL,   -- BLAKE3(key), 32 bytes (the key itself is the prover's question)
         v       TEXT NOT NULL,   -- canonical JSON text
         PRIMARY KEY (version, path)
       ) WITHOUT ROWID;

@@ -64,7 +64,7 @@ export interface TreeRows {
   version: number;
   root: Buffer;
   nodes: Array<[npath: string, data: Buffer]>;
-  values: Array<[path: Buffer, key: string, value: string]>;
+  values: Array<[path: Buffer, value: string]>;
   /** what this version made stale (one blob, read back by pruneTree) */
   stale: Buffer;
   /** delete what versions up to this one made stale, and roots below it (at most a few versions per call) */
@@ -225,14 +225,14 @@ export class SqliteStore {
     return {
       treeReady: true as const,
       treeNode: db.prepare<[number, string], { data: Buffer }>('SELECT data FROM smt_nodes WHERE version = ? AND npath = ?'),
-      treeValue: db.prepare<[number, Buffer], { k: string; v: string }>('SELECT k, v FROM smt_values WHERE version = ? AND path = ?'),
+      treeValue: db.prepare<[number, Buffer], { v: string }>('SELECT v FROM smt_values WHERE version = ? AND path = ?'),
       treeRoot: db.prepare<[number], { root: Buffer }>('SELECT root FROM smt_roots WHERE version = ?'),
       treeRange: db.prepare<[], { oldest: number | null; tip: number | null }>('SELECT min(version) AS oldest, max(version) AS tip FROM smt_roots'),
       putTreeNode: db.prepare<[number, string, Buffer]>('INSERT INTO smt_nodes (version, npath, data) VALUES (?, ?, ?)'),
-      putTreeValue: db.prepare<[number, Buffer, string, string]>('INSERT INTO smt_values (version, path, k, v) VALUES (?, ?, ?, ?)'),
+      putTreeValue: db.prepare<[number, Buffer, string]>('INSERT INTO smt_values (version, path, v) VALUES (?, ?, ?)'),
       // A block writes thousands of tree rows: TREE_ROWS_PER_INSERT per statement, not one.
       putTreeNodes: db.prepare<unknown[]>(`INSERT INTO smt_nodes (version, npath, data) VALUES ${Array(TREE_ROWS_PER_INSERT).fill('(?, ?, ?)').join(', ')}`),
-      putTreeValues: db.prepare<unknown[]>(`INSERT INTO smt_values (version, path, k, v) VALUES ${Array(TREE_ROWS_PER_INSERT).fill('(?, ?, ?, ?)').join(', ')}`),
+      putTreeValues: db.prepare<unknown[]>(`INSERT INTO smt_values (version, path, v) VALUES ${Array(TREE_ROWS_PER_INSERT).fill('(?, ?, ?)').join(', ')}`),
       putTreeRoot: db.prepare<[number, Buffer]>('INSERT INTO smt_roots (version, root) VALUES (?, ?)'),
       putTreeStale: db.prepare<[number, Buffer]>('INSERT INTO smt_stale (version, rows) VALUES (?, ?)'),
       staleUpTo: db.prepare<[number], { version: number; rows: Buffer }>('SELECT version, rows FROM smt_stale WHERE version <= ? ORDER BY version LIMIT 4'),
@@ -253,7 +253,7 @@ export class SqliteStore {
     return this.tree().treeNode.get(version, npath)?.data;
   }
 
-  treeValue(version: number, path: Buffer): { k: string; v: string } | undefined {
+  treeValue(version: number, path: Buffer): { v: string } | undefined {
     return this.tree().treeValue.get(version, path);
   }
 

@@ -170,22 +170,30 @@ function writeChild(out: Buffer, at: number, c: Ref): number {
 export function encodeNode(node: InternalNode): Buffer {
   let present = 0;
   let leaves = 0;
-  let size = 4;
+  let count = 0;
+  const children = node.children;
   for (let i = 0; i < 16; i++) {
-    const c = node.children[i];
+    const c = children[i];
     if (!c) continue;
     present |= 1 << i;
     if (c.leaf) leaves |= 1 << i;
-    size += CHILD_BYTES;
+    count++;
   }
-  const out = Buffer.allocUnsafe(size);
-  out.writeUInt16BE(present, 0);
-  out.writeUInt16BE(leaves, 2);
+  const out = Buffer.allocUnsafe(4 + count * CHILD_BYTES);
+  out[0] = present >>> 8;
+  out[1] = present & 255;
+  out[2] = leaves >>> 8;
+  out[3] = leaves & 255;
   let at = 4;
-  for (const c of node.children) {
+  for (let i = 0; i < 16; i++) {
+    const c = children[i];
     if (!c) continue;
     out.set(c.leaf ? c.path : c.hash, at);
-    out.writeUInt32BE(c.version, at + 32);
+    const v = c.version;
+    out[at + 32] = v >>> 24;
+    out[at + 33] = (v >>> 16) & 255;
+    out[at + 34] = (v >>> 8) & 255;
+    out[at + 35] = v & 255;
     at += CHILD_BYTES;
   }
   return out;

@@ -14,11 +14,13 @@ import { EMPTY_TREE, updateTree, type TreeBatch, type TreeReader, type TreeVersi
 /** Nodes at nibble depth <= this are kept in memory once read (1 + 16 + 256 + 4096 at most). */
 const UPPER_DEPTH = 3;
 const LOWER_NODES_MAX = 16_384;
+/** Twice the upper levels' node count: proofs at older heights cache their upper nodes too. */
+const UPPER_NODES_MAX = 2 * (1 + 16 + 256 + 4096);
 
 const cacheKey = (version: number, npath: string) => `${version}/${npath}`;
 
 export class StoredTree implements TreeReader, StateTreeReads {
-  private readonly upper = new Map<string, InternalNode>();
+  private upper = new Map<string, InternalNode>();
   private lower = new Map<string, InternalNode>();
   /** the tree's committed tip (undefined: this database has no tree yet) */
   tip: TreeVersion | undefined;
@@ -54,6 +56,7 @@ export class StoredTree implements TreeReader, StateTreeReads {
 
   private remember(k: string, npath: string, node: InternalNode): void {
     if (npath.length <= UPPER_DEPTH) {
+      if (this.upper.size >= UPPER_NODES_MAX) this.upper = new Map();
       this.upper.set(k, node);
       return;
     }
@@ -123,7 +126,7 @@ export function treeRows(batch: TreeBatch, keepVersions?: number): TreeRows {
     version: batch.version,
     root: encodeRoot(batch.root),
     nodes: batch.nodes.map(({ npath, node }) => [npath, encodeNode(node)]),
-    values: batch.values.map((v) => [asBuffer(v.path), v.key, v.value]),
+    values: batch.values.map((v) => [asBuffer(v.path), v.value]),
     stale: encodeStale(batch.staleNodes, batch.staleValues),
     ...(oldest > 0 ? { pruneUpTo: oldest } : {}),
   };

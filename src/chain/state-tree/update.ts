@@ -43,19 +43,9 @@ type Entry = { path: Uint8Array; ref: LeafRef; write?: undefined } | { path: Uin
 
 const HEX = '0123456789abcdef';
 
-// Paths of recently written keys (accounts and nonces are rewritten block after block):
-// a pure function's memo, bounded, emptied when full.
-const PATHS_MAX = 100_000;
-let paths = new Map<string, Uint8Array>();
-
+/** A key's path in the tree. */
 export function pathOf(key: string): Uint8Array {
-  let p = paths.get(key);
-  if (p === undefined) {
-    p = hash(key);
-    if (paths.size >= PATHS_MAX) paths = new Map();
-    paths.set(key, p);
-  }
-  return p;
+  return hash(key);
 }
 
 /** The block's writes as the tree takes them: path, value hash, sorted by path. */
@@ -184,9 +174,9 @@ class Updater {
  */
 export function updateTree(reader: TreeReader, parent: TreeVersion, version: number, writes: Iterable<[string, string | null]>): TreeBatch {
   assert(version > parent.version || (parent.version === -1 && version === 0), 'a tree version follows its parent');
+  assert(version <= 0xffff_ffff, 'tree versions (heights) fit the rows\' 32 bits');
   const u = new Updater(reader, version);
   const ws = treeWrites(writes);
-  for (let i = 1; i < ws.length; i++) assert(ws[i - 1]!.path !== ws[i]!.path, 'one write per key');
   const root = u.update(parent.root, ws, 0, ws.length, '');
   u.batch.root = root;
   u.batch.rootHash = rootHex(root);
