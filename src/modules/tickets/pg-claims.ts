@@ -1,6 +1,8 @@
-// Group commit of claims on PostgreSQL: the claims asked for during one turn of the event
-// loop go to the database as one statement (one round trip, one commit, one WAL flush)
-// instead of one each. The statement is the single claim's (pg-store.ts), over arrays:
+// Group commit of claims on PostgreSQL: one claim statement is in flight at a time, and the
+// claims asked for while it runs go to the database together as the next statement (one
+// round trip, one commit, one WAL flush) instead of one each. Under load a batch is as
+// large as what arrived during one commit; with nothing in flight a claim goes at the
+// next turn of the event loop. The statement is the single claim's (pg-store.ts), over arrays:
 // each row is claimed only if still unclaimed with the credit its redeem read, and only if
 // its PID's other row is not claimed; the token's hash is the primary key. A claim is
 // answered only after the statement committed. If the batch hits the primary key (a claim
@@ -46,6 +48,7 @@ interface Waiting {
 export class PgClaimBatcher {
   private queue: Waiting[] = [];
   private scheduled = false;
+  private inFlight = false;
   /** statements sent and claims in them, for the metrics */
   batches = 0;
   claims = 0;
@@ -60,20 +63,26 @@ export class PgClaimBatcher {
   claim(c: PendingClaim): Promise<boolean> {
     return new Promise((resolve, reject) => {
       this.queue.push({ claim: c, resolve, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => void this.flush());
-      }
+      this.schedule();
+    });
+  }
+
+  /** A flush at the next turn, unless one is due or a statement is in flight (its end flushes). */
+  private schedule(): void {
+    if (this.scheduled || this.inFlight || this.queue.length === 0) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.inFlight = true;
+      void this.flush().finally(() => {
+        this.inFlight = false;
+        this.schedule();
+      });
     });
   }
 
   private async flush(): Promise<void> {
     const batch = this.queue.splice(0, BATCH_MAX);
-    this.scheduled = false;
-    if (this.queue.length > 0) {
-      this.scheduled = true;
-      setImmediate(() => void this.flush());
-    }
     // One claim per token (a PID's two rows share it; one PID redeemed twice in one turn):
     // the others answer false once this batch is done, so that they read again after it.
     const byHash = new Map<string, Waiting>();
