@@ -6,7 +6,8 @@ import { assert } from '../../core/errors.js';
 import type { BlockContext } from '../../chain/module.js';
 import { formatAmount } from '../../core/amount.js';
 import type { HoldEvent, TransferEvent } from './events.js';
-import { adjustHeld, availableOf, getAccount, heldOf, holdKey, resolveAccount, transfer } from './state.js';
+import { adminIds, type LedgerGenesis } from './genesis.js';
+import { adjustHeld, availableOf, createModuleAccount, getAccount, heldOf, holdKey, moduleAccountId, resolveAccount, transfer } from './state.js';
 
 export interface LedgerKeeper {
   /** An account id from a name or an id, if the account exists. */
@@ -25,6 +26,14 @@ export interface LedgerKeeper {
   hold(account: string, amount: bigint): HoldEvent;
   /** Release what the calling module holds, never more (its `ledger.release` event). */
   release(account: string, amount: bigint): HoldEvent;
+  /**
+   * The id of the calling module's account `label` (its fee pot, escrow, insurance fund),
+   * opened with balance 0 on first use. It is named "<module>:<label>", a name no member
+   * can register, and has no key: only the module moves its funds, through this keeper.
+   */
+  moduleAccount(label: string): string;
+  /** Whether the account is an admin of the chain (a genesis admin, fixed by key). */
+  isAdmin(account: string): boolean;
 }
 
 export function ledgerKeeper(ctx: BlockContext, caller: string): LedgerKeeper {
@@ -65,5 +74,11 @@ export function ledgerKeeper(ctx: BlockContext, caller: string): LedgerKeeper {
       adjustHeld(state, account, -amount, caller);
       return { type: 'ledger.release', account, owner: caller, amount: money(amount) };
     },
+    moduleAccount(label) {
+      const id = moduleAccountId(caller, label);
+      if (!getAccount(state, id)) createModuleAccount(state, id, `${caller}:${label}`, ctx.height);
+      return id;
+    },
+    isAdmin: (account) => adminIds(ctx.params.moduleGenesis('ledger') as LedgerGenesis).has(account),
   };
 }
