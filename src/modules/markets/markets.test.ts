@@ -213,3 +213,36 @@ test('cancel_all releases every hold of the account', () => {
   assert.equal(r.events.filter((e) => e.type === 'markets.order_cancelled').length, 3);
   assert.equal(w.held(a), 0n);
 });
+
+test('liquidation: the book down to the insurance fund\'s reach, the fund pays the deficit', () => {
+  const w = withFuture();
+  const [alice, bob, carol, dave] = w.traders as [typeof w.root, typeof w.root, typeof w.root, typeof w.root];
+  w.send(w.root, 'ledger.send', { to: w.module('insurance'), amount: '5' });
+  w.send(bob, 'markets.order', order('btc-fut', 'sell', 50_000, 10));
+  w.send(alice, 'markets.order', order('btc-fut', 'buy', 50_000, 10));
+  // bankruptcy 45,000; with 5 in the fund the book may take it down to 44,500
+  w.block([[dave, 'markets.order', order('btc-fut', 'buy', 44_400, 10)], [dave, 'markets.order', order('btc-fut', 'buy', 44_800, 10)]]);
+  w.block([[carol, 'markets.order', order('btc-fut', 'sell', 46_000, 1)], [dave, 'markets.order', order('btc-fut', 'buy', 46_000, 1)]]);
+  assert.equal(w.position('btc-fut', alice), undefined);
+  // sold 10 at 44,800: equity 50 − 52 = −2, paid by the fund
+  assert.equal(w.balance(w.module('insurance')), 3n * U);
+  assert.equal(w.balance(alice), 1000n * U - 50n * U - 250_000n);
+  assert.equal(w.position('btc-fut', dave)!.size, 11);
+});
+
+test('liquidation with an empty book auto-deleverages the most profitable opposite position at the bankruptcy price', () => {
+  const w = withFuture();
+  const [alice, bob, carol, dave] = w.traders as [typeof w.root, typeof w.root, typeof w.root, typeof w.root];
+  w.send(bob, 'markets.order', order('btc-fut', 'sell', 50_000, 10));
+  w.send(alice, 'markets.order', order('btc-fut', 'buy', 50_000, 10));
+  const bobBefore = w.balance(bob);
+  const r = w.block([[carol, 'markets.order', order('btc-fut', 'sell', 46_000, 1)], [dave, 'markets.order', order('btc-fut', 'buy', 46_000, 1)]]);
+  assert.ok(r.every((x) => x.status === 'ok'));
+  const idle = w.chain.execute([]); // nothing more happens in an empty block
+  assert.deepEqual([idle.events, idle.writes.size], [[], 0]);
+  assert.equal(w.position('btc-fut', alice), undefined);
+  // bob (short 10 from 50,000, the most profitable) bought 10 at the bankruptcy price 45,000
+  assert.equal(w.position('btc-fut', bob), undefined);
+  assert.equal(w.balance(bob) - bobBefore, 50n * U + 50n * U);
+  assert.equal(w.position('btc-fut', carol)!.size, -1);
+});
