@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { match, type IncomingOrder, type Side, type Tif } from './matching.js';
 import { MemoryBook } from './memory-book.js';
+import { rng } from './testing.js';
 
 const BIG = { fillsMax: 1_000_000, scanMax: 1_000_000 };
 type Step = [account: string, side: Side, price: number, size: number, tif?: Tif];
@@ -89,19 +90,6 @@ class NaiveBook {
     for (const r of this.orders) if (r.side === side) m.set(r.price, (m.get(r.price) ?? 0) + r.size);
     return [...m].sort((a, b) => (side === 'buy' ? b[0] - a[0] : a[0] - b[0]));
   }
-}
-
-/** A small deterministic generator (xorshift32): the same seed, the same orders. */
-export function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 0x1_0000_0000;
-  };
 }
 
 test('differential: the core over a memory book agrees with a naive matcher on 20,000 random orders', () => {

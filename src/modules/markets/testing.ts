@@ -2,7 +2,7 @@
 // markets; funded genesis accounts (root is the admin); helpers that submit one block and
 // check every module's invariants after it.
 import assert from 'node:assert/strict';
-import type { Receipt } from '../../chain/envelope.js';
+import type { Receipt, TxEvent } from '../../chain/envelope.js';
 import { createTestChain, testAccount, type TestAccount, type TestChain } from '../../chain/testing/test-chain.js';
 import { ledgerChain } from '../ledger/index.js';
 import { accountKey, moduleAccountId, type LedgerAccount } from '../ledger/state.js';
@@ -29,6 +29,8 @@ export interface World {
   market(id: string): Market;
   position(id: string, a: TestAccount): Position | undefined;
   module(label: 'escrow' | 'fees' | 'insurance'): string;
+  /** every beginBlock/endBlock event of the committed blocks, in order */
+  hookEvents: TxEvent[];
 }
 
 export function marketsWorld(options: { traders?: number; balance?: string; oracle?: ChainModule<OracleKeeper> } = {}): World {
@@ -51,6 +53,7 @@ export function marketsWorld(options: { traders?: number; balance?: string; orac
     block(txs, opts = {}) {
       const out = chain.block(txs.map(([a, type, body]) => chain.tx(a, type, body)), opts.time === undefined ? {} : { time: opts.time });
       assert.deepEqual(out.excluded, [], 'no transaction excluded');
+      if (out.block) w.hookEvents.push(...out.result.events);
       if (opts.invariants !== false) assert.deepEqual(chain.invariants(), [], `invariants after block ${chain.height}`);
       return out.receipts;
     },
@@ -62,6 +65,7 @@ export function marketsWorld(options: { traders?: number; balance?: string; orac
     market: (m) => getMarket({ get: (k) => chain.get(k), entries: () => [] }, m)!,
     position: (m, a) => getPosition({ get: (k) => chain.get(k), entries: () => [] }, m, a.id),
     module: (label) => moduleAccountId('markets', label),
+    hookEvents: [],
   };
   return w;
 }
@@ -78,3 +82,17 @@ export const PERP = {
 };
 
 export const order = (market: string, side: 'buy' | 'sell', price: number, size: number, extra: Record<string, unknown> = {}) => ({ market, side, price, size, ...extra });
+
+/** A small deterministic generator (xorshift32): the same seed, the same orders. */
+export function rng(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x / 0x1_0000_0000;
+  };
+}
+
