@@ -2,9 +2,10 @@
 import type { TallyModule } from '../chain/app-module.js';
 import { ledgerModule } from './ledger/index.js';
 import { notaryModule } from './notary/index.js';
+import { oracleModule } from './oracle/index.js';
 import { ticketsModule } from './tickets/index.js';
 
-export const allModules: TallyModule[] = [ledgerModule, ticketsModule, notaryModule];
+export const allModules: TallyModule[] = [ledgerModule, ticketsModule, notaryModule, oracleModule];
 
 /** The chain parts: what the executor and every verifier run. */
 export const chainModules = allModules.map((m) => m.chain);

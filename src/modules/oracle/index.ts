@@ -1,0 +1,21 @@
+// The oracle module: BIP340 oracles that announce digit-decomposed events and attest their
+// outcomes (dlcspecs Oracle.md), and evidence of nonce reuse that freezes an oracle.
+// Markets settle from it through the keeper. No genesis state.
+import type { TallyModule } from '../../chain/app-module.js';
+import type { ChainModule } from '../../chain/module.js';
+import { oracleKeeper, type OracleKeeper } from './keeper.js';
+import { oracleQueries } from './queries.js';
+import { oracleTxTypes } from './txs.js';
+
+export const oracleChain: ChainModule<OracleKeeper> = {
+  name: 'oracle',
+  txTypes: oracleTxTypes,
+  queries: oracleQueries,
+  keeper: oracleKeeper,
+};
+
+export const oracleModule: TallyModule = {
+  name: 'oracle',
+  chain: oracleChain,
+  app: {},
+};
