@@ -11,6 +11,8 @@ import type { Side } from './matching.js';
 import { markPrice } from './risk.js';
 import { accountOrdersPrefix, bookPrefix, getMarket, MARKET_PREFIX, orderKey, positionKey, type BookOrder, type Market, type Position } from './state.js';
 import { MARKET_ID } from './txs.js';
+import { tradeRows } from './trades.js';
+import { bookChecksum } from './checksum.js';
 
 const params = <T>(schema: Parameters<typeof decode<T>>[0], raw: unknown): T => decode(schema, raw, 'bad_query', 'params');
 const marketParam = string({ pattern: MARKET_ID, maxLength: 32, what: 'a market id' });
@@ -45,7 +47,7 @@ export function depth(state: StateReader, m: string, side: Side, levels: number)
   return out.slice(0, levels);
 }
 
-/** A checksum over the top levels a feed client can compare with its own book: CRC-free, plain text "p:s,p:s|p:s" hashed? Kept as text hash in feeds.ts. */
+/** Both sides' depth, best first. */
 export function bookView(state: StateReader, m: string, levels: number): { bids: Array<[number, number]>; asks: Array<[number, number]> } {
   return { bids: depth(state, m, 'buy', levels), asks: depth(state, m, 'sell', levels) };
 }
@@ -84,7 +86,21 @@ export const marketsQueries: Query[] = [
     run(ctx, raw) {
       const p = params(object({ market: marketParam, depth: withDefault(int({ min: 1, max: marketLimits.depthMax, text: true }), 20) }), raw);
       market(ctx.state, p.market);
-      return { market: p.market, ...bookView(ctx.state, p.market, p.depth) };
+      const book = bookView(ctx.state, p.market, p.depth);
+      return { market: p.market, height: ctx.chain.store.tip()?.height ?? null, ...book, checksum: bookChecksum(book) };
+    },
+  },
+  {
+    name: 'markets.trades',
+    summary: 'a market\'s trades, newest first: {market, limit?, before?} (before: a trade seq, to page back)',
+    run(ctx, raw) {
+      const p = params(object({
+        market: marketParam,
+        limit: withDefault(int({ min: 1, max: marketLimits.depthMax, text: true }), 50),
+        before: withDefault(int({ min: 0, text: true }), Number.MAX_SAFE_INTEGER),
+      }), raw);
+      market(ctx.state, p.market);
+      return { market: p.market, trades: tradeRows(ctx.chain.store, p.market, p.before, p.limit) };
     },
   },
   {
