@@ -70,6 +70,8 @@ function createFromDeps(deps: MarketsDeps): TxType<CreateBody> {
     type: 'markets.create',
     parse(raw) {
       const b = createBody(raw);
+      // "accounts" is a path segment of the HTTP routes (/v1/markets/accounts/:account/...).
+      if (b.id === 'accounts') fail('bad_market', 'the market id "accounts" is reserved');
       if (b.maintenanceMarginBps === 0 || b.maintenanceMarginBps >= b.initialMarginBps) fail('bad_margin', 'maintenanceMarginBps must be above 0 and below initialMarginBps');
       if (new Set(b.oracles).size !== b.oracles.length) fail('bad_oracle', 'an oracle is listed twice');
       if (b.kind === 'future' && b.event === undefined) fail('bad_event', 'a future names the event its oracles attest at maturity ("event")');
