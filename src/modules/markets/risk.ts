@@ -167,13 +167,15 @@ function settle(c: Clearing, oracle: OracleKeeper): void {
   c.move(c.accounts.insurance, c.accounts.escrow, fromFund);
   const shortfall = need - fromFund;
   let total = 0n;
+  const payments: Array<{ to: string; amount: bigint }> = [];
   for (const o of owed) {
     const paid = o.pay <= 0n ? 0n : o.pay - (shortfall === 0n ? 0n : ceilDiv(shortfall * o.pay, winners));
-    c.move(c.accounts.escrow, o.account, paid);
+    if (paid > 0n) payments.push({ to: o.account, amount: paid });
     total += paid;
     c.writePosition(o.account, o.p, { size: 0, cost: '0', collateral: '0' });
     c.events.push({ type: 'markets.settled_position', market: m.id, account: o.account, size: o.p.size, paid: paid.toString() });
   }
+  c.events.push(...c.ledger.transferMany(c.accounts.escrow, payments));
   c.move(c.accounts.escrow, c.accounts.insurance, share + fromFund - total);
   m.status = 'settled';
   m.settlement = P;
