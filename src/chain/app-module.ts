@@ -59,6 +59,10 @@ export interface CliContext {
   query(name: string, params: Record<string, unknown>, options: Record<string, unknown>): Promise<unknown>;
   /** Call a node method (node.info, tx.get, query, ...) on the node the options point at. */
   call(method: string, params: Record<string, unknown>, options: Record<string, unknown>): Promise<unknown>;
+  /** The keystore directory (--home, else $TALLY_HOME, else ~/.tally): for a module's own key files. */
+  home(options: Record<string, unknown>): string;
+  /** A passphrase: from `file` (first line of a 0600 file), else $envVar (default TALLY_PASSPHRASE), else the terminal; `confirm` asks twice. */
+  passphrase(prompt: string, options: { file?: string; envVar?: string; confirm?: boolean }): Promise<string>;
   /** The --key signer, after asking for (or reading) its passphrase: for signing offline things. */
   signer(options: Record<string, unknown>): Promise<Signer & { id: string }>;
   /** A query signed by the --key account (for queries that answer by role, like an audit). */

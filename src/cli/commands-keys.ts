@@ -1,4 +1,4 @@
-// `tally keys new|list|show|export|import|passwd|rotate`.
+// `tally keys new|list|show|export|import|passwd|backup|restore|rotate`.
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { fail } from '../core/errors.js';
@@ -9,6 +9,7 @@ import {
   loadSigner, readPassphrase, resolveKeyName, withPassphrase,
 } from './keystore.js';
 import { addClientOptions, homeDir, submitSignedBy, withClient, type ClientOptions } from './context.js';
+import { backupKeystore, restoreKeystore } from './keystore-backup.js';
 import { output, table } from './output.js';
 
 const homeOption = ['--home <dir>', 'keystore directory (default: $TALLY_HOME or ~/.tally)'] as const;
@@ -39,6 +40,9 @@ function retiredKey(k: { id: string; pub: string }, list: Array<{ id: string; pu
   if (onNode) return onNode !== k.pub;
   return k.id === accountOfOwnKey(k) && list.some((j) => j.pub !== k.pub && j.id === k.id && j.id !== accountOfOwnKey(j));
 }
+
+/** $TALLY_BACKUP_PASSPHRASE when set, else the default ($TALLY_PASSPHRASE). */
+const backupEnv = (): { envVar?: string } => (process.env.TALLY_BACKUP_PASSPHRASE !== undefined ? { envVar: 'TALLY_BACKUP_PASSPHRASE' } : {});
 
 function warnIfEmpty(name: string, passphrase: string): void {
   if (passphrase === '') process.stderr.write(emptyPassphraseWarning(name) + '\n');
@@ -119,6 +123,32 @@ export function registerKeyCommands(program: Command): void {
       const info = await changePassphrase(home, name, current, next);
       warnIfEmpty(name, next);
       output(opts, info, () => `changed the passphrase of key "${info.name}" (${info.path})`);
+    });
+
+  keys.command('backup')
+    .description('the whole keystore (account keys, oracle keys and their nonces) as one encrypted file; positions and balances live on chain and need no backup')
+    .requiredOption('--out <file>', 'the backup file to write (mode 0600; an existing file only with --force)')
+    .option('--force', 'replace an existing --out file')
+    .option(...homeOption)
+    .option('--passphrase-file <file>', "the backup's passphrase: first line of a 0600 file (before $TALLY_BACKUP_PASSPHRASE, $TALLY_PASSPHRASE and the prompt)")
+    .option('--json', 'print JSON')
+    .action(async (opts: KeyOptions & { out: string; force?: boolean }) => {
+      const passphrase = await readPassphrase('Passphrase for the backup: ', { confirm: true, file: opts.passphraseFile, ...backupEnv() });
+      const r = backupKeystore(homeDir(opts), opts.out, passphrase, opts.force === true);
+      output(opts, r, () => `backed up ${r.entries.length} file(s) to ${r.file}
+restore with: tally keys restore ${r.file}`);
+    });
+
+  keys.command('restore').argument('<file>', 'a file made by `tally keys backup`')
+    .description('restore a keystore backup: checked whole (checksum, passphrase, every entry) before anything is written; differing files only with --force')
+    .option('--force', 'replace keystore files that differ from the backup')
+    .option(...homeOption)
+    .option('--passphrase-file <file>', "the backup's passphrase: first line of a 0600 file (before $TALLY_BACKUP_PASSPHRASE, $TALLY_PASSPHRASE and the prompt)")
+    .option('--json', 'print JSON')
+    .action(async (file: string, opts: KeyOptions & { force?: boolean }) => {
+      const passphrase = await readPassphrase('Passphrase of the backup: ', { file: opts.passphraseFile, ...backupEnv() });
+      const r = restoreKeystore(homeDir(opts), file, passphrase, opts.force === true);
+      output(opts, r, () => `restored ${r.restored.length} file(s), replaced ${r.replaced.length}, ${r.unchanged.length} already identical`);
     });
 
   addClientOptions(keys.command('rotate')

@@ -8,7 +8,7 @@ import { signTx, type Receipt, type Tx } from '../chain/envelope.js';
 import { signQuery } from '../chain/query-auth.js';
 import type { Signer } from '../core/keys.js';
 import type { CliContext, SubmitResult } from '../chain/app-module.js';
-import { defaultHome, keyInfo, loadSigner, resolveKeyName, withPassphrase } from './keystore.js';
+import { defaultHome, keyInfo, loadSigner, readPassphrase, resolveKeyName, withPassphrase } from './keystore.js';
 import { output } from './output.js';
 
 export interface ClientOptions {
@@ -101,6 +101,10 @@ export const cliContext: CliContext = {
   signedQuery: (name, params, options) => signedQuery(options as ClientOptions, name, params),
   call: (method, params, options) => withClient(options as ClientOptions, (c) => c.call(method, params)),
   signer: (options) => unlockKey(options as ClientOptions),
+  home: (options) => homeDir(options as ClientOptions),
+  passphrase: (prompt, options) => readPassphrase(prompt, {
+    ...(options.file !== undefined ? { file: options.file } : {}), ...(options.envVar !== undefined ? { envVar: options.envVar } : {}), ...(options.confirm ? { confirm: true } : {}),
+  }),
   output: (options, value, human) => output(options as { json?: boolean }, value, human),
   clientOptions: addClientOptions,
   dataDir: (options) => (options as { data?: string }).data ?? defaultDataDir(),

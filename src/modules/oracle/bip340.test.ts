@@ -1,6 +1,7 @@
 // The BIP340 path the chain uses, against published vectors: BIP340's own test vectors
 // for verification, dlcspecs' Schnorr vectors for signing with a chosen nonce, and the
 // dlcspecs announcement vector for the event serialization (rust-dlc's plain SHA-256).
+import fs from 'node:fs';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { toHex } from '../../core/encoding.js';
@@ -101,4 +102,23 @@ test('two signatures with one nonce over different outcomes give the key away', 
     assert.equal(toHex(xOnly(h(d.toString(16).padStart(64, '0')))), toHex(pub));
     assert.equal(recoverSecret(pub, m1, s1, m1, s1), undefined, 'one message is no evidence');
   }
+});
+
+test('the README vector: both profiles\' messages and signatures, and an event\'s serialization', () => {
+  const readme = fs.readFileSync(new URL('../../../../README.md', import.meta.url), 'utf8');
+  const section = readme.slice(readme.indexOf('### Oracles'));
+  const scalar = (n: bigint): Buffer => Buffer.from(n.toString(16).padStart(64, '0'), 'hex');
+  const facts: string[] = [toHex(xOnly(scalar(3n))), toHex(xOnly(scalar(7n)))];
+  for (const profile of ['dlcspecs-v0', 'sha256-plain'] as const) {
+    const m = outcomeMessage(profile, '7');
+    const sig = signWithNonce(m, scalar(3n), scalar(7n));
+    assert.ok(verifyBip340(sig, m, xOnly(scalar(3n))));
+    facts.push(`| \`${profile}\` | \`${toHex(m)}\` | \`${toHex(sig)}\` |`);
+  }
+  const event = serializeEvent({
+    eventId: 'btcusd-1700000000', maturity: 1700000000, base: 10, signed: false, digits: 2, unit: 'USD', precision: 0,
+    nonces: [toHex(xOnly(scalar(7n))), toHex(xOnly(scalar(8n)))],
+  });
+  facts.push(toHex(event), toHex(announcementMessage('dlcspecs-v0', event)), toHex(announcementMessage('sha256-plain', event)));
+  for (const f of facts) assert.ok(section.includes(f), `README, Oracles, says ${f}`);
 });

@@ -72,3 +72,24 @@ export function decomposeValue(shape: DigitShape, value: bigint): { outcomes: st
   }
   return { outcomes: shape.signed ? [negative ? '-' : '+', ...digits] : digits, clamped };
 }
+
+const DECIMAL = /^(-?)(\d{1,40})(?:\.(\d{1,40}))?$/;
+
+/**
+ * The integer outcome for a decimal value at a precision (value = outcome × 10^precision),
+ * rounded half away from zero: "97123.456" at precision -2 is 9712346. Exact, no floats.
+ */
+export function decimalToOutcome(text: string, precision: number): bigint {
+  const m = DECIMAL.exec(text.trim());
+  if (!m) throw new RangeError(`"${text.slice(0, 48)}" is not a decimal number`);
+  const frac = m[3] ?? '';
+  const n = BigInt(m[2]! + frac);
+  const shift = frac.length + precision; // value = n / 10^frac; outcome = n / 10^(frac + precision)
+  let magnitude: bigint;
+  if (shift <= 0) magnitude = n * 10n ** BigInt(-shift);
+  else {
+    const d = 10n ** BigInt(shift);
+    magnitude = n / d + ((n % d) * 2n >= d ? 1n : 0n);
+  }
+  return m[1] === '-' ? -magnitude : magnitude;
+}

@@ -3,8 +3,10 @@
 // Markets settle from it through the keeper. No genesis state.
 import type { TallyModule } from '../../chain/app-module.js';
 import type { ChainModule } from '../../chain/module.js';
+import { oracleCli } from './cli.js';
 import { oracleKeeper, type OracleKeeper } from './keeper.js';
 import { oracleQueries } from './queries.js';
+import { oracleRoutes } from './routes.js';
 import { oracleTxTypes } from './txs.js';
 
 export const oracleChain: ChainModule<OracleKeeper> = {
@@ -17,5 +19,8 @@ export const oracleChain: ChainModule<OracleKeeper> = {
 export const oracleModule: TallyModule = {
   name: 'oracle',
   chain: oracleChain,
-  app: {},
+  app: {
+    routes: oracleRoutes,
+    cli: oracleCli,
+  },
 };
