@@ -116,6 +116,7 @@ function indexUpdate(c: Clearing, oracle: OracleKeeper, eventId: string): void {
 function funding(c: Clearing, eventId: string): void {
   const m = c.market;
   m.lastFunding = eventId;
+  delete m.scannedMark;
   const index = m.index!;
   const mark = markPrice(m) ?? index;
   const cap = Math.floor((index * m.fundingCapBps) / 10_000);
@@ -188,6 +189,9 @@ function liquidationScan(c: Clearing): void {
   const m = c.market;
   const mark = markPrice(m);
   if (mark === undefined || m.positions === 0) return;
+  // Equity moves only with the mark or the collateral (funding clears scannedMark): at the
+  // mark of a complete scan that left nothing under maintenance, there is nothing to find.
+  if (m.scannedMark === mark && m.scanAfter === undefined) return;
   const prefix = positionPrefix(m.id);
   const limit = marketLimits.liquidationScanPerBlock;
   const after = m.scanAfter;
@@ -203,6 +207,9 @@ function liquidationScan(c: Clearing): void {
     const p = c.position(account);
     if (p.size !== 0 && equity(m, p, mark) < maintenanceMargin(m, p, mark)) liquidate(c, account, mark);
   }
+  // A liquidation trades (positions open at its fill prices): the next block scans again.
+  if (m.scanAfter === undefined && under.length === 0) m.scannedMark = mark;
+  else delete m.scannedMark;
 }
 
 /**

@@ -61,6 +61,8 @@ export interface Market {
   lastFunding?: string;
   /** where the maintenance scan resumes next block */
   scanAfter?: string;
+  /** the mark at which the last complete scan found nothing left to liquidate (idle blocks skip the scan) */
+  scannedMark?: number;
 }
 
 export interface BookOrder {

@@ -205,6 +205,8 @@ function placeFromDeps(deps: MarketsDeps): TxType<OrderBody> {
         c.fill(me, b.side, f.price, f.size, m.takerFeeBps);
         c.events.push({ type: 'markets.fill', market: m.id, seq: c.market.trades++, price: f.price, size: f.size, side: b.side, maker: o.account, taker: me, makerOrder: o.id, takerOrder: id });
         c.market.last = f.price;
+        // positions opened at this price: the next maintenance scan must run
+        delete c.market.scannedMark;
       }
       if (result.rest) {
         const hold = orderHold(m, b.price, result.remaining);
