@@ -238,7 +238,10 @@ test('liquidation with an empty book auto-deleverages the most profitable opposi
   const bobBefore = w.balance(bob);
   const r = w.block([[carol, 'markets.order', order('btc-fut', 'sell', 46_000, 1)], [dave, 'markets.order', order('btc-fut', 'buy', 46_000, 1)]]);
   assert.ok(r.every((x) => x.status === 'ok'));
-  const idle = w.chain.execute([]); // nothing more happens in an empty block
+  // the next block scans at the new mark and records it; after that idle blocks write nothing
+  w.send(w.root, 'ledger.send', { to: carol.id, amount: '1' });
+  assert.equal(w.market('btc-fut').scannedMark, 46_000);
+  const idle = w.chain.execute([]);
   assert.deepEqual([idle.events, idle.writes.size], [[], 0]);
   assert.equal(w.position('btc-fut', alice), undefined);
   // bob (short 10 from 50,000, the most profitable) bought 10 at the bankruptcy price 45,000
