@@ -3,7 +3,7 @@
 //
 //   markets/market/<m>                         Market (definition and running fields)
 //   markets/book/<m>/<b|a>/<price>/<height>/<index>/<seq>   BookOrder
-//       bids store 10^16-1-price so that ascending key order is price-time priority on
+//       bids store 10^15-1-price so that ascending key order is price-time priority on
 //       both sides: best price first, then (height, index, seq) — never a clock.
 //   markets/order/<m>/<orderId>                 the book key of a resting order
 //   markets/acct/<account>/<m>/<orderId>        1: an account's resting orders (cancel_all, reads)
@@ -90,7 +90,8 @@ export interface Position {
   collateral: string;
 }
 
-export const PRICE_DIGITS = 16;
+/** 15 digits: 10^15 − 1 is exact in a double (10^16 − 1 is not, and would misorder bids). */
+export const PRICE_DIGITS = 15;
 const PRICE_CEIL = 10 ** PRICE_DIGITS - 1;
 const pad = (n: number, width: number) => String(n).padStart(width, '0');
 
