@@ -6,7 +6,11 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { cleanup, cli, cliOk, getOk, httpGet, sleep, startNode, tempDir, type NodeProcess } from './helpers.js';
+import WebSocket from 'ws';
+import { toHex } from '../src/core/encoding.js';
+import { outcomeMessage, signWithNonce } from '../src/modules/oracle/bip340.js';
+import { loadEventSecrets, unlockOracleKey } from '../src/modules/oracle/keyfile.js';
+import { cleanup, cli, cliOk, getOk, httpGet, PASSPHRASE, sleep, startNode, tempDir, withTimeout, type NodeProcess } from './helpers.js';
 
 describe('oracle CLI on a running node', { timeout: 120_000 }, () => {
   let node: NodeProcess;
@@ -69,12 +73,47 @@ describe('oracle CLI on a running node', { timeout: 120_000 }, () => {
   it('runs the reference feed from a file: a price beyond the range is attested at the bound', async () => {
     const source = path.join(home, 'price.txt');
     fs.writeFileSync(source, '{"price": "1234567.89"}\n');
-    const out = await cliOk(home, ['oracle', 'feed', '--oracle-key', 'prices', '--source', source, '--every', '2', '--count', '1', '--digits', '4', '--prefix', 'feed',
-      '--key', 'alice', ...at()], 60_000);
+    const ws = new WebSocket(`${node.http.replace(/^http/, 'ws')}/v1/ws?topic=oracle.attestations&oracle=${pubkey}`);
+    const messages: any[] = [];
+    ws.on('message', (m) => messages.push(JSON.parse(m.toString())));
+    await withTimeout(new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); }), 10_000, 'WebSocket open');
+    let out: any;
+    try {
+      out = await cliOk(home, ['oracle', 'feed', '--oracle-key', 'prices', '--source', source, '--every', '2', '--count', '1', '--digits', '4', '--prefix', 'feed',
+        '--key', 'alice', ...at()], 60_000);
+      const deadline = Date.now() + 10_000;
+      while (messages.length === 0) {
+        assert.ok(Date.now() < deadline, 'no oracle.attestations message within 10 s');
+        await sleep(20);
+      }
+    } finally {
+      ws.close();
+    }
+    assert.equal(messages[0].type, 'oracle');
+    assert.deepEqual(messages[0].events.map((e: any) => [e.type, e.eventId, e.outcome, e.atBound]), [['oracle.attested', out.attested[0].eventId, '9999', true]]);
     assert.equal(out.attested.length, 1);
     const [{ eventId, outcome }] = out.attested;
     assert.equal(outcome, '9999');
     const ev = await getOk(`${node.http}/v1/oracles/${pubkey}/events/${eventId}`);
     assert.deepEqual([ev.attestation.outcome, ev.attestation.atBound, ev.digits], ['9999', true, 4]);
+  });
+
+  it('turns a nonce signed twice into evidence that freezes the oracle', async () => {
+    // The operator's secrets, as a leaked or careless signer would have them: sign another
+    // outcome for digit 4 of btc-1 with the nonce the chain already has a signature for.
+    process.env.TALLY_SCRYPT_N = '1024';
+    const { secret } = unlockOracleKey(home, 'prices', PASSPHRASE);
+    const k = Buffer.from(loadEventSecrets(home, 'prices', secret, pubkey, 'btc-1').nonces[4]!, 'hex');
+    const onChain = await getOk(`${node.http}/v1/oracles/${pubkey}/events/btc-1`);
+    const first = `${onChain.attestation.outcomes[4]}:${onChain.attestation.sigs[4]}`;
+    const second = `3:${toHex(signWithNonce(outcomeMessage('sha256-plain', '3'), secret, k))}`;
+    const bad = await cli(home, ['oracle', 'evidence', pubkey, first, first, '--key', 'alice', ...at()]);
+    assert.match(bad.stdout + bad.stderr, /bad_evidence/);
+    const ev = await cliOk(home, ['oracle', 'evidence', pubkey, first, second, '--key', 'alice', ...at()]);
+    assert.equal(ev.receipt.events[0].type, 'oracle.frozen');
+    const o = await getOk(`${node.http}/v1/oracles/${pubkey}`);
+    assert.deepEqual([o.status, o.frozen.height], ['frozen', ev.receipt.height]);
+    const announce = await cli(home, ['oracle', 'announce', '--oracle-key', 'prices', '--event', 'btc-9', '--maturity', '+5', '--key', 'alice', ...at()]);
+    assert.match(announce.stdout + announce.stderr, /oracle_frozen/);
   });
 });

@@ -48,6 +48,18 @@ export const HELP_EXAMPLES: Record<string, Array<[string, string]>> = {
     ['tally bench --node http://127.0.0.1:7700 --socket ~/.tally/node/tally.sock', 'a running dev node over HTTP and its socket'],
     ['tally bench --node https://ledger.example.org --yes', 'a chain that is not a dev chain: it keeps the accounts and transfers'],
   ],
+  'keys backup': [
+    ['tally keys backup --out ~/tally-keys.backup', 'every key of the keystore in one encrypted file (asks for a backup passphrase twice)'],
+  ],
+  'keys restore': [
+    ['tally keys restore ~/tally-keys.backup --home ~/.tally', 'checked whole first; files that differ are replaced only with --force'],
+  ],
+  'oracle feed': [
+    ['tally oracle feed --oracle-key prices --key alice --source https://prices.example.org/btcusd.json --every 60 --digits 9 --precision -2 --unit USD', 'announce a BTC/USD event each minute and attest it at maturity'],
+  ],
+  'oracle attest': [
+    ['tally oracle attest btcusd-1700000000 97123.45 --oracle-key prices --key alice', 'split into digits, clamped to the range, signed with the announced nonces'],
+  ],
   'completion': [
     ['source <(tally completion bash)', 'bash, this shell; for good: tally completion bash > /etc/bash_completion.d/tally'],
     ['tally completion zsh > "${fpath[1]}/_tally"', 'zsh, then start a new shell'],

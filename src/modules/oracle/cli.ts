@@ -60,6 +60,15 @@ function shapeOf(opts: Opts) {
   return { base: opts.base as number, signed: opts.signed === true, digits: opts.digits as number, unit: opts.unit as string, precision: opts.precision as number };
 }
 
+/** "OUTCOME:SIG" as an evidence half: a 64-hex OUTCOME is the BIP340 message itself. */
+function evidencePart(text: string): { outcome?: string; message?: string; sig: string } {
+  const cut = text.lastIndexOf(':');
+  const head = text.slice(0, Math.max(cut, 0));
+  const sig = text.slice(cut + 1);
+  if (cut < 1 || !/^[0-9a-f]{128}$/.test(sig)) fail('bad_args', `"${text.slice(0, 40)}..." is not OUTCOME:SIG (SIG: 128 lowercase hex)`);
+  return /^[0-9a-f]{64}$/.test(head) ? { message: head, sig } : { outcome: head, sig };
+}
+
 export function oracleCli(program: Command, cli: CliContext): void {
   const oracle = program.command('oracle').description('run a BIP340 oracle: keys, register, announce, attest, and a reference price feed');
 
@@ -118,6 +127,16 @@ export function oracleCli(program: Command, cli: CliContext): void {
       const events = (await cli.query('oracle.events', { oracle: pubkey, limit: 50 }, opts)) as { items: EventRecord[] };
       cli.output(opts, { ...o, recent: events.items }, () => table([['oracle', o.pubkey], ['name', o.name], ['owner', o.owner], ['profile', o.profile], ['status', o.status], ['events', String(o.events)]]) + '\n' +
         table(events.items.map((e) => [e.eventId, `${new Date(e.maturity * 1000).toISOString()}  ${e.status}${e.attestation ? `  outcome ${e.attestation.outcome}` : ''}`])));
+    });
+
+  cli.clientOptions(oracle.command('evidence')
+    .description("submit evidence of nonce reuse: two signatures by the oracle with one R over different outcomes freeze it")
+    .argument('<pubkey>', "the oracle's x-only public key (64 hex)")
+    .argument('<first>', 'OUTCOME:SIG (OUTCOME an outcome string, or the 32-byte message in 64 hex; SIG 128 hex)')
+    .argument('<second>', 'OUTCOME:SIG, another message signed with the same R'))
+    .action(async (pubkey: string, first: string, second: string, opts: Opts) => {
+      const receipt = await cli.submitTx('oracle.evidence', { oracle: pubkey, a: evidencePart(first), b: evidencePart(second) }, opts);
+      cli.output(opts, { oracle: pubkey, receipt }, () => `oracle ${pubkey} is frozen (block ${receipt.height})`);
     });
 
   shapeOptions(cli.clientOptions(oracle.command('feed').description('a reference price feed: announce on a schedule, attest from a file or URL at each maturity')))

@@ -1,9 +1,11 @@
 // The oracle module: BIP340 oracles that announce digit-decomposed events and attest their
 // outcomes (dlcspecs Oracle.md), and evidence of nonce reuse that freezes an oracle.
 // Markets settle from it through the keeper. No genesis state.
-import type { TallyModule } from '../../chain/app-module.js';
+import type { TallyModule, WsTopic } from '../../chain/app-module.js';
+import { attestationsTopic } from './feeds.js';
 import type { ChainModule } from '../../chain/module.js';
 import { oracleCli } from './cli.js';
+import { oracleInvariants } from './invariants.js';
 import { oracleKeeper, type OracleKeeper } from './keeper.js';
 import { oracleQueries } from './queries.js';
 import { oracleRoutes } from './routes.js';
@@ -14,6 +16,7 @@ export const oracleChain: ChainModule<OracleKeeper> = {
   txTypes: oracleTxTypes,
   queries: oracleQueries,
   keeper: oracleKeeper,
+  invariants: oracleInvariants,
 };
 
 export const oracleModule: TallyModule = {
@@ -22,5 +25,6 @@ export const oracleModule: TallyModule = {
   app: {
     routes: oracleRoutes,
     cli: oracleCli,
+    wsTopics: [attestationsTopic as WsTopic],
   },
 };

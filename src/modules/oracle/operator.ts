@@ -50,6 +50,7 @@ export async function eventOnChain(cli: CliContext, pubkey: string, eventId: str
 /** Announce an event with nonces made (and stored) here; a failed announcement may be retried with the same nonces. */
 export async function announceEvent(cli: CliContext, op: Operator, event: EventShape, opts: Opts): Promise<{ receipt: Receipt; nonces: string[] }> {
   const o = await oracleOnChain(cli, op.pubkey, opts);
+  if (o.status === 'frozen') fail('oracle_frozen', `oracle ${op.pubkey} was frozen by nonce-reuse evidence; it announces nothing more`, { status: 409 });
   if (await eventOnChain(cli, op.pubkey, event.eventId, opts)) fail('event_exists', `oracle ${op.pubkey} already announced event "${event.eventId}"`, { status: 409 });
   let secrets: Uint8Array[];
   if (hasEventSecrets(op.home, op.keyName, event.eventId)) {

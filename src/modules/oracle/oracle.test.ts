@@ -1,20 +1,27 @@
 // The oracle module through the one executor: register, announce, attest in both
 // profiles, every refusal (which changes nothing but the sender's nonce), nonce-reuse
 // evidence that freezes the oracle, outcomes at the bound, and the keeper markets reads.
-import { test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestChain, testAccount, TEST_GENESIS_TIME, type TestAccount, type TestChain } from '../../chain/testing/test-chain.js';
 import type { ChainModule } from '../../chain/module.js';
 import { authKey } from '../../chain/state.js';
+import { verifyChain } from '../../chain/replay.js';
+import { VerifierPool } from '../../chain/verifier.js';
 import { toHex } from '../../core/encoding.js';
 import { ledgerChain } from '../ledger/index.js';
 import { outcomeMessage, xOnly, type OracleProfile } from './bip340.js';
 import { oracleChain } from './index.js';
 import type { OracleKeeper } from './keeper.js';
 import { announceBodyFor, attestBodyFor, newNonceSecrets, registerBodyFor } from './sign.js';
+import { oracleInvariants } from './invariants.js';
 import { eventKey, oracleKey } from './state.js';
 
 const T0 = TEST_GENESIS_TIME / 1000;
+
+let pool: VerifierPool;
+before(() => { pool = new VerifierPool(1); });
+after(() => pool.close());
 
 /** A module that reads the keeper in endBlock, as markets does, and reports what it saw. */
 const probe: ChainModule = {
@@ -156,7 +163,7 @@ test('an outcome beyond the range is attested at the bound', () => {
   assert.deepEqual(saw.attested, [{ oracle: o.pub, eventId: 'hi' }, { oracle: o.pub, eventId: 'lo' }], 'in attestation order');
 });
 
-test('nonce reuse: evidence freezes the oracle; its events can no longer be attested', () => {
+test('nonce reuse: evidence freezes the oracle; its events can no longer be attested', async () => {
   const { chain, alice, bob } = world();
   const o = oracleKeyOf('reuse', 'sha256-plain');
   one(chain, alice, 'oracle.register', registerBodyFor(o.secret, 'oracles', alice.id, o.profile, 'reuse'));
@@ -183,6 +190,13 @@ test('nonce reuse: evidence freezes the oracle; its events can no longer be atte
   refused(chain, alice, 'oracle.announce', announceBodyFor(o.secret, o.profile, { eventId: 'e3', maturity: T0, ...shape }, newNonceSecrets(shape)), 'oracle_frozen');
   refused(chain, bob, 'oracle.evidence', { oracle: o.pub, a: sigA, b: sigB }, 'oracle_frozen');
   assert.equal(chain.get<{ status: string }>(eventKey(o.pub, 'e1'))!.status, 'attested');
+  assert.deepEqual(chain.invariants(), []);
+  // The invariants see a state that lost a nonce's record, or an oracle's freeze.
+  assert.match(oracleInvariants(chain.raw().filter(([k]) => !k.startsWith('oracle/n/'))).join('\n'), /is not filed for it/);
+  assert.match(oracleInvariants(chain.raw().filter(([k]) => !k.startsWith('oracle/frz/'))).join('\n'), /is frozen but its freeze is not on file/);
+  // Every node replays the same: `tally chain verify` over this chain finds nothing.
+  const report = await verifyChain(chain.source(), [ledgerChain, oracleChain, probe], pool);
+  assert.deepEqual(report.issues, []);
 });
 
 test('malformed bodies are refused at admission (nothing is recorded)', () => {
