@@ -1,5 +1,7 @@
 // `tally market list|book|order|cancel|positions|trades`: the markets in a terminal.
+import fs from 'node:fs';
 import type { Command } from 'commander';
+import { TallyError } from '../../core/errors.js';
 import { flag, int, intFlag, oneOf } from '../../core/decode.js';
 import type { CliContext } from '../../chain/app-module.js';
 
@@ -13,6 +15,18 @@ const cols = (head: string[], rows: unknown[][]): string => {
 
 export function marketsCli(program: Command, cli: CliContext): void {
   const market = program.command('market').description('futures and perpetuals: markets, book, orders, positions, trades');
+
+  cli.clientOptions(market.command('create').argument('<spec>', 'the markets.create body: a JSON object, or @FILE holding one')
+    .description('create a market (a chain admin): a future {id, kind:"future", oracles, event, ...} or a perpetual {id, kind:"perpetual", oracles, series, ...}')).action(async (spec: string, opts: Opts) => {
+    let body: Opts;
+    try {
+      body = JSON.parse(spec.startsWith('@') ? fs.readFileSync(spec.slice(1), 'utf8') : spec) as Opts;
+    } catch (err) {
+      throw new TallyError('bad_flag', `the market spec is not JSON: ${(err as Error).message}`, { status: 400 });
+    }
+    const receipt = await cli.submitTx('markets.create', body, opts);
+    cli.output(opts, receipt, () => `market ${body.id} created`);
+  });
 
   cli.clientOptions(market.command('list').description('every market with its status and prices')).action(async (opts: Opts) => {
     const r = (await cli.query('markets.list', {}, opts)) as { markets: Array<Record<string, unknown>> };
