@@ -94,9 +94,21 @@ function attestedPrice(c: Clearing, oracle: OracleKeeper, eventId: string): { pr
   return values.length === 0 ? undefined : { price: median(values), atBound };
 }
 
+/**
+ * Every position of the market, in account order. The count is kept near
+ * positionsPerMarketMax (a taker is refused with room for its fills' makers), so pages of
+ * 5,000 up to twice the bound read them all.
+ */
 function positions(c: Clearing): Array<[string, Position]> {
   const prefix = positionPrefix(c.id);
-  return c.ctx.state.entries<Position>(prefix, { limit: marketLimits.positionsPerMarketMax }).map(([k, p]) => [k.slice(prefix.length), p]);
+  const out: Array<[string, Position]> = [];
+  for (let after: string | undefined; out.length < 2 * marketLimits.positionsPerMarketMax;) {
+    const page = c.ctx.state.entries<Position>(prefix, after === undefined ? { limit: 5000 } : { after, limit: 5000 });
+    for (const [k, p] of page) out.push([k.slice(prefix.length), p]);
+    if (page.length < 5000) break;
+    after = page[page.length - 1]![0];
+  }
+  return out;
 }
 
 function indexUpdate(c: Clearing, oracle: OracleKeeper, eventId: string): void {

@@ -213,7 +213,7 @@ function placeFromDeps(deps: MarketsDeps): TxType<OrderBody> {
         if (hold > 0n) c.events.push(c.ledger.hold(me, hold));
         const rec: BookOrder = { id, account: me, side: b.side, price: b.price, size: result.remaining, orig: b.size, hold: hold.toString(), height: ctx.height, index: ctx.index, seq: 0 };
         insertOrder(ctx.state, m.id, rec);
-        c.events.push({ type: 'markets.order_rested', market: m.id, order: id, side: b.side, price: b.price, size: result.remaining });
+        c.events.push({ type: 'markets.order_rested', market: m.id, order: id, account: me, side: b.side, price: b.price, size: result.remaining });
       } else if (result.remaining > 0) {
         c.events.push({ type: 'markets.order_cancelled', market: m.id, order: id, account: me, side: b.side, price: b.price, size: result.remaining, reason: result.stop === 'fills_max' || result.stop === 'scan_max' ? 'work_bound' : 'unfilled' });
       }
@@ -306,7 +306,7 @@ function modifyFromDeps(deps: MarketsDeps): TxType<{ market: string; order: stri
       if (newSize % m.lotSize !== 0) fail('size_off_lot', `the size must be a multiple of the lot size ${m.lotSize}`);
       if (newPrice === rec.price && newSize <= rec.size) {
         shrinkOrder(c, o.key, rec, newSize, orderHold(m, newPrice, newSize));
-        c.events.push({ type: 'markets.order_modified', market: m.id, order: rec.id, price: newPrice, size: newSize, priority: 'kept' });
+        c.events.push({ type: 'markets.order_modified', market: m.id, order: rec.id, account: rec.account, price: newPrice, size: newSize, priority: 'kept' });
         return c.events;
       }
       const best = bestPrice(ctx.state, m.id, opposite(rec.side));
@@ -317,7 +317,7 @@ function modifyFromDeps(deps: MarketsDeps): TxType<{ market: string; order: stri
       if (available < hold) fail('insufficient_margin', `the modified order needs ${hold} minor units held; ${available} are available`, { status: 422 });
       if (hold > 0n) c.events.push(c.ledger.hold(rec.account, hold));
       insertOrder(ctx.state, m.id, { ...rec, price: newPrice, size: newSize, orig: newSize, hold: hold.toString(), height: ctx.height, index: ctx.index, seq: 0 });
-      c.events.push({ type: 'markets.order_modified', market: m.id, order: rec.id, price: newPrice, size: newSize, priority: 'new' });
+      c.events.push({ type: 'markets.order_modified', market: m.id, order: rec.id, account: rec.account, price: newPrice, size: newSize, priority: 'new' });
       return c.events;
     },
   };
