@@ -4,7 +4,7 @@
 import type { StateReader, StateView } from '../../chain/state.js';
 import type { Clearing } from './clearing.js';
 import type { RestingOrder, Side } from './matching.js';
-import { accountOrderKey, bookKey, bookPrefix, orderKey, type BookOrder } from './state.js';
+import { accountOrderKey, bookKey, bookPrefix, openCountKey, orderKey, type BookOrder } from './state.js';
 
 export const opposite = (side: Side): Side => (side === 'buy' ? 'sell' : 'buy');
 
@@ -22,9 +22,16 @@ export function loadSide(state: StateReader, market: string, side: Side, limit: 
 }
 
 /** The same, read lazily in pages of `page` (most orders stop after a few makers). */
-export function* walkSide(state: StateReader, market: string, side: Side, limit: number, page = 16): Generator<LoadedOrder> {
+export function* walkSide(state: StateReader, market: string, side: Side, limit: number, page = 16, first?: LoadedOrder[]): Generator<LoadedOrder> {
   let after: string | undefined;
   let seen = 0;
+  if (first) {
+    // a first page the caller already read (to see the best price)
+    for (const o of first) yield o;
+    seen = first.length;
+    if (first.length < page) return;
+    after = first[first.length - 1]!.key;
+  }
   while (seen < limit) {
     const n = Math.min(page, limit - seen);
     const rows = state.entries<BookOrder>(bookPrefix(market, side), after === undefined ? { limit: n } : { after, limit: n });
@@ -39,11 +46,21 @@ export function bestPrice(state: StateReader, market: string, side: Side): numbe
   return state.entries<BookOrder>(bookPrefix(market, side), { limit: 1 })[0]?.[1].price;
 }
 
+/** Resting orders of an account in a market. */
+export const openCount = (state: StateReader, market: string, account: string): number => state.get<number>(openCountKey(account, market)) ?? 0;
+
+function countOpen(state: StateView, market: string, account: string, delta: number): void {
+  const n = openCount(state, market, account) + delta;
+  if (n === 0) state.delete(openCountKey(account, market));
+  else state.set(openCountKey(account, market), n);
+}
+
 export function insertOrder(state: StateView, market: string, o: BookOrder): string {
   const key = bookKey(market, o.side, o.price, o.height, o.index, o.seq);
   state.set(key, o);
   state.set(orderKey(market, o.id), key);
   state.set(accountOrderKey(o.account, market, o.id), 1);
+  countOpen(state, market, o.account, 1);
   return key;
 }
 
@@ -59,6 +76,7 @@ export function removeOrder(clearing: Clearing, key: string, o: BookOrder, reaso
   state.delete(key);
   state.delete(orderKey(clearing.id, o.id));
   state.delete(accountOrderKey(o.account, clearing.id, o.id));
+  countOpen(state, clearing.id, o.account, -1);
   const hold = BigInt(o.hold);
   if (hold > 0n) clearing.events.push(clearing.ledger.release(o.account, hold));
   clearing.events.push({ type: 'markets.order_cancelled', market: clearing.id, order: o.id, account: o.account, side: o.side, price: o.price, size: o.size, reason });
@@ -73,6 +91,7 @@ export function shrinkOrder(clearing: Clearing, key: string, o: BookOrder, size:
     state.delete(key);
     state.delete(orderKey(clearing.id, o.id));
     state.delete(accountOrderKey(o.account, clearing.id, o.id));
+    countOpen(state, clearing.id, o.account, -1);
     return { ...o, size: 0, hold: '0' };
   }
   const next: BookOrder = { ...o, size, hold: newHold.toString() };

@@ -7,6 +7,7 @@
 //       both sides: best price first, then (height, index, seq) — never a clock.
 //   markets/order/<m>/<orderId>                 the book key of a resting order
 //   markets/acct/<account>/<m>/<orderId>        1: an account's resting orders (cancel_all, reads)
+//   markets/nopen/<account>/<m>                 how many of those there are
 //   markets/pos/<m>/<account>                   Position
 import type { StateReader, StateView } from '../../chain/state.js';
 import type { Side } from './matching.js';
@@ -106,6 +107,8 @@ export function bookKey(m: string, side: Side, price: number, height: number, in
 export const orderKey = (m: string, id: string): string => `markets/order/${m}/${id}`;
 export const accountOrdersPrefix = (account: string, m?: string): string => `markets/acct/${account}/${m === undefined ? '' : `${m}/`}`;
 export const accountOrderKey = (account: string, m: string, id: string): string => `${accountOrdersPrefix(account, m)}${id}`;
+/** How many resting orders the account has in the market (so placing one reads one key, not a range). */
+export const openCountKey = (account: string, m: string): string => `markets/nopen/${account}/${m}`;
 export const positionPrefix = (m: string): string => `markets/pos/${m}/`;
 export const positionKey = (m: string, account: string): string => `${positionPrefix(m)}${account}`;
 /** An order id: where it was placed, "<height>.<index>.<seq>". */

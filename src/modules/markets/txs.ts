@@ -4,7 +4,7 @@
 import { fail } from '../../core/errors.js';
 import { array, bool, decode, int, object, oneOf, optional, string, withCode, withDefault, type Decoder } from '../../core/decode.js';
 import type { TxContext, TxEvent, TxType } from '../../chain/module.js';
-import { bestPrice, findOrder, insertOrder, walkSide, opposite, removeOrder, shrinkOrder, type LoadedOrder } from './book.js';
+import { bestPrice, findOrder, insertOrder, loadSide, openCount, walkSide, opposite, removeOrder, shrinkOrder, type LoadedOrder } from './book.js';
 import { Clearing } from './clearing.js';
 import type { MarketsDeps } from './deps.js';
 import { marketLimits } from './limits.js';
@@ -174,13 +174,14 @@ function placeFromDeps(deps: MarketsDeps): TxType<OrderBody> {
       }
       if (!pos && m.positions + marketLimits.fillsPerOrderMax + 1 > marketLimits.positionsPerMarketMax) fail('market_full', `market ${m.id} holds its most open positions`, { status: 409 });
       if (b.tif === 'gtc' || b.tif === 'post') {
-        const open = ctx.state.entries(accountOrdersPrefix(me, m.id), { limit: marketLimits.openOrdersPerAccountMax });
-        if (open.length >= marketLimits.openOrdersPerAccountMax) fail('too_many_orders', `an account has at most ${marketLimits.openOrdersPerAccountMax} open orders in a market`, { status: 409 });
+        if (openCount(ctx.state, m.id, me) >= marketLimits.openOrdersPerAccountMax) fail('too_many_orders', `an account has at most ${marketLimits.openOrdersPerAccountMax} open orders in a market`, { status: 409 });
       }
       // Margin up front, at the worst price this order can trade: its limit for a buy, the
       // best bid or its limit for a sell. The fills and the resting rest then always fit.
       const other = opposite(b.side);
-      const bid = b.side === 'sell' ? bestPrice(ctx.state, m.id, 'buy') : undefined;
+      // The first page of the other side: its best price (the best bid, for a sell) and where matching starts.
+      const first = loadSide(ctx.state, m.id, other, 16);
+      const bid = b.side === 'sell' ? first[0]?.price : undefined;
       const worst = bid !== undefined && bid > b.price ? bid : b.price;
       const n = notional(m, worst, b.size);
       const needed = (b.reduceOnly ? 0n : bps(n, m.initialMarginBps)) + bps(n, Math.max(m.takerFeeBps, m.makerFeeBps));
@@ -188,7 +189,7 @@ function placeFromDeps(deps: MarketsDeps): TxType<OrderBody> {
       if (available < needed) fail('insufficient_margin', `the order needs ${needed} minor units of margin and fees; ${available} are available`, { status: 422, details: { needed: needed.toString(), available: available.toString() } });
 
       const id = orderId(ctx.height, ctx.index, 0);
-      const makers = walkSide(ctx.state, m.id, other, marketLimits.makersScannedMax + 1);
+      const makers = walkSide(ctx.state, m.id, other, marketLimits.makersScannedMax + 1, 16, first);
       const result = match({ account: me, side: b.side, price: b.price, size: b.size, tif: b.tif }, makers, { fillsMax: marketLimits.fillsPerOrderMax, scanMax: marketLimits.makersScannedMax });
       if (result.rejected === 'post_only_would_cross') fail('post_only_would_cross', 'a post-only order would trade at once; it is refused', { status: 409 });
       if (result.rejected === 'fok_not_filled') fail('fok_not_filled', 'a fill-or-kill order could not fill whole; it is refused', { status: 409 });
