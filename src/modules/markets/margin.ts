@@ -9,6 +9,8 @@ export const mult = (m: Market): bigint => BigInt(m.multiplier);
 /** price × size × multiplier: minor units. */
 export const notional = (m: Market, price: number, size: number): bigint => BigInt(price) * BigInt(size) * mult(m);
 export const bps = (amount: bigint, b: number): bigint => (amount * BigInt(b)) / BPS;
+/** floor(price × b / 10^4) for prices (up to 10^12: the product can pass 2^53, so in bigint). */
+export const priceBps = (price: number, b: number): number => Number((BigInt(price) * BigInt(b)) / BPS);
 
 export const initialMargin = (m: Market, price: number, size: number): bigint => bps(notional(m, price, size), m.initialMarginBps);
 

@@ -12,7 +12,7 @@ import { findOrder, removeOrder, shrinkOrder, walkSide, opposite, type LoadedOrd
 import { Clearing } from './clearing.js';
 import type { MarketsDeps } from './deps.js';
 import { marketLimits } from './limits.js';
-import { boundPrice, bps, ceilDiv, equity, floorDiv, maintenanceMargin, median, mult, notional, orderHold, priceFromOutcome, BPS } from './margin.js';
+import { boundPrice, bps, ceilDiv, equity, floorDiv, maintenanceMargin, median, mult, notional, orderHold, priceBps, priceFromOutcome, BPS } from './margin.js';
 import { match, type Side } from './matching.js';
 import type { OracleKeeper } from './oracle-view.js';
 
@@ -76,7 +76,7 @@ function cancelBook(c: Clearing, reason: string, max: number): void {
 export function markPrice(m: Market): number | undefined {
   const last = m.last ?? m.index;
   if (last === undefined || m.index === undefined || m.bandBps === 0) return last;
-  const band = Math.floor((m.index * m.bandBps) / 10_000);
+  const band = priceBps(m.index, m.bandBps);
   return Math.min(Math.max(last, m.index - band), m.index + band);
 }
 
@@ -131,7 +131,7 @@ function funding(c: Clearing, eventId: string): void {
   delete m.scannedMark;
   const index = m.index!;
   const mark = markPrice(m) ?? index;
-  const cap = Math.floor((index * m.fundingCapBps) / 10_000);
+  const cap = priceBps(index, m.fundingCapBps);
   const premium = Math.min(Math.max(mark - index, -cap), cap);
   const k = BigInt(premium) * mult(m) * BigInt(m.fundingBps);
   let residual = 0n;

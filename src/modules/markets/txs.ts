@@ -8,7 +8,7 @@ import { bestPrice, findOrder, insertOrder, loadSide, openCount, walkSide, oppos
 import { Clearing } from './clearing.js';
 import type { MarketsDeps } from './deps.js';
 import { marketLimits } from './limits.js';
-import { bps, notional, orderHold } from './margin.js';
+import { bps, notional, orderHold, priceBps } from './margin.js';
 import { match, type Side, type Tif } from './matching.js';
 import { accountOrdersPrefix, getMarket, getPosition, MARKET_PREFIX, marketKey, orderId, type BookOrder, type Market, type MarketKind } from './state.js';
 
@@ -145,7 +145,7 @@ function tradable(ctx: TxContext, id: string): Market {
 function checkPrice(m: Market, p: number): void {
   if (p % m.tickSize !== 0) fail('price_off_tick', `the price must be a multiple of the tick size ${m.tickSize}`);
   if (m.index !== undefined && m.bandBps > 0) {
-    const band = Math.floor((m.index * m.bandBps) / 10_000);
+    const band = priceBps(m.index, m.bandBps);
     if (Math.abs(p - m.index) > band) fail('price_outside_band', `the price must be within ${m.bandBps} bps of the index ${m.index} (${m.index - band} to ${m.index + band})`, { status: 422 });
   }
 }
