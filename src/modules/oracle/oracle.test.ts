@@ -4,7 +4,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestChain, testAccount, TEST_GENESIS_TIME, type TestAccount, type TestChain } from '../../chain/testing/test-chain.js';
-import type { ChainModule } from '../../chain/module.js';
+import type { AdmitContext, ChainModule, TxType } from '../../chain/module.js';
+import { TallyError } from '../../core/errors.js';
+import { oracleTxTypes } from './txs.js';
 import { authKey } from '../../chain/state.js';
 import { verifyChain } from '../../chain/replay.js';
 import { VerifierPool } from '../../chain/verifier.js';
@@ -72,6 +74,19 @@ function one(chain: TestChain, from: TestAccount, type: string, body: object, ti
   return { receipt: out.receipts[0]!, events: out.result.events, writes: out.result.writes };
 }
 
+/** What admission answers for a body against the committed state: the refusal's code, or 'ok'. */
+function admission(chain: TestChain, type: string, body: object): string {
+  const t = oracleTxTypes.find((x) => x.type === type) as TxType<unknown>;
+  const ctx = { state: { get: (k: string) => chain.get(k), entries: () => [] }, tx: {}, known: true, nowMs: 0 } as unknown as AdmitContext;
+  try {
+    t.admit?.(ctx, t.parse(body as Record<string, unknown>, chain.kernel.params));
+    return 'ok';
+  } catch (err) {
+    if (err instanceof TallyError) return err.code;
+    throw err;
+  }
+}
+
 /** A failed transaction writes only the sender's nonce: nothing under oracle/. */
 function refused(chain: TestChain, from: TestAccount, type: string, body: object, code: string, time?: number) {
   const { receipt, writes } = one(chain, from, type, body, time);
@@ -94,6 +109,7 @@ for (const profile of ['dlcspecs-v0', 'sha256-plain'] as const) {
     refused(chain, bob, 'oracle.register', reg, 'bad_proof');
     assert.equal(one(chain, alice, 'oracle.register', reg).receipt.status, 'ok');
     refused(chain, alice, 'oracle.register', reg, 'oracle_exists');
+    assert.equal(admission(chain, 'oracle.register', reg), 'oracle_exists');
 
     const nonces = newNonceSecrets(shape);
     const ann = announceBodyFor(o.secret, profile, { eventId: 'btc-1', maturity: T0 + 100, ...shape }, nonces);
@@ -176,6 +192,14 @@ test('nonce reuse: evidence freezes the oracle; its events can no longer be atte
   const b = attestBodyFor(o.secret, o.profile, { eventId: 'e1', ...shape }, 124n, nonces);
   const sigA = { outcome: a.outcomes[3]!, sig: a.sigs[3]! };
   const sigB = { outcome: b.outcomes[3]!, sig: b.sigs[3]! };
+  // Admission refuses what can never succeed, before any signature work: an attested event,
+  // a signature whose R is not the announced nonce, a used nonce; an unknown event passes.
+  assert.equal(admission(chain, 'oracle.attest', strip(a)), 'already_attested');
+  const e2Body = strip(attestBodyFor(o.secret, o.profile, { eventId: 'e2', ...shape }, 5n, nonces));
+  assert.equal(admission(chain, 'oracle.attest', e2Body), 'nonce_mismatch');
+  assert.equal(admission(chain, 'oracle.attest', { ...e2Body, eventId: 'later' }), 'ok');
+  assert.equal(admission(chain, 'oracle.announce', announceBodyFor(o.secret, o.profile, { eventId: 'e9', maturity: T0, ...shape }, nonces)), 'nonce_reused');
+  assert.equal(admission(chain, 'oracle.announce', announceBodyFor(o.secret, o.profile, { eventId: 'e2', maturity: T0, ...shape }, newNonceSecrets(shape))), 'event_exists');
   refused(chain, bob, 'oracle.evidence', { oracle: o.pub, a: sigA, b: sigA }, 'bad_evidence');
   refused(chain, bob, 'oracle.evidence', { oracle: o.pub, a: sigA, b: { ...sigB, outcome: '9' } }, 'bad_evidence');
   // The raw 32-byte message form is the same evidence.
@@ -189,6 +213,7 @@ test('nonce reuse: evidence freezes the oracle; its events can no longer be atte
   refused(chain, bob, 'oracle.attest', strip(e2), 'oracle_frozen');
   refused(chain, alice, 'oracle.announce', announceBodyFor(o.secret, o.profile, { eventId: 'e3', maturity: T0, ...shape }, newNonceSecrets(shape)), 'oracle_frozen');
   refused(chain, bob, 'oracle.evidence', { oracle: o.pub, a: sigA, b: sigB }, 'oracle_frozen');
+  for (const [type, body] of [['oracle.evidence', { oracle: o.pub, a: sigA, b: sigB }], ['oracle.attest', strip(e2)]] as const) assert.equal(admission(chain, type, body), 'oracle_frozen');
   assert.equal(chain.get<{ status: string }>(eventKey(o.pub, 'e1'))!.status, 'attested');
   assert.deepEqual(chain.invariants(), []);
   // The invariants see a state that lost a nonce's record, or an oracle's freeze.

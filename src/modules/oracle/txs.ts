@@ -64,6 +64,9 @@ export const register: TxType<RegisterBody> = {
     if (!validXOnly(hexBytes(b.pubkey))) oracleFail('oracle_invalid', 'pubkey is not the x coordinate of a secp256k1 point');
     return b;
   },
+  admit(ctx, b) {
+    if (getOracle(ctx.state, b.pubkey)) oracleFail('oracle_exists', `oracle ${b.pubkey} is already registered`);
+  },
   apply(ctx, b) {
     if (getOracle(ctx.state, b.pubkey)) oracleFail('oracle_exists', `oracle ${b.pubkey} is already registered`);
     if (!verifyBip340(hexBytes(b.proof), registrationMessage(ctx.params.chain, ctx.tx.from), hexBytes(b.pubkey))) {
@@ -119,6 +122,14 @@ export const announce: TxType<AnnounceBody> = {
     });
     return b;
   },
+  /** Cheap, final refusals only (no signature work before the envelope's is checked): a frozen oracle, a taken id, a used nonce stay so. */
+  admit(ctx, b) {
+    if (getOracle(ctx.state, b.oracle)?.status === 'frozen') oracleFail('oracle_frozen', `oracle ${b.oracle} is frozen`);
+    if (ctx.state.get(eventKey(b.oracle, b.eventId)) !== undefined) oracleFail('event_exists', `oracle ${b.oracle} already announced event "${b.eventId}"`);
+    b.nonces.forEach((r, i) => {
+      if (ctx.state.get(nonceKey(b.oracle, r)) !== undefined) oracleFail('nonce_reused', `nonces[${i}] was announced before`, { index: i });
+    });
+  },
   apply(ctx, b) {
     const o = activeOracle(ctx, b.oracle);
     if (o.owner !== ctx.tx.from) oracleFail('not_oracle_owner', `oracle ${b.oracle} is owned by account ${o.owner}`);
@@ -162,6 +173,22 @@ export const attest: TxType<AttestBody> = {
     const b = attestBody(raw);
     if (b.outcomes.length !== b.sigs.length) oracleFail('oracle_invalid', `${b.outcomes.length} outcomes but ${b.sigs.length} signatures`);
     return b;
+  },
+  /**
+   * Cheap, final refusals against committed state: a frozen oracle, an attested event, a
+   * signature whose R is not the announced nonce never succeed later. Signatures are
+   * verified in the block only (admission runs before the envelope's own signature check,
+   * and must not do expensive work for unauthenticated input). An unknown event passes:
+   * it may be announced earlier in the same block.
+   */
+  admit(ctx, b) {
+    if (getOracle(ctx.state, b.oracle)?.status === 'frozen') oracleFail('oracle_frozen', `oracle ${b.oracle} is frozen`);
+    const e = getEvent(ctx.state, b.oracle, b.eventId);
+    if (!e) return;
+    if (e.status === 'attested') oracleFail('already_attested', `event "${b.eventId}" was attested at height ${e.attestation!.height}`);
+    b.sigs.forEach((sig, i) => {
+      if (sig.slice(0, 64) !== e.nonces[i]) oracleFail('nonce_mismatch', `sigs[${i}] uses R ${sig.slice(0, 64)}, not the announced nonce ${e.nonces[i] ?? '(none)'}`, { index: i });
+    });
   },
   apply(ctx, b) {
     const o = activeOracle(ctx, b.oracle);
@@ -226,6 +253,9 @@ export const evidence: TxType<EvidenceBody> = {
     }
     if (b.a.sig.slice(0, 64) !== b.b.sig.slice(0, 64)) oracleFail('bad_evidence', 'the two signatures have different R: that is no evidence of reuse');
     return b;
+  },
+  admit(ctx, b) {
+    if (getOracle(ctx.state, b.oracle)?.status === 'frozen') oracleFail('oracle_frozen', `oracle ${b.oracle} is frozen already`);
   },
   apply(ctx, b) {
     const o = activeOracle(ctx, b.oracle);
