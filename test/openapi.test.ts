@@ -132,7 +132,7 @@ describe('OpenAPI document', () => {
     assert.equal(ws.operationId, 'subscribe');
     assert.ok(ws.responses['101']);
     const x = ws['x-websocket'];
-    assert.deepEqual(x.topics.map((t: { name: string }) => t.name).sort(), ['blocks', 'ledger.account', 'oracle.attestations']);
+    assert.deepEqual(x.topics.map((t: { name: string }) => t.name).sort(), ['blocks', 'ledger.account', 'markets.account', 'markets.book', 'markets.trades', 'oracle.attestations']);
     assert.ok(x.closeCodes['4000'] && x.closeCodes['1001']);
     assert.match(x.message, /"block"/);
   });

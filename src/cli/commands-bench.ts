@@ -6,6 +6,7 @@ import { fail } from '../core/errors.js';
 import { connectClient } from '../api/client.js';
 import { runBench, type BenchResult } from '../../bench/bench.js';
 import { runNotaryBench } from '../../bench/notary.js';
+import { runMarketsBench } from '../../bench/markets.js';
 import { parseKeyType } from '../modules/notary/keys.js';
 import { output, table } from './output.js';
 
@@ -46,6 +47,21 @@ export function registerBenchCommand(program: Command): void {
         });
       }
       output(opts, result, () => human(result));
+    });
+
+  bench.command('markets')
+    .description('markets: the matching core alone in orders/s on one thread, and the block execution time of settling N positions from one attestation')
+    .option('--orders <n>', 'orders into the matching core (1000 to 10000000)', intFlag('--orders', 1000, 10_000_000), 300_000)
+    .option('--positions <n>', 'positions settled in one block (1 to 20000)', intFlag('--positions', 1, 20_000), 10_000)
+    .option('--json', 'print one JSON object')
+    .action(async (opts, cmd: Command) => {
+      opts.json = opts.json ?? (cmd.parent?.opts() as { json?: boolean }).json;
+      const r = runMarketsBench({ orders: opts.orders, positions: opts.positions });
+      output(opts, r, () => table([
+        ['matching core', `${r.matching.orders_per_s} orders/s on one thread (${r.matching.orders} orders in ${r.matching.seconds} s, ${r.matching.fills} fills, ${r.matching.resting_at_end} resting at the end; goal >= 100000)`],
+        ['settlement', `${r.settlement.positions} positions settled from one attestation in ${r.settlement.block_ms} ms of block execution (${r.settlement.writes} state writes; goal < 1000 ms)`],
+        ['node', r.node_version],
+      ]));
     });
 
   bench.command('notary')

@@ -6,7 +6,7 @@ import { accountIdFromPub, assertStrongPublicKey } from '../../core/keys.js';
 import { formatAmount, parseAmount } from '../../core/amount.js';
 import { fromB64u } from '../../core/encoding.js';
 import type { ModuleGenesis } from '../../chain/module.js';
-import { createAccount, MINT_ID, MINT_NAME, transfer, validName, type LedgerAccount } from './state.js';
+import { createAccount, MINT_ID, MINT_NAME, MODULE_ACCOUNT_NAME, transfer, validName, type LedgerAccount } from './state.js';
 
 export type RegistrationPolicy = 'open' | 'invite' | 'closed';
 export const POLICIES: RegistrationPolicy[] = ['open', 'invite', 'closed'];
@@ -117,7 +117,8 @@ export const ledgerGenesis: ModuleGenesis = {
       const page = state.entries<LedgerAccount>('ledger/acct/', after === undefined ? { limit: 1000 } : { after, limit: 1000 });
       for (const [key, acct] of page) {
         const id = key.slice('ledger/acct/'.length);
-        if (id === MINT_ID) continue;
+        // Module accounts (markets' escrow, fees, insurance) have no key: the export leaves them out.
+        if (id === MINT_ID || MODULE_ACCOUNT_NAME.test(acct.name)) continue;
         const pub = accounts.pubOf(id);
         if (!pub) fail('genesis_invalid', `ledger account ${id} has no key; the state is damaged`);
         out.push({ name: acct.name, pub, balance: formatAmount(BigInt(acct.balance), params.decimals) });

@@ -13,7 +13,7 @@ import type { ChainModule } from '../../chain/module.js';
 import { MemoryState } from '../../chain/state.js';
 import { ledgerChain } from './index.js';
 import type { LedgerKeeper } from './keeper.js';
-import { accountKey, holdKey, ledgerInvariants } from './state.js';
+import { accountKey, holdKey, ledgerInvariants, moduleAccountId } from './state.js';
 
 const escrow: ChainModule = {
   name: 'escrow',
@@ -74,4 +74,55 @@ test('the ledger keeper: holds tagged by owner, spendable balance, invariants', 
   assert.equal(state.get(holdKey(aliceId, 'escrow')), undefined);
   assert.equal(JSON.parse(state.get(accountKey(aliceId))!).held, undefined);
   assert.deepEqual(ledgerInvariants(state.map.entries()), []);
+});
+
+test('the ledger keeper: module accounts, admins, payments from one account to many', () => {
+  const alice = generateSigner().signer;
+  const bob = generateSigner().signer;
+  const aliceId = accountIdFromPub(alice.pub);
+  const bobId = accountIdFromPub(bob.pub);
+  const pot: ChainModule = {
+    name: 'pot',
+    requires: ['ledger'],
+    queries: [],
+    txTypes: [{
+      type: 'pot.run',
+      parse: (body) => body,
+      apply(ctx, b) {
+        const body = b as { op: string };
+        const ledger = ctx.keeper<LedgerKeeper>(ledgerChain as ChainModule<LedgerKeeper>);
+        const id = ledger.moduleAccount('jar');
+        if (body.op === 'fill') return [ledger.transfer(ctx.tx.from, id, 10_000_000n)];
+        if (body.op === 'admin') return [{ type: 'pot.admin', admin: ledger.isAdmin(ctx.tx.from), other: ledger.isAdmin(id) }];
+        if (body.op === 'overpay') return ledger.transferMany(id, [{ to: aliceId, amount: 6_000_000n }, { to: bobId, amount: 6_000_000n }]);
+        return ledger.transferMany(id, [{ to: aliceId, amount: 3_000_000n }, { to: bobId, amount: 2_000_000n }, { to: bobId, amount: 1_000_000n }]);
+      },
+    }],
+  };
+  const genesis = validateGenesis({
+    chain: 'k', time: 1_000, decimals: 6,
+    modules: { ledger: { registration: { policy: 'closed', grant: '0' }, accounts: [{ name: 'alice', pub: alice.pub, balance: '100' }, { name: 'bob', pub: bob.pub, balance: '0' }], admins: ['alice'] } },
+  }, [ledgerChain, pot]);
+  const kernel = new Kernel([ledgerChain, pot], chainParams(genesis));
+  const state = new MemoryState();
+  state.apply(genesisBlockParts(genesis, kernel).writes);
+  let nonce = 0;
+  const run = (op: string) => {
+    const t: Tx = { chain: 'k', type: 'pot.run', from: aliceId, nonce: nonce++, expires: 10_000, body: { op } };
+    const r = executeBlock({ get: (k) => state.get(k), range: (p, a, l) => state.range(p, a, l), stateRoot: '00'.repeat(32) }, { height: 1, time: 2_000 }, [{ id: txId(t), env: signTx(t, alice) }], kernel);
+    state.apply(r.writes);
+    assert.deepEqual(ledgerInvariants(state.map.entries()), []);
+    return r.receipts[0]!;
+  };
+  const balance = (id: string) => BigInt(JSON.parse(state.get(accountKey(id))!).balance);
+  assert.equal(run('fill').status, 'ok');
+  const jar = moduleAccountId('pot', 'jar');
+  assert.equal(JSON.parse(state.get(accountKey(jar))!).name, 'pot:jar');
+  assert.equal(balance(jar), 10_000_000n);
+  assert.deepEqual(run('admin').events, [{ type: 'pot.admin', admin: true, other: false }]);
+  assert.equal(run('overpay').code, 'insufficient_funds');
+  assert.equal(balance(jar), 10_000_000n, 'all or nothing');
+  const paid = run('pay');
+  assert.equal(paid.events.length, 3);
+  assert.deepEqual([balance(jar), balance(aliceId), balance(bobId)], [4_000_000n, 93_000_000n, 3_000_000n]);
 });

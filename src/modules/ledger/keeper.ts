@@ -6,7 +6,9 @@ import { assert } from '../../core/errors.js';
 import type { BlockContext } from '../../chain/module.js';
 import { formatAmount } from '../../core/amount.js';
 import type { HoldEvent, TransferEvent } from './events.js';
-import { adjustHeld, availableOf, getAccount, heldOf, holdKey, resolveAccount, transfer } from './state.js';
+import { adminIds, type LedgerGenesis } from './genesis.js';
+import { limits } from '../../core/limits.js';
+import { accountKey, adjustHeld, availableOf, createModuleAccount, getAccount, heldOf, holdKey, moduleAccountId, resolveAccount, transfer } from './state.js';
 
 export interface LedgerKeeper {
   /** An account id from a name or an id, if the account exists. */
@@ -21,10 +23,23 @@ export interface LedgerKeeper {
    * that whatever follows transfers (wallets, the tickets watcher) sees this one too.
    */
   transfer(from: string, to: string, amount: bigint): TransferEvent;
+  /**
+   * Pay several accounts from one (a settlement's payouts): the sender is read and written
+   * once. All or nothing: fails `insufficient_funds` if the total is not available.
+   */
+  transferMany(from: string, payments: ReadonlyArray<{ to: string; amount: bigint }>): TransferEvent[];
   /** Hold part of the account's spendable balance for the calling module (its `ledger.hold` event). */
   hold(account: string, amount: bigint): HoldEvent;
   /** Release what the calling module holds, never more (its `ledger.release` event). */
   release(account: string, amount: bigint): HoldEvent;
+  /**
+   * The id of the calling module's account `label` (its fee pot, escrow, insurance fund),
+   * opened with balance 0 on first use. It is named "<module>:<label>", a name no member
+   * can register, and has no key: only the module moves its funds, through this keeper.
+   */
+  moduleAccount(label: string): string;
+  /** Whether the account is an admin of the chain (a genesis admin, fixed by key). */
+  isAdmin(account: string): boolean;
 }
 
 export function ledgerKeeper(ctx: BlockContext, caller: string): LedgerKeeper {
@@ -51,6 +66,25 @@ export function ledgerKeeper(ctx: BlockContext, caller: string): LedgerKeeper {
       transfer(state, from, to, amount);
       return { type: 'ledger.transfer', from, to, amount: money(amount) };
     },
+    transferMany(from, payments) {
+      const sender = known(from);
+      let total = 0n;
+      for (const p of payments) {
+        assert(p.amount > 0n && p.to !== from, 'keeper payments are positive, to another account');
+        total += p.amount;
+      }
+      if (availableOf(sender) < total) fail('insufficient_funds', `available ${availableOf(sender)} minor units, needed ${total}`, { status: 422 });
+      const events: TransferEvent[] = [];
+      for (const p of payments) {
+        const to = known(p.to);
+        const balance = BigInt(to.balance) + p.amount;
+        if (balance > limits.amountMinorMax) fail('balance_overflow', 'the receiver balance would exceed the largest amount', { status: 422 });
+        state.set(accountKey(p.to), { ...to, balance: balance.toString() });
+        events.push({ type: 'ledger.transfer', from, to: p.to, amount: money(p.amount) });
+      }
+      state.set(accountKey(from), { ...sender, balance: (BigInt(sender.balance) - total).toString() });
+      return events;
+    },
     hold(account, amount) {
       assert(amount > 0n, 'holds are positive');
       const acct = known(account);
@@ -65,5 +99,11 @@ export function ledgerKeeper(ctx: BlockContext, caller: string): LedgerKeeper {
       adjustHeld(state, account, -amount, caller);
       return { type: 'ledger.release', account, owner: caller, amount: money(amount) };
     },
+    moduleAccount(label) {
+      const id = moduleAccountId(caller, label);
+      if (!getAccount(state, id)) createModuleAccount(state, id, `${caller}:${label}`, ctx.height);
+      return id;
+    },
+    isAdmin: (account) => adminIds(ctx.params.moduleGenesis('ledger') as LedgerGenesis).has(account),
   };
 }

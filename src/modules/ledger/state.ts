@@ -1,6 +1,8 @@
 // The ledger's state, under the "ledger/" key prefix. Balances are decimal strings of
 // minor units in storage (JSON has no bigint) and bigint in code.
-import { fail } from '../../core/errors.js';
+import { assert, fail } from '../../core/errors.js';
+import { toHex } from '../../core/encoding.js';
+import { hashText } from '../../core/hash.js';
 import { ACCOUNT_ID } from '../../core/keys.js';
 import { limits } from '../../core/limits.js';
 import type { StateReader, StateView } from '../../chain/state.js';
@@ -128,6 +130,19 @@ export function transfer(state: StateView, fromId: string, toId: string, amount:
   if (toBalance > limits.amountMinorMax) fail('balance_overflow', 'the receiver balance would exceed the largest amount', { status: 422 });
   state.set(accountKey(fromId), { ...from, balance: (BigInt(from.balance) - amount).toString() });
   state.set(accountKey(toId), { ...to, balance: toBalance.toString() });
+}
+
+/** A module account's id: 40 hex of BLAKE3("tally/module-account/<module>/<label>"), never a key's id in practice. */
+export function moduleAccountId(module: string, label: string): string {
+  return toHex(hashText(`tally/module-account/${module}/${label}`)).slice(0, 40);
+}
+
+/** A module's own account: "<module>:<label>" (":" keeps it out of NAME_PATTERN, so no member takes the name). */
+export const MODULE_ACCOUNT_NAME = /^[a-z][a-z0-9]*:[a-z][a-z0-9_-]{0,31}$/;
+
+export function createModuleAccount(state: StateView, id: string, name: string, height: number): void {
+  assert(MODULE_ACCOUNT_NAME.test(name), `module account name ${name}`);
+  createAccount(state, id, name, height);
 }
 
 export function validName(name: unknown): string {

@@ -1,0 +1,58 @@
+// The trades index: an off-chain table of the fills committed transactions made (one row
+// per markets.fill event of a receipt), written in each block's storage transaction.
+// Fills made in endBlock (liquidations) are in the block's hook events, which the node
+// does not pass to indexers: they are not in this table (their positions are in state).
+import type { BlockIndexer, IndexedTx } from '../../chain/app-module.js';
+import type { Migration } from '../../store/migrations.js';
+import type { SqliteStore } from '../../store/sqlite.js';
+
+export const tradesMigrations: Migration[] = [
+  {
+    version: 1,
+    description: 'markets_trades: fills by market in chain order',
+    sql: `
+      CREATE TABLE markets_trades (
+        market  TEXT NOT NULL,
+        seq     INTEGER NOT NULL,   -- the market's fill sequence (the event's seq)
+        height  INTEGER NOT NULL,
+        time    INTEGER NOT NULL,   -- block time, unix ms
+        price   INTEGER NOT NULL,
+        size    INTEGER NOT NULL,
+        side    TEXT NOT NULL,      -- the taker's side
+        maker   TEXT NOT NULL,
+        taker   TEXT NOT NULL,
+        PRIMARY KEY (market, seq)
+      ) WITHOUT ROWID;
+    `,
+  },
+];
+
+export interface TradeRow { market: string; seq: number; height: number; time: number; price: number; size: number; side: string; maker: string; taker: string }
+
+export function tradesIndexer(store: SqliteStore): BlockIndexer {
+  const insert = store.db.prepare<[string, number, number, number, number, number, string, string, string]>(
+    'INSERT OR REPLACE INTO markets_trades (market, seq, height, time, price, size, side, maker, taker) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  );
+  return {
+    index(block, txs: IndexedTx[]) {
+      for (const t of txs) {
+        for (const e of t.receipt.events) {
+          if (e.type !== 'markets.fill') continue;
+          insert.run(e.market as string, e.seq as number, block.height, block.timeMs, e.price as number, e.size as number, e.side as string, e.maker as string, e.taker as string);
+        }
+      }
+    },
+  };
+}
+
+const statements = new WeakMap<SqliteStore, { recent: { all(market: string, before: number, limit: number): TradeRow[] } }>();
+
+/** A market's trades, newest first, with seq below `before`. */
+export function tradeRows(store: SqliteStore, market: string, before: number, limit: number): TradeRow[] {
+  let s = statements.get(store);
+  if (!s) {
+    s = { recent: store.db.prepare<[string, number, number], TradeRow>('SELECT * FROM markets_trades WHERE market = ? AND seq < ? ORDER BY seq DESC LIMIT ?') };
+    statements.set(store, s);
+  }
+  return s.recent.all(market, before, limit);
+}
