@@ -73,3 +73,51 @@ test('stateRoot depends on every write, deletions included, and the previous roo
   assert.notEqual(nextStateRoot(ZERO_ROOT, new Map([['a', '1'], ['b', null]])), nextStateRoot(ZERO_ROOT, new Map([['a', '1']])));
   assert.notEqual(nextStateRoot(ZERO_ROOT, a), nextStateRoot('11'.repeat(32), a));
 });
+
+test('entries() matches a naive merge over random layers, prefixes, cursors and limits', () => {
+  let seed = 7;
+  const rand = (n: number) => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed % n;
+  };
+  const keyOf = () => ['a/b/', 'a/c/', 'a/', 'b/b/', 'a/b/x/'][rand(5)]! + String(rand(40)).padStart(2, '0');
+  for (let round = 0; round < 200; round++) {
+    const base = new MemoryState();
+    for (let i = 0; i < rand(60); i++) base.map.set(keyOf(), encodeValue(rand(9)));
+    const s = new LayeredState(base);
+    const truth = new Map(base.map);
+    // a few committed transactions, a rolled-back one, then an open one
+    for (let tx = 0; tx < 4; tx++) {
+      const staged = new Map<string, string | null>();
+      for (let i = 0; i < rand(25); i++) {
+        const k = keyOf();
+        if (rand(3) === 0) {
+          s.delete(k);
+          staged.set(k, null);
+        } else {
+          const v = rand(9);
+          s.set(k, v);
+          staged.set(k, encodeValue(v));
+        }
+      }
+      if (tx === 2) {
+        s.rollbackTx();
+        continue;
+      }
+      if (tx < 3) s.commitTx();
+      for (const [k, v] of staged) {
+        if (v === null) truth.delete(k);
+        else truth.set(k, v);
+      }
+    }
+    for (let q = 0; q < 10; q++) {
+      const prefix = ['a/b/', 'a/', '', 'a/b/1', 'b/', 'a/c/0'][rand(6)]!;
+      const after = rand(3) === 0 ? keyOf() : undefined;
+      const limit = 1 + rand(30);
+      const want = [...truth.keys()].filter((k) => k.startsWith(prefix) && (after === undefined || k > after)).sort().slice(0, limit);
+      const got = s.entries(prefix, { after, limit });
+      assert.deepEqual(got.map(([k]) => k), want, `round ${round} prefix "${prefix}" after ${after} limit ${limit}`);
+      assert.deepEqual(got.map(([, v]) => encodeValue(v)), want.map((k) => truth.get(k)));
+    }
+  }
+});

@@ -10,6 +10,7 @@ import { canonicalJson } from '../core/canonical.js';
 import { assert } from '../core/errors.js';
 import { hash } from '../core/hash.js';
 import { fromHex, toHex } from '../core/encoding.js';
+import { KeyIndex } from './key-index.js';
 
 /** A block's state changes: canonical JSON text, or null for a deletion. */
 export type Writes = Map<string, string | null>;
@@ -76,9 +77,13 @@ export class MemoryState implements CommittedState {
 }
 
 const ENTRIES_LIMIT_DEFAULT = 1000;
+/** Committed entries read per page when deletions in the block hide many of them. */
+const COMMITTED_PAGE_MAX = 4096;
 
 export class LayeredState implements StateView {
   readonly blockWrites: Writes = new Map();
+  /** the block's written keys, ordered for range reads */
+  private readonly blockIndex = new KeyIndex();
   private txWrites: Writes = new Map();
   private readonly parsed = new Map<string, { raw: string; value: unknown }>();
 
@@ -105,34 +110,54 @@ export class LayeredState implements StateView {
   entries<T = unknown>(prefix: string, options: { after?: string; limit?: number } = {}): Array<[string, T]> {
     const limit = options.limit ?? ENTRIES_LIMIT_DEFAULT;
     const after = options.after;
-    // Overlay keys under the prefix (this block's and this transaction's writes), sorted.
-    const overlay = new Map<string, string | null>();
-    for (const layer of [this.blockWrites, this.txWrites]) {
-      for (const [k, v] of layer) if (k.startsWith(prefix) && (after === undefined || k > after)) overlay.set(k, v);
-    }
-    const overlayKeys = [...overlay.keys()].sort();
-    // Each overlay key hides at most one committed entry, so this many committed entries
-    // always leave `limit` survivors when the state has them.
-    const committed = this.committed.range(prefix, after, limit + overlayKeys.length);
+    // Three ordered sources merged: this transaction's writes (few: sorted here), the
+    // block's writes under the prefix (from the ordered index, lazily), and committed
+    // entries (read in pages, since deletions in the overlay hide committed entries).
+    const inRange = (k: string) => k.startsWith(prefix) && (after === undefined || k > after);
+    const txKeys = [...this.txWrites.keys()].filter(inRange).sort();
+    const blockKeys = this.blockIndex.range(prefix, after);
+    const committed = this.committedPages(prefix, after, limit);
     const out: Array<[string, T]> = [];
-    let ci = 0;
-    let oi = 0;
-    while (out.length < limit && (ci < committed.length || oi < overlayKeys.length)) {
-      const ck = ci < committed.length ? committed[ci]![0] : undefined;
-      const ok = oi < overlayKeys.length ? overlayKeys[oi] : undefined;
-      let key: string;
+    let t = 0;
+    let b = blockKeys.next();
+    let c = committed.next();
+    while (out.length < limit) {
+      // Peek at the three heads; take the smallest key. The transaction's layer wins a tie
+      // with the block's, and either overlay layer wins a tie with committed state.
+      const tk = t < txKeys.length ? txKeys[t] : undefined;
+      const bk = b.done ? undefined : b.value;
+      const ck = c.done ? undefined : c.value[0];
+      const ok = tk === undefined ? bk : bk === undefined || tk <= bk ? tk : bk;
+      if (ok === undefined && ck === undefined) break;
       if (ok !== undefined && (ck === undefined || ok <= ck)) {
-        if (ok === ck) ci++;
-        oi++;
-        if (overlay.get(ok) === null) continue;
-        key = ok;
+        if (ok === tk) t++;
+        if (ok === bk) b = blockKeys.next();
+        if (ok === ck) c = committed.next();
+        if (this.overlayValue(ok) === null) continue;
+        out.push([ok, this.get<T>(ok)!]);
       } else {
-        ci++;
-        key = ck!;
+        c = committed.next();
+        out.push([ck!, this.get<T>(ck!)!]);
       }
-      out.push([key, this.get<T>(key)!]);
     }
     return out;
+  }
+
+  private overlayValue(key: string): string | null | undefined {
+    const v = this.txWrites.get(key);
+    return v !== undefined ? v : this.blockWrites.get(key);
+  }
+
+  private *committedPages(prefix: string, after: string | undefined, limit: number): Generator<[string, string]> {
+    let cursor = after;
+    let size = Math.max(limit, 1) + 16;
+    for (;;) {
+      const page = this.committed.range(prefix, cursor, size);
+      yield* page;
+      if (page.length < size) return;
+      cursor = page[page.length - 1]![0];
+      size = Math.min(size * 2, COMMITTED_PAGE_MAX);
+    }
   }
 
   set(key: string, value: unknown): void {
@@ -145,12 +170,17 @@ export class LayeredState implements StateView {
 
   /** Writes that must survive the transaction's failure (the nonce bump). */
   setDurable(key: string, value: unknown): void {
-    this.blockWrites.set(key, encodeValue(value));
+    this.writeBlock(key, encodeValue(value));
   }
 
   commitTx(): void {
-    for (const [k, v] of this.txWrites) this.blockWrites.set(k, v);
+    for (const [k, v] of this.txWrites) this.writeBlock(k, v);
     this.txWrites = new Map();
+  }
+
+  private writeBlock(key: string, value: string | null): void {
+    if (!this.blockWrites.has(key)) this.blockIndex.add(key);
+    this.blockWrites.set(key, value);
   }
 
   rollbackTx(): void {
