@@ -148,7 +148,8 @@ describe('state snapshots through real node processes', { timeout: 180_000 }, ()
     assert.deepEqual(ok.json.snapshot?.height, H, JSON.stringify(ok.json));
     assert.equal(ok.json.snapshot.hash, snapshotHash);
     assert.match(ok.json.snapshot.note, new RegExp(`history before height ${H} was not verified`));
-    assert.equal(ok.json.txs, 5, 'the transactions of blocks H+1 to the tip');
+    assert.equal(ok.json.txs, 4, 'the transactions of blocks H+1 to the tip, one each');
+    assert.equal(ok.json.blocks, tip - H + 2, 'block 0, then H to the tip');
     const human = await cli(home, ['chain', 'verify', '--data', newDir], 60_000);
     assert.equal(human.code, 0, human.stdout + human.stderr);
     assert.match(human.stdout, new RegExp(`started from a snapshot at height ${H} \\(block ${snapshotHash}\\)`));
@@ -178,5 +179,55 @@ describe('state snapshots through real node processes', { timeout: 180_000 }, ()
     assert.equal(bad.json.firstDivergence, H + 2);
     const kinds = bad.json.issues.map((i: { kind: string; height: number }) => `${i.kind}@${i.height}`);
     assert.ok(kinds.includes(`block_hash_mismatch@${H + 2}`), kinds.join(', '));
+    assert.ok(kinds.includes(`bad_block_signature@${H + 2}`), kinds.join(', '));
+    assert.equal(bad.json.snapshot.height, H, 'a failed report still says where it started');
+  });
+
+  it('chain verify on a directory started from a snapshot: a changed kept state, a changed snapshot block, no kept state', async () => {
+    const H = exported.height;
+    const tamper = (name: string, edit: (db: Database.Database) => void): string => {
+      const dest = path.join(dir, name);
+      fs.cpSync(newDir, dest, { recursive: true, filter: (src) => !src.endsWith('.sock') && !src.endsWith('.lock') });
+      for (const secret of ['db.key', 'node.key']) fs.chmodSync(path.join(dest, secret), 0o600);
+      const db = openEncrypted(dest);
+      try {
+        edit(db);
+      } finally {
+        db.close();
+      }
+      return dest;
+    };
+    const verify = async (d: string) => {
+      const r = await cli(home, ['chain', 'verify', '--data', d, '--json'], 60_000);
+      assert.equal(r.code, 3, r.stdout + r.stderr);
+      assert.equal(r.json.ok, false);
+      return r.json as { firstDivergence: number; issues: Array<{ kind: string; height: number; message: string }> };
+    };
+
+    // The state kept at H, changed (bob richer): its tree no longer has block H's stateRoot.
+    const key = `ledger/acct/${bob.id}`;
+    const richer = await verify(tamper('tampered-base', (db) => {
+      const row = db.prepare<[string], { v: string }>('SELECT v FROM snapshot_base WHERE k = ?').get(key)!;
+      const v = JSON.parse(row.v) as { balance: string };
+      v.balance = (BigInt(v.balance) + 1_000_000n).toString();
+      assert.equal(db.prepare('UPDATE snapshot_base SET v = ? WHERE k = ?').run(JSON.stringify(v), key).changes, 1);
+    }));
+    assert.equal(richer.firstDivergence, H);
+    assert.equal(richer.issues[0]!.kind, 'state_root_mismatch', JSON.stringify(richer.issues));
+    assert.match(richer.issues[0]!.message, /state this directory kept from the snapshot/);
+
+    // The snapshot's block itself, changed: its hash and signature fail, and block H+1 no longer links to it.
+    const moved = await verify(tamper('tampered-snapshot-block', (db) => {
+      const row = db.prepare<[number], { header: string }>('SELECT header FROM blocks WHERE height = ?').get(H)!;
+      const header = JSON.parse(row.header) as { stateRoot: string };
+      header.stateRoot = '00'.repeat(32);
+      db.prepare('UPDATE blocks SET header = ? WHERE height = ?').run(JSON.stringify(header), H);
+    }));
+    const kinds = moved.issues.map((i) => `${i.kind}@${i.height}`);
+    for (const k of [`block_hash_mismatch@${H}`, `bad_block_signature@${H}`, `state_root_mismatch@${H}`]) assert.ok(kinds.includes(k), kinds.join(', '));
+
+    // A directory without the kept state (as an older init made them): it says so, and replays nothing.
+    const none = await verify(tamper('no-base', (db) => db.exec('DROP TABLE snapshot_base')));
+    assert.deepEqual(none.issues.map((i) => `${i.kind}@${i.height}`), [`snapshot_base_missing@${H}`]);
   });
 });
