@@ -27,7 +27,7 @@ export function startAtSnapshot(base: SnapshotBase, block: SignedBlock, block0: 
   const start: VerifyStart = {
     height: H,
     hash: block.hash,
-    note: `history before height ${H} was not verified: this directory started from a snapshot at height ${H} (block ${block.hash}), and blocks 1 to ${H - 1} and the transactions up to ${H} are not in it`,
+    note: `history before height ${H} was not verified: this directory started from a snapshot at height ${H} (block ${block.hash}), and ${H > 1 ? `blocks 1 to ${H - 1} and ` : ''}the transactions up to ${H} are not in it`,
   };
   checkBlockSelf(block, nodeKey, issue);
   if (h.height !== H) issue(H, 'bad_height', `the snapshot's block says height ${h.height}`);
