@@ -327,3 +327,59 @@ describe('header versions: a chain made before the state tree, upgraded at a hei
     assert.deepEqual(await issues(src), ['3:state_root_mismatch']);
   });
 });
+
+describe('a directory that started from a snapshot at height 2 (blocks 1 and the transactions of 1, 2 absent)', () => {
+  /** The chain as `init --from-snapshot` at height 2 leaves it: block 0, blocks 2 to 4, the state at 2 kept. */
+  function fromSnapshot(H = 2): MemorySource & { base: Map<string, string> } {
+    const src = chain.source();
+    const atH = new MemoryState();
+    for (const e of chain.entries.slice(0, H + 1)) atH.apply(e.writes);
+    for (let h = 1; h < H; h++) src.blocks[h] = undefined as never; // a read of it fails the test
+    src.blocks[H]!.txs = [];
+    const base = new Map(atH.map);
+    return Object.assign(src, { base, snapshotBase: () => ({ height: H, entries: () => [...base] }) });
+  }
+
+  test('verifies from H: block H and the kept state against its stateRoot, then H+1 to the tip; says where it started', async () => {
+    const report = await verifyChain(fromSnapshot(), modules, pool);
+    assert.deepEqual(report.issues, []);
+    assert.deepEqual({ blocks: report.blocks, txs: report.txs, height: report.height }, { blocks: 4, txs: 4, height: 4 });
+    assert.equal(report.snapshot?.height, 2);
+    assert.equal(report.snapshot.hash, chain.entries[2]!.block.hash);
+    assert.match(report.snapshot.note, /^history before height 2 was not verified: this directory started from a snapshot at height 2 /);
+    // At the tip: nothing to replay, still checked.
+    const atTip = await verifyChain(fromSnapshot(4), modules, pool);
+    assert.deepEqual([atTip.ok, atTip.blocks, atTip.txs], [true, 2, 0]);
+    // A chain from genesis says nothing of snapshots.
+    assert.equal((await verifyChain(chain.source(), modules, pool)).snapshot, undefined);
+  });
+
+  test('a changed kept value: the state tree at H is not block H\'s stateRoot', async () => {
+    const src = fromSnapshot();
+    src.base.set('demo/kv/k2', src.base.get('demo/kv/k2')!.replace('v2', 'v9'));
+    const found = await issues(src);
+    assert.equal(found[0], '2:state_root_mismatch', found.join(', '));
+  });
+
+  test('block H re-signed by another key, or with another stateRoot, or of another chain', async () => {
+    const other = testAccount('other');
+    const signedByOther = fromSnapshot();
+    signedByOther.reseal(2, other.signer);
+    assert.deepEqual(await issues(signedByOther), ['2:wrong_proposer']);
+    const root = fromSnapshot();
+    root.header(2).stateRoot = root.header(3).stateRoot;
+    root.reseal(2);
+    assert.deepEqual(await issues(root), ['2:state_root_mismatch']);
+    const chainId = fromSnapshot();
+    chainId.header(2).chain = 'elsewhere';
+    chainId.reseal(2);
+    assert.deepEqual(await issues(chainId), ['2:wrong_chain']);
+  });
+
+  test('no kept state (an older init): snapshot_base_missing, nothing replayed', async () => {
+    const src = Object.assign(fromSnapshot(), { snapshotBase: () => ({ height: 2 }) });
+    const report = await verifyChain(src, modules, pool);
+    assert.deepEqual(report.issues.map((i) => `${i.height}:${i.kind}`), ['2:snapshot_base_missing']);
+    assert.equal(report.snapshot?.height, 2);
+  });
+});

@@ -1,11 +1,12 @@
 // `tally chain verify`: replay the chain from genesis and recompute every transaction id,
 // signature, receipt, Merkle root, state root, block hash, block signature and link, then
 // compare the replayed state with the stored one. Works on a data directory (offline) or
-// against a running node (online).
+// against a running node (online). A directory that started from a snapshot is replayed
+// from the snapshot's height (replay-snapshot.ts), and the report says so.
 import { canonicalJson } from '../core/canonical.js';
 import { TallyError } from '../core/errors.js';
 import { limits } from '../core/limits.js';
-import { blockHash, verifyHeaderSignature, type BlockHeader, type SignedBlock } from './blocks.js';
+import type { BlockHeader, SignedBlock } from './blocks.js';
 import { parseEnvelope, type Envelope } from './envelope.js';
 import { executeBlock, type ExecTx } from './execute.js';
 import { genesisHash, type Genesis } from './genesis.js';
@@ -13,6 +14,9 @@ import { chainParams, genesisBlockParts } from './genesis-block.js';
 import { Kernel } from './kernel.js';
 import type { ChainModule } from './module.js';
 import { txView, type TxView } from './reads.js';
+import { checkBlockSelf } from './replay-checks.js';
+import { startAtSnapshot } from './replay-snapshot.js';
+import { snapshotBaseOf, type SnapshotBase } from './snapshot-base.js';
 import { MemoryState } from './state.js';
 import { MemoryTree } from './state-tree/memory.js';
 import { buildTree } from './state-tree/stored.js';
@@ -25,10 +29,12 @@ export interface ChainSource {
   blockTxs(height: number): Promise<TxView[]>;
   /** Stored state rows with the height that last wrote each (offline only). */
   storedState?(): Iterable<{ k: string; v: string; h: number }>;
+  /** Offline: the snapshot the directory started from (undefined: it starts at genesis). */
+  snapshotBase?(): SnapshotBase | undefined;
 }
 
-export type { VerifyIssue, VerifyReport } from './report.js';
-import type { VerifyIssue, VerifyReport } from './report.js';
+export type { VerifyIssue, VerifyReport, VerifyStart } from './report.js';
+import type { VerifyIssue, VerifyReport, VerifyStart } from './report.js';
 
 const ISSUES_MAX = 100;
 
@@ -57,7 +63,7 @@ export async function verifyChain(
   const params = chainParams(genesis);
   const kernel = new Kernel(modules, params);
 
-  const state = new MemoryState();
+  let state = new MemoryState();
   const tip = await source.tipHeight();
   const block0 = await source.block(0);
   // A chain made before the state tree starts with version 1 headers (no `version`).
@@ -78,7 +84,20 @@ export async function verifyChain(
 
   let prev = block0;
   let txCount = 0;
-  for (let height = 1; height <= tip; height++) {
+  let first = 1;
+  let start: VerifyStart | undefined;
+  const base = source.snapshotBase?.();
+  if (base) {
+    // Blocks 1 to H-1 are absent: start from the state at H, checked against block H.
+    const block = await source.block(base.height);
+    const at = startAtSnapshot(base, block, block0, genesis, nodeKey, issue);
+    start = at.start;
+    if (!at.replay) return report(issues, genesis.chain, tip, 0, 0, 0, start);
+    ({ state, tree } = at.replay);
+    prev = block;
+    first = base.height + 1;
+  }
+  for (let height = first; height <= tip; height++) {
     const block = await source.block(height);
     const h = block.header;
     checkBlockSelf(block, nodeKey, issue);
@@ -154,24 +173,24 @@ export async function verifyChain(
     for (const msg of m.invariants?.(state.map.entries(), params) ?? []) issue(tip, 'invariant_broken', `${m.name}, replayed state: ${msg}`);
   }
 
+  // From a snapshot: block 0, then the snapshot's block to the tip.
+  const blocks = start ? tip - start.height + 2 : tip + 1;
+  return report(issues, genesis.chain, tip, blocks, txCount, state.map.size, start);
+}
+
+function report(issues: VerifyIssue[], chain: string, tip: number, blocks: number, txs: number, stateKeys: number, start: VerifyStart | undefined): VerifyReport {
   issues.sort((a, b) => a.height - b.height);
   return {
     ok: issues.length === 0,
-    chain: genesis.chain,
+    chain,
     height: tip,
-    blocks: tip + 1,
-    txs: txCount,
-    stateKeys: state.map.size,
+    blocks,
+    txs,
+    stateKeys,
     firstDivergence: issues.length ? issues[0]!.height : null,
     issues,
+    ...(start ? { snapshot: start } : {}),
   };
-}
-
-function checkBlockSelf(block: SignedBlock, nodeKey: string, issue: (h: number, kind: string, msg: string) => void): void {
-  const h: BlockHeader = block.header;
-  if (blockHash(h) !== block.hash) issue(h.height, 'block_hash_mismatch', 'the stored block hash is not the hash of its header');
-  if (h.proposer !== nodeKey) issue(h.height, 'wrong_proposer', `the block is signed by ${h.proposer}, not the node key ${nodeKey}`);
-  if (!verifyHeaderSignature(h, block.sig)) issue(h.height, 'bad_block_signature', 'the block signature does not verify');
 }
 
 /** Offline: a stopped (or running) node's store, opened read-only. */
@@ -186,6 +205,7 @@ export function storeSource(store: import('../store/sqlite.js').SqliteStore, gen
     },
     blockTxs: async (height) => store.blockTxs(height).map(txView),
     storedState: () => store.allState(),
+    snapshotBase: () => snapshotBaseOf(store),
   };
 }
 

@@ -3,7 +3,8 @@
 // before any file is created; then it is read again into the new database inside one
 // transaction that is rolled back (and the new directory removed) unless the second read
 // checks out too and the state tree built from it has the same root. The node continues
-// from there: blocks below the height are absent, and so is their history.
+// from there: blocks below the height are absent, and so is their history. The state at the
+// height is kept apart too (snapshot-base.ts), so `tally chain verify` can start from it.
 import fs from 'node:fs';
 import { canonicalJson } from '../core/canonical.js';
 import { fail } from '../core/errors.js';
@@ -12,6 +13,7 @@ import { SqliteStore } from '../store/sqlite.js';
 import type { TallyModule } from './app-module.js';
 import { dataPaths, loadNodeSigner } from './datadir.js';
 import { assertCanonicalValue, verifySnapshotFile, type Progress, type SnapshotHead } from './snapshot.js';
+import { SNAPSHOT_BASE_SCOPE, snapshotBaseMigrations, writeSnapshotBase } from './snapshot-base.js';
 import { buildStoredTree } from './state-tree/stored.js';
 
 export interface SnapshotInit {
@@ -53,6 +55,7 @@ export function initFromSnapshot(dataDir: string, file: string, nodeKeyFile: str
     made.push(p.db, `${p.db}-wal`, `${p.db}-shm`);
     store = SqliteStore.open({ dbPath: p.db, keyPath: p.dbKey, create: true });
     for (const m of modules) if (m.app.migrations) store.migrate(m.name, m.app.migrations);
+    store.migrate(SNAPSHOT_BASE_SCOPE, snapshotBaseMigrations);
     const s = store;
     const h = head.block.header;
     s.transaction(() => {
@@ -71,7 +74,7 @@ export function initFromSnapshot(dataDir: string, file: string, nodeKeyFile: str
       if (root !== h.stateRoot) fail('snapshot_invalid', `the state tree built from the snapshot has root ${root}, not the header's ${h.stateRoot}`, { status: 500 });
       // Module indexes start at the snapshot: there are no blocks below it to index.
       for (const m of modules) if (m.app.indexer) s.setMeta(`index/${m.name}`, String(h.height));
-      s.setMeta('snapshot/height', String(h.height));
+      writeSnapshotBase(s, h.height, entries);
     });
     return { head, root: first.root, nodePub: signer.pub };
   } catch (err) {

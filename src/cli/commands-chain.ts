@@ -1,5 +1,5 @@
-// `tally chain verify`: replay from genesis, offline on a data directory or online
-// against --node, with a progress bar on a terminal.
+// `tally chain verify`: replay from genesis (or from the snapshot a directory started from),
+// offline on a data directory or online against --node, with a progress bar on a terminal.
 import { SingleBar, Presets } from 'cli-progress';
 import type { Command } from 'commander';
 import { readGenesisFile, validateGenesis } from '../chain/genesis.js';
@@ -124,7 +124,7 @@ export function registerChainCommands(program: Command): void {
       }
     });
   chain.command('verify')
-    .description('replay the chain from genesis: every hash, signature, Merkle root, receipt and balance (offline on --data, or online with --node)')
+    .description('replay the chain from genesis (a directory started from a snapshot: from the snapshot\'s height, checked against its signed header): every hash, signature, Merkle root, receipt and balance (offline on --data, or online with --node)')
     .option('--data <dir>', 'verify this data directory offline (default: $TALLY_DATA or ~/.tally/node)')
     .option('--node <socket|url>', 'verify a running node instead, over its socket or HTTP')
     .option('--genesis <file>', 'trust this genesis document, not the one the node or directory holds')
@@ -189,8 +189,12 @@ async function runVerify(opts: VerifyOptions): Promise<VerifyReport> {
 }
 
 function humanReport(r: VerifyReport): string {
-  const head = `chain "${r.chain}": ${r.blocks} blocks, ${r.txs} transactions, ${r.stateKeys} state entries replayed`;
-  if (r.ok) return `${head}\nOK: every hash, signature, Merkle root, receipt and balance matches`;
+  const s = r.snapshot;
+  const head = s
+    ? `chain "${r.chain}": started from a snapshot at height ${s.height} (block ${s.hash}): history before height ${s.height} was not verified\n` +
+      `checked block 0 against the genesis, block ${s.height}'s signature and the state at ${s.height} against its stateRoot, then replayed ${r.height - s.height} blocks after it: ${r.txs} transactions, ${r.stateKeys} state entries`
+    : `chain "${r.chain}": ${r.blocks} blocks, ${r.txs} transactions, ${r.stateKeys} state entries replayed`;
+  if (r.ok) return `${head}\nOK: ${s ? `from height ${s.height} on, ` : ''}every hash, signature, Merkle root, receipt and balance matches`;
   const lines = r.issues.slice(0, 20).map((i) => `  height ${i.height}: ${i.kind}: ${i.message}`);
   if (r.issues.length > 20) lines.push(`  ... and ${r.issues.length - 20} more (--json lists up to 100)`);
   return `${head}\nFAILED: the chain diverges at height ${r.firstDivergence}\n${lines.join('\n')}`;
