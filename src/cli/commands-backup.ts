@@ -274,6 +274,7 @@ async function runRestore(file: string, opts: RestoreOptions) {
     progress.done();
     const missing = (['node.key', 'tickets.key'] as const).filter((n) => !fs.existsSync(path.join(p.dir, n)));
     const warnings: string[] = [];
+    if (verify.snapshot) warnings.push(verify.snapshot.note);
     if (missing.includes('node.key')) warnings.push(`no node.key: a node cannot start on ${p.dir} until its node key is put there (mode 0600)`);
     if (missing.includes('tickets.key')) warnings.push('no tickets.key: a node makes a new one at start, so tickets redeemed before cannot get their tokens handed out again (restore the old tickets.key if the node sold tickets)');
     warnings.push(`a node started here continues the chain from height ${db.height}. If the node this came from signed blocks past ${db.height}, clients may hold those blocks and this node would sign others at the same heights: restore the newest backup, and run only one node of the chain`);
