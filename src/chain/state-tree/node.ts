@@ -34,11 +34,14 @@ export type Ref = LeafRef | NodeRef;
  * heap: position 1 is the node, 2i and 2i+1 the halves of i, 16 + c the slot of child c.
  * Each position's kind is EMPTY (no key below), LONE (exactly one key: a leaf, whose hash
  * rises unchanged) or NODE; a new version of a node rehashes only the changed slots' ancestors.
+ * The positions' hashes sit in one flat buffer (32 bytes at 32 * i), not 31 small arrays:
+ * every block replaces thousands of nodes, and the garbage collector paid for each array.
  */
 export interface InternalNode {
   children: Array<Ref | undefined>;
   kinds: Uint8Array;
-  hashes: Array<Uint8Array | undefined>;
+  /** 32 positions x 32 bytes; a position's bytes are meaningful only when its kind is not EMPTY */
+  hashes: Uint8Array;
   hash: Uint8Array;
 }
 
@@ -76,7 +79,7 @@ export function refHash(ref: Ref | undefined): Uint8Array {
 
 /** The hash at heap position i of a node (EMPTY where no key is below). */
 export function heapHash(node: InternalNode, i: number): Uint8Array {
-  return node.kinds[i] === EMPTY ? SMT_EMPTY : node.hashes[i]!;
+  return node.kinds[i] === EMPTY ? SMT_EMPTY : node.hashes.subarray(32 * i, 32 * i + 32);
 }
 
 export function heapKind(node: InternalNode, i: number): 'empty' | 'lone' | 'node' {
@@ -84,35 +87,47 @@ export function heapKind(node: InternalNode, i: number): 'empty' | 'lone' | 'nod
   return k === EMPTY ? 'empty' : k === LONE ? 'lone' : 'node';
 }
 
-function setSlot(kinds: Uint8Array, hashes: Array<Uint8Array | undefined>, c: number, ref: Ref | undefined): void {
+function setSlot(kinds: Uint8Array, hashes: Uint8Array, c: number, ref: Ref | undefined): void {
   kinds[16 + c] = ref === undefined ? EMPTY : ref.leaf ? LONE : NODE;
-  hashes[16 + c] = ref?.hash;
+  if (ref) hashes.set(ref.hash, 32 * (16 + c));
+}
+
+/** Copy heap position j's hash (EMPTY's when its kind is) into NODE_IN at `at`: byte loops, no views. */
+function nodeInput(kinds: Uint8Array, hashes: Uint8Array, j: number, at: number): void {
+  if (kinds[j] === EMPTY) {
+    NODE_IN.set(SMT_EMPTY, at);
+    return;
+  }
+  const from = 32 * j;
+  for (let k = 0; k < 32; k++) NODE_IN[at + k] = hashes[from + k]!;
 }
 
 /** Position i from its two halves: EMPTY + LONE rises as LONE (compaction), else node(left, right). */
-function combine(kinds: Uint8Array, hashes: Array<Uint8Array | undefined>, i: number): void {
+function combine(kinds: Uint8Array, hashes: Uint8Array, i: number): void {
   const ka = kinds[2 * i]!;
   const kb = kinds[2 * i + 1]!;
   if (ka === EMPTY && (kb === EMPTY || kb === LONE)) {
     kinds[i] = kb;
-    hashes[i] = hashes[2 * i + 1];
+    if (kb === LONE) hashes.copyWithin(32 * i, 32 * (2 * i + 1), 32 * (2 * i + 2));
   } else if (kb === EMPTY && ka === LONE) {
     kinds[i] = LONE;
-    hashes[i] = hashes[2 * i];
+    hashes.copyWithin(32 * i, 64 * i, 64 * i + 32);
   } else {
     kinds[i] = NODE;
-    hashes[i] = nodeHash(ka === EMPTY ? SMT_EMPTY : hashes[2 * i]!, kb === EMPTY ? SMT_EMPTY : hashes[2 * i + 1]!);
+    nodeInput(kinds, hashes, 2 * i, 18);
+    nodeInput(kinds, hashes, 2 * i + 1, 50);
+    hashes.set(hash(NODE_IN), 32 * i);
   }
 }
 
 export function makeNode(children: Array<Ref | undefined>): InternalNode {
   assert(children.length === 16, 'a node has 16 child slots');
   const kinds = new Uint8Array(32);
-  const hashes: Array<Uint8Array | undefined> = new Array(32);
+  const hashes = new Uint8Array(32 * 32);
   for (let c = 0; c < 16; c++) setSlot(kinds, hashes, c, children[c]);
   for (let i = 15; i >= 1; i--) combine(kinds, hashes, i);
   assert(kinds[1] === NODE, 'a stored node holds at least two keys');
-  return { children, kinds, hashes, hash: hashes[1]! };
+  return { children, kinds, hashes, hash: hashes.slice(32, 64) };
 }
 
 /** `old` with the children in `changed` slots replaced: only their ancestors are rehashed. */
@@ -126,7 +141,7 @@ export function changeNode(old: InternalNode, children: Array<Ref | undefined>, 
   }
   for (let i = 15; i >= 1; i--) if (dirty & (1 << i)) combine(kinds, hashes, i);
   assert(kinds[1] === NODE, 'a stored node holds at least two keys');
-  return { children, kinds, hashes, hash: hashes[1]! };
+  return { children, kinds, hashes, hash: hashes.slice(32, 64) };
 }
 
 /** Nibble n of a 32-byte path, 0..15. */
