@@ -43,6 +43,12 @@ export interface InternalNode {
   /** 32 positions x 32 bytes; a position's bytes are meaningful only when its kind is not EMPTY */
   hashes: Uint8Array;
   hash: Uint8Array;
+  /**
+   * The node's row (encodeChildren), made when the node is: a new version of a node copies
+   * its parent version's row and rewrites only the changed slots, instead of reading all
+   * 16 children again (scattered objects: most of what encoding cost).
+   */
+  row: Buffer;
 }
 
 export const NIBBLES = 64;
@@ -120,14 +126,17 @@ function combine(kinds: Uint8Array, hashes: Uint8Array, i: number): void {
   }
 }
 
-export function makeNode(children: Array<Ref | undefined>): InternalNode {
+/**
+ * A node over `children`. Its kind (`rootKind`) may be EMPTY or LONE when fewer than two
+ * keys are below: the caller (settle) then stores no node. `row`: its encoding, when the caller has it.
+ */
+export function makeNode(children: Array<Ref | undefined>, row?: Buffer): InternalNode {
   assert(children.length === 16, 'a node has 16 child slots');
   const kinds = new Uint8Array(32);
   const hashes = new Uint8Array(32 * 32);
   for (let c = 0; c < 16; c++) setSlot(kinds, hashes, c, children[c]);
   for (let i = 15; i >= 1; i--) combine(kinds, hashes, i);
-  assert(kinds[1] === NODE, 'a stored node holds at least two keys');
-  return { children, kinds, hashes, hash: hashes.slice(32, 64) };
+  return { children, kinds, hashes, hash: hashes.slice(32, 64), row: kinds[1] === NODE ? row ?? encodeChildren(children) : EMPTY_ROW };
 }
 
 /** `old` with the children in `changed` slots replaced: only their ancestors are rehashed. */
@@ -135,13 +144,22 @@ export function changeNode(old: InternalNode, children: Array<Ref | undefined>, 
   const kinds = old.kinds.slice();
   const hashes = old.hashes.slice();
   let dirty = 0;
+  let sameShape = true;
   for (const c of changed) {
+    const before = kinds[16 + c];
     setSlot(kinds, hashes, c, children[c]);
+    if (kinds[16 + c] !== before) sameShape = false;
     for (let i = (16 + c) >> 1; i >= 1; i >>= 1) dirty |= 1 << i;
   }
   for (let i = 15; i >= 1; i--) if (dirty & (1 << i)) combine(kinds, hashes, i);
-  assert(kinds[1] === NODE, 'a stored node holds at least two keys');
-  return { children, kinds, hashes, hash: hashes.slice(32, 64) };
+  let row: Buffer = EMPTY_ROW;
+  if (kinds[1] === NODE) row = sameShape ? patchRow(old.row, children, changed) : encodeChildren(children);
+  return { children, kinds, hashes, hash: hashes.slice(32, 64), row };
+}
+
+/** The kind of a node's position 1: only NODE is stored; EMPTY and LONE mean fewer than two keys. */
+export function rootKind(node: InternalNode): 'empty' | 'lone' | 'node' {
+  return heapKind(node, 1);
 }
 
 /** Nibble n of a 32-byte path, 0..15. */
@@ -182,11 +200,47 @@ function writeChild(out: Buffer, at: number, c: Ref): number {
   return at + NODE_BYTES;
 }
 
+const EMPTY_ROW = Buffer.alloc(0);
+
+/** A node's row (made with the node; see InternalNode.row). */
 export function encodeNode(node: InternalNode): Buffer {
+  assert(node.kinds[1] === NODE, 'a stored node holds at least two keys');
+  return node.row;
+}
+
+/** `row` with the children in `changed` slots rewritten: the same slots are present and of the same kinds. */
+function patchRow(row: Buffer, children: Array<Ref | undefined>, changed: number[]): Buffer {
+  const out = Buffer.allocUnsafe(row.length);
+  out.set(row);
+  const present = (row[0]! << 8) | row[1]!;
+  for (const c of changed) {
+    const child = children[c]!;
+    const at = 4 + CHILD_BYTES * popcount(present & ((1 << c) - 1));
+    writeSlot(out, at, child);
+  }
+  return out;
+}
+
+function popcount(x: number): number {
+  let n = 0;
+  for (; x !== 0; x &= x - 1) n++;
+  return n;
+}
+
+function writeSlot(out: Buffer, at: number, c: Ref): void {
+  out.set(c.leaf ? c.path : c.hash, at);
+  const v = c.version;
+  out[at + 32] = v >>> 24;
+  out[at + 33] = (v >>> 16) & 255;
+  out[at + 34] = (v >>> 8) & 255;
+  out[at + 35] = v & 255;
+}
+
+/** The row of a node with these children, from scratch. */
+export function encodeChildren(children: Array<Ref | undefined>): Buffer {
   let present = 0;
   let leaves = 0;
   let count = 0;
-  const children = node.children;
   for (let i = 0; i < 16; i++) {
     const c = children[i];
     if (!c) continue;
@@ -203,12 +257,7 @@ export function encodeNode(node: InternalNode): Buffer {
   for (let i = 0; i < 16; i++) {
     const c = children[i];
     if (!c) continue;
-    out.set(c.leaf ? c.path : c.hash, at);
-    const v = c.version;
-    out[at + 32] = v >>> 24;
-    out[at + 33] = (v >>> 16) & 255;
-    out[at + 34] = (v >>> 8) & 255;
-    out[at + 35] = v & 255;
+    writeSlot(out, at, c);
     at += CHILD_BYTES;
   }
   return out;
@@ -228,7 +277,9 @@ export function decodeNode(bytes: Uint8Array, valueHashAt: ValueHashAt): Interna
     at += CHILD_BYTES;
   }
   assert(at === buf.length, 'a state tree node row has the length its bitmaps say');
-  return makeNode(children);
+  const node = makeNode(children, buf);
+  assert(node.kinds[1] === NODE, 'a stored node holds at least two keys');
+  return node;
 }
 
 /** A root reference: empty (0 bytes), or a kind byte (1 leaf, 2 node) and the child encoding. */
