@@ -34,21 +34,12 @@ export type Ref = LeafRef | NodeRef;
  * heap: position 1 is the node, 2i and 2i+1 the halves of i, 16 + c the slot of child c.
  * Each position's kind is EMPTY (no key below), LONE (exactly one key: a leaf, whose hash
  * rises unchanged) or NODE; a new version of a node rehashes only the changed slots' ancestors.
- * The positions' hashes sit in one flat buffer (32 bytes at 32 * i), not 31 small arrays:
- * every block replaces thousands of nodes, and the garbage collector paid for each array.
  */
 export interface InternalNode {
   children: Array<Ref | undefined>;
   kinds: Uint8Array;
-  /** 32 positions x 32 bytes; a position's bytes are meaningful only when its kind is not EMPTY */
-  hashes: Uint8Array;
+  hashes: Array<Uint8Array | undefined>;
   hash: Uint8Array;
-  /**
-   * The node's row (encodeChildren), made when the node is: a new version of a node copies
-   * its parent version's row and rewrites only the changed slots, instead of reading all
-   * 16 children again (scattered objects: most of what encoding cost).
-   */
-  row: Buffer;
 }
 
 export const NIBBLES = 64;
@@ -85,7 +76,7 @@ export function refHash(ref: Ref | undefined): Uint8Array {
 
 /** The hash at heap position i of a node (EMPTY where no key is below). */
 export function heapHash(node: InternalNode, i: number): Uint8Array {
-  return node.kinds[i] === EMPTY ? SMT_EMPTY : node.hashes.subarray(32 * i, 32 * i + 32);
+  return node.kinds[i] === EMPTY ? SMT_EMPTY : node.hashes[i]!;
 }
 
 export function heapKind(node: InternalNode, i: number): 'empty' | 'lone' | 'node' {
@@ -93,50 +84,35 @@ export function heapKind(node: InternalNode, i: number): 'empty' | 'lone' | 'nod
   return k === EMPTY ? 'empty' : k === LONE ? 'lone' : 'node';
 }
 
-function setSlot(kinds: Uint8Array, hashes: Uint8Array, c: number, ref: Ref | undefined): void {
+function setSlot(kinds: Uint8Array, hashes: Array<Uint8Array | undefined>, c: number, ref: Ref | undefined): void {
   kinds[16 + c] = ref === undefined ? EMPTY : ref.leaf ? LONE : NODE;
-  if (ref) hashes.set(ref.hash, 32 * (16 + c));
-}
-
-/** Copy heap position j's hash (EMPTY's when its kind is) into NODE_IN at `at`: byte loops, no views. */
-function nodeInput(kinds: Uint8Array, hashes: Uint8Array, j: number, at: number): void {
-  if (kinds[j] === EMPTY) {
-    NODE_IN.set(SMT_EMPTY, at);
-    return;
-  }
-  const from = 32 * j;
-  for (let k = 0; k < 32; k++) NODE_IN[at + k] = hashes[from + k]!;
+  hashes[16 + c] = ref?.hash;
 }
 
 /** Position i from its two halves: EMPTY + LONE rises as LONE (compaction), else node(left, right). */
-function combine(kinds: Uint8Array, hashes: Uint8Array, i: number): void {
+function combine(kinds: Uint8Array, hashes: Array<Uint8Array | undefined>, i: number): void {
   const ka = kinds[2 * i]!;
   const kb = kinds[2 * i + 1]!;
   if (ka === EMPTY && (kb === EMPTY || kb === LONE)) {
     kinds[i] = kb;
-    if (kb === LONE) hashes.copyWithin(32 * i, 32 * (2 * i + 1), 32 * (2 * i + 2));
+    hashes[i] = hashes[2 * i + 1];
   } else if (kb === EMPTY && ka === LONE) {
     kinds[i] = LONE;
-    hashes.copyWithin(32 * i, 64 * i, 64 * i + 32);
+    hashes[i] = hashes[2 * i];
   } else {
     kinds[i] = NODE;
-    nodeInput(kinds, hashes, 2 * i, 18);
-    nodeInput(kinds, hashes, 2 * i + 1, 50);
-    hashes.set(hash(NODE_IN), 32 * i);
+    hashes[i] = nodeHash(ka === EMPTY ? SMT_EMPTY : hashes[2 * i]!, kb === EMPTY ? SMT_EMPTY : hashes[2 * i + 1]!);
   }
 }
 
-/**
- * A node over `children`. Its kind (`rootKind`) may be EMPTY or LONE when fewer than two
- * keys are below: the caller (settle) then stores no node. `row`: its encoding, when the caller has it.
- */
-export function makeNode(children: Array<Ref | undefined>, row?: Buffer): InternalNode {
+export function makeNode(children: Array<Ref | undefined>): InternalNode {
   assert(children.length === 16, 'a node has 16 child slots');
   const kinds = new Uint8Array(32);
-  const hashes = new Uint8Array(32 * 32);
+  const hashes: Array<Uint8Array | undefined> = new Array(32);
   for (let c = 0; c < 16; c++) setSlot(kinds, hashes, c, children[c]);
   for (let i = 15; i >= 1; i--) combine(kinds, hashes, i);
-  return { children, kinds, hashes, hash: hashes.slice(32, 64), row: kinds[1] === NODE ? row ?? encodeChildren(children) : EMPTY_ROW };
+  assert(kinds[1] === NODE, 'a stored node holds at least two keys');
+  return { children, kinds, hashes, hash: hashes[1]! };
 }
 
 /** `old` with the children in `changed` slots replaced: only their ancestors are rehashed. */
@@ -144,22 +120,13 @@ export function changeNode(old: InternalNode, children: Array<Ref | undefined>, 
   const kinds = old.kinds.slice();
   const hashes = old.hashes.slice();
   let dirty = 0;
-  let sameShape = true;
   for (const c of changed) {
-    const before = kinds[16 + c];
     setSlot(kinds, hashes, c, children[c]);
-    if (kinds[16 + c] !== before) sameShape = false;
     for (let i = (16 + c) >> 1; i >= 1; i >>= 1) dirty |= 1 << i;
   }
   for (let i = 15; i >= 1; i--) if (dirty & (1 << i)) combine(kinds, hashes, i);
-  let row: Buffer = EMPTY_ROW;
-  if (kinds[1] === NODE) row = sameShape ? patchRow(old.row, children, changed) : encodeChildren(children);
-  return { children, kinds, hashes, hash: hashes.slice(32, 64), row };
-}
-
-/** The kind of a node's position 1: only NODE is stored; EMPTY and LONE mean fewer than two keys. */
-export function rootKind(node: InternalNode): 'empty' | 'lone' | 'node' {
-  return heapKind(node, 1);
+  assert(kinds[1] === NODE, 'a stored node holds at least two keys');
+  return { children, kinds, hashes, hash: hashes[1]! };
 }
 
 /** Nibble n of a 32-byte path, 0..15. */
@@ -200,47 +167,11 @@ function writeChild(out: Buffer, at: number, c: Ref): number {
   return at + NODE_BYTES;
 }
 
-const EMPTY_ROW = Buffer.alloc(0);
-
-/** A node's row (made with the node; see InternalNode.row). */
 export function encodeNode(node: InternalNode): Buffer {
-  assert(node.kinds[1] === NODE, 'a stored node holds at least two keys');
-  return node.row;
-}
-
-/** `row` with the children in `changed` slots rewritten: the same slots are present and of the same kinds. */
-function patchRow(row: Buffer, children: Array<Ref | undefined>, changed: number[]): Buffer {
-  const out = Buffer.allocUnsafe(row.length);
-  out.set(row);
-  const present = (row[0]! << 8) | row[1]!;
-  for (const c of changed) {
-    const child = children[c]!;
-    const at = 4 + CHILD_BYTES * popcount(present & ((1 << c) - 1));
-    writeSlot(out, at, child);
-  }
-  return out;
-}
-
-function popcount(x: number): number {
-  let n = 0;
-  for (; x !== 0; x &= x - 1) n++;
-  return n;
-}
-
-function writeSlot(out: Buffer, at: number, c: Ref): void {
-  out.set(c.leaf ? c.path : c.hash, at);
-  const v = c.version;
-  out[at + 32] = v >>> 24;
-  out[at + 33] = (v >>> 16) & 255;
-  out[at + 34] = (v >>> 8) & 255;
-  out[at + 35] = v & 255;
-}
-
-/** The row of a node with these children, from scratch. */
-export function encodeChildren(children: Array<Ref | undefined>): Buffer {
   let present = 0;
   let leaves = 0;
   let count = 0;
+  const children = node.children;
   for (let i = 0; i < 16; i++) {
     const c = children[i];
     if (!c) continue;
@@ -257,7 +188,12 @@ export function encodeChildren(children: Array<Ref | undefined>): Buffer {
   for (let i = 0; i < 16; i++) {
     const c = children[i];
     if (!c) continue;
-    writeSlot(out, at, c);
+    out.set(c.leaf ? c.path : c.hash, at);
+    const v = c.version;
+    out[at + 32] = v >>> 24;
+    out[at + 33] = (v >>> 16) & 255;
+    out[at + 34] = (v >>> 8) & 255;
+    out[at + 35] = v & 255;
     at += CHILD_BYTES;
   }
   return out;
@@ -277,9 +213,7 @@ export function decodeNode(bytes: Uint8Array, valueHashAt: ValueHashAt): Interna
     at += CHILD_BYTES;
   }
   assert(at === buf.length, 'a state tree node row has the length its bitmaps say');
-  const node = makeNode(children, buf);
-  assert(node.kinds[1] === NODE, 'a stored node holds at least two keys');
-  return node;
+  return makeNode(children);
 }
 
 /** A root reference: empty (0 bytes), or a kind byte (1 leaf, 2 node) and the child encoding. */

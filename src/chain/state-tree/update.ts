@@ -5,7 +5,7 @@
 // parent's nodes through `TreeReader` and writes nothing.
 import { assert } from '../../core/errors.js';
 import { hash } from '../../core/hash.js';
-import { changeNode, comparePaths, leafRef, makeNode, nibbleAt, NIBBLES, rootHex, rootKind, type InternalNode, type LeafRef, type Ref } from './node.js';
+import { changeNode, comparePaths, leafRef, makeNode, nibbleAt, NIBBLES, rootHex, type InternalNode, type LeafRef, type Ref } from './node.js';
 
 export interface TreeReader {
   /** The node stored at (version, nibble path). A missing one is a broken invariant (the reader asserts). */
@@ -156,16 +156,17 @@ class Updater {
 
   /** A node's new children: none (empty), one lone leaf (it moves up: compaction), else a new node row. */
   private settle(children: Array<Ref | undefined>, npath: string, old?: InternalNode, changed?: number[]): Ref | undefined {
-    // The node's position 1 says what is below (the hashing already compacts): no key,
-    // one lone leaf (it rises), or a node; no need to read all 16 children again.
-    const node = old ? changeNode(old, children, changed!) : makeNode(children);
-    const kind = rootKind(node);
-    if (kind === 'empty') return undefined;
-    if (kind === 'lone') {
-      const only = children.find((c) => c !== undefined);
-      assert(only?.leaf === true, 'a lone position holds a leaf');
-      return only;
+    let count = 0;
+    let only: Ref | undefined;
+    for (const c of children) {
+      if (c) {
+        count++;
+        only = c;
+      }
     }
+    if (count === 0) return undefined;
+    if (count === 1 && only!.leaf) return only;
+    const node = old ? changeNode(old, children, changed!) : makeNode(children);
     this.batch.nodes.push({ npath, node });
     return { leaf: false, version: this.version, hash: node.hash };
   }
