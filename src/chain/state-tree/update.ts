@@ -36,6 +36,8 @@ interface Write {
   key: string;
   value: string | null;
   valueHash: Uint8Array | null;
+  /** the path's first 6 bytes as a number: the sort compares these, and whole paths only on a tie */
+  head: number;
 }
 
 /** A key the new subtree holds: an existing leaf kept as is, or a write that sets a value. */
@@ -52,9 +54,11 @@ export function pathOf(key: string): Uint8Array {
 export function treeWrites(writes: Iterable<[string, string | null]>): Write[] {
   const out: Write[] = [];
   for (const [key, value] of writes) {
-    out.push({ path: pathOf(key), key, value, valueHash: value === null ? null : hash(value) });
+    const path = pathOf(key);
+    const head = ((((path[0]! * 256 + path[1]!) * 256 + path[2]!) * 256 + path[3]!) * 256 + path[4]!) * 256 + path[5]!;
+    out.push({ path, key, value, valueHash: value === null ? null : hash(value), head });
   }
-  return out.sort((a, b) => comparePaths(a.path, b.path));
+  return out.sort((a, b) => a.head - b.head || comparePaths(a.path, b.path));
 }
 
 class Updater {
