@@ -10,7 +10,7 @@ import type { MarketsDeps } from './deps.js';
 import { marketLimits } from './limits.js';
 import { bps, notional, orderHold, priceBps } from './margin.js';
 import { match, type Side, type Tif } from './matching.js';
-import { accountOrdersPrefix, getMarket, getPosition, MARKET_PREFIX, marketKey, orderId, type BookOrder, type Market, type MarketKind } from './state.js';
+import { accountOrdersPrefix, getMarket, getPosition, MARKET_PREFIX, marketKey, orderId, type BookOrder, type Market } from './state.js';
 
 const body = <T>(schema: Decoder<T>) => (raw: unknown): T => decode(schema, raw, 'bad_body', 'body');
 export const MARKET_ID = /^[a-z0-9][a-z0-9-]{0,31}$/;
@@ -25,25 +25,10 @@ const size = withCode('bad_size', int({ min: 1, max: marketLimits.sizeMax, what:
 // ---------------------------------------------------------------------------------------
 // markets.create (chain admin)
 
-export interface CreateBody {
-  id: string;
-  kind: MarketKind;
-  oracles: string[];
-  event?: string;
-  series?: string;
-  priceExponent: number;
-  tickSize: number;
-  lotSize: number;
-  multiplier: string;
-  initialMarginBps: number;
-  maintenanceMarginBps: number;
-  makerFeeBps: number;
-  takerFeeBps: number;
-  bandBps: number;
-  fundingBps: number;
-  fundingCapBps: number;
-  liquidationFeeBps: number;
-}
+/** What the admin chooses; the rest of a Market record the chain derives or keeps. */
+export type CreateBody = Pick<Market, 'id' | 'kind' | 'oracles' | 'event' | 'series' | 'priceExponent' | 'tickSize' | 'lotSize'
+  | 'multiplier' | 'initialMarginBps' | 'maintenanceMarginBps' | 'makerFeeBps' | 'takerFeeBps' | 'bandBps' | 'fundingBps'
+  | 'fundingCapBps' | 'liquidationFeeBps'>;
 
 const createBody = body(object({
   id: marketRef,

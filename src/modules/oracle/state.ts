@@ -3,6 +3,7 @@
 // reuse is one read. Attestations and freezes are also filed by block position, so a
 // block's are one ordered range read (the keeper's attestedThisBlock / frozenThisBlock).
 import type { StateReader } from '../../chain/state.js';
+import type { EventFields } from './announcement.js';
 import type { OracleProfile } from './bip340.js';
 
 export interface OracleRecord {
@@ -19,15 +20,9 @@ export interface OracleRecord {
   frozen?: { height: number; evidence: string };
 }
 
-export interface EventRecord {
+/** An announced event: the fields its signature covers (announcement.ts), and what follows. */
+export interface EventRecord extends EventFields {
   oracle: string;
-  eventId: string;
-  maturity: number;
-  base: number;
-  signed: boolean;
-  digits: number;
-  unit: string;
-  precision: number;
   nonces: string[];
   /** the oracle's announcement signature (hex) */
   announcementSig: string;

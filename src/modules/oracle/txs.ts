@@ -5,7 +5,7 @@
 import { array, bool, decode, int, object, oneOf, optional, string, type Decoder } from '../../core/decode.js';
 import type { TxContext, TxType } from '../../chain/module.js';
 import { assert } from '../../core/errors.js';
-import { serializeEvent } from './announcement.js';
+import { serializeEvent, type EventFields } from './announcement.js';
 import {
   announcementMessage, ORACLE_PROFILES, outcomeMessage, recoverSecret, registrationMessage, validXOnly, verifyBip340, type OracleProfile,
 } from './bip340.js';
@@ -82,15 +82,8 @@ export const register: TxType<RegisterBody> = {
 // ---------------------------------------------------------------------------------------
 // announce
 
-export interface AnnounceBody {
+export interface AnnounceBody extends EventFields {
   oracle: string;
-  eventId: string;
-  maturity: number;
-  base: number;
-  signed: boolean;
-  digits: number;
-  unit: string;
-  precision: number;
   nonces: string[];
   /** the announcement signature over the serialized event (announcement.ts), hashed per profile */
   sig: string;
