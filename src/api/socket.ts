@@ -58,7 +58,7 @@ export async function listenSocket(node: TallyNode, socketPath: string, options:
   const capped = capConnections(server, {
     totalMax: options.connectionsMax,
     perAddressMax: 0,
-    refusal: () => signReply(node, { id: null, error: { code: 'too_many_connections', message: `the node holds ${options.connectionsMax} socket connections, its most; retry later` }, node: endpoint.pub }),
+    refusal: () => endpoint.sign({ id: null, error: { code: 'too_many_connections', message: `the node holds ${options.connectionsMax} socket connections, its most; retry later` }, node: endpoint.pub }),
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
