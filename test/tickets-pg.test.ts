@@ -166,6 +166,39 @@ describe('tickets on PostgreSQL: two serve processes', { skip, timeout: 180_000 
     assert.deepEqual([r.status, r.balance], ['success', '1']);
   });
 
+  it('each serving process has its own metrics and its own per-client rate limit', async () => {
+    const c = await startServe([...serveArgs, '--rate-limit', '5']);
+    try {
+      // Five units a minute, every route counted (an unknown one too), then 429 with retry-after.
+      const answers = [];
+      for (let i = 0; i < 4; i++) answers.push(await httpGet(`${c.http}/api/v1/tickets`));
+      answers.push(await httpGet(`${c.http}/no/such/route`));
+      assert.deepEqual(answers.map((r) => r.status), [200, 200, 200, 200, 404]);
+      const refused = await fetch(`${c.http}/api/v1/tickets`);
+      const body = (await refused.json()) as { error: { code: string } };
+      assert.deepEqual([refused.status, body.error.code], [429, 'rate_limited']);
+      assert.ok(Number(refused.headers.get('retry-after')) >= 1);
+      // The other processes are not limited by this one's budget.
+      assert.equal((await httpGet(`${a.http}/api/v1/tickets`)).status, 200);
+
+      const text = (await httpGet(`${c.internal}/metrics`)).text;
+      for (const line of [
+        /^process_resident_memory_bytes \d+/m,
+        /^nodejs_eventloop_lag_seconds [\d.e-]+/m,
+        /^tally_build_info\{[^}]*service="tickets-serve"[^}]*\} 1$/m,
+        /^tally_http_request_duration_seconds_count\{listener="public",method="GET",route="\/api\/v1\/tickets",status="200"\} 4$/m,
+        /^tally_http_request_duration_seconds_count\{listener="public",method="GET",route="\/api\/v1\/tickets",status="429"\} 1$/m,
+        /^tally_http_request_duration_seconds_count\{listener="public",method="GET",route="unmatched",status="404"\} 1$/m,
+        /^tally_tickets_/m,
+      ]) assert.match(text, line);
+      // Its own: process a answered none of c's requests.
+      assert.doesNotMatch((await httpGet(`${a.internal}/metrics`)).text, /status="429"/);
+    } finally {
+      c.proc.kill('SIGTERM');
+      await new Promise((r) => (c.proc.exitCode === null ? c.proc.once('exit', r) : r(undefined)));
+    }
+  });
+
   it('one process credits; killed with kill -9, the other takes over', async () => {
     const watching = async (s: Serve) => (await httpGet(`${s.internal}/health`)).body.watching as boolean;
     const [wa, wb] = [await watching(a), await watching(b)];
