@@ -15,6 +15,7 @@ import { Kernel } from '../src/chain/kernel.js';
 import { MemoryState, type Writes } from '../src/chain/state.js';
 import { MemoryTree } from '../src/chain/state-tree/memory.js';
 import { toHex } from '../src/core/encoding.js';
+import { lastCommitHashAfter, singleValidator, validatorsHash } from '../src/core/header.js';
 import { accountIdFromPub, signerFromPrivateKey, type Signer } from '../src/core/keys.js';
 import { EMPTY_ROOT, leafHash, merkleProof, type MerkleProof } from '../src/core/merkle.js';
 import { statementDigest } from '../src/modules/ledger/txs.js';
@@ -70,11 +71,11 @@ export function buildSpecVectors(): SpecVectors {
   const kernel = new Kernel(chainModules, chainParams(genesis));
   const state = new MemoryState();
 
-  const zero = genesisBlockParts(genesis, kernel);
+  const zero = genesisBlockParts(genesis, kernel, node.pub);
   state.apply(zero.writes);
   const tree = new MemoryTree();
   tree.apply(zero.tree!);
-  const blocks: VectorBlock[] = [{ ...signHeader({ ...zero.header, proposer: node.pub }, node), writes: sortedWrites(zero.writes), txs: [] }];
+  const blocks: VectorBlock[] = [{ ...signHeader(zero.header, node), writes: sortedWrites(zero.writes), txs: [] }];
 
   const tx = (signer: Signer, from: string, nonce: number, type: string, body: Record<string, unknown>): Envelope =>
     signTx({ chain: genesis.chain, type, from, nonce, expires: EXPIRES, body } satisfies Tx, signer);
@@ -86,8 +87,9 @@ export function buildSpecVectors(): SpecVectors {
     const result = executeBlock({ get: (k) => state.get(k), range: (p, a, l) => state.range(p, a, l), stateRoot: prev.header.stateRoot, tree: { reader: tree, version: tree.tip } }, { height, time }, txs, kernel);
     if (result.excluded.length > 0) throw new Error(`spec chain: block ${height} excludes a transaction: ${result.excluded[0]!.error.message}`);
     const header: BlockHeader = {
-      version: 2,
+      version: 3,
       chain: genesis.chain, height, prevHash: prev.hash, time, txRoot: result.txRoot, stateRoot: result.stateRoot, txCount: txs.length, proposer: node.pub,
+      validatorsHash: validatorsHash(singleValidator(node.pub)), lastCommitHash: lastCommitHashAfter(prev),
     };
     state.apply(result.writes);
     tree.apply(result.tree!);

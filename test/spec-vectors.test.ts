@@ -130,7 +130,12 @@ test('the README vectors check out by the README rules alone', () => {
       if (value === null) state.delete(k);
       else state.set(k, value);
     }
-    assert.equal(head.version, 2, `block ${h} is a version 2 block`);
+    assert.equal(head.version, 3, `block ${h} is a version 3 block`);
+    // "Block headers": the node key alone as the validator set; the previous block's commit.
+    assert.equal(head.validatorsHash, hex(b3(enc('tally/validators/v1\n' + jcs({ validators: [{ key: v.keys.node.pub, power: 1 }] })))));
+    const prev = v.blocks[h - 1];
+    const commit = prev && { height: h - 1, blockHash: prev.hash, signatures: [{ validator: prev.header.proposer, sig: prev.sig }] };
+    assert.equal(head.lastCommitHash, commit ? hex(b3(enc('tally/commit/v1\n' + jcs(commit)))) : '0'.repeat(64), `block ${h} lastCommitHash`);
     assert.equal(head.stateRoot, smtRoot(state), `block ${h} stateRoot`);
 
     assert.equal(head.txCount, b.txs.length);

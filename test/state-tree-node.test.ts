@@ -3,7 +3,8 @@
 // the kept heights verify against the signed headers, pruning keeps the window, a restart
 // continues the tree from its stored nodes, and a data directory made before the tree
 // (version 1 headers, a fixture written by commit 2cee750) upgrades at first start and
-// keeps verifying.
+// keeps verifying; so does one made before header version 3 (version 2 headers, a
+// fixture written by commit 9294045).
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -13,6 +14,7 @@ import type { BlockHeader } from '../src/chain/blocks.js';
 import { defaultGenesis } from '../src/chain/genesis.js';
 import { initDataDir, TallyNode } from '../src/chain/node.js';
 import type { TallyError } from '../src/core/errors.js';
+import { lastCommitHashAfter, singleValidator, validatorsHash } from '../src/core/header.js';
 import { smtPath, smtRootOfSorted, smtSortEntries, smtValueHash, verifyStateProof } from '../src/core/smt.js';
 import { allModules } from '../src/modules/index.js';
 import { SqliteStore } from '../src/store/sqlite.js';
@@ -48,7 +50,7 @@ test('stateRoot is the tree of the stored state; proofs at kept heights; pruning
     heights.push({ height: node.tip.height, value: node.store.getState(balanceKey) });
   }
   const tip = node.tip.height;
-  assert.equal(header(node, tip).version, 2);
+  assert.equal(header(node, tip).version, 3);
   assert.equal(header(node, tip).stateRoot, referenceRoot(node.store));
   assert.deepEqual(node.stateTree.provableRange(), { oldest: tip - 3, tip });
 
@@ -105,7 +107,7 @@ test('a data directory made before the state tree upgrades at first start and ke
   const user = newAccount();
   await ok(node, [makeTx(user, 'ledger.register', { name: 'after' })]);
   await ok(node, [makeTx(user, 'ledger.send', { to: 'user0', amount: '1' })]);
-  assert.equal(header(node, t + 1).version, 2);
+  assert.equal(header(node, t + 1).version, 3);
   assert.equal(header(node, t + 2).stateRoot, referenceRoot(node.store));
   const p = node.stateTree.prove('ledger/name/after', t + 2);
   assert.equal(verifyStateProof(header(node, t + 2).stateRoot, p).ok, true);
@@ -117,6 +119,33 @@ test('a data directory made before the state tree upgrades at first start and ke
   assert.equal(node.stateTree.provableRange().tip, t + 2);
   user.nonce = node.auth(user.id).nonce;
   await ok(node, [makeTx(user, 'ledger.send', { to: 'user1', amount: '1' })]);
+  assert.deepEqual((await node.verifySnapshot()).issues, []);
+  await node.close();
+});
+
+test('a data directory made with version 2 headers goes on with version 3 at its next block', async () => {
+  const dir = path.join(tempDir(), 'data');
+  fs.cpSync(path.join(ROOT, 'test', 'fixtures', 'v2-datadir'), dir, { recursive: true });
+  for (const f of ['db.key', 'node.key', 'signed.wm']) fs.chmodSync(path.join(dir, f), 0o600);
+  let node = open(dir);
+  const t = node.tip.height;
+  assert.equal(t, 3, 'the fixture holds blocks 0..3');
+  for (let h = 0; h <= t; h++) assert.equal(header(node, h).version, 2, `block ${h} is a version 2 block`);
+  const user = newAccount();
+  await ok(node, [makeTx(user, 'ledger.register', { name: 'after' })]);
+  const next = header(node, t + 1);
+  assert.equal(next.version, 3);
+  const prev = node.store.block(t)!;
+  assert.equal(next.lastCommitHash, lastCommitHashAfter({ hash: prev.hash, header: JSON.parse(prev.header) as BlockHeader, sig: prev.sig }));
+  assert.equal(next.validatorsHash, validatorsHash(singleValidator(next.proposer)));
+  assert.deepEqual((await node.verifySnapshot()).issues, []);
+  await node.close();
+
+  // After a restart the proposer links its next commit to the stored tip.
+  node = open(dir);
+  user.nonce = node.auth(user.id).nonce;
+  await ok(node, [makeTx(user, 'ledger.send', { to: 'user0', amount: '1' })]);
+  assert.equal(header(node, t + 2).version, 3);
   assert.deepEqual((await node.verifySnapshot()).issues, []);
   await node.close();
 });

@@ -3,15 +3,17 @@
 // the config file, the URL file and a copy of tickets.key, as processes on other machines
 // would be. Concurrent redeems of one PID through both give one token; a token revoked
 // through one is revoked through the other; one process at a time credits payments, and
-// killing it (kill -9) lets the other take over.
+// killing it (kill -9) lets the other take over. And PostgreSQL stopped under a serving
+// process: requests answer 503 pg_unreachable, and once it is back the same process
+// serves again with nothing lost or duplicated.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { cleanup, httpGet, httpPost, makeTx, newAccount, sleep, startNode, tempDir, TALLY_BIN, withTimeout, type NodeProcess } from './helpers.js';
-import { cleanupPg, freshPgSchema, pgMissing } from './pg.js';
+import { cleanupPg, freshPgSchema, PG_TEST_URL, pgMissing } from './pg.js';
 import { tallyMemoTag } from '../src/modules/tickets/pid.js';
 
 const skip = await pgMissing();
@@ -164,6 +166,39 @@ describe('tickets on PostgreSQL: two serve processes', { skip, timeout: 180_000 
     assert.deepEqual([r.status, r.balance], ['success', '1']);
   });
 
+  it('each serving process has its own metrics and its own per-client rate limit', async () => {
+    const c = await startServe([...serveArgs, '--rate-limit', '5']);
+    try {
+      // Five units a minute, every route counted (an unknown one too), then 429 with retry-after.
+      const answers = [];
+      for (let i = 0; i < 4; i++) answers.push(await httpGet(`${c.http}/api/v1/tickets`));
+      answers.push(await httpGet(`${c.http}/no/such/route`));
+      assert.deepEqual(answers.map((r) => r.status), [200, 200, 200, 200, 404]);
+      const refused = await fetch(`${c.http}/api/v1/tickets`);
+      const body = (await refused.json()) as { error: { code: string } };
+      assert.deepEqual([refused.status, body.error.code], [429, 'rate_limited']);
+      assert.ok(Number(refused.headers.get('retry-after')) >= 1);
+      // The other processes are not limited by this one's budget.
+      assert.equal((await httpGet(`${a.http}/api/v1/tickets`)).status, 200);
+
+      const text = (await httpGet(`${c.internal}/metrics`)).text;
+      for (const line of [
+        /^process_resident_memory_bytes \d+/m,
+        /^nodejs_eventloop_lag_seconds [\d.e-]+/m,
+        /^tally_build_info\{[^}]*service="tickets-serve"[^}]*\} 1$/m,
+        /^tally_http_request_duration_seconds_count\{listener="public",method="GET",route="\/api\/v1\/tickets",status="200"\} 4$/m,
+        /^tally_http_request_duration_seconds_count\{listener="public",method="GET",route="\/api\/v1\/tickets",status="429"\} 1$/m,
+        /^tally_http_request_duration_seconds_count\{listener="public",method="GET",route="unmatched",status="404"\} 1$/m,
+        /^tally_tickets_/m,
+      ]) assert.match(text, line);
+      // Its own: process a answered none of c's requests.
+      assert.doesNotMatch((await httpGet(`${a.internal}/metrics`)).text, /status="429"/);
+    } finally {
+      c.proc.kill('SIGTERM');
+      await new Promise((r) => (c.proc.exitCode === null ? c.proc.once('exit', r) : r(undefined)));
+    }
+  });
+
   it('one process credits; killed with kill -9, the other takes over', async () => {
     const watching = async (s: Serve) => (await httpGet(`${s.internal}/health`)).body.watching as boolean;
     const [wa, wb] = [await watching(a), await watching(b)];
@@ -234,5 +269,106 @@ describe('tickets on PostgreSQL inside a node', { skip, timeout: 120_000 }, () =
     } finally {
       await node.stop();
     }
+  });
+});
+
+/**
+ * The machine's cluster control (Debian's pg_ctlcluster; TALLY_TEST_PG_CTL overrides it,
+ * e.g. "pg_ctlcluster --skip-systemctl-redirect 16 main"), or why it cannot be used here.
+ */
+const PG_CTL = (process.env.TALLY_TEST_PG_CTL ?? 'pg_ctlcluster --skip-systemctl-redirect 15 main').split(' ');
+function pgControlMissing(): string | undefined {
+  if (skip) return skip;
+  const host = new URL(PG_TEST_URL).hostname;
+  if (!['127.0.0.1', 'localhost', '::1', '[::1]'].includes(host)) return `PostgreSQL at ${host} is not this machine's: the outage test only stops a local cluster`;
+  const status = spawnSync(PG_CTL[0]!, [...PG_CTL.slice(1), 'status'], { encoding: 'utf8' });
+  if (status.error || status.status !== 0) return `cannot control the cluster with "${PG_CTL.join(' ')} status" (${status.error?.message ?? status.stderr.trim()})`;
+  return undefined;
+}
+
+function pgCtl(action: 'stop' | 'start'): void {
+  const r = spawnSync(PG_CTL[0]!, [...PG_CTL.slice(1), action, ...(action === 'stop' ? ['-m', 'fast'] : [])], { encoding: 'utf8', timeout: 60_000 });
+  // start on a running cluster exits 2 ("already running"): what we wanted.
+  if (r.status !== 0 && !(action === 'start' && r.status === 2)) throw new Error(`${PG_CTL.join(' ')} ${action} failed (${r.status}): ${r.stderr}`);
+}
+
+const controlMissing = pgControlMissing();
+if (controlMissing && !skip) process.stderr.write(`\n#### SKIPPED: tickets PostgreSQL outage test: ${controlMissing} ####\n\n`);
+
+describe('tickets on PostgreSQL: PostgreSQL stopped and started under a serving process', { skip: controlMissing, timeout: 180_000 }, () => {
+  let node: NodeProcess;
+  let serve: Serve;
+  const shop = newAccount();
+  const alice = newAccount();
+
+  before(async () => {
+    const dir = tempDir();
+    const schema = await freshPgSchema();
+    const urlFile = path.join(dir, 'pg.url');
+    fs.writeFileSync(urlFile, schema.url + '\n', { mode: 0o600 });
+    const keyFile = path.join(dir, 'tickets.key');
+    fs.writeFileSync(keyFile, crypto.randomBytes(32).toString('hex') + '\n', { mode: 0o600 });
+    const config = path.join(dir, 'config.json');
+    fs.writeFileSync(config, JSON.stringify({ tickets: { store: 'postgres', urlFile, tally: { account: 'shop' }, rateLimit: { redeemPerMin: 0, introspectPerMin: 0 } } }));
+    node = await startNode();
+    for (const [acct, name] of [[shop, 'shop'], [alice, 'alice']] as const) {
+      assert.equal((await httpPost(`${node.http}/v1/txs`, makeTx(acct, 'ledger.register', { name }))).body.status, 'ok');
+    }
+    serve = await startServe(['--config', config, '--data', dir, '--node', node.http, '--token-key-file', keyFile]);
+  });
+
+  after(async () => {
+    // Whatever happened above, the cluster runs again for every other test on this machine.
+    try { pgCtl('start'); } catch (err) { process.stderr.write(`#### could not start PostgreSQL again: ${(err as Error).message}\n`); }
+    for (const p of serves) p.kill('SIGKILL');
+    await node?.stop();
+    await cleanup();
+    await cleanupPg();
+  });
+
+  it('answers 503 pg_unreachable while PostgreSQL is down, then serves again: nothing lost or duplicated', async () => {
+    const pay = async (pid: string, amount: string) =>
+      assert.equal((await httpPost(`${node.http}/v1/txs`, makeTx(alice, 'ledger.send', { to: 'shop', amount, memo: tallyMemoTag(pid) }))).body.status, 'ok');
+    const redeem = (pid: string) => httpPost(`${serve.http}/api/v1/redeem`, { pid }, { timeoutMs: 30_000 });
+    // Before: one PID redeemed, one paid and credited but not redeemed.
+    const newPid = () => crypto.randomBytes(8).toString('hex');
+    const [done, waiting, during] = [newPid(), newPid(), newPid()];
+    await pay(done, '2');
+    await pay(waiting, '3');
+    const first = await until('the first redeem', async () => { const r = await redeem(done); return r.status === 200 ? r.body : undefined; });
+    await until('the second payment credited', async () => ((await httpGet(`${serve.http}/api/v1/payment/${waiting}`)).body.credited === '3' ? true : undefined));
+
+    pgCtl('stop');
+    try {
+      // The chain (SQLite) goes on: a payment made during the outage waits in the node.
+      await pay(during, '5');
+      const answers = await Promise.all([
+        redeem(waiting),
+        httpGet(`${serve.http}/api/v1/token/${first.token as string}`, 30_000),
+        httpGet(`${serve.http}/api/v1/payment/${waiting}`, 30_000),
+      ]);
+      for (const r of answers) assert.deepEqual([r.status, r.body.error?.code], [503, 'pg_unreachable'], r.text);
+      const health = await httpGet(`${serve.internal}/health`, 30_000);
+      assert.equal(health.status, 503, health.text);
+    } finally {
+      pgCtl('start');
+    }
+
+    // The same process, not restarted: the redeem that failed succeeds once, the payment
+    // made during the outage is credited once, the token from before is still the one.
+    assert.equal(serve.proc.exitCode, null, 'the serving process is still running');
+    const second = await until('a redeem after PostgreSQL is back', async () => { const r = await redeem(waiting); return r.status === 200 ? r.body : undefined; }, 60_000);
+    assert.deepEqual([second.status, second.balance], ['success', '3']);
+    const third = await until('the payment made during the outage to credit', async () => { const r = await redeem(during); return r.status === 200 ? r.body : undefined; }, 60_000);
+    assert.deepEqual([third.status, third.balance], ['success', '5']);
+    const again = await redeem(done);
+    assert.equal(again.body.token, first.token, 'a PID redeemed before the outage gives the same token');
+    for (const [pid, credited] of [[done, '2'], [waiting, '3'], [during, '5']] as const) {
+      const p = await httpGet(`${serve.http}/api/v1/payment/${pid}`);
+      assert.deepEqual([p.body.credited, p.body.payments.length], [credited, 1], `${pid}: credited once`);
+    }
+    const tokens = await httpGet(`${serve.internal}/api/v1/tokens?limit=100`);
+    assert.equal(tokens.body.tokens.length, 3, 'one token per PID');
+    assert.equal((await httpGet(`${serve.internal}/health`)).status, 200);
   });
 });

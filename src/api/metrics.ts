@@ -31,14 +31,40 @@ function packageVersion(): string {
   return pkg.version;
 }
 
-function createMetrics(node: TallyNode): NodeMetrics {
-  const registry = new client.Registry();
-  const registers = [registry];
+/** The process and runtime metrics (process_*, nodejs_*) every Tally process serves. */
+function processMetrics(registry: client.Registry): void {
   client.collectDefaultMetrics({ register: registry });
   // prom-client names three gauges *_total, which Prometheus reserves for counters
   // (`promtool check metrics` refuses them); the same numbers by type stay, as
   // nodejs_active_handles{type} and so on: sum() them for the totals.
   for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name);
+}
+
+function httpHistogram(registry: client.Registry): NodeMetrics['observeHttp'] {
+  const http = new client.Histogram({
+    name: 'tally_http_request_duration_seconds', help: 'HTTP requests answered, by listener, method, route pattern and status', registers: [registry],
+    labelNames: ['listener', 'method', 'route', 'status'],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+  });
+  return (listener, method, route, status, seconds) => http.observe({ listener, method, route, status: String(status) }, seconds);
+}
+
+/**
+ * The metrics of a service process without a node (`tally tickets serve`): process and
+ * runtime metrics, tally_build_info{service}, and the HTTP histogram; the service adds its own.
+ */
+export function serviceMetrics(service: string): NodeMetrics {
+  const registry = new client.Registry();
+  processMetrics(registry);
+  new client.Gauge({ name: 'tally_build_info', help: 'always 1; the labels say which Tally, which Node.js and which service run', labelNames: ['version', 'node_version', 'service'], registers: [registry] })
+    .set({ version: packageVersion(), node_version: process.version, service }, 1);
+  return { registry, observeHttp: httpHistogram(registry) };
+}
+
+function createMetrics(node: TallyNode): NodeMetrics {
+  const registry = new client.Registry();
+  const registers = [registry];
+  processMetrics(registry);
   new client.Gauge({ name: 'tally_build_info', help: 'always 1; the labels say which Tally and which Node.js run', labelNames: ['version', 'node_version', 'chain'], registers })
     .set({ version: packageVersion(), node_version: process.version, chain: node.params.chain }, 1);
   new client.Gauge({ name: 'tally_height', help: 'height of the last committed block', registers, collect() { this.set(node.tip.height); } });
@@ -81,15 +107,5 @@ function createMetrics(node: TallyNode): NodeMetrics {
       for (const [component, c] of Object.entries(node.health.report().components)) this.set({ component }, c.ok ? 1 : 0);
     },
   });
-  const http = new client.Histogram({
-    name: 'tally_http_request_duration_seconds', help: 'HTTP requests answered, by listener, method, route pattern and status', registers,
-    labelNames: ['listener', 'method', 'route', 'status'],
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
-  });
-  return {
-    registry,
-    observeHttp(listener, method, route, status, seconds) {
-      http.observe({ listener, method, route, status: String(status) }, seconds);
-    },
-  };
+  return { registry, observeHttp: httpHistogram(registry) };
 }

@@ -144,9 +144,12 @@ const b64u = { type: 'string', description: 'base64url' };
 /** Any JSON value (serialized as is): a module query's answer, the genesis document. */
 export const anyJson = (description: string) => ({ description });
 
-export const headerSchema = openObject('a signed block header (README, "Genesis and blocks")', {
+export const headerSchema = openObject('a signed block header (README, "Genesis and blocks" and "Block headers")', {
+  version: { type: 'integer', enum: [2, 3], description: 'absent: version 1' },
   chain: { type: 'string' }, height: { type: 'integer' }, prevHash: hex64, time: { type: 'integer', description: 'unix ms' },
   txRoot: hex64, stateRoot: hex64, txCount: { type: 'integer' }, proposer: b64u,
+  validatorsHash: { ...hex64, description: 'version 3: hash of the validator set' },
+  lastCommitHash: { ...hex64, description: 'version 3: hash of the previous block\'s commit (64 zeros at height 0)' },
 });
 
 export const receiptSchema = openObject('what executing a transaction did: status ok, or failed with a code (the nonce is used either way)', {

@@ -67,12 +67,13 @@ function refuse(reply: FastifyReply, limiter: CostLimiter, waitMs: number): neve
 
 /**
  * Charge every route of `app` that has no rate-limit config of its own (the tickets routes
- * set theirs). A request is charged its base cost before its body is read; a submit is
- * charged the rest of its transaction count once the body is parsed.
+ * set theirs), or with `everyRoute` every request (a listener of one service, whose own
+ * per-route limits come on top). A request is charged its base cost before its body is
+ * read; a submit is charged the rest of its transaction count once the body is parsed.
  */
-export function registerCostLimit(app: FastifyInstance, unitsPerMin: number): void {
+export function registerCostLimit(app: FastifyInstance, unitsPerMin: number, options: { everyRoute?: boolean } = {}): void {
   const limiter = new CostLimiter(unitsPerMin);
-  const own = (req: FastifyRequest) => (req.routeOptions.config as { rateLimit?: unknown } | undefined)?.rateLimit !== undefined;
+  const own = (req: FastifyRequest) => !options.everyRoute && (req.routeOptions.config as { rateLimit?: unknown } | undefined)?.rateLimit !== undefined;
   app.addHook('onRequest', async (req, reply) => {
     if (own(req)) return;
     const wait = limiter.take(req.ip, requestCost(req));

@@ -78,6 +78,13 @@ export interface CliContext {
   /** Whether a --node/--api target is an HTTP(S) URL rather than a socket path. */
   isHttpTarget(target: string): boolean;
   /** A Fastify app set up as the node's public listener is (see ServiceContext), for a command that serves HTTP itself (`tally tickets serve`). */
+  /**
+   * For a service process without a node (`tally tickets serve`): its metrics registry
+   * (process_*, nodejs_*, tally_build_info{service}, the HTTP histogram), observe(app,
+   * listener) to time an app's requests into it, and costLimit(app, unitsPerMin): the
+   * node's per-client rate limit (src/api/rate-limit.ts) on every request of `app`.
+   */
+  serviceProcess(service: string): { registry: Registry; observe(app: FastifyInstance, listener: string): void; costLimit(app: FastifyInstance, unitsPerMin: number): void };
   publicListener(options: { bodyBytesMax: number; connectionsMax: number; connectionsPerAddressMax: number }): FastifyInstance;
 }
 

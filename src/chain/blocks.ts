@@ -1,35 +1,12 @@
 // Block headers: hashed and signed over a domain tag plus their canonical JSON.
-import { canonicalJson } from '../core/canonical.js';
-import { toHex, utf8 } from '../core/encoding.js';
+import { toHex } from '../core/encoding.js';
 import { hash } from '../core/hash.js';
+import { headerBytes, type BlockHeader, type SignedBlock } from '../core/header.js';
 import { verifySignature, type Signer } from '../core/keys.js';
 import type { Receipt } from './envelope.js';
 
-export const BLOCK_DOMAIN = 'tally/block/v1\n';
-
-export interface BlockHeader {
-  /**
-   * 2: stateRoot is the state tree's root. Absent: version 1, the hash chain over writes
-   * (blocks made before the tree; a chain's versions never go down).
-   */
-  version?: 2;
-  chain: string;
-  height: number;
-  prevHash: string;
-  /** Unix milliseconds, never earlier than the previous block's. */
-  time: number;
-  txRoot: string;
-  stateRoot: string;
-  txCount: number;
-  /** base64url public key of the node that made the block */
-  proposer: string;
-}
-
-export interface SignedBlock {
-  hash: string;
-  header: BlockHeader;
-  sig: string;
-}
+// The definition lives in core (the browser wallet verifies headers with it).
+export { BLOCK_DOMAIN, headerBytes, type BlockHeader, type SignedBlock } from '../core/header.js';
 
 /** A block the node committed, with its receipts: what the 'block' event carries. */
 export interface BlockCommitted {
@@ -42,10 +19,7 @@ export interface BlockCommitted {
   txLevels?: Uint8Array[];
 }
 
-export function headerBytes(header: BlockHeader): Uint8Array {
-  return utf8.encode(BLOCK_DOMAIN + canonicalJson(header));
-}
-
+/** The block hash (core/header.ts's headerHash), with the node's faster WebAssembly BLAKE3. */
 export function blockHash(header: BlockHeader): string {
   return toHex(hash(headerBytes(header)));
 }

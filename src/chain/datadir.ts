@@ -64,8 +64,8 @@ export function initDataDir(dataDir: string, genesisRaw: unknown, modules: Tally
   const store = SqliteStore.open({ dbPath: p.db, keyPath: p.dbKey, create: true });
   try {
     for (const m of modules) if (m.app.migrations) store.migrate(m.name, m.app.migrations);
-    const parts = genesisBlockParts(genesis, kernelFor(genesis, modules));
-    const block = signHeader({ ...parts.header, proposer: signer.pub }, signer);
+    const parts = genesisBlockParts(genesis, kernelFor(genesis, modules), signer.pub);
+    const block = signHeader(parts.header, signer);
     store.transaction(() => {
       store.setMeta('genesis', canonicalJson(genesis));
       store.commitBlock({ block: { height: 0, hash: block.hash, header: JSON.stringify(block.header), sig: block.sig }, txs: [], writes: parts.writes, tree: treeRows(parts.tree!) });

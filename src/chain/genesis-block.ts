@@ -1,7 +1,7 @@
 // Block 0 and the chain parameters, derived from the genesis document alone: the node
 // that initializes a data directory and every verifier compute them the same way.
 import { EMPTY_ROOT } from '../core/merkle.js';
-import type { BlockHeader } from './blocks.js';
+import { NO_COMMIT_HASH, singleValidator, validatorsHash, type BlockHeader, type HeaderVersion } from '../core/header.js';
 import { genesisHash, type Genesis } from './genesis.js';
 import type { Kernel } from './kernel.js';
 import type { ChainModule, ChainParams } from './module.js';
@@ -18,11 +18,13 @@ export function chainParams(genesis: Genesis): ChainParams {
 }
 
 /**
- * The state and header of block 0: each module's genesis init in dependency order. A new
- * chain is version 2 (stateRoot = the state tree's root, `tree` its rows); `version 1`
- * gives block 0 as chains made before the tree have it (verify replays those).
+ * The state and header of block 0 made by `proposer`: each module's genesis init in
+ * dependency order. A new chain is version 3 (stateRoot = the state tree's root, `tree`
+ * its rows; the validator set is the proposer alone, no previous commit); versions 1 and
+ * 2 give block 0 as chains made before the tree, or before version 3, have it (verify
+ * replays those).
  */
-export function genesisBlockParts(genesis: Genesis, kernel: Kernel, version: 1 | 2 = 2): { writes: Writes; header: Omit<BlockHeader, 'proposer'>; tree?: TreeBatch } {
+export function genesisBlockParts(genesis: Genesis, kernel: Kernel, proposer: string, version: HeaderVersion = 3): { writes: Writes; header: BlockHeader; tree?: TreeBatch } {
   const state = new LayeredState(new MemoryState());
   for (const m of kernel.modules as ChainModule[]) {
     if (!m.genesis) continue;
@@ -33,12 +35,12 @@ export function genesisBlockParts(genesis: Genesis, kernel: Kernel, version: 1 |
     }, genesis.modules[m.name]);
   }
   state.commitTx();
-  const tree = version === 2 ? updateTree({ node: () => { throw new Error('the empty tree has no nodes'); } }, EMPTY_TREE, 0, state.blockWrites) : undefined;
+  const tree = version >= 2 ? updateTree({ node: () => { throw new Error('the empty tree has no nodes'); } }, EMPTY_TREE, 0, state.blockWrites) : undefined;
   return {
     writes: state.blockWrites,
     ...(tree ? { tree } : {}),
     header: {
-      ...(version === 2 ? { version: 2 as const } : {}),
+      ...(version >= 2 ? { version: version as 2 | 3 } : {}),
       chain: genesis.chain,
       height: 0,
       prevHash: genesisHash(genesis),
@@ -46,6 +48,8 @@ export function genesisBlockParts(genesis: Genesis, kernel: Kernel, version: 1 |
       txRoot: EMPTY_ROOT,
       stateRoot: tree ? tree.rootHash : nextStateRoot(ZERO_ROOT, state.blockWrites),
       txCount: 0,
+      proposer,
+      ...(version === 3 ? { validatorsHash: validatorsHash(singleValidator(proposer)), lastCommitHash: NO_COMMIT_HASH } : {}),
     },
   };
 }

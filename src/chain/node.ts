@@ -3,6 +3,7 @@
 // block). Process wiring (listeners, services, signals) lives in the app layer.
 import { EventEmitter } from 'node:events';
 import { fail, TallyError } from '../core/errors.js';
+import { hasStateTreeRoot } from '../core/header.js';
 import { ACCOUNT_ID, type Signer } from '../core/keys.js';
 import { limits } from '../core/limits.js';
 import { SqliteStore, txSeq, type Synchronous } from '../store/sqlite.js';
@@ -122,7 +123,7 @@ export class TallyNode extends EventEmitter implements NodeHandle {
     }
     this.proposer = new Proposer(
       store, this.cache, this.tree, this.mempool, this.kernel, signer,
-      { height: tipHeader.height, hash: tipRow.hash, time: tipHeader.time, stateRoot: tipHeader.stateRoot },
+      { height: tipHeader.height, hash: tipRow.hash, time: tipHeader.time, stateRoot: tipHeader.stateRoot, block: { hash: tipRow.hash, header: tipHeader, sig: tipRow.sig } },
       {
         blockTxCountMax,
         blockDelayMsMax: options.blockDelayMsMax ?? 2,
@@ -354,7 +355,7 @@ export class TallyNode extends EventEmitter implements NodeHandle {
 
 /**
  * A data directory made before the state tree (version 1 headers): build the tree once
- * from the state at the tip T; blocks T+1 on are version 2 and proofs exist from T on.
+ * from the state at the tip T; blocks T+1 on are version 3 and proofs exist from T on.
  * Nothing already signed changes.
  */
 function upgradeToStateTree(store: SqliteStore): void {
@@ -362,11 +363,11 @@ function upgradeToStateTree(store: SqliteStore): void {
   const tip = store.tip();
   if (!tip) return;
   const header = JSON.parse(tip.header) as BlockHeader;
-  if (header.version === 2) fail('db_corrupt', 'the chain has version 2 blocks but the database has no state tree', { status: 500 });
+  if (hasStateTreeRoot(header)) fail('db_corrupt', `the chain has version ${String(header.version)} blocks but the database has no state tree`, { status: 500 });
   const started = performance.now();
   const entries = function* () {
     for (const row of store.allState()) yield [row.k, row.v] as [string, string];
   };
   const root = buildStoredTree(store, entries(), header.height);
-  console.error(`tally: built the state tree at height ${header.height} (root ${root}) in ${Math.round(performance.now() - started)} ms; blocks from ${header.height + 1} on are version 2`);
+  console.error(`tally: built the state tree at height ${header.height} (root ${root}) in ${Math.round(performance.now() - started)} ms; blocks from ${header.height + 1} on are version 3`);
 }

@@ -6,10 +6,11 @@
 // interleave.
 import { assert, TallyError } from '../core/errors.js';
 import { fromHex } from '../core/encoding.js';
+import { lastCommitHashAfter, singleValidator, validatorsHash } from '../core/header.js';
 import type { Signer } from '../core/keys.js';
 import { txSeq, type SqliteStore, type TxRow } from '../store/sqlite.js';
 import type { IndexedTx } from './app-module.js';
-import { signHeader, type BlockCommitted, type BlockHeader } from './blocks.js';
+import { signHeader, type BlockCommitted, type BlockHeader, type SignedBlock } from './blocks.js';
 
 export type { BlockCommitted } from './blocks.js';
 import { executeBlock, type BlockResult } from './execute.js';
@@ -35,6 +36,8 @@ export interface Tip {
   hash: string;
   time: number;
   stateRoot: string;
+  /** the tip's header and signature: the next header's lastCommitHash is the hash of its commit */
+  block: SignedBlock;
 }
 
 /** Why the proposer stopped making blocks: a programmer or storage error inside execution. */
@@ -59,6 +62,8 @@ export class Proposer {
   private stopped = false;
   /** set when execution hit an error that is not a transaction's fault */
   halted: Error | undefined;
+  /** today's validator set: the node key alone */
+  private readonly validatorsHash: string;
 
   constructor(
     private readonly store: SqliteStore,
@@ -72,6 +77,7 @@ export class Proposer {
     private readonly onBlock: (event: BlockCommitted) => void,
     private readonly onHalt: (err: Error) => void,
   ) {
+    this.validatorsHash = validatorsHash(singleValidator(signer.pub));
     assert(options.blockTxCountMax >= 1 && Number.isSafeInteger(options.blockTxCountMax), 'blockTxCountMax must be a positive integer');
     assert(options.blockDelayMsMax >= 0 && Number.isFinite(options.blockDelayMsMax), 'blockDelayMsMax must be a non-negative number');
   }
@@ -166,8 +172,9 @@ export class Proposer {
     if (included.length === 0) return;
 
     assert(result.version === 2 && result.tree !== undefined, 'the proposer makes version 2 blocks');
+    // Version 3 from the first block after an upgrade on (versions never go down).
     const header: BlockHeader = {
-      version: 2,
+      version: 3,
       chain: this.kernel.params.chain,
       height,
       prevHash: this.tip.hash,
@@ -176,6 +183,8 @@ export class Proposer {
       stateRoot: result.stateRoot,
       txCount: included.length,
       proposer: this.signer.pub,
+      validatorsHash: this.validatorsHash,
+      lastCommitHash: lastCommitHashAfter(this.tip.block),
     };
     // The commit path's preconditions (TigerBeetle style: a broken one stops the node).
     assert(header.height === this.tip.height + 1, 'block height is tip + 1');
@@ -219,7 +228,7 @@ export class Proposer {
     // Committed: now (and only now) the state cache, the tip and the submitters move on.
     this.cache.apply(result.writes);
     this.tree.committed(result.tree);
-    this.tip = { height, hash: block.hash, time: timeMs, stateRoot: header.stateRoot };
+    this.tip = { height, hash: block.hash, time: timeMs, stateRoot: header.stateRoot, block };
     included.forEach((p, i) => {
       this.mempool.settle(p);
       p.resolve(result.receipts[i]!);

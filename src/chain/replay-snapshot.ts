@@ -5,7 +5,7 @@
 // chain, at height H, a version 2 header no older than block 0, and the state tree built
 // from that state has exactly its stateRoot. What came before H is not verified, and the
 // report says so.
-import { STATE_TREE_HEADER_VERSION } from '../core/state-bundle.js';
+import { hasStateTreeRoot, singleValidator, STATE_TREE_HEADER_VERSION, validatorsHash } from '../core/header.js';
 import type { SignedBlock } from './blocks.js';
 import type { Genesis } from './genesis.js';
 import type { VerifyStart } from './report.js';
@@ -32,7 +32,9 @@ export function startAtSnapshot(base: SnapshotBase, block: SignedBlock, block0: 
   checkBlockSelf(block, nodeKey, issue);
   if (h.height !== H) issue(H, 'bad_height', `the snapshot's block says height ${h.height}`);
   if (h.chain !== genesis.chain) issue(H, 'wrong_chain', `the snapshot's block says chain ${h.chain}`);
-  if (h.version !== STATE_TREE_HEADER_VERSION) issue(H, 'bad_version', `the snapshot's block is version ${String(h.version ?? 1)}: only a version ${STATE_TREE_HEADER_VERSION} header's stateRoot commits to a state a replay can start from`);
+  if (!hasStateTreeRoot(h)) issue(H, 'bad_version', `the snapshot's block is version ${String(h.version ?? 1)}: only a header of version ${STATE_TREE_HEADER_VERSION} or later has a stateRoot that commits to a state a replay can start from`);
+  // Its lastCommitHash names block H-1, which the directory does not have: checked from H+1 on.
+  if (h.version === 3 && h.validatorsHash !== validatorsHash(singleValidator(nodeKey))) issue(H, 'validators_hash_mismatch', 'validatorsHash is not the hash of the validator set {node key, power 1}');
   if (h.time < block0.header.time) issue(H, 'time_backwards', 'the snapshot\'s block is earlier than block 0');
   if (!base.entries) {
     issue(H, 'snapshot_base_missing', `this directory started from a snapshot at height ${H} but does not keep the state at ${H} (an older \`tally init --from-snapshot\` made it): the blocks after ${H} cannot be replayed`);

@@ -8,6 +8,7 @@ import type { Envelope } from './envelope.js';
 import { MemoryState } from './state.js';
 import { buildTree } from './state-tree/stored.js';
 import { verifyChain, type VerifyPins } from './replay.js';
+import { lastCommitHashAfter, NO_COMMIT_HASH, validatorsHash } from '../core/header.js';
 import { DEMO_FORBIDDEN, demoModule } from './testing/demo-module.js';
 import { createTestChain, opensslAcceptsWeakKeys, testAccount, txRootOf, weakAccount, type MemorySource, type TestChain } from './testing/test-chain.js';
 import { VerifierPool } from './verifier.js';
@@ -102,14 +103,16 @@ describe('block links and headers', () => {
   test('bad_block_signature: a signature over other bytes', async () => {
     const src = chain.source();
     src.blocks[2]!.block.sig = src.blocks[1]!.block.sig;
-    assert.deepEqual(await issues(src), ['2:bad_block_signature']);
+    // Block 3 committed to block 2's real signature: the stored one is another commit.
+    assert.deepEqual(await issues(src), ['2:bad_block_signature', '3:last_commit_mismatch']);
   });
 
   test('wrong_proposer: a block signed (validly) by another key', async () => {
     const src = chain.source();
     src.reseal(2, mallory.signer);
     assert.deepEqual(await issues(src), ['2:wrong_proposer']);
-    // Pinning another node key: every block, block 0 included, is someone else's.
+    // Pinning another node key: every block, block 0 included, is someone else's (and so
+    // is its validator set: one issue per block, not two).
     assert.deepEqual(await issues(chain.source(), { nodeKey: mallory.pub }), [0, 1, 2, 3, 4].map((h) => `${h}:wrong_proposer`));
   });
 
@@ -299,8 +302,8 @@ describe('header versions: a chain made before the state tree, upgraded at a hei
     old.block([old.tx(b, 'demo.put', { key: 'k3', value: 'v3' })]);
   });
 
-  test('versions 1 then 2 verify, and the switch builds the tree from the replayed state', async () => {
-    assert.deepEqual(old.entries.map((e) => e.block.header.version), [undefined, undefined, undefined, 2, 2]);
+  test('versions 1 then 3 verify, and the switch builds the tree from the replayed state', async () => {
+    assert.deepEqual(old.entries.map((e) => e.block.header.version), [undefined, undefined, undefined, 3, 3]);
     assert.deepEqual(await issues(old.source()), []);
     // The proofs start at the switch's parent.
     assert.equal(old.tree!.prove('demo/kv/k2', 4).value, old.state.get('demo/kv/k2'));
@@ -315,7 +318,7 @@ describe('header versions: a chain made before the state tree, upgraded at a hei
     down.reseal(4);
     assert.deepEqual(await issues(down), ['4:bad_version']);
     const unknown = old.source();
-    (unknown.header(4) as { version?: number }).version = 3;
+    (unknown.header(4) as { version?: number }).version = 4;
     unknown.reseal(4);
     assert.deepEqual(await issues(unknown), ['4:bad_version']);
   });
@@ -325,6 +328,57 @@ describe('header versions: a chain made before the state tree, upgraded at a hei
     src.header(3).stateRoot = src.header(2).stateRoot;
     src.reseal(3);
     assert.deepEqual(await issues(src), ['3:state_root_mismatch']);
+  });
+});
+
+describe('header version 3: validatorsHash and lastCommitHash', () => {
+  let v2: TestChain;
+  before(() => {
+    // A chain made with version 2 headers (0..2), upgraded: 3 and 4 are version 3.
+    v2 = createTestChain(modules, {}, testAccount('node'), { commitsFrom: 3 });
+    const a = testAccount('alice');
+    for (let i = 0; i < 4; i++) v2.block([v2.tx(a, i === 0 ? 'demo.open' : 'demo.put', i === 0 ? {} : { key: `k${i}`, value: 'v' })]);
+  });
+
+  test('versions 2 then 3 verify; the first version 3 block commits to its version 2 parent', async () => {
+    assert.deepEqual(v2.entries.map((e) => e.block.header.version), [2, 2, 2, 3, 3]);
+    assert.equal(v2.entries[3]!.block.header.lastCommitHash, lastCommitHashAfter(v2.entries[2]!.block));
+    assert.deepEqual(await issues(v2.source()), []);
+    assert.deepEqual(chain.entries.map((e) => e.block.header.version), [3, 3, 3, 3, 3], 'a new chain is version 3 from block 0');
+    assert.equal(chain.entries[0]!.block.header.lastCommitHash, NO_COMMIT_HASH);
+  });
+
+  test('bad_version: a version 2 block after a version 3 block, or a version 2 block with the new fields', async () => {
+    const down = v2.source();
+    const { validatorsHash: _v, lastCommitHash: _l, ...rest } = down.header(4);
+    down.blocks[4]!.block.header = { ...rest, version: 2 };
+    down.reseal(4);
+    assert.deepEqual(await issues(down), ['4:bad_version']);
+    const extra = v2.source();
+    extra.header(2).lastCommitHash = NO_COMMIT_HASH;
+    extra.reseal(2);
+    assert.deepEqual(await issues(extra), ['2:bad_version']);
+  });
+
+  test('validators_hash_mismatch: a header naming another validator set', async () => {
+    const src = chain.source();
+    src.header(2).validatorsHash = validatorsHash([{ key: testAccount('node').pub, power: 2 }]);
+    src.reseal(2);
+    assert.deepEqual(await issues(src), ['2:validators_hash_mismatch']);
+  });
+
+  test('last_commit_mismatch: a header naming another commit, at 0 and after', async () => {
+    const src = chain.source();
+    src.header(3).lastCommitHash = lastCommitHashAfter(src.blocks[1]!.block);
+    src.seal(3);
+    src.header(4).prevHash = src.blocks[3]!.block.hash;
+    src.header(4).lastCommitHash = lastCommitHashAfter(src.blocks[3]!.block);
+    src.seal(4);
+    assert.deepEqual(await issues(src), ['3:last_commit_mismatch']);
+    const zero = chain.source();
+    zero.header(0).lastCommitHash = 'ab'.repeat(32);
+    zero.reseal(0);
+    assert.deepEqual(await issues(zero), ['0:genesis_mismatch', '0:last_commit_mismatch']);
   });
 });
 

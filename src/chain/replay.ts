@@ -5,6 +5,7 @@
 // from the snapshot's height (replay-snapshot.ts), and the report says so.
 import { canonicalJson } from '../core/canonical.js';
 import { TallyError } from '../core/errors.js';
+import { headerVersion, lastCommitHashAfter, singleValidator, validatorsHash } from '../core/header.js';
 import { limits } from '../core/limits.js';
 import type { BlockHeader, SignedBlock } from './blocks.js';
 import { parseEnvelope, type Envelope } from './envelope.js';
@@ -66,8 +67,10 @@ export async function verifyChain(
   let state = new MemoryState();
   const tip = await source.tipHeight();
   const block0 = await source.block(0);
-  // A chain made before the state tree starts with version 1 headers (no `version`).
-  const parts = genesisBlockParts(genesis, kernel, block0.header.version === undefined ? 1 : 2);
+  // A chain made before the state tree starts with version 1 headers (no `version`), one
+  // made before version 3 with version 2 ones.
+  const version0 = headerVersion(block0.header);
+  const parts = genesisBlockParts(genesis, kernel, block0.header.proposer, version0 === 1 || version0 === 2 ? version0 : 3);
   state.apply(parts.writes);
   // The state tree (tip version only): from block 0 on a version 2 chain, else built at the switch.
   let tree: MemoryTree | undefined;
@@ -77,9 +80,13 @@ export async function verifyChain(
   }
 
   const nodeKey = pins.nodeKey ?? block0.header.proposer;
-  const expected0 = { ...parts.header, proposer: block0.header.proposer };
-  if (canonicalJson(expected0) !== canonicalJson(block0.header)) issue(0, 'genesis_mismatch', 'block 0 does not match the genesis file');
+  // Today's validator set: the node key alone, power 1 (what a version 3 header names).
+  const validators = validatorsHash(singleValidator(nodeKey));
+  if (canonicalJson(parts.header) !== canonicalJson(block0.header)) issue(0, 'genesis_mismatch', 'block 0 does not match the genesis file');
   checkBlockSelf(block0, nodeKey, issue);
+  const version0Problem = versionProblem(block0.header, undefined);
+  if (version0Problem) issue(0, 'bad_version', version0Problem);
+  checkCommitFields(block0, undefined, nodeKey, validators, issue);
   if (block0.header.prevHash !== genesisHash(genesis)) issue(0, 'genesis_mismatch', 'block 0 does not link to the genesis hash');
 
   let prev = block0;
@@ -105,9 +112,10 @@ export async function verifyChain(
     if (h.chain !== genesis.chain) issue(height, 'wrong_chain', `block says chain ${h.chain}`);
     if (h.prevHash !== prev.hash) issue(height, 'broken_link', 'prevHash does not match the previous block hash');
     if (h.time < prev.header.time) issue(height, 'time_backwards', 'block time is earlier than the previous block');
-    if (h.version !== undefined && h.version !== 2) issue(height, 'bad_version', `block says version ${String(h.version)}; this verifier knows 1 (no field) and 2`);
-    if (h.version === undefined && tree) issue(height, 'bad_version', 'a version 1 block after a version 2 block (versions never go down)');
-    if (h.version === 2 && !tree) {
+    const problem = versionProblem(h, prev.header);
+    if (problem) issue(height, 'bad_version', problem);
+    checkCommitFields(block, prev, nodeKey, validators, issue);
+    if ((h.version === 2 || h.version === 3) && !tree) {
       // The switch: the tree of the replayed state after the last version 1 block.
       tree = new MemoryTree(0, false);
       tree.apply(buildTree(state.map.entries(), height - 1));
@@ -176,6 +184,26 @@ export async function verifyChain(
   // From a snapshot: block 0, then the snapshot's block to the tip.
   const blocks = start ? tip - start.height + 2 : tip + 1;
   return report(issues, genesis.chain, tip, blocks, txCount, state.map.size, start);
+}
+
+/** What is wrong with a header's version (one issue per block), or undefined. */
+function versionProblem(h: BlockHeader, prev: BlockHeader | undefined): string | undefined {
+  if (h.version !== undefined && h.version !== 2 && h.version !== 3) return `block says version ${String(h.version)}; this verifier knows 1 (no field), 2 and 3`;
+  if (prev && headerVersion(h) < headerVersion(prev)) return `a version ${headerVersion(h)} block after a version ${headerVersion(prev)} block (versions never go down)`;
+  if (h.version !== 3 && (h.validatorsHash !== undefined || h.lastCommitHash !== undefined)) return `a version ${headerVersion(h)} header has no validatorsHash or lastCommitHash`;
+  return undefined;
+}
+
+/**
+ * Version 3: validatorsHash names today's set (the node key, power 1) and lastCommitHash
+ * is the hash of the previous block's commit (its one signature), NO_COMMIT_HASH at 0.
+ */
+function checkCommitFields(block: SignedBlock, prev: SignedBlock | undefined, nodeKey: string, validators: string, issue: (height: number, kind: string, message: string) => void): void {
+  const h = block.header;
+  if (h.version !== 3) return;
+  // A block by another key is wrong_proposer already: its set is not the node key's either.
+  if (h.validatorsHash !== validators && h.proposer === nodeKey) issue(h.height, 'validators_hash_mismatch', 'validatorsHash is not the hash of the validator set {node key, power 1}');
+  if (h.lastCommitHash !== lastCommitHashAfter(prev)) issue(h.height, 'last_commit_mismatch', prev ? 'lastCommitHash is not the hash of the previous block\'s commit' : 'block 0 has no previous commit: its lastCommitHash is 64 zeros');
 }
 
 function report(issues: VerifyIssue[], chain: string, tip: number, blocks: number, txs: number, stateKeys: number, start: VerifyStart | undefined): VerifyReport {

@@ -9,7 +9,7 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import { canonicalJson } from '../core/canonical.js';
 import { fail, TallyError } from '../core/errors.js';
 import { smtPath, smtRootOfSorted, smtSortEntries, smtValueHash, type SmtEntry } from '../core/smt.js';
-import { STATE_TREE_HEADER_VERSION } from '../core/state-bundle.js';
+import { hasStateTreeRoot, STATE_TREE_HEADER_VERSION } from '../core/header.js';
 import type { SqliteStore } from '../store/sqlite.js';
 import { blockHash, verifyHeaderSignature, type BlockHeader, type SignedBlock } from './blocks.js';
 import { genesisHash, validateGenesis, type Genesis } from './genesis.js';
@@ -46,7 +46,7 @@ export function exportSnapshot(store: SqliteStore, file: string, progress: Progr
     const rawGenesis = store.getMeta('genesis');
     if (!tip || !first || !rawGenesis) fail('db_corrupt', 'the database has no genesis or no blocks', { status: 500 });
     const block = blockOf(tip);
-    if ((block.header as { version?: number }).version !== STATE_TREE_HEADER_VERSION) {
+    if (!hasStateTreeRoot(block.header)) {
       fail('snapshot_unavailable', `the tip (height ${block.header.height}) is a version 1 block: its stateRoot is not a state tree root`, { hint: 'let the node make one block on this version, then export' });
     }
     const total = (store.db.prepare('SELECT count(*) AS n FROM state').get() as { n: number }).n;
@@ -136,7 +136,7 @@ export function checkSnapshotHead(line: string, nodeKey: string, modules: readon
     if (!ok) return bad(`${what}'s hash or signature does not verify`);
   }
   const h = head.block.header as BlockHeader & { version?: number };
-  if (h.version !== STATE_TREE_HEADER_VERSION) return bad(`the header is version ${String(h.version ?? 1)}: only a version ${STATE_TREE_HEADER_VERSION} header's stateRoot is a state tree root`);
+  if (!hasStateTreeRoot(h)) return bad(`the header is version ${String(h.version ?? 1)}: only a header of version ${STATE_TREE_HEADER_VERSION} or later has a state tree root as its stateRoot`);
   if (head.height !== h.height) return bad(`the snapshot says height ${head.height} but its header is of height ${h.height}`);
   if (head.genesisBlock.header.height !== 0) return bad('genesisBlock is not block 0');
   let genesis: Genesis;

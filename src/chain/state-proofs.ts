@@ -4,7 +4,8 @@
 // with the block whose stateRoot they fold to, in the bundle format of src/core/state-bundle.ts.
 import { fail } from '../core/errors.js';
 import { ACCOUNT_ID } from '../core/keys.js';
-import { LEDGER_ACCT_PREFIX, LEDGER_NAME_PREFIX, STATE_BUNDLE_FORMAT, STATE_TREE_HEADER_VERSION, type AccountBundle, type BundleBlock, type KeyBundle } from '../core/state-bundle.js';
+import { hasStateTreeRoot } from '../core/header.js';
+import { LEDGER_ACCT_PREFIX, LEDGER_NAME_PREFIX, STATE_BUNDLE_FORMAT, type AccountBundle, type BundleBlock, type KeyBundle } from '../core/state-bundle.js';
 import type { SignedBlock } from './blocks.js';
 import type { StateTreeReads } from './state-tree/reads.js';
 
@@ -39,7 +40,7 @@ function heightOf(src: ProofSource, height: number | undefined): { height: numbe
   const block = src.block(h);
   if (!block) fail('height_unknown', `no committed block at height ${h}`, { status: 404, details: range });
   // An upgraded chain's tree starts at its last version 1 block, whose stateRoot is the old hash chain.
-  if ((block.header as { version?: number }).version !== STATE_TREE_HEADER_VERSION) {
+  if (!hasStateTreeRoot(block.header)) {
     fail('height_unknown', `block ${h} is a version 1 block: its stateRoot is not the state tree's root`, { status: 404, details: range, hint: 'ask for a later height' });
   }
   return { height: h, block: block as unknown as BundleBlock };

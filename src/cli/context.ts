@@ -11,6 +11,9 @@ import type { CliContext, SubmitResult } from '../chain/app-module.js';
 import { defaultHome, keyInfo, loadSigner, readPassphrase, resolveKeyName, withPassphrase } from './keystore.js';
 import { output } from './output.js';
 import { publicListener } from '../app/services.js';
+import { serviceMetrics } from '../api/metrics.js';
+import { observeHttp } from '../api/observe.js';
+import { registerCostLimit } from '../api/rate-limit.js';
 
 export interface ClientOptions {
   node?: string;
@@ -111,6 +114,14 @@ export const cliContext: CliContext = {
   dataDir: (options) => (options as { data?: string }).data ?? defaultDataDir(),
   isHttpTarget,
   publicListener,
+  serviceProcess: (service) => {
+    const metrics = serviceMetrics(service);
+    return {
+      registry: metrics.registry,
+      observe: (app, listener) => observeHttp(app, { listener, metrics, accessLog: 'off' }),
+      costLimit: (app, unitsPerMin) => registerCostLimit(app, unitsPerMin, { everyRoute: true }),
+    };
+  },
   currentAccountId: (options) => {
     const home = homeDir(options as ClientOptions);
     return keyInfo(home, resolveKeyName(home, (options as ClientOptions).key)).id;

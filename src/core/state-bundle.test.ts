@@ -102,7 +102,7 @@ test('the verifier imports nothing Node-only, so a browser runs it unchanged', a
     }
   };
   visit('state-bundle.ts');
-  assert.ok(seen.has('smt.ts') && seen.has('canonical.ts'), [...seen].join(', '));
+  assert.ok(seen.has('smt.ts') && seen.has('canonical.ts') && seen.has('header.ts'), [...seen].join(', '));
 });
 
 test('the pure-JS signature check (the browser\'s) agrees with node:crypto\'s on good and bad signatures', () => {

@@ -12,13 +12,13 @@
 //                                                           an account (GET /v1/accounts/:name/proof)
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { blake3 } from '@noble/hashes/blake3.js';
-import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
 import { canonicalJson } from './canonical.js';
+import { hasStateTreeRoot, headerBytes, STATE_TREE_HEADER_VERSION, type BlockHeader, type SignatureCheck } from './header.js';
 import { verifyStateProof, type StateProof } from './smt.js';
 
 export const STATE_BUNDLE_FORMAT = 'tally-state-proof/v1';
-/** The header version whose stateRoot is the state tree's root (README, "State tree"). */
-export const STATE_TREE_HEADER_VERSION = 2;
+export { STATE_TREE_HEADER_VERSION, type SignatureCheck } from './header.js';
 export const LEDGER_NAME_PREFIX = 'ledger/name/';
 export const LEDGER_ACCT_PREFIX = 'ledger/acct/';
 
@@ -48,9 +48,6 @@ export interface AccountBundle {
 }
 
 export type StateBundle = KeyBundle | AccountBundle;
-
-/** Ed25519: does `sig` (base64url) by `pub` (base64url) verify over `message`? Never throws. */
-export type SignatureCheck = (pub: string, message: Uint8Array, sig: string) => boolean;
 
 const B64URL = /^[A-Za-z0-9_-]*$/;
 
@@ -89,14 +86,13 @@ export interface ProvenState {
 
 export type BundleCheck = { ok: true; proven: ProvenState } | { ok: false; reason: string };
 
-const BLOCK_DOMAIN = 'tally/block/v1\n';
 const HEX32 = /^[0-9a-f]{64}$/;
 const ACCOUNT_ID = /^[0-9a-f]{40}$/;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
- * Check a bundle: the header is a state-tree header (version 2), made by `nodeKey`, whose
+ * Check a bundle: the header is a state-tree header (version 2 or 3), made by `nodeKey`, whose
  * signature verifies and whose hash is block.hash; every proof folds to its stateRoot;
  * an account bundle's proofs fit together (the name maps to the id whose record is proven).
  * Never throws on malformed input: it says what was wrong.
@@ -108,14 +104,14 @@ export function verifyStateBundle(bundle: unknown, nodeKey: string, verifySig: S
   const block = bundle.block;
   if (!isObject(block) || !isObject(block.header) || typeof block.hash !== 'string' || typeof block.sig !== 'string') return bad('block must be {hash, header, sig}');
   const header = block.header;
-  if (header.version !== STATE_TREE_HEADER_VERSION) return bad(`the header is version ${String(header.version ?? 1)}: only a version ${STATE_TREE_HEADER_VERSION} header's stateRoot is a state tree root`);
+  if (!hasStateTreeRoot(header)) return bad(`the header is version ${String(header.version ?? 1)}: only a header of version ${STATE_TREE_HEADER_VERSION} or later has a state tree root as its stateRoot`);
   if (typeof header.stateRoot !== 'string' || !HEX32.test(header.stateRoot)) return bad('header.stateRoot must be 32 bytes of lowercase hex');
   if (!Number.isSafeInteger(header.height) || (header.height as number) < 0) return bad('header.height must be a non-negative integer');
   if (bundle.height !== header.height) return bad(`the bundle says height ${String(bundle.height)} but the header is of height ${String(header.height)}`);
   if (header.proposer !== nodeKey) return bad('the block was not made by the node key you trust');
   let bytes: Uint8Array;
   try {
-    bytes = utf8ToBytes(BLOCK_DOMAIN + canonicalJson(header));
+    bytes = headerBytes(header as unknown as BlockHeader);
   } catch {
     return bad('the header cannot be put in canonical JSON');
   }

@@ -13,6 +13,7 @@ import { accountIdFromPub, signerFromPrivateKey, verifySignature, type Signer } 
 import { hashText } from '../../core/hash.js';
 import { utf8 } from '../../core/encoding.js';
 import { limits } from '../../core/limits.js';
+import { lastCommitHashAfter, singleValidator, validatorsHash, type HeaderVersion } from '../../core/header.js';
 import { leafHash, merkleRoot } from '../../core/merkle.js';
 import { blockHash, signHeader, type SignedBlock } from '../blocks.js';
 import { parseEnvelope, receiptLeafBytes, signingText, signTx, txId, type Envelope, type Receipt, type Tx } from '../envelope.js';
@@ -94,6 +95,11 @@ export interface TestChainOptions {
    * the version 1 rule, as a chain made before the tree did (default 0: all version 2).
    */
   stateTreeFrom?: number;
+  /**
+   * The first height whose header is version 3 (validatorsHash, lastCommitHash); blocks
+   * from stateTreeFrom below it are version 2 (default: stateTreeFrom, as a node upgraded today).
+   */
+  commitsFrom?: number;
   /** heights behind the tip that keep state proofs (default 16) */
   keepVersions?: number;
 }
@@ -105,6 +111,7 @@ export class TestChain {
   /** the state tree, once the chain is at version 2 (proofs at the kept heights) */
   tree: MemoryTree | undefined;
   private readonly stateTreeFrom: number;
+  private readonly commitsFrom: number;
   private readonly keepVersions: number;
   /** height of the block that last wrote each key (what a store keeps beside the value) */
   private readonly writtenAt = new Map<string, number>();
@@ -112,13 +119,19 @@ export class TestChain {
   constructor(readonly modules: readonly ChainModule[], readonly genesis: Genesis, readonly nodeKey: TestAccount, options: TestChainOptions = {}) {
     this.kernel = new Kernel(modules, chainParams(genesis));
     this.stateTreeFrom = options.stateTreeFrom ?? 0;
+    this.commitsFrom = Math.max(options.commitsFrom ?? this.stateTreeFrom, this.stateTreeFrom);
     this.keepVersions = options.keepVersions ?? 16;
-    const parts = genesisBlockParts(genesis, this.kernel, this.stateTreeFrom === 0 ? 2 : 1);
+    const parts = genesisBlockParts(genesis, this.kernel, nodeKey.pub, this.versionAt(0));
     if (parts.tree) {
       this.tree = new MemoryTree(this.keepVersions);
       this.tree.apply(parts.tree);
     }
-    this.commit(signHeader({ ...parts.header, proposer: nodeKey.pub }, nodeKey.signer), [], parts.writes);
+    this.commit(signHeader(parts.header, nodeKey.signer), [], parts.writes);
+  }
+
+  /** The header version of the block at `height` (TestChainOptions). */
+  versionAt(height: number): HeaderVersion {
+    return height < this.stateTreeFrom ? 1 : height < this.commitsFrom ? 2 : 3;
   }
 
   get tip(): SignedBlock {
@@ -179,8 +192,10 @@ export class TestChain {
     const excluded = result.excluded.map((e) => ({ input: e.input, code: e.error.code }));
     const included = result.included.map((i) => envs[i]!);
     if (included.length === 0) return { block: undefined, receipts: [], excluded, result };
+    const version = this.versionAt(this.height + 1);
+    assert((version >= 2) === (result.version === 2), 'the executor followed the state tree rule of this height');
     const block = signHeader({
-      ...(result.version === 2 ? { version: 2 as const } : {}),
+      ...(version >= 2 ? { version: version as 2 | 3 } : {}),
       chain: this.genesis.chain,
       height: this.height + 1,
       prevHash: this.tip.hash,
@@ -189,6 +204,7 @@ export class TestChain {
       stateRoot: result.stateRoot,
       txCount: included.length,
       proposer: this.nodeKey.pub,
+      ...(version === 3 ? { validatorsHash: validatorsHash(singleValidator(this.nodeKey.pub)), lastCommitHash: lastCommitHashAfter(this.tip) } : {}),
     }, this.nodeKey.signer);
     const txs = included.map((env, i) => ({ id: result.receipts[i]!.id, envelope: structuredClone(env), receipt: structuredClone(result.receipts[i]!) }));
     if (result.tree) {
@@ -315,10 +331,12 @@ export class MemorySource implements ChainSource {
     assert(b.block.hash === blockHash(b.block.header));
   }
 
-  /** Point every block after `height` at its predecessor's stored hash again, and re-sign it. */
+  /** Point every block after `height` at its predecessor's stored hash (and commit) again, and re-sign it. */
   relinkAfter(height: number): void {
     for (let h = height + 1; h < this.blocks.length; h++) {
-      this.blocks[h]!.block.header.prevHash = this.blocks[h - 1]!.block.hash;
+      const header = this.blocks[h]!.block.header;
+      header.prevHash = this.blocks[h - 1]!.block.hash;
+      if (header.version === 3) header.lastCommitHash = lastCommitHashAfter(this.blocks[h - 1]!.block);
       this.seal(h);
     }
   }

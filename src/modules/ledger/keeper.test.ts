@@ -43,7 +43,7 @@ test('the ledger keeper: holds tagged by owner, spendable balance, invariants', 
   const kernel = new Kernel([escrow, ledgerChain], chainParams(genesis));
   assert.deepEqual(kernel.modules.map((m) => m.name), ['ledger', 'escrow'], 'a module runs after those it requires');
   const state = new MemoryState();
-  state.apply(genesisBlockParts(genesis, kernel).writes);
+  state.apply(genesisBlockParts(genesis, kernel, 'node').writes);
   let nonce = 0;
   const tx = (body: Record<string, unknown>) => {
     const t: Tx = { chain: 'k', type: 'escrow.lock', from: aliceId, nonce: nonce++, expires: 10_000, body };
@@ -105,7 +105,7 @@ test('the ledger keeper: module accounts, admins, payments from one account to m
   }, [ledgerChain, pot]);
   const kernel = new Kernel([ledgerChain, pot], chainParams(genesis));
   const state = new MemoryState();
-  state.apply(genesisBlockParts(genesis, kernel).writes);
+  state.apply(genesisBlockParts(genesis, kernel, 'node').writes);
   let nonce = 0;
   const run = (op: string) => {
     const t: Tx = { chain: 'k', type: 'pot.run', from: aliceId, nonce: nonce++, expires: 10_000, body: { op } };

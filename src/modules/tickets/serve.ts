@@ -9,7 +9,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import client from 'prom-client';
 import type { CliContext } from '../../chain/app-module.js';
 import { fail, TallyError } from '../../core/errors.js';
 import { httpChainSource, type ChainSource } from './chain-source.js';
@@ -27,6 +26,9 @@ const NODE_POLL_MS_DEFAULT = 1000;
 /** Connections at once on the public listener of one serving process. */
 const CONNECTIONS_MAX = 4096;
 const CONFIG_BYTES_MAX = 1024 * 1024;
+/** Rate-limit units a minute per client on the public listener, as the node's --rate-limit default. */
+const RATE_LIMIT_PER_MIN_DEFAULT = 60_000;
+const RATE_LIMIT_PER_MIN_MAX = 100_000_000;
 
 interface ServeOptions {
   config?: string;
@@ -36,6 +38,7 @@ interface ServeOptions {
   node?: string;
   tokenKeyFile?: string;
   pollMs: number;
+  rateLimit: number;
   json?: boolean;
 }
 
@@ -75,6 +78,11 @@ export function ticketsServeCli(program: Command, cli: CliContext): void {
       if (!/^\d{1,7}$/.test(v) || Number(v) < 50) fail('bad_flag', '--poll-ms must be an integer from 50 to 9999999');
       return Number(v);
     }, NODE_POLL_MS_DEFAULT)
+    .option('--rate-limit <n|off>', 'requests a minute per client on the public listener, every route (the config\'s redeemPerMin and introspectPerMin apply on top); off: none', (v) => {
+      if (v === 'off') return 0;
+      if (!/^\d{1,9}$/.test(v) || Number(v) > RATE_LIMIT_PER_MIN_MAX) fail('bad_flag', `--rate-limit must be an integer from 0 to ${RATE_LIMIT_PER_MIN_MAX}, or off`);
+      return Number(v);
+    }, RATE_LIMIT_PER_MIN_DEFAULT)
     .option('--json', 'print the listening line as JSON')
     .addHelpText('after', '\nExample:\n  TALLY_PG_URL=postgres://tickets@db:5432/tally tally tickets serve --config /etc/tally/config.json --node http://node:7700 --token-key-file /etc/tally/tickets.key --listen 0.0.0.0:7710')
     .action(async (o: ServeOptions) => {
@@ -108,7 +116,12 @@ export function ticketsServeCli(program: Command, cli: CliContext): void {
       const runtime = runTickets(service, config, chain, log);
       stops.push(() => runtime.stop());
 
+      // This process's own metrics (each serving process is scraped on its --internal).
+      const metrics = cli.serviceProcess('tickets-serve');
+      registerTicketsMetrics(metrics.registry, service.stats);
       const app = cli.publicListener({ bodyBytesMax: 4096, connectionsMax: CONNECTIONS_MAX, connectionsPerAddressMax: 0 });
+      metrics.observe(app, 'public');
+      if (o.rateLimit > 0) metrics.costLimit(app, o.rateLimit);
       await app.register(publicTicketsRoutes(() => service));
       await app.listen({ host: listen.host, port: listen.port });
       stops.push(() => app.close());
@@ -117,10 +130,9 @@ export function ticketsServeCli(program: Command, cli: CliContext): void {
 
       if (internal) {
         const ops = cli.publicListener({ bodyBytesMax: 4096, connectionsMax: 256, connectionsPerAddressMax: 0 });
+        metrics.observe(ops, 'internal');
         internalTicketsRoutes(ops, service);
-        const registry = new client.Registry();
-        registerTicketsMetrics(registry, service.stats);
-        ops.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+        ops.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
         ops.get('/health', async (_req, reply) => {
           // Ready when the store answers; watching says whether this process credits payments.
           const ok = await backend.cursor('tally').then(() => true, () => false);
