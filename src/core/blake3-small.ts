@@ -77,11 +77,11 @@ export function blake3SmallInto(input: Uint8Array, length: number, out: Uint8Arr
   for (let b = 0; b < blocks; b++) {
     const start = b << 6;
     const blockLen = b === blocks - 1 ? length - start : 64;
-    if (blockLen === 64) {
-      for (let w = 0, i = start; w < 16; w++, i += 4) m[w] = input[i]! | (input[i + 1]! << 8) | (input[i + 2]! << 16) | (input[i + 3]! << 24);
-    } else {
-      m.fill(0);
-      for (let i = 0; i < blockLen; i++) m[i >> 2]! |= input[start + i]! << ((i & 3) << 3);
+    const end = start + blockLen;
+    for (let w = 0, i = start; w < 16; w++, i += 4) {
+      if (i + 4 <= end) m[w] = input[i]! | (input[i + 1]! << 8) | (input[i + 2]! << 16) | (input[i + 3]! << 24);
+      else if (i >= end) m[w] = 0;
+      else m[w] = input[i]! | (i + 1 < end ? input[i + 1]! << 8 : 0) | (i + 2 < end ? input[i + 2]! << 16 : 0);
     }
     compress(blockLen, (b === 0 ? CHUNK_START : 0) | (b === blocks - 1 ? CHUNK_END | ROOT : 0));
   }
