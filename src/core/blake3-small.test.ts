@@ -2,10 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { blake3 } from '@noble/hashes/blake3.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import { BLAKE3_SMALL_MAX, blake3Small, blake3SmallInto } from './blake3-small.js';
+import { BLAKE3_SCRATCH, BLAKE3_SMALL_MAX, blake3ScratchInto, blake3Small, blake3SmallInto } from './blake3-small.js';
 import { hash } from './hash.js';
 
-test('blake3Small equals noble and hash-wasm at every length from 0 to 1,024 bytes', () => {
+test('blake3Small and blake3ScratchInto equal noble and hash-wasm at every length from 0 to 1,024 bytes', () => {
   let s = 12345;
   for (let n = 0; n <= BLAKE3_SMALL_MAX; n++) {
     const input = new Uint8Array(n);
@@ -16,6 +16,11 @@ test('blake3Small equals noble and hash-wasm at every length from 0 to 1,024 byt
     const want = bytesToHex(blake3(input));
     assert.equal(bytesToHex(blake3Small(input)), want, `length ${n}`);
     assert.equal(bytesToHex(hash(input)), want, `hash-wasm, length ${n}`);
+    BLAKE3_SCRATCH.fill(0xa5); // bytes past the input must not count
+    BLAKE3_SCRATCH.set(input);
+    const out = new Uint8Array(32);
+    blake3ScratchInto(n, out, 0);
+    assert.equal(bytesToHex(out), want, `from the scratch buffer, length ${n}`);
   }
 });
 

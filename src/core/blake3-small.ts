@@ -101,3 +101,39 @@ export function blake3Small(input: Uint8Array): Uint8Array {
   blake3SmallInto(input, input.length, out, 0);
   return out;
 }
+
+const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+
+/** Callers write an input (at most 1,024 bytes) here, then call blake3ScratchInto: words load without byte shuffling. */
+export const BLAKE3_SCRATCH = new Uint8Array(BLAKE3_SMALL_MAX);
+const SCRATCH32 = new Uint32Array(BLAKE3_SCRATCH.buffer);
+
+/** BLAKE3-256 of BLAKE3_SCRATCH[0, length), written to out[at, at + 32). */
+export function blake3ScratchInto(length: number, out: Uint8Array, at: number): void {
+  if (!LITTLE_ENDIAN) {
+    blake3SmallInto(BLAKE3_SCRATCH, length, out, at);
+    return;
+  }
+  if (!(length >= 0 && length <= BLAKE3_SMALL_MAX)) throw new RangeError(`blake3Small takes 0 to ${BLAKE3_SMALL_MAX} bytes of its input`);
+  cv.set(IV);
+  const blocks = length === 0 ? 1 : (length + 63) >> 6;
+  for (let b = 0; b < blocks; b++) {
+    const start = b << 6;
+    const blockLen = b === blocks - 1 ? length - start : 64;
+    const end = start + blockLen;
+    for (let w = 0, i = start; w < 16; w++, i += 4) {
+      if (i + 4 <= end) m[w] = SCRATCH32[i >> 2]!;
+      else if (i >= end) m[w] = 0;
+      else m[w] = SCRATCH32[i >> 2]! & ((1 << ((end - i) << 3)) - 1);
+    }
+    compress(blockLen, (b === 0 ? CHUNK_START : 0) | (b === blocks - 1 ? CHUNK_END | ROOT : 0));
+  }
+  for (let w = 0; w < 8; w++) {
+    const x = cv[w]!;
+    const o = at + 4 * w;
+    out[o] = x & 255;
+    out[o + 1] = (x >>> 8) & 255;
+    out[o + 2] = (x >>> 16) & 255;
+    out[o + 3] = x >>> 24;
+  }
+}

@@ -7,7 +7,7 @@
 // 5x faster than noble) with smt.ts's domain tags; the tests cross-check them.
 import { assert } from '../../core/errors.js';
 import { hash } from '../../core/hash.js';
-import { BLAKE3_SMALL_MAX, blake3SmallInto } from '../../core/blake3-small.js';
+import { BLAKE3_SCRATCH, BLAKE3_SMALL_MAX, blake3ScratchInto } from '../../core/blake3-small.js';
 import { toHex, utf8 } from '../../core/encoding.js';
 import { SMT_EMPTY, SMT_LEAF_TAG, SMT_NODE_TAG } from '../../core/smt.js';
 
@@ -52,37 +52,36 @@ const EMPTY = 0;
 const LONE = 1;
 const NODE = 2;
 
-// One scratch buffer per tag: a hash is then one update of 82 bytes (both tags are 18 bytes).
-const LEAF_IN = new Uint8Array(82);
-const NODE_IN = new Uint8Array(82);
-LEAF_IN.set(utf8.encode(SMT_LEAF_TAG));
-NODE_IN.set(utf8.encode(SMT_NODE_TAG));
-assert(utf8.encode(SMT_LEAF_TAG).length === 18 && utf8.encode(SMT_NODE_TAG).length === 18, 'the tree tags are 18 bytes');
+// Inputs are written into the hasher's scratch buffer: tag (18 bytes) ‖ 32 ‖ 32 bytes.
+const LEAF_TAG = utf8.encode(SMT_LEAF_TAG);
+const NODE_TAG = utf8.encode(SMT_NODE_TAG);
+assert(LEAF_TAG.length === 18 && NODE_TAG.length === 18, 'the tree tags are 18 bytes');
+const IN = BLAKE3_SCRATCH;
 
 export function leafHashOf(path: Uint8Array, valueHash: Uint8Array): Uint8Array {
-  LEAF_IN.set(path, 18);
-  LEAF_IN.set(valueHash, 50);
+  IN.set(LEAF_TAG, 0);
+  IN.set(path, 18);
+  IN.set(valueHash, 50);
   const out = new Uint8Array(32);
-  blake3SmallInto(LEAF_IN, 82, out, 0);
+  blake3ScratchInto(82, out, 0);
   return out;
 }
 
 /** heap position i = node(positions 2i, 2i + 1), in place. */
 function nodeHashAt(heap: Uint8Array, i: number): void {
-  for (let k = 0, from = 64 * i; k < 64; k++) NODE_IN[18 + k] = heap[from + k]!;
-  blake3SmallInto(NODE_IN, 82, heap, 32 * i);
+  for (let k = 0; k < 18; k++) IN[k] = NODE_TAG[k]!;
+  for (let k = 0, from = 64 * i; k < 64; k++) IN[18 + k] = heap[from + k]!;
+  blake3ScratchInto(82, heap, 32 * i);
 }
 
-// UTF-8 of a key or value text, for the small hasher (3 bytes per UTF-16 unit at most).
-const TEXT_IN = new Uint8Array(BLAKE3_SMALL_MAX);
 const encoder = new TextEncoder();
 
 /** BLAKE3 of a text's UTF-8 (a key's path, a value's hash): short texts without hash-wasm's call overhead. */
 export function hashText(text: string): Uint8Array {
   if (text.length * 3 > BLAKE3_SMALL_MAX) return hash(text);
-  const { written } = encoder.encodeInto(text, TEXT_IN);
+  const { written } = encoder.encodeInto(text, IN);
   const out = new Uint8Array(32);
-  blake3SmallInto(TEXT_IN, written, out, 0);
+  blake3ScratchInto(written, out, 0);
   return out;
 }
 
