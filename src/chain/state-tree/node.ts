@@ -2,10 +2,12 @@
 // nodes over the nibbles of a key's path, each hashed as the 4 binary levels it stands
 // for, so one stored row covers 4 levels of the binary tree. A node exists only where its
 // subtree holds at least two keys; a lone key is a leaf reference held by its parent (or
-// the root), which is exactly the binary tree's compaction. Hashing uses hash-wasm (about
-// 10x faster than noble) with smt.ts's domain tags; the tests cross-check the two.
+// the root), which is exactly the binary tree's compaction. Hashing uses blake3-small.ts
+// (plain JS, no call overhead: about 2x faster than hash-wasm on these 82-byte inputs, and
+// 5x faster than noble) with smt.ts's domain tags; the tests cross-check them.
 import { assert } from '../../core/errors.js';
 import { hash } from '../../core/hash.js';
+import { BLAKE3_SCRATCH, BLAKE3_SMALL_MAX, blake3ScratchInto } from '../../core/blake3-small.js';
 import { toHex, utf8 } from '../../core/encoding.js';
 import { SMT_EMPTY, SMT_LEAF_TAG, SMT_NODE_TAG } from '../../core/smt.js';
 
@@ -34,11 +36,14 @@ export type Ref = LeafRef | NodeRef;
  * heap: position 1 is the node, 2i and 2i+1 the halves of i, 16 + c the slot of child c.
  * Each position's kind is EMPTY (no key below), LONE (exactly one key: a leaf, whose hash
  * rises unchanged) or NODE; a new version of a node rehashes only the changed slots' ancestors.
+ * Kinds and hashes share one 1 KB buffer (`heap`): position i's hash at 32 * i (EMPTY's
+ * bytes where nothing is below, so a node's input is always the 64 bytes at 64 * i), and
+ * the kinds in the unused position 0's bytes. Hashes are computed into it in place: a
+ * rewritten node is one allocation, not one array per rehashed position.
  */
 export interface InternalNode {
   children: Array<Ref | undefined>;
-  kinds: Uint8Array;
-  hashes: Array<Uint8Array | undefined>;
+  heap: Uint8Array;
   hash: Uint8Array;
 }
 
@@ -47,23 +52,37 @@ const EMPTY = 0;
 const LONE = 1;
 const NODE = 2;
 
-// One scratch buffer per tag: a hash is then one update of 82 bytes (both tags are 18 bytes).
-const LEAF_IN = new Uint8Array(82);
-const NODE_IN = new Uint8Array(82);
-LEAF_IN.set(utf8.encode(SMT_LEAF_TAG));
-NODE_IN.set(utf8.encode(SMT_NODE_TAG));
-assert(utf8.encode(SMT_LEAF_TAG).length === 18 && utf8.encode(SMT_NODE_TAG).length === 18, 'the tree tags are 18 bytes');
+// Inputs are written into the hasher's scratch buffer: tag (18 bytes) ‖ 32 ‖ 32 bytes.
+const LEAF_TAG = utf8.encode(SMT_LEAF_TAG);
+const NODE_TAG = utf8.encode(SMT_NODE_TAG);
+assert(LEAF_TAG.length === 18 && NODE_TAG.length === 18, 'the tree tags are 18 bytes');
+const IN = BLAKE3_SCRATCH;
 
 export function leafHashOf(path: Uint8Array, valueHash: Uint8Array): Uint8Array {
-  LEAF_IN.set(path, 18);
-  LEAF_IN.set(valueHash, 50);
-  return hash(LEAF_IN);
+  IN.set(LEAF_TAG, 0);
+  IN.set(path, 18);
+  IN.set(valueHash, 50);
+  const out = new Uint8Array(32);
+  blake3ScratchInto(82, out, 0);
+  return out;
 }
 
-export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
-  NODE_IN.set(left, 18);
-  NODE_IN.set(right, 50);
-  return hash(NODE_IN);
+/** heap position i = node(positions 2i, 2i + 1), in place. */
+function nodeHashAt(heap: Uint8Array, i: number): void {
+  for (let k = 0; k < 18; k++) IN[k] = NODE_TAG[k]!;
+  for (let k = 0, from = 64 * i; k < 64; k++) IN[18 + k] = heap[from + k]!;
+  blake3ScratchInto(82, heap, 32 * i);
+}
+
+const encoder = new TextEncoder();
+
+/** BLAKE3 of a text's UTF-8 (a key's path, a value's hash): short texts without hash-wasm's call overhead. */
+export function hashText(text: string): Uint8Array {
+  if (text.length * 3 > BLAKE3_SMALL_MAX) return hash(text);
+  const { written } = encoder.encodeInto(text, IN);
+  const out = new Uint8Array(32);
+  blake3ScratchInto(written, out, 0);
+  return out;
 }
 
 export function leafRef(path: Uint8Array, valueHash: Uint8Array, version: number): LeafRef {
@@ -76,57 +95,55 @@ export function refHash(ref: Ref | undefined): Uint8Array {
 
 /** The hash at heap position i of a node (EMPTY where no key is below). */
 export function heapHash(node: InternalNode, i: number): Uint8Array {
-  return node.kinds[i] === EMPTY ? SMT_EMPTY : node.hashes[i]!;
+  return node.heap.subarray(32 * i, 32 * i + 32);
 }
 
 export function heapKind(node: InternalNode, i: number): 'empty' | 'lone' | 'node' {
-  const k = node.kinds[i];
+  const k = node.heap[i];
   return k === EMPTY ? 'empty' : k === LONE ? 'lone' : 'node';
 }
 
-function setSlot(kinds: Uint8Array, hashes: Array<Uint8Array | undefined>, c: number, ref: Ref | undefined): void {
-  kinds[16 + c] = ref === undefined ? EMPTY : ref.leaf ? LONE : NODE;
-  hashes[16 + c] = ref?.hash;
+function setSlot(heap: Uint8Array, c: number, ref: Ref | undefined): void {
+  heap[16 + c] = ref === undefined ? EMPTY : ref.leaf ? LONE : NODE;
+  heap.set(ref === undefined ? SMT_EMPTY : ref.hash, 32 * (16 + c));
 }
 
 /** Position i from its two halves: EMPTY + LONE rises as LONE (compaction), else node(left, right). */
-function combine(kinds: Uint8Array, hashes: Array<Uint8Array | undefined>, i: number): void {
-  const ka = kinds[2 * i]!;
-  const kb = kinds[2 * i + 1]!;
+function combine(heap: Uint8Array, i: number): void {
+  const ka = heap[2 * i]!;
+  const kb = heap[2 * i + 1]!;
   if (ka === EMPTY && (kb === EMPTY || kb === LONE)) {
-    kinds[i] = kb;
-    hashes[i] = hashes[2 * i + 1];
+    heap[i] = kb;
+    heap.copyWithin(32 * i, 32 * (2 * i + 1), 32 * (2 * i + 2));
   } else if (kb === EMPTY && ka === LONE) {
-    kinds[i] = LONE;
-    hashes[i] = hashes[2 * i];
+    heap[i] = LONE;
+    heap.copyWithin(32 * i, 64 * i, 64 * i + 32);
   } else {
-    kinds[i] = NODE;
-    hashes[i] = nodeHash(ka === EMPTY ? SMT_EMPTY : hashes[2 * i]!, kb === EMPTY ? SMT_EMPTY : hashes[2 * i + 1]!);
+    heap[i] = NODE;
+    nodeHashAt(heap, i);
   }
 }
 
 export function makeNode(children: Array<Ref | undefined>): InternalNode {
   assert(children.length === 16, 'a node has 16 child slots');
-  const kinds = new Uint8Array(32);
-  const hashes: Array<Uint8Array | undefined> = new Array(32);
-  for (let c = 0; c < 16; c++) setSlot(kinds, hashes, c, children[c]);
-  for (let i = 15; i >= 1; i--) combine(kinds, hashes, i);
-  assert(kinds[1] === NODE, 'a stored node holds at least two keys');
-  return { children, kinds, hashes, hash: hashes[1]! };
+  const heap = new Uint8Array(32 * 32);
+  for (let c = 0; c < 16; c++) setSlot(heap, c, children[c]);
+  for (let i = 15; i >= 1; i--) combine(heap, i);
+  assert(heap[1] === NODE, 'a stored node holds at least two keys');
+  return { children, heap, hash: heap.slice(32, 64) };
 }
 
 /** `old` with the children in `changed` slots replaced: only their ancestors are rehashed. */
 export function changeNode(old: InternalNode, children: Array<Ref | undefined>, changed: number[]): InternalNode {
-  const kinds = old.kinds.slice();
-  const hashes = old.hashes.slice();
+  const heap = old.heap.slice();
   let dirty = 0;
   for (const c of changed) {
-    setSlot(kinds, hashes, c, children[c]);
+    setSlot(heap, c, children[c]);
     for (let i = (16 + c) >> 1; i >= 1; i >>= 1) dirty |= 1 << i;
   }
-  for (let i = 15; i >= 1; i--) if (dirty & (1 << i)) combine(kinds, hashes, i);
-  assert(kinds[1] === NODE, 'a stored node holds at least two keys');
-  return { children, kinds, hashes, hash: hashes[1]! };
+  for (let i = 15; i >= 1; i--) if (dirty & (1 << i)) combine(heap, i);
+  assert(heap[1] === NODE, 'a stored node holds at least two keys');
+  return { children, heap, hash: heap.slice(32, 64) };
 }
 
 /** Nibble n of a 32-byte path, 0..15. */

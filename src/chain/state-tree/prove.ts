@@ -3,10 +3,9 @@
 // binary levels, collecting the other half's hash at each, until the range holding the key
 // holds at most one key (the terminal: EMPTY, the key's leaf, or another key's leaf).
 import { assert } from '../../core/errors.js';
-import { hash } from '../../core/hash.js';
 import { toHex } from '../../core/encoding.js';
 import type { StateProof } from '../../core/smt.js';
-import { comparePaths, heapHash, heapKind, nibbleAt, NIBBLES, type LeafRef, type Ref } from './node.js';
+import { comparePaths, hashText, heapHash, heapKind, nibbleAt, NIBBLES, type LeafRef, type Ref } from './node.js';
 import type { TreeReader } from './update.js';
 
 const HEX = '0123456789abcdef';
@@ -57,11 +56,11 @@ function loneLeaf(node: { children: Array<Ref | undefined> }, level: number, c: 
  * stands for (its value row): a membership proof carries the value as it was at that height.
  */
 export function proveKey(reader: TreeReader, root: Ref | undefined, key: string, valueAt: (path: Uint8Array, version: number) => string): StateProof {
-  const path = hash(key);
+  const path = hashText(key);
   const { siblings, leaf } = provePath(reader, root, path);
   if (leaf && comparePaths(leaf.path, path) === 0) {
     const value = valueAt(leaf.path, leaf.version);
-    assert(comparePaths(hash(value), leaf.valueHash) === 0, 'a stored value matches its leaf');
+    assert(comparePaths(hashText(value), leaf.valueHash) === 0, 'a stored value matches its leaf');
     return { key, value, siblings };
   }
   const proof: StateProof = { key, value: null, siblings };

@@ -3,10 +3,9 @@
 // rewrites, always; deeper ones until the cache fills), the rows a block's batch
 // becomes, proofs at kept heights, and the one-time build from a full state.
 import { assert, fail } from '../../core/errors.js';
-import { hash } from '../../core/hash.js';
 import type { StateProof } from '../../core/smt.js';
 import { encodeStale, type SqliteStore, type TreeRows } from '../../store/sqlite.js';
-import { decodeNode, decodeRoot, encodeNode, encodeRoot, rootHex, type InternalNode } from './node.js';
+import { decodeNode, decodeRoot, encodeNode, encodeRoot, hashText, rootHex, type InternalNode } from './node.js';
 import { proveKey } from './prove.js';
 import type { StateTreeReads } from './reads.js';
 import { EMPTY_TREE, updateTree, type TreeBatch, type TreeReader, type TreeVersion } from './update.js';
@@ -29,7 +28,7 @@ export class StoredTree implements TreeReader, StateTreeReads {
   private readonly valueHashAt = (version: number, path: Uint8Array): Uint8Array => {
     const row = this.store.treeValue(version, asBuffer(path));
     assert(row, `state tree value (${version}, ${asBuffer(path).toString('hex')}) is missing from the database`);
-    return hash(row.v);
+    return hashText(row.v);
   };
 
   constructor(private readonly store: SqliteStore, readonly keepVersions: number) {

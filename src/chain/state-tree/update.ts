@@ -4,8 +4,7 @@
 // value rows) and the rows this version made stale (for pruning). Pure: it reads the
 // parent's nodes through `TreeReader` and writes nothing.
 import { assert } from '../../core/errors.js';
-import { hash } from '../../core/hash.js';
-import { changeNode, comparePaths, leafRef, makeNode, nibbleAt, NIBBLES, rootHex, type InternalNode, type LeafRef, type Ref } from './node.js';
+import { changeNode, comparePaths, hashText, leafRef, makeNode, nibbleAt, NIBBLES, rootHex, type InternalNode, type LeafRef, type Ref } from './node.js';
 
 export interface TreeReader {
   /** The node stored at (version, nibble path). A missing one is a broken invariant (the reader asserts). */
@@ -47,7 +46,7 @@ const HEX = '0123456789abcdef';
 
 /** A key's path in the tree. */
 export function pathOf(key: string): Uint8Array {
-  return hash(key);
+  return hashText(key);
 }
 
 /** The block's writes as the tree takes them: path, value hash, sorted by path. */
@@ -56,7 +55,7 @@ export function treeWrites(writes: Iterable<[string, string | null]>): Write[] {
   for (const [key, value] of writes) {
     const path = pathOf(key);
     const head = ((((path[0]! * 256 + path[1]!) * 256 + path[2]!) * 256 + path[3]!) * 256 + path[4]!) * 256 + path[5]!;
-    out.push({ path, key, value, valueHash: value === null ? null : hash(value), head });
+    out.push({ path, key, value, valueHash: value === null ? null : hashText(value), head });
   }
   return out.sort((a, b) => a.head - b.head || comparePaths(a.path, b.path));
 }
