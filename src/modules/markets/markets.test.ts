@@ -249,3 +249,41 @@ test('liquidation with an empty book auto-deleverages the most profitable opposi
   assert.equal(w.balance(bob) - bobBefore, 50n * U + 50n * U);
   assert.equal(w.position('btc-fut', carol)!.size, -1);
 });
+
+test('markets.close: an admin closes a market halted by a frozen oracle at its mark; margin refunded, orders cancelled', async () => {
+  const w = withFuture();
+  const [alice, bob, carol] = w.traders as [typeof w.root, typeof w.root, typeof w.root];
+  w.send(bob, 'markets.order', order('btc-fut', 'sell', 50_000, 10));
+  w.send(alice, 'markets.order', order('btc-fut', 'buy', 50_000, 10));
+  w.send(alice, 'markets.order', order('btc-fut', 'sell', 50_500, 2));
+  w.send(carol, 'markets.order', order('btc-fut', 'sell', 50_200, 1));
+  w.send(bob, 'markets.order', order('btc-fut', 'buy', 50_200, 1));
+  // mark 50,200: alice long 10 from 50,000 (+2 units), bob short 9 from 50,000, carol short 1 at 50,200
+  assert.equal(w.send(w.root, 'markets.close', { market: 'btc-fut' }).code, 'market_not_halted');
+  w.send(w.root, 'oracle.freeze', { oracle: ORACLE });
+  assert.equal(w.market('btc-fut').status, 'halted');
+  const before = w.chain.raw('markets/');
+  assert.equal(w.send(alice, 'markets.close', { market: 'btc-fut' }).code, 'not_admin');
+  assert.equal(w.send(w.root, 'markets.close', { market: 'nope' }).code, 'unknown_market');
+  assert.deepEqual(w.chain.raw('markets/'), before, 'a refused close changes nothing');
+  const aBefore = w.balance(alice);
+  const bBefore = w.balance(bob);
+  const r = w.send(w.root, 'markets.close', { market: 'btc-fut' });
+  assert.equal(r.status, 'ok', JSON.stringify(r));
+  const settled = r.events.find((e) => e.type === 'markets.settled')!;
+  assert.equal(settled.price, 50_200);
+  assert.equal(settled.closed, true);
+  assert.equal(w.market('btc-fut').status, 'settled');
+  assert.equal(w.market('btc-fut').settlement, 50_200);
+  assert.equal(w.chain.raw('markets/pos/').length, 0);
+  assert.equal(w.chain.raw('markets/book/').length, 0);
+  assert.equal(w.held(alice), 0n);
+  // alice: collateral 50 + (50,200 − 50,000) × 10 × 1000 = 52 units back
+  assert.equal(w.balance(alice) - aBefore, 52n * U);
+  // bob short 9 (his buy at 50,200 kept 9/10 of 49.8): 44.82 − 0.2 × 9 = 43.02
+  assert.equal(w.balance(bob) - bBefore, 43_020_000n);
+  assert.equal(w.balance(w.module('escrow')), 0n);
+  assert.equal(w.send(w.root, 'markets.close', { market: 'btc-fut' }).code, 'market_settled');
+  const report = await verifyChain(w.chain.source(), w.chain.modules, pool);
+  assert.equal(report.ok, true, JSON.stringify(report));
+});

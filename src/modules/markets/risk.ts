@@ -158,10 +158,18 @@ function funding(c: Clearing, eventId: string): void {
  * for the market goes to the insurance fund.
  */
 function settle(c: Clearing, oracle: OracleKeeper): void {
-  const m = c.market;
-  const got = attestedPrice(c, oracle, m.event!);
+  const got = attestedPrice(c, oracle, c.market.event!);
   if (!got) return;
-  const P = got.price;
+  settleAt(c, got.price, got.atBound ? { atBound: true } : {});
+}
+
+/**
+ * Settle every position of the market at P and mark it settled (an attestation, or an
+ * admin's markets.close of a halted market); `extra` goes into the markets.settled event.
+ * Resting orders: SETTLED_CANCEL_PER_BLOCK now, the rest in the following blocks' endBlock.
+ */
+export function settleAt(c: Clearing, P: number, extra: Record<string, unknown>): void {
+  const m = c.market;
   cancelBook(c, 'settlement', SETTLED_CANCEL_PER_BLOCK);
   const all = positions(c);
   const owed = all.map(([account, p]) => ({ account, p, pay: equity(m, p, P) }));
@@ -193,7 +201,7 @@ function settle(c: Clearing, oracle: OracleKeeper): void {
   m.status = 'settled';
   m.settlement = P;
   m.badDebt = '0';
-  c.events.push({ type: 'markets.settled', market: m.id, price: P, positions: owed.length, shortfall: shortfall.toString(), ...(got.atBound ? { atBound: true } : {}) });
+  c.events.push({ type: 'markets.settled', market: m.id, price: P, positions: owed.length, shortfall: shortfall.toString(), ...extra });
 }
 
 /** Check positions against maintenance margin at the mark; a cursor walks large markets over several blocks. */

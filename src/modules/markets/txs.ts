@@ -6,6 +6,7 @@ import { array, bool, decode, int, object, oneOf, optional, string, withCode, wi
 import type { TxContext, TxEvent, TxType } from '../../chain/module.js';
 import { bestPrice, findOrder, insertOrder, loadSide, openCount, walkSide, opposite, removeOrder, shrinkOrder, type LoadedOrder } from './book.js';
 import { Clearing } from './clearing.js';
+import { closeFromDeps } from './close.js';
 import type { MarketsDeps } from './deps.js';
 import { marketLimits } from './limits.js';
 import { bps, notional, orderHold, priceBps } from './margin.js';
@@ -310,5 +311,5 @@ function modifyFromDeps(deps: MarketsDeps): TxType<{ market: string; order: stri
 }
 
 export function marketsTxTypes(deps: MarketsDeps): TxType[] {
-  return [createFromDeps(deps), placeFromDeps(deps), cancelFromDeps(deps), cancelAllFromDeps(deps), modifyFromDeps(deps)] as TxType[];
+  return [createFromDeps(deps), placeFromDeps(deps), cancelFromDeps(deps), cancelAllFromDeps(deps), modifyFromDeps(deps), closeFromDeps(deps)] as TxType[];
 }
