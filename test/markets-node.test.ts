@@ -50,8 +50,11 @@ describe('markets on a running node', { timeout: 180_000 }, () => {
     assert.deepEqual(alice.positions, [], 'alice was liquidated with nobody online');
     const dave = await getOk(`${node.http}/v1/markets/accounts/${ids.dave}/positions`);
     assert.equal(dave.positions[0].size, 11);
+    // the liquidation's fill (made in endBlock) is in the trades index, newest first
     const trades = await getOk(`${node.http}/v1/markets/btc-fut/trades`);
-    assert.equal(trades.trades[0].price, 46_000);
+    assert.deepEqual(trades.trades.map((t: any) => [t.seq, t.price, t.size, t.kind, t.taker === ids.alice]), [
+      [2, 45_900, 10, 'liquidation', true], [1, 46_000, 1, 'trade', false], [0, 50_000, 10, 'trade', true],
+    ]);
 
     const wait = ann.maturity * 1000 - Date.now() + 500;
     if (wait > 0) await sleep(wait);

@@ -3,7 +3,7 @@ import { canonicalJson } from '../core/canonical.js';
 import { toHex, utf8 } from '../core/encoding.js';
 import { hash } from '../core/hash.js';
 import { verifySignature, type Signer } from '../core/keys.js';
-import type { Receipt } from './envelope.js';
+import type { Receipt, TxEvent } from './envelope.js';
 
 export const BLOCK_DOMAIN = 'tally/block/v1\n';
 
@@ -38,6 +38,8 @@ export interface BlockCommitted {
   /** sender account id of each receipt's transaction */
   senders: string[];
   commitMs: number;
+  /** the events of the block's beginBlock/endBlock hooks (not stored; live feeds only) */
+  hookEvents?: TxEvent[];
   /** every level of the block's receipt Merkle tree, for the node's block cache */
   txLevels?: Uint8Array[];
 }

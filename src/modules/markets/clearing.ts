@@ -25,6 +25,8 @@ export class Clearing {
   readonly ledger: LedgerKeeper;
   readonly accounts: Accounts;
   readonly events: TxEvent[] = [];
+  /** accounts whose position size changed (their resting reduce-only orders are checked after) */
+  readonly touched = new Set<string>();
   private readonly money: (v: bigint) => string;
 
   readonly market: Market;
@@ -110,6 +112,7 @@ export class Clearing {
     if (toTrader > fromTrader) this.move(this.accounts.escrow, account, toTrader - fromTrader);
     else this.move(account, this.accounts.escrow, fromTrader - toTrader);
     if (mode === 'trade') this.move(account, this.accounts.fees, bps(notional(m, price, qty), feeBps));
+    if (s !== before.size) this.touched.add(account);
     const after: Position = { size: s, cost: cost.toString(), collateral: c.toString() };
     this.writePosition(account, before, after);
     this.events.push({ type: 'markets.position', market: m.id, account, size: s, cost: after.cost, collateral: this.money(c), realised: this.money(realised) });

@@ -106,12 +106,12 @@ test('bad input changes nothing', () => {
   refusedAtAdmission(order('btc-fut', 'buy', 100, -1), 'bad_size');
   refusedAtAdmission(order('btc-fut', 'buy', 0, 1), 'bad_price');
   refusedAtAdmission(order('btc-fut', 'buy', 100, 1, { tif: 'gtc', type: 'market' }), 'bad_tif');
-  refusedAtAdmission(order('btc-fut', 'buy', 100, 1, { reduceOnly: true }), 'bad_tif');
   const failed = (body: Record<string, unknown>, code: string, type = 'markets.order') => assert.equal(w.send(a, type, body).code, code, JSON.stringify(body));
   failed(order('nope', 'buy', 100, 1), 'unknown_market');
   failed(order('btc-fut', 'buy', 100, 1, { tif: 'post' }), 'post_only_would_cross');
   failed(order('btc-fut', 'buy', 100, 6, { tif: 'fok' }), 'fok_not_filled');
   failed(order('btc-fut', 'sell', 100, 1, { tif: 'ioc', reduceOnly: true }), 'reduce_only_would_grow');
+  failed(order('btc-fut', 'buy', 90, 1, { reduceOnly: true }), 'reduce_only_would_grow');
   failed(order('btc-fut', 'buy', 100, 10_000_000), 'insufficient_margin');
   failed({ market: 'btc-fut', order: '1.0.0' }, 'order_not_found', 'markets.cancel');
   assert.deepEqual(w.chain.raw('markets/'), before);

@@ -10,6 +10,7 @@ import type { BlockContext, TxEvent } from '../../chain/module.js';
 import { accountOrdersPrefix, bookPrefix, MARKET_PREFIX, positionPrefix, type BookOrder, type Market, type Position } from './state.js';
 import { findOrder, removeOrder, shrinkOrder, walkSide, opposite, type LoadedOrder } from './book.js';
 import { Clearing } from './clearing.js';
+import { enforceReduceOnly, reduceOnlyAdmit } from './reduce-only.js';
 import type { MarketsDeps } from './deps.js';
 import { marketLimits } from './limits.js';
 import { boundPrice, bps, ceilDiv, equity, floorDiv, maintenanceMargin, median, mult, notional, orderHold, priceBps, priceFromOutcome, BPS } from './margin.js';
@@ -267,16 +268,17 @@ export function liquidate(c: Clearing, account: string, mark: number): void {
   if (usable) {
     const limitPrice = Number(side === 'sell' ? (worst < tick ? tick : worst) : worst);
     const result = match({ account, side, price: limitPrice, size, tif: 'ioc' }, walkSide(c.ctx.state, m.id, opposite(side), marketLimits.makersScannedMax + 1),
-      { fillsMax: marketLimits.fillsPerOrderMax, scanMax: marketLimits.makersScannedMax });
+      { fillsMax: marketLimits.fillsPerOrderMax, scanMax: marketLimits.makersScannedMax, admit: reduceOnlyAdmit(c) });
     for (const f of result.fills) {
       const o = f.maker as LoadedOrder;
       const left = o.record.size - f.size;
-      o.record = shrinkOrder(c, o.key, o.record, left, left === 0 ? 0n : orderHold(m, o.record.price, left));
+      o.record = shrinkOrder(c, o.key, o.record, left, left === 0 ? 0n : orderHold(m, o.record.price, left, o.record.reduceOnly));
       c.fill(o.account, o.record.side, f.price, f.size, m.makerFeeBps);
       c.fill(account, side, f.price, f.size, 0, 'liquidation');
       c.events.push({ type: 'markets.fill', market: m.id, seq: m.trades++, price: f.price, size: f.size, side, maker: o.account, taker: account, makerOrder: o.id, liquidation: true });
       m.last = f.price;
     }
+    for (const s of result.skipped ?? []) removeOrder(c, (s as LoadedOrder).key, (s as LoadedOrder).record, 'reduce_only');
     remaining = result.remaining;
   }
   // 4. auto-deleveraging at the bankruptcy price
@@ -296,6 +298,8 @@ export function liquidate(c: Clearing, account: string, mark: number): void {
       c.fill(o.a, side === 'sell' ? 'buy' : 'sell', price, q, 0);
       c.fill(account, side, price, q, 0, 'liquidation');
       c.events.push({ type: 'markets.adl', market: m.id, account, counterparty: o.a, price, size: q });
+      // also a fill of the market's sequence (the trades index and feeds), the counterparty as maker
+      c.events.push({ type: 'markets.fill', market: m.id, seq: m.trades++, price, size: q, side, maker: o.a, taker: account, adl: true, liquidation: true });
       remaining -= q;
     }
   }
@@ -313,4 +317,6 @@ export function liquidate(c: Clearing, account: string, mark: number): void {
     }
     c.writePosition(account, end, { size: 0, cost: '0', collateral: '0' });
   }
+  // makers and ADL counterparties whose positions shrank: their reduce-only orders follow
+  enforceReduceOnly(c);
 }
