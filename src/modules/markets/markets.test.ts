@@ -287,3 +287,29 @@ test('markets.close: an admin closes a market halted by a frozen oracle at its m
   const report = await verifyChain(w.chain.source(), w.chain.modules, pool);
   assert.equal(report.ok, true, JSON.stringify(report));
 });
+
+test('perpetual bad debt is covered in the block it occurs: the insurance fund, then the most profitable positions\' unrealised profit', () => {
+  const w = marketsWorld();
+  w.send(w.root, 'oracle.announce', { oracle: ORACLE, eventId: 'btc-idx-1', maturity: 1_700_000_100 });
+  w.send(w.root, 'markets.create', PERP);
+  w.send(w.root, 'oracle.attest', { oracle: ORACLE, eventId: 'btc-idx-1', outcome: '50000' });
+  const [alice, bob, , dave] = w.traders as [typeof w.root, typeof w.root, typeof w.root, typeof w.root];
+  w.send(w.root, 'ledger.send', { to: w.module('insurance'), amount: '4' });
+  w.send(bob, 'markets.order', order('btc-perp', 'sell', 50_000, 10));
+  w.send(alice, 'markets.order', order('btc-perp', 'buy', 50_000, 10));
+  // in one block, before endBlock can liquidate her: alice sells at 44,000, losing 60 on 50 of collateral
+  w.hookEvents.length = 0;
+  const r = w.block([[dave, 'markets.order', order('btc-perp', 'buy', 44_000, 10)], [alice, 'markets.order', order('btc-perp', 'sell', 44_000, 10, { tif: 'ioc' })]]);
+  assert.ok(r.every((x) => x.status === 'ok'), JSON.stringify(r));
+  const deficit = r[1]!.events.find((e) => e.type === 'markets.deficit')!;
+  assert.deepEqual([deficit.insurance, deficit.badDebt], ['4', '6']);
+  // endBlock: the fund is empty now, so bob (short from 50,000: +60 at mark 44,000) gives 6 of his profit
+  assert.equal(w.market('btc-perp').badDebt, '0');
+  assert.deepEqual(w.hookEvents.filter((e) => e.type === 'markets.haircut').map((e) => [e.account, e.amount]), [[bob.id, String(6n * U)]]);
+  assert.equal(BigInt(w.position('btc-perp', bob)!.collateral), 44n * U);
+  assert.equal(w.position('btc-perp', dave)!.collateral, String(44n * U));
+  // the next block rescans at the mark (collateral fell); after that idle blocks write nothing
+  w.send(w.root, 'ledger.send', { to: dave.id, amount: '1' });
+  const idle = w.chain.execute([]);
+  assert.deepEqual([idle.events, idle.writes.size], [[], 0]);
+});

@@ -52,6 +52,7 @@ export function marketsEndBlock(deps: MarketsDeps) {
         if (c.market.status === 'settled') break;
       }
       if (c.market.status === 'active') liquidationScan(c);
+      if (c.market.status === 'active' && c.market.badDebt !== '0') coverBadDebt(c);
       if (JSON.stringify(c.market) !== before) c.save();
       events.push(...c.events);
     }
@@ -203,6 +204,52 @@ export function settleAt(c: Clearing, P: number, extra: Record<string, unknown>)
   m.settlement = P;
   m.badDebt = '0';
   c.events.push({ type: 'markets.settled', market: m.id, price: P, positions: owed.length, shortfall: shortfall.toString(), ...extra });
+}
+
+/**
+ * Bad debt (a loss no collateral and no insurance covered, from a trade that closed a
+ * position under water, or a deficit after funding) is covered in the endBlock of the
+ * block it occurred in, in this order:
+ *   1. the insurance fund, as far as its balance goes (it may have grown since);
+ *   2. the unrealised profit at mark of the open positions, most profitable first (ties by
+ *      account id), as auto-deleveraging ranks them: each gives up to its whole unrealised
+ *      profit from its collateral (its equity stays at or above that collateral);
+ *   3. what is left stays the market's badDebt and is tried again each block (a future's
+ *      settlement takes it from the winners pro rata).
+ * Escrow does not move in step 2: collateral and badDebt fall by the same amount.
+ */
+export function coverBadDebt(c: Clearing): void {
+  const m = c.market;
+  let bad = BigInt(m.badDebt);
+  const fund = c.ledger.balance(c.accounts.insurance)?.available ?? 0n;
+  const fromFund = fund < bad ? fund : bad;
+  c.move(c.accounts.insurance, c.accounts.escrow, fromFund);
+  bad -= fromFund;
+  let fromProfit = 0n;
+  const mark = markPrice(m);
+  // Profits change only with the mark or a fill (which counts in trades): an unchanged
+  // pair that already left debt over would find nothing more (and would read every position).
+  const tried = `${mark}/${m.trades}`;
+  if (bad > 0n && mark !== undefined && m.badDebtTried !== tried) {
+    const winners = positions(c)
+      .map(([a, p]) => ({ a, p, pnl: equity(m, p, mark) - BigInt(p.collateral) }))
+      .filter((o) => o.p.size !== 0 && o.pnl > 0n)
+      .sort((x, y) => (x.pnl === y.pnl ? (x.a < y.a ? -1 : 1) : x.pnl > y.pnl ? -1 : 1));
+    for (const w of winners) {
+      if (bad === 0n) break;
+      const take = w.pnl < bad ? w.pnl : bad;
+      c.writePosition(w.a, w.p, { ...w.p, collateral: (BigInt(w.p.collateral) - take).toString() });
+      c.events.push({ type: 'markets.haircut', market: m.id, account: w.a, amount: take.toString() });
+      bad -= take;
+      fromProfit += take;
+    }
+    // collateral fell: equities moved, the next scan must run
+    if (fromProfit > 0n) delete m.scannedMark;
+    if (bad > 0n) m.badDebtTried = tried;
+  }
+  if (bad === 0n) delete m.badDebtTried;
+  if (fromFund > 0n || fromProfit > 0n) c.events.push({ type: 'markets.bad_debt', market: m.id, was: m.badDebt, insurance: fromFund.toString(), profit: fromProfit.toString(), left: bad.toString() });
+  m.badDebt = bad.toString();
 }
 
 /** Check positions against maintenance margin at the mark; a cursor walks large markets over several blocks. */

@@ -59,6 +59,8 @@ export interface Market {
   positions: number;
   /** minor units of losses no collateral and no insurance covered (socialised at settlement) */
   badDebt: string;
+  /** "<mark>/<trades>" at which covering the bad debt from profits last left some over (not tried again until one changes) */
+  badDebtTried?: string;
   /** the last funding event paid */
   lastFunding?: string;
   /** where the maintenance scan resumes next block */
