@@ -21,15 +21,18 @@ export function loadSide(state: StateReader, market: string, side: Side, limit: 
   }));
 }
 
-/** The same, read lazily in pages of `page` (most orders stop after a few makers). */
-export function* walkSide(state: StateReader, market: string, side: Side, limit: number, page = 16, first?: LoadedOrder[]): Generator<LoadedOrder> {
+/**
+ * The same, read lazily in pages of `page` (most orders stop after a few makers). `first`:
+ * the side's best orders the caller already read (all of them if fewer than it asked for:
+ * pass `firstAsked`).
+ */
+export function* walkSide(state: StateReader, market: string, side: Side, limit: number, page = 16, first?: LoadedOrder[], firstAsked = first?.length ?? 0): Generator<LoadedOrder> {
   let after: string | undefined;
   let seen = 0;
   if (first) {
-    // a first page the caller already read (to see the best price)
     for (const o of first) yield o;
     seen = first.length;
-    if (first.length < page) return;
+    if (first.length < firstAsked || first.length === 0) return;
     after = first[first.length - 1]!.key;
   }
   while (seen < limit) {

@@ -23,7 +23,7 @@ export interface Accounts {
 
 export class Clearing {
   readonly ledger: LedgerKeeper;
-  readonly accounts: Accounts;
+  private accountIds: Accounts | undefined;
   readonly events: TxEvent[] = [];
   /** accounts whose position size changed (their resting reduce-only orders are checked after) */
   readonly touched = new Set<string>();
@@ -34,8 +34,12 @@ export class Clearing {
   constructor(readonly ctx: BlockContext, ledgerModule: ChainModule<LedgerKeeper>, market: Market) {
     this.market = { ...market };
     this.ledger = ctx.keeper(ledgerModule);
-    this.accounts = moduleAccounts(this.ledger);
     this.money = (v) => formatAmount(v, ctx.params.decimals);
+  }
+
+  /** The module accounts, looked up on first use (an order that only rests needs none). */
+  get accounts(): Accounts {
+    return (this.accountIds ??= moduleAccounts(this.ledger));
   }
 
   get id(): string {

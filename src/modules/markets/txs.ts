@@ -11,7 +11,7 @@ import { closeFromDeps } from './close.js';
 import type { MarketsDeps } from './deps.js';
 import { marketLimits } from './limits.js';
 import { bps, notional, orderHold, priceBps } from './margin.js';
-import { match, type Side, type Tif } from './matching.js';
+import { crosses, match, type Side, type Tif } from './matching.js';
 import { accountOrdersPrefix, getMarket, getPosition, MARKET_PREFIX, marketKey, orderId, type BookOrder, type Market } from './state.js';
 
 const body = <T>(schema: Decoder<T>) => (raw: unknown): T => decode(schema, raw, 'bad_body', 'body');
@@ -153,8 +153,8 @@ function placeFromDeps(deps: MarketsDeps): TxType<OrderBody> {
       const c = new Clearing(ctx, deps.ledger, { ...m });
       const id = orderId(ctx.height, ctx.index, 0);
       const me = ctx.tx.from;
-      place(c, b, id, { type: 'markets.order', market: m.id, order: id, account: me, side: b.side, kind: b.type, price: b.price, size: b.size, tif: b.tif, ...(b.reduceOnly ? { reduceOnly: true } : {}) });
-      c.save();
+      // the market record changes only with fills (trades, last, positions): most resting orders write none
+      if (place(c, b, id, { type: 'markets.order', market: m.id, order: id, account: me, side: b.side, kind: b.type, price: b.price, size: b.size, tif: b.tif, ...(b.reduceOnly ? { reduceOnly: true } : {}) })) c.save();
       return c.events;
     },
   };
@@ -164,8 +164,9 @@ function placeFromDeps(deps: MarketsDeps): TxType<OrderBody> {
  * Place an order of the sender (a new one, or a modify that took a new place): check it
  * against the position and the balance, match it, apply the fills, rest what is left.
  * `head` is the event that opens the order's events (markets.order or markets.order_modified).
+ * Returns whether it filled (so the market record changed and must be saved).
  */
-function place(c: Clearing, b: Omit<OrderBody, 'market'>, id: string, head: TxEvent): void {
+function place(c: Clearing, b: Omit<OrderBody, 'market'>, id: string, head: TxEvent): boolean {
   const ctx = c.ctx as TxContext;
   const m = c.market;
   const me = ctx.tx.from;
@@ -182,8 +183,9 @@ function place(c: Clearing, b: Omit<OrderBody, 'market'>, id: string, head: TxEv
   // Margin up front, at the worst price this order can trade: its limit for a buy, the
   // best bid or its limit for a sell. The fills and the resting rest then always fit.
   const other = opposite(b.side);
-  // The first page of the other side: its best price (the best bid, for a sell) and where matching starts.
-  const first = loadSide(ctx.state, m.id, other, 16);
+  // The best order of the other side: its price (the best bid, for a sell) and whether the
+  // order crosses at all. Most resting orders do not: one row read, not a page.
+  const first = loadSide(ctx.state, m.id, other, 1);
   const bid = b.side === 'sell' ? first[0]?.price : undefined;
   const worst = bid !== undefined && bid > b.price ? bid : b.price;
   const n = notional(m, worst, b.size);
@@ -191,7 +193,8 @@ function place(c: Clearing, b: Omit<OrderBody, 'market'>, id: string, head: TxEv
   const available = c.ledger.balance(me)!.available;
   if (available < needed) fail('insufficient_margin', `the order needs ${needed} minor units of margin and fees; ${available} are available`, { status: 422, details: { needed: needed.toString(), available: available.toString() } });
 
-  const makers = walkSide(ctx.state, m.id, other, marketLimits.makersScannedMax + 1, 16, first);
+  // Not crossing: the match stops at the first maker (post-only rests, IOC goes unfilled).
+  const makers = first.length > 0 && crosses(b.side, b.price, first[0]!.price) ? walkSide(ctx.state, m.id, other, marketLimits.makersScannedMax + 1, 16, first) : first;
   const result = match({ account: me, side: b.side, price: b.price, size: b.size, tif: b.tif }, makers,
     { fillsMax: marketLimits.fillsPerOrderMax, scanMax: marketLimits.makersScannedMax, admit: reduceOnlyAdmit(c) });
   if (result.rejected === 'post_only_would_cross') fail('post_only_would_cross', 'a post-only order would trade at once; it is refused', { status: 409 });
@@ -231,6 +234,7 @@ function place(c: Clearing, b: Omit<OrderBody, 'market'>, id: string, head: TxEv
     c.events.push({ type: 'markets.order_cancelled', market: m.id, order: id, account: me, side: b.side, price: b.price, size: result.remaining, reason: result.stop === 'fills_max' || result.stop === 'scan_max' ? 'work_bound' : 'unfilled' });
   }
   enforceReduceOnly(c);
+  return result.fills.length > 0;
 }
 
 // ---------------------------------------------------------------------------------------
