@@ -62,11 +62,13 @@ async function phase(kind: string, client: Client, lanes: Envelope[][][], second
   return { kind, committed, ok, seconds: r1(secs), per_s: Math.round(committed / secs), p50_ms: r1(pct(lat, 50)), p99_ms: r1(pct(lat, 99)) };
 }
 
-export async function runMarketsNodeBench(o: { accounts: number; durationSecs: number; lanes: number; batch: number; log: (s: string) => void }): Promise<{ orders: NodePhase; transfers: NodePhase }> {
+/** `cpuProfDir`: the node runs with --cpu-prof and writes its profile there when it stops (node --cpu-prof is not allowed in NODE_OPTIONS). */
+export async function runMarketsNodeBench(o: { accounts: number; durationSecs: number; lanes: number; batch: number; log: (s: string) => void; cpuProfDir?: string }): Promise<{ orders: NodePhase; transfers: NodePhase }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tally-mbench-'));
   const home = path.join(dir, 'home');
   fs.mkdirSync(home, { mode: 0o700 });
-  const child: ChildProcess = spawn(process.execPath, [binPath, 'node', '--dev', '--data', path.join(dir, 'data'), '--home', home, '--http', '127.0.0.1:0', '--internal', 'off', '--rate-limit', 'off', '--json'], {
+  const prof = o.cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', o.cpuProfDir];
+  const child: ChildProcess = spawn(process.execPath, [...prof, binPath, 'node', '--dev', '--data', path.join(dir, 'data'), '--home', home, '--http', '127.0.0.1:0', '--internal', 'off', '--rate-limit', 'off', '--json'], {
     stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, TALLY_PASSPHRASE: '' },
   });
   try {
@@ -123,6 +125,6 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const i = process.argv.indexOf(`--${name}`);
     return i >= 0 ? Number(process.argv[i + 1]) : def;
   };
-  const r = await runMarketsNodeBench({ accounts: arg('accounts', 400), durationSecs: arg('duration', 10), lanes: arg('lanes', 8), batch: arg('batch', 200), log: (s) => process.stderr.write(s + '\n') });
+  const r = await runMarketsNodeBench({ accounts: arg('accounts', 400), durationSecs: arg('duration', 10), lanes: arg('lanes', 8), batch: arg('batch', 200), ...(process.argv.includes('--cpu-prof') ? { cpuProfDir: process.argv[process.argv.indexOf('--cpu-prof') + 1]! } : {}), log: (s) => process.stderr.write(s + '\n') });
   process.stdout.write(JSON.stringify(r, null, 2) + '\n');
 }

@@ -8,7 +8,7 @@ import type { Registry } from 'prom-client';
 import type { Signer } from '../core/keys.js';
 import type { Migration } from '../store/migrations.js';
 import type { SqliteStore } from '../store/sqlite.js';
-import type { Receipt, Tx } from './envelope.js';
+import type { Receipt, Tx, TxEvent } from './envelope.js';
 import type { ChainModule, ChainParams } from './module.js';
 import type { BlockCommitted } from './blocks.js';
 import type { HealthProbes } from './health.js';
@@ -19,6 +19,13 @@ export interface TallyModule {
   name: string;
   chain: ChainModule;
   app: AppModule;
+}
+
+/** A committed block, as an index sees it. */
+export interface IndexedBlock {
+  height: number;
+  timeMs: number;
+  hookEvents?: TxEvent[];
 }
 
 /** One committed transaction, as an index sees it. */
@@ -37,7 +44,12 @@ export interface IndexedTx {
  * chain) replays the stored blocks into it at start.
  */
 export interface BlockIndexer {
-  index(block: { height: number; timeMs: number }, txs: IndexedTx[]): void;
+  /**
+   * `block.hookEvents`: the events of the block's beginBlock/endBlock hooks (fills made by
+   * a liquidation, say), when the block was just executed; absent when an index catches up
+   * from stored blocks (hook events are not stored).
+   */
+  index(block: IndexedBlock, txs: IndexedTx[]): void;
   /** The storage transaction that ran the last index() committed (memory may follow it now). */
   committed?(): void;
 }

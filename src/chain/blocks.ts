@@ -3,7 +3,7 @@ import { toHex } from '../core/encoding.js';
 import { hash } from '../core/hash.js';
 import { headerBytes, type BlockHeader, type SignedBlock } from '../core/header.js';
 import { verifySignature, type Signer } from '../core/keys.js';
-import type { Receipt } from './envelope.js';
+import type { Receipt, TxEvent } from './envelope.js';
 
 // The definition lives in core (the browser wallet verifies headers with it).
 export { BLOCK_DOMAIN, headerBytes, type BlockHeader, type SignedBlock } from '../core/header.js';
@@ -15,6 +15,8 @@ export interface BlockCommitted {
   /** sender account id of each receipt's transaction */
   senders: string[];
   commitMs: number;
+  /** the events of the block's beginBlock/endBlock hooks (not stored; live feeds only) */
+  hookEvents?: TxEvent[];
   /** every level of the block's receipt Merkle tree, for the node's block cache */
   txLevels?: Uint8Array[];
 }

@@ -8,7 +8,7 @@ import { ACCOUNT_ID, type Signer } from '../core/keys.js';
 import { limits } from '../core/limits.js';
 import { SqliteStore, txSeq, type Synchronous } from '../store/sqlite.js';
 import { Admission } from './admission.js';
-import type { BlockIndexer, IndexedTx, NodeHandle, SubmitResult, TallyModule } from './app-module.js';
+import type { BlockIndexer, IndexedBlock, IndexedTx, NodeHandle, SubmitResult, TallyModule } from './app-module.js';
 import type { BlockHeader } from './blocks.js';
 import { acquireNodeLock, dataPaths, kernelFor, loadNodeSigner } from './datadir.js';
 import { BlockHooks, NodeHealth } from './health.js';
@@ -129,7 +129,7 @@ export class TallyNode extends EventEmitter implements NodeHandle {
         blockDelayMsMax: options.blockDelayMsMax ?? 2,
         clock,
         hooks: this.blockHooks,
-        ...(this.indexers.length ? { indexBlock: (block: { height: number; timeMs: number }, txs: IndexedTx[]) => this.indexBlock(block, txs) } : {}),
+        ...(this.indexers.length ? { indexBlock: (block: IndexedBlock, txs: IndexedTx[]) => this.indexBlock(block, txs) } : {}),
       },
       (event) => this.blockCommitted(event),
       (err) => this.emit('halt', err),
@@ -211,7 +211,7 @@ export class TallyNode extends EventEmitter implements NodeHandle {
     return undefined;
   }
 
-  private indexBlock(block: { height: number; timeMs: number }, txs: IndexedTx[]): void {
+  private indexBlock(block: IndexedBlock, txs: IndexedTx[]): void {
     for (const { name, indexer } of this.indexers) {
       indexer.index(block, txs);
       this.store.setMeta(`index/${name}`, String(block.height));

@@ -9,7 +9,7 @@ import { fromHex } from '../core/encoding.js';
 import { lastCommitHashAfter, singleValidator, validatorsHash } from '../core/header.js';
 import type { Signer } from '../core/keys.js';
 import { txSeq, type SqliteStore, type TxRow } from '../store/sqlite.js';
-import type { IndexedTx } from './app-module.js';
+import type { IndexedBlock, IndexedTx } from './app-module.js';
 import { signHeader, type BlockCommitted, type BlockHeader, type SignedBlock } from './blocks.js';
 
 export type { BlockCommitted } from './blocks.js';
@@ -26,7 +26,7 @@ export interface ProposerOptions {
   /** The wall clock, unix ms (tests inject one). Only the proposer reads it, to pick a block time. */
   clock: () => number;
   /** Module indexes, written in the block's own storage transaction. */
-  indexBlock?: (block: { height: number; timeMs: number }, txs: IndexedTx[]) => void;
+  indexBlock?: (block: IndexedBlock, txs: IndexedTx[]) => void;
   /** The signed-height record and node health, around each block (see health.ts). */
   hooks?: BlockHooks;
 }
@@ -208,7 +208,7 @@ export class Proposer {
         writes: result.writes,
         tree: this.tree.rows(result.tree),
         also: () => {
-          this.options.indexBlock?.({ height, timeMs }, included.map((p, i) => ({ seq: txSeq(height, i), id: p.id, tx: p.env.tx, receipt: result.receipts[i]! })));
+          this.options.indexBlock?.({ height, timeMs, hookEvents: result.events }, included.map((p, i) => ({ seq: txSeq(height, i), id: p.id, tx: p.env.tx, receipt: result.receipts[i]! })));
         },
       });
     } catch (err) {
@@ -233,7 +233,7 @@ export class Proposer {
       this.mempool.settle(p);
       p.resolve(result.receipts[i]!);
     });
-    this.onBlock({ block, receipts: result.receipts, senders: included.map((p) => p.env.tx.from), commitMs: performance.now() - started, txLevels: result.txLevels });
+    this.onBlock({ block, receipts: result.receipts, senders: included.map((p) => p.env.tx.from), commitMs: performance.now() - started, txLevels: result.txLevels, hookEvents: result.events });
   }
 
   /**

@@ -150,7 +150,8 @@ export class LayeredState implements StateView {
 
   private *committedPages(prefix: string, after: string | undefined, limit: number): Generator<[string, string]> {
     let cursor = after;
-    let size = Math.max(limit, 1) + 16;
+    // a little over the limit, for entries the overlay deletes (a limit-1 read of a book's best order reads 2 rows, not 17)
+    let size = Math.max(limit, 1) + Math.min(Math.max(limit, 1), 16);
     for (;;) {
       const page = this.committed.range(prefix, cursor, size);
       yield* page;

@@ -4,7 +4,7 @@
 import type { StateReader, StateView } from '../../chain/state.js';
 import type { Clearing } from './clearing.js';
 import type { RestingOrder, Side } from './matching.js';
-import { accountOrderKey, bookKey, bookPrefix, openCountKey, orderKey, type BookOrder } from './state.js';
+import { accountOrderKey, bookKey, bookPrefix, openCountKey, orderKey, reduceOnlyCountKey, type BookOrder } from './state.js';
 
 export const opposite = (side: Side): Side => (side === 'buy' ? 'sell' : 'buy');
 
@@ -21,15 +21,18 @@ export function loadSide(state: StateReader, market: string, side: Side, limit: 
   }));
 }
 
-/** The same, read lazily in pages of `page` (most orders stop after a few makers). */
-export function* walkSide(state: StateReader, market: string, side: Side, limit: number, page = 16, first?: LoadedOrder[]): Generator<LoadedOrder> {
+/**
+ * The same, read lazily in pages of `page` (most orders stop after a few makers). `first`:
+ * the side's best orders the caller already read (all of them if fewer than it asked for:
+ * pass `firstAsked`).
+ */
+export function* walkSide(state: StateReader, market: string, side: Side, limit: number, page = 16, first?: LoadedOrder[], firstAsked = first?.length ?? 0): Generator<LoadedOrder> {
   let after: string | undefined;
   let seen = 0;
   if (first) {
-    // a first page the caller already read (to see the best price)
     for (const o of first) yield o;
     seen = first.length;
-    if (first.length < page) return;
+    if (first.length < firstAsked || first.length === 0) return;
     after = first[first.length - 1]!.key;
   }
   while (seen < limit) {
@@ -49,10 +52,18 @@ export function bestPrice(state: StateReader, market: string, side: Side): numbe
 /** Resting orders of an account in a market. */
 export const openCount = (state: StateReader, market: string, account: string): number => state.get<number>(openCountKey(account, market)) ?? 0;
 
-function countOpen(state: StateView, market: string, account: string, delta: number): void {
-  const n = openCount(state, market, account) + delta;
-  if (n === 0) state.delete(openCountKey(account, market));
-  else state.set(openCountKey(account, market), n);
+/** Resting reduce-only orders of an account in a market. */
+export const reduceOnlyCount = (state: StateReader, market: string, account: string): number => state.get<number>(reduceOnlyCountKey(account, market)) ?? 0;
+
+function countOpen(state: StateView, market: string, o: BookOrder, delta: number): void {
+  const n = openCount(state, market, o.account) + delta;
+  if (n === 0) state.delete(openCountKey(o.account, market));
+  else state.set(openCountKey(o.account, market), n);
+  if (o.reduceOnly) {
+    const r = reduceOnlyCount(state, market, o.account) + delta;
+    if (r === 0) state.delete(reduceOnlyCountKey(o.account, market));
+    else state.set(reduceOnlyCountKey(o.account, market), r);
+  }
 }
 
 export function insertOrder(state: StateView, market: string, o: BookOrder): string {
@@ -60,7 +71,7 @@ export function insertOrder(state: StateView, market: string, o: BookOrder): str
   state.set(key, o);
   state.set(orderKey(market, o.id), key);
   state.set(accountOrderKey(o.account, market, o.id), 1);
-  countOpen(state, market, o.account, 1);
+  countOpen(state, market, o, 1);
   return key;
 }
 
@@ -76,7 +87,7 @@ export function removeOrder(clearing: Clearing, key: string, o: BookOrder, reaso
   state.delete(key);
   state.delete(orderKey(clearing.id, o.id));
   state.delete(accountOrderKey(o.account, clearing.id, o.id));
-  countOpen(state, clearing.id, o.account, -1);
+  countOpen(state, clearing.id, o, -1);
   const hold = BigInt(o.hold);
   if (hold > 0n) clearing.events.push(clearing.ledger.release(o.account, hold));
   clearing.events.push({ type: 'markets.order_cancelled', market: clearing.id, order: o.id, account: o.account, side: o.side, price: o.price, size: o.size, reason });
@@ -91,7 +102,7 @@ export function shrinkOrder(clearing: Clearing, key: string, o: BookOrder, size:
     state.delete(key);
     state.delete(orderKey(clearing.id, o.id));
     state.delete(accountOrderKey(o.account, clearing.id, o.id));
-    countOpen(state, clearing.id, o.account, -1);
+    countOpen(state, clearing.id, o, -1);
     return { ...o, size: 0, hold: '0' };
   }
   const next: BookOrder = { ...o, size, hold: newHold.toString() };

@@ -23,8 +23,10 @@ export interface Accounts {
 
 export class Clearing {
   readonly ledger: LedgerKeeper;
-  readonly accounts: Accounts;
+  private accountIds: Accounts | undefined;
   readonly events: TxEvent[] = [];
+  /** accounts whose position size changed (their resting reduce-only orders are checked after) */
+  readonly touched = new Set<string>();
   private readonly money: (v: bigint) => string;
 
   readonly market: Market;
@@ -32,8 +34,12 @@ export class Clearing {
   constructor(readonly ctx: BlockContext, ledgerModule: ChainModule<LedgerKeeper>, market: Market) {
     this.market = { ...market };
     this.ledger = ctx.keeper(ledgerModule);
-    this.accounts = moduleAccounts(this.ledger);
     this.money = (v) => formatAmount(v, ctx.params.decimals);
+  }
+
+  /** The module accounts, looked up on first use (an order that only rests needs none). */
+  get accounts(): Accounts {
+    return (this.accountIds ??= moduleAccounts(this.ledger));
   }
 
   get id(): string {
@@ -110,6 +116,7 @@ export class Clearing {
     if (toTrader > fromTrader) this.move(this.accounts.escrow, account, toTrader - fromTrader);
     else this.move(account, this.accounts.escrow, fromTrader - toTrader);
     if (mode === 'trade') this.move(account, this.accounts.fees, bps(notional(m, price, qty), feeBps));
+    if (s !== before.size) this.touched.add(account);
     const after: Position = { size: s, cost: cost.toString(), collateral: c.toString() };
     this.writePosition(account, before, after);
     this.events.push({ type: 'markets.position', market: m.id, account, size: s, cost: after.cost, collateral: this.money(c), realised: this.money(realised) });

@@ -1,4 +1,4 @@
-// `tally market list|book|order|cancel|positions|trades`: the markets in a terminal.
+// `tally market create|close|list|book|order|cancel|positions|trades`: the markets in a terminal.
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { TallyError } from '../../core/errors.js';
@@ -26,6 +26,13 @@ export function marketsCli(program: Command, cli: CliContext): void {
     }
     const receipt = await cli.submitTx('markets.create', body, opts);
     cli.output(opts, receipt, () => `market ${body.id} created`);
+  });
+
+  cli.clientOptions(market.command('close').argument('<market>', 'market id')
+    .description('close a market halted by a frozen oracle (a chain admin): every position settles at its mark, resting orders are cancelled')).action(async (id: string, opts: Opts) => {
+    const receipt = await cli.submitTx('markets.close', { market: id }, opts);
+    const settled = receipt.events.find((e) => e.type === 'markets.settled');
+    cli.output(opts, receipt, () => `market ${id} closed at ${String(settled?.price)}: ${String(settled?.positions)} positions settled`);
   });
 
   cli.clientOptions(market.command('list').description('every market with its status and prices')).action(async (opts: Opts) => {

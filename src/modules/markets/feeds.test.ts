@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { BlockCommitted } from '../../chain/blocks.js';
 import { bookChecksum } from './checksum.js';
-import { bookTopic, setFeedState, FEED_LEVELS } from './feeds.js';
+import { accountTopic, bookTopic, setFeedState, tradesTopic, FEED_LEVELS } from './feeds.js';
 import { bookView } from './queries.js';
 import { FUTURE, ORACLE, marketsWorld, order, rng } from './testing.js';
 
@@ -70,4 +70,26 @@ test('book feed: deltas with (height, prev, seq) and a checksum; a dropped delta
   assert.deepEqual([good.levels('buy'), good.levels('sell')], [final.bids, final.asks]);
   assert.deepEqual([lossy.levels('buy'), lossy.levels('sell')], [final.bids, final.asks]);
   assert.equal(gaps, 1, 'the dropped message was detected once');
+});
+
+test('trades and account feeds carry the fills endBlock made (liquidation, auto-deleveraging) and settlement', () => {
+  const w = marketsWorld();
+  w.send(w.root, 'oracle.announce', { oracle: ORACLE, eventId: 'btc-2027', maturity: 1_700_009_000 });
+  w.send(w.root, 'markets.create', FUTURE);
+  const [alice, bob, carol, dave] = w.traders as [typeof w.root, typeof w.root, typeof w.root, typeof w.root];
+  w.send(bob, 'markets.order', order('btc-fut', 'sell', 50_000, 10));
+  w.send(alice, 'markets.order', order('btc-fut', 'buy', 50_000, 10));
+  // an empty book: alice is auto-deleveraged against bob at the bankruptcy price, in endBlock
+  w.hookEvents.length = 0;
+  const receipts = w.block([[carol, 'markets.order', order('btc-fut', 'sell', 46_000, 1)], [dave, 'markets.order', order('btc-fut', 'buy', 46_000, 1)]]);
+  const hookEvents = [...w.hookEvents];
+  assert.ok(hookEvents.some((e) => e.type === 'markets.adl'));
+  const committed = { block: { header: { height: w.chain.height } }, receipts, senders: [], commitMs: 0, hookEvents } as unknown as BlockCommitted;
+  const trades = tradesTopic.message(committed, { market: 'btc-fut' }) as { trades: Array<Record<string, unknown>> };
+  assert.deepEqual(trades.trades.map((t) => [t.seq, t.price, t.size, t.adl === true, t.maker === bob.id, t.taker === alice.id]), [[1, 46_000, 1, false, false, false], [2, 45_000, 10, true, true, true]]);
+  const feed = accountTopic.message(committed, { account: bob.id }) as { events: Array<Record<string, unknown>> };
+  assert.deepEqual(feed.events.map((e) => e.type), ['markets.position', 'markets.adl', 'markets.fill']);
+  // without the hook events (as before) the ADL fill was missing
+  const bare = tradesTopic.message({ ...committed, hookEvents: undefined } as unknown as BlockCommitted, { market: 'btc-fut' }) as { trades: unknown[] };
+  assert.equal(bare.trades.length, 1);
 });

@@ -12,6 +12,8 @@
 import { fail } from '../../core/errors.js';
 import { ACCOUNT_ID } from '../../core/keys.js';
 import type { WsTopic } from '../../chain/app-module.js';
+import type { BlockCommitted } from '../../chain/blocks.js';
+import type { TxEvent } from '../../chain/envelope.js';
 import type { StateReader } from '../../chain/state.js';
 import { scopedReader } from '../../chain/kernel.js';
 import { bookChecksum } from './checksum.js';
@@ -68,13 +70,20 @@ export function bookTopic(): WsTopic<{ market: string }> {
   };
 }
 
+/** A block's events in order: its receipts', then its hooks' (endBlock: liquidations, ADL, settlement). */
+function blockEvents(e: BlockCommitted): TxEvent[] {
+  const out = e.receipts.flatMap((r) => r.events);
+  if (e.hookEvents) out.push(...e.hookEvents);
+  return out;
+}
+
 export const tradesTopic: WsTopic<{ market: string }> = {
   name: 'markets.trades',
   summary: 'a market\'s fills per block: {type:"trades", market, height, trades:[{seq, price, size, side, maker, taker}]}',
   parse: (p) => marketOnly('markets.trades', p),
   key: (p) => p.market,
   message(e, { market }) {
-    const trades = e.receipts.flatMap((r) => r.events.filter((ev) => ev.type === 'markets.fill' && ev.market === market));
+    const trades = blockEvents(e).filter((ev) => ev.type === 'markets.fill' && ev.market === market);
     return trades.length === 0 ? undefined : { type: 'trades', market, height: e.block.header.height, trades };
   },
 };
@@ -88,7 +97,7 @@ export const accountTopic: WsTopic<{ account: string }> = {
   },
   key: (p) => p.account,
   message(e, { account }) {
-    const events = e.receipts.flatMap((r) => r.events.filter((ev) => ev.type.startsWith('markets.') && (ev.account === account || ev.maker === account || ev.taker === account)));
+    const events = blockEvents(e).filter((ev) => ev.type.startsWith('markets.') && (ev.account === account || ev.maker === account || ev.taker === account || ev.counterparty === account));
     return events.length === 0 ? undefined : { type: 'account', account, height: e.block.header.height, events };
   },
 };

@@ -106,12 +106,12 @@ test('bad input changes nothing', () => {
   refusedAtAdmission(order('btc-fut', 'buy', 100, -1), 'bad_size');
   refusedAtAdmission(order('btc-fut', 'buy', 0, 1), 'bad_price');
   refusedAtAdmission(order('btc-fut', 'buy', 100, 1, { tif: 'gtc', type: 'market' }), 'bad_tif');
-  refusedAtAdmission(order('btc-fut', 'buy', 100, 1, { reduceOnly: true }), 'bad_tif');
   const failed = (body: Record<string, unknown>, code: string, type = 'markets.order') => assert.equal(w.send(a, type, body).code, code, JSON.stringify(body));
   failed(order('nope', 'buy', 100, 1), 'unknown_market');
   failed(order('btc-fut', 'buy', 100, 1, { tif: 'post' }), 'post_only_would_cross');
   failed(order('btc-fut', 'buy', 100, 6, { tif: 'fok' }), 'fok_not_filled');
   failed(order('btc-fut', 'sell', 100, 1, { tif: 'ioc', reduceOnly: true }), 'reduce_only_would_grow');
+  failed(order('btc-fut', 'buy', 90, 1, { reduceOnly: true }), 'reduce_only_would_grow');
   failed(order('btc-fut', 'buy', 100, 10_000_000), 'insufficient_margin');
   failed({ market: 'btc-fut', order: '1.0.0' }, 'order_not_found', 'markets.cancel');
   assert.deepEqual(w.chain.raw('markets/'), before);
@@ -248,4 +248,68 @@ test('liquidation with an empty book auto-deleverages the most profitable opposi
   assert.equal(w.position('btc-fut', bob), undefined);
   assert.equal(w.balance(bob) - bobBefore, 50n * U + 50n * U);
   assert.equal(w.position('btc-fut', carol)!.size, -1);
+});
+
+test('markets.close: an admin closes a market halted by a frozen oracle at its mark; margin refunded, orders cancelled', async () => {
+  const w = withFuture();
+  const [alice, bob, carol] = w.traders as [typeof w.root, typeof w.root, typeof w.root];
+  w.send(bob, 'markets.order', order('btc-fut', 'sell', 50_000, 10));
+  w.send(alice, 'markets.order', order('btc-fut', 'buy', 50_000, 10));
+  w.send(alice, 'markets.order', order('btc-fut', 'sell', 50_500, 2));
+  w.send(carol, 'markets.order', order('btc-fut', 'sell', 50_200, 1));
+  w.send(bob, 'markets.order', order('btc-fut', 'buy', 50_200, 1));
+  // mark 50,200: alice long 10 from 50,000 (+2 units), bob short 9 from 50,000, carol short 1 at 50,200
+  assert.equal(w.send(w.root, 'markets.close', { market: 'btc-fut' }).code, 'market_not_halted');
+  w.send(w.root, 'oracle.freeze', { oracle: ORACLE });
+  assert.equal(w.market('btc-fut').status, 'halted');
+  const before = w.chain.raw('markets/');
+  assert.equal(w.send(alice, 'markets.close', { market: 'btc-fut' }).code, 'not_admin');
+  assert.equal(w.send(w.root, 'markets.close', { market: 'nope' }).code, 'unknown_market');
+  assert.deepEqual(w.chain.raw('markets/'), before, 'a refused close changes nothing');
+  const aBefore = w.balance(alice);
+  const bBefore = w.balance(bob);
+  const r = w.send(w.root, 'markets.close', { market: 'btc-fut' });
+  assert.equal(r.status, 'ok', JSON.stringify(r));
+  const settled = r.events.find((e) => e.type === 'markets.settled')!;
+  assert.equal(settled.price, 50_200);
+  assert.equal(settled.closed, true);
+  assert.equal(w.market('btc-fut').status, 'settled');
+  assert.equal(w.market('btc-fut').settlement, 50_200);
+  assert.equal(w.chain.raw('markets/pos/').length, 0);
+  assert.equal(w.chain.raw('markets/book/').length, 0);
+  assert.equal(w.held(alice), 0n);
+  // alice: collateral 50 + (50,200 − 50,000) × 10 × 1000 = 52 units back
+  assert.equal(w.balance(alice) - aBefore, 52n * U);
+  // bob short 9 (his buy at 50,200 kept 9/10 of 49.8): 44.82 − 0.2 × 9 = 43.02
+  assert.equal(w.balance(bob) - bBefore, 43_020_000n);
+  assert.equal(w.balance(w.module('escrow')), 0n);
+  assert.equal(w.send(w.root, 'markets.close', { market: 'btc-fut' }).code, 'market_settled');
+  const report = await verifyChain(w.chain.source(), w.chain.modules, pool);
+  assert.equal(report.ok, true, JSON.stringify(report));
+});
+
+test('perpetual bad debt is covered in the block it occurs: the insurance fund, then the most profitable positions\' unrealised profit', () => {
+  const w = marketsWorld();
+  w.send(w.root, 'oracle.announce', { oracle: ORACLE, eventId: 'btc-idx-1', maturity: 1_700_000_100 });
+  w.send(w.root, 'markets.create', PERP);
+  w.send(w.root, 'oracle.attest', { oracle: ORACLE, eventId: 'btc-idx-1', outcome: '50000' });
+  const [alice, bob, , dave] = w.traders as [typeof w.root, typeof w.root, typeof w.root, typeof w.root];
+  w.send(w.root, 'ledger.send', { to: w.module('insurance'), amount: '4' });
+  w.send(bob, 'markets.order', order('btc-perp', 'sell', 50_000, 10));
+  w.send(alice, 'markets.order', order('btc-perp', 'buy', 50_000, 10));
+  // in one block, before endBlock can liquidate her: alice sells at 44,000, losing 60 on 50 of collateral
+  w.hookEvents.length = 0;
+  const r = w.block([[dave, 'markets.order', order('btc-perp', 'buy', 44_000, 10)], [alice, 'markets.order', order('btc-perp', 'sell', 44_000, 10, { tif: 'ioc' })]]);
+  assert.ok(r.every((x) => x.status === 'ok'), JSON.stringify(r));
+  const deficit = r[1]!.events.find((e) => e.type === 'markets.deficit')!;
+  assert.deepEqual([deficit.insurance, deficit.badDebt], ['4', '6']);
+  // endBlock: the fund is empty now, so bob (short from 50,000: +60 at mark 44,000) gives 6 of his profit
+  assert.equal(w.market('btc-perp').badDebt, '0');
+  assert.deepEqual(w.hookEvents.filter((e) => e.type === 'markets.haircut').map((e) => [e.account, e.amount]), [[bob.id, String(6n * U)]]);
+  assert.equal(BigInt(w.position('btc-perp', bob)!.collateral), 44n * U);
+  assert.equal(w.position('btc-perp', dave)!.collateral, String(44n * U));
+  // the next block rescans at the mark (collateral fell); after that idle blocks write nothing
+  w.send(w.root, 'ledger.send', { to: dave.id, amount: '1' });
+  const idle = w.chain.execute([]);
+  assert.deepEqual([idle.events, idle.writes.size], [[], 0]);
 });

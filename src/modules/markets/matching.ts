@@ -41,6 +41,8 @@ export interface MatchResult {
   remaining: number;
   /** whether `remaining` rests on the book */
   rest: boolean;
+  /** makers the admit bound let fill nothing (resting reduce-only orders that would grow a position) */
+  skipped?: RestingOrder[];
   /** the order is refused whole: nothing happens */
   rejected?: 'post_only_would_cross' | 'fok_not_filled';
   stop: StopReason;
@@ -50,6 +52,12 @@ export interface MatchBounds {
   fillsMax: number;
   /** makers looked at (filled or expired) */
   scanMax: number;
+  /**
+   * How much of `size` the maker may fill (a reduce-only maker: no more than takes its
+   * position to zero); called once per fill, in order, with the size it is about to get.
+   * 0: the maker is skipped (`MatchResult.skipped`) and matching goes on.
+   */
+  admit?: (maker: RestingOrder, size: number) => number;
 }
 
 export const crosses = (side: Side, limit: number, makerPrice: number): boolean => (side === 'buy' ? makerPrice <= limit : makerPrice >= limit);
@@ -62,6 +70,7 @@ export const crosses = (side: Side, limit: number, makerPrice: number): boolean 
 export function match(order: IncomingOrder, makers: Iterable<RestingOrder>, bounds: MatchBounds): MatchResult {
   const fills: Fill[] = [];
   const expired: RestingOrder[] = [];
+  const skipped: RestingOrder[] = [];
   let remaining = order.size;
   let scanned = 0;
   let stop: StopReason = 'book_empty';
@@ -88,7 +97,14 @@ export function match(order: IncomingOrder, makers: Iterable<RestingOrder>, boun
       expired.push(maker);
       continue;
     }
-    const size = maker.size < remaining ? maker.size : remaining;
+    let size = maker.size < remaining ? maker.size : remaining;
+    if (bounds.admit) {
+      size = bounds.admit(maker, size);
+      if (size === 0) {
+        skipped.push(maker);
+        continue;
+      }
+    }
     fills.push({ maker, price: maker.price, size });
     remaining -= size;
   }
@@ -96,7 +112,7 @@ export function match(order: IncomingOrder, makers: Iterable<RestingOrder>, boun
   if (order.tif === 'fok' && remaining > 0) return refused(order, 'fok_not_filled');
   const bounded = stop === 'fills_max' || stop === 'scan_max';
   const rest = remaining > 0 && !bounded && (order.tif === 'gtc' || order.tif === 'post');
-  return { fills, expired, remaining, rest, stop };
+  return skipped.length ? { fills, expired, skipped, remaining, rest, stop } : { fills, expired, remaining, rest, stop };
 }
 
 function refused(order: IncomingOrder, why: 'post_only_would_cross' | 'fok_not_filled'): MatchResult {

@@ -47,12 +47,17 @@ function simulate(seed: number): { world: World; roots: string[]; statuses: stri
         txs.push([o.who, 'markets.cancel', { market: 'btc-perp', order: o.id }]);
       } else if (x < 0.17) {
         txs.push([who, 'markets.cancel_all', {}]);
+      } else if (x < 0.22 && open.length > 0) {
+        // modify: a new size and/or price (it may cross and trade, or keep its place)
+        const o = open[Math.floor(r() * open.length)]!;
+        const change = r();
+        txs.push([o.who, 'markets.modify', { market: 'btc-perp', order: o.id, ...(change < 0.6 ? { size: 1 + Math.floor(r() * 20) } : {}), ...(change >= 0.3 ? { price: index + Math.floor(r() * 41) - 20 } : {}) }]);
       } else {
         placed++;
         const tifs = ['gtc', 'gtc', 'gtc', 'ioc', 'fok', 'post'];
         txs.push([who, 'markets.order', {
           market: 'btc-perp', side: r() < 0.5 ? 'buy' : 'sell', price: index + Math.floor(r() * 41) - 20, size: 1 + Math.floor(r() * 20),
-          tif: tifs[Math.floor(r() * tifs.length)],
+          tif: tifs[Math.floor(r() * tifs.length)], ...(r() < 0.2 ? { reduceOnly: true } : {}),
         }]);
       }
     }
@@ -75,6 +80,10 @@ test(`property: ${ORDERS} random orders, cancels and index prices, twice: same r
   assert.ok(ok > a.statuses.length / 2, `most transactions succeed (${ok} of ${a.statuses.length})`);
   const fills = a.world.chain.entries.flatMap((e) => e.txs.flatMap((t) => t.receipt.events.filter((ev) => ev.type === 'markets.fill'))).length;
   assert.ok(fills > ORDERS / 10, `orders trade (${fills} fills)`);
+  const txEvents = a.world.chain.entries.flatMap((e) => e.txs.flatMap((t) => t.receipt.events));
+  assert.ok(txEvents.some((e) => e.type === 'markets.order' && e.reduceOnly === true && e.tif === 'gtc'), 'reduce-only orders rest');
+  assert.ok(txEvents.some((e) => e.type === 'markets.order_reduced' || (e.type === 'markets.order_cancelled' && e.reason === 'reduce_only')), 'reduce-only orders are trimmed or cancelled');
+  assert.ok(txEvents.some((e) => e.type === 'markets.order_modified' && e.priority === 'new'), 'modifies take new places');
   const hooks = new Map<string, number>();
   for (const e of a.world.hookEvents) hooks.set(e.type, (hooks.get(e.type) ?? 0) + 1);
   assert.ok((hooks.get('markets.liquidation') ?? 0) > 0, 'some positions were liquidated');

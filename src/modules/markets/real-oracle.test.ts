@@ -81,9 +81,12 @@ test('real oracle: a price beyond the digits\' range is attested at the bound an
   assert.equal(w.balance(a) - before, 18n * U);
 });
 
-test('real oracle: nonce-reuse evidence freezes the oracle and halts its market', () => {
+test('real oracle: nonce-reuse evidence freezes the oracle and halts its market; the admin closes it at its mark', () => {
   const s = setup('reuse');
   const w = openFuture(s, T0 + 60);
+  w.send(w.traders[1]!, 'markets.order', order('btc-fut', 'sell', 100, 2));
+  w.send(w.traders[0]!, 'markets.order', order('btc-fut', 'buy', 100, 2));
+  w.send(w.traders[0]!, 'markets.order', order('btc-fut', 'buy', 90, 1));
   s.announce('other', T0 + 1);
   // the oracle attests "other", then signs another outcome with the same nonces off chain
   s.attest('other', 123n);
@@ -93,6 +96,12 @@ test('real oracle: nonce-reuse evidence freezes the oracle and halts its market'
   assert.equal(r.status, 'ok', JSON.stringify(r));
   assert.equal(w.market('btc-fut').status, 'halted');
   assert.equal(w.send(w.traders[0]!, 'markets.order', order('btc-fut', 'buy', 100, 1)).code, 'market_halted');
+  // its only oracle is frozen: it can never settle by attestation; the admin closes it
+  const c = w.send(w.root, 'markets.close', { market: 'btc-fut' });
+  assert.equal(c.status, 'ok', JSON.stringify(c));
+  assert.deepEqual([w.market('btc-fut').status, w.market('btc-fut').settlement], ['settled', 100]);
+  assert.equal(w.chain.raw('markets/pos/').length + w.chain.raw('markets/book/').length, 0);
+  assert.equal(w.held(w.traders[0]!), 0n);
 });
 
 test('real oracle: a perpetual pays funding at each attested index', () => {

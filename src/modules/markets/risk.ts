@@ -10,6 +10,7 @@ import type { BlockContext, TxEvent } from '../../chain/module.js';
 import { accountOrdersPrefix, bookPrefix, MARKET_PREFIX, positionPrefix, type BookOrder, type Market, type Position } from './state.js';
 import { findOrder, removeOrder, shrinkOrder, walkSide, opposite, type LoadedOrder } from './book.js';
 import { Clearing } from './clearing.js';
+import { enforceReduceOnly, reduceOnlyAdmit } from './reduce-only.js';
 import type { MarketsDeps } from './deps.js';
 import { marketLimits } from './limits.js';
 import { boundPrice, bps, ceilDiv, equity, floorDiv, maintenanceMargin, median, mult, notional, orderHold, priceBps, priceFromOutcome, BPS } from './margin.js';
@@ -51,6 +52,7 @@ export function marketsEndBlock(deps: MarketsDeps) {
         if (c.market.status === 'settled') break;
       }
       if (c.market.status === 'active') liquidationScan(c);
+      if (c.market.status === 'active' && c.market.badDebt !== '0') coverBadDebt(c);
       if (JSON.stringify(c.market) !== before) c.save();
       events.push(...c.events);
     }
@@ -158,10 +160,18 @@ function funding(c: Clearing, eventId: string): void {
  * for the market goes to the insurance fund.
  */
 function settle(c: Clearing, oracle: OracleKeeper): void {
-  const m = c.market;
-  const got = attestedPrice(c, oracle, m.event!);
+  const got = attestedPrice(c, oracle, c.market.event!);
   if (!got) return;
-  const P = got.price;
+  settleAt(c, got.price, got.atBound ? { atBound: true } : {});
+}
+
+/**
+ * Settle every position of the market at P and mark it settled (an attestation, or an
+ * admin's markets.close of a halted market); `extra` goes into the markets.settled event.
+ * Resting orders: SETTLED_CANCEL_PER_BLOCK now, the rest in the following blocks' endBlock.
+ */
+export function settleAt(c: Clearing, P: number, extra: Record<string, unknown>): void {
+  const m = c.market;
   cancelBook(c, 'settlement', SETTLED_CANCEL_PER_BLOCK);
   const all = positions(c);
   const owed = all.map(([account, p]) => ({ account, p, pay: equity(m, p, P) }));
@@ -193,7 +203,53 @@ function settle(c: Clearing, oracle: OracleKeeper): void {
   m.status = 'settled';
   m.settlement = P;
   m.badDebt = '0';
-  c.events.push({ type: 'markets.settled', market: m.id, price: P, positions: owed.length, shortfall: shortfall.toString(), ...(got.atBound ? { atBound: true } : {}) });
+  c.events.push({ type: 'markets.settled', market: m.id, price: P, positions: owed.length, shortfall: shortfall.toString(), ...extra });
+}
+
+/**
+ * Bad debt (a loss no collateral and no insurance covered, from a trade that closed a
+ * position under water, or a deficit after funding) is covered in the endBlock of the
+ * block it occurred in, in this order:
+ *   1. the insurance fund, as far as its balance goes (it may have grown since);
+ *   2. the unrealised profit at mark of the open positions, most profitable first (ties by
+ *      account id), as auto-deleveraging ranks them: each gives up to its whole unrealised
+ *      profit from its collateral (its equity stays at or above that collateral);
+ *   3. what is left stays the market's badDebt and is tried again each block (a future's
+ *      settlement takes it from the winners pro rata).
+ * Escrow does not move in step 2: collateral and badDebt fall by the same amount.
+ */
+export function coverBadDebt(c: Clearing): void {
+  const m = c.market;
+  let bad = BigInt(m.badDebt);
+  const fund = c.ledger.balance(c.accounts.insurance)?.available ?? 0n;
+  const fromFund = fund < bad ? fund : bad;
+  c.move(c.accounts.insurance, c.accounts.escrow, fromFund);
+  bad -= fromFund;
+  let fromProfit = 0n;
+  const mark = markPrice(m);
+  // Profits change only with the mark or a fill (which counts in trades): an unchanged
+  // pair that already left debt over would find nothing more (and would read every position).
+  const tried = `${mark}/${m.trades}`;
+  if (bad > 0n && mark !== undefined && m.badDebtTried !== tried) {
+    const winners = positions(c)
+      .map(([a, p]) => ({ a, p, pnl: equity(m, p, mark) - BigInt(p.collateral) }))
+      .filter((o) => o.p.size !== 0 && o.pnl > 0n)
+      .sort((x, y) => (x.pnl === y.pnl ? (x.a < y.a ? -1 : 1) : x.pnl > y.pnl ? -1 : 1));
+    for (const w of winners) {
+      if (bad === 0n) break;
+      const take = w.pnl < bad ? w.pnl : bad;
+      c.writePosition(w.a, w.p, { ...w.p, collateral: (BigInt(w.p.collateral) - take).toString() });
+      c.events.push({ type: 'markets.haircut', market: m.id, account: w.a, amount: take.toString() });
+      bad -= take;
+      fromProfit += take;
+    }
+    // collateral fell: equities moved, the next scan must run
+    if (fromProfit > 0n) delete m.scannedMark;
+    if (bad > 0n) m.badDebtTried = tried;
+  }
+  if (bad === 0n) delete m.badDebtTried;
+  if (fromFund > 0n || fromProfit > 0n) c.events.push({ type: 'markets.bad_debt', market: m.id, was: m.badDebt, insurance: fromFund.toString(), profit: fromProfit.toString(), left: bad.toString() });
+  m.badDebt = bad.toString();
 }
 
 /** Check positions against maintenance margin at the mark; a cursor walks large markets over several blocks. */
@@ -259,16 +315,17 @@ export function liquidate(c: Clearing, account: string, mark: number): void {
   if (usable) {
     const limitPrice = Number(side === 'sell' ? (worst < tick ? tick : worst) : worst);
     const result = match({ account, side, price: limitPrice, size, tif: 'ioc' }, walkSide(c.ctx.state, m.id, opposite(side), marketLimits.makersScannedMax + 1),
-      { fillsMax: marketLimits.fillsPerOrderMax, scanMax: marketLimits.makersScannedMax });
+      { fillsMax: marketLimits.fillsPerOrderMax, scanMax: marketLimits.makersScannedMax, admit: reduceOnlyAdmit(c) });
     for (const f of result.fills) {
       const o = f.maker as LoadedOrder;
       const left = o.record.size - f.size;
-      o.record = shrinkOrder(c, o.key, o.record, left, left === 0 ? 0n : orderHold(m, o.record.price, left));
+      o.record = shrinkOrder(c, o.key, o.record, left, left === 0 ? 0n : orderHold(m, o.record.price, left, o.record.reduceOnly));
       c.fill(o.account, o.record.side, f.price, f.size, m.makerFeeBps);
       c.fill(account, side, f.price, f.size, 0, 'liquidation');
       c.events.push({ type: 'markets.fill', market: m.id, seq: m.trades++, price: f.price, size: f.size, side, maker: o.account, taker: account, makerOrder: o.id, liquidation: true });
       m.last = f.price;
     }
+    for (const s of result.skipped ?? []) removeOrder(c, (s as LoadedOrder).key, (s as LoadedOrder).record, 'reduce_only');
     remaining = result.remaining;
   }
   // 4. auto-deleveraging at the bankruptcy price
@@ -288,6 +345,8 @@ export function liquidate(c: Clearing, account: string, mark: number): void {
       c.fill(o.a, side === 'sell' ? 'buy' : 'sell', price, q, 0);
       c.fill(account, side, price, q, 0, 'liquidation');
       c.events.push({ type: 'markets.adl', market: m.id, account, counterparty: o.a, price, size: q });
+      // also a fill of the market's sequence (the trades index and feeds), the counterparty as maker
+      c.events.push({ type: 'markets.fill', market: m.id, seq: m.trades++, price, size: q, side, maker: o.a, taker: account, adl: true, liquidation: true });
       remaining -= q;
     }
   }
@@ -305,4 +364,6 @@ export function liquidate(c: Clearing, account: string, mark: number): void {
     }
     c.writePosition(account, end, { size: 0, cost: '0', collateral: '0' });
   }
+  // makers and ADL counterparties whose positions shrank: their reduce-only orders follow
+  enforceReduceOnly(c);
 }

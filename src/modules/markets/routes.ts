@@ -27,9 +27,9 @@ export function marketsRoutes(app: FastifyInstance, node: NodeHandle): void {
   }, async (req) => node.query('markets.book', { market: id(req), ...(req.query as Record<string, unknown>) }));
   app.get('/v1/markets/:id/trades', {
     schema: {
-      operationId: 'getTrades', tags: ['markets'], summary: 'trades made by transactions, newest first; page back with ?before=<seq>', params: marketParams,
+      operationId: 'getTrades', tags: ['markets'], summary: 'trades (transactions\' fills and endBlock\'s liquidation and ADL fills, kind trade/liquidation/adl), newest first; page back with ?before=<seq>', params: marketParams,
       querystring: { type: 'object', additionalProperties: false, properties: { limit: { type: 'string', pattern: '^[0-9]{1,3}$' }, before: { type: 'string', pattern: '^[0-9]{1,15}$' } } },
-      response: { 200: open('markets.trades', { trades: { type: 'array', items: open('{market, seq, height, time, price, size, side, maker, taker}') } }), ...unknownMarket },
+      response: { 200: open('markets.trades', { trades: { type: 'array', items: open('{market, seq, height, time, price, size, side, maker, taker, kind}') } }), ...unknownMarket },
     },
   }, async (req) => node.query('markets.trades', { market: id(req), ...(req.query as Record<string, unknown>) }));
   app.get('/v1/markets/accounts/:account/orders', {

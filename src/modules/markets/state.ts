@@ -8,6 +8,7 @@
 //   markets/order/<m>/<orderId>                 the book key of a resting order
 //   markets/acct/<account>/<m>/<orderId>        1: an account's resting orders (cancel_all, reads)
 //   markets/nopen/<account>/<m>                 how many of those there are
+//   markets/nro/<account>/<m>                   how many of those are reduce-only
 //   markets/pos/<m>/<account>                   Position
 import type { StateReader, StateView } from '../../chain/state.js';
 import type { Side } from './matching.js';
@@ -58,6 +59,8 @@ export interface Market {
   positions: number;
   /** minor units of losses no collateral and no insurance covered (socialised at settlement) */
   badDebt: string;
+  /** "<mark>/<trades>" at which covering the bad debt from profits last left some over (not tried again until one changes) */
+  badDebtTried?: string;
   /** the last funding event paid */
   lastFunding?: string;
   /** where the maintenance scan resumes next block */
@@ -75,6 +78,10 @@ export interface BookOrder {
   size: number;
   /** size when placed (or last modified) */
   orig: number;
+  /** reduce-only: fills only toward a zero position; trimmed or cancelled as the position shrinks */
+  reduceOnly?: true;
+  /** post-only: a modify that would trade is refused */
+  post?: true;
   /** minor units this order holds on the account (owner "markets") */
   hold: string;
   height: number;
@@ -109,6 +116,8 @@ export const accountOrdersPrefix = (account: string, m?: string): string => `mar
 export const accountOrderKey = (account: string, m: string, id: string): string => `${accountOrdersPrefix(account, m)}${id}`;
 /** How many resting orders the account has in the market (so placing one reads one key, not a range). */
 export const openCountKey = (account: string, m: string): string => `markets/nopen/${account}/${m}`;
+/** How many reduce-only orders rest for the account in the market (a fill checks this one key). */
+export const reduceOnlyCountKey = (account: string, m: string): string => `markets/nro/${account}/${m}`;
 export const positionPrefix = (m: string): string => `markets/pos/${m}/`;
 export const positionKey = (m: string, account: string): string => `${positionPrefix(m)}${account}`;
 /** An order id: where it was placed, "<height>.<index>.<seq>". */

@@ -1,8 +1,10 @@
-// The trades index: an off-chain table of the fills committed transactions made (one row
-// per markets.fill event of a receipt), written in each block's storage transaction.
-// Fills made in endBlock (liquidations) are in the block's hook events, which the node
-// does not pass to indexers: they are not in this table (their positions are in state).
-import type { BlockIndexer, IndexedTx } from '../../chain/app-module.js';
+// The trades index: an off-chain table of the market's fills (one row per markets.fill
+// event), written in each block's storage transaction: those of the receipts, and those
+// endBlock made (liquidation against the book, auto-deleveraging), from the block's hook
+// events. kind: "trade", "liquidation" or "adl". An index that catches up from stored
+// blocks (a node that adds it to an old chain) sees no hook events: those rows are missing.
+import type { BlockIndexer, IndexedBlock, IndexedTx } from '../../chain/app-module.js';
+import type { TxEvent } from '../../chain/envelope.js';
 import type { Migration } from '../../store/migrations.js';
 import type { SqliteStore } from '../../store/sqlite.js';
 
@@ -25,25 +27,33 @@ export const tradesMigrations: Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 2,
+    description: 'markets_trades.kind: trade, liquidation or adl (fills made in endBlock are indexed too)',
+    sql: `ALTER TABLE markets_trades ADD COLUMN kind TEXT NOT NULL DEFAULT 'trade';`,
+  },
 ];
 
-export interface TradeRow { market: string; seq: number; height: number; time: number; price: number; size: number; side: string; maker: string; taker: string }
+export interface TradeRow { market: string; seq: number; height: number; time: number; price: number; size: number; side: string; maker: string; taker: string; kind: string }
 
 export function tradesIndexer(store: SqliteStore): BlockIndexer {
-  const insert = store.db.prepare<[string, number, number, number, number, number, string, string, string]>(
-    'INSERT OR REPLACE INTO markets_trades (market, seq, height, time, price, size, side, maker, taker) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  const insert = store.db.prepare<[string, number, number, number, number, number, string, string, string, string]>(
+    'INSERT OR REPLACE INTO markets_trades (market, seq, height, time, price, size, side, maker, taker, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
   );
+  const row = (block: IndexedBlock, e: TxEvent) => {
+    if (e.type !== 'markets.fill') return;
+    insert.run(e.market as string, e.seq as number, block.height, block.timeMs, e.price as number, e.size as number, e.side as string, e.maker as string, e.taker as string, fillKind(e));
+  };
   return {
     index(block, txs: IndexedTx[]) {
-      for (const t of txs) {
-        for (const e of t.receipt.events) {
-          if (e.type !== 'markets.fill') continue;
-          insert.run(e.market as string, e.seq as number, block.height, block.timeMs, e.price as number, e.size as number, e.side as string, e.maker as string, e.taker as string);
-        }
-      }
+      for (const t of txs) for (const e of t.receipt.events) row(block, e);
+      for (const e of block.hookEvents ?? []) row(block, e);
     },
   };
 }
+
+/** What made a fill: a transaction's order, or endBlock's liquidation or auto-deleveraging. */
+export const fillKind = (e: TxEvent): 'trade' | 'liquidation' | 'adl' => (e.adl === true ? 'adl' : e.liquidation === true ? 'liquidation' : 'trade');
 
 const statements = new WeakMap<SqliteStore, { recent: { all(market: string, before: number, limit: number): TradeRow[] } }>();
 

@@ -4,12 +4,14 @@
 import { fail } from '../../core/errors.js';
 import { array, bool, decode, int, object, oneOf, optional, string, withCode, withDefault, type Decoder } from '../../core/decode.js';
 import type { TxContext, TxEvent, TxType } from '../../chain/module.js';
-import { bestPrice, findOrder, insertOrder, loadSide, openCount, walkSide, opposite, removeOrder, shrinkOrder, type LoadedOrder } from './book.js';
+import { findOrder, insertOrder, loadSide, openCount, walkSide, opposite, removeOrder, shrinkOrder, type LoadedOrder } from './book.js';
 import { Clearing } from './clearing.js';
+import { enforceReduceOnly, reduceOnlyAdmit } from './reduce-only.js';
+import { closeFromDeps } from './close.js';
 import type { MarketsDeps } from './deps.js';
 import { marketLimits } from './limits.js';
 import { bps, notional, orderHold, priceBps } from './margin.js';
-import { match, type Side, type Tif } from './matching.js';
+import { crosses, match, type Side, type Tif } from './matching.js';
 import { accountOrdersPrefix, getMarket, getPosition, MARKET_PREFIX, marketKey, orderId, type BookOrder, type Market } from './state.js';
 
 const body = <T>(schema: Decoder<T>) => (raw: unknown): T => decode(schema, raw, 'bad_body', 'body');
@@ -142,7 +144,6 @@ function placeFromDeps(deps: MarketsDeps): TxType<OrderBody> {
       const b = orderBody(raw);
       const tif: Tif = b.tif ?? (b.type === 'market' ? 'ioc' : 'gtc');
       if (b.type === 'market' && tif !== 'ioc' && tif !== 'fok') fail('bad_tif', 'a market order is ioc or fok (its price is the worst it accepts)');
-      if (b.reduceOnly && tif !== 'ioc' && tif !== 'fok') fail('bad_tif', 'a reduce-only order is ioc or fok (it never rests)');
       return { ...b, tif };
     },
     apply(ctx, b) {
@@ -150,63 +151,90 @@ function placeFromDeps(deps: MarketsDeps): TxType<OrderBody> {
       checkPrice(m, b.price);
       if (b.size % m.lotSize !== 0) fail('size_off_lot', `the size must be a multiple of the lot size ${m.lotSize}`);
       const c = new Clearing(ctx, deps.ledger, { ...m });
-      const me = ctx.tx.from;
-      if (!c.ledger.balance(me)) fail('not_registered', 'the signing key has no ledger account; register first', { status: 403 });
-      const pos = getPosition(ctx.state, m.id, me);
-      const dir = b.side === 'buy' ? 1 : -1;
-      if (b.reduceOnly && (!pos || Math.sign(pos.size) !== -dir || Math.abs(pos.size) < b.size)) {
-        fail('reduce_only_would_grow', `a reduce-only order may only shrink the position (now ${pos?.size ?? 0})`, { status: 422 });
-      }
-      if (!pos && m.positions + marketLimits.fillsPerOrderMax + 1 > marketLimits.positionsPerMarketMax) fail('market_full', `market ${m.id} holds its most open positions`, { status: 409 });
-      if (b.tif === 'gtc' || b.tif === 'post') {
-        if (openCount(ctx.state, m.id, me) >= marketLimits.openOrdersPerAccountMax) fail('too_many_orders', `an account has at most ${marketLimits.openOrdersPerAccountMax} open orders in a market`, { status: 409 });
-      }
-      // Margin up front, at the worst price this order can trade: its limit for a buy, the
-      // best bid or its limit for a sell. The fills and the resting rest then always fit.
-      const other = opposite(b.side);
-      // The first page of the other side: its best price (the best bid, for a sell) and where matching starts.
-      const first = loadSide(ctx.state, m.id, other, 16);
-      const bid = b.side === 'sell' ? first[0]?.price : undefined;
-      const worst = bid !== undefined && bid > b.price ? bid : b.price;
-      const n = notional(m, worst, b.size);
-      const needed = (b.reduceOnly ? 0n : bps(n, m.initialMarginBps)) + bps(n, Math.max(m.takerFeeBps, m.makerFeeBps));
-      const available = c.ledger.balance(me)!.available;
-      if (available < needed) fail('insufficient_margin', `the order needs ${needed} minor units of margin and fees; ${available} are available`, { status: 422, details: { needed: needed.toString(), available: available.toString() } });
-
       const id = orderId(ctx.height, ctx.index, 0);
-      const makers = walkSide(ctx.state, m.id, other, marketLimits.makersScannedMax + 1, 16, first);
-      const result = match({ account: me, side: b.side, price: b.price, size: b.size, tif: b.tif }, makers, { fillsMax: marketLimits.fillsPerOrderMax, scanMax: marketLimits.makersScannedMax });
-      if (result.rejected === 'post_only_would_cross') fail('post_only_would_cross', 'a post-only order would trade at once; it is refused', { status: 409 });
-      if (result.rejected === 'fok_not_filled') fail('fok_not_filled', 'a fill-or-kill order could not fill whole; it is refused', { status: 409 });
-      c.events.push({ type: 'markets.order', market: m.id, order: id, account: me, side: b.side, kind: b.type, price: b.price, size: b.size, tif: b.tif, ...(b.reduceOnly ? { reduceOnly: true } : {}) });
-      for (const e of result.expired) {
-        const o = e as LoadedOrder;
-        removeOrder(c, o.key, o.record, 'self_trade');
-      }
-      for (const f of result.fills) {
-        const o = f.maker as LoadedOrder;
-        const left = o.record.size - f.size;
-        o.record = shrinkOrder(c, o.key, o.record, left, left === 0 ? 0n : orderHold(m, o.record.price, left));
-        c.fill(o.account, o.record.side, f.price, f.size, m.makerFeeBps);
-        c.fill(me, b.side, f.price, f.size, m.takerFeeBps);
-        c.events.push({ type: 'markets.fill', market: m.id, seq: c.market.trades++, price: f.price, size: f.size, side: b.side, maker: o.account, taker: me, makerOrder: o.id, takerOrder: id });
-        c.market.last = f.price;
-        // positions opened at this price: the next maintenance scan must run
-        delete c.market.scannedMark;
-      }
-      if (result.rest) {
-        const hold = orderHold(m, b.price, result.remaining);
-        if (hold > 0n) c.events.push(c.ledger.hold(me, hold));
-        const rec: BookOrder = { id, account: me, side: b.side, price: b.price, size: result.remaining, orig: b.size, hold: hold.toString(), height: ctx.height, index: ctx.index, seq: 0 };
-        insertOrder(ctx.state, m.id, rec);
-        c.events.push({ type: 'markets.order_rested', market: m.id, order: id, account: me, side: b.side, price: b.price, size: result.remaining });
-      } else if (result.remaining > 0) {
-        c.events.push({ type: 'markets.order_cancelled', market: m.id, order: id, account: me, side: b.side, price: b.price, size: result.remaining, reason: result.stop === 'fills_max' || result.stop === 'scan_max' ? 'work_bound' : 'unfilled' });
-      }
-      c.save();
+      const me = ctx.tx.from;
+      // the market record changes only with fills (trades, last, positions): most resting orders write none
+      if (place(c, b, id, { type: 'markets.order', market: m.id, order: id, account: me, side: b.side, kind: b.type, price: b.price, size: b.size, tif: b.tif, ...(b.reduceOnly ? { reduceOnly: true } : {}) })) c.save();
       return c.events;
     },
   };
+}
+
+/**
+ * Place an order of the sender (a new one, or a modify that took a new place): check it
+ * against the position and the balance, match it, apply the fills, rest what is left.
+ * `head` is the event that opens the order's events (markets.order or markets.order_modified).
+ * Returns whether it filled (so the market record changed and must be saved).
+ */
+function place(c: Clearing, b: Omit<OrderBody, 'market'>, id: string, head: TxEvent): boolean {
+  const ctx = c.ctx as TxContext;
+  const m = c.market;
+  const me = ctx.tx.from;
+  if (!c.ledger.balance(me)) fail('not_registered', 'the signing key has no ledger account; register first', { status: 403 });
+  const pos = getPosition(ctx.state, m.id, me);
+  const dir = b.side === 'buy' ? 1 : -1;
+  if (b.reduceOnly && (!pos || Math.sign(pos.size) !== -dir || Math.abs(pos.size) < b.size)) {
+    fail('reduce_only_would_grow', `a reduce-only order may only shrink the position (now ${pos?.size ?? 0})`, { status: 422 });
+  }
+  if (!pos && m.positions + marketLimits.fillsPerOrderMax + 1 > marketLimits.positionsPerMarketMax) fail('market_full', `market ${m.id} holds its most open positions`, { status: 409 });
+  if (b.tif === 'gtc' || b.tif === 'post') {
+    if (openCount(ctx.state, m.id, me) >= marketLimits.openOrdersPerAccountMax) fail('too_many_orders', `an account has at most ${marketLimits.openOrdersPerAccountMax} open orders in a market`, { status: 409 });
+  }
+  // Margin up front, at the worst price this order can trade: its limit for a buy, the
+  // best bid or its limit for a sell. The fills and the resting rest then always fit.
+  const other = opposite(b.side);
+  // The best order of the other side: its price (the best bid, for a sell) and whether the
+  // order crosses at all. Most resting orders do not: one row read, not a page.
+  const first = loadSide(ctx.state, m.id, other, 1);
+  const bid = b.side === 'sell' ? first[0]?.price : undefined;
+  const worst = bid !== undefined && bid > b.price ? bid : b.price;
+  const n = notional(m, worst, b.size);
+  const needed = (b.reduceOnly ? 0n : bps(n, m.initialMarginBps)) + bps(n, Math.max(m.takerFeeBps, m.makerFeeBps));
+  const available = c.ledger.balance(me)!.available;
+  if (available < needed) fail('insufficient_margin', `the order needs ${needed} minor units of margin and fees; ${available} are available`, { status: 422, details: { needed: needed.toString(), available: available.toString() } });
+
+  // Not crossing: the match stops at the first maker (post-only rests, IOC goes unfilled).
+  const makers = first.length > 0 && crosses(b.side, b.price, first[0]!.price) ? walkSide(ctx.state, m.id, other, marketLimits.makersScannedMax + 1, 16, first) : first;
+  const result = match({ account: me, side: b.side, price: b.price, size: b.size, tif: b.tif }, makers,
+    { fillsMax: marketLimits.fillsPerOrderMax, scanMax: marketLimits.makersScannedMax, admit: reduceOnlyAdmit(c) });
+  if (result.rejected === 'post_only_would_cross') fail('post_only_would_cross', 'a post-only order would trade at once; it is refused', { status: 409 });
+  if (result.rejected === 'fok_not_filled') fail('fok_not_filled', 'a fill-or-kill order could not fill whole; it is refused', { status: 409 });
+  c.events.push(head);
+  for (const e of result.expired) {
+    const o = e as LoadedOrder;
+    removeOrder(c, o.key, o.record, 'self_trade');
+  }
+  for (const f of result.fills) {
+    const o = f.maker as LoadedOrder;
+    const left = o.record.size - f.size;
+    o.record = shrinkOrder(c, o.key, o.record, left, left === 0 ? 0n : orderHold(m, o.record.price, left, o.record.reduceOnly));
+    c.fill(o.account, o.record.side, f.price, f.size, m.makerFeeBps);
+    c.fill(me, b.side, f.price, f.size, m.takerFeeBps);
+    c.events.push({ type: 'markets.fill', market: m.id, seq: m.trades++, price: f.price, size: f.size, side: b.side, maker: o.account, taker: me, makerOrder: o.id, takerOrder: id });
+    m.last = f.price;
+    // positions opened at this price: the next maintenance scan must run
+    delete m.scannedMark;
+  }
+  for (const s of result.skipped ?? []) {
+    const o = s as LoadedOrder;
+    removeOrder(c, o.key, o.record, 'reduce_only');
+  }
+  if (result.rest) {
+    const hold = orderHold(m, b.price, result.remaining, b.reduceOnly);
+    if (hold > 0n) c.events.push(c.ledger.hold(me, hold));
+    const rec: BookOrder = {
+      id, account: me, side: b.side, price: b.price, size: result.remaining, orig: b.size, ...(b.reduceOnly ? { reduceOnly: true as const } : {}),
+      ...(b.tif === 'post' ? { post: true as const } : {}), hold: hold.toString(), height: ctx.height, index: ctx.index, seq: 0,
+    };
+    insertOrder(ctx.state, m.id, rec);
+    c.events.push({ type: 'markets.order_rested', market: m.id, order: id, account: me, side: b.side, price: b.price, size: result.remaining });
+    // a new reduce-only order joins the account's others: together at most the position
+    if (b.reduceOnly) c.touched.add(me);
+  } else if (result.remaining > 0) {
+    c.events.push({ type: 'markets.order_cancelled', market: m.id, order: id, account: me, side: b.side, price: b.price, size: result.remaining, reason: result.stop === 'fills_max' || result.stop === 'scan_max' ? 'work_bound' : 'unfilled' });
+  }
+  enforceReduceOnly(c);
+  return result.fills.length > 0;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -269,9 +297,10 @@ function cancelAllFromDeps(deps: MarketsDeps): TxType<{ market?: string }> {
 const modifyBody = body(object({ market: marketRef, order: orderRef, size: optional(size), price: optional(price) }));
 
 /**
- * Size down at the same price keeps the order's place in the queue; a new price or a
- * larger size takes a new place (this block, this index), as a new order would. A modify
- * never trades: one that would cross the book is refused (post_only_would_cross).
+ * Size down at the same price keeps the order's place in the queue (same key, hold shrunk).
+ * Anything else takes a new place (this block, this index), as a new order with the same
+ * id would: it is checked for margin like one, matches what it now crosses, and rests the
+ * rest. A post-only order that would cross is refused (post_only_would_cross) and stays.
  */
 function modifyFromDeps(deps: MarketsDeps): TxType<{ market: string; order: string; size?: number; price?: number }> {
   return {
@@ -291,24 +320,20 @@ function modifyFromDeps(deps: MarketsDeps): TxType<{ market: string; order: stri
       checkPrice(m, newPrice);
       if (newSize % m.lotSize !== 0) fail('size_off_lot', `the size must be a multiple of the lot size ${m.lotSize}`);
       if (newPrice === rec.price && newSize <= rec.size) {
-        shrinkOrder(c, o.key, rec, newSize, orderHold(m, newPrice, newSize));
+        shrinkOrder(c, o.key, rec, newSize, orderHold(m, newPrice, newSize, rec.reduceOnly));
         c.events.push({ type: 'markets.order_modified', market: m.id, order: rec.id, account: rec.account, price: newPrice, size: newSize, priority: 'kept' });
         return c.events;
       }
-      const best = bestPrice(ctx.state, m.id, opposite(rec.side));
-      if (best !== undefined && (rec.side === 'buy' ? best <= newPrice : best >= newPrice)) fail('post_only_would_cross', 'the modified order would trade at once; a modify never trades', { status: 409 });
       removeOrder(c, o.key, rec, 'modified');
-      const hold = orderHold(m, newPrice, newSize);
-      const available = c.ledger.balance(rec.account)!.available;
-      if (available < hold) fail('insufficient_margin', `the modified order needs ${hold} minor units held; ${available} are available`, { status: 422 });
-      if (hold > 0n) c.events.push(c.ledger.hold(rec.account, hold));
-      insertOrder(ctx.state, m.id, { ...rec, price: newPrice, size: newSize, orig: newSize, hold: hold.toString(), height: ctx.height, index: ctx.index, seq: 0 });
-      c.events.push({ type: 'markets.order_modified', market: m.id, order: rec.id, account: rec.account, price: newPrice, size: newSize, priority: 'new' });
+      const tif: Tif = rec.post ? 'post' : 'gtc';
+      place(c, { side: rec.side, type: 'limit', price: newPrice, size: newSize, tif, reduceOnly: rec.reduceOnly === true }, rec.id,
+        { type: 'markets.order_modified', market: m.id, order: rec.id, account: rec.account, price: newPrice, size: newSize, priority: 'new' });
+      c.save();
       return c.events;
     },
   };
 }
 
 export function marketsTxTypes(deps: MarketsDeps): TxType[] {
-  return [createFromDeps(deps), placeFromDeps(deps), cancelFromDeps(deps), cancelAllFromDeps(deps), modifyFromDeps(deps)] as TxType[];
+  return [createFromDeps(deps), placeFromDeps(deps), cancelFromDeps(deps), cancelAllFromDeps(deps), modifyFromDeps(deps), closeFromDeps(deps)] as TxType[];
 }
