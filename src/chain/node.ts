@@ -48,7 +48,28 @@ export interface NodeOptions {
 
 /** What the network layer (src/net) tells the node about itself: for info, status, metrics and /health. */
 export interface NetworkView {
-  status(): Record<string, unknown>;
+  status(): NetworkStatus;
+}
+
+export interface NetworkStatus {
+  role: 'writer' | 'replica';
+  /** replica: connecting, syncing (behind the best known head), following, or halted (equivocation) */
+  state: 'serving' | 'connecting' | 'syncing' | 'following' | 'halted';
+  peers: Array<{ id: string; addrs: string[]; height: number | null; score: number; direction: string }>;
+  height: number;
+  /** highest head any peer announced (a signed header or a status) */
+  bestHeight: number;
+  lagBlocks: number;
+  /** how long the replica has been behind the best known head (0 when caught up) */
+  lagMs: number;
+  blocksVerified: number;
+  txsVerified: number;
+  /** over the last 10 s */
+  blocksVerifiedPerSec: number;
+  gossipIn: number;
+  gossipOut: number;
+  rejectedPeers: Record<string, number>;
+  equivocation: { height: number; hashes: string[]; file: string } | null;
 }
 
 /** A replica hands submitted transactions to the writer (set by the network layer). */
