@@ -166,14 +166,26 @@ export class Libp2pTransport implements Transport {
     return this.node.services.pubsub.getSubscribers(topic).map((p) => p.toString());
   }
 
+  /** Peers in our gossipsub mesh for a topic: they get what we relay. */
+  meshPeers(topic: string): string[] {
+    return (this.node.services.pubsub as unknown as { getMeshPeers(t: string): string[] }).getMeshPeers(topic);
+  }
+
   subscribe(topic: string, handler: GossipHandler): void {
     this.gossipHandlers.set(topic, handler);
     if (!this.libp2p) return;
     const pubsub = this.libp2p.services.pubsub;
-    // Only topics with score parameters count invalid messages against the sender. The
-    // delivery-rate penalties are off: a quiet chain delivers few blocks, honestly.
+    // Only topics with score parameters count invalid messages against the sender: each
+    // rejected message costs (count^2), remembered for minutes (decay 0.99 a second), and
+    // outweighs the small credit for time in the mesh. The delivery-rate penalties are
+    // off: a quiet chain honestly delivers few blocks.
     const score = (pubsub as unknown as { score: PeerScore }).score;
-    score.params.topics[topic] = createTopicScoreParams({ topicWeight: 1, meshMessageDeliveriesWeight: 0, meshFailurePenaltyWeight: 0 });
+    score.params.topics[topic] = createTopicScoreParams({
+      topicWeight: 1,
+      timeInMeshWeight: 0.01, timeInMeshQuantum: 1000, timeInMeshCap: 600,
+      meshMessageDeliveriesWeight: 0, meshFailurePenaltyWeight: 0,
+      invalidMessageDeliveriesWeight: -1, invalidMessageDeliveriesDecay: 0.99,
+    });
     pubsub.topicValidators.set(topic, async (peer, msg) => {
       const verdict = await this.validate(peer.toString(), topic, msg.data);
       return verdict === 'accept' ? TopicValidatorResult.Accept : verdict === 'reject' ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore;
@@ -221,7 +233,7 @@ export class Libp2pTransport implements Transport {
     });
   }
 
-  request(peer: string, protocol: string, data: Uint8Array, opts: RequestOptions = {}): Promise<Uint8Array> {
+  async request(peer: string, protocol: string, data: Uint8Array, opts: RequestOptions = {}): Promise<Uint8Array> {
     const d = this.denied.check(peer);
     if (d) fail('net_peer_denied', `peer ${peer} was dropped (${d.reason}) and is refused for now`, { status: 503 });
     return sendRequest(this.context(), peer, protocol, data, opts);
