@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import client from 'prom-client';
 import type { TallyNode } from '../chain/node.js';
 import type { BlockCommitted } from '../chain/blocks.js';
+import { registerNetworkMetrics } from './metrics-network.js';
 
 export interface NodeMetrics {
   registry: client.Registry;
@@ -81,6 +82,7 @@ function createMetrics(node: TallyNode): NodeMetrics {
       for (const [component, c] of Object.entries(node.health.report().components)) this.set({ component }, c.ok ? 1 : 0);
     },
   });
+  registerNetworkMetrics(node, registers);
   const http = new client.Histogram({
     name: 'tally_http_request_duration_seconds', help: 'HTTP requests answered, by listener, method, route pattern and status', registers,
     labelNames: ['listener', 'method', 'route', 'status'],

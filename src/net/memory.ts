@@ -4,7 +4,7 @@
 // limits and timeouts a real transport enforces, and drop() disconnects both ends and
 // refuses the dropped peer's redials for a while. Delivery is asynchronous (a microtask
 // later), so code that works here does not rely on a synchronous network.
-import { fail } from '../core/errors.js';
+import { fail, TallyError } from '../core/errors.js';
 import type { DropReason, GossipHandler, PeerInfo, RequestHandler, RequestOptions, Transport } from './transport.js';
 
 const REQUEST_TIMEOUT_MS_DEFAULT = 10_000;
@@ -131,13 +131,17 @@ export class MemoryTransport implements Transport {
     const timeoutMs = opts.timeoutMs ?? REQUEST_TIMEOUT_MS_DEFAULT;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`request ${protocol} to ${peer} timed out after ${timeoutMs} ms`)), timeoutMs);
+      timer = setTimeout(() => reject(new TallyError('net_timeout', `request ${protocol} to ${peer} timed out after ${timeoutMs} ms`)), timeoutMs);
     });
     try {
       await Promise.resolve();
-      const response = await Promise.race([handled.handler(this.peerId, data.slice()), timeout]);
+      // As over libp2p, only the handler's stable code crosses the wire.
+      const served = handled.handler(this.peerId, data.slice()).catch((err: unknown) => {
+        throw new TallyError('net_remote_error', `${peer} answered ${protocol} with error ${err instanceof TallyError ? err.code : 'internal'}`);
+      });
+      const response = await Promise.race([served, timeout]);
       if (opts.maxResponseBytes !== undefined && response.length > opts.maxResponseBytes) {
-        fail('oversized', `the response of ${peer} to ${protocol} is over ${opts.maxResponseBytes} bytes`);
+        fail('net_oversized', `the response of ${peer} to ${protocol} is over ${opts.maxResponseBytes} bytes`);
       }
       return response.slice();
     } finally {

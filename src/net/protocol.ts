@@ -36,9 +36,12 @@ export function protocolIds(chain: string) {
     status: `/tally/${chain}/status/1`,
     blocks: `/tally/${chain}/blocks/1`,
     submit: `/tally/${chain}/submit/1`,
-    genesis: `/tally/${chain}/genesis/1`,
+    genesis: GENESIS_PROTOCOL,
   };
 }
+
+/** The one protocol without a chain id: a new replica asks it which chain a peer serves. */
+export const GENESIS_PROTOCOL = '/tally/genesis/1';
 
 export interface StatusMessage {
   chain: string;

@@ -121,7 +121,8 @@ export class Replica implements NetworkView {
       const bytes = await this.transport.request(peer, this.ids.status, encodeMessage({}), { timeoutMs: 5000, maxResponseBytes: netLimits.smallMessageBytesMax });
       status = decodeMessage('status', bytes);
     } catch (err) {
-      if (err instanceof TallyError && (err.code === 'bad_message' || err.code === 'oversized')) await this.punish(peer, err.code === 'oversized' ? 'oversized' : 'garbage', err.message);
+      const reason = faultOf(err);
+      if (reason && reason !== 'timeout') await this.punish(peer, reason, (err as Error).message);
       return;
     }
     if (this.stopped) return;
@@ -231,8 +232,9 @@ export class Replica implements NetworkView {
       try {
         resp = await this.fetch(peer, tip + 1, count);
       } catch (err) {
-        const code = (err as TallyError).code;
-        await this.punish(peer, code === 'oversized' ? 'oversized' : code === 'bad_message' ? 'garbage' : 'timeout', (err as Error).message);
+        const reason = faultOf(err);
+        if (reason) await this.punish(peer, reason, (err as Error).message);
+        else this.heads.delete(peer); // it could not answer now (its error, a lost connection): ask its status again later
         continue;
       }
       if (this.stopped) break;
@@ -306,5 +308,16 @@ export class Replica implements NetworkView {
       rejectedPeers: { ...this.rejected },
       equivocation: this.evidence ? { height: this.evidence.height, hashes: this.evidence.blocks.map((b) => b.hash), file: this.evidence.file } : null,
     };
+  }
+}
+
+/** A request's failure that is the peer's fault, as a drop reason (undefined: nobody's fault we can tell). */
+function faultOf(err: unknown): DropReason | undefined {
+  if (!(err instanceof TallyError)) return undefined;
+  switch (err.code) {
+    case 'oversized': case 'net_oversized': return 'oversized';
+    case 'bad_message': case 'net_garbage': return 'garbage';
+    case 'net_timeout': case 'timeout': return 'timeout';
+    default: return undefined;
   }
 }
