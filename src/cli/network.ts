@@ -2,6 +2,7 @@
 // A writer serves its peers (status, blocks, genesis, submit) and publishes each block's
 // signed header; a replica also follows (src/net/replica.ts). libp2p loads only here, and
 // only when one of those flags is given.
+import fs from 'node:fs';
 import { fail } from '../core/errors.js';
 import type { SignedBlock } from '../chain/blocks.js';
 import { initDataDir, type TallyNode } from '../chain/node.js';
@@ -51,8 +52,12 @@ export async function startNodeNetwork(node: TallyNode, o: { listen: string[]; f
  * 0, and make a replica's data directory if block 0 is that genesis's, signed by KEY.
  */
 export async function initReplicaFromPeer(dataDir: string, addrs: string[], chainKey: string, modules: TallyModule[]): Promise<{ chain: string; genesisHash: string; peer: string }> {
+  // The p2p identity goes in the new directory (the replica keeps it); a failed init removes what it made.
+  const created = !fs.existsSync(dataDir);
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const transport = await openLibp2pTransport({ dataDir, listen: [] });
   await transport.start();
+  let ok = false;
   try {
     let lastErr: unknown;
     for (const addr of addrs) {
@@ -63,6 +68,7 @@ export async function initReplicaFromPeer(dataDir: string, addrs: string[], chai
         const g = decodeMessage('genesisResponse', bytes);
         const block0: SignedBlock = g.block;
         initDataDir(dataDir, g.genesis, modules, { chainKey, block0 });
+        ok = true;
         return { chain: block0.header.chain, genesisHash: block0.header.prevHash, peer };
       } catch (err) {
         lastErr = err;
@@ -71,5 +77,6 @@ export async function initReplicaFromPeer(dataDir: string, addrs: string[], chai
     throw lastErr ?? new Error('no peer');
   } finally {
     await transport.stop();
+    if (!ok && created) fs.rmSync(dataDir, { recursive: true, force: true });
   }
 }
