@@ -2,6 +2,7 @@
 // same ones), and every way a peer can send something that is not one frame.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { FrameRefused, decodeResponse, encodeErrorResponse, encodeFrame, encodeOkResponse, encodeVarint, readOneFrame, type Chunk } from './framing.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -26,6 +27,19 @@ describe('framing', () => {
     assert.equal(hex(encodeFrame(Uint8Array.from([0xaa, 0xbb]))), '02aabb');
     assert.equal(hex(encodeOkResponse(Uint8Array.from([0x42]))), '0042');
     assert.equal(hex(encodeErrorResponse('not_found')), '01' + Buffer.from('not_found').toString('hex'));
+  });
+
+  it('matches the vectors the README gives', () => {
+    const readme = fs.readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+    const line = /Varint vectors:([^]*?)\(`src\/net\/framing\.test\.ts`\)/.exec(readme)?.[1];
+    assert.ok(line, 'README has the varint vectors');
+    const pairs = [...line.replace(/\s+/g, ' ').matchAll(/(\d+)(\^(\d+)−1)? → `([0-9a-f]+)`/g)];
+    assert.equal(pairs.length, 6);
+    for (const [, base, pow, exp, want] of pairs) {
+      const n = pow ? Number(base) ** Number(exp) - 1 : Number(base);
+      assert.equal(hex(encodeVarint(n)), want, `README varint(${n})`);
+    }
+    assert.match(line, /`encodeFrame\(aa bb\)` = `02aabb`/);
   });
 
   it('reads one frame split across chunks at any point', async () => {

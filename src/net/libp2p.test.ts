@@ -199,6 +199,17 @@ describe('libp2p transport', () => {
     assert.deepEqual(metrics.dropped, ['bad_block']);
   });
 
+  it('keeps at most peersMax connections, and refuses oversized gossip at publish', async () => {
+    const hub = await start({ peersMax: 2, gossipBytesMax: 1000 });
+    const spokes = [await start(), await start(), await start(), await start()];
+    for (const s of spokes) await s.dial(hub.addrs()[0] ?? '').catch(() => {});
+    // libp2p refuses or prunes the connections over the limit, not necessarily at once.
+    await until('the hub to hold at most 2 peers', () => hub.peers().length <= 2 && hub.peers().length > 0);
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.ok(hub.peers().length <= 2, `hub has ${hub.peers().length} peers`);
+    await assert.rejects(hub.publish('/tally/t/blocks/1', new Uint8Array(1001)), { code: 'net_message_too_large' });
+  });
+
   it('keeps its peer id across a restart from its key file (0600)', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tally-p2p-'));
     dirs.push(dir);

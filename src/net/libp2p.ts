@@ -4,7 +4,6 @@
 // (framing.ts). Every peer, stream, frame and request is bounded (NetLimits), and a peer
 // we drop is refused both ways for a while (DenyList). Polyfill first: see polyfill.ts.
 import './polyfill.js';
-import crypto from 'node:crypto';
 import { createLibp2p, type Libp2p } from 'libp2p';
 import { tcp } from '@libp2p/tcp';
 import { noise } from '@libp2p/noise';
@@ -12,7 +11,6 @@ import { yamux } from '@libp2p/yamux';
 import { identify } from '@libp2p/identify';
 import { ping } from '@libp2p/ping';
 import { gossipsub, TopicValidatorResult, type GossipSub } from '@libp2p/gossipsub';
-import { createTopicScoreParams, type PeerScore } from '@libp2p/gossipsub/score';
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
 import type { PeerId, PrivateKey } from '@libp2p/interface';
@@ -21,6 +19,7 @@ import type { DropReason, GossipHandler, PeerInfo, RequestHandler, RequestOption
 import { DenyList } from './denylist.js';
 import { noNetMetrics, type NetMetricsHooks } from './metrics.js';
 import { serveRequest, sendRequest, type RequestContext } from './libp2p-requests.js';
+import { gossipOptions, scoreTopic } from './libp2p-gossip.js';
 import { DEFAULT_NET_LIMITS, SCORE_REJECTED_GOSSIP, type NetLimits } from './limits.js';
 
 export interface Libp2pTransportOptions {
@@ -78,19 +77,7 @@ export class Libp2pTransport implements Transport {
       services: {
         identify: identify(),
         ping: ping(),
-        pubsub: gossipsub({
-          // Messages are blocks and transactions that carry their own signatures, so the
-          // envelope is unsigned and its id is its content: the same block relayed by two
-          // peers is one message.
-          globalSignaturePolicy: 'StrictNoSign',
-          msgIdFn: (m) => crypto.createHash('sha256').update(m.topic).update('\0').update(m.data).digest().subarray(0, 20),
-          allowPublishToZeroTopicPeers: true,
-          ignoreDuplicatePublishError: true,
-          fallbackToFloodsub: false,
-          doPX: false,
-          emitSelf: false,
-          maxInboundDataLength: this.limits.gossipBytesMax + 64 * 1024,
-        }),
+        pubsub: gossipsub(gossipOptions(this.limits)),
       },
     });
     this.libp2p = node;
@@ -145,9 +132,10 @@ export class Libp2pTransport implements Transport {
   }
 
   async drop(peer: string, reason: DropReason): Promise<void> {
+    // Count a peer once per drop, not once per message still in flight when it went.
+    if (!this.denied.check(peer)) this.metrics.peerDropped(reason);
     this.denied.add(peer, reason);
     this.scores.delete(peer);
-    this.metrics.peerDropped(reason);
     if (this.libp2p) await this.libp2p.hangUp(peerIdFromString(peer)).catch(() => {});
   }
 
@@ -175,17 +163,7 @@ export class Libp2pTransport implements Transport {
     this.gossipHandlers.set(topic, handler);
     if (!this.libp2p) return;
     const pubsub = this.libp2p.services.pubsub;
-    // Only topics with score parameters count invalid messages against the sender: each
-    // rejected message costs (count^2), remembered for minutes (decay 0.99 a second), and
-    // outweighs the small credit for time in the mesh. The delivery-rate penalties are
-    // off: a quiet chain honestly delivers few blocks.
-    const score = (pubsub as unknown as { score: PeerScore }).score;
-    score.params.topics[topic] = createTopicScoreParams({
-      topicWeight: 1,
-      timeInMeshWeight: 0.01, timeInMeshQuantum: 1000, timeInMeshCap: 600,
-      meshMessageDeliveriesWeight: 0, meshFailurePenaltyWeight: 0,
-      invalidMessageDeliveriesWeight: -1, invalidMessageDeliveriesDecay: 0.99,
-    });
+    scoreTopic(pubsub, topic);
     pubsub.topicValidators.set(topic, async (peer, msg) => {
       const verdict = await this.validate(peer.toString(), topic, msg.data);
       return verdict === 'accept' ? TopicValidatorResult.Accept : verdict === 'reject' ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore;
@@ -222,7 +200,8 @@ export class Libp2pTransport implements Transport {
 
   handle(protocol: string, handler: RequestHandler, limits: { maxRequestBytes: number }): void {
     this.protocols.set(protocol, { handler, maxRequestBytes: limits.maxRequestBytes });
-    if (this.libp2p) void this.register(protocol, handler, limits.maxRequestBytes);
+    // Registering fails only if the node stops meanwhile, and then there is nothing to serve.
+    if (this.libp2p) this.register(protocol, handler, limits.maxRequestBytes).catch(() => {});
   }
 
   private async register(protocol: string, handler: RequestHandler, maxRequestBytes: number): Promise<void> {
@@ -244,6 +223,9 @@ export class Libp2pTransport implements Transport {
   }
 
   private scoreDown(peer: string, by: number): void {
+    // Scores live while the peer is connected (the map is as bounded as the connections);
+    // a peer that left has nothing to lose here, and the deny list remembers the bad ones.
+    if (!this.peers().some((p) => p.id === peer)) return;
     const score = (this.scores.get(peer) ?? 0) + by;
     this.scores.set(peer, score);
     if (score <= this.limits.scoreDropAt) void this.drop(peer, 'score');
