@@ -8,6 +8,8 @@ import type { SignedBlock } from '../chain/blocks.js';
 import { initDataDir, type TallyNode } from '../chain/node.js';
 import type { TallyModule } from '../chain/app-module.js';
 import { log } from '../app/log.js';
+import { nodeMetrics } from '../api/metrics.js';
+import { createNetMetrics } from '../net/metrics.js';
 import { openLibp2pTransport } from '../net/load.js';
 import { decodeMessage, encodeMessage, GENESIS_PROTOCOL, netLimits } from '../net/protocol.js';
 import { Replica } from '../net/replica.js';
@@ -29,7 +31,10 @@ export interface NodeNetwork {
 export async function startNodeNetwork(node: TallyNode, o: { listen: string[]; follow?: string[] }): Promise<NodeNetwork> {
   if (node.role === 'writer' && o.follow) fail('bad_args', 'this data directory is a writer\'s: it makes blocks and follows no one (leave out --follow)', { hint: 'a replica starts from `tally init --follow ADDR --node-key KEY`' });
   if (node.role === 'replica' && !o.follow) fail('bad_args', 'this data directory is a replica\'s: give the peers to follow with --follow ADDR,...');
-  const transport = await openLibp2pTransport({ dataDir: node.paths.dir, listen: o.listen });
+  // The transport's metrics (tally_net_*) go on the node's registry, beside the replica's.
+  const metrics = createNetMetrics(nodeMetrics(node).registry);
+  const transport = await openLibp2pTransport({ dataDir: node.paths.dir, listen: o.listen, metrics });
+  metrics.track(transport);
   await transport.start();
   if (node.role === 'writer') {
     new WriterNetwork(node, transport);

@@ -51,7 +51,7 @@ export class Forwarder {
     for (const peer of new Set(order)) {
       let results: SubmitResult[];
       try {
-        const bytes = await this.transport.request(peer, protocolIds(this.node.params.chain).submit, data, { timeoutMs: this.requestTimeoutMs, maxResponseBytes: netLimits.submitResponseBytesMax });
+        const bytes = await this.transport.request(peer, protocolIds(this.node.params.chain, this.node.params.genesisHash).submit, data, { timeoutMs: this.requestTimeoutMs, maxResponseBytes: netLimits.submitResponseBytesMax });
         results = decodeMessage('submitResponse', bytes).results;
       } catch {
         continue;

@@ -39,12 +39,12 @@ test('every example decodes to itself', () => {
   }
 });
 
-test('protocol ids carry the chain id, except genesis', () => {
-  assert.deepEqual(protocolIds('tally-dev'), {
-    headersTopic: '/tally/tally-dev/headers/1',
-    status: '/tally/tally-dev/status/1',
-    blocks: '/tally/tally-dev/blocks/1',
-    submit: '/tally/tally-dev/submit/1',
+test('protocol ids carry the chain id and genesis hash, except genesis', () => {
+  assert.deepEqual(protocolIds('tally-dev', '3fa2b1c0' + '0'.repeat(56)), {
+    headersTopic: '/tally/tally-dev-3fa2b1c0/headers/1',
+    status: '/tally/tally-dev-3fa2b1c0/status/1',
+    blocks: '/tally/tally-dev-3fa2b1c0/blocks/1',
+    submit: '/tally/tally-dev-3fa2b1c0/submit/1',
     genesis: '/tally/genesis/1',
   });
 });

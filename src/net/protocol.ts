@@ -7,6 +7,7 @@ import { array, decode, int, isPlainObject, object, optional, refuse, string, un
 import { fail } from '../core/errors.js';
 import { utf8 } from '../core/encoding.js';
 import { limits } from '../core/limits.js';
+import { networkName, protocolId } from './ids.js';
 import type { SubmitResult } from '../chain/app-module.js';
 import type { BlockHeader, SignedBlock } from '../chain/blocks.js';
 import type { Envelope } from '../chain/envelope.js';
@@ -29,18 +30,19 @@ export const netLimits = Object.freeze({
   genesisResponseBytesMax: 4 * 1024 * 1024,
 });
 
-/** Topic and protocol ids of one chain: peers of another chain never share a topic. */
-export function protocolIds(chain: string) {
+/** Topic and protocol ids of one chain (ids.ts): peers of another chain or genesis never share one. */
+export function protocolIds(chain: string, genesisHash: string) {
+  const network = networkName(chain, genesisHash);
   return {
-    headersTopic: `/tally/${chain}/headers/1`,
-    status: `/tally/${chain}/status/1`,
-    blocks: `/tally/${chain}/blocks/1`,
-    submit: `/tally/${chain}/submit/1`,
+    headersTopic: protocolId(network, 'headers'),
+    status: protocolId(network, 'status'),
+    blocks: protocolId(network, 'blocks'),
+    submit: protocolId(network, 'submit'),
     genesis: GENESIS_PROTOCOL,
   };
 }
 
-/** The one protocol without a chain id: a new replica asks it which chain a peer serves. */
+/** The one protocol without a network name: a new replica asks it which chain a peer serves. */
 export const GENESIS_PROTOCOL = '/tally/genesis/1';
 
 export interface StatusMessage {

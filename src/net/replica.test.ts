@@ -11,7 +11,7 @@ import path from 'node:path';
 import { accountIdFromPub, signerFromPrivateKey, type Signer } from '../core/keys.js';
 import { signHeader, type SignedBlock } from '../chain/blocks.js';
 import { signTx, type Envelope } from '../chain/envelope.js';
-import { defaultGenesis } from '../chain/genesis.js';
+import { defaultGenesis, genesisHash } from '../chain/genesis.js';
 import { initDataDir, loadNodeSigner, TallyNode } from '../chain/node.js';
 import { allModules, chainModules } from '../modules/index.js';
 import { readEvidence } from './evidence.js';
@@ -23,7 +23,7 @@ import { blocksFrom, statusOf, WriterNetwork } from './serve.js';
 const dirs: string[] = [];
 const open: Array<{ close(): Promise<void> }> = [];
 const genesis = defaultGenesis(chainModules, { chain: 'tally-dev', decimals: 6, dev: true });
-const ids = protocolIds('tally-dev');
+const ids = protocolIds('tally-dev', genesisHash(genesis));
 
 afterEach(async () => {
   for (const n of open.splice(0)) await n.close().catch(() => undefined);

@@ -60,7 +60,7 @@ export class Replica implements NetworkView {
 
   constructor(private readonly node: TallyNode, private readonly transport: Transport, private readonly options: ReplicaOptions) {
     if (!node.follower) throw new TallyError('not_replica', 'this data directory is a writer\'s; a replica starts from `tally init --follow` or `tally init --from-snapshot --replica`');
-    this.ids = protocolIds(node.params.chain);
+    this.ids = protocolIds(node.params.chain, node.params.genesisHash);
     this.log = options.log ?? (() => {});
     this.best = node.tip.height;
     this.serveStats = serveChain(node, transport);

@@ -35,7 +35,7 @@ export function blocksFrom(node: TallyNode, from: number, count: number): Blocks
 }
 
 export function serveChain(node: TallyNode, transport: Transport): ServeStats {
-  const ids = protocolIds(node.params.chain);
+  const ids = protocolIds(node.params.chain, node.params.genesisHash);
   const stats: ServeStats = { gossipOut: 0 };
   const small = { maxRequestBytes: netLimits.smallMessageBytesMax };
   transport.handle(ids.status, async () => encodeMessage(statusOf(node)), small);
