@@ -21,7 +21,7 @@ import { allModules, chainModules } from '../modules/index.js';
 import type { Synchronous } from '../store/sqlite.js';
 import { acceptRollback } from '../store/watermark.js';
 import { initFromSnapshot } from '../chain/snapshot-init.js';
-import { loadNodeConfig } from './config.js';
+import { loadNodeConfig, NETWORK_SECTION, type NetworkConfig } from './config.js';
 import { initReplicaFromPeer, multiaddrList, startNodeNetwork, type NodeNetwork } from './network.js';
 import { STATE_TREE_KEEP_VERSIONS_DEFAULT } from '../chain/state-tree/reads.js';
 import { defaultDataDir, parseHostPort } from './context.js';
@@ -323,6 +323,9 @@ async function runNode(opts: NodeCliOptions): Promise<void> {
     // listeners that serve their routes; they stop first on shutdown.
     // A replica runs no module services: they sign and submit as the writer's operator would.
     if (node.role === 'writer') Object.assign(services, await moduleServices.start({ configs: config.sections, flags: opts as unknown as Record<string, unknown>, log: serviceLog }));
+    const netConfig = (config.sections.get(NETWORK_SECTION) ?? {}) as NetworkConfig;
+    opts.follow ??= netConfig.follow;
+    opts.p2p ??= netConfig.p2p;
     if (opts.follow || (opts.p2p && opts.p2p.length > 0) || node.role === 'replica') {
       network = await startNodeNetwork(node, { listen: opts.p2p ?? ['/ip4/127.0.0.1/tcp/0'], ...(opts.follow ? { follow: opts.follow } : {}) });
       const n = network;
