@@ -193,7 +193,8 @@ test('two blocks signed at one height are caught: evidence stored, following sto
   assert.equal(health.ok, false);
   assert.match(health.components.network!.reason!, /equivocation at height 2/);
   assert.deepEqual(r.replica.status().equivocation?.hashes.sort(), [b2.hash, other.hash].sort());
-  // It follows no more.
+  // It follows no more, and takes no submits.
+  await assert.rejects(r.node.submit([register()]), { code: 'replica_halted' });
   await w.node.submit([register()]);
   await new Promise((res) => setTimeout(res, 300));
   assert.equal(r.node.tip.height, 3);

@@ -77,7 +77,11 @@ export class Replica implements NetworkView {
     this.transport.on('peer:connect', (p) => void this.askStatus(p));
     this.transport.on('peer:disconnect', (p) => { this.heads.delete(p); });
     this.transport.subscribe(this.ids.headersTopic, (m) => this.onHeader(m));
-    this.node.forward = (raws) => this.forwarder.submit(raws);
+    this.node.forward = (raws) => {
+      // A halted replica would wait for blocks it will never take: refuse at once.
+      if (this.halted) return Promise.reject(new TallyError('replica_halted', 'this replica holds equivocation evidence and follows no more; submit elsewhere', { status: 503 }));
+      return this.forwarder.submit(raws);
+    };
     this.node.network = this;
     this.node.on('block', () => this.forwarder.blockArrived());
     await this.dialAll();
