@@ -35,6 +35,14 @@ const SEEN_HEADERS_MAX = 1024;
 const RATE_WINDOW_MS = 10_000;
 const RATE_SAMPLES_MAX = 10_000;
 
+type Fetched = { resp: BlocksResponse } | { err: unknown };
+
+interface Prefetch {
+  peer: string;
+  from: number;
+  result: Promise<Fetched>;
+}
+
 interface PeerHead {
   height: number;
   hash: string;
@@ -226,31 +234,51 @@ export class Replica implements NetworkView {
       .sort((a, b) => b[1].height - a[1].height || (scores.get(b[0]) ?? 0) - (scores.get(a[0]) ?? 0)).map(([id]) => id);
   }
 
+  /**
+   * Fetch and import until no peer announces a head above our tip. While one batch is
+   * imported the next is already being fetched from the same peer: at most two requests
+   * in flight, and a prefetch that no longer starts at tip + 1 is dropped unread.
+   */
   private async catchUp(): Promise<void> {
+    let ahead: Prefetch | undefined;
     while (!this.halted && !this.stopped) {
       const tip = this.node.tip.height;
-      const peer = this.peerOrder().find((id) => this.heads.get(id)!.height > tip);
-      if (!peer) break;
-      const count = Math.min(netLimits.blocksPerRequestMax, this.heads.get(peer)!.height - tip);
-      let resp: BlocksResponse;
-      try {
-        resp = await this.fetch(peer, tip + 1, count);
-      } catch (err) {
-        const reason = faultOf(err);
-        if (reason) await this.punish(peer, reason, (err as Error).message);
+      let peer: string | undefined;
+      let got: Fetched;
+      if (ahead && ahead.from === tip + 1 && this.heads.has(ahead.peer)) {
+        peer = ahead.peer;
+        got = await ahead.result;
+      } else {
+        peer = this.peerOrder().find((id) => this.heads.get(id)!.height > tip);
+        if (!peer) break;
+        got = await this.settled(peer, tip + 1);
+      }
+      ahead = undefined;
+      if (this.stopped) break;
+      if ('err' in got) {
+        const reason = faultOf(got.err);
+        if (reason) await this.punish(peer, reason, (got.err as Error).message);
         else this.heads.delete(peer); // it could not answer now (its error, a lost connection): ask its status again later
         continue;
       }
-      if (this.stopped) break;
-      if (resp.blocks.length === 0) {
+      const blocks = got.resp.blocks;
+      if (blocks.length === 0) {
         this.heads.set(peer, { height: tip, hash: this.node.tip.hash });
         continue;
       }
-      for (const wire of resp.blocks) {
+      const next = tip + 1 + blocks.length;
+      if (this.heads.get(peer)!.height >= next) ahead = { peer, from: next, result: this.settled(peer, next) };
+      for (const wire of blocks) {
         if (this.stopped || !(await this.importOne(peer, wire.block, wire.txs))) break;
       }
     }
     if (this.node.tip.height >= this.best) this.behindSince = undefined;
+  }
+
+  /** A fetch of the blocks from `from` that never rejects (a prefetch may be dropped unread). */
+  private settled(peer: string, from: number): Promise<Fetched> {
+    const count = Math.min(netLimits.blocksPerRequestMax, Math.max(1, (this.heads.get(peer)?.height ?? from) - from + 1));
+    return this.fetch(peer, from, count).then((resp) => ({ resp }), (err: unknown) => ({ err }));
   }
 
   private async importOne(peer: string, block: SignedBlock, txs: unknown[]): Promise<boolean> {
