@@ -12,7 +12,7 @@ export function registerNetworkMetrics(node: TallyNode, registers: client.Regist
   const counter = (name: string, help: string, value: (s: NetworkStatus) => number) =>
     new client.Counter({ name, help, registers, collect() { this.reset(); const s = read(); if (s) this.inc(value(s)); } });
   gauge('tally_replica_lag_blocks', 'blocks between this replica\'s tip and the best head a peer announced', (s) => s.lagBlocks);
-  gauge('tally_replica_lag_seconds', 'how long this replica has been behind the best known head (0 when caught up)', (s) => s.lagMs / 1000);
+  gauge('tally_replica_lag_seconds', 'how long the block after this replica\'s tip has been known to exist (0 when caught up)', (s) => s.lagMs / 1000);
   gauge('tally_replica_best_height', 'the best head any peer announced', (s) => s.bestHeight);
   gauge('tally_replica_blocks_verified_per_second', 'blocks verified and applied per second, over the last 10 s', (s) => s.blocksVerifiedPerSec);
   gauge('tally_replica_equivocation', '1 once this replica holds equivocation evidence (it has stopped following)', (s) => (s.equivocation ? 1 : 0));

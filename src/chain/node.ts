@@ -60,7 +60,7 @@ export interface NetworkStatus {
   /** highest head any peer announced (a signed header or a status) */
   bestHeight: number;
   lagBlocks: number;
-  /** how long the replica has been behind the best known head (0 when caught up) */
+  /** how long the block after the tip has been known to exist (0 when caught up) */
   lagMs: number;
   blocksVerified: number;
   txsVerified: number;

@@ -58,7 +58,8 @@ export class Replica implements NetworkView {
   private readonly forwarder: Forwarder;
   private readonly log: NetLog;
   private best = 0;
-  private behindSince: number | undefined;
+  /** when each raise of the best head was learned, oldest first (heights increase): the lag's clock */
+  private announced: Array<{ height: number; atMs: number }> = [];
   private gossipIn = 0;
   private loop: Promise<void> | undefined;
   private again = false;
@@ -202,11 +203,19 @@ export class Replica implements NetworkView {
   }
 
   private raiseBest(height: number): void {
-    if (height > this.best) this.best = height;
-    if (this.best > this.node.tip.height) {
-      this.behindSince ??= Date.now();
-      this.wake();
+    if (height > this.best) {
+      this.best = height;
+      if (this.announced.length >= SEEN_HEADERS_MAX) this.announced.shift();
+      this.announced.push({ height, atMs: Date.now() });
     }
+    if (this.best > this.node.tip.height) this.wake();
+  }
+
+  /** How long the block after our tip has been known to exist (0 when caught up). */
+  private lagMs(now: number): number {
+    const tip = this.node.tip.height;
+    while (this.announced.length > 0 && this.announced[0]!.height <= tip) this.announced.shift();
+    return this.announced.length > 0 ? now - this.announced[0]!.atMs : 0;
   }
 
   private wake(): void {
@@ -272,7 +281,6 @@ export class Replica implements NetworkView {
         if (this.stopped || !(await this.importOne(peer, wire.block, wire.txs))) break;
       }
     }
-    if (this.node.tip.height >= this.best) this.behindSince = undefined;
   }
 
   /** A fetch of the blocks from `from` that never rejects (a prefetch may be dropped unread). */
@@ -331,7 +339,7 @@ export class Replica implements NetworkView {
       height: tip,
       bestHeight: Math.max(this.best, tip),
       lagBlocks: Math.max(0, this.best - tip),
-      lagMs: this.behindSince !== undefined && this.best > tip ? now - this.behindSince : 0,
+      lagMs: this.lagMs(now),
       blocksVerified: this.node.follower!.counts.blocks,
       txsVerified: this.node.follower!.counts.txs,
       blocksVerifiedPerSec: recent / (RATE_WINDOW_MS / 1000),
