@@ -199,3 +199,13 @@ test('two blocks signed at one height are caught: evidence stored, following sto
   await new Promise((res) => setTimeout(res, 300));
   assert.equal(r.node.tip.height, 3);
 });
+
+test('a replica directory is refused when block 0 is not signed by the chain key it trusts', async () => {
+  const net = new MemoryNetwork();
+  const w = await writerWith(net, 0);
+  const dir = path.join(tempDir(), 'r');
+  const block0 = w.node.block(0)!;
+  assert.throws(() => initDataDir(dir, genesis, allModules, { chainKey: account().signer.pub, block0 }), { code: 'genesis_mismatch' });
+  assert.throws(() => initDataDir(dir, genesis, allModules, { chainKey: w.node.chainKey, block0: { ...block0, sig: account().signer.sign(new Uint8Array([0])) } }), { code: 'bad_signature' });
+  assert.equal(fs.existsSync(dir), false, 'nothing was created');
+});
