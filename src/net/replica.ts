@@ -351,13 +351,16 @@ export class Replica implements NetworkView {
   }
 }
 
-/** A request's failure that is the peer's fault, as a drop reason (undefined: nobody's fault we can tell). */
+/**
+ * A request's failure that is the peer's fault, as a drop reason (undefined: nobody's fault
+ * we can tell). A timeout is not: a writer busy committing large blocks answers late, and
+ * dropping it would deny the only writer for minutes; the transport scores it down instead.
+ */
 function faultOf(err: unknown): DropReason | undefined {
   if (!(err instanceof TallyError)) return undefined;
   switch (err.code) {
     case 'oversized': case 'net_oversized': return 'oversized';
     case 'bad_message': case 'net_garbage': return 'garbage';
-    case 'net_timeout': case 'timeout': return 'timeout';
     default: return undefined;
   }
 }
