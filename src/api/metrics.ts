@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import client from 'prom-client';
 import type { TallyNode } from '../chain/node.js';
 import type { BlockCommitted } from '../chain/blocks.js';
+import { registerNetworkMetrics } from './metrics-network.js';
 
 export interface NodeMetrics {
   registry: client.Registry;
@@ -107,5 +108,6 @@ function createMetrics(node: TallyNode): NodeMetrics {
       for (const [component, c] of Object.entries(node.health.report().components)) this.set({ component }, c.ok ? 1 : 0);
     },
   });
+  registerNetworkMetrics(node, registers);
   return { registry, observeHttp: httpHistogram(registry) };
 }

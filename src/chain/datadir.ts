@@ -10,8 +10,8 @@ import { signerFromPrivateKey, type Signer } from '../core/keys.js';
 import { checkSecretFileMode, createDatabaseKey, writeSecretFile } from '../store/keyfile.js';
 import { SqliteStore } from '../store/sqlite.js';
 import type { TallyModule } from './app-module.js';
-import { signHeader } from './blocks.js';
-import { validateGenesis, type Genesis } from './genesis.js';
+import { blockHash, signHeader, verifyHeaderSignature, type SignedBlock } from './blocks.js';
+import { genesisHash, validateGenesis, type Genesis } from './genesis.js';
 import { chainParams, genesisBlockParts } from './genesis-block.js';
 import { Kernel } from './kernel.js';
 import { treeRows } from './state-tree/stored.js';
@@ -48,9 +48,24 @@ export function kernelFor(genesis: Genesis, modules: readonly TallyModule[]): Ke
   return new Kernel(modules.map((m) => m.chain), chainParams(genesis));
 }
 
-/** Create a data directory: genesis.json, db.key and node.key (0600), the database and block 0. */
-export function initDataDir(dataDir: string, genesisRaw: unknown, modules: TallyModule[]): { genesis: Genesis; nodePub: string } {
+/** A replica's start: the writer's block 0 and the chain key the replica trusts. */
+export interface ReplicaOf {
+  chainKey: string;
+  block0: SignedBlock;
+}
+
+/** The meta key that makes a data directory a replica's (node.ts reads it). */
+export const REPLICA_META = 'replica/chainKey';
+
+/**
+ * Create a data directory: genesis.json, db.key and node.key (0600), the database and block
+ * 0. A replica's directory (`replica` given) stores the writer's block 0 after checking it
+ * is the genesis file's block 0 signed by the trusted chain key; its own node.key only
+ * signs its socket replies, never a block.
+ */
+export function initDataDir(dataDir: string, genesisRaw: unknown, modules: TallyModule[], replica?: ReplicaOf): { genesis: Genesis; nodePub: string } {
   const genesis = validateGenesis(genesisRaw, modules.map((m) => m.chain));
+  if (replica) checkBlock0(genesis, modules, replica);
   const p = dataPaths(dataDir);
   if (fs.existsSync(p.db)) fail('already_initialized', `${dataDir} already holds a node`, { status: 409 });
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -64,10 +79,11 @@ export function initDataDir(dataDir: string, genesisRaw: unknown, modules: Tally
   const store = SqliteStore.open({ dbPath: p.db, keyPath: p.dbKey, create: true });
   try {
     for (const m of modules) if (m.app.migrations) store.migrate(m.name, m.app.migrations);
-    const parts = genesisBlockParts(genesis, kernelFor(genesis, modules), signer.pub);
-    const block = signHeader(parts.header, signer);
+    const parts = genesisBlockParts(genesis, kernelFor(genesis, modules), replica ? replica.chainKey : signer.pub);
+    const block = replica ? replica.block0 : signHeader(parts.header, signer);
     store.transaction(() => {
       store.setMeta('genesis', canonicalJson(genesis));
+      if (replica) store.setMeta(REPLICA_META, replica.chainKey);
       store.commitBlock({ block: { height: 0, hash: block.hash, header: JSON.stringify(block.header), sig: block.sig }, txs: [], writes: parts.writes, tree: treeRows(parts.tree!) });
       store.setMeta('tree/first', '0');
     });
@@ -75,4 +91,14 @@ export function initDataDir(dataDir: string, genesisRaw: unknown, modules: Tally
     store.close();
   }
   return { genesis, nodePub: signer.pub };
+}
+
+function checkBlock0(genesis: Genesis, modules: TallyModule[], replica: ReplicaOf): void {
+  const b = replica.block0;
+  // A chain made before header v3 has a version 2 block 0; replicas follow version 2 and 3.
+  const version = b.header.version === 2 ? 2 : 3;
+  const expected = genesisBlockParts(genesis, kernelFor(genesis, modules), replica.chainKey, version).header;
+  if (canonicalJson(expected) !== canonicalJson(b.header)) fail('genesis_mismatch', 'block 0 of the peer is not the block 0 of this genesis under the trusted chain key');
+  if (b.header.prevHash !== genesisHash(genesis)) fail('genesis_mismatch', 'block 0 does not link to the genesis hash');
+  if (blockHash(b.header) !== b.hash || !verifyHeaderSignature(b.header, b.sig)) fail('bad_signature', 'block 0 is not signed by the trusted chain key');
 }

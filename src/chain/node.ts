@@ -10,14 +10,15 @@ import { SqliteStore, txSeq, type Synchronous } from '../store/sqlite.js';
 import { Admission } from './admission.js';
 import type { BlockIndexer, IndexedBlock, IndexedTx, NodeHandle, SubmitResult, TallyModule } from './app-module.js';
 import type { BlockHeader } from './blocks.js';
-import { acquireNodeLock, dataPaths, kernelFor, loadNodeSigner } from './datadir.js';
+import { acquireNodeLock, dataPaths, kernelFor, loadNodeSigner, REPLICA_META } from './datadir.js';
 import { BlockHooks, NodeHealth } from './health.js';
 import { SignedWatermark } from '../store/watermark.js';
 import { validateGenesis, type Genesis } from './genesis.js';
 import { accountKeys, scopedReader, type Kernel } from './kernel.js';
 import { Mempool } from './mempool.js';
 import type { ChainParams, Query, QueryContext } from './module.js';
-import { Proposer, type BlockCommitted } from './proposer.js';
+import { Proposer, type BlockCommitted, type Tip } from './proposer.js';
+import { Follower } from './follower.js';
 import { QueryAuthReplays, verifyQueryAuth } from './query-auth.js';
 import { ChainReads, txView } from './reads.js';
 import { storeSource, verifyChain, type VerifyReport } from './replay.js';
@@ -45,6 +46,36 @@ export interface NodeOptions {
   stateTreeKeepVersions?: number;
 }
 
+
+/** What the network layer (src/net) tells the node about itself: for info, status, metrics and /health. */
+export interface NetworkView {
+  status(): NetworkStatus;
+}
+
+export interface NetworkStatus {
+  role: 'writer' | 'replica';
+  /** replica: connecting, syncing (behind the best known head), following, or halted (equivocation) */
+  state: 'serving' | 'connecting' | 'syncing' | 'following' | 'halted';
+  peers: Array<{ id: string; addrs: string[]; height: number | null; score: number; direction: string }>;
+  height: number;
+  /** highest head any peer announced (a signed header or a status) */
+  bestHeight: number;
+  lagBlocks: number;
+  /** how long the block after the tip has been known to exist (0 when caught up) */
+  lagMs: number;
+  blocksVerified: number;
+  txsVerified: number;
+  /** over the last 10 s */
+  blocksVerifiedPerSec: number;
+  gossipIn: number;
+  gossipOut: number;
+  rejectedPeers: Record<string, number>;
+  equivocation: { height: number; hashes: string[]; file: string } | null;
+}
+
+/** A replica hands submitted transactions to the writer (set by the network layer). */
+export type SubmitForwarder = (raws: unknown[]) => Promise<SubmitResult[]>;
+
 export interface NodeStats {
   txsAccepted: number;
   txsRefused: Map<string, number>;
@@ -71,7 +102,16 @@ export class TallyNode extends EventEmitter implements NodeHandle {
   /** State proofs at the kept heights (the state tree). */
   readonly stateTree: StateTreeReads;
   private readonly pool: VerifierPool;
-  private readonly proposer: Proposer;
+  /** the writer's block maker; absent on a replica */
+  private readonly proposer: Proposer | undefined;
+  /** a replica's block importer; absent on the writer */
+  readonly follower: Follower | undefined;
+  /** the key that signs this chain's blocks: ours on the writer, the followed one on a replica */
+  readonly chainKey: string;
+  /** set by the network layer when it runs */
+  network: NetworkView | undefined;
+  /** a replica's way to the writer, set by the network layer */
+  forward: SubmitForwarder | undefined;
   private readonly admission: Admission;
   private readonly queries = new Map<string, { query: Query; ctx: QueryContext }>();
   private readonly counts = { blocks: 0, txsCommitted: 0, lastCommitMs: 0 };
@@ -117,20 +157,22 @@ export class TallyNode extends EventEmitter implements NodeHandle {
     this.indexers = options.modules.filter((m) => m.app.indexer).map((m) => ({ name: m.name, indexer: m.app.indexer!(store) }));
     this.catchUpIndexes(tipHeader.height);
 
+    const tip: Tip = {
+      height: tipHeader.height, hash: tipRow.hash, time: tipHeader.time, stateRoot: tipHeader.stateRoot,
+      block: { hash: tipRow.hash, header: tipHeader, sig: tipRow.sig },
+    };
+    const indexBlock = this.indexers.length ? { indexBlock: (block: IndexedBlock, txs: IndexedTx[]) => this.indexBlock(block, txs) } : {};
+    const replicaOf = store.getMeta(REPLICA_META);
+    this.chainKey = replicaOf ?? signer.pub;
+    this.follower = replicaOf === undefined ? undefined
+      : new Follower(store, this.cache, this.tree, this.kernel, this.pool, tip, { chainKey: replicaOf, hooks: this.blockHooks, ...indexBlock }, (event) => this.blockCommitted(event));
     const blockTxCountMax = options.blockTxCountMax ?? limits.blockTxCountMax;
     if (!Number.isSafeInteger(blockTxCountMax) || blockTxCountMax < 1 || blockTxCountMax > limits.blockTxCountMax) {
       fail('bad_option', `blockTxCountMax must be an integer from 1 to ${limits.blockTxCountMax}`);
     }
-    this.proposer = new Proposer(
-      store, this.cache, this.tree, this.mempool, this.kernel, signer,
-      { height: tipHeader.height, hash: tipRow.hash, time: tipHeader.time, stateRoot: tipHeader.stateRoot, block: { hash: tipRow.hash, header: tipHeader, sig: tipRow.sig } },
-      {
-        blockTxCountMax,
-        blockDelayMsMax: options.blockDelayMsMax ?? 2,
-        clock,
-        hooks: this.blockHooks,
-        ...(this.indexers.length ? { indexBlock: (block: IndexedBlock, txs: IndexedTx[]) => this.indexBlock(block, txs) } : {}),
-      },
+    this.proposer = this.follower ? undefined : new Proposer(
+      store, this.cache, this.tree, this.mempool, this.kernel, signer, tip,
+      { blockTxCountMax, blockDelayMsMax: options.blockDelayMsMax ?? 2, clock, hooks: this.blockHooks, ...indexBlock },
       (event) => this.blockCommitted(event),
       (err) => this.emit('halt', err),
     );
@@ -142,7 +184,7 @@ export class TallyNode extends EventEmitter implements NodeHandle {
       clock,
       closed: () => this.closedReason(),
       committedReceipt: (id) => this.reads.tx(id)?.receipt,
-      queued: () => this.proposer.poke(),
+      queued: () => this.proposer?.poke(),
     });
     const chainReader = {
       store,
@@ -192,13 +234,17 @@ export class TallyNode extends EventEmitter implements NodeHandle {
     }
   }
 
-  get tip() {
-    return this.proposer.tip;
+  get tip(): Tip {
+    return this.proposer ? this.proposer.tip : this.follower!.tip;
+  }
+
+  get role(): 'writer' | 'replica' {
+    return this.follower ? 'replica' : 'writer';
   }
 
   /** Why the proposer stopped, if it did (a programmer or storage error). */
   get halted(): Error | undefined {
-    return this.proposer.halted;
+    return this.proposer?.halted;
   }
 
   get stats(): NodeStats {
@@ -206,7 +252,7 @@ export class TallyNode extends EventEmitter implements NodeHandle {
   }
 
   private closedReason(): TallyError | undefined {
-    if (this.proposer.halted) return new TallyError('node_halted', 'the node stopped making blocks after an internal error', { status: 503, hint: 'the operator must look at the node\'s log' });
+    if (this.proposer?.halted) return new TallyError('node_halted', 'the node stopped making blocks after an internal error', { status: 503, hint: 'the operator must look at the node\'s log' });
     if (this.stopping) return new TallyError('node_stopping', 'the node is shutting down; retry against it after restart', { status: 503 });
     return undefined;
   }
@@ -254,7 +300,7 @@ export class TallyNode extends EventEmitter implements NodeHandle {
       const snap = SqliteStore.open({ dbPath: this.paths.db, keyPath: this.paths.dbKey, readonly: true });
       try {
         snap.db.exec('BEGIN');
-        return await verifyChain(storeSource(snap, this.genesis), this.modules.map((m) => m.chain), this.pool, () => {}, { genesis: this.genesis, nodeKey: this.signer.pub });
+        return await verifyChain(storeSource(snap, this.genesis), this.modules.map((m) => m.chain), this.pool, () => {}, { genesis: this.genesis, nodeKey: this.chainKey });
       } finally {
         if (snap.db.inTransaction) snap.db.exec('COMMIT');
         snap.close();
@@ -275,7 +321,11 @@ export class TallyNode extends EventEmitter implements NodeHandle {
 
   /** Check, verify and queue transactions; each result is a receipt (after commit) or an error. */
   submit(raws: unknown[]): Promise<SubmitResult[]> {
-    return this.admission.submit(raws);
+    if (!this.follower) return this.admission.submit(raws);
+    const closed = this.closedReason();
+    if (closed) return Promise.reject(closed);
+    if (!this.forward) return Promise.reject(new TallyError('no_writer', 'this replica is not connected to the writer; retry later', { status: 503 }));
+    return this.forward(raws);
   }
 
   /** Key and next nonce of an account id; an id the chain has not seen has nonce 0. */
@@ -327,25 +377,28 @@ export class TallyNode extends EventEmitter implements NodeHandle {
       chain: this.params.chain,
       decimals: this.params.decimals,
       genesisHash: this.params.genesisHash,
-      nodeKey: this.signer.pub,
+      nodeKey: this.chainKey,
+      role: this.role,
+      ...(this.follower ? { replicaKey: this.signer.pub } : {}),
       height: tip.height,
       tipHash: tip.hash,
       mempool: this.mempool.size,
       modules: this.modules.map((m) => m.name),
       txTypes: this.txTypeNames(),
       queries: [...this.queries.keys()],
+      ...(this.network ? { network: this.network.status() } : {}),
     };
   }
 
   /** Stop admitting, and commit (and acknowledge) everything already admitted. */
   drain(): void {
     this.stopping = true;
-    this.proposer.flush();
+    this.proposer?.flush();
   }
 
   async close(): Promise<void> {
     this.drain();
-    this.proposer.stop();
+    this.proposer?.stop();
     await this.pool.close();
     this.store.close();
     this.blockHooks.watermark?.close();

@@ -5,13 +5,14 @@
 // checks out too and the state tree built from it has the same root. The node continues
 // from there: blocks below the height are absent, and so is their history. The state at the
 // height is kept apart too (snapshot-base.ts), so `tally chain verify` can start from it.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { canonicalJson } from '../core/canonical.js';
 import { fail } from '../core/errors.js';
 import { checkSecretFileMode, createDatabaseKey, writeSecretFile } from '../store/keyfile.js';
 import { SqliteStore } from '../store/sqlite.js';
 import type { TallyModule } from './app-module.js';
-import { dataPaths, loadNodeSigner } from './datadir.js';
+import { dataPaths, loadNodeSigner, REPLICA_META } from './datadir.js';
 import { assertCanonicalValue, verifySnapshotFile, type Progress, type SnapshotHead } from './snapshot.js';
 import { SNAPSHOT_BASE_SCOPE, snapshotBaseMigrations, writeSnapshotBase } from './snapshot-base.js';
 import { buildStoredTree } from './state-tree/stored.js';
@@ -22,11 +23,18 @@ export interface SnapshotInit {
   nodePub: string;
 }
 
-export function initFromSnapshot(dataDir: string, file: string, nodeKeyFile: string, trustedKey: string | undefined, modules: TallyModule[], progress: Progress = () => {}): SnapshotInit {
+/**
+ * nodeKeyFile: the writer's key, which continues the chain. Undefined: a replica's
+ * directory, which follows the chain signed by `trustedKey` and gets a key of its own
+ * (for its socket replies only).
+ */
+export function initFromSnapshot(dataDir: string, file: string, nodeKeyFile: string | undefined, trustedKey: string | undefined, modules: TallyModule[], progress: Progress = () => {}): SnapshotInit {
   const p = dataPaths(dataDir);
   if (fs.existsSync(p.db)) fail('already_initialized', `${dataDir} already holds a node`, { status: 409 });
-  checkSecretFileMode(nodeKeyFile, 'node key file');
-  const signer = loadNodeSigner(nodeKeyFile);
+  const replica = nodeKeyFile === undefined;
+  if (replica && trustedKey === undefined) fail('bad_args', 'a replica from a snapshot needs the chain key it trusts (--node-key)');
+  if (!replica) checkSecretFileMode(nodeKeyFile, 'node key file');
+  const signer = replica ? { pub: trustedKey! } : loadNodeSigner(nodeKeyFile);
   if (trustedKey !== undefined && trustedKey !== signer.pub) {
     fail('bad_args', `--node-key-file holds the key ${signer.pub}, not --node-key ${trustedKey}`, { hint: 'the node continues the chain: it must sign with the key that signed the snapshot' });
   }
@@ -46,7 +54,12 @@ export function initFromSnapshot(dataDir: string, file: string, nodeKeyFile: str
       createDatabaseKey(p.dbKey);
       made.push(p.dbKey);
     }
-    if (!fs.existsSync(p.nodeKey)) {
+    if (replica) {
+      if (!fs.existsSync(p.nodeKey)) {
+        writeSecretFile(p.nodeKey, crypto.generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }) as string);
+        made.push(p.nodeKey);
+      }
+    } else if (!fs.existsSync(p.nodeKey)) {
       writeSecretFile(p.nodeKey, fs.readFileSync(nodeKeyFile));
       made.push(p.nodeKey);
     } else if (loadNodeSigner(p.nodeKey).pub !== signer.pub) {
@@ -67,6 +80,7 @@ export function initFromSnapshot(dataDir: string, file: string, nodeKeyFile: str
       });
       if (again.root !== first.root) fail('snapshot_invalid', 'the snapshot changed while it was read');
       s.setMeta('genesis', canonicalJson(head.genesis));
+      if (replica) s.setMeta(REPLICA_META, signer.pub);
       const g = head.genesisBlock;
       s.commitBlock({ block: { height: 0, hash: g.hash, header: JSON.stringify(g.header), sig: g.sig }, txs: [], writes: new Map() });
       s.commitBlock({ block: { height: h.height, hash: head.block.hash, header: JSON.stringify(h), sig: head.block.sig }, txs: [], writes: new Map(entries) });

@@ -14,7 +14,7 @@ import { addClientOptions, defaultDataDir, nodeTarget, withClient, type ClientOp
 import { output, table } from './output.js';
 import { blockHash, verifyHeaderSignature, type SignedBlock } from '../chain/blocks.js';
 import { verifyTxProof } from '../chain/proof.js';
-import type { ProofView, TallyNode, TxView } from '../chain/node.js';
+import type { NetworkStatus, ProofView, TallyNode, TxView } from '../chain/node.js';
 import { intFlag } from '../core/decode.js';
 import fs from 'node:fs';
 import { exportGenesis } from '../chain/genesis-export.js';
@@ -27,6 +27,7 @@ export function registerChainCommands(program: Command): void {
     .description('what a node runs: chain id, height, tip, node key, mempool, modules'))
     .action(async (opts: ClientOptions) => {
       const info = await withClient(opts, (client) => client.call('node.info')) as ReturnType<TallyNode['info']>;
+      const n = info.network;
       output(opts, info, () => table([
         ['node', nodeTarget(opts)],
         ['chain', info.chain],
@@ -38,6 +39,8 @@ export function registerChainCommands(program: Command): void {
         ['mempool', info.mempool],
         ['modules', info.modules.join(', ')],
         ['tx types', info.txTypes.join(', ')],
+        ['role', info.role],
+        ...(n ? networkRows(n) : [['network', 'off (no --p2p or --follow)'] as [string, unknown]]),
       ]));
     });
 
@@ -198,4 +201,16 @@ function humanReport(r: VerifyReport): string {
   const lines = r.issues.slice(0, 20).map((i) => `  height ${i.height}: ${i.kind}: ${i.message}`);
   if (r.issues.length > 20) lines.push(`  ... and ${r.issues.length - 20} more (--json lists up to 100)`);
   return `${head}\nFAILED: the chain diverges at height ${r.firstDivergence}\n${lines.join('\n')}`;
+}
+
+/** What `tally status` shows of the network: sync state, lag, peers, refusals, equivocation. */
+function networkRows(n: NetworkStatus): Array<[string, unknown]> {
+  const rejected = Object.entries(n.rejectedPeers).map(([k, v]) => `${k} ${v}`).join(', ');
+  return [
+    ['sync', n.state + (n.role === 'replica' ? ` (best known head ${n.bestHeight}, ${n.lagBlocks} blocks / ${(n.lagMs / 1000).toFixed(1)} s behind)` : '')],
+    ['peers', n.peers.length === 0 ? 'none' : n.peers.map((p) => `${p.id.slice(0, 16)}... ${p.direction}${p.height !== null ? ` at ${p.height}` : ''}`).join('\n' + ' '.repeat(10))],
+    ...(n.role === 'replica' ? [['verified', `${n.blocksVerified} blocks, ${n.txsVerified} txs (${n.blocksVerifiedPerSec.toFixed(1)} blocks/s)`] as [string, unknown]] : []),
+    ...(rejected ? [['dropped', rejected] as [string, unknown]] : []),
+    ...(n.equivocation ? [['EQUIVOCATION', `at height ${n.equivocation.height}: ${n.equivocation.hashes.join(' and ')} (evidence in ${n.equivocation.file}); not following`] as [string, unknown]] : []),
+  ];
 }

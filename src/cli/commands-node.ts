@@ -21,7 +21,8 @@ import { allModules, chainModules } from '../modules/index.js';
 import type { Synchronous } from '../store/sqlite.js';
 import { acceptRollback } from '../store/watermark.js';
 import { initFromSnapshot } from '../chain/snapshot-init.js';
-import { loadNodeConfig } from './config.js';
+import { loadNodeConfig, NETWORK_SECTION, type NetworkConfig } from './config.js';
+import { initReplicaFromPeer, multiaddrList, startNodeNetwork, type NodeNetwork } from './network.js';
 import { STATE_TREE_KEEP_VERSIONS_DEFAULT } from '../chain/state-tree/reads.js';
 import { defaultDataDir, parseHostPort } from './context.js';
 import { createKey, defaultHome, keyInfo, listKeys, readPassphraseFile } from './keystore.js';
@@ -51,17 +52,30 @@ const listenFlag = (name: string) => (text: string): string => {
   return text;
 };
 
-function initFromSnapshotCommand(opts: InitOptions & { fromSnapshot: string; nodeKeyFile?: string; nodeKey?: string }): void {
-  if (!opts.nodeKeyFile) fail('bad_args', '--from-snapshot needs --node-key-file FILE: the node key that signed the snapshot signs the blocks after it', { hint: 'copy node.key (mode 0600) from the data directory the snapshot came from' });
+function initFromSnapshotCommand(opts: InitOptions & { fromSnapshot: string; nodeKeyFile?: string; nodeKey?: string; replica?: boolean }): void {
+  if (opts.replica && opts.nodeKeyFile) fail('bad_args', '--replica follows the chain key (--node-key); it takes no --node-key-file');
+  if (opts.replica && !(opts.nodeKey ?? process.env.TALLY_NODE_KEY)) fail('bad_args', '--replica needs --node-key KEY: the chain key the replica trusts');
+  if (!opts.nodeKeyFile && !opts.replica) fail('bad_args', '--from-snapshot needs --node-key-file FILE: the node key that signed the snapshot signs the blocks after it', { hint: 'copy node.key (mode 0600) from the data directory the snapshot came from' });
   if (opts.genesis !== undefined) fail('bad_args', '--from-snapshot takes the genesis from the snapshot: leave out --genesis');
   const dataDir = opts.data ?? defaultDataDir();
   const bar = !opts.json && process.stderr.isTTY ? (done: number, total: number) => process.stderr.write(`\rchecked ${done}/${total} entries${done === total ? '\n' : ''}`) : undefined;
-  const r = initFromSnapshot(dataDir, opts.fromSnapshot, opts.nodeKeyFile, opts.nodeKey ?? process.env.TALLY_NODE_KEY, allModules, bar);
+  const r = initFromSnapshot(dataDir, opts.fromSnapshot, opts.replica ? undefined : opts.nodeKeyFile, opts.nodeKey ?? process.env.TALLY_NODE_KEY, allModules, bar);
   const h = r.head.block.header;
   output(opts, { dataDir, chain: h.chain, height: h.height, entries: r.head.entries, stateRoot: r.root, nodePub: r.nodePub }, () =>
     `initialized chain "${h.chain}" in ${dataDir} at height ${h.height} from ${opts.fromSnapshot} (${r.head.entries} state entries; their root is the signed stateRoot)\n` +
     table([['node key', r.nodePub], ['stateRoot', r.root], ['block', r.head.block.hash]]) +
-    `\nblocks 1 to ${h.height - 1} and the transactions below ${h.height + 1} are not in this directory; start it with: tally node --data ${dataDir}`);
+    `\nblocks 1 to ${h.height - 1} and the transactions below ${h.height + 1} are not in this directory; start it with: tally node --data ${dataDir}` + (opts.replica ? ' --follow ADDR' : ''));
+}
+
+async function initReplicaCommand(opts: InitOptions & { follow: string[]; nodeKey?: string }): Promise<void> {
+  const chainKey = opts.nodeKey ?? process.env.TALLY_NODE_KEY;
+  if (!chainKey) fail('bad_args', '--follow needs --node-key KEY (or $TALLY_NODE_KEY): the chain key the replica trusts', { hint: 'the writer\'s `tally status` shows its node key' });
+  if (opts.genesis !== undefined) fail('bad_args', '--follow takes the genesis from the peer (checked against block 0 and --node-key): leave out --genesis');
+  const dataDir = opts.data ?? defaultDataDir();
+  const r = await initReplicaFromPeer(dataDir, opts.follow, chainKey, allModules);
+  output(opts, { dataDir, chain: r.chain, genesisHash: r.genesisHash, chainKey, peer: r.peer, role: 'replica' }, () =>
+    `initialized a replica of chain "${r.chain}" in ${dataDir} (block 0 from ${r.peer}, signed by ${chainKey})\n` +
+    `start it with: tally node --data ${dataDir} --follow ${opts.follow.join(',')}`);
 }
 
 interface InitOptions {
@@ -134,9 +148,12 @@ export function registerNodeCommands(program: Command): void {
     .option('--from-snapshot <file>', 'start at a snapshot\'s height (`tally state export`), checked first: signatures, genesis, every entry against the signed stateRoot; needs --node-key-file')
     .option('--node-key-file <file>', 'with --from-snapshot: the node key (PEM, mode 0600) that signed the snapshot and signs the blocks after it (copied into the data directory)')
     .option('--node-key <key>', 'with --from-snapshot: the node key you trust (default: $TALLY_NODE_KEY, else the key in --node-key-file)')
+    .option('--follow <multiaddrs>', 'make a replica: ask one of these peers (comma-separated multiaddrs) for the genesis and block 0; needs --node-key, the chain key you trust', multiaddrList)
+    .option('--replica', 'with --from-snapshot: a replica\'s directory (it follows the chain key --node-key; no --node-key-file)')
     .option('--json', 'print JSON for scripts')
-    .action((opts: InitOptions & { home?: string; admin?: string; fromSnapshot?: string; nodeKeyFile?: string; nodeKey?: string }) => {
+    .action(async (opts: InitOptions & { home?: string; admin?: string; fromSnapshot?: string; nodeKeyFile?: string; nodeKey?: string; follow?: string[]; replica?: boolean }) => {
       if (opts.fromSnapshot !== undefined) return initFromSnapshotCommand(opts as InitOptions & { fromSnapshot: string; nodeKeyFile?: string; nodeKey?: string });
+      if (opts.follow !== undefined) return initReplicaCommand(opts as InitOptions & { follow: string[]; nodeKey?: string });
       const adminKey = typeof opts.admin === 'string' ? keyInfo(opts.home ?? defaultHome(), opts.admin) : undefined;
       const r = initNode({ ...opts, ...(adminKey ? { admin: { name: adminKey.name, pub: adminKey.pub } } : { admin: undefined }) }, false);
       output(opts, r, () => `initialized chain "${r.chain}" in ${r.dataDir}\n` + table([['node key', r.nodePub], ['genesis', r.genesis], ['database', r.db], ['db key', r.dbKey]]) +
@@ -166,6 +183,8 @@ export function registerNodeCommands(program: Command): void {
     .option('--block-delay-ms <n>', `longest wait before a block is made when load is light (0 to ${BLOCK_DELAY_MS_MAX})`, intFlag('--block-delay-ms', 0, BLOCK_DELAY_MS_MAX), 2)
     .option('--state-versions <n>', `heights behind the tip whose state tree stays stored, for state proofs (0 to 1000000; older versions are pruned)`, intFlag('--state-versions', 0, 1_000_000), STATE_TREE_KEEP_VERSIONS_DEFAULT)
     .option('--accept-rollback <height>', 'the database lost blocks this node signed (db_behind_signed) and no backup has them: continue from its tip, HEIGHT (re-signs heights clients may hold other blocks for)', intFlag('--accept-rollback', 0, Number.MAX_SAFE_INTEGER))
+    .option('--p2p <multiaddrs|off>', 'libp2p listen addresses, comma-separated (e.g. /ip4/0.0.0.0/tcp/7702): replicas follow this node there (default off; with --follow, /ip4/127.0.0.1/tcp/0)', (v: string) => (v === 'off' ? [] : multiaddrList(v)))
+    .option('--follow <multiaddrs>', 'replica mode: follow the chain from these peers (the writer, other replicas), comma-separated multiaddrs with /p2p/<peer id>', multiaddrList)
     .option('--config <file>', 'node config file, one section per module (default: <data>/config.json if it exists; see the README)')
     .option('--log-format <text|json>', 'log records on stderr: readable text, or one JSON object per line (for journald, Loki, ...)', logFormatFlag, 'text')
     .option('--log-level <level>', 'least severe log records written: fatal, error, warn, info, debug, trace or silent', logLevelFlag, 'info')
@@ -198,6 +217,8 @@ interface NodeCliOptions {
   httpConnectionsPerAddress: number;
   socketConnections: number;
   config?: string;
+  p2p?: string[];
+  follow?: string[];
   acceptRollback?: number;
   logFormat: LogFormat;
   logLevel: LogLevel;
@@ -286,6 +307,7 @@ async function runNode(opts: NodeCliOptions): Promise<void> {
     stateTreeKeepVersions: opts.stateVersions,
   });
   const moduleServices = new ModuleServices(node);
+  let network: NodeNetwork | undefined;
   const closers: Array<() => Promise<unknown>> = [];
   const socketPath = opts.socket ?? dataPaths(dataDir).socket;
   let httpUrl: string | null = null;
@@ -299,7 +321,16 @@ async function runNode(opts: NodeCliOptions): Promise<void> {
   try {
     // Module services (watchers, signing threads, extra listeners) start before the
     // listeners that serve their routes; they stop first on shutdown.
-    Object.assign(services, await moduleServices.start({ configs: config.sections, flags: opts as unknown as Record<string, unknown>, log: serviceLog }));
+    // A replica runs no module services: they sign and submit as the writer's operator would.
+    if (node.role === 'writer') Object.assign(services, await moduleServices.start({ configs: config.sections, flags: opts as unknown as Record<string, unknown>, log: serviceLog }));
+    const netConfig = (config.sections.get(NETWORK_SECTION) ?? {}) as NetworkConfig;
+    opts.follow ??= netConfig.follow;
+    opts.p2p ??= netConfig.p2p;
+    if (opts.follow || (opts.p2p && opts.p2p.length > 0) || node.role === 'replica') {
+      network = await startNodeNetwork(node, { listen: opts.p2p ?? ['/ip4/127.0.0.1/tcp/0'], ...(opts.follow ? { follow: opts.follow } : {}) });
+      const n = network;
+      closers.push(() => n.stop());
+    }
     const sock: net.Server = await listenSocket(node, socketPath, { connectionsMax: opts.socketConnections })
       .catch((err: unknown) => bindFailure(err, '--socket', `the socket ${socketPath} (--socket)`, { path: socketPath }));
     // server.close() waits for every open connection to end, so one idle client would hold
@@ -360,7 +391,8 @@ async function runNode(opts: NodeCliOptions): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
   const info = node.info();
   const devAdmin = admin ? { name: admin.name, pub: admin.pub, keyCreated: admin.created, keyFile: admin.path } : null;
-  const listening = { event: 'listening', dataDir, created, admin: devAdmin, chain: info.chain, height: info.height, nodeKey: info.nodeKey, socket: socketPath, http: httpUrl, internal: internalUrl, config: config.path, services };
+  const p2p = network ? { peerId: network.transport.peerId, addrs: network.transport.addrs() } : null;
+  const listening = { event: 'listening', dataDir, created, admin: devAdmin, chain: info.chain, height: info.height, nodeKey: info.nodeKey, role: node.role, p2p, socket: socketPath, http: httpUrl, internal: internalUrl, config: config.path, services };
   output({ json: opts.json ?? false }, listening, () =>
     (created ? `created a development chain in ${dataDir}\n` : '') +
     (admin ? (admin.created
@@ -371,7 +403,8 @@ async function runNode(opts: NodeCliOptions): Promise<void> {
       ['socket', socketPath],
       ['http', httpUrl ? `${httpUrl}  (API under /v1, OpenAPI at /v1/openapi.json, WebSocket /v1/ws)` : 'off'],
       ['internal', internalUrl ? `${internalUrl}  (/health, /health/ready, /health/live, /metrics, /openapi.json)` : 'off'],
-      ['node key', info.nodeKey],
+      ['node key', info.nodeKey + (node.role === 'replica' ? '  (followed: this replica signs no blocks)' : '')],
+      ['p2p', p2p ? p2p.addrs.join(' ') || p2p.peerId : 'off'],
       ['config', config.path ?? 'none (no <data>/config.json)'],
       ...Object.entries(services).map(([name, i]): [string, unknown] => [name, Object.entries(i).map(([k, v]) => `${k} ${String(v)}`).join(', ')]),
     ]) + '\nCtrl-C stops the node.' +

@@ -4,6 +4,7 @@
 // invalid option stops the node with `config_invalid` naming the problem.
 import fs from 'node:fs';
 import path from 'node:path';
+import { array, decode, object, optional, string } from '../core/decode.js';
 import { fail, TallyError } from '../core/errors.js';
 import type { TallyModule } from '../chain/app-module.js';
 
@@ -16,6 +17,12 @@ export function defaultConfigPath(dataDir: string): string {
 
 /** Validated sections by module name; a module without a section is absent. */
 export type NodeConfig = ReadonlyMap<string, unknown>;
+
+/** The node's own section (not a module's): the flags --p2p and --follow, which win over it. */
+export const NETWORK_SECTION = 'network';
+const multiaddrs = array(string({ pattern: /^\/[!-~]{1,1000}$/, maxLength: 1000, what: 'a multiaddr like /ip4/10.0.0.5/tcp/7702/p2p/12D3Koo...' }), { minItems: 1, maxItems: 64 });
+const networkSchema = object({ p2p: optional(multiaddrs), follow: optional(multiaddrs) });
+export type NetworkConfig = { p2p?: string[]; follow?: string[] };
 
 export function loadNodeConfig(file: string | undefined, dataDir: string, modules: TallyModule[]): { path: string | null; sections: NodeConfig } {
   const explicit = file !== undefined;
@@ -45,11 +52,15 @@ export function parseNodeConfig(text: string, where: string, modules: TallyModul
   const sections = new Map<string, unknown>();
   for (const [name, section] of Object.entries(raw)) {
     if (name === '$comment') continue;
+    if (name === NETWORK_SECTION) {
+      sections.set(name, Object.freeze(decode(networkSchema, section, 'config_invalid', `config file ${where}: network`)));
+      continue;
+    }
     const m = configurable.find((x) => x.name === name);
     if (!m) {
       fail('config_invalid', `config file ${where}: unknown section "${name}"`, {
         details: { known: configurable.map((x) => x.name) },
-        hint: `sections: ${configurable.map((x) => `"${x.name}"`).join(', ') || 'none'} (see the README)`,
+        hint: `sections: "network", ${configurable.map((x) => `"${x.name}"`).join(', ') || 'none'} (see the README)`,
       });
     }
     try {

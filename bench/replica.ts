@@ -1,0 +1,123 @@
+// Replica throughput, measured in one run on one machine: the writer's commit rate (N
+// registrations submitted in batches of 1,000, a few in flight), the offline `tally chain
+// verify` rate on the writer's directory, and a replica's full sync from genesis over
+// libp2p on loopback (fetch, verify every signature, re-execute, check every root, store),
+// all in tx/s. A second replica follows while the writer is loaded, and its lag behind the
+// writer is sampled every 50 ms (p50/p99 in blocks and ms).
+//
+//   node dist/bench/replica.js [--txs 100000]
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { accountIdFromPub, signerFromPrivateKey } from '../src/core/keys.js';
+import { signTx, type Envelope } from '../src/chain/envelope.js';
+import { defaultGenesis } from '../src/chain/genesis.js';
+import { initDataDir, TallyNode } from '../src/chain/node.js';
+import { allModules, chainModules } from '../src/modules/index.js';
+import { openLibp2pTransport } from '../src/net/load.js';
+import { Replica } from '../src/net/replica.js';
+import { WriterNetwork } from '../src/net/serve.js';
+
+const arg = (name: string, dflt: number) => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
+};
+const TXS = arg('--txs', 100_000);
+const BATCH = 1000;
+const IN_FLIGHT = 4;
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tally-bench-replica-'));
+const genesis = defaultGenesis(chainModules, { chain: 'tally-dev', decimals: 6, dev: true });
+const open = (dir: string) => TallyNode.open({ dataDir: dir, modules: allModules, synchronous: 'NORMAL' });
+
+function registrations(n: number): Envelope[] {
+  const expires = Math.floor(Date.now() / 1000) + 3600;
+  return Array.from({ length: n }, () => {
+    const signer = signerFromPrivateKey(crypto.generateKeyPairSync('ed25519').privateKey);
+    const id = accountIdFromPub(signer.pub);
+    return signTx({ chain: 'tally-dev', type: 'ledger.register', from: id, nonce: 0, expires, body: { name: `u${id.slice(0, 16)}` } }, signer);
+  });
+}
+
+async function replicaOf(writer: TallyNode, name: string, follow: string): Promise<{ node: TallyNode; replica: Replica; stop: () => Promise<void> }> {
+  const dir = path.join(root, name);
+  initDataDir(dir, genesis, allModules, { chainKey: writer.chainKey, block0: writer.block(0)! });
+  const node = open(dir);
+  const transport = await openLibp2pTransport({ dataDir: dir, listen: ['/ip4/127.0.0.1/tcp/0'] });
+  await transport.start();
+  const replica = new Replica(node, transport, { follow: [follow], statusIntervalMs: 200 });
+  await replica.start();
+  return { node, replica, stop: async () => { await replica.stop(); await transport.stop(); await node.close(); } };
+}
+
+const pct = (xs: number[], p: number) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]! : 0);
+
+async function main(): Promise<void> {
+  process.stderr.write(`signing ${TXS} registrations...\n`);
+  const txs = registrations(TXS);
+  const wdir = path.join(root, 'writer');
+  initDataDir(wdir, genesis, allModules);
+  const writer = open(wdir);
+  const wt = await openLibp2pTransport({ dataDir: wdir, listen: ['/ip4/127.0.0.1/tcp/0'] });
+  await wt.start();
+  new WriterNetwork(writer, wt);
+  const addr = wt.addrs().find((a) => a.includes('/p2p/'))!;
+
+  // A follower during the load: its lag is what a reader of a replica sees.
+  const follower = await replicaOf(writer, 'follower', addr);
+  const lagBlocks: number[] = [];
+  const lagMs: number[] = [];
+  const sampler = setInterval(() => {
+    lagBlocks.push(writer.tip.height - follower.node.tip.height);
+    lagMs.push(follower.replica.status().lagMs);
+  }, 50);
+
+  process.stderr.write('writer: committing...\n');
+  const t0 = performance.now();
+  let next = 0;
+  await Promise.all(Array.from({ length: IN_FLIGHT }, async () => {
+    while (next < txs.length) {
+      const batch = txs.slice(next, next + BATCH);
+      next += BATCH;
+      await writer.submit(batch);
+    }
+  }));
+  const writeSecs = (performance.now() - t0) / 1000;
+  const caughtUp = performance.now();
+  while (follower.node.tip.height < writer.tip.height) await new Promise((r) => setTimeout(r, 20));
+  const tailMs = performance.now() - caughtUp;
+  clearInterval(sampler);
+  await follower.stop();
+
+  process.stderr.write('chain verify (offline rate)...\n');
+  const t1 = performance.now();
+  const report = await writer.verifySnapshot();
+  const verifySecs = (performance.now() - t1) / 1000;
+
+  process.stderr.write('replica: full sync from genesis over libp2p...\n');
+  const t2 = performance.now();
+  const late = await replicaOf(writer, 'late', addr);
+  while (late.node.tip.height < writer.tip.height) await new Promise((r) => setTimeout(r, 20));
+  const syncSecs = (performance.now() - t2) / 1000;
+  const agree = late.node.tip.hash === writer.tip.hash && late.node.tip.stateRoot === writer.tip.stateRoot;
+  await late.stop();
+  await wt.stop();
+  const height = writer.tip.height;
+  await writer.close();
+  fs.rmSync(root, { recursive: true, force: true });
+
+  const rate = (secs: number) => Math.round(TXS / secs);
+  const out = {
+    txs: TXS, blocks: height, cpus: os.availableParallelism(),
+    writerCommitTxPerSec: rate(writeSecs),
+    chainVerifyTxPerSec: rate(verifySecs), chainVerifyOk: report.ok,
+    replicaFullSyncTxPerSec: rate(syncSecs), replicaAgrees: agree,
+    syncVsVerify: Math.round((verifySecs / syncSecs) * 100) / 100,
+    followerLagBlocks: { p50: pct(lagBlocks, 0.5), p99: pct(lagBlocks, 0.99), max: Math.max(0, ...lagBlocks) },
+    followerLagMs: { p50: pct(lagMs, 0.5), p99: pct(lagMs, 0.99) },
+    followerCatchUpAfterLoadMs: Math.round(tailMs),
+  };
+  console.log(JSON.stringify(out, null, 2));
+}
+
+await main();
