@@ -1,14 +1,19 @@
-// The wallet's pages (keys, send, receive, statements, disputes, tickets). Placeholders:
-// the wallet work fills them in. A page is a function of a PageContext returning DOM
-// (see ../router.ts); register more with route() here, nothing else needs to change.
-import { h } from '../h.js';
+// The wallet's pages (keys, send, receive, statements, disputes, tickets): README, "The web
+// wallet". Keys live in this browser (IndexedDB, WebCrypto); only signed envelopes, public
+// keys and account ids go to the node.
 import { route } from '../router.js';
-
-const placeholder = (title: string) => () => h('div', {}, h('h1', {}, title), h('p', {}, 'Coming soon.'));
+import { walletPage } from './account.js';
+import { disputesPage } from './disputes.js';
+import { receivePage } from './receive.js';
+import { sendPage } from './send.js';
+import { statementsPage } from './statements.js';
+import { ticketsPage } from './tickets.js';
 
 export function registerWalletPages(): void {
-  route('/wallet', placeholder('Wallet'), 'Wallet');
-  route('/wallet/send', placeholder('Send'));
-  route('/wallet/receive', placeholder('Receive'));
-  route('/wallet/tickets', placeholder('Tickets'));
+  route('/wallet', walletPage, 'Wallet');
+  route('/wallet/send', sendPage);
+  route('/wallet/receive', receivePage);
+  route('/wallet/statements', statementsPage);
+  route('/wallet/disputes', disputesPage);
+  route('/wallet/tickets', ticketsPage);
 }
