@@ -4,7 +4,7 @@
 import { api, ApiError } from '../api.js';
 import { fields, h } from '../h.js';
 import type { PageContext } from '../router.js';
-import { encodeQr, type Qr } from './qr.js';
+import { encodeQr, type Qr } from '../../../src/core/qr.js';
 import { keyOrNote, walletNav } from './ui.js';
 
 export async function receivePage(ctx: PageContext): Promise<HTMLElement> {
