@@ -5,7 +5,7 @@
 import { api, ApiError, subscribe } from '../api.js';
 import { badge, verdictLine } from '../badge.js';
 import { fields, h, replace, short } from '../h.js';
-import { accountLink, blockLink, minorToUnits, time, txLink } from '../format.js';
+import { accountLink, blockLink, json, minorToUnits, time, txLink } from '../format.js';
 import { pinnedKey } from '../pin.js';
 import type { PageContext } from '../router.js';
 import { cachedInfo, refreshInfo } from '../shell.js';
@@ -99,5 +99,5 @@ export async function disputePage(ctx: PageContext): Promise<HTMLElement> {
   return h('div', { class: 'dispute' },
     h('h1', {}, `Dispute ${id}`),
     h('p', {}, 'As the node reports it. ', transfer && /^[0-9a-f]{64}$/.test(transfer) ? ['The disputed transfer: ', txLink(transfer), ' (verified on its page).'] : ''),
-    fields(Object.entries(d).map(([k, v]) => [k, typeof v === 'object' ? h('pre', { class: 'json' }, JSON.stringify(v, null, 2)) : String(v)])));
+    fields(Object.entries(d).map(([k, v]) => [k, typeof v === 'object' ? json(v) : String(v)])));
 }
