@@ -19,5 +19,6 @@ export const txLink = (id: string): HTMLElement => h('a', { href: `#/tx/${id}`, 
 export const accountLink = (nameOrId: string): HTMLElement => h('a', { href: `#/account/${encodeURIComponent(nameOrId)}` }, /^[0-9a-f]{40}$/.test(nameOrId) ? short(nameOrId, 8) : nameOrId);
 
 export function json(value: unknown): HTMLElement {
-  return h('pre', { class: 'json' }, JSON.stringify(value, null, 2));
+  // Focusable: a long one scrolls, and a keyboard user must be able to scroll it.
+  return h('pre', { class: 'json', tabindex: 0 }, JSON.stringify(value, null, 2));
 }

@@ -5,7 +5,7 @@
 import { api, ApiError, subscribe } from '../api.js';
 import { badge, verdictLine } from '../badge.js';
 import { fields, h, replace, short } from '../h.js';
-import { accountLink, blockLink, minorToUnits, time, txLink } from '../format.js';
+import { accountLink, blockLink, json, minorToUnits, time, txLink } from '../format.js';
 import { pinnedKey } from '../pin.js';
 import type { PageContext } from '../router.js';
 import { cachedInfo, refreshInfo } from '../shell.js';
@@ -13,7 +13,7 @@ import { verifyAccountBundle } from '../verify.js';
 
 const HISTORY_LIMIT = 25;
 
-interface HistoryItem { id: string; height: number; index: number; time: number; type: string; status: string; code?: string; change?: string; counterparty?: string | null; memo?: string; events?: Array<Record<string, unknown>> }
+interface HistoryItem { id: string; height: number; index: number; time: number; type: string; status: string; code?: string; change?: string; counterparty?: { id: string; name: string | null } | null; memo?: string; events?: Array<Record<string, unknown>> }
 interface History { account: { id: string; name: string | null }; items: HistoryItem[]; next: string | null }
 
 export async function accountPage(ctx: PageContext): Promise<HTMLElement> {
@@ -85,7 +85,7 @@ async function historyView(name: string, decimals: number, signal: AbortSignal):
       h('thead', {}, h('tr', {}, ['time', 'transaction', 'type', 'change', 'counterparty', 'status'].map((c) => h('th', { scope: 'col' }, c)))),
       h('tbody', {}, history.items.map((i) => h('tr', {},
         h('td', {}, time(i.time)), h('td', {}, txLink(i.id)), h('td', {}, i.type), h('td', { class: 'num' }, i.change ?? ''),
-        h('td', {}, i.counterparty ? accountLink(i.counterparty) : '—'), h('td', {}, i.status + (i.code ? ` (${i.code})` : '')))))),
+        h('td', {}, i.counterparty ? accountLink(i.counterparty.name ?? i.counterparty.id) : '—'), h('td', {}, i.status + (i.code ? ` (${i.code})` : '')))))),
     h('h2', {}, 'Disputes'),
     disputes.size === 0 ? h('p', {}, 'None in this history.') : h('ul', {}, [...disputes].sort((a, b) => a - b).map((d) => h('li', {}, h('a', { href: `#/dispute/${d}` }, `dispute ${d}`)))),
     h('p', { class: 'hint' }, `Amounts in whole units (${decimals} decimals).`));
@@ -99,5 +99,5 @@ export async function disputePage(ctx: PageContext): Promise<HTMLElement> {
   return h('div', { class: 'dispute' },
     h('h1', {}, `Dispute ${id}`),
     h('p', {}, 'As the node reports it. ', transfer && /^[0-9a-f]{64}$/.test(transfer) ? ['The disputed transfer: ', txLink(transfer), ' (verified on its page).'] : ''),
-    fields(Object.entries(d).map(([k, v]) => [k, typeof v === 'object' ? h('pre', { class: 'json' }, JSON.stringify(v, null, 2)) : String(v)])));
+    fields(Object.entries(d).map(([k, v]) => [k, typeof v === 'object' ? json(v) : String(v)])));
 }
