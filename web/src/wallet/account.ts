@@ -1,7 +1,7 @@
 // The wallet's main page: the keys in this browser (create, import a CLI key file, export
 // to one, choose, forget) and the chosen key's account: register, balance proven against a
 // block the pinned key signed, history, updated live from the node's account stream.
-import { keyFileText, openKeyFile, parseKeyFile, sealKeyFile, KEY_NAME } from '../../../src/core/keystore-format.js';
+import { keyFileText, openKeyFile, parseKeyFile, sealKeyFile } from '../../../src/core/keystore-format.js';
 import { accountIdPure } from '../../../src/core/tx-signing.js';
 import { exportPkcs8, generateWebKey, importPkcs8 } from '../../../src/core/webcrypto-keys.js';
 import { api, ApiError, subscribe } from '../api.js';
@@ -23,12 +23,12 @@ const EXPORT_SCRYPT_N = 131072;
 export async function walletPage(ctx: PageContext): Promise<HTMLElement> {
   const keysPart = h('section', { 'aria-labelledby': 'keys-h' });
   const accountPart = h('section', { 'aria-labelledby': 'account-h', id: 'account' });
-  const rerender = () => { void walletPage(ctx).then((el) => root.replaceWith(el)); };
+  // Render the route again: the router aborts this page's fetches and stream first.
+  const rerender = () => window.dispatchEvent(new HashChangeEvent('hashchange'));
   replace(keysPart, await keysView(rerender));
   const key = await currentKey();
   if (key) await accountView(key, accountPart, ctx.signal);
-  const root = h('div', { class: 'wallet' }, h('h1', {}, 'Wallet'), walletNav(), keysPart, accountPart);
-  return root;
+  return h('div', { class: 'wallet' }, h('h1', {}, 'Wallet'), walletNav(), keysPart, accountPart);
 }
 
 async function keysView(rerender: () => void): Promise<HTMLElement[]> {
@@ -54,7 +54,7 @@ async function keysView(rerender: () => void): Promise<HTMLElement[]> {
 }
 
 function createForm(rerender: () => void): HTMLElement {
-  const name = input({ required: true, maxlength: 32, pattern: KEY_NAME.source.slice(1, -1) });
+  const name = input({ required: true, maxlength: 32, pattern: '[a-z0-9][a-z0-9_\\-]{0,31}' });
   const exportable = h('input', { type: 'checkbox' });
   const out = status('create-status');
   const form = h('form', { id: 'create-key', 'aria-labelledby': 'create-h' },
@@ -136,7 +136,7 @@ function exportForm(key: StoredKey): HTMLElement {
   });
 }
 
-interface HistoryItem { id: string; height: number; time: number; type: string; status: string; code?: string; change?: string; counterparty?: string | null; memo?: string }
+interface HistoryItem { id: string; height: number; time: number; type: string; status: string; code?: string; change?: string; counterparty?: { id: string; name: string | null } | null; memo?: string }
 
 async function accountView(key: StoredKey, part: HTMLElement, signal: AbortSignal): Promise<void> {
   const decimals = (cachedInfo() ?? await refreshInfo(signal)).decimals;
@@ -186,7 +186,7 @@ async function historyView(key: StoredKey, signal: AbortSignal): Promise<HTMLEle
       h('thead', {}, h('tr', {}, ['time', 'transaction', 'type', 'change', 'counterparty', 'memo', 'status'].map((c) => h('th', { scope: 'col' }, c)))),
       h('tbody', {}, items.map((i) => h('tr', {},
         h('td', {}, time(i.time)), h('td', {}, txLink(i.id)), h('td', {}, i.type), h('td', { class: 'num' }, i.change ?? ''),
-        h('td', {}, i.counterparty ? accountLink(i.counterparty) : '—'), h('td', {}, i.memo ?? ''), h('td', {}, i.status + (i.code ? ` (${i.code})` : '')))))),
+        h('td', {}, i.counterparty ? accountLink(i.counterparty.name ?? i.counterparty.id) : '—'), h('td', {}, i.memo ?? ''), h('td', {}, i.status + (i.code ? ` (${i.code})` : '')))))),
     h('p', {}, h('a', { href: `#/account/${key.account}` }, 'Full history in the explorer')));
 }
 
