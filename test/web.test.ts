@@ -136,8 +136,23 @@ describe('web explorer in Chromium', { skip: missing ?? false, timeout: 300_000 
     const row = page.locator('table.blocks tbody tr', { has: page.getByRole('link', { name: String(sent.body.height), exact: true }) });
     await row.waitFor();
     assert.equal(await row.locator('.badge').getAttribute('data-verified'), 'verified');
-    await page.getByRole('link', { name: `transaction ${sent.body.id}` }).waitFor();
+    const txRow = page.locator('table.txs tbody tr', { has: page.getByRole('link', { name: `transaction ${sent.body.id}` }) });
+    await txRow.getByText('ledger.send').waitFor(); // the full block was fetched for the streamed one
     await screenshot(page, '06-home-live');
+  });
+
+  it('an account page updates live, with the new balance proven', async () => {
+    const { page } = pages[0]!;
+    await page.goto(`${node.http}/#/account/alice`);
+    await page.locator('#balance').waitFor();
+    const before = await page.locator('#balance').textContent();
+    const sent = await httpPost(`${node.http}/v1/txs`, makeTx(bob, 'ledger.send', { to: 'alice', amount: '2' }));
+    assert.equal(sent.status, 200, sent.text);
+    const after = (await getOk(`${node.http}/v1/accounts/alice/balance`)).total as string;
+    assert.notEqual(after, before);
+    await page.locator('#balance', { hasText: after }).waitFor();
+    assert.equal(await mainBadge(page).getAttribute('data-verified'), 'verified');
+    await page.getByRole('link', { name: `transaction ${sent.body.id}` }).waitFor();
   });
 
   it('search finds a height, a transaction and an account', async () => {
