@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { cleanup, getOk, httpGet, httpPost, makeTx, newAccount, startNode, type NodeProcess } from './helpers.js';
-import { axeViolations, browserMissing, foreignRequests, launch, screenshot, tamperProxy, watchedPage, WEB_DIST, type TamperProxy, type Watched } from './web-harness.js';
+import { axeViolations, browserMissing, foreignRequests, launch, otherOriginHost, screenshot, tamperProxy, watchedPage, WEB_DIST, type TamperProxy, type Watched } from './web-harness.js';
 
 const missing = browserMissing();
 if (missing) console.error(`\n*** ${missing} ***\n`);
@@ -26,6 +26,7 @@ describe('web explorer in Chromium', { skip: missing ?? false, timeout: 300_000 
   let node: NodeProcess;
   let browser: Browser;
   let proxy: TamperProxy;
+  let elsewhere: Awaited<ReturnType<typeof otherOriginHost>>;
   const alice = newAccount();
   const bob = newAccount();
   let sendId = '';
@@ -33,7 +34,10 @@ describe('web explorer in Chromium', { skip: missing ?? false, timeout: 300_000 
   const pages: Watched[] = [];
 
   before(async () => {
-    node = await startNode({ extraArgs: ['--block-delay-ms', '50'] });
+    // The page hosted on another origin, which the node allows (CORS).
+    elsewhere = await otherOriginHost();
+    node = await startNode({ extraArgs: ['--block-delay-ms', '50', '--cors-origin', elsewhere.url] });
+    elsewhere.setNode(node.http);
     const reg = await httpPost(`${node.http}/v1/txs`, [makeTx(alice, 'ledger.register', { name: 'alice' }), makeTx(bob, 'ledger.register', { name: 'bob' })]);
     assert.equal(reg.status, 200, reg.text);
     const sent = await httpPost(`${node.http}/v1/txs`, makeTx(alice, 'ledger.send', { to: 'bob', amount: '1.25', memo: 'lunch' }));
@@ -48,6 +52,7 @@ describe('web explorer in Chromium', { skip: missing ?? false, timeout: 300_000 
   after(async () => {
     await browser?.close();
     await proxy?.close();
+    await elsewhere?.close();
     await cleanup();
   }, { timeout: 60_000 });
 
@@ -193,6 +198,21 @@ describe('web explorer in Chromium', { skip: missing ?? false, timeout: 300_000 
     assert.equal(await mainBadge(page).getAttribute('data-verified'), 'not-verified');
     await screenshot(page, '08-tx-tampered');
     assert.ok(proxy.tampered >= 3, `the proxy changed ${proxy.tampered} answers`);
+  });
+
+  it('a page hosted on another origin, pointed at the node with ?node=, verifies through CORS', async () => {
+    const w = await watchedPage(browser);
+    pages.push(w);
+    const { page } = w;
+    await page.goto(`${elsewhere.url}/?node=${encodeURIComponent(node.http)}#/block/${sendHeight}`);
+    await pinAndWait(page);
+    await page.locator('main h1', { hasText: `Block ${sendHeight}` }).waitFor();
+    assert.equal(await mainBadge(page).getAttribute('data-verified'), 'verified');
+    await page.goto(`${elsewhere.url}/#/account/bob`);
+    await page.locator('#balance').waitFor();
+    assert.equal(await mainBadge(page).getAttribute('data-verified'), 'verified');
+    const asked = new Set(w.requests.map((u) => new URL(u).host));
+    assert.deepEqual([...asked].sort(), [new URL(elsewhere.url).host, new URL(node.http).host].sort(), 'the page and its node, nothing else');
   });
 
   it('no page asked anything of an origin but its node, and the CSP refused nothing', () => {
