@@ -151,3 +151,35 @@ export function flipStateRoot(body: Buffer): Buffer | null {
   out[i] = out[i] === 0x30 ? 0x31 : 0x30;
   return out;
 }
+
+/**
+ * dist/web served from another origin, as a page hosted apart from its node, with a CSP
+ * that lets it reach the node named by setNode (started after this, so that the node's
+ * --cors-origin can name this origin).
+ */
+export async function otherOriginHost(): Promise<{ url: string; setNode(node: string): void; close(): Promise<void> }> {
+  let csp = "default-src 'self'";
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const rel = url.pathname === '/' ? 'index.html' : url.pathname.slice(1);
+    const file = path.join(WEB_DIST, rel);
+    if (!file.startsWith(WEB_DIST + path.sep) || !fs.existsSync(file)) {
+      res.writeHead(404).end();
+      return;
+    }
+    const type = file.endsWith('.js') ? 'text/javascript' : file.endsWith('.css') ? 'text/css' : 'text/html';
+    res.writeHead(200, { 'content-type': type, 'content-security-policy': csp }).end(fs.readFileSync(file));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    setNode(node: string) {
+      csp = `default-src 'self'; connect-src 'self' ${node} ${node.replace(/^http/, 'ws')}; img-src 'self' data:; object-src 'none'; base-uri 'none'`;
+    },
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}

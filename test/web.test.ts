@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { cleanup, getOk, httpGet, httpPost, makeTx, newAccount, startNode, type NodeProcess } from './helpers.js';
-import { axeViolations, browserMissing, foreignRequests, launch, screenshot, tamperProxy, watchedPage, WEB_DIST, type TamperProxy, type Watched } from './web-harness.js';
+import { axeViolations, browserMissing, foreignRequests, launch, otherOriginHost, screenshot, tamperProxy, watchedPage, WEB_DIST, type TamperProxy, type Watched } from './web-harness.js';
 
 const missing = browserMissing();
 if (missing) console.error(`\n*** ${missing} ***\n`);
@@ -26,6 +26,7 @@ describe('web explorer in Chromium', { skip: missing ?? false, timeout: 300_000 
   let node: NodeProcess;
   let browser: Browser;
   let proxy: TamperProxy;
+  let elsewhere: Awaited<ReturnType<typeof otherOriginHost>>;
   const alice = newAccount();
   const bob = newAccount();
   let sendId = '';
@@ -33,7 +34,10 @@ describe('web explorer in Chromium', { skip: missing ?? false, timeout: 300_000 
   const pages: Watched[] = [];
 
   before(async () => {
-    node = await startNode({ extraArgs: ['--block-delay-ms', '50'] });
+    // The page hosted on another origin, which the node allows (CORS).
+    elsewhere = await otherOriginHost();
+    node = await startNode({ extraArgs: ['--block-delay-ms', '50', '--cors-origin', elsewhere.url] });
+    elsewhere.setNode(node.http);
     const reg = await httpPost(`${node.http}/v1/txs`, [makeTx(alice, 'ledger.register', { name: 'alice' }), makeTx(bob, 'ledger.register', { name: 'bob' })]);
     assert.equal(reg.status, 200, reg.text);
     const sent = await httpPost(`${node.http}/v1/txs`, makeTx(alice, 'ledger.send', { to: 'bob', amount: '1.25', memo: 'lunch' }));
@@ -48,6 +52,7 @@ describe('web explorer in Chromium', { skip: missing ?? false, timeout: 300_000 
   after(async () => {
     await browser?.close();
     await proxy?.close();
+    await elsewhere?.close();
     await cleanup();
   }, { timeout: 60_000 });
 
@@ -136,8 +141,23 @@ describe('web explorer in Chromium', { skip: missing ?? false, timeout: 300_000 
     const row = page.locator('table.blocks tbody tr', { has: page.getByRole('link', { name: String(sent.body.height), exact: true }) });
     await row.waitFor();
     assert.equal(await row.locator('.badge').getAttribute('data-verified'), 'verified');
-    await page.getByRole('link', { name: `transaction ${sent.body.id}` }).waitFor();
+    const txRow = page.locator('table.txs tbody tr', { has: page.getByRole('link', { name: `transaction ${sent.body.id}` }) });
+    await txRow.getByText('ledger.send').waitFor(); // the full block was fetched for the streamed one
     await screenshot(page, '06-home-live');
+  });
+
+  it('an account page updates live, with the new balance proven', async () => {
+    const { page } = pages[0]!;
+    await page.goto(`${node.http}/#/account/alice`);
+    await page.locator('#balance').waitFor();
+    const before = await page.locator('#balance').textContent();
+    const sent = await httpPost(`${node.http}/v1/txs`, makeTx(bob, 'ledger.send', { to: 'alice', amount: '2' }));
+    assert.equal(sent.status, 200, sent.text);
+    const after = (await getOk(`${node.http}/v1/accounts/alice/balance`)).total as string;
+    assert.notEqual(after, before);
+    await page.locator('#balance', { hasText: after }).waitFor();
+    assert.equal(await mainBadge(page).getAttribute('data-verified'), 'verified');
+    await page.getByRole('link', { name: `transaction ${sent.body.id}` }).waitFor();
   });
 
   it('search finds a height, a transaction and an account', async () => {
@@ -178,6 +198,21 @@ describe('web explorer in Chromium', { skip: missing ?? false, timeout: 300_000 
     assert.equal(await mainBadge(page).getAttribute('data-verified'), 'not-verified');
     await screenshot(page, '08-tx-tampered');
     assert.ok(proxy.tampered >= 3, `the proxy changed ${proxy.tampered} answers`);
+  });
+
+  it('a page hosted on another origin, pointed at the node with ?node=, verifies through CORS', async () => {
+    const w = await watchedPage(browser);
+    pages.push(w);
+    const { page } = w;
+    await page.goto(`${elsewhere.url}/?node=${encodeURIComponent(node.http)}#/block/${sendHeight}`);
+    await pinAndWait(page);
+    await page.locator('main h1', { hasText: `Block ${sendHeight}` }).waitFor();
+    assert.equal(await mainBadge(page).getAttribute('data-verified'), 'verified');
+    await page.goto(`${elsewhere.url}/#/account/bob`);
+    await page.locator('#balance').waitFor();
+    assert.equal(await mainBadge(page).getAttribute('data-verified'), 'verified');
+    const asked = new Set(w.requests.map((u) => new URL(u).host));
+    assert.deepEqual([...asked].sort(), [new URL(elsewhere.url).host, new URL(node.http).host].sort(), 'the page and its node, nothing else');
   });
 
   it('no page asked anything of an origin but its node, and the CSP refused nothing', () => {

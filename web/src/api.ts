@@ -78,10 +78,10 @@ export interface FullBlock extends SignedBlock { txs: TxView[] }
 export interface BlockMessage extends SignedBlock { type: 'block'; receipts: Receipt[] }
 
 /**
- * The block stream (topic "blocks" unless given): calls onBlock per message, reconnects
+ * The block stream (topic "blocks" unless given): calls onMessage per message, reconnects
  * after a drop with a growing delay, and stops when `signal` aborts.
  */
-export function subscribe(onMessage: (m: BlockMessage) => void, signal: AbortSignal, query = ''): void {
+export function subscribe(onMessage: (m: BlockMessage) => void, signal: AbortSignal, query = '', onOpen?: () => void): void {
   let delayMs = 1000;
   const open = () => {
     if (signal.aborted) return;
@@ -90,7 +90,11 @@ export function subscribe(onMessage: (m: BlockMessage) => void, signal: AbortSig
     const ws = new WebSocket(url);
     const stop = () => ws.close(1000);
     signal.addEventListener('abort', stop, { once: true });
-    ws.onopen = () => { delayMs = 1000; };
+    // onOpen lets a page fetch what committed before the stream was open (or while it was down).
+    ws.onopen = () => {
+      delayMs = 1000;
+      onOpen?.();
+    };
     ws.onmessage = (ev) => {
       if (typeof ev.data !== 'string' || ev.data.length > RESPONSE_BYTES_MAX) return;
       try {

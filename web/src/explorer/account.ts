@@ -55,11 +55,23 @@ export async function accountPage(ctx: PageContext): Promise<HTMLElement> {
   await load();
   if (accountId) {
     let busy = false;
-    subscribe(() => {
-      if (busy) return;
+    let again = false;
+    const reload = () => {
+      if (busy) {
+        again = true;
+        return;
+      }
       busy = true;
-      load().catch((err: Error) => console.error(err)).finally(() => { busy = false; });
-    }, ctx.signal, `?topic=ledger.account&account=${accountId}`);
+      load().catch((err: Error) => console.warn(err.message)).finally(() => {
+        busy = false;
+        if (again) {
+          again = false;
+          reload();
+        }
+      });
+    };
+    // Reloaded when the stream opens too: a block may have committed since the first load.
+    subscribe(reload, ctx.signal, `?topic=ledger.account&account=${accountId}`, reload);
   }
   return h('div', { class: 'account' }, h('h1', {}, `Account ${name}`), proofPart, historyPart);
 }

@@ -30,10 +30,7 @@ export async function homePage(ctx: PageContext): Promise<HTMLElement> {
   const low = Math.max(0, node.height - LATEST_BLOCKS + 1);
   const heights = Array.from({ length: node.height - low + 1 }, (_, i) => node.height - i);
   const blocks = await Promise.all(heights.map((n) => api<FullBlock>(`/v1/blocks/${n}?full=1`, { signal: ctx.signal })));
-  const rows: Row[] = blocks.map((b) => ({
-    height: b.header.height, hash: b.hash, time: b.header.time, txCount: b.header.txCount, verdict: verifyFullBlock(b, key),
-    txs: b.txs.map((t) => ({ id: t.id, type: t.envelope.tx.type, from: t.envelope.tx.from, status: t.receipt.status })),
-  }));
+  const rows: Row[] = blocks.map((b) => rowOf(b, key));
 
   const pageBadge = badge('the latest blocks');
   const tipEl = h('span', {});
@@ -55,6 +52,22 @@ export async function homePage(ctx: PageContext): Promise<HTMLElement> {
   };
   draw();
 
+  let fetching = false;
+  // When the stream opens, fetch the blocks committed since the page loaded (the stream
+  // sends only what comes after it opens).
+  const fillGap = async () => {
+    const tip = (await refreshInfo(ctx.signal)).height;
+    const newest = rows[0]?.height ?? -1;
+    const missing = Array.from({ length: Math.min(LATEST_BLOCKS, tip - newest) }, (_, i) => tip - i);
+    const got = await Promise.all(missing.map((n) => api<FullBlock>(`/v1/blocks/${n}?full=1`, { signal: ctx.signal })));
+    for (const b of got.reverse()) {
+      if (rows.some((r) => r.height === b.header.height)) continue;
+      rows.unshift(rowOf(b, key));
+    }
+    rows.sort((a, b) => b.height - a.height);
+    rows.length = Math.min(rows.length, LATEST_BLOCKS);
+    draw();
+  };
   subscribe((m) => {
     if (m.type !== 'block' || rows.some((r) => r.height === m.header.height)) return;
     rows.unshift({
@@ -63,7 +76,17 @@ export async function homePage(ctx: PageContext): Promise<HTMLElement> {
     });
     rows.length = Math.min(rows.length, LATEST_BLOCKS);
     draw();
-  }, ctx.signal);
+    // The stream carries receipts, not transactions: fetch the full block for their types
+    // and senders, one at a time (a burst of blocks keeps the receipts-only rows).
+    if (fetching) return;
+    fetching = true;
+    api<FullBlock>(`/v1/blocks/${m.header.height}?full=1`, { signal: ctx.signal }).then((b) => {
+      const i = rows.findIndex((r) => r.height === b.header.height);
+      if (i < 0) return;
+      rows[i] = rowOf(b, key);
+      draw();
+    }, (err: Error) => console.warn(`block ${m.header.height}: ${err.message}`)).finally(() => { fetching = false; });
+  }, ctx.signal, '', () => { fillGap().catch((err: Error) => console.warn(`catching up: ${err.message}`)); });
 
   return h('div', { class: 'home' },
     h('h1', {}, 'Explorer ', pageBadge),
@@ -76,6 +99,13 @@ export async function homePage(ctx: PageContext): Promise<HTMLElement> {
     h('table', { class: 'txs' }, h('caption', { class: 'sr' }, 'latest transactions, newest block first'),
       h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'id'), h('th', { scope: 'col' }, 'type'), h('th', { scope: 'col' }, 'from'), h('th', { scope: 'col' }, 'status'), h('th', { scope: 'col' }, 'block'))),
       txsBody));
+}
+
+function rowOf(b: FullBlock, key: string | null): Row {
+  return {
+    height: b.header.height, hash: b.hash, time: b.header.time, txCount: b.header.txCount, verdict: verifyFullBlock(b, key),
+    txs: b.txs.map((t) => ({ id: t.id, type: t.envelope.tx.type, from: t.envelope.tx.from, status: t.receipt.status })),
+  };
 }
 
 function rowBadge(r: Row): HTMLElement {
