@@ -8,6 +8,7 @@ delete process.env.TALLY_KEY;
 
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,8 +16,9 @@ import { TallyError } from '../core/errors.js';
 import { verifySignature } from '../core/keys.js';
 import { keyFileText, openKeyFile, parseKeyFile, sealKeyFile } from '../core/keystore-format.js';
 import { exportPkcs8, generateWebKey, importPkcs8, webSigner } from '../core/webcrypto-keys.js';
-import { createKey, exportKeyFile, importKey, loadSigner } from './keystore.js';
+import { createKey, exportKeyFile, exportPrivatePem, importKey, loadSigner } from './keystore.js';
 import { writeSecretFile } from '../store/keyfile.js';
+import { fileURLToPath } from 'node:url';
 
 const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'tally-keystore-web-'));
 after(() => fs.rmSync(tmpRoot, { recursive: true, force: true }));
@@ -98,5 +100,20 @@ describe('key files between the CLI and the browser code', () => {
     const locked = await generateWebKey();
     assert.equal(locked.privateKey.extractable, false);
     await assert.rejects(exportPkcs8(locked.privateKey), hasCode('key_not_extractable'));
+  });
+
+  it('the README test vector decrypts, with the browser code and with the CLI', async () => {
+    const readme = fs.readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'README.md'), 'utf8');
+    const m = /<!-- keystore-vector -->\n```json\n(.+)\n```/.exec(readme);
+    assert.ok(m, 'the README has the keystore vector');
+    const text = m[1]!;
+    const seed = Buffer.from(Array.from({ length: 32 }, (_, i) => i + 1));
+    const der = await openKeyFile(parseKeyFile(text, 'README'), 'tally test vector', 'README');
+    assert.equal(Buffer.from(der.subarray(16)).toString('hex'), seed.toString('hex'));
+    const home = freshHome();
+    fs.mkdirSync(path.join(home, 'keys'), { recursive: true, mode: 0o700 });
+    writeSecretFile(path.join(home, 'keys', 'vector.json'), text);
+    const pem = await exportPrivatePem(home, 'vector', 'tally test vector');
+    assert.ok(crypto.createPrivateKey(pem).export({ format: 'der', type: 'pkcs8' }).subarray(16).equals(seed));
   });
 });
