@@ -79,6 +79,7 @@ describe('web wallet in Chromium', { skip: missing ?? false, timeout: 600_000 },
   /** private key material and passphrases that must never be in a request */
   const secrets: Array<{ what: string; text: string }> = [];
   const shop = newAccount();
+  let aliceToBob = '';
 
   before(async () => {
     const dir = tempDir();
@@ -127,6 +128,7 @@ describe('web wallet in Chromium', { skip: missing ?? false, timeout: 600_000 },
     assert.match((await alice.locator('#preview-fee').textContent())!, /none/);
     await screenshot(alice, '11-send-preview');
     const previewId = (await alice.locator('#preview-id').textContent())!;
+    aliceToBob = previewId;
     await alice.getByRole('button', { name: 'Sign and send' }).click();
     await alice.locator('#send-done').waitFor();
 
@@ -166,6 +168,27 @@ describe('web wallet in Chromium', { skip: missing ?? false, timeout: 600_000 },
     assert.equal(view.envelope.pub, carolCli.pub);
     assert.equal(view.receipt.status, 'ok');
     await screenshot(carol, '14-imported-key-sent');
+  });
+
+  it('contests a transfer from one page and seconds the dispute from another', async () => {
+    const alice = sent[0]!.page.page;
+    const carol = sent[2]!.page.page;
+    await alice.goto(`${node.http}/#/wallet/disputes`);
+    await alice.locator('#contest-transfer').fill(aliceToBob);
+    await alice.locator('#contest-reason').fill('never arrived');
+    await alice.getByRole('button', { name: 'Contest' }).click();
+    await alice.locator('#dispute-opened').waitFor();
+    const n = Number((await alice.locator('#dispute-opened').textContent())!.replace('dispute ', ''));
+    assert.ok(n >= 1);
+    await carol.goto(`${node.http}/#/wallet/disputes`);
+    await carol.locator('#second-dispute').fill(String(n));
+    await carol.getByRole('button', { name: 'Second' }).click();
+    await carol.locator('#second-status', { hasText: `Seconded dispute ${n}` }).waitFor();
+    const d = await getOk(`${node.http}/v1/disputes/${n}`);
+    assert.equal(d.transfer, aliceToBob);
+    const carolId = (await getOk(`${node.http}/v1/accounts/carol`)).id;
+    assert.ok(Array.isArray(d.seconds) && d.seconds.includes(carolId), JSON.stringify(d));
+    await screenshot(carol, '17-dispute-seconded');
   });
 
   it('exports an exportable key to a CLI key file that the CLI unlocks', async () => {
