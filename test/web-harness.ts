@@ -14,10 +14,10 @@ export const CHROMIUM = process.env.TALLY_CHROMIUM ?? '/usr/bin/chromium';
 export const SCREENSHOTS = path.join(ROOT, 'test-artifacts', 'screenshots');
 export const WEB_DIST = path.join(ROOT, 'dist', 'web');
 
-/** Why the browser tests cannot run here, or null when they can. Said loudly by the caller. */
+/** Why the browser tests cannot run here, or null when they can. Said loudly by the caller (skip, or fail under TALLY_REQUIRE_CHROMIUM=1). */
 export function browserMissing(): string | null {
-  if (!fs.existsSync(CHROMIUM)) return `SKIPPED: the web page's browser tests need Chromium at ${CHROMIUM} (Debian: apt-get install -y chromium; or set TALLY_CHROMIUM). Nothing was tested in a browser.`;
-  if (!fs.existsSync(path.join(WEB_DIST, 'index.html'))) return `SKIPPED: dist/web is not built (npm run build). Nothing was tested in a browser.`;
+  if (!fs.existsSync(CHROMIUM)) return `the web page's browser tests need Chromium at ${CHROMIUM} (Debian: apt-get install -y chromium; or set TALLY_CHROMIUM)`;
+  if (!fs.existsSync(path.join(WEB_DIST, 'index.html'))) return 'the web page is not built: dist/web/index.html is missing (npm run build)';
   return null;
 }
 

@@ -8,24 +8,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
+import { browserShims } from './esbuild-shims.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
 const out = path.join(root, 'dist', 'web');
-const coreDir = path.join(root, 'src', 'core');
 /** The issue's budget for the page's JavaScript, gzipped. */
 const JS_GZIP_BYTES_MAX = 100 * 1024;
-
-const browserShims = {
-  name: 'browser-shims',
-  setup(build) {
-    build.onResolve({ filter: /^\.\/(hash|encoding)\.js$/ }, (args) => {
-      if (path.resolve(args.resolveDir) !== coreDir) return undefined;
-      const name = args.path.slice(2, -3);
-      return { path: path.join(here, 'src', 'shims', `${name}.ts`) };
-    });
-  },
-};
 
 fs.rmSync(out, { recursive: true, force: true });
 const result = await esbuild.build({
