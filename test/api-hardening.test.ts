@@ -68,11 +68,6 @@ async function registered(node: NodeProcess, count: number) {
   return accounts;
 }
 
-function rssMiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : 0;
-}
-
 describe('public HTTP with default limits', { timeout: 120_000 }, () => {
   let node: NodeProcess;
 
@@ -240,43 +235,6 @@ describe('an untrusted X-Forwarded-For is ignored', { timeout: 60_000 }, () => {
 });
 
 describe('the Unix socket', { timeout: 90_000 }, () => {
-  it('stops reading a connection whose replies are not read, and loses none when it reads', { skip: 'TODO: reply production is too slow here to tell old from new within bounds; see the branch report' }, async () => {
-    const node = await startNode();
-    // One block of 1,000 transactions: its full form is a reply of several hundred KiB.
-    const accounts = await registered(node, 1000);
-    const height = (await getOk(`${node.http}/v1/txs/${(await getOk(`${node.http}/v1/blocks/${(await getOk(`${node.http}/v1/node`)).height}`)).txs[0]}`)).receipt.height as number;
-    const replyBytes = Buffer.byteLength(JSON.stringify(await getOk(`${node.http}/v1/blocks/${height}?full=1`)));
-    assert.ok(replyBytes > 200_000, `a big reply (${replyBytes} bytes)`);
-    assert.ok(accounts.length === 1000);
-    const s = await withTimeout(new Promise<net.Socket>((resolve, reject) => {
-      const c = net.createConnection(node.socket);
-      c.once('connect', () => resolve(c));
-      c.once('error', reject);
-    }), 5000, 'connect');
-    s.pause(); // read no reply
-    const count = 300; // ~100+ MB of replies if the node answered them all into memory
-    const rssStart = rssMiB(node.proc.pid!);
-    s.write(JSON.stringify({ id: 1, method: 'block.get', params: { height, full: true } }).concat('\n').repeat(count));
-    let rssPeak = rssStart;
-    for (let i = 0; i < 25; i++) {
-      await sleep(200);
-      rssPeak = Math.max(rssPeak, rssMiB(node.proc.pid!));
-    }
-    const bound = Math.ceil((count * replyBytes) / 2 / 2 ** 20);
-    assert.ok(rssPeak - rssStart < bound, `the node held back: RSS grew ${rssPeak - rssStart} MiB, less than half the replies (${bound} MiB)`);
-    // Now read: every request is answered.
-    let replies = 0;
-    await withTimeout(new Promise<void>((resolve) => {
-      s.on('data', (c: Buffer) => {
-        for (let at = c.indexOf(10); at >= 0; at = c.indexOf(10, at + 1)) replies++;
-        if (replies >= count) resolve();
-      });
-      s.resume();
-    }), 60_000, 'all replies');
-    assert.equal(replies, count);
-    s.destroy();
-  });
-
   it('caps connections: the one over --socket-connections gets too_many_connections', async () => {
     const node = await startNode({ extraArgs: ['--socket-connections', '4'] });
     const conns: net.Socket[] = [];

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { txId, type Tx } from '../src/chain/envelope.js';
-import { cleanup, cli, cliOk, getOk, httpPost, makeTx, newAccount, nowSecs, startNode, tempDir, type Account, type NodeProcess } from './helpers.js';
+import { cleanup, cli, cliOk, getOk, httpPost, makeTx, newAccount, nowSecs, startNode, tempDir, type Account, type NodeProcess, registerNamed } from './helpers.js';
 
 describe('the CLI checks before it signs', { timeout: 300_000 }, () => {
   let node: NodeProcess;
@@ -168,10 +168,7 @@ describe('the CLI checks before it signs', { timeout: 300_000 }, () => {
     // ids are hashes of the unsigned transaction, so only the two chosen are signed).
     const a = newAccount();
     const b = newAccount();
-    for (const [acct, name] of [[a, 'grind-a'], [b, 'grind-b']] as Array<[Account, string]>) {
-      const reg = await httpPost(`${node.http}/v1/txs`, makeTx(acct, 'ledger.register', { name }));
-      assert.equal(reg.body.status, 'ok', JSON.stringify(reg.body));
-    }
+    await registerNamed(node.http, [[a, 'grind-a'], [b, 'grind-b']]);
     const expires = nowSecs() + 600;
     const send = (from: Account, to: Account, memo: string): Tx => ({ chain: 'tally-dev', type: 'ledger.send', from: from.id, nonce: from.nonce, expires, body: { to: to.id, amount: '0.000001', memo } });
     const fromA = new Map<string, string>();

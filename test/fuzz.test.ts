@@ -18,7 +18,7 @@ import { utf8 } from '../src/core/encoding.js';
 import { accountIdFromPub, signerFromPrivateKey, verifySignature } from '../src/core/keys.js';
 import { signingText, txId, type Envelope, type Receipt } from '../src/chain/envelope.js';
 import {
-  cleanup, cli, getOk, httpPost, makeTx, RawSocket, replySignatureValid, startNode, tempDir,
+  cleanup, cli, getOk, makeTx, registerNamed, RawSocket, replySignatureValid, startNode, tempDir,
   type Account, type NodeProcess, type SocketReply,
 } from './helpers.js';
 
@@ -322,10 +322,7 @@ describe(`fuzz: hostile input over HTTP and the socket (seed ${SEED_HEX})`, { ti
 
   before(async () => {
     node = await startNode({ extraArgs: ['--rate-limit', 'off'] });
-    for (const [acct, name] of [[alice, 'alice'], [bob, 'bob']] as const) {
-      const r = await httpPost(`${node.http}/v1/txs`, makeTx(acct, 'ledger.register', { name }));
-      assert.equal(r.body.status, 'ok', JSON.stringify(r.body));
-    }
+    await registerNamed(node.http, [[alice, 'alice'], [bob, 'bob']]);
     setupHeight = (await getOk(`${node.http}/v1/node`)).height;
     setup = await accountState();
     assert.deepEqual(setup, { alice: 1000_000000n, bob: 1000_000000n, mint: -2000_000000n, aliceNonce: 1, bobNonce: 1 });

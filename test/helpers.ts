@@ -262,6 +262,14 @@ export function newAccount(): Account {
   return { signer, id: accountIdFromPub(signer.pub), nonce: 0 };
 }
 
+/** Register each account under its name on a running node; throws on any refusal. */
+export async function registerNamed(nodeHttp: string, named: ReadonlyArray<readonly [Account, string]>): Promise<void> {
+  for (const [acct, name] of named) {
+    const r = await httpPost(`${nodeHttp}/v1/txs`, makeTx(acct, 'ledger.register', { name }));
+    if (r.body?.status !== 'ok') throw new Error(`register ${name}: ${JSON.stringify(r.body)}`);
+  }
+}
+
 export function nowSecs(): number {
   return Math.floor(Date.now() / 1000);
 }

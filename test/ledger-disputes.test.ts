@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3-multiple-ciphers';
 import { accountIdFromPub, signerFromPrivateKey } from '../src/core/keys.js';
 import type { Receipt } from '../src/chain/envelope.js';
 import { signQuery } from '../src/chain/query-auth.js';
@@ -18,12 +17,11 @@ import {
   cleanup, cli, cliOk, makeTx, nowSecs, RawSocket, replySignatureValid, sleep, startNode, tempDir,
   type Account, type NodeProcess,
 } from './helpers.js';
+import { openEncrypted } from './db.js';
 
 const CHAIN = 'disputes-test';
 const WINDOW_SECS = 4;
 
-// Node 24.19+: keep every better-sqlite3 object this process makes (see src/store/sqlite.ts).
-const retained: unknown[] = [];
 
 interface Keyed extends Account {
   pem: string;
@@ -419,15 +417,9 @@ describe('ledger: disputes, statements, rename, history and audit over a real so
     sock.close();
     assert.equal(await node.stop(), 0);
     // Someone with db.key raises carol's balance by 1000 in the stored state.
-    const key = fs.readFileSync(path.join(dataDir, 'db.key'), 'utf8').trim();
-    const db = new Database(path.join(dataDir, 'tally.db'), { fileMustExist: true });
-    retained.push(db);
-    db.exec(`PRAGMA cipher='sqlcipher'`);
-    db.exec('PRAGMA legacy=4');
-    db.exec(`PRAGMA key="x'${key}'"`);
+    const db = openEncrypted(dataDir);
     const select = db.prepare('SELECT v FROM state WHERE k = ?');
     const update = db.prepare('UPDATE state SET v = ? WHERE k = ?');
-    retained.push(select, update);
     const k = `ledger/acct/${carol.id}`;
     const acct = JSON.parse((select.get(k) as { v: string }).v);
     acct.balance = (BigInt(acct.balance) + 1_000_000_000n).toString();
@@ -436,7 +428,6 @@ describe('ledger: disputes, statements, rename, history and audit over a real so
     const dropIndex = db.prepare('DELETE FROM ledger_history');
     const dropRecent = db.prepare('DELETE FROM ledger_history_recent');
     const dropMark = db.prepare("DELETE FROM meta WHERE k = 'index/ledger'");
-    retained.push(dropIndex, dropRecent, dropMark);
     assert.ok(dropIndex.run().changes + dropRecent.run().changes > 0);
     dropMark.run();
     db.close();

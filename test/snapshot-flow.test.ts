@@ -10,31 +10,11 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3-multiple-ciphers';
 import { verifySignature } from '../src/core/keys.js';
 import { verifyStateBundle, type AccountBundle } from '../src/core/state-bundle.js';
-import { cleanup, cli, cliOk, getOk, httpGet, httpPost, makeTx, newAccount, startNode, tempDir, type NodeProcess } from './helpers.js';
-
-// Node 24.19+ can abort when a better-sqlite3 object is garbage-collected at the wrong moment
-// (nodejs/node#65446, see src/store/sqlite.ts): this test process keeps every one it makes.
-const retained: unknown[] = [];
-
-/** The data directory's encrypted database, opened with its key, as someone tampering would. */
-function openEncrypted(dataDir: string): Database.Database {
-  const key = fs.readFileSync(path.join(dataDir, 'db.key'), 'utf8').trim();
-  const db = new Database(path.join(dataDir, 'tally.db'), { fileMustExist: true });
-  retained.push(db);
-  const prepare = db.prepare.bind(db);
-  db.prepare = ((sql: string) => {
-    const stmt = prepare(sql);
-    retained.push(stmt);
-    return stmt;
-  }) as typeof db.prepare;
-  db.exec(`PRAGMA cipher='sqlcipher'`);
-  db.exec('PRAGMA legacy=4');
-  db.exec(`PRAGMA key="x'${key}'"`);
-  return db;
-}
+import { cleanup, cli, cliOk, getOk, httpGet, httpPost, makeTx, newAccount, startNode, tempDir, type NodeProcess, registerNamed } from './helpers.js';
+import type Database from 'better-sqlite3-multiple-ciphers';
+import { openEncrypted } from './db.js';
 
 describe('state snapshots through real node processes', { timeout: 180_000 }, () => {
   let node: NodeProcess;
@@ -52,10 +32,7 @@ describe('state snapshots through real node processes', { timeout: 180_000 }, ()
     home = tempDir('tally-home-');
     dir = tempDir();
     file = path.join(dir, 'state.jsonl');
-    for (const [acct, name] of [[alice, 'alice'], [bob, 'bob']] as const) {
-      const r = await httpPost(`${node.http}/v1/txs`, makeTx(acct, 'ledger.register', { name }));
-      assert.equal(r.body.status, 'ok', JSON.stringify(r.body));
-    }
+    await registerNamed(node.http, [[alice, 'alice'], [bob, 'bob']]);
     const sent = await httpPost(`${node.http}/v1/txs`, makeTx(alice, 'ledger.send', { to: 'bob', amount: '2' }));
     assert.equal(sent.body.status, 'ok', JSON.stringify(sent.body));
   });

@@ -13,7 +13,7 @@ import { defaultGenesis } from '../src/chain/genesis.js';
 import { buildPublicHttp } from '../src/api/http.js';
 import { allModules, chainModules } from '../src/modules/index.js';
 import { methods as nodeMethods } from '../src/api/methods.js';
-import { cleanup, ROOT, cli, cliOk, getOk, httpGet, httpPost, makeTx, newAccount, startNode, tempDir, toMinor, type NodeProcess } from './helpers.js';
+import { cleanup, ROOT, cli, cliOk, getOk, httpGet, httpPost, makeTx, newAccount, startNode, tempDir, toMinor, type NodeProcess, registerNamed } from './helpers.js';
 
 describe('state proofs through a real node', { timeout: 120_000 }, () => {
   let node: NodeProcess;
@@ -26,10 +26,7 @@ describe('state proofs through a real node', { timeout: 120_000 }, () => {
     node = await startNode();
     home = tempDir('tally-home-');
     dir = tempDir();
-    for (const [acct, name] of [[alice, 'alice'], [bob, 'bob']] as const) {
-      const r = await httpPost(`${node.http}/v1/txs`, makeTx(acct, 'ledger.register', { name }));
-      assert.equal(r.body.status, 'ok', JSON.stringify(r.body));
-    }
+    await registerNamed(node.http, [[alice, 'alice'], [bob, 'bob']]);
     const sent = await httpPost(`${node.http}/v1/txs`, makeTx(alice, 'ledger.send', { to: 'bob', amount: '1.5' }));
     assert.equal(sent.body.status, 'ok', JSON.stringify(sent.body));
   });

@@ -6,34 +6,9 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3-multiple-ciphers';
 import { type Receipt } from '../src/chain/envelope.js';
 import { cleanup, cli, httpPost, makeTx, newAccount, startNode, tempDir, type Account, type CliResult } from './helpers.js';
-
-// Node 24.19+ can abort when a better-sqlite3 object is garbage-collected at the wrong moment
-// (nodejs/node#65446, see src/store/sqlite.ts): this test process keeps every one it makes.
-const retained: unknown[] = [];
-
-function openDb(file: string, options: Database.Options): Database.Database {
-  const db = new Database(file, options);
-  retained.push(db);
-  const prepare = db.prepare.bind(db);
-  db.prepare = ((sql: string) => {
-    const stmt = prepare(sql);
-    retained.push(stmt);
-    return stmt;
-  }) as typeof db.prepare;
-  return db;
-}
-
-function openEncrypted(dataDir: string): Database.Database {
-  const key = fs.readFileSync(path.join(dataDir, 'db.key'), 'utf8').trim();
-  const db = openDb(path.join(dataDir, 'tally.db'), { fileMustExist: true });
-  db.exec(`PRAGMA cipher='sqlcipher'`);
-  db.exec('PRAGMA legacy=4');
-  db.exec(`PRAGMA key="x'${key}'"`);
-  return db;
-}
+import { openDb, openEncrypted } from './db.js';
 
 describe('tampering is detected', { timeout: 180_000 }, () => {
   let root: string;

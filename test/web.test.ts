@@ -76,9 +76,10 @@ describe('web explorer in Chromium', { skip: missing ? `SKIPPED: ${missing}` : f
       await r.arrayBuffer();
     }
     assert.equal((await httpGet(`${node.http}/assets/nope.js`)).status, 404);
-    const sizes = JSON.parse(fs.readFileSync(path.join(WEB_DIST, 'sizes.json'), 'utf8')) as { jsGzipBytes: number; cssGzipBytes: number };
-    console.log(`# web bundle: ${(sizes.jsGzipBytes / 1024).toFixed(1)} KiB of JavaScript gzipped (budget 100 KiB), ${(sizes.cssGzipBytes / 1024).toFixed(1)} KiB of CSS`);
+    const sizes = JSON.parse(fs.readFileSync(path.join(WEB_DIST, 'sizes.json'), 'utf8')) as { jsGzipBytes: number; cssGzipBytes: number; packages: string[] };
+    console.log(`# web bundle: ${(sizes.jsGzipBytes / 1024).toFixed(1)} KiB of JavaScript gzipped (budget 100 KiB), ${(sizes.cssGzipBytes / 1024).toFixed(1)} KiB of CSS; runtime packages: ${sizes.packages.join(', ')}`);
     assert.ok(sizes.jsGzipBytes < 100 * 1024);
+    assert.ok(sizes.packages.length <= 3, `at most three runtime packages: ${sizes.packages.join(', ')}`);
   });
 
   it('asks to pin the node key, then shows a block verified; prints the time to a verified block', async () => {

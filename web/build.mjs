@@ -42,6 +42,11 @@ for (const banned of ['src/core/hash.ts', 'src/core/encoding.ts', 'hash-wasm']) 
   if (inputs.some((i) => i.includes(banned))) throw new Error(`the page bundles ${banned}: the browser shim was not used`);
 }
 
+// The page's runtime dependencies: the packages whose code is in the bundle (at most three).
+const packages = [...new Set(inputs.map((i) => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(i)?.[1]).filter(Boolean))].sort();
+const PACKAGES_MAX = 3;
+if (packages.length > PACKAGES_MAX) throw new Error(`the page bundles ${packages.length} packages (${packages.join(', ')}), more than ${PACKAGES_MAX}`);
+
 const rel = (p) => '/' + path.relative(out, p).split(path.sep).join('/');
 const html = fs.readFileSync(path.join(here, 'index.html'), 'utf8').replace('{{js}}', rel(js)).replace('{{css}}', rel(css));
 fs.writeFileSync(path.join(out, 'index.html'), html);
@@ -49,6 +54,6 @@ fs.writeFileSync(path.join(out, 'index.html'), html);
 const jsBytes = fs.readFileSync(js);
 const jsGzip = zlib.gzipSync(jsBytes, { level: 9 }).length;
 const cssGzip = zlib.gzipSync(fs.readFileSync(css), { level: 9 }).length;
-fs.writeFileSync(path.join(out, 'sizes.json'), JSON.stringify({ js: rel(js), jsBytes: jsBytes.length, jsGzipBytes: jsGzip, css: rel(css), cssGzipBytes: cssGzip }) + '\n');
-console.log(`web: ${rel(js)} ${(jsBytes.length / 1024).toFixed(1)} KiB (${(jsGzip / 1024).toFixed(1)} KiB gzipped), ${rel(css)} ${(cssGzip / 1024).toFixed(1)} KiB gzipped`);
+fs.writeFileSync(path.join(out, 'sizes.json'), JSON.stringify({ js: rel(js), jsBytes: jsBytes.length, jsGzipBytes: jsGzip, css: rel(css), cssGzipBytes: cssGzip, packages }) + '\n');
+console.log(`web: ${rel(js)} ${(jsBytes.length / 1024).toFixed(1)} KiB (${(jsGzip / 1024).toFixed(1)} KiB gzipped), ${rel(css)} ${(cssGzip / 1024).toFixed(1)} KiB gzipped; packages: ${packages.join(', ')}`);
 if (jsGzip > JS_GZIP_BYTES_MAX) throw new Error(`the page's JavaScript is ${jsGzip} bytes gzipped, over the ${JS_GZIP_BYTES_MAX} budget`);

@@ -47,13 +47,18 @@ export interface SocketOptions {
 
 export async function listenSocket(node: TallyNode, socketPath: string, options: SocketOptions = { connectionsMax: limits.socketConnectionsMax }): Promise<net.Server> {
   removeStaleSocket(socketPath);
+  const endpoint: SocketEndpoint = {
+    pub: node.signer.pub,
+    call: (method, params) => callMethod(node, method, params),
+    sign: (reply) => signReply(node, reply),
+  };
   const server = net.createServer((conn) => {
-    if (!capped.refused(conn)) handleConnection(node, conn);
+    if (!capped.refused(conn)) serveConnection(conn, endpoint);
   });
   const capped = capConnections(server, {
     totalMax: options.connectionsMax,
     perAddressMax: 0,
-    refusal: () => signReply(node, { id: null, error: { code: 'too_many_connections', message: `the node holds ${options.connectionsMax} socket connections, its most; retry later` }, node: node.signer.pub }),
+    refusal: () => signReply(node, { id: null, error: { code: 'too_many_connections', message: `the node holds ${options.connectionsMax} socket connections, its most; retry later` }, node: endpoint.pub }),
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -76,6 +81,13 @@ function removeStaleSocket(socketPath: string): void {
   }
 }
 
+/** What a connection needs from the node: a method dispatcher and a reply signer. */
+export interface SocketEndpoint {
+  pub: string;
+  call(method: unknown, params: unknown): unknown;
+  sign(reply: SocketReply): string;
+}
+
 /**
  * One connection: split lines, answer each. Backpressure: a client that does not read its
  * replies stops being read (its requests wait in the kernel, and its writes block), once
@@ -84,14 +96,14 @@ function removeStaleSocket(socketPath: string): void {
  * and as answers complete. So a connection holds at most that many bytes, one reply over,
  * and one read chunk of lines.
  */
-function handleConnection(node: TallyNode, conn: net.Socket): void {
+export function serveConnection(conn: net.Socket, endpoint: SocketEndpoint): void {
   let buffered: Buffer[] = [];
   let bufferedBytes = 0;
   let discarding = false; // inside an oversized line: drop bytes until its newline
   const lines: string[] = []; // read, not yet dispatched
   let inFlight = 0;
   const send = (reply: SocketReply) => {
-    if (!conn.destroyed) conn.write(signReply(node, reply));
+    if (!conn.destroyed) conn.write(endpoint.sign(reply));
   };
   const tooLong = () => lines.push(LINE_TOO_LONG);
   const blocked = () => inFlight >= limits.socketRequestsInFlightMax || conn.writableLength > limits.socketUnreadReplyBytesMax;
@@ -99,10 +111,10 @@ function handleConnection(node: TallyNode, conn: net.Socket): void {
     while (lines.length > 0 && !blocked() && !conn.destroyed) {
       const line = lines.shift()!;
       if (line === LINE_TOO_LONG) {
-        send({ id: null, error: { code: 'line_too_long', message: `a request line may be at most ${limits.socketLineBytesMax} bytes` }, node: node.signer.pub });
+        send({ id: null, error: { code: 'line_too_long', message: `a request line may be at most ${limits.socketLineBytesMax} bytes` }, node: endpoint.pub });
         continue;
       }
-      const answered = handleLine(node, line, send);
+      const answered = handleLine(endpoint, line, send);
       if (answered) {
         inFlight++;
         void answered.finally(() => {
@@ -168,48 +180,48 @@ function validId(id: unknown): boolean {
  * bytes it adds are counted before the next line is taken); one that waits (a submit
  * awaiting its commit) returns a promise that settles after its reply is written.
  */
-function handleLine(node: TallyNode, line: string, send: (reply: SocketReply) => void): Promise<void> | undefined {
+function handleLine(endpoint: SocketEndpoint, line: string, send: (reply: SocketReply) => void): Promise<void> | undefined {
   let request: { id?: unknown; method?: unknown; params?: unknown };
   try {
     request = JSON.parse(line) as typeof request;
     if (typeof request !== 'object' || request === null || Array.isArray(request)) throw new Error('not an object');
   } catch {
-    send({ id: null, error: { code: 'bad_json', message: 'each line must be one JSON object {id, method, params}' }, node: node.signer.pub });
+    send({ id: null, error: { code: 'bad_json', message: 'each line must be one JSON object {id, method, params}' }, node: endpoint.pub });
     return undefined;
   }
   const id = request.id ?? null;
   if (!validId(id)) {
-    send({ id: null, error: { code: 'bad_request', message: 'id must be a well-formed string of at most 128 characters, a safe integer, or null' }, node: node.signer.pub });
+    send({ id: null, error: { code: 'bad_request', message: 'id must be a well-formed string of at most 128 characters, a safe integer, or null' }, node: endpoint.pub });
     return undefined;
   }
   let result: unknown;
   try {
-    result = callMethod(node, request.method, request.params);
+    result = endpoint.call(request.method, request.params);
   } catch (err) {
-    sendSafely(node, send, failure(node, id, err));
+    sendSafely(endpoint, send, failure(endpoint, id, err));
     return undefined;
   }
   if (!(result instanceof Promise)) {
-    sendSafely(node, send, { id, result, node: node.signer.pub });
+    sendSafely(endpoint, send, { id, result, node: endpoint.pub });
     return undefined;
   }
   return result.then(
-    (value: unknown) => sendSafely(node, send, { id, result: value, node: node.signer.pub }),
-    (err: unknown) => sendSafely(node, send, failure(node, id, err)),
+    (value: unknown) => sendSafely(endpoint, send, { id, result: value, node: endpoint.pub }),
+    (err: unknown) => sendSafely(endpoint, send, failure(endpoint, id, err)),
   );
 }
 
-function failure(node: TallyNode, id: unknown, err: unknown): SocketReply {
+function failure(endpoint: SocketEndpoint, id: unknown, err: unknown): SocketReply {
   if (!(err instanceof TallyError)) console.error('tally: socket request failed', err);
-  return { id, error: errorBody(err), node: node.signer.pub };
+  return { id, error: errorBody(err), node: endpoint.pub };
 }
 
-function sendSafely(node: TallyNode, send: (reply: SocketReply) => void, reply: SocketReply): void {
+function sendSafely(endpoint: SocketEndpoint, send: (reply: SocketReply) => void, reply: SocketReply): void {
   try {
     send(reply);
   } catch (err) {
     // Never let one reply that cannot be serialized take the node down.
     console.error('tally: socket reply could not be signed', err);
-    send({ id: null, error: { code: 'reply_unserializable', message: 'the reply could not be serialized (lone UTF-16 surrogates in the request?)' }, node: node.signer.pub });
+    send({ id: null, error: { code: 'reply_unserializable', message: 'the reply could not be serialized (lone UTF-16 surrogates in the request?)' }, node: endpoint.pub });
   }
 }
