@@ -196,8 +196,10 @@ describe('web wallet in Chromium', { skip: missing ?? false, timeout: 600_000 },
     const daveId = await createAndRegister(dave, 'dave', { exportable: true });
     await dave.locator('#export-pass').fill(EXPORT_PASSPHRASE);
     await dave.locator('#export-again').fill(EXPORT_PASSPHRASE);
+    const t0 = Date.now();
     await dave.getByRole('button', { name: 'Export' }).click();
     await dave.locator('#export-out').waitFor({ timeout: 120_000 });
+    console.log(`# web wallet: export to a key file (scrypt N=2^17 in the page, @noble/hashes): ${Date.now() - t0} ms (Chromium headless, this machine)`);
     const text = await dave.locator('#export-out').inputValue();
     const file = JSON.parse(text) as { kdf: { N: number }; id: string };
     assert.equal(file.kdf.N, 131072, 'exported with the CLI default scrypt cost');
