@@ -9,6 +9,8 @@ import { pinnedKey } from '../pin.js';
 import type { PageContext } from '../router.js';
 import { verifyFullBlock } from '../verify.js';
 
+const KNOWN = new Set(['version', 'chain', 'height', 'prevHash', 'time', 'txRoot', 'stateRoot', 'txCount', 'proposer']);
+
 export async function blockPage(ctx: PageContext): Promise<HTMLElement> {
   const height = ctx.params.height ?? '';
   if (!/^(0|[1-9]\d{0,14})$/.test(height)) return h('p', { role: 'alert' }, `"${height}" is not a block height.`);
@@ -30,6 +32,9 @@ export async function blockPage(ctx: PageContext): Promise<HTMLElement> {
       ['txRoot', h('code', {}, hd.txRoot)],
       ['stateRoot', h('code', {}, hd.stateRoot)],
       ['proposer', h('code', {}, hd.proposer)],
+      // Fields of later header versions (validatorsHash, lastCommitHash, ...): shown as
+      // they are; the hash and signature above cover them whatever they are.
+      ...Object.entries(hd).filter(([k]) => !KNOWN.has(k)).map(([k, v]): [string, HTMLElement] => [k, h('code', { class: 'wrap' }, typeof v === 'string' ? v : JSON.stringify(v))]),
       ['signature', h('code', { class: 'wrap' }, block.sig)],
     ]),
     h('h2', {}, 'Transactions'),
