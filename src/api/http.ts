@@ -13,6 +13,7 @@ import { observeHttp, type AccessLogLevel } from './observe.js';
 import { log } from '../app/log.js';
 import { registerCostLimit } from './rate-limit.js';
 import { registerBlockStream } from './ws-fanout.js';
+import { registerWebPage } from './web.js';
 import { accountBundleSchema, anyJson, authSchema, blockSchema, envelopeSchema, errors, nodeInfoSchema, proofSchema, registerOpenApi, stateBundleSchema, submitAnswerSchema, txViewSchema } from './openapi.js';
 import { STATE_KEY_BYTES_MAX } from '../chain/state-proofs.js';
 
@@ -219,6 +220,7 @@ export async function buildPublicHttp(node: TallyNode, options: Partial<PublicHt
   }
 
   registerBlockStream(app, node);
+  registerWebPage(app);
 
   for (const m of node.modules) m.app.routes?.(app, node);
   return app;

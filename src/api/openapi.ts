@@ -76,6 +76,7 @@ export async function registerOpenApi(app: FastifyInstance, o: OpenApiOptions): 
         { name: 'notary', description: 'signed record batches and their proofs' },
         { name: 'tickets', description: 'paid anonymous access: payments, redeem, tokens' },
         { name: 'oracle', description: 'BIP340 oracles: announced events and their attestations' },
+        { name: 'web', description: 'the web wallet and explorer the node serves at /' },
       ],
       'x-tally-signed-query': 'Some queries (ledger.audit) must be signed by an account: params.auth = {account, at, sig}, sig being the account\'s Ed25519 signature over "tally/query/v1\\n" + JCS({chain, name, account, at, params without auth}), fresh within 120 s and usable once (README, "Audit"). The signature travels in the JSON body, which no OpenAPI security scheme can express, so operations declare security: [] and POST /v1/query/{name} describes it.',
     } as FastifyDynamicSwaggerOptions['openapi'],

@@ -8,23 +8,11 @@ import { toHex, utf8 } from '../core/encoding.js';
 import type { Signer } from '../core/keys.js';
 import { ACCOUNT_ID } from '../core/keys.js';
 import { limits } from '../core/limits.js';
+import { signingText, type Envelope, type Tx } from '../core/tx-signing.js';
 
-export const TX_DOMAIN = 'tally/tx/v1\n';
-
-export interface Tx {
-  chain: string;
-  type: string;
-  from: string;
-  nonce: number;
-  expires: number;
-  body: Record<string, unknown>;
-}
-
-export interface Envelope {
-  tx: Tx;
-  pub: string;
-  sig: string;
-}
+// The signed bytes and the shapes are defined once, browser-safe, in core/tx-signing.ts
+// (the web wallet signs with them); this file adds the node's parser and fast hashing.
+export { TX_DOMAIN, signingText, type Envelope, type Tx } from '../core/tx-signing.js';
 
 export interface TxEvent {
   type: string;
@@ -65,10 +53,6 @@ export function parseEnvelope(raw: unknown): Envelope {
   if (env.sig.length !== 86) refuse({ path: 'envelope.sig', code: 'bad_envelope' }, 'must be a base64url Ed25519 signature (86 characters)');
   // The checked object, not a copy: its key order is the one that was signed.
   return raw as Envelope;
-}
-
-export function signingText(tx: Tx): string {
-  return TX_DOMAIN + canonicalJson(tx);
 }
 
 export function txIdOfSigningText(text: string): string {

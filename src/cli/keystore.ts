@@ -9,21 +9,12 @@ import { StringDecoder } from 'node:string_decoder';
 import { fail, TallyError } from '../core/errors.js';
 import { accountIdFromPub, rawPublicKey, signerFromPrivateKey, type Signer } from '../core/keys.js';
 import { checkSecretFileMode, writeSecretFile } from '../store/keyfile.js';
-import { ACCOUNT_ID } from '../core/keys.js';
+import {
+  DEFAULT_SCRYPT_N, IV_BYTES, KEY_FILE_VERSION as FILE_VERSION, KEY_NAME, MAX_SCRYPT_N, MIN_SCRYPT_N, SALT_BYTES, SCRYPT_P, SCRYPT_R, TAG_BYTES,
+  checkScryptN, keyFileText, keystoreAad, parseKeyFile, type KeyFile,
+} from '../core/keystore-format.js';
 
-export const KEY_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
-const FILE_VERSION = 1;
-const DEFAULT_SCRYPT_N = 131072; // 2^17: roughly 0.3 s and 128 MiB per unlock, on purpose.
-const MIN_SCRYPT_N = 1024;
-// Upper bound on what we accept from a file or the environment, so a hostile key file
-// cannot make us allocate gigabytes before the passphrase is even checked.
-const MAX_SCRYPT_N = 1 << 20;
-const SCRYPT_R = 8;
-const SCRYPT_P = 1;
-const SALT_BYTES = 16;
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
-const MAX_CIPHERTEXT_BYTES = 4096; // an Ed25519 PKCS#8 DER is 48 bytes; anything huge is not ours.
+export { KEY_NAME };
 
 export interface KeyInfo {
   name: string;
@@ -38,19 +29,6 @@ export interface KeyInfo {
   path: string;
   /** ISO time the key was generated */
   created: string;
-}
-
-interface KeyFile {
-  version: 1;
-  name: string;
-  id: string;
-  pub: string;
-  created: string;
-  /** the account this key took over by rotation (absent: the key's own account, `id`) */
-  account?: string;
-  kdf: { name: 'scrypt'; N: number; r: number; p: number; salt: string };
-  cipher: { name: 'aes-256-gcm'; iv: string; tag: string };
-  ciphertext: string;
 }
 
 // ---------------------------------------------------------------------------
@@ -115,73 +93,6 @@ function invalid(where: string, why: string): never {
   fail('key_file_invalid', `key file ${where} is invalid: ${why}`, { status: 500 });
 }
 
-function b64uField(value: unknown, where: string, field: string, byteLength?: number): Buffer {
-  if (typeof value !== 'string' || !/^[A-Za-z0-9_-]*$/.test(value)) invalid(where, `${field} must be base64url`);
-  const bytes = Buffer.from(value, 'base64url');
-  if (bytes.toString('base64url') !== value) invalid(where, `${field} is not canonical base64url`);
-  if (byteLength !== undefined && bytes.length !== byteLength) {
-    invalid(where, `${field} must be ${byteLength} bytes, got ${bytes.length}`);
-  }
-  return bytes;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function isPowerOfTwo(n: number): boolean {
-  return Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
-}
-
-/** Parse and check every field, so decryption only ever sees well-formed input. */
-function parseKeyFile(text: string, where: string): KeyFile {
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch {
-    invalid(where, 'not valid JSON');
-  }
-  if (!isRecord(data)) invalid(where, 'not a JSON object');
-  if (data.version !== FILE_VERSION) invalid(where, `unsupported version ${JSON.stringify(data.version)} (expected ${FILE_VERSION})`);
-  if (typeof data.name !== 'string' || !KEY_NAME.test(data.name)) invalid(where, 'name is missing or not a valid key name');
-  b64uField(data.pub, where, 'pub', 32);
-  const pub = data.pub as string;
-  if (data.id !== accountIdFromPub(pub)) invalid(where, 'id does not match pub');
-  if (typeof data.created !== 'string' || Number.isNaN(Date.parse(data.created))) invalid(where, 'created is not an ISO time');
-  if (data.account !== undefined && (typeof data.account !== 'string' || !ACCOUNT_ID.test(data.account) || data.account === data.id)) {
-    invalid(where, 'account must be a 40-hex account id other than id');
-  }
-
-  const kdf = data.kdf;
-  if (!isRecord(kdf) || kdf.name !== 'scrypt') invalid(where, 'kdf must be scrypt');
-  const { N, r, p } = kdf;
-  if (typeof N !== 'number' || !isPowerOfTwo(N) || N < MIN_SCRYPT_N || N > MAX_SCRYPT_N) {
-    invalid(where, `kdf.N must be a power of two from ${MIN_SCRYPT_N} to ${MAX_SCRYPT_N}`);
-  }
-  if (typeof r !== 'number' || !Number.isInteger(r) || r < 1 || r > 32) invalid(where, 'kdf.r must be an integer from 1 to 32');
-  if (typeof p !== 'number' || !Number.isInteger(p) || p < 1 || p > 16) invalid(where, 'kdf.p must be an integer from 1 to 16');
-  b64uField(kdf.salt, where, 'kdf.salt', SALT_BYTES);
-
-  const cipher = data.cipher;
-  if (!isRecord(cipher) || cipher.name !== 'aes-256-gcm') invalid(where, 'cipher must be aes-256-gcm');
-  b64uField(cipher.iv, where, 'cipher.iv', IV_BYTES);
-  b64uField(cipher.tag, where, 'cipher.tag', TAG_BYTES);
-  const ciphertext = b64uField(data.ciphertext, where, 'ciphertext');
-  if (ciphertext.length === 0 || ciphertext.length > MAX_CIPHERTEXT_BYTES) invalid(where, 'ciphertext has an implausible length');
-
-  return {
-    version: FILE_VERSION,
-    name: data.name,
-    id: data.id as string,
-    pub,
-    created: data.created,
-    ...(data.account !== undefined ? { account: data.account as string } : {}),
-    kdf: { name: 'scrypt', N, r, p, salt: kdf.salt as string },
-    cipher: { name: 'aes-256-gcm', iv: cipher.iv as string, tag: cipher.tag as string },
-    ciphertext: data.ciphertext as string,
-  };
-}
-
 function readStored(home: string, name: string): { file: KeyFile; text: string; path: string } {
   checkName(name);
   const file = keyPath(home, name);
@@ -210,7 +121,7 @@ function scryptNFromEnv(): number {
   const env = process.env.TALLY_SCRYPT_N;
   if (env === undefined || env === '') return DEFAULT_SCRYPT_N;
   const n = /^\d+$/.test(env) ? Number(env) : NaN;
-  if (!isPowerOfTwo(n) || n < MIN_SCRYPT_N || n > MAX_SCRYPT_N) {
+  if (!checkScryptN(n)) {
     fail('config_invalid', `TALLY_SCRYPT_N=${env} is not a power of two from ${MIN_SCRYPT_N} to ${MAX_SCRYPT_N}`, {
       hint: 'TALLY_SCRYPT_N exists to speed up tests; unset it for real keys',
     });
@@ -226,11 +137,9 @@ function scrypt(passphrase: string, salt: Buffer, N: number, r: number, p: numbe
   });
 }
 
-// Binding name, id, pub (and the account a rotation moved to this key) into the tag means
-// none of them can be edited or swapped between files without decryption failing. The
-// fields cannot contain newlines.
+// The associated data binds name, id, pub (and account) to the ciphertext: core/keystore-format.ts.
 function additionalData(name: string, id: string, pub: string, account?: string): Buffer {
-  return Buffer.from(`tally/keystore/v1\n${name}\n${id}\n${pub}\n${account !== undefined ? `${account}\n` : ''}`, 'utf8');
+  return Buffer.from(keystoreAad(name, id, pub, account));
 }
 
 async function encryptKey(name: string, privateKey: KeyObject, passphrase: string, created: string, account?: string): Promise<KeyFile> {
@@ -300,7 +209,7 @@ function saveNew(home: string, file: KeyFile): KeyInfo {
   ensureKeysDir(home);
   const target = keyPath(home, file.name);
   try {
-    writeSecretFile(target, JSON.stringify(file, null, 2) + '\n');
+    writeSecretFile(target, keyFileText(file));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') keyExists(file.name, home);
     // Anything else failed after the file was created: do not leave a torn key file behind.
@@ -388,7 +297,7 @@ function replaceKeyFile(home: string, file: KeyFile): KeyInfo {
   const temp = path.join(keysDir(home), `.${file.name}.json.${process.pid}.tmp`);
   fs.rmSync(temp, { force: true });
   try {
-    writeSecretFile(temp, JSON.stringify(file, null, 2) + '\n');
+    writeSecretFile(temp, keyFileText(file));
     fs.renameSync(temp, target);
   } catch (err) {
     fs.rmSync(temp, { force: true });

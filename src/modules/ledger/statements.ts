@@ -15,8 +15,9 @@ import { verifyTxProof } from '../../chain/proof.js';
 import { parseEnvelope, signingText, txId, type Envelope } from '../../chain/envelope.js';
 import type { ProofView } from '../../chain/node.js';
 import { statementDigest, type SignBody } from './txs.js';
+import { MESSAGE_DOMAIN } from '../../core/tx-signing.js';
 
-export const MESSAGE_DOMAIN = 'tally/message/v1\n';
+export { MESSAGE_DOMAIN };
 export const BUNDLE_FORMAT = 'tally-statement/v1';
 
 export function signMessage(signer: Signer, message: string): string {

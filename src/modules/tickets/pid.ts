@@ -6,17 +6,10 @@
 import crypto from 'node:crypto';
 import { fail } from '../../core/errors.js';
 
-export const PID_PATTERN = /^[0-9a-f]{16}$/;
-/** What monero-wallet-rpc reports for a payment made without a payment id: never credited. */
-export const ZERO_PID = '0'.repeat(16);
+// PIDs and their memo tags are made in the browser wallet too: one definition in core.
+export { PID_PATTERN, ZERO_PID, newPid, tallyMemoTag } from '../../core/tickets-pid.js';
+import { PID_PATTERN, ZERO_PID } from '../../core/tickets-pid.js';
 export const TOKEN_PATTERN = /^[0-9a-f]{64}$/;
-
-export function newPid(): string {
-  for (;;) {
-    const pid = crypto.randomBytes(8).toString('hex');
-    if (pid !== ZERO_PID) return pid;
-  }
-}
 
 /** A PID from a request, or 400 invalid_pid (the all-zero PID included: nobody can redeem it). */
 export function parsePid(value: unknown): string {
@@ -25,17 +18,6 @@ export function parsePid(value: unknown): string {
   }
   if (value === ZERO_PID) fail('invalid_pid', 'the all-zero payment id marks payments without one and cannot be redeemed', { status: 400 });
   return value;
-}
-
-/**
- * What a Tally payment carries as memo: a tag of the PID, not the PID. Memos are public (every
- * block is readable, and streamed on /v1/ws), so a PID in a memo could be redeemed by anyone
- * watching the chain before its payer. The tag is the first 8 bytes of
- * SHA-256("tally/tickets/memo/v1\n" || PID bytes): the service finds the payment from the PID
- * at redeem time, and nobody can go from the tag back to a PID (a 2^64 preimage search).
- */
-export function tallyMemoTag(pid: string): string {
-  return crypto.createHash('sha256').update('tally/tickets/memo/v1\n').update(Buffer.from(pid, 'hex')).digest().subarray(0, 8).toString('hex');
 }
 
 export function parseToken(value: unknown): string {
