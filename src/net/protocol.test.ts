@@ -7,7 +7,10 @@ import { decodeMessage, encodeMessage, netLimits, protocolIds, type MessageOf } 
 
 const te = new TextEncoder();
 const H = (c: string) => c.repeat(64);
-const header = { version: 2 as const, chain: 'tally-dev', height: 7, prevHash: H('a'), time: 1767225600000, txRoot: H('b'), stateRoot: H('c'), txCount: 1, proposer: 'd0aSkaNNiz9HuHm_i0m8n9opLGsZKejtAfbJ1LT-ffU' };
+const header = {
+  version: 3 as const, chain: 'tally-dev', height: 7, prevHash: H('a'), time: 1767225600000, txRoot: H('b'), stateRoot: H('c'), txCount: 1,
+  proposer: 'd0aSkaNNiz9HuHm_i0m8n9opLGsZKejtAfbJ1LT-ffU', validatorsHash: H('d'), lastCommitHash: H('0'),
+};
 const block = { hash: H('e'), header, sig: 'S'.repeat(86) };
 const env = { tx: { chain: 'tally-dev', type: 'ledger.register', from: '0'.repeat(40), nonce: 0, expires: 1767229200, body: { name: 'alice' } }, pub: 'P'.repeat(43), sig: 'S'.repeat(86) };
 
@@ -58,7 +61,11 @@ test('malformed messages are refused with bad_message, oversized ones with overs
   assert.equal(bad('status', { ...examples.status, hash: 'E'.repeat(64) }), 'bad_message');
   assert.equal(bad('blocksRequest', { from: 1, count: netLimits.blocksPerRequestMax + 1 }), 'bad_message');
   assert.equal(bad('blocksRequest', { from: 1, count: 0 }), 'bad_message');
-  assert.equal(bad('header', { ...block, header: { ...header, version: 3 } }), 'bad_message');
+  assert.equal(bad('header', { ...block, header: { ...header, version: 4 } }), 'bad_message');
+  assert.equal(bad('header', { ...block, header: { ...header, validatorsHash: 'D'.repeat(64) } }), 'bad_message');
+  // A version 2 header (a chain from before header v3) still travels.
+  const { validatorsHash: _v, lastCommitHash: _l, ...v2 } = header;
+  assert.equal(bad('header', { ...block, header: { ...v2, version: 2 } }), 'accepted');
   assert.equal(bad('header', { ...block, header: { ...header, txCount: 4001 } }), 'bad_message');
   assert.equal(bad('blocksResponse', { blocks: [{ block, txs: ['not an envelope'] }] }), 'bad_message');
   assert.equal(bad('submitRequest', { txs: [] }), 'bad_message');

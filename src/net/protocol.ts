@@ -87,7 +87,7 @@ const hex64 = string({ pattern: HEX64, maxLength: 64, what: '64 lowercase hex di
 const chainId = string({ pattern: limits.chainIdPattern, maxLength: 64, what: 'a chain id' });
 
 const headerSchema: Decoder<BlockHeader> = object({
-  version: optional(int({ min: 2, max: 2, what: '2' })),
+  version: optional(int({ min: 2, max: 3, what: '2 or 3' })),
   chain: chainId,
   height,
   prevHash: hex64,
@@ -96,6 +96,9 @@ const headerSchema: Decoder<BlockHeader> = object({
   stateRoot: hex64,
   txCount: int({ min: 0, max: limits.blockTxCountMax }),
   proposer: string({ pattern: B64U, maxLength: 43, what: 'a base64url Ed25519 public key' }),
+  // version 3 (checkSignedHeader insists on both there and on neither before)
+  validatorsHash: optional(hex64),
+  lastCommitHash: optional(hex64),
 }) as Decoder<BlockHeader>;
 
 const signedBlockSchema: Decoder<SignedBlock> = object({

@@ -4,25 +4,20 @@
 import { blake3 } from '@noble/hashes/blake3.js';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import { canonicalJson } from '../../src/core/canonical.js';
+import { checkSignedHeader } from '../../src/core/header.js';
 import { leafHash, merkleRoot, rootFromProof } from '../../src/core/merkle.js';
 import { ed25519VerifyPure, verifyStateBundle, type ProvenState } from '../../src/core/state-bundle.js';
-import type { Envelope, FullBlock, Header, Receipt, SignedBlock, TxView } from './api.js';
+import type { Envelope, FullBlock, Receipt, SignedBlock, TxView } from './api.js';
 
 export type Verdict = { ok: true } | { ok: false; reason: string };
 const good: Verdict = { ok: true };
 const bad = (reason: string): Verdict => ({ ok: false, reason });
 
-// TODO(op/header): use src/core's header hashing once it is browser-safe; same bytes.
-const BLOCK_DOMAIN = 'tally/block/v1\n';
 const TX_DOMAIN = 'tally/tx/v1\n';
 const RECEIPT_DOMAIN = 'tally/receipt/v1\n';
 const GENESIS_DOMAIN = 'tally/genesis/v1\n';
 
 const blake3Hex = (text: string): string => bytesToHex(blake3(utf8ToBytes(text)));
-
-export function headerHash(header: Header): string {
-  return blake3Hex(BLOCK_DOMAIN + canonicalJson(header));
-}
 
 export function txIdOf(tx: Envelope['tx']): string {
   return blake3Hex(TX_DOMAIN + canonicalJson(tx));
@@ -35,14 +30,15 @@ export function receiptLeaf(receipt: Receipt): Uint8Array {
 /** A signed header: made by the pinned key, hashes to its hash, signature verifies. */
 export function verifyBlock(block: SignedBlock, nodeKey: string | null): Verdict {
   if (!nodeKey) return bad('no node key is pinned');
-  try {
-    if (block.header.proposer !== nodeKey) return bad('the block was not made by the pinned node key');
-    const text = BLOCK_DOMAIN + canonicalJson(block.header);
-    if (blake3Hex(text) !== block.hash) return bad('the block hash is not the hash of its header');
-    if (!ed25519VerifyPure(nodeKey, utf8ToBytes(text), block.sig)) return bad('the block signature does not verify with the pinned key');
-    return good;
-  } catch (err) {
-    return bad(`malformed block: ${(err as Error).message}`);
+  // The node's own header rules (hash, proposer, signature, a version 3 header's validator
+  // set): src/core/header.ts, with the pure Ed25519 check.
+  const check = checkSignedHeader(block, nodeKey, ed25519VerifyPure);
+  if (check.ok) return good;
+  switch (check.code) {
+    case 'wrong_proposer': return bad('the block was not made by the pinned node key');
+    case 'block_hash_mismatch': return bad('the block hash is not the hash of its header');
+    case 'bad_block_signature': return bad('the block signature does not verify with the pinned key');
+    default: return bad(`malformed block: ${check.reason}`);
   }
 }
 
