@@ -13,7 +13,7 @@ import { Clearing } from './clearing.js';
 import type { MarketsDeps } from './deps.js';
 import { markPrice, settleAt } from './risk.js';
 import { getMarket } from './state.js';
-import { MARKET_ID } from './txs.js';
+import { MARKET_ID } from './state.js';
 
 const closeBody = (raw: unknown): { market: string } =>
   decode(object({ market: withCode('bad_market', string({ pattern: MARKET_ID, maxLength: 32, what: 'a market id (lowercase letters, digits, "-")' })) }), raw, 'bad_body', 'body');

@@ -18,7 +18,7 @@ import type { StateReader } from '../../chain/state.js';
 import { scopedReader } from '../../chain/kernel.js';
 import { bookChecksum } from './checksum.js';
 import { bookView } from './queries.js';
-import { MARKET_ID } from './txs.js';
+import { MARKET_ID } from './state.js';
 
 /** Levels per side the book feed tracks. */
 export const FEED_LEVELS = 50;

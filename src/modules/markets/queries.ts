@@ -10,7 +10,7 @@ import { equity, maintenanceMargin } from './margin.js';
 import type { Side } from './matching.js';
 import { markPrice } from './risk.js';
 import { accountOrdersPrefix, bookPrefix, getMarket, MARKET_PREFIX, orderKey, positionKey, type BookOrder, type Market, type Position } from './state.js';
-import { MARKET_ID } from './txs.js';
+import { MARKET_ID } from './state.js';
 import { tradeRows } from './trades.js';
 import { bookChecksum } from './checksum.js';
 

@@ -13,6 +13,9 @@
 import type { StateReader, StateView } from '../../chain/state.js';
 import type { Side } from './matching.js';
 
+/** A market id: lowercase letters, digits and "-", 1 to 32 characters. */
+export const MARKET_ID = /^[a-z0-9][a-z0-9-]{0,31}$/;
+
 export type MarketKind = 'future' | 'perpetual';
 export type MarketStatus = 'active' | 'halted' | 'settled';
 

@@ -12,10 +12,10 @@ import type { MarketsDeps } from './deps.js';
 import { marketLimits } from './limits.js';
 import { bps, notional, orderHold, priceBps } from './margin.js';
 import { crosses, match, type Side, type Tif } from './matching.js';
-import { accountOrdersPrefix, getMarket, getPosition, MARKET_PREFIX, marketKey, orderId, type BookOrder, type Market } from './state.js';
+import { accountOrdersPrefix, getMarket, getPosition, MARKET_ID, MARKET_PREFIX, marketKey, orderId, type BookOrder, type Market } from './state.js';
 
 const body = <T>(schema: Decoder<T>) => (raw: unknown): T => decode(schema, raw, 'bad_body', 'body');
-export const MARKET_ID = /^[a-z0-9][a-z0-9-]{0,31}$/;
+export { MARKET_ID };
 const ORACLE_ID = /^[0-9a-f]{64}$/;
 const EVENT_ID = /^[A-Za-z0-9._:/-]{1,64}$/;
 const ORDER_ID = /^[0-9]{1,12}\.[0-9]{1,4}\.[0-9]{1,4}$/;
