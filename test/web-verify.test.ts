@@ -12,6 +12,7 @@ import { toHex, utf8 } from '../src/core/encoding.js';
 import { hash } from '../src/core/hash.js';
 import { generateSigner } from '../src/core/keys.js';
 import { leafHash, merkleProof, merkleRoot } from '../src/core/merkle.js';
+import { NO_COMMIT_HASH, singleValidator, validatorsHash } from '../src/core/header.js';
 import { blockHash, signHeader, type BlockHeader, type SignedBlock } from '../src/chain/blocks.js';
 import { receiptLeafBytes, signTx, txId, type Receipt } from '../src/chain/envelope.js';
 import { ROOT, tempDir } from './helpers.js';
@@ -81,6 +82,14 @@ describe('the web page\'s checks, as bundled for the browser', () => {
     failsWith(web.verifyBlock(block, other.pub), /not made by the pinned node key/);
     const forged = signHeader({ ...block.header, proposer: other.pub }, other);
     failsWith(web.verifyBlock(forged, node.pub), /not made by the pinned node key/);
+  });
+
+  it('checks a version 3 header\'s validator set like the node does', () => {
+    const v3: BlockHeader = { ...block.header, version: 3, validatorsHash: validatorsHash(singleValidator(node.pub)), lastCommitHash: NO_COMMIT_HASH };
+    assert.equal(web.headerHash(v3), blockHash(v3));
+    assert.deepEqual(web.verifyBlock(signHeader(v3, node), node.pub), { ok: true });
+    const otherSet = { ...v3, validatorsHash: validatorsHash(singleValidator(other.pub)) };
+    failsWith(web.verifyBlock(signHeader(otherSet, node), node.pub), /validatorsHash/);
   });
 
   it('refuses a header changed with its hash recomputed (only the signature can tell)', () => {

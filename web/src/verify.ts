@@ -9,6 +9,9 @@ import { leafHash, merkleRoot, rootFromProof } from '../../src/core/merkle.js';
 import { ed25519VerifyPure, verifyStateBundle, type ProvenState } from '../../src/core/state-bundle.js';
 import type { Envelope, FullBlock, Receipt, SignedBlock, TxView } from './api.js';
 
+/** The block hash, as src/core/header.ts defines it (exported for the bundle's test). */
+export { headerHash } from '../../src/core/header.js';
+
 export type Verdict = { ok: true } | { ok: false; reason: string };
 const good: Verdict = { ok: true };
 const bad = (reason: string): Verdict => ({ ok: false, reason });
