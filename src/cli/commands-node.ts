@@ -401,7 +401,7 @@ async function runNode(opts: NodeCliOptions): Promise<void> {
     `tally node: chain "${info.chain}" at height ${info.height}\n` +
     table([
       ['socket', socketPath],
-      ['http', httpUrl ? `${httpUrl}  (API under /v1, OpenAPI at /v1/openapi.json, WebSocket /v1/ws)` : 'off'],
+      ['http', httpUrl ? `${httpUrl}  (wallet and explorer at /, API under /v1, OpenAPI at /v1/openapi.json, WebSocket /v1/ws)` : 'off'],
       ['internal', internalUrl ? `${internalUrl}  (/health, /health/ready, /health/live, /metrics, /openapi.json)` : 'off'],
       ['node key', info.nodeKey + (node.role === 'replica' ? '  (followed: this replica signs no blocks)' : '')],
       ['p2p', p2p ? p2p.addrs.join(' ') || p2p.peerId : 'off'],
