@@ -3,12 +3,14 @@
 // limits.wsSubscriberBufferBytesMax unread when the next block comes is closed as a slow
 // reader; subscribers are capped in total and per client address.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import client from 'prom-client';
 import type { WebSocket } from 'ws';
 import { TallyError } from '../core/errors.js';
 import { limits } from '../core/limits.js';
 import type { TallyNode } from '../chain/node.js';
 import type { BlockCommitted } from '../chain/blocks.js';
 import type { WsTopic } from '../chain/app-module.js';
+import { nodeMetrics } from './metrics.js';
 
 /** Close codes the stream uses (documented in the README, "HTTP API"). */
 export const wsCloseCodes = Object.freeze({ slowReader: 4000, nodeStopping: 1001 });
@@ -31,7 +33,17 @@ function topicsOf(node: TallyNode): Map<string, WsTopic> {
   return topics;
 }
 
+/** One pair per registry however many listeners stream blocks: gauges and counters are shared. */
+function streamMetrics(registry: client.Registry): { subscribers: client.Gauge; slowReaders: client.Counter } {
+  const subscribers = (registry.getSingleMetric('tally_ws_subscribers') as client.Gauge | undefined) ??
+    new client.Gauge({ name: 'tally_ws_subscribers', help: 'WebSocket subscribers holding a place (all topics)', registers: [registry] });
+  const slowReaders = (registry.getSingleMetric('tally_ws_slow_readers_closed_total') as client.Counter | undefined) ??
+    new client.Counter({ name: 'tally_ws_slow_readers_closed_total', help: 'subscribers closed with code 4000 for leaving too much unread', registers: [registry] });
+  return { subscribers, slowReaders };
+}
+
 export function registerBlockStream(app: FastifyInstance, node: TallyNode): void {
+  const metrics = streamMetrics(nodeMetrics(node).registry);
   const subscribers = new Set<Subscriber>();
   const topics = topicsOf(node);
   const perAddress = new Map<string, number>();
@@ -43,6 +55,7 @@ export function registerBlockStream(app: FastifyInstance, node: TallyNode): void
       if (sub.socket.readyState !== sub.socket.OPEN) continue;
       if (sub.socket.bufferedAmount > limits.wsSubscriberBufferBytesMax) {
         dropSlowReader(sub.socket);
+        metrics.slowReaders.inc();
         continue;
       }
       const key = `${sub.topic.name}\n${sub.key}`;
@@ -74,9 +87,11 @@ export function registerBlockStream(app: FastifyInstance, node: TallyNode): void
       throw new TallyError('too_many_subscribers', `at most ${limits.wsSubscribersPerAddressMax} block subscribers per client address; one subscriber per process is enough`, { status: 429 });
     }
     held++;
+    metrics.subscribers.inc();
     perAddress.set(ip, mine + 1);
     req.raw.socket.once('close', () => {
       held--;
+      metrics.subscribers.dec();
       const left = (perAddress.get(ip) ?? 1) - 1;
       if (left > 0) perAddress.set(ip, left);
       else perAddress.delete(ip);
