@@ -136,13 +136,16 @@ export async function marketPage(ctx: PageContext): Promise<HTMLElement> {
     drawTrades();
   };
   await loadTrades();
+  const reloadTrades = serial(loadTrades, 'trades');
   subscribe<TradesMessage>((m) => {
     if (m.type !== 'trades' || m.market !== id || !Array.isArray(m.trades)) return;
-    for (const t of m.trades) trades.set(t.seq, { ...t, height: m.height });
+    for (const t of m.trades) if (!trades.has(t.seq)) trades.set(t.seq, { ...t, height: m.height });
     drawTrades();
+    // The feed's fills carry no time: the node's list has it (and the kind).
+    reloadTrades();
     reloadRecord();
   }, ctx.signal, `?topic=markets.trades&market=${id}`, () => {
-    loadTrades().catch((err: Error) => console.warn(`trades: ${err.message}`));
+    reloadTrades();
     reloadRecord();
   });
 
