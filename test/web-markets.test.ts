@@ -181,6 +181,49 @@ describe('web markets pages in Chromium', { skip: missing ? `SKIPPED: ${missing}
     await screenshot(page, '21-market-live');
   });
 
+  it('a key made in the wallet places an order that trades, rests another and cancels it', async () => {
+    const t = await watchedPage(browser);
+    const { page } = t;
+    await page.goto(`${node.http}/#/wallet`);
+    await pin(page);
+    await page.locator('#create-name').fill('carol');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    await page.locator('#register-name').fill('carol');
+    await page.getByRole('button', { name: 'Register' }).click();
+    await page.locator('#account-name', { hasText: 'carol' }).waitFor();
+    await page.getByRole('navigation', { name: 'wallet' }).getByRole('link', { name: 'Trade' }).click();
+    await page.locator('#order-form').waitFor();
+    assert.equal(await page.locator('#my-orders tbody').innerText(), 'no resting orders');
+
+    // buy 1 at 102: meets bob's ask at 101 first (3 left there), so one fill
+    const place = async (side: string, price: number, size: number) => {
+      await page.locator('#order-side').selectOption(side);
+      await page.locator('#order-price').fill(String(price));
+      await page.locator('#order-size').fill(String(size));
+      await page.getByRole('button', { name: 'Sign and place order' }).click();
+      await page.locator('#order-done').waitFor();
+      const text = (await page.locator('#order-done').innerText());
+      await page.locator('#order-done').evaluate((el) => el.remove());
+      return text;
+    };
+    assert.match(await place('buy', 102, 1), /1 fill; nothing rests/);
+    await page.locator('#my-positions tbody tr[data-market="eth-perp"]').waitFor();
+    assert.equal((await cells(page, 'my-positions'))[0]![1], '1');
+    assert.match(await place('sell', 110, 2), /0 fills; 2 resting as order \d+\.\d+\.\d+/);
+    const row = page.locator('#my-orders tbody tr[data-order]');
+    await row.waitFor();
+    assert.deepEqual((await cells(page, 'my-orders'))[0]!.slice(2, 5), ['sell', '110', '2 of 2']);
+    assert.deepEqual(await axeViolations(page), [], 'axe-core on the trade page');
+    await screenshot(page, '22-wallet-trade');
+    const orderId = (await row.getAttribute('data-order'))!;
+    await page.getByRole('button', { name: `cancel order ${orderId}` }).click();
+    await page.locator('#my-orders tbody', { hasText: 'no resting orders' }).waitFor();
+    const book = await (await fetch(`${node.http}/v1/markets/${MARKET}/book`)).json() as Book;
+    assert.deepEqual(book.asks, [[101, 2], [102, 3]], 'carol took one at 101; her ask at 110 is gone');
+    assert.deepEqual(t.problems, []);
+    await t.context.close();
+  });
+
   it('says "not verified" when the proof of the record is changed on the way', async () => {
     const t = await watchedPage(browser);
     await t.page.goto(`${proxy.url}/#/market/${MARKET}`);
