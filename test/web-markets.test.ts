@@ -224,6 +224,51 @@ describe('web markets pages in Chromium', { skip: missing ? `SKIPPED: ${missing}
     await t.context.close();
   });
 
+  it('takes a new snapshot when the feed skips a message or sends a checksum that differs', async () => {
+    const t = await watchedPage(browser);
+    const { page } = t;
+    // Between the page and the node's markets.book socket: drop one message, or spoil one's checksum.
+    let mode: 'drop' | 'checksum' | null = null;
+    await page.routeWebSocket((url) => url.searchParams.get('topic') === 'markets.book', (ws) => {
+      const server = ws.connectToServer();
+      server.onMessage((msg) => {
+        const m = JSON.parse(String(msg)) as { type: string; checksum: string };
+        if (m.type === 'book' && mode === 'drop') {
+          mode = null;
+          return;
+        }
+        if (m.type === 'book' && mode === 'checksum') {
+          mode = null;
+          ws.send(JSON.stringify({ ...m, checksum: '0'.repeat(16) }));
+          return;
+        }
+        ws.send(msg);
+      });
+    });
+    await page.goto(`${node.http}/#/market/${MARKET}`);
+    await pin(page);
+    await page.locator('#book-asks tbody tr td', { hasText: '102' }).first().waitFor();
+    assert.equal(await page.locator('#book-status').getAttribute('data-resyncs'), '0');
+    const status = page.locator('#book-status');
+
+    mode = 'drop';
+    await order(bob, 'sell', 103, 1); // its message never reaches the page
+    await order(bob, 'sell', 104, 1); // this one's prev is the dropped block: a gap
+    await page.locator('#book-status[data-resyncs="1"]').waitFor();
+    await page.locator('#book-asks tbody tr td', { hasText: '104' }).first().waitFor();
+    assert.deepEqual(await cells(page, 'book-asks'), [['101', '2'], ['102', '3'], ['103', '1'], ['104', '1']]);
+    assert.match(await status.innerText(), /last: missed the message for block \d+/);
+
+    mode = 'checksum';
+    await order(bob, 'sell', 105, 1);
+    await page.locator('#book-status[data-resyncs="2"]').waitFor();
+    await page.locator('#book-asks tbody tr td', { hasText: '105' }).first().waitFor();
+    assert.deepEqual((await cells(page, 'book-asks')).map((r) => r[0]), ['101', '102', '103', '104', '105']);
+    assert.match(await status.innerText(), /last: checksum mismatch at block \d+/);
+    assert.deepEqual(t.problems, []);
+    await t.context.close();
+  });
+
   it('says "not verified" when the proof of the record is changed on the way', async () => {
     const t = await watchedPage(browser);
     await t.page.goto(`${proxy.url}/#/market/${MARKET}`);
