@@ -78,6 +78,8 @@ export async function marketPage(ctx: PageContext): Promise<HTMLElement> {
   const bookStatus = h('p', { id: 'book-status', class: 'hint', 'data-resyncs': 0 });
   let resyncs = 0;
   let pending: BookMessage[] | null = null;
+  /** why the latest snapshot is not to be trusted, shown with the book */
+  let snapshotProblem = '';
   const drawBook = () => {
     const rows = (levels: Level[], side: string) => levels.length === 0
       ? h('tr', {}, h('td', { colspan: 2 }, `no ${side}`))
@@ -87,6 +89,7 @@ export async function marketPage(ctx: PageContext): Promise<HTMLElement> {
     bookStatus.dataset.height = String(sync.height ?? '');
     bookStatus.dataset.resyncs = String(resyncs);
     bookStatus.textContent = `At block ${sync.height ?? '—'}; ${resyncs} resync${resyncs === 1 ? '' : 's'} from the node's snapshot${resyncs > 0 ? ` (last: ${sync.reason})` : ''}.`;
+    if (snapshotProblem) bookStatus.append(' ', h('span', { class: 'reason', role: 'alert' }, `The book shown may be wrong: ${snapshotProblem}.`));
   };
   const onBook = (m: BookMessage) => {
     if (m.type !== 'book' || m.market !== id) return;
@@ -104,11 +107,12 @@ export async function marketPage(ctx: PageContext): Promise<HTMLElement> {
     if (pending) return;
     pending = [];
     try {
-      for (let i = 0; i < SNAPSHOT_TRIES; i++) {
-        if (sync.reset(await api<BookSnapshot>(`/v1/markets/${id}/book?depth=${FEED_LEVELS}`, { signal: ctx.signal }))) break;
-      }
+      snapshotProblem = '';
+      let ok = false;
+      for (let i = 0; i < SNAPSHOT_TRIES && !ok; i++) ok = sync.reset(await api<BookSnapshot>(`/v1/markets/${id}/book?depth=${FEED_LEVELS}`, { signal: ctx.signal }));
+      if (!ok) snapshotProblem = sync.reason;
     } catch (err) {
-      console.warn(`book snapshot: ${(err as Error).message}`);
+      snapshotProblem = `no snapshot: ${(err as Error).message}`;
     }
     const queued = pending;
     pending = null;
