@@ -4,7 +4,7 @@
 // node's word, kept live: the book from a snapshot plus the markets.book deltas, checked
 // against the feed's checksum and taken again when one was missed (book-sync.ts); trades
 // from markets.trades. The mark is computed by the node and shown as reported.
-import { api, subscribe } from '../api.js';
+import { api, ApiError, subscribe } from '../api.js';
 import { badge, setBadge } from '../badge.js';
 import { fields, h, replace, short } from '../h.js';
 import { accountLink, blockLink, time } from '../format.js';
@@ -35,9 +35,13 @@ export async function marketPage(ctx: PageContext): Promise<HTMLElement> {
   const loadRecord = async () => {
     const [bundle, view] = await Promise.all([
       api(`/v1/state/proof?key=${encodeURIComponent(stateKey)}`, { signal: ctx.signal }),
-      api<MarketView>(`/v1/markets/${id}`, { signal: ctx.signal }),
+      // An unknown market is a 404 here; the proof says so for itself.
+      api<MarketView>(`/v1/markets/${id}`, { signal: ctx.signal }).catch((err: unknown) => {
+        if (err instanceof ApiError && err.status === 404) return null;
+        throw err;
+      }),
     ]);
-    markEl.textContent = price(view.mark);
+    markEl.textContent = price(view?.mark);
     const v = verifyKeyBundle(bundle, stateKey, pinnedKey());
     setBadge(recordBadge, v.ok ? { ok: true } : v, `market ${id}'s record`);
     if (!v.ok) {
@@ -45,6 +49,7 @@ export async function marketPage(ctx: PageContext): Promise<HTMLElement> {
       return;
     }
     const m = v.value as MarketView | null;
+    absent = m === null;
     if (m === null) {
       replace(recordPart, h('p', {}, `No market ${id} at block ${v.proven.height} (proven absent).`));
       return;
@@ -68,7 +73,9 @@ export async function marketPage(ctx: PageContext): Promise<HTMLElement> {
       ['proven at', [blockLink(v.proven.height), ' stateRoot ', short(v.proven.stateRoot)]],
     ]));
   };
+  let absent = false;
   await loadRecord();
+  if (absent) return h('div', { class: 'market' }, h('h1', {}, `Market ${id} `, recordBadge), recordPart);
   const reloadRecord = serial(loadRecord, `market ${id}`);
 
   // The book: snapshot, then deltas; a gap or a checksum that differs takes a new snapshot.
