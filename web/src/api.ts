@@ -78,10 +78,11 @@ export interface FullBlock extends SignedBlock { txs: TxView[] }
 export interface BlockMessage extends SignedBlock { type: 'block'; receipts: Receipt[] }
 
 /**
- * The block stream (topic "blocks" unless given): calls onMessage per message, reconnects
- * after a drop with a growing delay, and stops when `signal` aborts.
+ * The block stream (topic "blocks" unless given; another topic's messages are typed by the
+ * caller): calls onMessage per message, reconnects after a drop with a growing delay, and
+ * stops when `signal` aborts.
  */
-export function subscribe(onMessage: (m: BlockMessage) => void, signal: AbortSignal, query = '', onOpen?: () => void): void {
+export function subscribe<M = BlockMessage>(onMessage: (m: M) => void, signal: AbortSignal, query = '', onOpen?: () => void): void {
   let delayMs = 1000;
   const open = () => {
     if (signal.aborted) return;
@@ -98,7 +99,7 @@ export function subscribe(onMessage: (m: BlockMessage) => void, signal: AbortSig
     ws.onmessage = (ev) => {
       if (typeof ev.data !== 'string' || ev.data.length > RESPONSE_BYTES_MAX) return;
       try {
-        onMessage(JSON.parse(ev.data) as BlockMessage);
+        onMessage(JSON.parse(ev.data) as M);
       } catch (err) {
         console.error('block stream message', err);
       }

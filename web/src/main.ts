@@ -7,6 +7,8 @@ import { blockPage } from './explorer/block.js';
 import { txPage } from './explorer/tx.js';
 import { accountPage, disputePage } from './explorer/account.js';
 import { chainPage } from './explorer/chain.js';
+import { marketsPage } from './explorer/markets.js';
+import { marketPage } from './explorer/market.js';
 import { registerWalletPages } from './wallet/index.js';
 
 route('/', homePage, 'Explorer');
@@ -15,6 +17,8 @@ route('/tx/:id', txPage);
 route('/account/:name', accountPage);
 route('/dispute/:id', disputePage);
 route('/chain', chainPage, 'Chain');
+route('/markets', marketsPage, 'Markets');
+route('/market/:id', marketPage);
 registerWalletPages();
 
 // A page hosted elsewhere is pointed at its node once with ?node=https://node.example.org

@@ -112,3 +112,21 @@ export function verifyGenesis(genesis: unknown, block0: SignedBlock, nodeKey: st
   }
   return good;
 }
+
+/**
+ * One state key from GET /v1/state/proof?key=K (src/core/state-bundle.ts): the bundle checks
+ * out against the pinned key and is about `key`, not another one the node chose to prove.
+ * The value is the proven text parsed (null: proven absent).
+ */
+export function verifyKeyBundle(bundle: unknown, key: string, nodeKey: string | null): { ok: true; proven: ProvenState; value: unknown } | { ok: false; reason: string } {
+  if (!nodeKey) return { ok: false, reason: 'no node key is pinned' };
+  const v = verifyStateBundle(bundle, nodeKey, ed25519VerifyPure);
+  if (!v.ok) return v;
+  const entry = v.proven.entries.find((e) => e.key === key);
+  if (!entry || v.proven.entries.length !== 1) return { ok: false, reason: `the proof is not about ${key}` };
+  try {
+    return { ok: true, proven: v.proven, value: entry.value === null ? null : JSON.parse(entry.value) };
+  } catch {
+    return { ok: false, reason: 'the proven value is not JSON' };
+  }
+}

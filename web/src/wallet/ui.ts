@@ -43,7 +43,7 @@ export async function keyOrNote(): Promise<{ key: StoredKey } | { note: HTMLElem
 export function walletNav(): HTMLElement {
   const links: Array<[string, string]> = [
     ['#/wallet', 'Keys and account'], ['#/wallet/send', 'Send'], ['#/wallet/receive', 'Receive'],
-    ['#/wallet/statements', 'Statements'], ['#/wallet/disputes', 'Disputes'], ['#/wallet/tickets', 'Tickets'],
+    ['#/wallet/statements', 'Statements'], ['#/wallet/disputes', 'Disputes'], ['#/wallet/tickets', 'Tickets'], ['#/wallet/trade', 'Trade'],
   ];
   return h('nav', { 'aria-label': 'wallet', class: 'subnav' }, h('ul', {}, links.map(([href, label]) => h('li', {}, h('a', { href }, label)))));
 }
