@@ -103,13 +103,16 @@ export interface StartOptions {
   timeoutMs?: number;
   /** Keystore where --dev puts (or finds) the admin key; default: a fresh temp dir. */
   home?: string;
+  /** Run the node under this command, e.g. ['ip', 'netns', 'exec', NS] (it must exec, keeping the pid). */
+  prefix?: string[];
 }
 
 export async function startNode(options: StartOptions = {}): Promise<NodeProcess> {
   const dataDir = options.dataDir ?? path.join(tempDir(), 'data');
   const args = [TALLY_BIN, 'node', '--dev', '--data', dataDir, '--http', '127.0.0.1:0', '--internal', '127.0.0.1:0', '--json', ...(options.extraArgs ?? [])];
   const home = options.home ?? tempDir('tally-home-');
-  const proc = spawn(process.execPath, args, { env: cleanEnv({ TALLY_HOME: home }), stdio: ['ignore', 'pipe', 'pipe'] });
+  const [cmd, ...cmdArgs] = [...(options.prefix ?? []), process.execPath, ...args];
+  const proc = spawn(cmd!, cmdArgs, { env: cleanEnv({ TALLY_HOME: home }), stdio: ['ignore', 'pipe', 'pipe'] });
   liveNodes.add(proc);
   proc.once('exit', () => liveNodes.delete(proc));
   let stdout = '';
@@ -179,10 +182,11 @@ function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...env, TALLY_SCRYPT_N: '1024', TALLY_PASSPHRASE: PASSPHRASE, ...extra };
 }
 
-/** Run `tally ARGS...` with TALLY_HOME=home; never rejects on a non-zero exit. */
-export function cli(home: string, args: string[], timeoutMs = 30_000): Promise<CliResult> {
+/** Run `tally ARGS...` with TALLY_HOME=home (under `prefix`, as in StartOptions); never rejects on a non-zero exit. */
+export function cli(home: string, args: string[], timeoutMs = 30_000, prefix: string[] = []): Promise<CliResult> {
+  const [cmd, ...cmdArgs] = [...prefix, process.execPath, TALLY_BIN, ...args];
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [TALLY_BIN, ...args], { env: cleanEnv({ TALLY_HOME: home }), timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 },
+    execFile(cmd!, cmdArgs, { env: cleanEnv({ TALLY_HOME: home }), timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 },
       (err, stdout, stderr) => {
         const e = err as (Error & { code?: number | string; killed?: boolean; signal?: string }) | null;
         if (e && (e.killed || e.signal)) return reject(new Error(`tally ${args.join(' ')} was killed (${e.signal ?? 'timeout'}):\n${stdout}\n${stderr}`));
@@ -199,8 +203,8 @@ export function cli(home: string, args: string[], timeoutMs = 30_000): Promise<C
 }
 
 /** Like cli() but the command must exit 0; returns its JSON output. */
-export async function cliOk(home: string, args: string[], timeoutMs?: number): Promise<any> {
-  const r = await cli(home, args, timeoutMs);
+export async function cliOk(home: string, args: string[], timeoutMs?: number, prefix?: string[]): Promise<any> {
+  const r = await cli(home, args, timeoutMs, prefix);
   if (r.code !== 0) throw new Error(`tally ${args.join(' ')} exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
   return r.json;
 }
@@ -392,6 +396,15 @@ export class RawSocket {
 
   destroy(): void {
     this.conn.destroy();
+  }
+}
+
+/** Poll `fn` every 100 ms until it holds; fail naming `what` after `ms`. */
+export async function until(what: string, fn: () => Promise<boolean>, ms = 60_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await fn())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
 

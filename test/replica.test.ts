@@ -8,19 +8,11 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { cleanup, cli, cliOk, getOk, httpPost, makeTx, newAccount, startNode, tempDir, withTimeout, type NodeProcess } from './helpers.js';
+import { cleanup, cli, cliOk, getOk, httpPost, makeTx, newAccount, startNode, tempDir, until, withTimeout, type NodeProcess } from './helpers.js';
 
 after(cleanup);
 
 const TXS = 300;
-
-async function until(what: string, fn: () => Promise<boolean>, ms = 60_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await fn())) {
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function tip(node: NodeProcess): Promise<{ height: number; tipHash: string }> {
   return (await getOk(`${node.http}/v1/node`)) as { height: number; tipHash: string };

@@ -19,7 +19,12 @@ export type FrameFault = 'oversized' | 'garbage';
 
 export class FrameRefused extends Error {
   override readonly name = 'FrameRefused';
-  constructor(readonly fault: FrameFault, message: string) {
+  /**
+   * @param truncated the stream ended before the frame did (no frame, inside the prefix or
+   *   the payload): libp2p ends a stream that way when its connection closes, so this
+   *   alone does not show a hostile sender (libp2p-requests.ts does not drop for it)
+   */
+  constructor(readonly fault: FrameFault, message: string, readonly truncated = false) {
     super(message);
   }
 }
@@ -49,7 +54,8 @@ export type Chunk = Uint8Array | { subarray(): Uint8Array };
 /**
  * Read exactly one frame of at most `maxBytes` payload bytes, then the end of the source.
  * Throws FrameRefused('oversized') on a length over the limit (before reading the
- * payload) and FrameRefused('garbage') on a bad prefix, a short frame or trailing bytes.
+ * payload) and FrameRefused('garbage') on a bad prefix, a short frame or trailing bytes
+ * (a short frame, or none, is marked `truncated`).
  */
 export async function readOneFrame(source: AsyncIterable<Chunk>, maxBytes: number): Promise<Uint8Array> {
   if (!(Number.isInteger(maxBytes) && maxBytes >= 0 && maxBytes <= FRAME_BYTES_MAX)) throw new RangeError(`frame limit ${maxBytes} out of range`);
@@ -81,8 +87,8 @@ export async function readOneFrame(source: AsyncIterable<Chunk>, maxBytes: numbe
     filled += take;
     if (i + take < bytes.length) throw new FrameRefused('garbage', 'bytes after the frame; one frame per direction');
   }
-  if (length < 0) throw new FrameRefused('garbage', prefixBytes === 0 ? 'stream ended before a frame' : 'stream ended inside the frame length prefix');
-  if (filled < length) throw new FrameRefused('garbage', `stream ended after ${filled} of ${length} frame bytes`);
+  if (length < 0) throw new FrameRefused('garbage', prefixBytes === 0 ? 'stream ended before a frame' : 'stream ended inside the frame length prefix', true);
+  if (filled < length) throw new FrameRefused('garbage', `stream ended after ${filled} of ${length} frame bytes`, true);
   return payload as Uint8Array;
 }
 

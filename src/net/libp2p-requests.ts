@@ -1,8 +1,8 @@
 // Request-response on libp2p streams: the requester opens a stream for the protocol,
 // writes one frame and closes its side; the server reads that frame (refusing it past
 // its limit without buffering it), answers one frame and closes. A peer that sends an
-// oversized frame or bytes that are not one frame is dropped; slow or failing peers lose
-// score. In-flight requests per peer are capped both ways.
+// oversized frame or bytes that are not one frame is dropped; slow or failing peers, and
+// streams that end before their frame does (a connection that went away), lose score. In-flight requests per peer are capped both ways.
 import type { Libp2p, PeerId, Stream } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { TallyError, fail } from '../core/errors.js';
@@ -37,9 +37,13 @@ export async function serveRequest(ctx: RequestContext, protocol: string, handle
       request = await readOneFrame(stream, maxRequestBytes);
     } catch (err) {
       stream.abort(err as Error);
-      if (err instanceof FrameRefused) {
+      if (err instanceof FrameRefused && !err.truncated) {
         ctx.metrics.requestIn(protocol, 'refused');
         await ctx.drop(from, err.fault);
+      } else if (err instanceof FrameRefused) {
+        // Cut short: what a request looks like when its connection closes. A point, not a drop.
+        ctx.metrics.requestIn(protocol, 'error');
+        ctx.scoreDown(from, SCORE_FAILED_REQUEST);
       } else {
         ctx.metrics.requestIn(protocol, deadline.aborted ? 'timeout' : 'error');
       }
@@ -100,7 +104,8 @@ export async function sendRequest(ctx: RequestContext, peer: string, protocol: s
   } catch (err) {
     if (err instanceof TallyError) throw err;
     stream?.abort(err as Error);
-    if (err instanceof FrameRefused) {
+    // A truncated answer is what a lost connection looks like: a failed request below, not a drop.
+    if (err instanceof FrameRefused && !err.truncated) {
       ctx.metrics.requestOut(protocol, 'refused');
       await ctx.drop(peer, err.fault);
       fail(`net_${err.fault}`, `${peer} answered ${protocol} with ${err.fault === 'oversized' ? 'an oversized frame' : 'garbage'}: ${err.message}`, { status: 502 });

@@ -159,6 +159,26 @@ describe('libp2p transport', () => {
     assert.equal(served, 0);
   });
 
+  it('does not drop a peer whose request ends early because its connection went away', async () => {
+    // libp2p ends a stream cleanly when its connection closes, so a request cut short by a
+    // lost connection reads as a short frame: that is no proof of a hostile peer, and
+    // denying it for 10 minutes would keep an honest replica from its writer.
+    const outcomes: string[] = [];
+    const metrics = { ...countingMetrics(), requestIn: (_p: string, o: string) => { outcomes.push(o); } };
+    const [a, b] = [await start(), await start({}, metrics)];
+    b.handle('/tally/t/cut/1', async () => new Uint8Array(0), { maxRequestBytes: 1 << 20 });
+    await connect(a, b);
+    const stream = await a.node.dialProtocol(b.node.peerId, '/tally/t/cut/1');
+    stream.send(Uint8Array.from([0x05, 0x01, 0x02])); // 2 of 5 payload bytes, then the connection goes
+    await a.node.hangUp(b.node.peerId);
+    await until('b to see the request end', () => outcomes.length === 1);
+    assert.equal(b.deniedReason(a.peerId), undefined);
+    assert.deepEqual(metrics.dropped, []);
+    // a comes back and is served.
+    await connect(a, b);
+    assert.equal((await a.request(b.peerId, '/tally/t/cut/1', new Uint8Array(1))).length, 0);
+  });
+
   it('gives up on a slow peer with net_timeout and scores it down', async () => {
     const [a, b] = [await start(), await start()];
     let release = (): void => {};
