@@ -123,7 +123,14 @@ export class HttpClient implements Client {
         init.body = JSON.stringify(body);
         init.headers = { 'content-type': 'application/json' };
       }
-      res = await fetch(this.base + path, init);
+      try {
+        res = await fetch(this.base + path, init);
+      } catch (err) {
+        // A keep-alive connection the node closed just as we reused it fails at once
+        // (UND_ERR_SOCKET, ECONNRESET). A GET changes nothing: ask once more on a fresh one.
+        if (method !== 'GET') throw err;
+        res = await fetch(this.base + path, init);
+      }
     } catch (err) {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
       throw new TallyError('node_unreachable', `cannot reach a node at ${this.target}: ${(err as Error).message}${cause ? ` (${cause.code ?? cause.message})` : ''}`, {
