@@ -29,10 +29,10 @@ import { cleanup, cli, cliOk, getOk, httpGet, httpPost, makeTx, newAccount, star
 
 after(cleanup);
 
-async function until(what: string, fn: () => Promise<boolean> | boolean, ms = 60_000): Promise<void> {
+async function until(what: string, fn: () => Promise<boolean> | boolean, ms = 60_000, detail?: () => Promise<string>): Promise<void> {
   const end = Date.now() + ms;
   while (!(await fn())) {
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
+    if (Date.now() > end) assert.fail(`timed out waiting for ${what}${detail ? `\n${await detail().catch((e: Error) => e.message)}` : ''}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -309,7 +309,11 @@ describe('hostile peers and a lying writer key, against real replica processes o
         live.push(r2);
         // Until it has the writer's status it answers submits with no_writer (retry later).
         const back = r2;
-        await until('the restarted replica to hear from the writer', async () => ((await cliOk(writer.home, ['status', '--node', back.socket, '--json'])).network.peers as Array<{ height: number | null }>).some((p) => p.height !== null));
+        let last: unknown;
+        await until('the restarted replica to hear from the writer', async () => {
+          last = (await cliOk(writer.home, ['status', '--node', back.socket, '--json'])).network;
+          return (last as { peers: Array<{ height: number | null }> }).peers.some((p) => p.height !== null);
+        }, 60_000, async () => `status ${JSON.stringify(last)}\nreplica stderr: ${back.stderr().slice(-3000)}\nwriter stderr: ${writer.stderr().slice(-3000)}\nmetrics: ${(await metricsText(back)).split('\n').filter((l) => l.startsWith('tally_net_')).join('\n')}`);
       }
       const res = await sent;
       assert.equal(res.status, 200, JSON.stringify(res.body).slice(0, 300));

@@ -19,7 +19,11 @@ export type FrameFault = 'oversized' | 'garbage';
 
 export class FrameRefused extends Error {
   override readonly name = 'FrameRefused';
-  constructor(readonly fault: FrameFault, message: string) {
+  /**
+   * @param truncated the stream ended before the frame did: a peer whose process died or
+   * whose connection broke mid-request looks like this, so the server tells it apart
+   */
+  constructor(readonly fault: FrameFault, message: string, readonly truncated = false) {
     super(message);
   }
 }
@@ -81,8 +85,8 @@ export async function readOneFrame(source: AsyncIterable<Chunk>, maxBytes: numbe
     filled += take;
     if (i + take < bytes.length) throw new FrameRefused('garbage', 'bytes after the frame; one frame per direction');
   }
-  if (length < 0) throw new FrameRefused('garbage', prefixBytes === 0 ? 'stream ended before a frame' : 'stream ended inside the frame length prefix');
-  if (filled < length) throw new FrameRefused('garbage', `stream ended after ${filled} of ${length} frame bytes`);
+  if (length < 0) throw new FrameRefused('garbage', prefixBytes === 0 ? 'stream ended before a frame' : 'stream ended inside the frame length prefix', true);
+  if (filled < length) throw new FrameRefused('garbage', `stream ended after ${filled} of ${length} frame bytes`, true);
   return payload as Uint8Array;
 }
 

@@ -22,8 +22,12 @@ export interface RequestContext {
   scoreDown(peer: string, by: number): void;
 }
 
-/** Serve one inbound stream of `protocol` from `from`. Never throws: it runs detached. */
-export async function serveRequest(ctx: RequestContext, protocol: string, handler: RequestHandler, maxRequestBytes: number, stream: Stream, from: string): Promise<void> {
+/**
+ * Serve one inbound stream of `protocol` from `from`. Never throws: it runs detached.
+ * `connected` says whether the peer's connection is still open: a request cut short
+ * because the connection went (the peer crashed or was killed) is not the peer's garbage.
+ */
+export async function serveRequest(ctx: RequestContext, protocol: string, handler: RequestHandler, maxRequestBytes: number, stream: Stream, from: string, connected: () => boolean): Promise<void> {
   if (!take(ctx.inFlight.in, from, ctx.limits.requestsInFlightPerPeerMax)) {
     ctx.metrics.requestIn(protocol, 'refused');
     stream.abort(new Error('too many requests in flight from this peer'));
@@ -37,7 +41,7 @@ export async function serveRequest(ctx: RequestContext, protocol: string, handle
       request = await readOneFrame(stream, maxRequestBytes);
     } catch (err) {
       stream.abort(err as Error);
-      if (err instanceof FrameRefused) {
+      if (err instanceof FrameRefused && !(err.truncated && !connected())) {
         ctx.metrics.requestIn(protocol, 'refused');
         await ctx.drop(from, err.fault);
       } else {

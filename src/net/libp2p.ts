@@ -205,7 +205,7 @@ export class Libp2pTransport implements Transport {
   }
 
   private async register(protocol: string, handler: RequestHandler, maxRequestBytes: number): Promise<void> {
-    await this.node.handle(protocol, (stream, conn) => serveRequest(this.context(), protocol, handler, maxRequestBytes, stream, conn.remotePeer.toString()), {
+    await this.node.handle(protocol, (stream, conn) => serveRequest(this.context(), protocol, handler, maxRequestBytes, stream, conn.remotePeer.toString(), () => conn.status === 'open'), {
       maxInboundStreams: this.limits.inboundStreamsPerProtocolMax,
       maxOutboundStreams: this.limits.requestsInFlightPerPeerMax,
       force: true,
