@@ -1,7 +1,8 @@
 // Request-response on libp2p streams: the requester opens a stream for the protocol,
 // writes one frame and closes its side; the server reads that frame (refusing it past
 // its limit without buffering it), answers one frame and closes. A peer that sends an
-// oversized frame or bytes that are not one frame is dropped; slow or failing peers lose
+// oversized frame or bytes that are not one frame is dropped (not one whose connection
+// died mid-request); slow or failing peers lose
 // score. In-flight requests per peer are capped both ways.
 import type { Libp2p, PeerId, Stream } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
