@@ -4,6 +4,7 @@
 // (a loaded 2-core machine), and nothing asserts on timing.
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -177,6 +178,38 @@ describe('libp2p transport', () => {
     // a comes back and is served.
     await connect(a, b);
     assert.equal((await a.request(b.peerId, '/tally/t/cut/1', new Uint8Array(1))).length, 0);
+  });
+
+  it('does not deny a peer whose process is killed in the middle of a request', async () => {
+    // A replica killed with -9 while asking the writer for blocks must be able to come
+    // back with the same identity: its cut-short request is a dead connection, not garbage.
+    const metrics = countingMetrics();
+    const served: string[] = [];
+    metrics.requestIn = (_p, outcome) => { served.push(outcome); };
+    const b = await start({}, metrics);
+    b.handle('/tally/t/cut/1', async () => new Uint8Array(0), { maxRequestBytes: 1 << 20 });
+    const libp2pJs = new URL('./libp2p.js', import.meta.url).href;
+    for (const sent of [[100, 1, 2, 3], []]) {
+      const child = spawn(process.execPath, ['--input-type=module', '-e', `
+        import { generateKeyPair } from '@libp2p/crypto/keys';
+        const { Libp2pTransport } = await import(${JSON.stringify(libp2pJs)});
+        const t = new Libp2pTransport({ privateKey: await generateKeyPair('Ed25519'), listen: [] });
+        await t.start();
+        await t.dial(${JSON.stringify(b.addrs()[0])});
+        const stream = await t.node.dialProtocol(t.node.getConnections()[0].remotePeer, '/tally/t/cut/1');
+        stream.send(Uint8Array.from(${JSON.stringify(sent)}));
+        process.stdout.write(t.peerId + '\\n', () => process.kill(process.pid, 'SIGKILL'));
+      `], { cwd: path.dirname(new URL(import.meta.url).pathname), stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.setEncoding('utf8').on('data', (c: string) => { out += c; });
+      await new Promise((r) => child.once('exit', r));
+      const peer = out.trim();
+      assert.match(peer, /^12D3Koo/);
+      await until('b to see the killed peer go', () => !b.peers().some((p) => p.id === peer));
+      await until('b to finish the cut-short request', () => served.length === (sent.length > 0 ? 1 : 2));
+      assert.equal(b.deniedReason(peer), undefined, `after ${sent.length} bytes`);
+    }
+    assert.deepEqual(metrics.dropped, []);
   });
 
   it('gives up on a slow peer with net_timeout and scores it down', async () => {
