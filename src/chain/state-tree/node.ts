@@ -277,7 +277,8 @@ function patchRow(node: InternalNode, old: Uint8Array, changed: number): Uint8Ar
       const c = children[i];
       if (c) at = putChild(out, at, c);
     } else if (present & bit) {
-      out.set(old.subarray(from, from + CHILD_BYTES), at);
+      // byte by byte: a subarray view per child would cost more than the copy
+      for (let k = 0; k < CHILD_BYTES; k++) out[at + k] = old[from + k]!;
       at += CHILD_BYTES;
     }
     if (oldPresent & bit) from += CHILD_BYTES;
