@@ -128,27 +128,9 @@ function combine(heap: Uint8Array, i: number): void {
   }
 }
 
-const HEAP_BYTES = 32 * 32;
-/**
- * Heaps of nodes that nothing references any more, for the next nodes to reuse: a new
- * 1 KB buffer per rewritten node is an allocation outside the JS heap (about 1.5 µs, and
- * external memory that makes the collector run more often), thousands per block.
- */
-const spareHeaps: Uint8Array[] = [];
-const SPARE_HEAPS_MAX = 8192;
-
-/**
- * Give back the heap of a node that nothing will read again (a stale node dropped from a
- * cache after its replacement committed). Only the caller knows that; a node still
- * reachable from a cache, a batch or a tree must never be given back.
- */
-export function releaseNode(node: InternalNode): void {
-  if (spareHeaps.length < SPARE_HEAPS_MAX && node.heap.length === HEAP_BYTES) spareHeaps.push(node.heap);
-}
-
 export function makeNode(children: Array<Ref | undefined>): InternalNode {
   assert(children.length === 16, 'a node has 16 child slots');
-  const heap = spareHeaps.pop() ?? new Uint8Array(HEAP_BYTES);
+  const heap = new Uint8Array(32 * 32);
   for (let c = 0; c < 16; c++) setSlot(heap, c, children[c]);
   for (let i = 15; i >= 1; i--) combine(heap, i);
   assert(heap[1] === NODE, 'a stored node holds at least two keys');
@@ -157,8 +139,7 @@ export function makeNode(children: Array<Ref | undefined>): InternalNode {
 
 /** `old` with the children in `changed` slots replaced: only their ancestors are rehashed. */
 export function changeNode(old: InternalNode, children: Array<Ref | undefined>, changed: number[]): InternalNode {
-  const spare = spareHeaps.pop();
-  const heap = spare ? (spare.set(old.heap), spare) : old.heap.slice();
+  const heap = old.heap.slice();
   let dirty = 0;
   for (const c of changed) {
     setSlot(heap, c, children[c]);

@@ -5,7 +5,7 @@
 import { assert, fail } from '../../core/errors.js';
 import type { StateProof } from '../../core/smt.js';
 import { encodeStale, type SqliteStore, type TreeRows } from '../../store/sqlite.js';
-import { decodeNode, decodeRoot, encodeNode, encodeRoot, hashText, releaseNode, rootHex, type InternalNode } from './node.js';
+import { decodeNode, decodeRoot, encodeNode, encodeRoot, hashText, rootHex, type InternalNode } from './node.js';
 import { proveKey } from './prove.js';
 import type { StateTreeReads } from './reads.js';
 import { EMPTY_TREE, updateTree, type TreeBatch, type TreeReader, type TreeVersion } from './update.js';
@@ -76,17 +76,7 @@ export class StoredTree implements TreeReader, StateTreeReads {
 
   /** After the batch's rows committed: its nodes are the hot ones; the replaced upper nodes go. */
   committed(batch: TreeBatch): void {
-    // A stale node leaves the cache for good (a proof at an older height reads its row
-    // again), and nothing else holds it once its block committed: its heap is reused.
-    for (const s of batch.staleNodes) {
-      const cache = s.npath.length <= UPPER_DEPTH ? this.upper : this.lower;
-      const k = cacheKey(s.version, s.npath);
-      const node = cache.get(k);
-      if (node) {
-        cache.delete(k);
-        releaseNode(node);
-      }
-    }
+    for (const s of batch.staleNodes) (s.npath.length <= UPPER_DEPTH ? this.upper : this.lower).delete(cacheKey(s.version, s.npath));
     for (const { npath, node } of batch.nodes) this.remember(cacheKey(batch.version, npath), npath, node);
     this.tip = { version: batch.version, root: batch.root };
     this.oldest = Math.max(this.oldest, batch.version - this.keepVersions);
