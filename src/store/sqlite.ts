@@ -63,8 +63,8 @@ export interface BlockCommit {
 export interface TreeRows {
   version: number;
   root: Buffer;
-  nodes: Array<[npath: string, data: Buffer]>;
-  values: Array<[path: Buffer, value: string]>;
+  nodes: Array<[npath: string, data: Uint8Array]>;
+  values: Array<[path: Uint8Array, value: string]>;
   /** what this version made stale (one blob, read back by pruneTree) */
   stale: Buffer;
   /** delete what versions up to this one made stale, and roots below it (at most a few versions per call) */
@@ -228,8 +228,8 @@ export class SqliteStore {
       treeValue: db.prepare<[number, Buffer], { v: string }>('SELECT v FROM smt_values WHERE version = ? AND path = ?'),
       treeRoot: db.prepare<[number], { root: Buffer }>('SELECT root FROM smt_roots WHERE version = ?'),
       treeRange: db.prepare<[], { oldest: number | null; tip: number | null }>('SELECT min(version) AS oldest, max(version) AS tip FROM smt_roots'),
-      putTreeNode: db.prepare<[number, string, Buffer]>('INSERT INTO smt_nodes (version, npath, data) VALUES (?, ?, ?)'),
-      putTreeValue: db.prepare<[number, Buffer, string]>('INSERT INTO smt_values (version, path, v) VALUES (?, ?, ?)'),
+      putTreeNode: db.prepare<[number, string, Uint8Array]>('INSERT INTO smt_nodes (version, npath, data) VALUES (?, ?, ?)'),
+      putTreeValue: db.prepare<[number, Uint8Array, string]>('INSERT INTO smt_values (version, path, v) VALUES (?, ?, ?)'),
       // A block writes thousands of tree rows: TREE_ROWS_PER_INSERT per statement, not one.
       putTreeNodes: db.prepare<unknown[]>(`INSERT INTO smt_nodes (version, npath, data) VALUES ${Array(TREE_ROWS_PER_INSERT).fill('(?, ?, ?)').join(', ')}`),
       putTreeValues: db.prepare<unknown[]>(`INSERT INTO smt_values (version, path, v) VALUES ${Array(TREE_ROWS_PER_INSERT).fill('(?, ?, ?)').join(', ')}`),

@@ -125,7 +125,7 @@ export function treeRows(batch: TreeBatch, keepVersions?: number): TreeRows {
     version: batch.version,
     root: encodeRoot(batch.root),
     nodes: batch.nodes.map(({ npath, node }) => [npath, encodeNode(node)]),
-    values: batch.values.map((v) => [asBuffer(v.path), v.value]),
+    values: batch.values.map((v) => [v.path, v.value]),
     stale: encodeStale(batch.staleNodes, batch.staleValues),
     ...(oldest > 0 ? { pruneUpTo: oldest } : {}),
   };
