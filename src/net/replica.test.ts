@@ -125,6 +125,33 @@ test('a replica refuses submits with no_writer when it reaches no writer', async
   await assert.rejects(r.node.submit([register()]), /cannot reach the writer/);
 });
 
+test('a dial that hangs is not started again on every tick, and status asks go on meanwhile', async () => {
+  const net = new MemoryNetwork();
+  const w = await writerWith(net, 1);
+  const dir = tempDir();
+  initDataDir(dir, genesis, allModules, { chainKey: w.node.chainKey, block0: w.node.block(0)! });
+  const node = openNode(dir);
+  const transport = net.transport('replica');
+  await transport.start();
+  // The writer answers; a second address never answers a dial (a host cut off the network).
+  let hanging = 0;
+  const dial = transport.dial.bind(transport);
+  transport.dial = (addr: string) => (addr === 'black-hole' ? (hanging++, new Promise<string>(() => undefined)) : dial(addr));
+  let statusAsks = 0;
+  const request = transport.request.bind(transport);
+  transport.request = (peer, protocol, data, options) => {
+    if (protocol === ids.status) statusAsks++;
+    return request(peer, protocol, data, options);
+  };
+  const replica = new Replica(node, transport, { follow: ['writer', 'black-hole'], statusIntervalMs: 20, requestTimeoutMs: 5000 });
+  open.unshift({ close: () => replica.stop() });
+  void replica.start();
+  await until('the replica to sync past the hanging dial', () => node.tip.height === w.node.tip.height);
+  const asked = statusAsks;
+  await until('ticks to ask the writer\'s status again and again', () => statusAsks >= asked + 5);
+  assert.equal(hanging, 1, 'one dial of the silent address in flight, not one per tick');
+});
+
 /** A hostile peer that claims a head past the writer's and answers `blocks` with `answer`. */
 async function hostile(net: MemoryNetwork, name: string, writer: TallyNode, answer: (from: number) => Uint8Array): Promise<MemoryTransport> {
   const t = net.transport(name);

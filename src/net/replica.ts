@@ -64,6 +64,7 @@ export class Replica implements NetworkView {
   private loop: Promise<void> | undefined;
   private again = false;
   private timer: NodeJS.Timeout | undefined;
+  private dialing: Promise<void> | undefined;
   private stopped = false;
   evidence: (Evidence & { file: string }) | undefined;
 
@@ -93,9 +94,9 @@ export class Replica implements NetworkView {
     };
     this.node.network = this;
     this.node.on('block', () => this.forwarder.blockArrived());
-    await this.dialAll();
     this.timer = setInterval(() => void this.tick(), this.options.statusIntervalMs ?? 2000);
     this.timer.unref();
+    await this.redial();
   }
 
   async stop(): Promise<void> {
@@ -107,6 +108,16 @@ export class Replica implements NetworkView {
 
   private get halted(): boolean {
     return this.evidence !== undefined;
+  }
+
+  /**
+   * One round of dials at a time: a dial to a host that is cut off can take the whole dial
+   * timeout (10 s), longer than a tick, and starting another round each tick would only
+   * pile up dials and warnings. Ticks go on asking the connected peers' status meanwhile.
+   */
+  private redial(): Promise<void> {
+    this.dialing ??= this.dialAll().finally(() => { this.dialing = undefined; });
+    return this.dialing;
   }
 
   private async dialAll(): Promise<void> {
@@ -123,7 +134,7 @@ export class Replica implements NetworkView {
 
   private async tick(): Promise<void> {
     if (this.stopped) return;
-    if (this.transport.peers().length < this.options.follow.length) await this.dialAll();
+    if (this.transport.peers().length < this.options.follow.length) void this.redial();
     for (const p of this.transport.peers()) void this.askStatus(p.id);
   }
 
