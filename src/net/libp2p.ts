@@ -73,6 +73,7 @@ export class Libp2pTransport implements Transport {
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
       connectionManager: { maxConnections: this.limits.peersMax, dialTimeout: this.limits.dialTimeoutMs },
+      connectionMonitor: { pingTimeout: { minTimeout: this.limits.pingTimeoutMinMs } },
       connectionGater: { denyDialPeer: refuse, denyInboundEncryptedConnection: refuse, denyOutboundEncryptedConnection: refuse },
       services: {
         identify: identify(),

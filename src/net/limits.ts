@@ -19,6 +19,14 @@ export interface NetLimits {
   denyListSizeMax: number;
   /** local score at which a peer is dropped with reason 'score' */
   scoreDropAt: number;
+  /**
+   * The shortest time libp2p's connection monitor waits for a ping answer before it aborts
+   * the connection (its timeout adapts to the measured round trips above this). libp2p's
+   * own floor is 5 s, less than a writer's event loop can stall on a large block commit
+   * (4.6 s seen), which cut replicas off their writer under load; a dead link is still
+   * found within one ping interval (10 s) plus this.
+   */
+  pingTimeoutMinMs: number;
 }
 
 export const DEFAULT_NET_LIMITS: Readonly<NetLimits> = Object.freeze({
@@ -33,6 +41,7 @@ export const DEFAULT_NET_LIMITS: Readonly<NetLimits> = Object.freeze({
   denyDurationMs: 10 * 60_000,
   denyListSizeMax: 4096,
   scoreDropAt: -100,
+  pingTimeoutMinMs: 15_000,
 });
 
 /** Local score changes: a rejected gossip message, a failed or timed-out request. */
