@@ -107,6 +107,33 @@ export class Regtest {
     return r.height;
   }
 
+  /**
+   * Mine one block at a time until the transaction is in one (at most 5), then `more`;
+   * returns the chain height. A payment sent just before `generateblocks` is usually in
+   * its first block; a CI run once saw one still unconfirmed after the blocks meant to
+   * confirm it, so the tests check instead of counting on it.
+   */
+  async mineIn(txid: string, more: number, address: string): Promise<number> {
+    let height = 0;
+    for (let i = 0; ; i++) {
+      height = await this.mine(1, address);
+      if (await this.inBlock(txid)) break;
+      if (i === 4) throw new Error(`transaction ${txid} still not in a block after 5 blocks:\n${this.logTail('monerod')}`);
+    }
+    return more > 0 ? this.mine(more, address) : height;
+  }
+
+  /** Whether the daemon has the transaction in a block (not in its pool, not unknown). */
+  async inBlock(txid: string): Promise<boolean> {
+    const res = await fetch(this.daemonUrl.replace(/json_rpc$/, 'get_transactions'), {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ txs_hashes: [txid] }), signal: AbortSignal.timeout(30_000),
+    });
+    const body = (await res.json()) as { txs?: Array<{ in_pool: boolean; block_height: number }> };
+    const tx = body.txs?.[0];
+    return tx !== undefined && !tx.in_pool;
+  }
+
   async height(): Promise<number> {
     return (await jsonRpc<{ height: number }>(this.daemonUrl, 'get_info')).height;
   }

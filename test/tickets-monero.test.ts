@@ -72,6 +72,11 @@ describe('tickets with a real Monero regtest chain', { skip: missing ?? false, t
     return net.mine(n, payer.address);
   }
 
+  /** Mine the payment into a block, then `more` blocks: it then has 1 + more confirmations. */
+  async function mineIn(txid: string, more = 0): Promise<number> {
+    return net.mineIn(txid, more, payer.address);
+  }
+
   async function startTheNode(): Promise<void> {
     node = await startNode({ dataDir, extraArgs: ['--config', configPath] });
   }
@@ -112,8 +117,7 @@ describe('tickets with a real Monero regtest chain', { skip: missing ?? false, t
 
   it('credits a payment after exactly `confirmations` blocks, then redeems it', async () => {
     assert.equal((await httpPost(`${node.http}/api/v1/redeem`, { pid: pid1 })).body.error.code, 'payment_not_found');
-    await pay(integratedAddress(service.address, pid1), 1n * XMR);
-    let h = await mine(1); // in a block: 1 confirmation
+    let h = await mineIn(await pay(integratedAddress(service.address, pid1), 1n * XMR)); // in a block: 1 confirmation
     await watcherSees(h);
     let r = await httpPost(`${node.http}/api/v1/redeem`, { pid: pid1 });
     assert.equal(r.status, 409, JSON.stringify(r.body));
@@ -144,12 +148,9 @@ describe('tickets with a real Monero regtest chain', { skip: missing ?? false, t
     const cursorBefore = await metric('tally_tickets_watcher_height{source="monero"}');
     assert.equal(await node.stop(), 0);
     // While the node is down: a top-up of the redeemed PID, a payment without a PID, and dust.
-    await pay(integratedAddress(service.address, pid1), XMR / 2n);
-    await mine(1);
-    await pay(service.address, XMR / 4n);
-    await mine(1);
-    await pay(integratedAddress(service.address, pidDust), XMR / 1000n);
-    const h = await mine(CONFIRMATIONS);
+    await mineIn(await pay(integratedAddress(service.address, pid1), XMR / 2n));
+    await mineIn(await pay(service.address, XMR / 4n));
+    const h = await mineIn(await pay(integratedAddress(service.address, pidDust), XMR / 1000n), CONFIRMATIONS - 1);
     await startTheNode();
     await watcherSees(h);
     assert.ok((await metric('tally_tickets_watcher_height{source="monero"}')) >= cursorBefore);
@@ -163,7 +164,7 @@ describe('tickets with a real Monero regtest chain', { skip: missing ?? false, t
     assert.equal(await metric('tally_tickets_payments_no_pid_total{source="monero"}'), 1);
     // Dust is recorded, not credited.
     const dust = await httpPost(`${node.http}/api/v1/redeem`, { pid: pidDust });
-    assert.equal(dust.status, 404);
+    assert.equal(dust.status, 404, JSON.stringify(dust.body));
     assert.equal(dust.body.error.code, 'payment_not_found');
     assert.equal(dust.body.error.details.dust, '0.001');
     assert.equal(await metric('tally_tickets_payments_dust_total{source="monero"}'), 1);
