@@ -114,13 +114,11 @@ export class Regtest {
    * confirm it, so the tests check instead of counting on it.
    */
   async mineIn(txid: string, more: number, address: string): Promise<number> {
-    let height = 0;
-    for (let i = 0; ; i++) {
-      height = await this.mine(1, address);
-      if (await this.inBlock(txid)) break;
-      if (i === 4) throw new Error(`transaction ${txid} still not in a block after 5 blocks:\n${this.logTail('monerod')}`);
+    for (let i = 1; ; i++) {
+      const height = await this.mine(1, address);
+      if (await this.inBlock(txid)) return more > 0 ? this.mine(more, address) : height;
+      if (i === 5) throw new Error(`transaction ${txid} still not in a block after 5 blocks:\n${this.logTail('monerod')}`);
     }
-    return more > 0 ? this.mine(more, address) : height;
   }
 
   /** Whether the daemon has the transaction in a block (not in its pool, not unknown). */

@@ -54,6 +54,28 @@ export async function watchedPage(browser: Browser): Promise<Watched & { context
   return { context, page, requests, problems };
 }
 
+/**
+ * Pin the node key from the banner, then wait until the page the pin renders again is
+ * shown (the router marks <main> aria-busy while it renders). A form filled before that
+ * is the old page's: the render replaces it, the value is gone, and the click that follows
+ * submits an empty form that the browser's validation stops, so nothing happens.
+ */
+export async function pinNodeKey(page: Page): Promise<void> {
+  await page.locator('#pin-key').click();
+  await page.locator('#pin-key').waitFor({ state: 'detached' });
+  await page.locator('main#page:not([aria-busy])').waitFor();
+}
+
+/** Run a step on a page; if it fails, the error also says what the page showed then. */
+export async function explained<T>(page: Page, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (err) {
+    const shown = await page.locator('main').innerText({ timeout: 2000 }).catch((e: Error) => `(no text: ${e.message})`);
+    throw new Error(`${(err as Error).message}\n--- ${page.url()} showed:\n${shown.slice(0, 2500)}`, { cause: err });
+  }
+}
+
 /** Requests to anything but `origin` (http and ws alike; data: URLs are not requests to anyone). */
 export function foreignRequests(requests: string[], origin: string): string[] {
   const host = new URL(origin).host;

@@ -15,7 +15,7 @@ import type { Browser, Page } from 'playwright-core';
 import { bookChecksum as nodeChecksum } from '../src/modules/markets/checksum.js';
 import { bookChanges } from '../src/modules/markets/feeds.js';
 import { cleanup, cliOk, httpPost, makeTx, newAccount, ROOT, startNode, tempDir, type Account, type NodeProcess } from './helpers.js';
-import { axeViolations, browserMissing, foreignRequests, launch, screenshot, tamperProxy, watchedPage, type TamperProxy, type Watched } from './web-harness.js';
+import { axeViolations, browserMissing, explained, foreignRequests, launch, pinNodeKey, screenshot, tamperProxy, watchedPage, type TamperProxy, type Watched } from './web-harness.js';
 
 const missing = browserMissing();
 if (missing && process.env.TALLY_REQUIRE_CHROMIUM === '1') throw new Error(`web-markets: ${missing}, and TALLY_REQUIRE_CHROMIUM=1`);
@@ -125,10 +125,7 @@ describe('web markets pages in Chromium', { skip: missing ? `SKIPPED: ${missing}
     await cleanup();
   }, { timeout: 60_000 });
 
-  const pin = async (page: Page) => {
-    await page.locator('#pin-key').click();
-    await page.locator('#pin-key').waitFor({ state: 'detached' });
-  };
+  const pin = pinNodeKey;
   const cells = (page: Page, table: string) => page.locator(`#${table} tbody tr`).evaluateAll((rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent ?? '')));
 
   it('lists the market, linked from the navigation', async () => {
@@ -195,13 +192,16 @@ describe('web markets pages in Chromium', { skip: missing ? `SKIPPED: ${missing}
     const { page } = t;
     await page.goto(`${node.http}/#/wallet`);
     await pin(page);
-    await page.locator('#create-name').fill('carol');
-    await page.getByRole('button', { name: 'Create key' }).click();
-    await page.locator('#register-name').fill('carol');
-    await page.getByRole('button', { name: 'Register' }).click();
-    await page.locator('#account-name', { hasText: 'carol' }).waitFor();
-    await page.getByRole('navigation', { name: 'wallet' }).getByRole('link', { name: 'Trade' }).click();
-    await page.locator('#order-form').waitFor();
+    await explained(page, async () => {
+      await page.locator('#create-name').fill('carol');
+      await page.getByRole('button', { name: 'Create key' }).click();
+      await page.locator('#key-list td', { hasText: 'carol' }).first().waitFor();
+      await page.locator('#register-name').fill('carol');
+      await page.getByRole('button', { name: 'Register' }).click();
+      await page.locator('#account-name', { hasText: 'carol' }).waitFor();
+      await page.getByRole('navigation', { name: 'wallet' }).getByRole('link', { name: 'Trade' }).click();
+      await page.locator('#order-form').waitFor();
+    });
     assert.equal(await page.locator('#my-orders tbody').innerText(), 'no resting orders');
 
     // buy 1 at 102: meets bob's ask at 101 first (3 left there), so one fill
@@ -210,7 +210,7 @@ describe('web markets pages in Chromium', { skip: missing ? `SKIPPED: ${missing}
       await page.locator('#order-price').fill(String(price));
       await page.locator('#order-size').fill(String(size));
       await page.getByRole('button', { name: 'Sign and place order' }).click();
-      await page.locator('#order-done').waitFor();
+      await explained(page, () => page.locator('#order-done').waitFor());
       const text = (await page.locator('#order-done').innerText());
       await page.locator('#order-done').evaluate((el) => el.remove());
       return text;

@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { cleanup, getOk, httpPost, makeTx, newAccount, startNode, tempDir, type NodeProcess } from './helpers.js';
-import { axeViolations, browserMissing, foreignRequests, launch, screenshot, watchedPage, type Watched } from './web-harness.js';
+import { axeViolations, browserMissing, explained, foreignRequests, launch, pinNodeKey, screenshot, watchedPage, type Watched } from './web-harness.js';
 import { createKey, exportKeyFile, exportPrivatePem, loadSigner } from '../src/cli/keystore.js';
 import { writeSecretFile } from '../src/store/keyfile.js';
 
@@ -33,22 +33,28 @@ async function walletPageFor(browser: Browser, node: NodeProcess, sent: Sent[]):
   w.page.on('websocket', (ws) => ws.on('framesent', (f) => outgoing.push(`ws ${ws.url()} ${typeof f.payload === 'string' ? f.payload : f.payload.toString('base64')}`)));
   sent.push({ page: w, outgoing });
   await w.page.goto(`${node.http}/#/wallet`);
-  await w.page.locator('#pin-key').click();
-  await w.page.locator('#pin-key').waitFor({ state: 'detached' });
+  await pinNodeKey(w.page);
   return w.page;
 }
 
 async function createAndRegister(page: Page, name: string, opts: { exportable?: boolean } = {}): Promise<string> {
-  await page.locator('#create-name').fill(name);
-  if (opts.exportable) await page.locator('#create-exportable').check();
-  await page.getByRole('button', { name: 'Create key' }).click();
-  await page.locator('#register-name').fill(name);
-  await page.getByRole('button', { name: 'Register' }).click();
-  await page.locator('#account-name', { hasText: name }).waitFor();
-  return (await page.locator('#account-id').textContent())!;
+  return explained(page, async () => {
+    await page.locator('#create-name').fill(name);
+    if (opts.exportable) await page.locator('#create-exportable').check();
+    await page.getByRole('button', { name: 'Create key' }).click();
+    await page.locator('#key-list td', { hasText: name }).first().waitFor();
+    await page.locator('#register-name').fill(name);
+    await page.getByRole('button', { name: 'Register' }).click();
+    await page.locator('#account-name', { hasText: name }).waitFor();
+    return (await page.locator('#account-id').textContent())!;
+  });
 }
 
 async function sendFromPage(page: Page, node: NodeProcess, to: string, amount: string, memo?: string): Promise<string> {
+  return explained(page, () => sendSteps(page, node, to, amount, memo));
+}
+
+async function sendSteps(page: Page, node: NodeProcess, to: string, amount: string, memo?: string): Promise<string> {
   await page.goto(`${node.http}/#/wallet/send`);
   await page.locator('#send-to').fill(to);
   await page.locator('#send-amount').fill(amount);
@@ -155,13 +161,15 @@ describe('web wallet in Chromium', { skip: missing ?? false, timeout: 600_000 },
     const carolCli = await loadSigner(home, 'carol', CLI_PASSPHRASE);
 
     const carol = await walletPageFor(browser, node, sent);
-    await carol.locator('#import-text').fill(fileText);
-    await carol.locator('#import-pass').fill(CLI_PASSPHRASE);
-    await carol.getByRole('button', { name: 'Import' }).click();
-    await carol.locator('#key-list td', { hasText: 'carol' }).first().waitFor();
-    await carol.locator('#register-name').fill('carol');
-    await carol.getByRole('button', { name: 'Register' }).click();
-    await carol.locator('#account-name', { hasText: 'carol' }).waitFor();
+    await explained(carol, async () => {
+      await carol.locator('#import-text').fill(fileText);
+      await carol.locator('#import-pass').fill(CLI_PASSPHRASE);
+      await carol.getByRole('button', { name: 'Import' }).click();
+      await carol.locator('#key-list td', { hasText: 'carol' }).first().waitFor();
+      await carol.locator('#register-name').fill('carol');
+      await carol.getByRole('button', { name: 'Register' }).click();
+      await carol.locator('#account-name', { hasText: 'carol' }).waitFor();
+    });
     assert.equal(await carol.locator('#account-id').textContent(), carolCli.id, 'the page signs for the CLI key\'s account');
     const id = await sendFromPage(carol, node, 'alice', '3', 'from the cli key');
     const view = await getOk(`${node.http}/v1/txs/${id}`);

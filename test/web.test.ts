@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { cleanup, getOk, httpGet, httpPost, makeTx, newAccount, startNode, type NodeProcess } from './helpers.js';
-import { axeViolations, browserMissing, foreignRequests, launch, otherOriginHost, screenshot, tamperProxy, watchedPage, WEB_DIST, type TamperProxy, type Watched } from './web-harness.js';
+import { axeViolations, browserMissing, foreignRequests, launch, otherOriginHost, pinNodeKey, screenshot, tamperProxy, watchedPage, WEB_DIST, type TamperProxy, type Watched } from './web-harness.js';
 
 // CI sets TALLY_REQUIRE_CHROMIUM=1 (.ci/run installs Debian's chromium): there a missing
 // browser fails instead of skipping.
@@ -20,10 +20,7 @@ if (missing) console.error(`\n*** SKIPPED web: ${missing}. Nothing was tested in
 /** The main verdict of the page shown (the first badge in <main>). */
 const mainBadge = (page: Page) => page.locator('main .badge').first();
 
-async function pinAndWait(page: Page): Promise<void> {
-  await page.locator('#pin-key').click();
-  await page.locator('#pin-key').waitFor({ state: 'detached' });
-}
+const pinAndWait = pinNodeKey;
 
 describe('web explorer in Chromium', { skip: missing ? `SKIPPED: ${missing}` : false, timeout: 300_000 }, () => {
   let node: NodeProcess;
