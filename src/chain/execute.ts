@@ -15,6 +15,7 @@ import { receiptLeafBytes, type Envelope, type Receipt, type TxEvent } from './e
 import type { Kernel } from './kernel.js';
 import type { ChainModule, TxContext, TxType } from './module.js';
 import { authKey, LayeredState, nextStateRoot, type AuthRecord, type CommittedState, type Writes } from './state.js';
+import { RangeCache } from './range-cache.js';
 import { updateTree, type TreeBatch, type TreeReader, type TreeVersion } from './state-tree/update.js';
 
 /** A transaction whose signature (and size) the verifier pool has accepted. */
@@ -107,7 +108,7 @@ export function checkTxSender(env: Envelope, type: TxType, auth: AuthRecord | un
  * made or accepted, and the caller stops.
  */
 export function executeBlock(parent: ParentState, fields: BlockFields, txs: readonly ExecTx[], kernel: Kernel): BlockResult {
-  const state = new LayeredState(parent);
+  const state = new LayeredState(new RangeCache(parent));
   const receipts: Receipt[] = [];
   const included: number[] = [];
   const excluded: Excluded[] = [];
