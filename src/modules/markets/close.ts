@@ -28,7 +28,7 @@ export function closeFromDeps(deps: MarketsDeps): TxType<{ market: string }> {
       const m = getMarket(ctx.state, b.market);
       if (!m) fail('unknown_market', `no market ${b.market}`, { status: 404 });
       if (m.status === 'settled') fail('market_settled', `market ${b.market} has settled`, { status: 409 });
-      if (m.status !== 'halted') fail('market_not_halted', `market ${b.market} is active: only a market halted by a frozen oracle may be closed`, { status: 409 });
+      if (m.status !== 'halted') fail('market_not_halted', `market ${b.market} is active: only a halted market (a frozen oracle, or no attestation by its deadline) may be closed`, { status: 409 });
       const c = new Clearing(ctx, deps.ledger, m);
       const mark = markPrice(m);
       // No trade and no index: no position can exist (a position comes from a fill).

@@ -21,6 +21,12 @@ export const marketLimits = Object.freeze({
   priceMax: 1e12,
   /** Largest order size, in size units. */
   sizeMax: 1e12,
+  /**
+   * Seconds after a future's maturity its oracles have to attest. Past them the future
+   * settles at the median of those that did, or, if none did, halts for an admin's
+   * markets.close: one silent oracle never holds the traders' collateral for ever.
+   */
+  settleGraceSecs: 86_400,
   /** Depth levels a book query returns at most. */
   depthMax: 500,
 });

@@ -5,7 +5,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { verifyChain } from '../../chain/replay.js';
 import { VerifierPool } from '../../chain/verifier.js';
-import { FUTURE, ORACLE, order, PERP, marketsWorld, type World } from './testing.js';
+import { marketLimits } from './limits.js';
+import { FUTURE, ORACLE, ORACLE2, order, PERP, marketsWorld, type World } from './testing.js';
 
 const MATURITY = 1_700_003_600;
 let pool: VerifierPool;
@@ -286,6 +287,48 @@ test('markets.close: an admin closes a market halted by a frozen oracle at its m
   assert.equal(w.send(w.root, 'markets.close', { market: 'btc-fut' }).code, 'market_settled');
   const report = await verifyChain(w.chain.source(), w.chain.modules, pool);
   assert.equal(report.ok, true, JSON.stringify(report));
+});
+
+test('a silent oracle: past the grace after maturity the future settles at the median of those that attested', async () => {
+  const w = marketsWorld();
+  for (const o of [ORACLE, ORACLE2]) w.send(w.root, 'oracle.announce', { oracle: o, eventId: 'btc-2027', maturity: MATURITY });
+  assert.equal(w.send(w.root, 'markets.create', { ...FUTURE, oracles: [ORACLE, ORACLE2] }).status, 'ok');
+  const [alice, bob] = w.traders as [typeof w.root, typeof w.root];
+  w.send(bob, 'markets.order', order('btc-fut', 'sell', 50_000, 10));
+  w.send(alice, 'markets.order', order('btc-fut', 'buy', 50_000, 10));
+  w.block([[w.root, 'oracle.attest', { oracle: ORACLE, eventId: 'btc-2027', outcome: '51000' }]], { time: MATURITY * 1000 + 1000 });
+  assert.equal(w.market('btc-fut').status, 'active', 'one of two attested: settlement waits for the other');
+  const deadline = (MATURITY + marketLimits.settleGraceSecs) * 1000;
+  w.block([[w.root, 'ledger.send', { to: bob.id, amount: '1' }]], { time: deadline - 1000 });
+  assert.equal(w.market('btc-fut').status, 'active', 'not before the grace is over');
+  const aBefore = w.balance(alice);
+  w.block([[w.root, 'ledger.send', { to: bob.id, amount: '1' }]], { time: deadline });
+  const m = w.market('btc-fut');
+  assert.deepEqual([m.status, m.settlement], ['settled', 51_000]);
+  const settled = w.hookEvents.find((e) => e.type === 'markets.settled')!;
+  assert.deepEqual([settled.late, settled.missing], [true, [ORACLE2]]);
+  // alice long 10 from 50,000 at 51,000: collateral 50 + 10 = 60 back
+  assert.equal(w.balance(alice) - aBefore, 60n * U);
+  assert.equal(w.chain.raw('markets/pos/').length, 0);
+  const report = await verifyChain(w.chain.source(), w.chain.modules, pool);
+  assert.equal(report.ok, true, JSON.stringify(report));
+});
+
+test('no oracle attests by the deadline: the future halts, and an admin closes it at its mark', () => {
+  const w = withFuture();
+  const [alice, bob, carol] = w.traders as [typeof w.root, typeof w.root, typeof w.root];
+  w.send(bob, 'markets.order', order('btc-fut', 'sell', 50_000, 10));
+  w.send(alice, 'markets.order', order('btc-fut', 'buy', 50_000, 10));
+  const id = w.send(carol, 'markets.order', order('btc-fut', 'buy', 49_000, 1)).events.find((e) => e.type === 'markets.order')!.order as string;
+  w.block([[w.root, 'ledger.send', { to: bob.id, amount: '1' }]], { time: (MATURITY + marketLimits.settleGraceSecs) * 1000 });
+  assert.equal(w.market('btc-fut').status, 'halted');
+  const halted = w.hookEvents.find((e) => e.type === 'markets.halted')!;
+  assert.deepEqual([halted.reason, halted.oracles], ['unattested', [ORACLE]]);
+  assert.equal(w.send(carol, 'markets.cancel', { market: 'btc-fut', order: id }).status, 'ok', 'cancels still work');
+  const r = w.send(w.root, 'markets.close', { market: 'btc-fut' });
+  assert.equal(r.status, 'ok', JSON.stringify(r));
+  assert.deepEqual([w.market('btc-fut').status, w.market('btc-fut').settlement], ['settled', 50_000]);
+  assert.equal(w.balance(w.module('escrow')), 0n);
 });
 
 test('perpetual bad debt is covered in the block it occurs: the insurance fund, then the most profitable positions\' unrealised profit', () => {

@@ -41,7 +41,7 @@ export function marketsEndBlock(deps: MarketsDeps) {
       const before = JSON.stringify(c.market);
       if (c.market.status === 'active' && m.oracles.some((o) => frozen.has(o))) {
         c.market.status = 'halted';
-        c.events.push({ type: 'markets.halted', market: m.id, oracles: m.oracles.filter((o) => frozen.has(o)) });
+        c.events.push({ type: 'markets.halted', market: m.id, oracles: m.oracles.filter((o) => frozen.has(o)), reason: 'oracle_frozen' });
       }
       const seen = new Set<string>();
       for (const a of attested) {
@@ -51,6 +51,7 @@ export function marketsEndBlock(deps: MarketsDeps) {
         else if (m.series !== undefined && a.eventId.startsWith(m.series)) indexUpdate(c, oracle, a.eventId);
         if (c.market.status === 'settled') break;
       }
+      if (c.market.status !== 'settled' && c.market.event !== undefined) lateSettlement(c, oracle, ctx.timeMs);
       if (c.market.status === 'active') liquidationScan(c);
       if (c.market.status === 'active' && c.market.badDebt !== '0') coverBadDebt(c);
       if (JSON.stringify(c.market) !== before) c.save();
@@ -94,6 +95,35 @@ function attestedPrice(c: Clearing, oracle: OracleKeeper, eventId: string): { pr
     atBound ||= ev.atBound === true;
   }
   return values.length === 0 ? undefined : { price: median(values), atBound };
+}
+
+/**
+ * A future whose unfrozen oracles have not all attested `settleGraceSecs` after maturity
+ * settles at the median of those that did (`late`, the silent ones named); if none did, an
+ * active one halts (`reason: "unattested"`) so that an admin can close it at its mark.
+ */
+function lateSettlement(c: Clearing, oracle: OracleKeeper, timeMs: number): void {
+  const m = c.market;
+  if (m.maturity === undefined || timeMs < (m.maturity + marketLimits.settleGraceSecs) * 1000) return;
+  const values: number[] = [];
+  const missing: string[] = [];
+  let atBound = false;
+  for (const o of m.oracles) {
+    if (oracle.oracleStatus(o) === 'frozen') continue;
+    const ev = oracle.event(o, m.event!);
+    if (!ev || ev.status !== 'attested' || ev.outcome === undefined) {
+      missing.push(o);
+      continue;
+    }
+    values.push(priceFromOutcome(m, ev.outcome, ev.precision));
+    atBound ||= ev.atBound === true;
+  }
+  if (values.length > 0) {
+    settleAt(c, median(values), { late: true, missing, ...(atBound ? { atBound: true } : {}) });
+  } else if (m.status === 'active') {
+    m.status = 'halted';
+    c.events.push({ type: 'markets.halted', market: m.id, oracles: missing, reason: 'unattested' });
+  }
 }
 
 /**

@@ -51,7 +51,9 @@ export function marketsWorld(options: { traders?: number; balance?: string; orac
   const w: World = {
     chain, root, traders,
     block(txs, opts = {}) {
-      const out = chain.block(txs.map(([a, type, body]) => chain.tx(a, type, body)), opts.time === undefined ? {} : { time: opts.time });
+      // a block at a given time: its transactions expire an hour after it, not after the tip
+      const txOpts = opts.time === undefined ? {} : { expires: Math.floor(opts.time / 1000) + 3600 };
+      const out = chain.block(txs.map(([a, type, body]) => chain.tx(a, type, body, txOpts)), opts.time === undefined ? {} : { time: opts.time });
       assert.deepEqual(out.excluded, [], 'no transaction excluded');
       if (out.block) w.hookEvents.push(...out.result.events);
       if (opts.invariants !== false) assert.deepEqual(chain.invariants(), [], `invariants after block ${chain.height}`);

@@ -123,7 +123,7 @@ const orderBody = body(object({
 function tradable(ctx: TxContext, id: string): Market {
   const m = getMarket(ctx.state, id);
   if (!m) fail('unknown_market', `no market ${id}`, { status: 404 });
-  if (m.status === 'halted') fail('market_halted', `market ${id} is halted: an oracle of it is frozen`, { status: 409 });
+  if (m.status === 'halted') fail('market_halted', `market ${id} is halted (a frozen oracle, or no attestation by its deadline): only cancels, and an admin's markets.close`, { status: 409 });
   if (m.status === 'settled') fail('market_settled', `market ${id} has settled`, { status: 409 });
   if (m.maturity !== undefined && ctx.timeMs >= m.maturity * 1000) fail('market_expired', `market ${id} matured; it settles at its oracles' attestation`, { status: 409 });
   return m;
