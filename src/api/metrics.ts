@@ -92,8 +92,10 @@ function createMetrics(node: TallyNode): NodeMetrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
   });
   const blockTxs = new client.Histogram({ name: 'tally_block_txs', help: 'transactions per block', registers, buckets: [1, 10, 100, 500, 1000, 2000, 4000] });
+  const hooksFailed = new client.Counter({ name: 'tally_block_hooks_failed_total', help: 'block hooks (beginBlock, endBlock) a module refused: their writes dropped, the block made without them', labelNames: ['module', 'hook', 'code'], registers });
   node.on('block', (e: BlockCommitted) => {
     blocks.inc();
+    for (const h of e.hookEvents ?? []) if (h.type === 'hook_failed') hooksFailed.inc({ module: String(h.module), hook: String(h.hook), code: String(h.code) });
     let failed = 0;
     for (const r of e.receipts) if (r.status === 'failed') failed++;
     txs.inc({ status: 'ok' }, e.receipts.length - failed);

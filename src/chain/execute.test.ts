@@ -134,6 +134,31 @@ test('a non-TallyError thrown by a module makes executeBlock throw, not record a
   assert.equal(chain.accounts().nonceOf(alice().id), 1);
 });
 
+test('a TallyError in a block hook drops that hook\'s writes and is recorded; the block and the other hooks go on', () => {
+  const refusing: ChainModule = { name: 'refuser', txTypes: [], queries: [], endBlock: (ctx) => {
+    ctx.state.set('refuser/half', 1);
+    fail('insufficient_funds', 'no money for this');
+  } };
+  const counting: ChainModule = { name: 'counter', txTypes: [], queries: [], endBlock: (ctx) => {
+    ctx.state.set('counter/n', (ctx.state.get<number>('counter/n') ?? 0) + 1);
+    return [{ type: 'counter.counted' }];
+  } };
+  const chain = createTestChain([demoModule(), buggy, refusing, counting]);
+  const send = () => [chain.tx({ ...alice() }, 'bug.refuse', {}, { nonce: 0 })];
+  const out = chain.block(send());
+  assert.ok(out.block, 'the block is made');
+  assert.equal(chain.get('refuser/half'), undefined, 'the failing hook wrote nothing');
+  assert.equal(chain.get('counter/n'), 1, 'the next module\'s hook ran');
+  assert.deepEqual(out.result.events.map((e) => [e.type, e.module, e.hook, e.code]), [
+    ['hook_failed', 'refuser', 'endBlock', 'insufficient_funds'],
+    ['counter.counted', 'counter', 'endBlock', undefined],
+  ]);
+  // a bug in a hook still stops the block
+  const crashing: ChainModule = { name: 'crash', txTypes: [], queries: [], endBlock: () => { throw new Error('hook bug'); } };
+  const chain2 = createTestChain([demoModule(), buggy, crashing]);
+  assert.throws(() => chain2.block([chain2.tx({ ...alice() }, 'bug.refuse', {}, { nonce: 0 })]), /hook bug/);
+});
+
 test('a module writing outside its prefix is an assertion, whether another module\'s keys or the core\'s', () => {
   const { chain, send } = bugChain();
   assert.throws(() => chain.execute(send('trespass')), /invariant violated: state key "demo\/kv\/x" is outside this module's prefix "bug\/"/);

@@ -118,7 +118,19 @@ export function executeBlock(parent: ParentState, fields: BlockFields, txs: read
     for (const m of kernel.modules) {
       const fn = m[which];
       if (!fn) continue;
-      const out = fn.call(m, kernel.blockContext(m, state, fields.height, fields.time));
+      let out: TxEvent[] | void;
+      try {
+        out = fn.call(m, kernel.blockContext(m, state, fields.height, fields.time));
+      } catch (err) {
+        // A module's refusal inside its hook (a TallyError, such as a transfer the keeper
+        // refuses) is as deterministic as its cause, so every node meets it in this block:
+        // the hook's writes are dropped, the block says so, and the chain goes on. Halting
+        // every module for one module's refusal would be worse. Anything else is a bug: throw.
+        if (!(err instanceof TallyError)) throw err;
+        state.rollbackTx();
+        events.push({ type: 'hook_failed', module: m.name, hook: which, code: err.code, message: err.message });
+        continue;
+      }
       state.commitTx();
       if (out) for (const e of out) events.push({ ...e, module: m.name, hook: which });
     }
