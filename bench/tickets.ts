@@ -7,6 +7,7 @@
 // With --serve N the tickets API is served instead by N `tally tickets serve` processes on a
 // fresh PostgreSQL schema (TALLY_TEST_PG_URL, else the local server), requests spread over
 // them round robin, and the ceiling is GET /api/v1/tickets (no database) on the same processes.
+// --cpu-prof DIR profiles the node (the in-node case).
 import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -36,6 +37,8 @@ const json = process.argv.includes('--json');
 const serveCount = process.argv.includes('--serve') ? arg('serve', 1) : 0;
 /** --pool N: tickets.poolMax of each serve process (PostgreSQL connections) */
 const poolMax = process.argv.includes('--pool') ? arg('pool', 8) : 8;
+/** --cpu-prof DIR: the node runs with --cpu-prof and writes its profile there when it stops */
+const cpuProf = process.argv.includes('--cpu-prof') ? ['--cpu-prof', '--cpu-prof-dir', process.argv[process.argv.indexOf('--cpu-prof') + 1]!] : [];
 const log = (line: string) => { if (!json) process.stderr.write(line + '\n'); };
 
 interface Phase {
@@ -61,7 +64,7 @@ async function startNode(): Promise<{ http: string; child: ChildProcess; dataDir
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tally-tickets-bench-'));
   // With --serve the node is only the chain: the serve processes sell the tickets.
   if (!serveCount) fs.writeFileSync(path.join(dataDir, 'config.json'), JSON.stringify({ tickets: TICKETS }));
-  const child = spawn(process.execPath, [binPath, 'node', '--dev', '--data', dataDir, '--http', '127.0.0.1:0', '--internal', 'off', '--rate-limit', 'off', '--sync', 'NORMAL', '--json'], {
+  const child = spawn(process.execPath, [...cpuProf, binPath, 'node', '--dev', '--data', dataDir, '--http', '127.0.0.1:0', '--internal', 'off', '--rate-limit', 'off', '--sync', 'NORMAL', '--json'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const line = await firstLine(child, 'bench node');
