@@ -61,7 +61,10 @@ function simulate(seed: number): { world: World; roots: string[]; statuses: stri
         }]);
       }
     }
+    const seen = w.hookEvents.length;
     const receipts = w.block(txs);
+    const refused = w.hookEvents.slice(seen).filter((e) => e.type === 'hook_failed');
+    assert.deepEqual(refused, [], `a hook failed at height ${w.chain.height} after ${placed} orders: ${JSON.stringify({ market: w.market('btc-perp'), positions: w.chain.raw('markets/pos/'), insurance: w.balance(w.module('insurance')).toString(), escrow: w.balance(w.module('escrow')).toString() })}`);
     receipts.forEach((rc, i) => {
       statuses.push(rc.status === 'ok' ? 'ok' : rc.code!);
       const placedEv = rc.events.find((e) => e.type === 'markets.order_rested');

@@ -296,11 +296,20 @@ function liquidationScan(c: Clearing): void {
   const rows = c.ctx.state.entries<Position>(prefix, after === undefined ? { limit } : { after: prefix + after, limit });
   if (rows.length === limit) m.scanAfter = rows[rows.length - 1]![0].slice(prefix.length);
   else delete m.scanAfter;
-  const under: string[] = [];
+  // Most under water first (then by account): a position whose equity is negative is a
+  // loss the market has not yet recognised, and escrow holds only the positions' total
+  // equity. Liquidating a solvent position first could pay out, to its makers and to it,
+  // money that the insolvent one owes, and leave escrow short of the next refund (a
+  // 1M-order property run found exactly that). Its deficit is recognised first instead:
+  // the insurance fund pays it into escrow, or it becomes the market's bad debt.
+  const candidates: Array<{ account: string; eq: bigint }> = [];
   for (const [k, p] of rows) {
-    if (p.size !== 0 && equity(m, p, mark) < maintenanceMargin(m, p, mark)) under.push(k.slice(prefix.length));
-    if (under.length >= marketLimits.liquidationsPerBlockMax) break;
+    if (p.size === 0) continue;
+    const eq = equity(m, p, mark);
+    if (eq < maintenanceMargin(m, p, mark)) candidates.push({ account: k.slice(prefix.length), eq });
   }
+  candidates.sort((x, y) => (x.eq === y.eq ? (x.account < y.account ? -1 : 1) : x.eq < y.eq ? -1 : 1));
+  const under = candidates.slice(0, marketLimits.liquidationsPerBlockMax).map((x) => x.account);
   for (const account of under) {
     const p = c.position(account);
     if (p.size !== 0 && equity(m, p, mark) < maintenanceMargin(m, p, mark)) liquidate(c, account, mark);
