@@ -14,6 +14,9 @@ import * as esbuild from 'esbuild';
 import type { Browser, Page } from 'playwright-core';
 import { bookChecksum as nodeChecksum } from '../src/modules/markets/checksum.js';
 import { bookChanges } from '../src/modules/markets/feeds.js';
+import { formatAmount } from '../src/core/amount.js';
+import { bps, notional } from '../src/modules/markets/margin.js';
+import type { Market } from '../src/modules/markets/state.js';
 import { cleanup, cliOk, httpPost, makeTx, newAccount, ROOT, startNode, tempDir, type Account, type NodeProcess } from './helpers.js';
 import { axeViolations, browserMissing, explained, foreignRequests, launch, pinNodeKey, screenshot, tamperProxy, watchedPage, type TamperProxy, type Watched } from './web-harness.js';
 
@@ -205,10 +208,21 @@ describe('web markets pages in Chromium', { skip: missing ? `SKIPPED: ${missing}
     assert.equal(await page.locator('#my-orders tbody').innerText(), 'no resting orders');
 
     // buy 1 at 102: meets bob's ask at 101 first (3 left there), so one fill
+    const previewed: string[] = [];
     const place = async (side: string, price: number, size: number) => {
       await page.locator('#order-side').selectOption(side);
       await page.locator('#order-price').fill(String(price));
       await page.locator('#order-size').fill(String(size));
+      await page.getByRole('button', { name: 'Preview order' }).click();
+      await explained(page, () => page.locator('#order-preview-id').waitFor());
+      assert.match(await page.locator('#order-preview-order').innerText(), new RegExp(`^${side} ${size} \\S+ at ${price} \\(gtc\\)$`));
+      // the amount the page shows is the chain's formula (src/modules/markets/margin.ts)
+      const m = await (await fetch(`${node.http}/v1/markets/${MARKET}`)).json() as Market;
+      const n = notional(m, price, size);
+      const held = bps(n, m.initialMarginBps) + bps(n, Math.max(m.takerFeeBps, m.makerFeeBps));
+      const decimals = (await (await fetch(`${node.http}/v1/node`)).json() as { decimals: number }).decimals;
+      assert.equal((await page.locator('#order-preview-held').innerText()).split(':')[0], formatAmount(held, decimals));
+      previewed.push((await page.locator('#order-preview-id').innerText()).trim());
       await page.getByRole('button', { name: 'Sign and place order' }).click();
       await explained(page, () => page.locator('#order-done').waitFor());
       const text = (await page.locator('#order-done').innerText());
@@ -229,6 +243,12 @@ describe('web markets pages in Chromium', { skip: missing ? `SKIPPED: ${missing}
     await page.locator('#my-orders tbody', { hasText: 'no resting orders' }).waitFor();
     const book = await (await fetch(`${node.http}/v1/markets/${MARKET}/book`)).json() as Book;
     assert.deepEqual(book.asks, [[101, 2], [102, 3]], 'carol took one at 101; her ask at 110 is gone');
+    // what was signed is what the preview showed: its id is the committed transaction's
+    assert.equal(previewed.length, 2);
+    for (const id of previewed) {
+      const view = await (await fetch(`${node.http}/v1/txs/${id}`)).json() as { envelope: { tx: { type: string } }; receipt: { status: string } };
+      assert.deepEqual([view.envelope.tx.type, view.receipt.status], ['markets.order', 'ok']);
+    }
     assert.deepEqual(t.problems, []);
     await t.context.close();
   });

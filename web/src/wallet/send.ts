@@ -27,6 +27,8 @@ export async function sendPage(_ctx: PageContext): Promise<HTMLElement> {
     field('send-memo', 'Memo (public)', memo),
     h('button', { type: 'submit' }, 'Preview'), out);
   onSubmit(form, out, async () => {
+    // A preview of the transfer before this one must not stay signable while this one loads.
+    replace(previewPart);
     if (!AMOUNT.test(amount.value)) throw new Error('the amount is a decimal like 12.5 (no sign, no exponent)');
     const recipient = await api<{ id: string; name: string | null; registered: boolean }>(`/v1/accounts/${encodeURIComponent(to.value.trim())}`);
     if (!recipient.registered) throw new Error(`${to.value} has no registered account`);

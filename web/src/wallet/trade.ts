@@ -1,15 +1,17 @@
-// Trade: place a limit order (markets.order) and cancel resting ones (markets.cancel),
-// signed in this browser by the chosen key as every wallet transaction is (submit.ts). The
+// Trade: place a limit order (markets.order) after a preview of exactly what will be signed
+// (the order, its notional, the most margin and fee the chain will hold for it, the nonce
+// and the transaction id), and cancel resting ones (markets.cancel), signed in this browser
+// by the chosen key as every wallet transaction is (submit.ts). The
 // account's resting orders and positions are the node's lists (GET
 // /v1/markets/accounts/:id/orders and /positions), refreshed live from the markets.account
 // topic; each order's transaction is on chain and its block verifies on the block page.
 import { api, subscribe } from '../api.js';
-import { blockLink, txLink } from '../format.js';
-import { h, replace } from '../h.js';
+import { blockLink, minorToUnits, txLink } from '../format.js';
+import { fields, h, replace } from '../h.js';
 import type { PageContext } from '../router.js';
 import { serial } from '../serial.js';
 import { reported, type MarketView } from '../explorer/markets.js';
-import { send } from './submit.js';
+import { prepare, send, submit, type Prepared } from './submit.js';
 import { field, input, keyOrNote, onSubmit, status, walletNav } from './ui.js';
 
 const POSITIVE = /^[1-9]\d{0,11}$/;
@@ -36,7 +38,8 @@ export async function tradePage(ctx: PageContext): Promise<HTMLElement> {
     field('order-price', 'Limit price', price, 'price units, a multiple of the tick'),
     field('order-size', 'Size', size, 'size units, a multiple of the lot'),
     field('order-tif', 'Time in force', tif),
-    h('button', { type: 'submit' }, 'Sign and place order'), out);
+    h('button', { type: 'submit' }, 'Preview order'), out);
+  const previewPart = h('section', { id: 'order-preview', 'aria-label': 'order preview' });
 
   const ordersBody = h('tbody', {});
   const positionsBody = h('tbody', {});
@@ -67,19 +70,52 @@ export async function tradePage(ctx: PageContext): Promise<HTMLElement> {
 
   onSubmit(form, out, async () => {
     if (!POSITIVE.test(price.value.trim()) || !POSITIVE.test(size.value.trim())) throw new Error('price and size are positive whole numbers');
-    const body = { market: market.value, side: side.value, price: Number(price.value.trim()), size: Number(size.value.trim()), tif: tif.value };
-    const receipt = await send(key, 'markets.order', body);
-    const fills = receipt.events.filter((e) => e.type === 'markets.fill');
-    const rested = receipt.events.find((e) => e.type === 'markets.order_rested');
-    reload();
-    return h('span', { id: 'order-done' }, 'Placed: ', txLink(receipt.id), ' in block ', blockLink(receipt.height),
-      `; ${fills.length} fill${fills.length === 1 ? '' : 's'}`, rested ? `; ${String(rested.size)} resting as order ${String(rested.order)}` : '; nothing rests', '.');
+    // A preview of the order before this one must not stay signable while this one loads.
+    replace(previewPart);
+    const m = markets.find((x) => x.id === market.value)!;
+    const body = { market: m.id, side: side.value, price: Number(price.value.trim()), size: Number(size.value.trim()), tif: tif.value };
+    replace(previewPart, orderPreview(await prepare(key, 'markets.order', body), m));
+    return 'Check the preview below, then sign.';
   });
+
+  /**
+   * What will be signed, and what the chain holds for it: initial margin and the larger fee
+   * on the notional at the limit price, floored, as src/modules/markets/margin.ts computes
+   * them (the page may not import a module's code; test/web-markets.test.ts checks the two
+   * agree). A sell below the best bid is held at the bid.
+   */
+  function orderPreview(p: Prepared, m: MarketView): HTMLElement {
+    const b = p.tx.body as { side: string; price: number; size: number; tif: string };
+    const n = BigInt(b.price) * BigInt(b.size) * BigInt(m.multiplier);
+    const ofBps = (x: bigint, bp: number) => (x * BigInt(bp)) / 10_000n;
+    const held = ofBps(n, m.initialMarginBps) + ofBps(n, Math.max(m.takerFeeBps, m.makerFeeBps));
+    const units = (minor: bigint) => `${minorToUnits(minor.toString(), p.node.decimals)}`;
+    const result = status('order-result');
+    const confirm = h('form', { id: 'order-confirm' }, h('button', { type: 'submit' }, 'Sign and place order'), result);
+    onSubmit(confirm, result, async () => {
+      const receipt = await submit(key, p);
+      (confirm.querySelector('button') as HTMLButtonElement).remove();
+      const fills = receipt.events.filter((e) => e.type === 'markets.fill');
+      const rested = receipt.events.find((e) => e.type === 'markets.order_rested');
+      reload();
+      return h('span', { id: 'order-done' }, 'Placed: ', txLink(receipt.id), ' in block ', blockLink(receipt.height),
+        `; ${fills.length} fill${fills.length === 1 ? '' : 's'}`, rested ? `; ${String(rested.size)} resting as order ${String(rested.order)}` : '; nothing rests', '.');
+    });
+    return h('div', {}, h('h2', {}, 'Preview'), fields([
+      ['order', h('span', { id: 'order-preview-order' }, `${b.side} ${b.size} ${m.id} at ${b.price} (${b.tif})`)],
+      ['notional', `${units(n)} (price × size × multiplier ${m.multiplier})`],
+      ['held at most', h('span', { id: 'order-preview-held' }, `${units(held)}: initial margin ${m.initialMarginBps} bps and fee ${Math.max(m.takerFeeBps, m.makerFeeBps)} bps of the notional`)],
+      ['nonce', String(p.tx.nonce)],
+      ['valid until', new Date(p.tx.expires * 1000).toISOString()],
+      ['transaction id', h('code', { id: 'order-preview-id' }, p.id)],
+      ['signed by', `key ${key.name}, in this browser`],
+    ]), confirm);
+  }
 
   await load();
   subscribe(reload, ctx.signal, `?topic=markets.account&account=${key.account}`, reload);
   root.append(h('p', {}, `Orders are signed by key ${key.name} (account `, h('code', {}, key.account), ') in this browser; the node sees the signed transaction only.'),
-    form,
+    form, previewPart,
     h('h2', {}, 'Resting orders ', reported('your resting orders')),
     h('table', { id: 'my-orders' }, h('caption', { class: 'sr' }, 'your resting orders'),
       h('thead', {}, h('tr', {}, ['market', 'order', 'side', 'price', 'size left', 'action'].map((c) => h('th', { scope: 'col' }, c)))), ordersBody),
