@@ -127,10 +127,12 @@ export class Clearing {
    * A loss no collateral covers: the insurance fund pays what it can into escrow, the rest
    * is bad debt of the market (socialised among the winners at settlement).
    */
-  deficit(amount: bigint, account: string): void {
+  deficit(amount: bigint, account: string, prepaid = 0n): void {
+    // `prepaid`: what the fund already put into escrow for this loss (a liquidation's advance)
     const fund = this.ledger.balance(this.accounts.insurance)?.available ?? 0n;
-    const paid = fund < amount ? fund : amount;
-    this.move(this.accounts.insurance, this.accounts.escrow, paid);
+    const more = fund < amount - prepaid ? fund : amount - prepaid;
+    this.move(this.accounts.insurance, this.accounts.escrow, more);
+    const paid = prepaid + more;
     const bad = amount - paid;
     if (bad > 0n) this.market.badDebt = (BigInt(this.market.badDebt) + bad).toString();
     this.events.push({ type: 'markets.deficit', market: this.market.id, account, amount: this.money(amount), insurance: this.money(paid), badDebt: this.money(bad) });

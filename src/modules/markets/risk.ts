@@ -351,8 +351,17 @@ export function liquidate(c: Clearing, account: string, mark: number): void {
   const worst = side === 'sell' ? ceilDiv(bound, tick) * tick : floorDiv(bound, tick) * tick;
   let remaining = size;
   const usable = side === 'sell' ? worst <= BigInt(marketLimits.priceMax) : worst >= tick;
+  // Makers are paid out of escrow as they fill, before this position's loss is known, and
+  // escrow holds only the positions' total equity: the fund's share of that loss (at most
+  // its loss beyond collateral at the bound) goes into escrow first; what the loss does not
+  // use goes back at the end. (Without it, a 1M-order property run drained escrow below a
+  // maker's payout in the middle of a liquidation.)
+  let advanced = 0n;
   if (usable) {
     const limitPrice = Number(side === 'sell' ? (worst < tick ? tick : worst) : worst);
+    const worstLoss = -equity(m, start, limitPrice);
+    advanced = worstLoss <= 0n ? 0n : worstLoss < fund ? worstLoss : fund;
+    c.move(c.accounts.insurance, c.accounts.escrow, advanced);
     const result = match({ account, side, price: limitPrice, size, tif: 'ioc' }, walkSide(c.ctx.state, m.id, opposite(side), marketLimits.makersScannedMax + 1),
       { fillsMax: marketLimits.fillsPerOrderMax, scanMax: marketLimits.makersScannedMax, admit: reduceOnlyAdmit(c) });
     for (const f of result.fills) {
@@ -399,10 +408,13 @@ export function liquidate(c: Clearing, account: string, mark: number): void {
       c.move(c.accounts.escrow, c.accounts.insurance, fee);
       c.move(c.accounts.escrow, account, eq - fee);
     } else if (eq < 0n) {
-      c.deficit(-eq, account);
+      const used = advanced < -eq ? advanced : -eq;
+      advanced -= used;
+      c.deficit(-eq, account, used);
     }
     c.writePosition(account, end, { size: 0, cost: '0', collateral: '0' });
   }
+  c.move(c.accounts.escrow, c.accounts.insurance, advanced);
   // makers and ADL counterparties whose positions shrank: their reduce-only orders follow
   enforceReduceOnly(c);
 }
