@@ -170,7 +170,8 @@ async function accountView(key: StoredKey, part: HTMLElement, signal: AbortSigna
   subscribe(() => {
     if (busy) return;
     busy = true;
-    load().catch((err: Error) => console.error(err)).finally(() => { busy = false; });
+    // Leaving the page aborts its fetches: that is no error. Anything else: the next receipt retries.
+    load().catch((err: Error) => { if (!signal.aborted) console.warn(`account: ${err.message}`); }).finally(() => { busy = false; });
   }, signal, `?topic=ledger.account&account=${key.account}`);
 }
 
