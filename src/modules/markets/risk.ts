@@ -83,18 +83,28 @@ export function markPrice(m: Market): number | undefined {
   return Math.min(Math.max(last, m.index - band), m.index + band);
 }
 
-/** The median of the attested outcomes of `eventId` over the market's unfrozen oracles; undefined until all of them attested. */
-function attestedPrice(c: Clearing, oracle: OracleKeeper, eventId: string): { price: number; atBound: boolean } | undefined {
+/** The attested prices of `eventId` from the market's unfrozen oracles, and those not yet attested. */
+function attestations(c: Clearing, oracle: OracleKeeper, eventId: string): { values: number[]; missing: string[]; atBound: boolean } {
   const values: number[] = [];
+  const missing: string[] = [];
   let atBound = false;
   for (const o of c.market.oracles) {
     if (oracle.oracleStatus(o) === 'frozen') continue;
     const ev = oracle.event(o, eventId);
-    if (!ev || ev.status !== 'attested' || ev.outcome === undefined) return undefined;
+    if (!ev || ev.status !== 'attested' || ev.outcome === undefined) {
+      missing.push(o);
+      continue;
+    }
     values.push(priceFromOutcome(c.market, ev.outcome, ev.precision));
     atBound ||= ev.atBound === true;
   }
-  return values.length === 0 ? undefined : { price: median(values), atBound };
+  return { values, missing, atBound };
+}
+
+/** The median of the attested outcomes of `eventId` over the market's unfrozen oracles; undefined until all of them attested. */
+function attestedPrice(c: Clearing, oracle: OracleKeeper, eventId: string): { price: number; atBound: boolean } | undefined {
+  const { values, missing, atBound } = attestations(c, oracle, eventId);
+  return missing.length > 0 || values.length === 0 ? undefined : { price: median(values), atBound };
 }
 
 /**
@@ -105,19 +115,7 @@ function attestedPrice(c: Clearing, oracle: OracleKeeper, eventId: string): { pr
 function lateSettlement(c: Clearing, oracle: OracleKeeper, timeMs: number): void {
   const m = c.market;
   if (m.maturity === undefined || timeMs < (m.maturity + marketLimits.settleGraceSecs) * 1000) return;
-  const values: number[] = [];
-  const missing: string[] = [];
-  let atBound = false;
-  for (const o of m.oracles) {
-    if (oracle.oracleStatus(o) === 'frozen') continue;
-    const ev = oracle.event(o, m.event!);
-    if (!ev || ev.status !== 'attested' || ev.outcome === undefined) {
-      missing.push(o);
-      continue;
-    }
-    values.push(priceFromOutcome(m, ev.outcome, ev.precision));
-    atBound ||= ev.atBound === true;
-  }
+  const { values, missing, atBound } = attestations(c, oracle, m.event!);
   if (values.length > 0) {
     settleAt(c, median(values), { late: true, missing, ...(atBound ? { atBound: true } : {}) });
   } else if (m.status === 'active') {
