@@ -96,7 +96,7 @@ test('operator: nonces kept, nothing signed early, one outcome per nonce', async
     const file = path.join(home, 'oracle', 'op.events', 'e1.json');
     const sealed = JSON.parse(fs.readFileSync(file, 'utf8'));
     fs.rmSync(file);
-    fs.writeFileSync(file, JSON.stringify({ ...sealed, ciphertext: 'A' + sealed.ciphertext.slice(1) }), { mode: 0o600 });
+    fs.writeFileSync(file, JSON.stringify({ ...sealed, ciphertext: (sealed.ciphertext[0] === 'A' ? 'B' : 'A') + sealed.ciphertext.slice(1) }), { mode: 0o600 });
     await refusedWith(Promise.resolve().then(() => loadEventSecrets(home, 'op', secret, pubkey, 'e1')), 'key_file_invalid');
   } finally {
     fs.rmSync(home, { recursive: true, force: true });
