@@ -90,6 +90,7 @@ export class Clearing {
       realised = (BigInt(price) * BigInt(reduce) * BigInt(Math.sign(s)) - costRemoved) * mult(m);
       c += realised;
       cost -= costRemoved;
+      if (mode === 'trade' && realised > 0n) c -= this.payBadDebt(account, realised);
       const left = abs - reduce;
       if (mode === 'trade') {
         if (left === 0) {
@@ -121,6 +122,22 @@ export class Clearing {
     this.writePosition(account, before, after);
     this.events.push({ type: 'markets.position', market: m.id, account, size: s, cost: after.cost, collateral: this.money(c), realised: this.money(realised) });
     return realised;
+  }
+
+  /**
+   * While the market carries bad debt, a realised profit pays it before anything leaves
+   * escrow (the same rule as the haircut of unrealised profit in coverBadDebt, applied when
+   * the profit is taken): otherwise a winner who closes in the block the debt arose would
+   * carry out money that other positions' collateral then has to make up. Collateral and
+   * bad debt fall together, so escrow is unchanged. Returns what was taken.
+   */
+  private payBadDebt(account: string, realised: bigint): bigint {
+    const bad = BigInt(this.market.badDebt);
+    if (bad === 0n) return 0n;
+    const take = realised < bad ? realised : bad;
+    this.market.badDebt = (bad - take).toString();
+    this.events.push({ type: 'markets.haircut', market: this.market.id, account, amount: take.toString(), realised: true });
+    return take;
   }
 
   /**

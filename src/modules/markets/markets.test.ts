@@ -356,3 +356,31 @@ test('perpetual bad debt is covered in the block it occurs: the insurance fund, 
   const idle = w.chain.execute([]);
   assert.deepEqual([idle.events, idle.writes.size], [[], 0]);
 });
+
+test('while a market carries bad debt, a profit realised in the same block pays it before it leaves escrow', () => {
+  const w = marketsWorld();
+  w.send(w.root, 'oracle.announce', { oracle: ORACLE, eventId: 'btc-idx-1', maturity: 1_700_000_100 });
+  w.send(w.root, 'markets.create', PERP);
+  w.send(w.root, 'oracle.attest', { oracle: ORACLE, eventId: 'btc-idx-1', outcome: '50000' });
+  const [alice, bob, carol, dave] = w.traders as [typeof w.root, typeof w.root, typeof w.root, typeof w.root];
+  w.send(w.root, 'ledger.send', { to: w.module('insurance'), amount: '4' });
+  w.send(bob, 'markets.order', order('btc-perp', 'sell', 50_000, 10));
+  w.send(alice, 'markets.order', order('btc-perp', 'buy', 50_000, 10));
+  const bobBefore = w.balance(bob);
+  w.hookEvents.length = 0;
+  // alice closes 60 under on 50 of collateral (the fund pays 4, 6 is bad debt); then, in the
+  // same block, bob closes his short at that price: +60 realised. Without the rule he takes
+  // all 110 out of escrow and leaves the 6 to nobody (no open profit remains at endBlock).
+  const r = w.block([
+    [dave, 'markets.order', order('btc-perp', 'buy', 44_000, 10)],
+    [alice, 'markets.order', order('btc-perp', 'sell', 44_000, 10, { tif: 'ioc' })],
+    [carol, 'markets.order', order('btc-perp', 'sell', 44_000, 10)],
+    [bob, 'markets.order', order('btc-perp', 'buy', 44_000, 10, { tif: 'ioc' })],
+  ]);
+  assert.ok(r.every((x) => x.status === 'ok'), JSON.stringify(r));
+  assert.deepEqual(r[1]!.events.filter((e) => e.type === 'markets.deficit').map((e) => e.badDebt), ['6']);
+  const cut = r[3]!.events.filter((e) => e.type === 'markets.haircut');
+  assert.deepEqual(cut.map((e) => [e.account, e.amount, e.realised]), [[bob.id, String(6n * U), true]]);
+  assert.equal(w.balance(bob) - bobBefore, 104n * U, 'collateral 50 + profit 60 − the 6 of bad debt');
+  assert.equal(w.market('btc-perp').badDebt, '0');
+});
