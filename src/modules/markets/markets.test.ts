@@ -384,3 +384,54 @@ test('while a market carries bad debt, a profit realised in the same block pays 
   assert.equal(w.balance(bob) - bobBefore, 104n * U, 'collateral 50 + profit 60 − the 6 of bad debt');
   assert.equal(w.market('btc-perp').badDebt, '0');
 });
+
+test('liquidation takes the position most under water first, whatever its account id', () => {
+  const w = marketsWorld();
+  w.send(w.root, 'oracle.announce', { oracle: ORACLE, eventId: 'btc-idx-1', maturity: 1_700_000_100 });
+  w.send(w.root, 'markets.create', PERP);
+  w.send(w.root, 'oracle.attest', { oracle: ORACLE, eventId: 'btc-idx-1', outcome: '50000' });
+  // the solvent long has the smaller account id, so account order would take it first
+  const [solvent, insolvent, s1, s2, maker, taker] = [...w.traders].sort((a, b) => (a.id < b.id ? -1 : 1)) as Array<typeof w.root>;
+  w.send(s2!, 'markets.order', order('btc-perp', 'sell', 49_000, 10));
+  w.send(solvent!, 'markets.order', order('btc-perp', 'buy', 49_000, 10));
+  w.send(s1!, 'markets.order', order('btc-perp', 'sell', 50_000, 10));
+  w.send(insolvent!, 'markets.order', order('btc-perp', 'buy', 50_000, 10));
+  w.hookEvents.length = 0;
+  // one lot at 44,500 moves the mark: the long from 50,000 is 5 under water (equity −5),
+  // the long from 49,000 keeps 4, under its maintenance of 22.25 (prices chosen so that no
+  // earlier mark liquidates anybody)
+  w.block([[maker!, 'markets.order', order('btc-perp', 'sell', 44_500, 1)], [taker!, 'markets.order', order('btc-perp', 'buy', 44_500, 1)]]);
+  const order1 = w.hookEvents.filter((e) => e.type === 'markets.liquidation').map((e) => [e.account, e.equity]);
+  assert.deepEqual(order1, [[insolvent!.id, String(-5n * U)], [solvent!.id, String(4n * U)]]);
+});
+
+test('a liquidation\'s makers are paid out of escrow only after the insurance fund has advanced the loss', () => {
+  const w = marketsWorld();
+  w.send(w.root, 'oracle.announce', { oracle: ORACLE, eventId: 'btc-idx-1', maturity: 1_700_000_100 });
+  w.send(w.root, 'markets.create', PERP);
+  w.send(w.root, 'oracle.attest', { oracle: ORACLE, eventId: 'btc-idx-1', outcome: '50000' });
+  const [long, short, maker, bidder] = w.traders as Array<typeof w.root>;
+  w.send(short!, 'markets.order', order('btc-perp', 'sell', 50_000, 10));
+  w.send(long!, 'markets.order', order('btc-perp', 'buy', 50_000, 10));
+  w.send(w.root, 'ledger.send', { to: w.module('insurance'), amount: '10' });
+  const shortBefore = w.balance(short!);
+  w.hookEvents.length = 0;
+  // The short buys one lot at 44,500 (the mark moves there) and bids for its other 9. The
+  // long is then 5 under water, so escrow (93.95) holds 5 less than the short's equity
+  // (94.5) that its bid pays out when the liquidation fills it. Paying the maker first and
+  // the fund last, escrow ran short in the middle of the liquidation.
+  const r = w.block([
+    [maker!, 'markets.order', order('btc-perp', 'sell', 44_500, 1)],
+    [short!, 'markets.order', order('btc-perp', 'buy', 44_500, 1, { tif: 'ioc' })],
+    [short!, 'markets.order', order('btc-perp', 'buy', 44_500, 9)],
+    [bidder!, 'markets.order', order('btc-perp', 'buy', 44_500, 1)],
+  ]);
+  assert.ok(r.every((x) => x.status === 'ok'), JSON.stringify(r));
+  assert.deepEqual(w.hookEvents.filter((e) => e.type === 'hook_failed'), []);
+  assert.deepEqual(w.hookEvents.filter((e) => e.type === 'markets.liquidation').map((e) => [e.account, e.equity]), [[long!.id, String(-5n * U)]]);
+  assert.equal(w.position('btc-perp', short!), undefined);
+  // 50 of collateral + 55 of profit, over both closes
+  assert.equal(w.balance(short!) - shortBefore, 105n * U);
+  // the fund advanced 10 (the loss at the bound of 44,000), the loss took 5, 5 came back
+  assert.equal(w.balance(w.module('insurance')), 5n * U);
+});
