@@ -39,6 +39,7 @@ describe('tickets caches', () => {
   it('a cached token is shown revoked right after it is revoked, by token or by hash', async () => {
     const a = await paidToken();
     const b = await paidToken();
+    db.store.applyClaims(10); // out of the claim log, into the token table and its cache
     assert.equal((await service.introspect(a.token)).status, 'active');
     assert.equal((await service.introspect(a.token)).status, 'active', 'now served from the cache');
     assert.equal(db.store.cacheSizes().tokens >= 1, true);
@@ -85,6 +86,33 @@ describe('tickets caches', () => {
     assert.equal((await service.introspect(token)).status, 'active');
     db.store.applyClaims(10);
     assert.equal((await service.introspect(token)).balance, '1');
+  });
+
+  it('a token first presented while its claim waits in the log is marked on the log row, across a reopen, and applied with it', async () => {
+    const { pid, token } = await paidToken();
+    assert.equal(db.store.cacheSizes().claimsPending, 1);
+    await service.introspect(token);
+    assert.equal(db.store.cacheSizes().claimsPending, 1, 'the claim is not applied for the mark');
+    const logged = db.sqlite.db.prepare('SELECT used_at FROM tickets_claims').all() as Array<{ used_at: number }>;
+    assert.deepEqual(logged.map((r) => r.used_at), [now]);
+    const hash = db.store.pid(tallyMemoTag(pid))?.token_hash ?? db.store.pid(pid)!.token_hash!;
+    const reopened = new TicketsStore(db.sqlite.db);
+    assert.equal(reopened.token(hash)!.used_at, now, 'read back from the log after a restart');
+    reopened.applyClaims(10);
+    const row = db.sqlite.db.prepare('SELECT used_at FROM tickets_tokens WHERE hash = ?').get(hash) as { used_at: number };
+    assert.equal(row.used_at, now);
+    assert.equal(reopened.token(hash)!.used_at, now);
+  });
+
+  it('a mark on a log row that rolls back is undone in memory too', async () => {
+    const { token } = await paidToken();
+    const hash = crypto.createHash('sha256').update(Buffer.from(token, 'hex')).digest();
+    assert.throws(() => db.store.transaction(() => {
+      db.store.markUsed(hash, now);
+      assert.equal(db.store.token(hash)!.used_at, now);
+      throw new Error('abort');
+    }), /abort/);
+    assert.equal(db.store.token(hash)!.used_at, null);
   });
 
   it('a rolled-back write leaves nothing in the caches', async () => {

@@ -18,6 +18,8 @@ export interface Claim {
   source: Source;
   balance: string;
   claimed_at: number;
+  /** unix ms the token was first presented while the claim waited in the log */
+  used_at: number | null;
 }
 
 type Undo = (fn: () => void) => void;
@@ -38,6 +40,7 @@ export class ClaimLog {
     this.s = {
       append: prep<[string, Buffer, string, string, number]>('INSERT INTO tickets_claims (pid, hash, source, balance, claimed_at) VALUES (?, ?, ?, ?, ?)'),
       remove: prep<[number]>('DELETE FROM tickets_claims WHERE seq = ?'),
+      markUsed: prep<[number, number]>('UPDATE tickets_claims SET used_at = ? WHERE seq = ? AND used_at IS NULL'),
       all: prep<[], Claim>('SELECT * FROM tickets_claims ORDER BY seq'),
     };
     for (const c of this.s.all.all()) this.index(c);
@@ -71,6 +74,14 @@ export class ClaimLog {
     this.index(claim);
     this.lastAppend = Date.now();
     undo(() => this.unindex(claim));
+  }
+
+  /** The token's first presentation, while its claim waits here (the applier carries it to the token row). */
+  markUsed(c: Claim, at: number, undo: Undo): void {
+    if (c.used_at !== null) return;
+    this.s.markUsed.run(at, c.seq);
+    c.used_at = at;
+    undo(() => { c.used_at = null; });
   }
 
   /** Called once the claim's rows are written to the PID and token tables. */

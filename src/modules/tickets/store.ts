@@ -93,6 +93,12 @@ export const ticketsMigrations: Migration[] = [
         source TEXT NOT NULL, balance TEXT NOT NULL, claimed_at BIGINT NOT NULL);
     `,
   },
+  {
+    version: 5,
+    description: 'tickets: a token first presented while its claim is in the log is marked there (one page, not the token table\'s)',
+    sql: 'ALTER TABLE tickets_claims ADD COLUMN used_at INTEGER;',
+    postgres: 'ALTER TABLE tickets_claims ADD COLUMN used_at BIGINT;',
+  },
 ];
 
 // The payment sources: defined beside the claim log, which store.ts imports (no cycle).
@@ -197,7 +203,7 @@ export class TicketsStore {
       paymentsInRange: prepare<[string, number, number], PaymentRow>(db, "SELECT * FROM tickets_payments WHERE source = ? AND height > ? AND height <= ? AND status <> 'vanished'"),
       paymentsOfPid: prepare<[string], PaymentRow>(db, 'SELECT * FROM tickets_payments WHERE pid = ? ORDER BY height, txid LIMIT 100'),
       token: prepare<[Buffer], TokenRow>(db, 'SELECT * FROM tickets_tokens WHERE hash = ?'),
-      insertToken: prepare<[Buffer, string, string, string, number]>(db, "INSERT INTO tickets_tokens (hash, pid, source, balance, spent, issued_at) VALUES (?, ?, ?, ?, '0', ?)"),
+      insertToken: prepare<[Buffer, string, string, string, number, number | null]>(db, "INSERT INTO tickets_tokens (hash, pid, source, balance, spent, issued_at, used_at) VALUES (?, ?, ?, ?, '0', ?, ?)"),
       setTokenBalance: prepare<[string, string, Buffer]>(db, 'UPDATE tickets_tokens SET balance = ?, spent = ? WHERE hash = ?'),
       markUsed: prepare<[number, Buffer]>(db, 'UPDATE tickets_tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL'),
       revokeToken: prepare<[number, string, Buffer]>(db, 'UPDATE tickets_tokens SET revoked_at = ?, revoke_reason = ? WHERE hash = ? AND revoked_at IS NULL'),
@@ -263,7 +269,7 @@ export class TicketsStore {
       this.forgetPid(c.pid);
       this.forgetToken(c.hash);
       assert(this.s.claimPid.run(c.claimed_at, c.hash, c.pid).changes === 1, 'a logged claim is of an unclaimed PID');
-      this.s.insertToken.run(c.hash, c.pid, c.source, c.balance, c.claimed_at);
+      this.s.insertToken.run(c.hash, c.pid, c.source, c.balance, c.claimed_at, c.used_at);
       this.log.drop(c, this.onRollback);
     });
   }
@@ -280,7 +286,7 @@ export class TicketsStore {
   }
 
   private claimedRow(c: Claim): TokenRow {
-    return { hash: c.hash, pid: c.pid, source: c.source, balance: c.balance, spent: '0', issued_at: c.claimed_at, revoked_at: null, revoke_reason: null, used_at: null };
+    return { hash: c.hash, pid: c.pid, source: c.source, balance: c.balance, spent: '0', issued_at: c.claimed_at, revoked_at: null, revoke_reason: null, used_at: c.used_at };
   }
 
   private cached<R extends object>(rows: Lru<string, R>, missKey: string, key: string, read: () => R | undefined): R | undefined {
@@ -434,7 +440,7 @@ export class TicketsStore {
     if (!row || row.token_hash || this.token(hash)) return false;
     this.forgetPid(pid);
     this.forgetToken(hash);
-    this.log.append({ pid, hash, source, balance: balance.toString(), claimed_at: nowMs }, this.onRollback);
+    this.log.append({ pid, hash, source, balance: balance.toString(), claimed_at: nowMs, used_at: null }, this.onRollback);
     return true;
   }
 
@@ -446,6 +452,14 @@ export class TicketsStore {
 
   /** The token was presented: from now on its PID no longer fetches it after redeemGraceSecs. */
   markUsed(hash: Buffer, nowMs: number): void {
+    // Right after a redeem the claim is usually still in the log: marking its row there
+    // writes the log's last page, where applying the claim first would write three random
+    // B-tree pages (PID, token, its index) and then the token's page again.
+    const c = this.log.ofHash(hash);
+    if (c) {
+      this.log.markUsed(c, nowMs, this.onRollback);
+      return;
+    }
     this.settleToken(hash);
     this.forgetToken(hash);
     this.s.markUsed.run(nowMs, hash);
