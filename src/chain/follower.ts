@@ -21,6 +21,7 @@ import type { Tip } from './proposer.js';
 import type { StateCache } from './state-cache.js';
 import type { StoredTree } from './state-tree/stored.js';
 import type { VerifierPool } from './verifier.js';
+import type { VerifyVerdict } from './verifier-worker.js';
 
 /** Why a block was refused: the codes sync maps to a peer's drop reason. */
 export type RefusalCode = 'bad_block' | 'bad_signature' | 'bad_tx' | 'bad_tx_root' | 'bad_state_root' | 'not_next';
@@ -45,6 +46,19 @@ export function checkHeader(block: SignedBlock, chain: string, chainKey: string)
   if (!check.ok) refuse(check.code === 'wrong_proposer' || check.code === 'bad_block_signature' ? 'bad_signature' : 'bad_block', check.reason);
 }
 
+/**
+ * A block's transactions parsed and their signatures checked (the verifier pool). Made
+ * before its import, so that the pool checks block N + 1 while block N executes and
+ * commits on the main thread; nothing in it depends on state.
+ */
+export interface Prepared {
+  readonly block: SignedBlock;
+  readonly rawTxs: unknown[];
+  /** parsed envelopes, or the refusal a malformed one gives (thrown at import, in the import's order of checks) */
+  readonly envs: Envelope[] | TallyError;
+  readonly verdicts: Promise<VerifyVerdict[]>;
+}
+
 export class Follower {
   private busy = false;
   /** blocks imported since start, and their transactions */
@@ -65,18 +79,36 @@ export class Follower {
     return this.options.chainKey;
   }
 
-  /** Check, execute and commit the block after the tip; one at a time. */
-  async import(block: SignedBlock, rawTxs: unknown[]): Promise<BlockCommitted> {
+  /** Parse a block's transactions and start checking their signatures (see Prepared). */
+  prepare(block: SignedBlock, rawTxs: unknown[]): Prepared {
+    const envs: Envelope[] = [];
+    for (const raw of rawTxs) {
+      try {
+        envs.push(parseEnvelope(raw));
+      } catch (err) {
+        const refusal = new TallyError('bad_tx', `a transaction of block ${block.header.height}: ${(err as Error).message}`, { status: 422 });
+        return { block, rawTxs, envs: refusal, verdicts: Promise.resolve([]) };
+      }
+    }
+    const verdicts = this.pool.verify(envs);
+    // A prepared block may never be imported (a refusal before it, a stop): no unhandled rejection.
+    verdicts.catch(() => undefined);
+    return { block, rawTxs, envs, verdicts };
+  }
+
+  /** Check, execute and commit the block after the tip; one at a time. `prepared`: made by prepare() for this block. */
+  async import(block: SignedBlock, rawTxs: unknown[], prepared?: Prepared): Promise<BlockCommitted> {
     assert(!this.busy, 'one block import at a time');
+    assert(!prepared || (prepared.block === block && prepared.rawTxs === rawTxs), 'prepared for another block');
     this.busy = true;
     try {
-      return await this.importOne(block, rawTxs);
+      return await this.importOne(block, rawTxs, prepared);
     } finally {
       this.busy = false;
     }
   }
 
-  private async importOne(block: SignedBlock, rawTxs: unknown[]): Promise<BlockCommitted> {
+  private async importOne(block: SignedBlock, rawTxs: unknown[], prepared?: Prepared): Promise<BlockCommitted> {
     const started = performance.now();
     const h = block.header;
     if (h.height !== this.tip.height + 1) refuse('not_next', `block ${h.height} is not the next block (the tip is ${this.tip.height})`);
@@ -86,15 +118,10 @@ export class Follower {
     if (h.txCount !== rawTxs.length || h.txCount < 1 || h.txCount > limits.blockTxCountMax) {
       refuse('bad_block', `the header says ${h.txCount} transactions, the block carries ${rawTxs.length} (1 to ${limits.blockTxCountMax})`);
     }
-    const envs: Envelope[] = [];
-    for (const raw of rawTxs) {
-      try {
-        envs.push(parseEnvelope(raw));
-      } catch (err) {
-        refuse('bad_tx', `a transaction of block ${h.height}: ${(err as Error).message}`);
-      }
-    }
-    const verdicts = await this.pool.verify(envs);
+    const ready = prepared ?? this.prepare(block, rawTxs);
+    if (ready.envs instanceof TallyError) throw ready.envs;
+    const envs = ready.envs;
+    const verdicts = await ready.verdicts;
     // The pool awaited: the tip must not have moved meanwhile (imports are serial).
     assert(h.height === this.tip.height + 1, 'the tip moved during an import');
     const exec: ExecTx[] = verdicts.map((v, i) => {
@@ -117,10 +144,11 @@ export class Follower {
     if (result.txRoot !== h.txRoot) refuse('bad_tx_root', `block ${h.height}: the replayed receipts' root differs from the header's txRoot`);
     if (result.stateRoot !== h.stateRoot || !result.tree) refuse('bad_state_root', `block ${h.height}: the replayed state root differs from the header's stateRoot`);
 
+    // The pool already made each valid envelope's canonical JSON (what the store keeps).
     const rows: TxRow[] = exec.map((t, i) => {
       const r = result.receipts[i]!;
       return {
-        id: fromHex(t.id, 'tx id', 32), height: h.height, idx: i, sender: t.env.tx.from, type: t.env.tx.type, env: canonicalJson(t.env),
+        id: fromHex(t.id, 'tx id', 32), height: h.height, idx: i, sender: t.env.tx.from, type: t.env.tx.type, env: verdicts[i]!.canonical ?? canonicalJson(t.env),
         status: r.status, code: r.code ?? null, events: JSON.stringify(r.events),
       };
     });

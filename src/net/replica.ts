@@ -9,7 +9,7 @@
 // requests in flight, the submitters waiting.
 import { TallyError } from '../core/errors.js';
 import type { SignedBlock } from '../chain/blocks.js';
-import { checkHeader, isRefusal } from '../chain/follower.js';
+import { checkHeader, isRefusal, type Prepared } from '../chain/follower.js';
 import type { NetworkStatus, NetworkView, TallyNode } from '../chain/node.js';
 import { isEquivocation, readEvidence, storeEvidence, type Evidence } from './evidence.js';
 import { Forwarder } from './forward.js';
@@ -288,8 +288,13 @@ export class Replica implements NetworkView {
       }
       const next = tip + 1 + blocks.length;
       if (this.heads.get(peer)!.height >= next) ahead = { peer, from: next, result: this.settled(peer, next) };
-      for (const wire of blocks) {
-        if (this.stopped || !(await this.importOne(peer, wire.block, wire.txs))) break;
+      // The pool checks the next block's signatures while this one executes and commits.
+      const follower = this.node.follower!;
+      let ready = follower.prepare(blocks[0]!.block, blocks[0]!.txs);
+      for (let i = 0; i < blocks.length; i++) {
+        const current = ready;
+        if (i + 1 < blocks.length) ready = follower.prepare(blocks[i + 1]!.block, blocks[i + 1]!.txs);
+        if (this.stopped || !(await this.importOne(peer, current))) break;
       }
     }
   }
@@ -300,7 +305,8 @@ export class Replica implements NetworkView {
     return this.fetch(peer, from, count).then((resp) => ({ resp }), (err: unknown) => ({ err }));
   }
 
-  private async importOne(peer: string, block: SignedBlock, txs: unknown[]): Promise<boolean> {
+  private async importOne(peer: string, ready: Prepared): Promise<boolean> {
+    const { block, rawTxs: txs } = ready;
     const h = block.header.height;
     const seen = this.seen.get(h);
     if (seen && seen.hash !== block.hash) {
@@ -308,7 +314,7 @@ export class Replica implements NetworkView {
       if (this.halted) return false;
     }
     try {
-      await this.node.follower!.import(block, txs);
+      await this.node.follower!.import(block, txs, ready);
     } catch (err) {
       if (!isRefusal(err)) throw err;
       const reason: DropReason = err.code === 'bad_signature' ? 'bad_signature' : err.code === 'bad_state_root' ? 'bad_state_root' : 'bad_block';
