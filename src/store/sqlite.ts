@@ -29,6 +29,14 @@ export interface OpenOptions {
   integrityCheck?: boolean;
 }
 
+/**
+ * SQLite's page cache per connection, MiB (SQLite's default is 2). A page read from
+ * outside the cache is decrypted again (SQLCipher: AES-256 and an HMAC per 4 KiB page),
+ * so once a chain's state, tree and indexes outgrow the cache every block pays that for
+ * its B-tree walks. It fills only as pages are read: a small database stays small.
+ */
+const PAGE_CACHE_MIB = 64;
+
 export interface BlockRow {
   height: number;
   hash: string;
@@ -154,6 +162,7 @@ export class SqliteStore {
       }
       db.exec(`PRAGMA foreign_keys = ON`);
       db.exec(`PRAGMA busy_timeout = 5000`);
+      db.exec(`PRAGMA cache_size = -${PAGE_CACHE_MIB * 1024}`);
       const store = new SqliteStore(SqliteStore.migrated(db, options.readonly ?? false));
       return store;
     } catch (err) {
