@@ -4,7 +4,6 @@
 // every transaction is included and the txRoot and stateRoot match the header. Then the
 // block goes into the store exactly as the proposer would have written it, and only then
 // is it served. A refusal is a TallyError with a stable code and changes nothing.
-import { canonicalJson } from '../core/canonical.js';
 import { assert, fail, TallyError } from '../core/errors.js';
 import { fromHex } from '../core/encoding.js';
 import { checkHeaderLink, checkSignedHeader } from '../core/header.js';
@@ -47,16 +46,16 @@ export function checkHeader(block: SignedBlock, chain: string, chainKey: string)
 }
 
 /**
- * A block's transactions parsed and their signatures checked (the verifier pool). Made
- * before its import, so that the pool checks block N + 1 while block N executes and
- * commits on the main thread; nothing in it depends on state.
+ * A block checked as far as it can be without state: its header (chain, version, the
+ * chain key's signature), its transaction count, every envelope parsed, and the verifier
+ * pool started on the signatures. Made before the import, so that the pool checks block
+ * N + 1 while block N executes and commits; a block that fails here costs no pool work.
  */
 export interface Prepared {
   readonly block: SignedBlock;
   readonly rawTxs: unknown[];
-  /** parsed envelopes, or the refusal a malformed one gives (thrown at import, in the import's order of checks) */
-  readonly envs: Envelope[] | TallyError;
-  readonly verdicts: Promise<VerifyVerdict[]>;
+  /** the parsed envelopes and the pool's verdicts, or the refusal (thrown at import, after not_next) */
+  readonly checked: { envs: Envelope[]; verdicts: Promise<VerifyVerdict[]> } | TallyError;
 }
 
 export class Follower {
@@ -79,49 +78,51 @@ export class Follower {
     return this.options.chainKey;
   }
 
-  /** Parse a block's transactions and start checking their signatures (see Prepared). */
+  /** The checks that need no state, and the signatures started in the pool (see Prepared). */
   prepare(block: SignedBlock, rawTxs: unknown[]): Prepared {
-    const envs: Envelope[] = [];
-    for (const raw of rawTxs) {
-      try {
-        envs.push(parseEnvelope(raw));
-      } catch (err) {
-        const refusal = new TallyError('bad_tx', `a transaction of block ${block.header.height}: ${(err as Error).message}`, { status: 422 });
-        return { block, rawTxs, envs: refusal, verdicts: Promise.resolve([]) };
+    const h = block.header;
+    try {
+      checkHeader(block, this.kernel.params.chain, this.options.chainKey);
+      if (h.txCount !== rawTxs.length || h.txCount < 1 || h.txCount > limits.blockTxCountMax) {
+        refuse('bad_block', `the header says ${h.txCount} transactions, the block carries ${rawTxs.length} (1 to ${limits.blockTxCountMax})`);
       }
+      const envs = rawTxs.map((raw) => {
+        try {
+          return parseEnvelope(raw);
+        } catch (err) {
+          return refuse('bad_tx', `a transaction of block ${h.height}: ${(err as Error).message}`);
+        }
+      });
+      const verdicts = this.pool.verify(envs);
+      // A prepared block may never be imported (a refusal before it, a stop): no unhandled rejection.
+      verdicts.catch(() => undefined);
+      return { block, rawTxs, checked: { envs, verdicts } };
+    } catch (err) {
+      if (!(err instanceof TallyError)) throw err;
+      return { block, rawTxs, checked: err };
     }
-    const verdicts = this.pool.verify(envs);
-    // A prepared block may never be imported (a refusal before it, a stop): no unhandled rejection.
-    verdicts.catch(() => undefined);
-    return { block, rawTxs, envs, verdicts };
   }
 
-  /** Check, execute and commit the block after the tip; one at a time. `prepared`: made by prepare() for this block. */
-  async import(block: SignedBlock, rawTxs: unknown[], prepared?: Prepared): Promise<BlockCommitted> {
+  /** Check against the tip, execute and commit a prepared block; one at a time. */
+  async import(ready: Prepared): Promise<BlockCommitted> {
     assert(!this.busy, 'one block import at a time');
-    assert(!prepared || (prepared.block === block && prepared.rawTxs === rawTxs), 'prepared for another block');
     this.busy = true;
     try {
-      return await this.importOne(block, rawTxs, prepared);
+      return await this.importOne(ready);
     } finally {
       this.busy = false;
     }
   }
 
-  private async importOne(block: SignedBlock, rawTxs: unknown[], prepared?: Prepared): Promise<BlockCommitted> {
+  private async importOne({ block, checked }: Prepared): Promise<BlockCommitted> {
     const started = performance.now();
     const h = block.header;
     if (h.height !== this.tip.height + 1) refuse('not_next', `block ${h.height} is not the next block (the tip is ${this.tip.height})`);
-    checkHeader(block, this.kernel.params.chain, this.options.chainKey);
+    if (checked instanceof TallyError) throw checked;
     const link = checkHeaderLink(this.tip.block, block);
     if (!link.ok) refuse('bad_block', `block ${h.height} does not follow our block ${this.tip.height}: ${link.reason}`);
-    if (h.txCount !== rawTxs.length || h.txCount < 1 || h.txCount > limits.blockTxCountMax) {
-      refuse('bad_block', `the header says ${h.txCount} transactions, the block carries ${rawTxs.length} (1 to ${limits.blockTxCountMax})`);
-    }
-    const ready = prepared ?? this.prepare(block, rawTxs);
-    if (ready.envs instanceof TallyError) throw ready.envs;
-    const envs = ready.envs;
-    const verdicts = await ready.verdicts;
+    const { envs } = checked;
+    const verdicts = await checked.verdicts;
     // The pool awaited: the tip must not have moved meanwhile (imports are serial).
     assert(h.height === this.tip.height + 1, 'the tip moved during an import');
     const exec: ExecTx[] = verdicts.map((v, i) => {
@@ -144,11 +145,11 @@ export class Follower {
     if (result.txRoot !== h.txRoot) refuse('bad_tx_root', `block ${h.height}: the replayed receipts' root differs from the header's txRoot`);
     if (result.stateRoot !== h.stateRoot || !result.tree) refuse('bad_state_root', `block ${h.height}: the replayed state root differs from the header's stateRoot`);
 
-    // The pool already made each valid envelope's canonical JSON (what the store keeps).
+    // The pool made each valid envelope's canonical JSON (what the store keeps), as for the proposer.
     const rows: TxRow[] = exec.map((t, i) => {
       const r = result.receipts[i]!;
       return {
-        id: fromHex(t.id, 'tx id', 32), height: h.height, idx: i, sender: t.env.tx.from, type: t.env.tx.type, env: verdicts[i]!.canonical ?? canonicalJson(t.env),
+        id: fromHex(t.id, 'tx id', 32), height: h.height, idx: i, sender: t.env.tx.from, type: t.env.tx.type, env: verdicts[i]!.canonical!,
         status: r.status, code: r.code ?? null, events: JSON.stringify(r.events),
       };
     });

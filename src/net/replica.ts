@@ -306,7 +306,7 @@ export class Replica implements NetworkView {
   }
 
   private async importOne(peer: string, ready: Prepared): Promise<boolean> {
-    const { block, rawTxs: txs } = ready;
+    const { block } = ready;
     const h = block.header.height;
     const seen = this.seen.get(h);
     if (seen && seen.hash !== block.hash) {
@@ -314,7 +314,7 @@ export class Replica implements NetworkView {
       if (this.halted) return false;
     }
     try {
-      await this.node.follower!.import(block, txs, ready);
+      await this.node.follower!.import(ready);
     } catch (err) {
       if (!isRefusal(err)) throw err;
       const reason: DropReason = err.code === 'bad_signature' ? 'bad_signature' : err.code === 'bad_state_root' ? 'bad_state_root' : 'bad_block';
