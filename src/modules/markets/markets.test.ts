@@ -22,6 +22,16 @@ function withFuture(): World {
   return w;
 }
 
+/** btc-perp created, its index attested at 50,000. */
+function withPerp(): World {
+  const w = marketsWorld();
+  w.send(w.root, 'oracle.announce', { oracle: ORACLE, eventId: 'btc-idx-1', maturity: 1_700_000_100 });
+  const r = w.send(w.root, 'markets.create', PERP);
+  assert.equal(r.status, 'ok', JSON.stringify(r));
+  w.send(w.root, 'oracle.attest', { oracle: ORACLE, eventId: 'btc-idx-1', outcome: '50000' });
+  return w;
+}
+
 test('only the admin creates a market; a created market writes its record and module accounts', () => {
   const w = marketsWorld();
   w.send(w.root, 'oracle.announce', { oracle: ORACLE, eventId: 'btc-2027', maturity: MATURITY });
@@ -332,10 +342,7 @@ test('no oracle attests by the deadline: the future halts, and an admin closes i
 });
 
 test('perpetual bad debt is covered in the block it occurs: the insurance fund, then the most profitable positions\' unrealised profit', () => {
-  const w = marketsWorld();
-  w.send(w.root, 'oracle.announce', { oracle: ORACLE, eventId: 'btc-idx-1', maturity: 1_700_000_100 });
-  w.send(w.root, 'markets.create', PERP);
-  w.send(w.root, 'oracle.attest', { oracle: ORACLE, eventId: 'btc-idx-1', outcome: '50000' });
+  const w = withPerp();
   const [alice, bob, , dave] = w.traders as [typeof w.root, typeof w.root, typeof w.root, typeof w.root];
   w.send(w.root, 'ledger.send', { to: w.module('insurance'), amount: '4' });
   w.send(bob, 'markets.order', order('btc-perp', 'sell', 50_000, 10));
@@ -358,10 +365,7 @@ test('perpetual bad debt is covered in the block it occurs: the insurance fund, 
 });
 
 test('while a market carries bad debt, a profit realised in the same block pays it before it leaves escrow', () => {
-  const w = marketsWorld();
-  w.send(w.root, 'oracle.announce', { oracle: ORACLE, eventId: 'btc-idx-1', maturity: 1_700_000_100 });
-  w.send(w.root, 'markets.create', PERP);
-  w.send(w.root, 'oracle.attest', { oracle: ORACLE, eventId: 'btc-idx-1', outcome: '50000' });
+  const w = withPerp();
   const [alice, bob, carol, dave] = w.traders as [typeof w.root, typeof w.root, typeof w.root, typeof w.root];
   w.send(w.root, 'ledger.send', { to: w.module('insurance'), amount: '4' });
   w.send(bob, 'markets.order', order('btc-perp', 'sell', 50_000, 10));
@@ -386,10 +390,7 @@ test('while a market carries bad debt, a profit realised in the same block pays 
 });
 
 test('liquidation takes the position most under water first, whatever its account id', () => {
-  const w = marketsWorld();
-  w.send(w.root, 'oracle.announce', { oracle: ORACLE, eventId: 'btc-idx-1', maturity: 1_700_000_100 });
-  w.send(w.root, 'markets.create', PERP);
-  w.send(w.root, 'oracle.attest', { oracle: ORACLE, eventId: 'btc-idx-1', outcome: '50000' });
+  const w = withPerp();
   // the solvent long has the smaller account id, so account order would take it first
   const [solvent, insolvent, s1, s2, maker, taker] = [...w.traders].sort((a, b) => (a.id < b.id ? -1 : 1)) as Array<typeof w.root>;
   w.send(s2!, 'markets.order', order('btc-perp', 'sell', 49_000, 10));
@@ -406,10 +407,7 @@ test('liquidation takes the position most under water first, whatever its accoun
 });
 
 test('a liquidation\'s makers are paid out of escrow only after the insurance fund has advanced the loss', () => {
-  const w = marketsWorld();
-  w.send(w.root, 'oracle.announce', { oracle: ORACLE, eventId: 'btc-idx-1', maturity: 1_700_000_100 });
-  w.send(w.root, 'markets.create', PERP);
-  w.send(w.root, 'oracle.attest', { oracle: ORACLE, eventId: 'btc-idx-1', outcome: '50000' });
+  const w = withPerp();
   const [long, short, maker, bidder] = w.traders as Array<typeof w.root>;
   w.send(short!, 'markets.order', order('btc-perp', 'sell', 50_000, 10));
   w.send(long!, 'markets.order', order('btc-perp', 'buy', 50_000, 10));
