@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { SqliteStore } from '../../store/sqlite.js';
 import { validateTicketsConfig } from './config.js';
 import { GroupCommit } from './group-commit.js';
-import { newPid, tallyMemoTag } from './pid.js';
+import { newPid, tallyMemoTag, tokenHash } from './pid.js';
 import { TicketsService } from './service.js';
 import { TicketsStore } from './store.js';
 import { tokenFor } from './token-key.js';
@@ -89,13 +89,13 @@ describe('tickets caches', () => {
   });
 
   it('a token first presented while its claim waits in the log is marked on the log row, across a reopen, and applied with it', async () => {
-    const { pid, token } = await paidToken();
+    const { token } = await paidToken();
     assert.equal(db.store.cacheSizes().claimsPending, 1);
     await service.introspect(token);
     assert.equal(db.store.cacheSizes().claimsPending, 1, 'the claim is not applied for the mark');
     const logged = db.sqlite.db.prepare('SELECT used_at FROM tickets_claims').all() as Array<{ used_at: number }>;
     assert.deepEqual(logged.map((r) => r.used_at), [now]);
-    const hash = db.store.pid(tallyMemoTag(pid))?.token_hash ?? db.store.pid(pid)!.token_hash!;
+    const hash = tokenHash(token);
     const reopened = new TicketsStore(db.sqlite.db);
     assert.equal(reopened.token(hash)!.used_at, now, 'read back from the log after a restart');
     reopened.applyClaims(10);
@@ -106,7 +106,7 @@ describe('tickets caches', () => {
 
   it('a mark on a log row that rolls back is undone in memory too', async () => {
     const { token } = await paidToken();
-    const hash = crypto.createHash('sha256').update(Buffer.from(token, 'hex')).digest();
+    const hash = tokenHash(token);
     assert.throws(() => db.store.transaction(() => {
       db.store.markUsed(hash, now);
       assert.equal(db.store.token(hash)!.used_at, now);
