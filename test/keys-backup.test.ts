@@ -56,7 +56,7 @@ describe('tally keys backup / restore', { timeout: 60_000 }, () => {
     const refusals: Array<[string, string[]]> = [['wrong_passphrase', ['keys', 'restore', file, '--passphrase-file', wrong, '--json']]];
     const damaged = path.join(tempDir(), 'damaged');
     const parsed = JSON.parse(text);
-    fs.writeFileSync(damaged, JSON.stringify({ ...parsed, ciphertext: 'A' + parsed.ciphertext.slice(1) }));
+    fs.writeFileSync(damaged, JSON.stringify({ ...parsed, ciphertext: (parsed.ciphertext[0] === 'A' ? 'B' : 'A') + parsed.ciphertext.slice(1) }));
     refusals.push(['backup_corrupt', ['keys', 'restore', damaged, '--json']]);
     // An edit that also fixes the checksum still fails authentication.
     const { createHash } = await import('node:crypto');
