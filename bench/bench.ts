@@ -27,6 +27,8 @@ export interface BenchOptions {
   concurrency: number;
   socketConcurrency: number;
   sync: 'FULL' | 'NORMAL';
+  /** the node it starts runs with --cpu-prof and writes its profile here when it stops */
+  cpuProfDir?: string;
   log: (line: string) => void;
 }
 
@@ -70,9 +72,11 @@ interface StartedNode {
   dataDir: string;
 }
 
-async function startNode(sync: string): Promise<StartedNode> {
+async function startNode(sync: string, cpuProfDir?: string): Promise<StartedNode> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tally-bench-'));
-  const child = spawn(process.execPath, [binPath, 'node', '--dev', '--data', dataDir, '--http', '127.0.0.1:0', '--internal', 'off', '--sync', sync, '--rate-limit', 'off', '--json'], {
+  // --cpu-prof is refused in NODE_OPTIONS, so it goes on the node's own command line.
+  const prof = cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', path.resolve(cpuProfDir)];
+  const child = spawn(process.execPath, [...prof, binPath, 'node', '--dev', '--data', dataDir, '--http', '127.0.0.1:0', '--internal', 'off', '--sync', sync, '--rate-limit', 'off', '--json'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const rl = readline.createInterface({ input: child.stdout! });
@@ -216,7 +220,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
   let socketTarget = o.socket;
   if (!httpTarget) {
     o.log(`starting a dev node (synchronous=${o.sync}) ...`);
-    started = await startNode(o.sync);
+    started = await startNode(o.sync, o.cpuProfDir);
     httpTarget = started.http;
     socketTarget = started.socket;
   }

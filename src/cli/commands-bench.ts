@@ -23,8 +23,10 @@ export function registerBenchCommand(program: Command): void {
     .option('--concurrency <n>', 'HTTP requests in flight (1 to 64)', intFlag('--concurrency', 1, 64), 8)
     .option('--socket-concurrency <n>', 'socket lines in flight, over as many connections (1 to 256)', intFlag('--socket-concurrency', 1, 256), 32)
     .option('--sync <FULL|NORMAL>', 'synchronous mode of the node it starts', flag('--sync', oneOf(['FULL', 'NORMAL'])), 'FULL')
+    .option('--cpu-prof <dir>', 'the node it starts runs under node --cpu-prof and writes its profile into this folder when it stops')
     .option('--json', 'print one JSON object: tx_per_s, p50_ms, p99_ms, verify_per_s, ratio, ...')
     .action(async (opts) => {
+      if (opts.cpuProf && opts.node) fail('bad_flag', '--cpu-prof profiles the node the benchmark starts; it cannot profile a running node (--node)');
       if (opts.node && !opts.yes) await refuseUnlessDevChain(opts.node, opts.accounts);
       const result = await runBench({
         node: opts.node,
@@ -36,6 +38,7 @@ export function registerBenchCommand(program: Command): void {
         concurrency: opts.concurrency,
         socketConcurrency: opts.socketConcurrency,
         sync: opts.sync,
+        ...(opts.cpuProf ? { cpuProfDir: opts.cpuProf } : {}),
         log: opts.json ? () => {} : (line) => process.stderr.write(line + '\n'),
       });
       if (result.http.committed + result.socket.committed === 0) {
