@@ -1,4 +1,4 @@
-// `npm run bench:inprocess [-- TRANSFERS ACCOUNTS]`: committed transfers per second of a
+// `npm run bench:inprocess [-- TRANSFERS ACCOUNTS [KEEP]]`: committed transfers per second of a
 // node running in this process (no HTTP, no socket, no client on the same cores: the
 // node's own cost per transfer), and the CPU each thread spent. The main thread executes
 // and commits blocks (the state tree's update is there); the verifier threads check
@@ -24,6 +24,10 @@ import { threadCpu, threadCpuDelta } from './thread-cpu.js';
 
 const transfers = Number(process.argv[2] ?? 24_000);
 const accountCount = Number(process.argv[3] ?? 2_000);
+// KEEP: state tree versions kept (default 256, more than such a run makes). A small one
+// (2) makes every block prune what the block KEEP before it made stale, as a node does
+// on any chain past its first 256 blocks.
+const keepVersions = process.argv[4] === undefined ? undefined : Number(process.argv[4]);
 const lanes = 8;
 const batch = 500;
 
@@ -35,7 +39,7 @@ const ledger = genesis.modules.ledger as { registration: { policy: string; grant
 ledger.registration.policy = 'open';
 ledger.registration.grant = '1000';
 initDataDir(dir, genesis, allModules);
-const node = TallyNode.open({ dataDir: dir, modules: allModules, synchronous: 'FULL' });
+const node = TallyNode.open({ dataDir: dir, modules: allModules, synchronous: 'FULL', ...(keepVersions === undefined ? {} : { stateTreeKeepVersions: keepVersions }) });
 
 const accounts: Account[] = Array.from({ length: accountCount }, () => {
   const signer = signerFromPrivateKey(crypto.generateKeyPairSync('ed25519').privateKey);
