@@ -18,6 +18,9 @@ import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { signTx, type Envelope, type Tx } from '../src/chain/envelope.js';
 import { accountIdFromPub, signerFromPrivateKey, type Signer } from '../src/core/keys.js';
+import { helpFromHeader } from './usage.js';
+
+helpFromHeader(import.meta.url);
 
 const ATTACKER_ADDRESS = '127.0.0.2';
 const HONEST_LANES = 4;

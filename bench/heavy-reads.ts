@@ -8,6 +8,9 @@
 import { Worker } from 'node:worker_threads';
 import { signQuery } from '../src/chain/query-auth.js';
 import { cleanup, httpPost, makeTx, newAccount, startNode, type Account } from '../test/helpers.js';
+import { helpFromHeader } from './usage.js';
+
+helpFromHeader(import.meta.url);
 
 const PHASE_MS = Number(process.env.PHASE_MS ?? 6000);
 const PROBES = 2000;

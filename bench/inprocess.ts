@@ -21,6 +21,9 @@ import { accountIdFromPub, signerFromPrivateKey, type Signer } from '../src/core
 import { allModules } from '../src/modules/index.js';
 import { measureVerifyRate } from './bench.js';
 import { threadCpu, threadCpuDelta } from './thread-cpu.js';
+import { helpFromHeader } from './usage.js';
+
+helpFromHeader(import.meta.url);
 
 const transfers = Number(process.argv[2] ?? 24_000);
 const accountCount = Number(process.argv[3] ?? 2_000);

@@ -121,6 +121,7 @@ export async function runMarketsNodeBench(o: { accounts: number; durationSecs: n
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  (await import('./usage.js')).helpFromHeader(import.meta.url);
   const arg = (name: string, def: number) => {
     const i = process.argv.indexOf(`--${name}`);
     return i >= 0 ? Number(process.argv[i + 1]) : def;

@@ -22,6 +22,9 @@ import { generateKey, parseKeyType, type KeyType } from '../src/modules/notary/k
 import { PgNotaryStore } from '../src/modules/notary/pg-store.js';
 import { notaryMigrations } from '../src/modules/notary/schema.js';
 import { NotaryStore } from '../src/modules/notary/store.js';
+import { helpFromHeader } from './usage.js';
+
+helpFromHeader(import.meta.url);
 
 const TALLY_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'tally.js');
 const arg = (name: string, def: string) => {

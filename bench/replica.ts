@@ -18,6 +18,9 @@ import { allModules, chainModules } from '../src/modules/index.js';
 import { openLibp2pTransport } from '../src/net/load.js';
 import { Replica } from '../src/net/replica.js';
 import { WriterNetwork } from '../src/net/serve.js';
+import { helpFromHeader } from './usage.js';
+
+helpFromHeader(import.meta.url);
 
 const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(name);

@@ -8,6 +8,9 @@
 // Run: npm run bench:state [-- KEYS]   (KEYS default 1000000)
 import { verifyStateProof, type StateProof } from '../src/core/smt.js';
 import { MemoryTree } from '../src/chain/state-tree/memory.js';
+import { helpFromHeader } from './usage.js';
+
+helpFromHeader(import.meta.url);
 
 const bigKeys = Number(process.argv[2] ?? 1_000_000);
 const value = (i: number, v = 0) => `{"balance":"${1000 + v}","created":${i},"name":"user${i}"}`;

@@ -15,6 +15,9 @@ import type { IndexedTx } from '../src/chain/app-module.js';
 import { ledgerIndexer, ledgerMigrations } from '../src/modules/ledger/history.js';
 import { transferKey } from '../src/modules/ledger/state.js';
 import { buildStoredTree, StoredTree } from '../src/chain/state-tree/stored.js';
+import { helpFromHeader } from './usage.js';
+
+helpFromHeader(import.meta.url);
 
 const blocks = Number(process.argv[2] ?? 100);
 const txsPerBlock = Number(process.argv[3] ?? 2000);

@@ -15,6 +15,9 @@ import { fileURLToPath } from 'node:url';
 import { signTx, type Envelope } from '../src/chain/envelope.js';
 import { accountIdFromPub, signerFromPrivateKey, type Signer } from '../src/core/keys.js';
 import { SqliteStore } from '../src/store/sqlite.js';
+import { helpFromHeader } from './usage.js';
+
+helpFromHeader(import.meta.url);
 
 const binPath = fileURLToPath(new URL('../../bin/tally.js', import.meta.url));
 const CHAIN = 'strangers-bench';

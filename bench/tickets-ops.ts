@@ -12,6 +12,9 @@ import { newPid, tallyMemoTag } from '../src/modules/tickets/pid.js';
 import { TicketsService } from '../src/modules/tickets/service.js';
 import { openTestStore } from '../src/modules/tickets/test-store.js';
 import { cleanupPg, freshPgSchema, pgMissing } from '../test/pg.js';
+import { helpFromHeader } from './usage.js';
+
+helpFromHeader(import.meta.url);
 
 const at = process.argv.indexOf('--ops');
 const N = at >= 0 ? Number(process.argv[at + 1]) : 1000;

@@ -20,6 +20,9 @@ import { signTx, type Envelope, type Tx } from '../src/chain/envelope.js';
 import { accountIdFromPub, signerFromPrivateKey, type Signer } from '../src/core/keys.js';
 import { tallyMemoTag } from '../src/modules/tickets/pid.js';
 import { cleanupPg, freshPgSchema } from '../test/pg.js';
+import { helpFromHeader } from './usage.js';
+
+helpFromHeader(import.meta.url);
 
 const binPath = fileURLToPath(new URL('../../bin/tally.js', import.meta.url));
 

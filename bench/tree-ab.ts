@@ -7,6 +7,9 @@
 // and the median per-block ratio to A; fails if the two builds' roots ever differ.
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { helpFromHeader } from './usage.js';
+
+helpFromHeader(import.meta.url);
 
 interface Batch { rootHash: string }
 interface Tree { update(version: number, writes: Map<string, string | null>): Batch; apply(batch: Batch): void }

@@ -5,9 +5,12 @@
 // deterministically).
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { cleanup, cli, tempDir } from './helpers.js';
+import path from 'node:path';
+import { cleanup, cli, ROOT, tempDir } from './helpers.js';
 
 interface FakeNode {
   url: string;
@@ -84,4 +87,20 @@ describe('tally bench --node', { timeout: 120_000 }, () => {
       await node.close();
     }
   });
+});
+
+describe('benchmark scripts: --help', () => {
+  // Each script's header comment is its usage; --help prints it and starts nothing (a
+  // benchmark run takes minutes and starts nodes).
+  const scripts = ['attack', 'heavy-reads', 'inprocess', 'markets-node', 'notary-pg', 'replica', 'state', 'storage', 'strangers', 'tickets-ops', 'tickets', 'tree-ab'];
+  for (const name of scripts) {
+    it(`node dist/bench/${name}.js --help prints its usage and exits 0`, () => {
+      const file = path.join(ROOT, 'dist', 'bench', `${name}.js`);
+      const r = spawnSync(process.execPath, [file, '--help'], { encoding: 'utf8', timeout: 20_000 });
+      assert.equal(r.status, 0, r.stderr);
+      const firstComment = fs.readFileSync(file, 'utf8').split('\n')[0]!.replace(/^\/\/ ?/, '');
+      assert.ok(r.stdout.startsWith(firstComment), `${name}: ${r.stdout.slice(0, 120)}`);
+      assert.equal(r.stderr, '', 'nothing ran');
+    });
+  }
 });

@@ -1,0 +1,17 @@
+// `--help` or `-h` on a benchmark script prints the script's header comment (what it
+// measures and how to run it) and exits, rather than starting a run that takes minutes.
+// Call it first thing in a script, never in a module the CLI imports (`tally bench
+// markets --help` would exit there).
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export function helpFromHeader(moduleUrl: string): void {
+  if (!process.argv.includes('--help') && !process.argv.includes('-h')) return;
+  const lines: string[] = [];
+  for (const line of fs.readFileSync(fileURLToPath(moduleUrl), 'utf8').split('\n')) {
+    if (!line.startsWith('//')) break;
+    lines.push(line.replace(/^\/\/ ?/, ''));
+  }
+  process.stdout.write(lines.join('\n').trim() + '\n');
+  process.exit(0);
+}
