@@ -101,7 +101,8 @@ export function snapshotInChild(dbPath: string, keyPath: string, outPath: string
       clearInterval(timer);
       reject(err.name === 'AbortError' ? new TallyError('cancelled', 'the backup was interrupted') : err);
     });
-    child.on('exit', (code, signal) => {
+    // 'close', not 'exit': 'exit' can be handled before the child's last message is read.
+    child.on('close', (code, signal) => {
       clearInterval(timer);
       if (reply?.ok) return resolve(reply.ok);
       if (reply?.error) return reject(new TallyError(reply.error.code, reply.error.message, { status: 500, ...(reply.error.hint ? { hint: reply.error.hint } : {}) }));

@@ -40,7 +40,9 @@ function race(lockPath: string, at: number): Promise<string> {
     p.stdout.setEncoding('utf8').on('data', (c: string) => { out += c; });
     const timer = setTimeout(() => p.kill('SIGKILL'), 20_000);
     p.once('error', reject);
-    p.once('exit', () => { clearTimeout(timer); resolve(out.trim()); });
+    // 'close', not 'exit': 'exit' can come before the last of stdout is read (seen in CI
+    // under load: a racer's outcome read as ''). One that printed nothing says how it ended.
+    p.once('close', (code, signal) => { clearTimeout(timer); resolve(out.trim() || `no output: exit ${code} ${signal}`); });
   });
 }
 
