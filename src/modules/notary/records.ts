@@ -5,6 +5,7 @@ import { fail } from '../../core/errors.js';
 import { utf8 } from '../../core/encoding.js';
 import { hash } from '../../core/hash.js';
 import { leafHash } from '../../core/merkle.js';
+import { BLAKE3_SCRATCH, BLAKE3_SMALL_MAX, blake3ScratchInto } from '../../core/blake3-small.js';
 import { notaryLimits } from './limits.js';
 
 export const RECORD_DOMAIN = 'tally/notary/record/v1\n';
@@ -73,7 +74,11 @@ export interface LeafFields {
 
 /** Leaf bytes: domain tag + JCS({alg, batch, id, kid, record, sig}); keys in JCS order. */
 export function leafBytes(f: LeafFields): Uint8Array {
-  return utf8.encode(`${LEAF_DOMAIN}{"alg":${JSON.stringify(f.alg)},"batch":${f.batch},"id":${f.id},"kid":${JSON.stringify(f.kid)},"record":${f.record},"sig":${JSON.stringify(f.sig)}}`);
+  return utf8.encode(leafText(f));
+}
+
+function leafText(f: LeafFields): string {
+  return `${LEAF_DOMAIN}{"alg":${JSON.stringify(f.alg)},"batch":${f.batch},"id":${f.id},"kid":${JSON.stringify(f.kid)},"record":${f.record},"sig":${JSON.stringify(f.sig)}}`;
 }
 
 /** A leaf hash: BLAKE3-256. */
@@ -81,4 +86,23 @@ export const LEAF_HASH_BYTES = 32;
 
 export function recordLeafHash(f: LeafFields): Uint8Array {
   return leafHash(leafBytes(f));
+}
+
+const SCRATCH_AFTER_PREFIX = BLAKE3_SCRATCH.subarray(1);
+
+/**
+ * recordLeafHash written into out at `at`, for the signing threads' hot loop: a leaf of at
+ * most 1,023 bytes (most records) is encoded straight into blake3-small's scratch buffer
+ * behind the Merkle leaf prefix 0x00 and hashed there, with no allocation and no call into
+ * the WebAssembly hasher; a longer one takes recordLeafHash. Same bytes (a test compares).
+ */
+export function recordLeafHashInto(f: LeafFields, out: Uint8Array, at: number): void {
+  const text = leafText(f);
+  const { read, written } = utf8.encodeInto(text, SCRATCH_AFTER_PREFIX);
+  if (read === text.length && written + 1 <= BLAKE3_SMALL_MAX) {
+    BLAKE3_SCRATCH[0] = 0; // leafHash's prefix (merkle.ts)
+    blake3ScratchInto(written + 1, out, at);
+    return;
+  }
+  out.set(recordLeafHash(f), at);
 }

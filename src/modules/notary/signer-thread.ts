@@ -7,7 +7,7 @@ import { parentPort } from 'node:worker_threads';
 import type { KeyObject } from 'node:crypto';
 import { privateKeyFromDer, signWith, type Algorithm } from './keys.js';
 import { toB64u } from '../../core/encoding.js';
-import { LEAF_HASH_BYTES, recordLeafHash, signedMessage } from './records.js';
+import { LEAF_HASH_BYTES, recordLeafHashInto, signedMessage } from './records.js';
 
 export type SignerRequest =
   | { kind: 'load'; slot: number; kid: string; alg: Algorithm; der: Uint8Array }
@@ -43,7 +43,7 @@ parentPort!.on('message', (req: SignerRequest) => {
       for (let i = 0; i < req.ids.length; i++) {
         const id = req.ids[i]!;
         const sig = signWith(k.alg, k.key, signedMessage(req.batch, id, records[i]!));
-        leaves.set(recordLeafHash({ id, batch: req.batch, kid: k.kid, alg: k.alg, sig: toB64u(sig), record: records[i]! }), i * LEAF_HASH_BYTES);
+        recordLeafHashInto({ id, batch: req.batch, kid: k.kid, alg: k.alg, sig: toB64u(sig), record: records[i]! }, leaves, i * LEAF_HASH_BYTES);
         if (!out) {
           sigBytes = sig.length;
           out = new Uint8Array(new ArrayBuffer(sigBytes * req.ids.length));
