@@ -53,7 +53,6 @@ export function checkHeader(block: SignedBlock, chain: string, chainKey: string)
  */
 export interface Prepared {
   readonly block: SignedBlock;
-  readonly rawTxs: unknown[];
   /** the parsed envelopes and the pool's verdicts, or the refusal (thrown at import, after not_next) */
   readonly checked: { envs: Envelope[]; verdicts: Promise<VerifyVerdict[]> } | TallyError;
 }
@@ -96,10 +95,10 @@ export class Follower {
       const verdicts = this.pool.verify(envs);
       // A prepared block may never be imported (a refusal before it, a stop): no unhandled rejection.
       verdicts.catch(() => undefined);
-      return { block, rawTxs, checked: { envs, verdicts } };
+      return { block, checked: { envs, verdicts } };
     } catch (err) {
       if (!(err instanceof TallyError)) throw err;
-      return { block, rawTxs, checked: err };
+      return { block, checked: err };
     }
   }
 
