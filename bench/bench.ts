@@ -14,6 +14,7 @@ import { signTx, type Envelope, type Tx } from '../src/chain/envelope.js';
 import type { SubmitResult } from '../src/chain/app-module.js';
 import { accountIdFromPub, signerFromPrivateKey, type Signer } from '../src/core/keys.js';
 import { TallyError } from '../src/core/errors.js';
+import { cpuProfArgs } from './usage.js';
 
 export interface BenchOptions {
   /** an already running node (http(s):// URL); default: start a fresh dev node */
@@ -74,9 +75,7 @@ interface StartedNode {
 
 async function startNode(sync: string, cpuProfDir?: string): Promise<StartedNode> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tally-bench-'));
-  // --cpu-prof is refused in NODE_OPTIONS, so it goes on the node's own command line.
-  const prof = cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', path.resolve(cpuProfDir)];
-  const child = spawn(process.execPath, [...prof, binPath, 'node', '--dev', '--data', dataDir, '--http', '127.0.0.1:0', '--internal', 'off', '--sync', sync, '--rate-limit', 'off', '--json'], {
+  const child = spawn(process.execPath, [...cpuProfArgs(cpuProfDir), binPath, 'node', '--dev', '--data', dataDir, '--http', '127.0.0.1:0', '--internal', 'off', '--sync', sync, '--rate-limit', 'off', '--json'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const rl = readline.createInterface({ input: child.stdout! });

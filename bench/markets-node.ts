@@ -19,6 +19,7 @@ import { loadSigner } from '../src/cli/keystore.js';
 import { announceBodyFor, newNonceSecrets, registerBodyFor } from '../src/modules/oracle/sign.js';
 import { randomScalar, xOnly } from '../src/modules/oracle/bip340.js';
 import { toHex } from '../src/core/encoding.js';
+import { cpuProfArgs, helpFromHeader } from './usage.js';
 
 const binPath = fileURLToPath(new URL('../../bin/tally.js', import.meta.url));
 
@@ -67,7 +68,7 @@ export async function runMarketsNodeBench(o: { accounts: number; durationSecs: n
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tally-mbench-'));
   const home = path.join(dir, 'home');
   fs.mkdirSync(home, { mode: 0o700 });
-  const prof = o.cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', o.cpuProfDir];
+  const prof = cpuProfArgs(o.cpuProfDir);
   const child: ChildProcess = spawn(process.execPath, [...prof, binPath, 'node', '--dev', '--data', path.join(dir, 'data'), '--home', home, '--http', '127.0.0.1:0', '--internal', 'off', '--rate-limit', 'off', '--json'], {
     stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, TALLY_PASSPHRASE: '' },
   });
@@ -121,7 +122,7 @@ export async function runMarketsNodeBench(o: { accounts: number; durationSecs: n
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  (await import('./usage.js')).helpFromHeader(import.meta.url);
+  helpFromHeader(import.meta.url);
   const arg = (name: string, def: number) => {
     const i = process.argv.indexOf(`--${name}`);
     return i >= 0 ? Number(process.argv[i + 1]) : def;

@@ -20,7 +20,7 @@ import { signTx, type Envelope, type Tx } from '../src/chain/envelope.js';
 import { accountIdFromPub, signerFromPrivateKey, type Signer } from '../src/core/keys.js';
 import { tallyMemoTag } from '../src/modules/tickets/pid.js';
 import { cleanupPg, freshPgSchema } from '../test/pg.js';
-import { helpFromHeader } from './usage.js';
+import { cpuProfArgs, helpFromHeader } from './usage.js';
 
 helpFromHeader(import.meta.url);
 
@@ -41,7 +41,7 @@ const serveCount = process.argv.includes('--serve') ? arg('serve', 1) : 0;
 /** --pool N: tickets.poolMax of each serve process (PostgreSQL connections) */
 const poolMax = process.argv.includes('--pool') ? arg('pool', 8) : 8;
 /** --cpu-prof DIR: the node runs with --cpu-prof and writes its profile there when it stops */
-const cpuProf = process.argv.includes('--cpu-prof') ? ['--cpu-prof', '--cpu-prof-dir', process.argv[process.argv.indexOf('--cpu-prof') + 1]!] : [];
+const cpuProf = cpuProfArgs(process.argv.includes('--cpu-prof') ? process.argv[process.argv.indexOf('--cpu-prof') + 1]! : undefined);
 const log = (line: string) => { if (!json) process.stderr.write(line + '\n'); };
 
 interface Phase {

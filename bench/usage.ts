@@ -1,8 +1,9 @@
 // `--help` or `-h` on a benchmark script prints the script's header comment (what it
 // measures and how to run it) and exits, rather than starting a run that takes minutes.
 // Call it first thing in a script, never in a module the CLI imports (`tally bench
-// markets --help` would exit there).
+// markets --help` would exit there). cpuProfArgs is safe anywhere.
 import fs from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export function helpFromHeader(moduleUrl: string): void {
@@ -14,4 +15,13 @@ export function helpFromHeader(moduleUrl: string): void {
   }
   process.stdout.write(lines.join('\n').trim() + '\n');
   process.exit(0);
+}
+
+/**
+ * Node's own flags that make a child node write a CPU profile into dir when it stops
+ * (none without a dir). They go on the child's command line: node refuses --cpu-prof in
+ * NODE_OPTIONS.
+ */
+export function cpuProfArgs(dir: string | undefined): string[] {
+  return dir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', path.resolve(dir)];
 }
