@@ -2,14 +2,21 @@
 // registrations submitted in batches of 1,000, a few in flight), the offline `tally chain
 // verify` rate on the writer's directory, and a replica's full sync from genesis over
 // libp2p on loopback (fetch, verify every signature, re-execute, check every root, store),
-// all in tx/s. A second replica follows while the writer is loaded, and its lag behind the
-// writer is sampled every 50 ms (p50/p99 in blocks and ms).
+// all in tx/s. A replica follows in this process while the writer is loaded, and its lag
+// behind the writer is sampled every 50 ms (p50/p99 in blocks and ms). The verify and the
+// full sync each run as their own process, as an operator runs them (`tally chain verify
+// --data`, `tally init --follow` then `tally node --follow`), timed from the process's
+// start to its last block; --cpu-prof DIR profiles both.
 //
-//   node dist/bench/replica.js [--txs 100000]
+//   node dist/bench/replica.js [--txs 100000] [--cpu-prof DIR]
+import { execFile, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { accountIdFromPub, signerFromPrivateKey } from '../src/core/keys.js';
 import { signTx, type Envelope } from '../src/chain/envelope.js';
 import { defaultGenesis } from '../src/chain/genesis.js';
@@ -18,7 +25,7 @@ import { allModules, chainModules } from '../src/modules/index.js';
 import { openLibp2pTransport } from '../src/net/load.js';
 import { Replica } from '../src/net/replica.js';
 import { WriterNetwork } from '../src/net/serve.js';
-import { helpFromHeader } from './usage.js';
+import { cpuProfArgs, helpFromHeader } from './usage.js';
 
 helpFromHeader(import.meta.url);
 
@@ -27,6 +34,10 @@ const arg = (name: string, dflt: number) => {
   return i >= 0 ? Number(process.argv[i + 1]) : dflt;
 };
 const TXS = arg('--txs', 100_000);
+const cpuProfAt = process.argv.indexOf('--cpu-prof');
+const prof = cpuProfArgs(cpuProfAt >= 0 ? process.argv[cpuProfAt + 1] : undefined);
+const run = promisify(execFile);
+const bin = fileURLToPath(new URL('../../bin/tally.js', import.meta.url));
 const BATCH = 1000;
 const IN_FLIGHT = 4;
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tally-bench-replica-'));
@@ -92,18 +103,32 @@ async function main(): Promise<void> {
   clearInterval(sampler);
   await follower.stop();
 
-  process.stderr.write('chain verify (offline rate)...\n');
+  process.stderr.write('tally chain verify --data (offline rate)...\n');
   const t1 = performance.now();
-  const report = await writer.verifySnapshot();
+  const report = JSON.parse((await run(process.execPath, [...prof, bin, 'chain', 'verify', '--data', wdir, '--json'], { maxBuffer: 64 << 20 })).stdout) as { ok: boolean };
   const verifySecs = (performance.now() - t1) / 1000;
 
-  process.stderr.write('replica: full sync from genesis over libp2p...\n');
+  process.stderr.write('tally node --follow: full sync from genesis over libp2p...\n');
+  const late = path.join(root, 'late');
+  // Not a sync call: this process's writer answers the replica's requests.
+  await run(process.execPath, [bin, 'init', '--data', late, '--follow', addr, '--node-key', writer.chainKey, '--json']);
   const t2 = performance.now();
-  const late = await replicaOf(writer, 'late', addr);
-  while (late.node.tip.height < writer.tip.height) await new Promise((r) => setTimeout(r, 20));
+  const child = spawn(process.execPath, [...prof, bin, 'node', '--data', late, '--follow', addr, '--http', '127.0.0.1:0', '--internal', 'off', '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const first = await new Promise<string>((resolve, reject) => {
+    readline.createInterface({ input: child.stdout! }).once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`the replica exited (${code}) before it listened`)));
+  });
+  const http = (JSON.parse(first) as { http: string }).http;
+  let info = { height: -1, tipHash: '' };
+  while (info.height < writer.tip.height) {
+    await new Promise((r) => setTimeout(r, 50));
+    info = await (await fetch(`${http}/v1/node`)).json() as typeof info;
+  }
   const syncSecs = (performance.now() - t2) / 1000;
-  const agree = late.node.tip.hash === writer.tip.hash && late.node.tip.stateRoot === writer.tip.stateRoot;
-  await late.stop();
+  const agree = info.tipHash === writer.tip.hash;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
   await wt.stop();
   const height = writer.tip.height;
   await writer.close();

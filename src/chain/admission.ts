@@ -69,7 +69,7 @@ export class Admission {
         results[i] = this.refuse(err);
       }
     });
-    const verdicts = await this.deps.pool.verify(checked.map((c) => c.env));
+    const verdicts = await this.deps.pool.verify(checked.map((c) => c.env), this.deps.kernel.mayOpenAccount);
     checked.forEach((c, k) => {
       const verdict = verdicts[k]!;
       try {

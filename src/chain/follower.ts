@@ -92,7 +92,7 @@ export class Follower {
           return refuse('bad_tx', `a transaction of block ${h.height}: ${(err as Error).message}`);
         }
       });
-      const verdicts = this.pool.verify(envs);
+      const verdicts = this.pool.verify(envs, this.kernel.mayOpenAccount);
       // A prepared block may never be imported (a refusal before it, a stop): no unhandled rejection.
       verdicts.catch(() => undefined);
       return { block, checked: { envs, verdicts } };

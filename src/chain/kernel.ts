@@ -28,6 +28,9 @@ export class Kernel {
     return this.txTypes.get(name);
   }
 
+  /** Whether a transaction of this type may open an account (its key is then checked for strength). */
+  readonly mayOpenAccount = (env: { tx: { type: string } }): boolean => this.txTypes.get(env.tx.type)?.type.opensAccount === true;
+
   txTypeNames(): string[] {
     return [...this.txTypes.keys()];
   }

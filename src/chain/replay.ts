@@ -137,7 +137,7 @@ export async function verifyChain(
         issue(height, 'bad_envelope', `transaction ${t.id}: ${(err as Error).message}`);
       }
     }
-    const verdicts = await pool.verify(envs);
+    const verdicts = await pool.verify(envs, kernel.mayOpenAccount);
     stored.forEach((t, i) => {
       const verdict = verdicts[i]!;
       if (verdict.id !== t.id) issue(height, 'tx_id_mismatch', `transaction at index ${t.receipt.index} hashes to ${verdict.id}, stored as ${t.id}`);

@@ -1,14 +1,18 @@
 // Runs in a worker thread: canonicalize, hash and verify a chunk of envelopes whose shape
-// the main thread has already checked. Returns only ids and verdicts (small messages).
+// the main thread has already checked, and check the keys of those that may open an
+// account (a field square root each, 0.1 ms: the executor's weak_key rule, done here so
+// that the main thread finds the answer remembered). Returns only ids and verdicts.
 import { parentPort } from 'node:worker_threads';
 import { signingText, TX_DOMAIN, txIdOfSigningText, type Envelope } from './envelope.js';
-import { verifySignature } from '../core/keys.js';
+import { assertStrongPublicKey, verifySignature } from '../core/keys.js';
 import { utf8 } from '../core/encoding.js';
 import { limits } from '../core/limits.js';
 
 export interface VerifyRequest {
   seq: number;
   envelopes: Envelope[];
+  /** positions in `envelopes` whose key may open an account: check its strength too */
+  keys?: number[];
 }
 
 export interface VerifyVerdict {
@@ -17,10 +21,13 @@ export interface VerifyVerdict {
   code: string | null;
   /** canonical JSON of the whole envelope (valid ones only): what the store keeps */
   canonical?: string;
+  /** for a position in `keys` with a valid signature: whether the key passed the strong-key check */
+  strongKey?: boolean;
 }
 
 parentPort!.on('message', (req: VerifyRequest) => {
   const verdicts: VerifyVerdict[] = req.envelopes.map(verifyOne);
+  for (const i of req.keys ?? []) if (verdicts[i]!.code === null) verdicts[i]!.strongKey = isStrong(req.envelopes[i]!.pub);
   parentPort!.postMessage({ seq: req.seq, verdicts });
 });
 
@@ -40,5 +47,14 @@ function verifyOne(env: Envelope): VerifyVerdict {
     return { id, code: null, canonical: `{"pub":${JSON.stringify(env.pub)},"sig":${JSON.stringify(env.sig)},"tx":${text.slice(TX_DOMAIN.length)}}` };
   } catch {
     return { id, code: 'bad_signature' };
+  }
+}
+
+function isStrong(pub: string): boolean {
+  try {
+    assertStrongPublicKey(pub);
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateSigner } from '../core/keys.js';
-import { accountIdFromPub } from '../core/keys.js';
+import { accountIdFromPub, generateSigner, isRememberedStrongKey } from '../core/keys.js';
+import { opensslAcceptsWeakKeys, weakAccount } from './testing/test-chain.js';
 import { signTx, txId, type Envelope } from './envelope.js';
 import { VerifierPool } from './verifier.js';
 
@@ -35,6 +35,35 @@ test('a worker that dies is replaced and the pool keeps verifying', async () => 
     await new Promise((r) => setTimeout(r, 50));
     const verdicts = await pool.verify(envelopes(40));
     assert.ok(verdicts.every((v) => v.code === null));
+  } finally {
+    await pool.close();
+  }
+});
+
+test('the workers check the keys of account-opening envelopes, and the main thread remembers the strong ones', async () => {
+  const pool = new VerifierPool(2);
+  try {
+    const opening = Array.from({ length: 40 }, () => {
+      const { signer } = generateSigner();
+      return signTx({ chain: 'c', type: 'ledger.register', from: accountIdFromPub(signer.pub), nonce: 0, expires: 1, body: { name: 'n' } }, signer);
+    });
+    const sends = envelopes(3);
+    const weak = weakAccount();
+    const weakOpen = signTx({ chain: 'c', type: 'ledger.register', from: weak.id, nonce: 0, expires: 1, body: { name: 'w' } }, weak.signer);
+    const envs = [...opening, ...sends, weakOpen];
+    const verdicts = await pool.verify(envs, (env) => env.tx.type === 'ledger.register');
+    opening.forEach((env, i) => {
+      assert.equal(verdicts[i]!.strongKey, true, `opening ${i}`);
+      assert.ok(isRememberedStrongKey(env.pub), `opening ${i} remembered`);
+    });
+    // Not an opening type: no check asked, nothing remembered.
+    for (let i = 0; i < sends.length; i++) assert.equal(verdicts[opening.length + i]!.strongKey, undefined);
+    assert.equal(isRememberedStrongKey(sends[0]!.pub), false);
+    // A small-order key: where OpenSSL lets its signature verify, the worker finds it weak.
+    const last = verdicts[envs.length - 1]!;
+    if (opensslAcceptsWeakKeys()) assert.equal(last.strongKey, false);
+    else assert.equal(last.code, 'bad_signature');
+    assert.equal(isRememberedStrongKey(weak.pub), false);
   } finally {
     await pool.close();
   }

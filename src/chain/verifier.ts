@@ -3,6 +3,7 @@
 // replaced, and the chunks it held are failed rather than left waiting forever.
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { rememberStrongKey } from '../core/keys.js';
 import type { Envelope } from './envelope.js';
 import type { VerifyVerdict } from './verifier-worker.js';
 
@@ -52,22 +53,35 @@ export class VerifierPool {
     return this.workers.length;
   }
 
-  async verify(envelopes: Envelope[]): Promise<VerifyVerdict[]> {
+  /**
+   * Verdicts in order. `mayOpenAccount(env)`: the envelopes whose key the executor may
+   * check for strength (an account-opening type); the workers check it, and the strong
+   * ones are remembered here, on the main thread, where the executor asks.
+   */
+  async verify(envelopes: Envelope[], mayOpenAccount?: (env: Envelope) => boolean): Promise<VerifyVerdict[]> {
     if (envelopes.length === 0) return [];
     const chunkCount = Math.min(this.workers.length, Math.ceil(envelopes.length / 16));
     const chunkSize = Math.ceil(envelopes.length / chunkCount);
     const parts: Promise<VerifyVerdict[]>[] = [];
-    for (let i = 0; i < envelopes.length; i += chunkSize) parts.push(this.send(envelopes.slice(i, i + chunkSize)));
-    return (await Promise.all(parts)).flat();
+    for (let i = 0; i < envelopes.length; i += chunkSize) {
+      const chunk = envelopes.slice(i, i + chunkSize);
+      const keys = mayOpenAccount ? chunk.flatMap((env, k) => (mayOpenAccount(env) ? [k] : [])) : [];
+      parts.push(this.send(chunk, keys));
+    }
+    const verdicts = (await Promise.all(parts)).flat();
+    verdicts.forEach((v, i) => {
+      if (v.strongKey) rememberStrongKey(envelopes[i]!.pub);
+    });
+    return verdicts;
   }
 
-  private send(envelopes: Envelope[]): Promise<VerifyVerdict[]> {
+  private send(envelopes: Envelope[], keys: number[]): Promise<VerifyVerdict[]> {
     if (this.closed) return Promise.reject(new Error('verifier pool closed'));
     const seq = ++this.seq;
     const slot = this.next++ % this.workers.length;
     return new Promise((resolve, reject) => {
       this.pending.set(seq, { worker: slot, resolve, reject });
-      this.workers[slot]!.postMessage({ seq, envelopes });
+      this.workers[slot]!.postMessage(keys.length > 0 ? { seq, envelopes, keys } : { seq, envelopes });
     });
   }
 

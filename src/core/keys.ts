@@ -75,6 +75,16 @@ export function assertStrongPublicKey(pubB64u: string): void {
     fail('weak_key', 'the public key is not a canonical Ed25519 point', { status: 400 });
   }
   if (point.isSmallOrder()) fail('weak_key', 'the public key is a small-order point; generate a new key', { status: 400 });
+  rememberStrongKey(pubB64u);
+}
+
+/** Whether the next assertStrongPublicKey of this key is a lookup (tests). */
+export function isRememberedStrongKey(pubB64u: string): boolean {
+  return strongKeys.has(pubB64u);
+}
+
+/** A key found strong elsewhere (the verifier threads run the same check): the next assert is a lookup. */
+export function rememberStrongKey(pubB64u: string): void {
   if (strongKeys.size >= STRONG_KEYS_MAX) strongKeys.clear();
   strongKeys.add(pubB64u);
 }
