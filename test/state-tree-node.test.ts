@@ -4,7 +4,7 @@
 // continues the tree from its stored nodes, and a data directory made before the tree
 // (version 1 headers, a fixture written by commit 2cee750) upgrades at first start and
 // keeps verifying; so does one made before header version 3 (version 2 headers, a
-// fixture written by commit 9294045).
+// fixture written by commit 9294045, whose tree rows are in row format 1).
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -131,6 +131,13 @@ test('a data directory made with version 2 headers goes on with version 3 at its
   const t = node.tip.height;
   assert.equal(t, 3, 'the fixture holds blocks 0..3');
   for (let h = 0; h <= t; h++) assert.equal(header(node, h).version, 2, `block ${h} is a version 2 block`);
+  // Its tree rows were written in row format 1; core migration 3 marked them and the open
+  // rewrote them: proofs at the fixture's own heights still verify against its headers.
+  assert.equal(node.store.getMeta('tree/rows-format-1'), undefined);
+  for (const key of ['ledger/name/user0', 'ledger/name/nobody', 'ledger/acct/0000000000000000000000000000000000000000']) {
+    const proof = node.stateTree.prove(key, t);
+    assert.equal(verifyStateProof(header(node, t).stateRoot, proof).ok, true, key);
+  }
   const user = newAccount();
   await ok(node, [makeTx(user, 'ledger.register', { name: 'after' })]);
   const next = header(node, t + 1);

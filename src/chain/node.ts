@@ -26,7 +26,7 @@ import { StateCache } from './state-cache.js';
 import { authKey, decodeValue, type AuthRecord, type StateReader } from './state.js';
 import { VerifierPool } from './verifier.js';
 import { STATE_TREE_KEEP_VERSIONS_DEFAULT, type StateTreeReads } from './state-tree/reads.js';
-import { buildStoredTree, StoredTree } from './state-tree/stored.js';
+import { buildStoredTree, convertTreeRows, StoredTree } from './state-tree/stored.js';
 
 export { dataPaths, initDataDir, isInitialized, loadNodeSigner } from './datadir.js';
 export type { BlockCommitted } from './proposer.js';
@@ -134,10 +134,11 @@ export class TallyNode extends EventEmitter implements NodeHandle {
     this.params = this.kernel.params;
     this.signer = signer;
     this.reads = new ChainReads(store);
-    this.cache = new StateCache(store);
     const keep = options.stateTreeKeepVersions ?? STATE_TREE_KEEP_VERSIONS_DEFAULT;
     if (!Number.isSafeInteger(keep) || keep < 0) fail('bad_option', 'stateTreeKeepVersions must be a non-negative integer');
     this.tree = new StoredTree(store, keep);
+    // The tree and the state table change in the same commit, so the tree's tip answers for the state's absent keys.
+    this.cache = new StateCache(store, undefined, (k) => this.tree.knownAbsent(k));
     this.stateTree = this.tree;
     this.mempool = new Mempool();
     this.pool = new VerifierPool(options.verifierThreads);
@@ -219,6 +220,7 @@ export class TallyNode extends EventEmitter implements NodeHandle {
       watermark.check(store);
       for (const m of options.modules) if (m.app.migrations) store.migrate(m.name, m.app.migrations);
       upgradeToStateTree(store);
+      convertTreeRowsLoudly(store);
       const stored = store.getMeta('genesis');
       if (!stored) fail('db_corrupt', 'the database has no genesis record', { status: 500 });
       const genesis = validateGenesis(JSON.parse(stored), options.modules.map((m) => m.chain));
@@ -404,6 +406,13 @@ export class TallyNode extends EventEmitter implements NodeHandle {
     this.blockHooks.watermark?.close();
     this.releaseLock();
   }
+}
+
+/** Core migration 3 marked tree rows of format 1: rewrite them (once; roots do not change). */
+function convertTreeRowsLoudly(store: SqliteStore): void {
+  const started = performance.now();
+  const n = convertTreeRows(store);
+  if (n > 0) console.error(`tally: rewrote ${n} state tree node rows in row format 2 in ${Math.round(performance.now() - started)} ms (core migration 3)`);
 }
 
 /**

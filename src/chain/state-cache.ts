@@ -5,12 +5,13 @@ import type { SqliteStore } from '../store/sqlite.js';
 export class StateCache {
   private readonly values = new Map<string, string | null>();
 
-  constructor(private readonly store: SqliteStore, private readonly entriesMax = 500_000) {}
+  /** `knownAbsent(key)`: true when the committed state surely lacks the key (the state tree's rows in memory say so) */
+  constructor(private readonly store: SqliteStore, private readonly entriesMax = 500_000, private readonly knownAbsent?: (key: string) => boolean) {}
 
   get(key: string): string | undefined {
     const hit = this.values.get(key);
     if (hit !== undefined) return hit === null ? undefined : hit;
-    const v = this.store.getState(key);
+    const v = this.knownAbsent?.(key) ? undefined : this.store.getState(key);
     this.remember(key, v ?? null);
     return v;
   }

@@ -72,4 +72,13 @@ export const coreMigrations: Migration[] = [
       CREATE TABLE smt_stale (version INTEGER PRIMARY KEY, rows BLOB NOT NULL);
     `,
   },
+  {
+    version: 3,
+    description: 'state tree rows, format 2: a leaf child holds its leaf hash (rows written before are marked for conversion)',
+    // The rows themselves are rewritten by the node when it opens (convertTreeRows in
+    // src/chain/state-tree/stored.ts: it needs BLAKE3); the mark says there are some.
+    sql: `
+      INSERT INTO meta (k, v) SELECT 'tree/rows-format-1', '1' WHERE EXISTS (SELECT 1 FROM smt_roots);
+    `,
+  },
 ];

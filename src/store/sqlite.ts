@@ -112,6 +112,7 @@ export class SqliteStore {
     this.stmts = {
       getMeta: db.prepare<[string], { v: string }>('SELECT v FROM meta WHERE k = ?'),
       setMeta: db.prepare<[string, string]>('INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v'),
+      deleteMeta: db.prepare<[string]>('DELETE FROM meta WHERE k = ?'),
       getState: db.prepare<[string], { v: string }>('SELECT v FROM state WHERE k = ?'),
       putState: db.prepare<[string, string, number]>('INSERT INTO state (k, v, h) VALUES (?, ?, ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v, h = excluded.h'),
       delState: db.prepare<[string]>('DELETE FROM state WHERE k = ?'),
@@ -192,6 +193,10 @@ export class SqliteStore {
     this.stmts.setMeta.run(k, v);
   }
 
+  deleteMeta(k: string): void {
+    this.stmts.deleteMeta.run(k);
+  }
+
   getState(k: string): string | undefined {
     return this.stmts.getState.get(k)?.v;
   }
@@ -249,6 +254,11 @@ export class SqliteStore {
       delTreeNode: db.prepare<[number, string]>('DELETE FROM smt_nodes WHERE version = ? AND npath = ?'),
       delTreeValue: db.prepare<[number, Buffer]>('DELETE FROM smt_values WHERE version = ? AND path = ?'),
       delRootsBelow: db.prepare<[number]>('DELETE FROM smt_roots WHERE version < ?'),
+      treeNodesAfter: db.prepare<[number, number, string, number], { version: number; npath: string; data: Buffer }>(
+        'SELECT version, npath, data FROM smt_nodes WHERE version > ? OR (version = ? AND npath > ?) ORDER BY version, npath LIMIT ?'),
+      setTreeNode: db.prepare<[Uint8Array, number, string]>('UPDATE smt_nodes SET data = ? WHERE version = ? AND npath = ?'),
+      allTreeRoots: db.prepare<[], { version: number; root: Buffer }>('SELECT version, root FROM smt_roots ORDER BY version'),
+      setTreeRoot: db.prepare<[Uint8Array, number]>('UPDATE smt_roots SET root = ? WHERE version = ?'),
     };
   }
 
@@ -268,6 +278,23 @@ export class SqliteStore {
 
   treeRoot(version: number): Buffer | undefined {
     return this.tree().treeRoot.get(version)?.root;
+  }
+
+  /** Node rows in (version, npath) order after the given one, at most `limit` (a rewrite of every row). */
+  treeNodesAfter(version: number, npath: string, limit: number): Array<{ version: number; npath: string; data: Buffer }> {
+    return this.tree().treeNodesAfter.all(version, version, npath, limit);
+  }
+
+  setTreeNode(version: number, npath: string, data: Uint8Array): void {
+    this.tree().setTreeNode.run(data, version, npath);
+  }
+
+  allTreeRoots(): Array<{ version: number; root: Buffer }> {
+    return this.tree().allTreeRoots.all();
+  }
+
+  setTreeRoot(version: number, root: Uint8Array): void {
+    this.tree().setTreeRoot.run(root, version);
   }
 
   /** The kept versions, oldest and newest; undefined when the tree has none (before the upgrade built it). */

@@ -11,14 +11,14 @@ import { BLAKE3_SCRATCH, BLAKE3_SMALL_MAX, blake3ScratchInto } from '../../core/
 import { toHex, utf8 } from '../../core/encoding.js';
 import { SMT_EMPTY, SMT_LEAF_TAG, SMT_NODE_TAG } from '../../core/smt.js';
 
-/** A lone key: its path, value hash, and the version that wrote its value. */
+/** A lone key: its path, the version that wrote its value, and its leaf hash. */
 export interface LeafRef {
   leaf: true;
   /** BLAKE3(key), 32 bytes: nibble n is the high (n even) or low (n odd) half of byte n >> 1 */
   path: Uint8Array;
-  valueHash: Uint8Array;
   /** the height whose block last set this key's value (its value row is stored under it) */
   version: number;
+  /** leaf(path, valueHash): the value hash itself is not kept (a proof reads the value row) */
   hash: Uint8Array;
 }
 
@@ -90,7 +90,7 @@ export function hashText(text: string): Uint8Array {
 }
 
 export function leafRef(path: Uint8Array, valueHash: Uint8Array, version: number): LeafRef {
-  return { leaf: true, path, valueHash, version, hash: leafHashOf(path, valueHash) };
+  return { leaf: true, path, version, hash: leafHashOf(path, valueHash) };
 }
 
 export function refHash(ref: Ref | undefined): Uint8Array {
@@ -166,30 +166,18 @@ export function comparePaths(a: Uint8Array, b: Uint8Array): number {
 }
 
 // ---------------------------------------------------------------------------------------
-// Row encoding. A node row: u16 bitmap of present children, u16 bitmap of which are leaves,
-// then per present child in slot order: a leaf as path (32) + version (u32), a node as
-// hash (32) + version (u32). A leaf's value hash is not repeated in every node version
-// that holds it (most of a node's bytes): decoding reads it from the leaf's value row,
-// (version, path). Inner hashes are recomputed on decode. A root row spells a leaf out.
+// Row encoding (format 2). A node row: u16 bitmap of present children, u16 bitmap of which
+// are leaves, then per present child in slot order: a leaf as path (32) + leaf hash (32) +
+// version (u32), a node as hash (32) + version (u32). A row decodes alone: format 1 kept
+// only a leaf's path and version, and decoding read and hashed the leaf's value row, most
+// of the cost of a node not in memory (core migration 3 and convertTreeRows rewrite
+// format-1 rows). Inner hashes are recomputed on decode. A root row is a kind byte and
+// the child encoding.
 
 const LEAF_BYTES = 68;
 const NODE_BYTES = 36;
-const CHILD_BYTES = 36;
 
-/** The value hash of the leaf a key got at `version` (from its value row). */
-export type ValueHashAt = (version: number, path: Uint8Array) => Uint8Array;
-
-function writeChild(out: Buffer, at: number, c: Ref): number {
-  if (c.leaf) {
-    out.set(c.path, at);
-    out.set(c.valueHash, at + 32);
-    out.writeUInt32BE(c.version, at + 64);
-    return at + LEAF_BYTES;
-  }
-  out.set(c.hash, at);
-  out.writeUInt32BE(c.version, at + 32);
-  return at + NODE_BYTES;
-}
+const childBytes = (leaf: boolean) => (leaf ? LEAF_BYTES : NODE_BYTES);
 
 /** A node's row (kept on the node: the next version of it is a patch of this one). */
 export function encodeNode(node: InternalNode): Uint8Array {
@@ -213,7 +201,7 @@ export function freshRow(node: InternalNode): Uint8Array {
     if (c.leaf) leaves |= 1 << i;
     count++;
   }
-  const out = Buffer.allocUnsafe(4 + count * CHILD_BYTES);
+  const out = Buffer.allocUnsafe(4 + count * NODE_BYTES + popcount(leaves) * (LEAF_BYTES - NODE_BYTES));
   out[0] = present >>> 8;
   out[1] = present & 255;
   out[2] = leaves >>> 8;
@@ -228,7 +216,7 @@ export function freshRow(node: InternalNode): Uint8Array {
 
 /**
  * The row of a node whose `changed` slots differ from the version whose row is `old`: the
- * unchanged children's 36 bytes are copied from `old` (one buffer, in order) instead of
+ * unchanged children's bytes are copied from `old` (one buffer, in order) instead of
  * read from their scattered objects, the costly part of encoding a node. Same bytes as
  * freshRow (a test compares them).
  */
@@ -245,7 +233,7 @@ function patchRow(node: InternalNode, old: Uint8Array, changed: number): Uint8Ar
     present |= 1 << i;
     if (c.leaf) leaves |= 1 << i;
   }
-  const out = Buffer.allocUnsafe(4 + popcount(present) * CHILD_BYTES);
+  const out = Buffer.allocUnsafe(4 + popcount(present) * NODE_BYTES + popcount(leaves) * (LEAF_BYTES - NODE_BYTES));
   out[0] = present >>> 8;
   out[1] = present & 255;
   out[2] = leaves >>> 8;
@@ -259,22 +247,27 @@ function patchRow(node: InternalNode, old: Uint8Array, changed: number): Uint8Ar
       if (c) at = putChild(out, at, c);
     } else if (present & bit) {
       // byte by byte: a subarray view per child would cost more than the copy
-      for (let k = 0; k < CHILD_BYTES; k++) out[at + k] = old[from + k]!;
-      at += CHILD_BYTES;
+      const n = childBytes((oldLeaves & bit) !== 0);
+      for (let k = 0; k < n; k++) out[at + k] = old[from + k]!;
+      at += n;
     }
-    if (oldPresent & bit) from += CHILD_BYTES;
+    if (oldPresent & bit) from += childBytes((oldLeaves & bit) !== 0);
   }
   return out;
 }
 
 function putChild(out: Uint8Array, at: number, c: Ref): number {
-  out.set(c.leaf ? c.path : c.hash, at);
+  if (c.leaf) {
+    out.set(c.path, at);
+    at += 32;
+  }
+  out.set(c.hash, at);
   const v = c.version;
   out[at + 32] = v >>> 24;
   out[at + 33] = (v >>> 16) & 255;
   out[at + 34] = (v >>> 8) & 255;
   out[at + 35] = v & 255;
-  return at + CHILD_BYTES;
+  return at + 36;
 }
 
 function popcount(x: number): number {
@@ -283,7 +276,7 @@ function popcount(x: number): number {
   return n;
 }
 
-export function decodeNode(bytes: Uint8Array, valueHashAt: ValueHashAt): InternalNode {
+export function decodeNode(bytes: Uint8Array): InternalNode {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const present = buf.readUInt16BE(0);
   const leaves = buf.readUInt16BE(2);
@@ -291,10 +284,8 @@ export function decodeNode(bytes: Uint8Array, valueHashAt: ValueHashAt): Interna
   let at = 4;
   for (let i = 0; i < 16; i++) {
     if (!(present & (1 << i))) continue;
-    const version = buf.readUInt32BE(at + 32);
-    const bytes32 = buf.subarray(at, at + 32);
-    children[i] = leaves & (1 << i) ? leafRef(bytes32, valueHashAt(version, bytes32), version) : { leaf: false, hash: bytes32, version };
-    at += CHILD_BYTES;
+    children[i] = readChild(buf, at, (leaves & (1 << i)) !== 0);
+    at += childBytes((leaves & (1 << i)) !== 0);
   }
   assert(at === buf.length, 'a state tree node row has the length its bitmaps say');
   const node = makeNode(children);
@@ -302,24 +293,67 @@ export function decodeNode(bytes: Uint8Array, valueHashAt: ValueHashAt): Interna
   return node;
 }
 
+function readChild(buf: Buffer, at: number, leaf: boolean): Ref {
+  if (leaf) return { leaf: true, path: buf.subarray(at, at + 32), hash: buf.subarray(at + 32, at + 64), version: buf.readUInt32BE(at + 64) };
+  return { leaf: false, hash: buf.subarray(at, at + 32), version: buf.readUInt32BE(at + 32) };
+}
+
+/** Child `c` of a node row, read from the row without decoding the node (no hashing). */
+export function rowChild(row: Uint8Array, c: number): Ref | undefined {
+  const present = (row[0]! << 8) | row[1]!;
+  const leaves = (row[2]! << 8) | row[3]!;
+  const bit = 1 << c;
+  if (!(present & bit)) return undefined;
+  const below = bit - 1;
+  const at = 4 + popcount(present & below) * NODE_BYTES + popcount(leaves & below) * (LEAF_BYTES - NODE_BYTES);
+  return readChild(Buffer.from(row.buffer, row.byteOffset, row.byteLength), at, (leaves & bit) !== 0);
+}
+
 /** A root reference: empty (0 bytes), or a kind byte (1 leaf, 2 node) and the child encoding. */
 export function encodeRoot(ref: Ref | undefined): Buffer {
   if (!ref) return Buffer.alloc(0);
-  const out = Buffer.allocUnsafe(1 + (ref.leaf ? LEAF_BYTES : NODE_BYTES));
+  const out = Buffer.allocUnsafe(1 + childBytes(ref.leaf));
   out[0] = ref.leaf ? 1 : 2;
-  writeChild(out, 1, ref);
+  putChild(out, 1, ref);
   return out;
 }
 
 export function decodeRoot(bytes: Uint8Array): Ref | undefined {
   if (bytes.length === 0) return undefined;
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (buf[0] === 1) {
-    assert(buf.length === 1 + LEAF_BYTES, 'a leaf root row is 69 bytes');
-    return leafRef(buf.subarray(1, 33), buf.subarray(33, 65), buf.readUInt32BE(65));
+  assert((buf[0] === 1 || buf[0] === 2) && buf.length === 1 + childBytes(buf[0] === 1), 'a state tree root row is empty, a leaf or a node');
+  return readChild(buf, 1, buf[0] === 1);
+}
+
+/**
+ * A format-1 row (node or root) as format 2: each leaf child's value hash comes from its
+ * value row (`valueHashAt`), and the row then holds the leaf hash. Node children and the
+ * bitmaps are copied as they are.
+ */
+export function convertRowFormat1(old: Uint8Array, valueHashAt: (version: number, path: Uint8Array) => Uint8Array, root = false): Buffer {
+  const buf = Buffer.from(old.buffer, old.byteOffset, old.byteLength);
+  if (root) {
+    if (buf.length === 0 || buf[0] === 2) return Buffer.from(buf);
+    assert(buf[0] === 1 && buf.length === 69, 'a format-1 leaf root row is 69 bytes');
+    const path = buf.subarray(1, 33);
+    return encodeRoot({ leaf: true, path, version: buf.readUInt32BE(65), hash: leafHashOf(path, buf.subarray(33, 65)) });
   }
-  assert(buf[0] === 2 && buf.length === 1 + NODE_BYTES, 'a state tree root row is empty, a leaf or a node');
-  return { leaf: false, hash: buf.subarray(1, 33), version: buf.readUInt32BE(33) };
+  const present = buf.readUInt16BE(0);
+  const leaves = buf.readUInt16BE(2);
+  const out = Buffer.allocUnsafe(4 + popcount(present) * NODE_BYTES + popcount(leaves) * (LEAF_BYTES - NODE_BYTES));
+  buf.copy(out, 0, 0, 4);
+  let from = 4;
+  let at = 4;
+  for (let i = 0; i < 16; i++) {
+    if (!(present & (1 << i))) continue;
+    const version = buf.readUInt32BE(from + 32);
+    const bytes32 = buf.subarray(from, from + 32);
+    const child: Ref = leaves & (1 << i) ? { leaf: true, path: bytes32, version, hash: leafHashOf(bytes32, valueHashAt(version, bytes32)) } : { leaf: false, hash: bytes32, version };
+    at = putChild(out, at, child);
+    from += 36;
+  }
+  assert(from === buf.length && at === out.length, 'a format-1 node row has the length its bitmaps say');
+  return out;
 }
 
 export function rootHex(ref: Ref | undefined): string {

@@ -5,7 +5,7 @@
 import { assert } from '../../core/errors.js';
 import { toHex } from '../../core/encoding.js';
 import type { StateProof } from '../../core/smt.js';
-import { comparePaths, hashText, heapHash, heapKind, nibbleAt, NIBBLES, type LeafRef, type Ref } from './node.js';
+import { comparePaths, hashText, heapHash, heapKind, leafHashOf, nibbleAt, NIBBLES, type LeafRef, type Ref } from './node.js';
 import type { TreeReader } from './update.js';
 
 const HEX = '0123456789abcdef';
@@ -60,10 +60,15 @@ export function proveKey(reader: TreeReader, root: Ref | undefined, key: string,
   const { siblings, leaf } = provePath(reader, root, path);
   if (leaf && comparePaths(leaf.path, path) === 0) {
     const value = valueAt(leaf.path, leaf.version);
-    assert(comparePaths(hashText(value), leaf.valueHash) === 0, 'a stored value matches its leaf');
+    assert(comparePaths(leafHashOf(path, hashText(value)), leaf.hash) === 0, 'a stored value matches its leaf');
     return { key, value, siblings };
   }
   const proof: StateProof = { key, value: null, siblings };
-  if (leaf) proof.leaf = { path: toHex(leaf.path), valueHash: toHex(leaf.valueHash) };
+  if (leaf) {
+    // The other key's value hash: from its value row (tree rows keep only the leaf hash).
+    const valueHash = hashText(valueAt(leaf.path, leaf.version));
+    assert(comparePaths(leafHashOf(leaf.path, valueHash), leaf.hash) === 0, 'a stored value matches its leaf');
+    proof.leaf = { path: toHex(leaf.path), valueHash: toHex(valueHash) };
+  }
   return proof;
 }

@@ -1,7 +1,8 @@
 // The stored tree (SQLite rows, node cache, rows decoded after a restart) against the
 // definition: random inserts, updates and deletes over many blocks; after every block its
 // root equals smt.ts's reference root, and its proofs at every kept height are exactly the
-// reference's (smtProveSorted) and verify.
+// reference's (smtProveSorted) and verify; and knownAbsent never calls a present key
+// absent (the state cache would skip its read), and does find absent keys from memory.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -39,6 +40,7 @@ for (const seed of [7, 8]) {
       const history: Array<{ version: number; map: Map<string, string>; sorted: SmtEntry[] }> = [{ version: 0, map: new Map(map), sorted: sortedOf(map) }];
       assert.equal(tree.rootAt(0), bytesToHex(smtRootOfSorted(history[0]!.sorted)));
       const keySpace = 500;
+      const absent = { checked: 0, known: 0 };
       for (let version = 1; version <= 40; version++) {
         if (version % 10 === 0) tree = new StoredTree(store, keep); // a restart: nodes come back from rows
         const writes = new Map<string, string | null>();
@@ -63,6 +65,15 @@ for (const seed of [7, 8]) {
         assert.equal(batch.rootHash, root, `version ${version}: root`);
         assert.equal(tree.rootAt(version), root);
         history.push({ version, map: new Map(map), sorted });
+        for (let i = 0; i < keySpace; i++) {
+          const k = `k/${i}`;
+          const known = tree.knownAbsent(k);
+          if (map.has(k)) assert.equal(known, false, `version ${version}: ${k} is present`);
+          else {
+            absent.checked++;
+            if (known) absent.known++;
+          }
+        }
 
         for (const h of history.slice(-(keep + 1))) {
           const hRoot = bytesToHex(smtRootOfSorted(h.sorted));
@@ -75,6 +86,7 @@ for (const seed of [7, 8]) {
         }
         if (version > keep) assert.throws(() => tree.prove('k/1', version - keep - 1), /no longer provable/);
       }
+      assert.ok(absent.known > absent.checked / 2, `absent keys found from memory: ${absent.known} of ${absent.checked}`);
     } finally {
       store.close();
       fs.rmSync(dir, { recursive: true, force: true });

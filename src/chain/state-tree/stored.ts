@@ -1,11 +1,13 @@
 // The state tree in the node's encrypted SQLite database: a TreeReader over the stored
-// rows (with a bounded cache of decoded nodes: the upper levels, which every block
-// rewrites, always; deeper ones until the cache fills), the rows a block's batch
-// becomes, proofs at kept heights, and the one-time build from a full state.
+// rows, the rows a block's batch becomes, proofs at kept heights, and the one-time build
+// from a full state. Two bounded caches stand before SQLite: decoded nodes (the upper
+// levels, which every block rewrites, always; deeper ones until the cache fills), and the
+// tip's rows by nibble path (a row decodes alone, so a node not decoded costs a few hashes,
+// not a read; the tip's rows also answer "is this key absent?" without SQLite).
 import { assert, fail } from '../../core/errors.js';
 import type { StateProof } from '../../core/smt.js';
 import { encodeStale, type SqliteStore, type TreeRows } from '../../store/sqlite.js';
-import { decodeNode, decodeRoot, encodeNode, encodeRoot, hashText, rootHex, type InternalNode } from './node.js';
+import { comparePaths, convertRowFormat1, decodeNode, decodeRoot, encodeNode, encodeRoot, hashText, nibbleAt, rootHex, rowChild, type InternalNode, type Ref } from './node.js';
 import { proveKey } from './prove.js';
 import type { StateTreeReads } from './reads.js';
 import { EMPTY_TREE, updateTree, type TreeBatch, type TreeReader, type TreeVersion } from './update.js';
@@ -15,21 +17,24 @@ const UPPER_DEPTH = 3;
 const LOWER_NODES_MAX = 16_384;
 /** Twice the upper levels' node count: proofs at older heights cache their upper nodes too. */
 const UPPER_NODES_MAX = 2 * (1 + 16 + 256 + 4096);
+/**
+ * Tip rows kept by nibble path: 262,144 rows (about 100 MiB at most: a row is 40 to 600
+ * bytes) cover every node of a tree of about 700,000 keys. When full, only paths already
+ * kept are updated.
+ */
+const TIP_ROWS_MAX = 262_144;
+const HEX = '0123456789abcdef';
 
 const cacheKey = (version: number, npath: string) => `${version}/${npath}`;
 
 export class StoredTree implements TreeReader, StateTreeReads {
   private upper = new Map<string, InternalNode>();
   private lower = new Map<string, InternalNode>();
+  /** the newest row at each nibble path (a deleted node's path is dropped at commit) */
+  private readonly tipRows = new Map<string, { version: number; row: Uint8Array }>();
   /** the tree's committed tip (undefined: this database has no tree yet) */
   tip: TreeVersion | undefined;
   private oldest = 0;
-
-  private readonly valueHashAt = (version: number, path: Uint8Array): Uint8Array => {
-    const row = this.store.treeValue(version, asBuffer(path));
-    assert(row, `state tree value (${version}, ${asBuffer(path).toString('hex')}) is missing from the database`);
-    return hashText(row.v);
-  };
 
   constructor(private readonly store: SqliteStore, readonly keepVersions: number) {
     assert(Number.isSafeInteger(keepVersions) && keepVersions >= 0, 'keepVersions is a non-negative integer');
@@ -46,11 +51,55 @@ export class StoredTree implements TreeReader, StateTreeReads {
     const k = cacheKey(version, npath);
     const hit = npath.length <= UPPER_DEPTH ? this.upper.get(k) : this.lower.get(k);
     if (hit) return hit;
-    const data = this.store.treeNode(version, npath);
-    assert(data, `state tree node (${version}, "${npath}") is missing from the database`);
-    const node = decodeNode(data, this.valueHashAt);
+    const node = decodeNode(this.row(version, npath));
     this.remember(k, npath, node);
     return node;
+  }
+
+  private row(version: number, npath: string): Uint8Array {
+    const kept = this.tipRows.get(npath);
+    if (kept?.version === version) return kept.row;
+    const data = this.store.treeNode(version, npath);
+    assert(data, `state tree node (${version}, "${npath}") is missing from the database`);
+    this.keepRow(npath, version, data);
+    return data;
+  }
+
+  private keepRow(npath: string, version: number, row: Uint8Array): void {
+    const kept = this.tipRows.get(npath);
+    if (kept) {
+      // A proof at an older height reads older rows: the newest stays.
+      if (kept.version < version) this.tipRows.set(npath, { version, row });
+    } else if (this.tipRows.size < TIP_ROWS_MAX) {
+      this.tipRows.set(npath, { version, row });
+    }
+  }
+
+  /**
+   * True when the committed tip's tree holds no `key`, decided from rows in memory: the
+   * state cache then skips SQLite for a key that does not exist (every new account's keys).
+   * False when the key is there, or when finding out would take a read.
+   */
+  knownAbsent(key: string): boolean {
+    if (!this.tip) return false;
+    const path = hashText(key);
+    let ref: Ref | undefined = this.tip.root;
+    let npath = '';
+    for (;;) {
+      if (!ref) return true;
+      if (ref.leaf) return comparePaths(ref.path, path) !== 0;
+      const c = nibbleAt(path, npath.length);
+      const k = cacheKey(ref.version, npath);
+      const decoded = npath.length <= UPPER_DEPTH ? this.upper.get(k) : this.lower.get(k);
+      if (decoded) {
+        ref = decoded.children[c];
+      } else {
+        const kept = this.tipRows.get(npath);
+        if (kept?.version !== ref.version) return false;
+        ref = rowChild(kept.row, c);
+      }
+      npath += HEX[c];
+    }
   }
 
   private remember(k: string, npath: string, node: InternalNode): void {
@@ -76,8 +125,14 @@ export class StoredTree implements TreeReader, StateTreeReads {
 
   /** After the batch's rows committed: its nodes are the hot ones; the replaced upper nodes go. */
   committed(batch: TreeBatch): void {
-    for (const s of batch.staleNodes) (s.npath.length <= UPPER_DEPTH ? this.upper : this.lower).delete(cacheKey(s.version, s.npath));
-    for (const { npath, node } of batch.nodes) this.remember(cacheKey(batch.version, npath), npath, node);
+    for (const s of batch.staleNodes) {
+      (s.npath.length <= UPPER_DEPTH ? this.upper : this.lower).delete(cacheKey(s.version, s.npath));
+      if (this.tipRows.get(s.npath)?.version === s.version) this.tipRows.delete(s.npath);
+    }
+    for (const { npath, node } of batch.nodes) {
+      this.remember(cacheKey(batch.version, npath), npath, node);
+      this.keepRow(npath, batch.version, encodeNode(node));
+    }
     this.tip = { version: batch.version, root: batch.root };
     this.oldest = Math.max(this.oldest, batch.version - this.keepVersions);
   }
@@ -155,4 +210,32 @@ export function buildStoredTree(store: SqliteStore, entries: Iterable<[key: stri
     store.setMeta('tree/first', String(height));
   });
   return batch.rootHash;
+}
+
+/**
+ * Rewrite the rows of a tree stored in row format 1 (before core migration 3) as format 2,
+ * once, in one transaction: every kept node row and leaf root gets its leaves' hashes from
+ * their value rows. Roots and proofs do not change. Returns the node rows rewritten.
+ */
+export function convertTreeRows(store: SqliteStore): number {
+  if (store.getMeta('tree/rows-format-1') === undefined) return 0;
+  const valueHashAt = (version: number, path: Uint8Array): Uint8Array => {
+    const row = store.treeValue(version, asBuffer(path));
+    assert(row, `state tree value (${version}, ${asBuffer(path).toString('hex')}) is missing from the database`);
+    return hashText(row.v);
+  };
+  let count = 0;
+  store.transaction(() => {
+    let after = { version: -1, npath: '' };
+    for (;;) {
+      const page = store.treeNodesAfter(after.version, after.npath, 1000);
+      if (page.length === 0) break;
+      for (const r of page) store.setTreeNode(r.version, r.npath, convertRowFormat1(r.data, valueHashAt));
+      count += page.length;
+      after = page[page.length - 1]!;
+    }
+    for (const r of store.allTreeRoots()) store.setTreeRoot(r.version, convertRowFormat1(r.root, valueHashAt, true));
+    store.deleteMeta('tree/rows-format-1');
+  });
+  return count;
 }

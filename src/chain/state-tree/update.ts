@@ -37,6 +37,8 @@ interface Write {
   valueHash: Uint8Array | null;
   /** the path's first 6 bytes as a number: the sort compares these, and whole paths only on a tie */
   head: number;
+  /** its leaf, once made (a write that meets its key's old leaf is hashed to compare) */
+  leaf?: LeafRef;
 }
 
 /** A key the new subtree holds: an existing leaf kept as is, or a write that sets a value. */
@@ -108,7 +110,7 @@ class Updater {
       if (order <= 0) {
         placed = true;
         if (order === 0) {
-          if (w.value !== null && comparePaths(w.valueHash!, leaf.valueHash) === 0) {
+          if (w.value !== null && comparePaths(this.leafOfWrite(w).hash, leaf.hash) === 0) {
             entries.push({ path: leaf.path, ref: leaf });
           } else {
             this.batch.staleValues.push({ version: leaf.version, path: leaf.path });
@@ -150,7 +152,12 @@ class Updater {
     if (e.ref) return e.ref;
     const w = e.write;
     this.batch.values.push({ path: w.path, key: w.key, value: w.value! });
-    return leafRef(w.path, w.valueHash!, this.version);
+    return this.leafOfWrite(w);
+  }
+
+  private leafOfWrite(w: Write): LeafRef {
+    w.leaf ??= leafRef(w.path, w.valueHash!, this.version);
+    return w.leaf;
   }
 
   /** A node's new children: none (empty), one lone leaf (it moves up: compaction), else a new node row. */
