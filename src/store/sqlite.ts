@@ -257,8 +257,9 @@ export class SqliteStore {
       delTreeNode: db.prepare<[number, string]>('DELETE FROM smt_nodes WHERE version = ? AND npath = ?'),
       delTreeValue: db.prepare<[number, Buffer]>('DELETE FROM smt_values WHERE version = ? AND path = ?'),
       delRootsBelow: db.prepare<[number]>('DELETE FROM smt_roots WHERE version < ?'),
-      treeNodesAfter: db.prepare<[number, number, string, number], { version: number; npath: string; data: Buffer }>(
-        'SELECT version, npath, data FROM smt_nodes WHERE version > ? OR (version = ? AND npath > ?) ORDER BY version, npath LIMIT ?'),
+      // A row-value comparison, so each page is a seek in the primary key, not a scan.
+      treeNodesAfter: db.prepare<[number, string, number], { version: number; npath: string; data: Buffer }>(
+        'SELECT version, npath, data FROM smt_nodes WHERE (version, npath) > (?, ?) ORDER BY version, npath LIMIT ?'),
       setTreeNode: db.prepare<[Uint8Array, number, string]>('UPDATE smt_nodes SET data = ? WHERE version = ? AND npath = ?'),
       allTreeRoots: db.prepare<[], { version: number; root: Buffer }>('SELECT version, root FROM smt_roots ORDER BY version'),
       setTreeRoot: db.prepare<[Uint8Array, number]>('UPDATE smt_roots SET root = ? WHERE version = ?'),
@@ -285,7 +286,7 @@ export class SqliteStore {
 
   /** Node rows in (version, npath) order after the given one, at most `limit` (a rewrite of every row). */
   treeNodesAfter(version: number, npath: string, limit: number): Array<{ version: number; npath: string; data: Buffer }> {
-    return this.tree().treeNodesAfter.all(version, version, npath, limit);
+    return this.tree().treeNodesAfter.all(version, npath, limit);
   }
 
   setTreeNode(version: number, npath: string, data: Uint8Array): void {

@@ -12,7 +12,8 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import { smtPath, smtProveSorted, smtRootOfSorted, smtSortEntries, smtValueHash, verifyStateProof, type SmtEntry } from '../../core/smt.js';
 import { createDatabaseKey } from '../../store/keyfile.js';
 import { SqliteStore } from '../../store/sqlite.js';
-import { buildStoredTree, StoredTree } from './stored.js';
+import { encodeRoot, convertRowFormat1 } from './node.js';
+import { buildStoredTree, buildTree, convertTreeRows, StoredTree } from './stored.js';
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -93,3 +94,64 @@ for (const seed of [7, 8]) {
     }
   });
 }
+
+/** A format-2 row as format 1 wrote it: each leaf child without its leaf hash. */
+function asFormat1(row: Buffer, root = false): Buffer {
+  if (root) {
+    assert.ok(row.length === 0 || row[0] === 2, 'node roots only (a leaf root is checked below)');
+    return row;
+  }
+  const present = row.readUInt16BE(0);
+  const leaves = row.readUInt16BE(2);
+  const parts = [row.subarray(0, 4)];
+  let at = 4;
+  for (let i = 0; i < 16; i++) {
+    if (!(present & (1 << i))) continue;
+    if (leaves & (1 << i)) {
+      parts.push(row.subarray(at, at + 32), row.subarray(at + 64, at + 68));
+      at += 68;
+    } else {
+      parts.push(row.subarray(at, at + 36));
+      at += 36;
+    }
+  }
+  return Buffer.concat(parts);
+}
+
+test('convertTreeRows rewrites every format-1 row (more than one page of them) to the row format 2 wrote', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tally-stored-tree-'));
+  const keyPath = path.join(dir, 'db.key');
+  createDatabaseKey(keyPath);
+  const store = SqliteStore.open({ dbPath: path.join(dir, 'tally.db'), keyPath, create: true, synchronous: 'NORMAL' });
+  try {
+    const map = new Map<string, string>();
+    for (let i = 0; i < 20_000; i++) map.set(`k/${i}`, JSON.stringify({ v: i }));
+    buildStoredTree(store, map, 0);
+    const tree = new StoredTree(store, 5);
+    const batch = tree.update(1, new Map([['k/1', '"changed"'], ['k/new', '"x"']]));
+    store.transaction(() => store.writeTree(tree.rows(batch)));
+    const nodes = store.treeNodesAfter(-1, '', 1_000_000);
+    const roots = store.allTreeRoots();
+    assert.ok(nodes.length > 2_000, `${nodes.length} node rows`);
+    assert.ok(nodes.some((r) => r.data.readUInt16BE(2) !== 0), 'some rows hold leaves');
+    store.transaction(() => {
+      for (const r of nodes) store.setTreeNode(r.version, r.npath, asFormat1(r.data));
+      for (const r of roots) store.setTreeRoot(r.version, asFormat1(r.root, true));
+      store.setMeta('tree/rows-format-1', '1');
+    });
+    assert.equal(convertTreeRows(store), nodes.length);
+    assert.equal(store.getMeta('tree/rows-format-1'), undefined);
+    assert.deepEqual(store.treeNodesAfter(-1, '', 1_000_000), nodes);
+    assert.deepEqual(store.allTreeRoots(), roots);
+    assert.equal(convertTreeRows(store), 0, 'once');
+
+    // A leaf root: format 1 spelled out the value hash, format 2 the leaf hash.
+    const one = buildTree([['only', '"v"']], 7);
+    const path1 = smtPath('only');
+    const format1 = Buffer.concat([Buffer.from([1]), path1, smtValueHash('"v"'), Buffer.from([0, 0, 0, 7])]);
+    assert.deepEqual(convertRowFormat1(format1, () => assert.fail('a root row needs no value row'), true), encodeRoot(one.root));
+  } finally {
+    store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
