@@ -49,11 +49,16 @@ export class StoredTree implements TreeReader, StateTreeReads {
 
   node(version: number, npath: string): InternalNode {
     const k = cacheKey(version, npath);
-    const hit = npath.length <= UPPER_DEPTH ? this.upper.get(k) : this.lower.get(k);
+    const hit = this.decodedAt(npath).get(k);
     if (hit) return hit;
     const node = decodeNode(this.row(version, npath));
     this.remember(k, npath, node);
     return node;
+  }
+
+  /** The decoded-node cache that holds nodes at this depth. */
+  private decodedAt(npath: string): Map<string, InternalNode> {
+    return npath.length <= UPPER_DEPTH ? this.upper : this.lower;
   }
 
   private row(version: number, npath: string): Uint8Array {
@@ -90,7 +95,7 @@ export class StoredTree implements TreeReader, StateTreeReads {
       if (ref.leaf) return comparePaths(ref.path, path) !== 0;
       const c = nibbleAt(path, npath.length);
       const k = cacheKey(ref.version, npath);
-      const decoded = npath.length <= UPPER_DEPTH ? this.upper.get(k) : this.lower.get(k);
+      const decoded = this.decodedAt(npath).get(k);
       if (decoded) {
         ref = decoded.children[c];
       } else {
@@ -126,7 +131,7 @@ export class StoredTree implements TreeReader, StateTreeReads {
   /** After the batch's rows committed: its nodes are the hot ones; the replaced upper nodes go. */
   committed(batch: TreeBatch): void {
     for (const s of batch.staleNodes) {
-      (s.npath.length <= UPPER_DEPTH ? this.upper : this.lower).delete(cacheKey(s.version, s.npath));
+      this.decodedAt(s.npath).delete(cacheKey(s.version, s.npath));
       if (this.tipRows.get(s.npath)?.version === s.version) this.tipRows.delete(s.npath);
     }
     for (const { npath, node } of batch.nodes) {
