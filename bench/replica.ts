@@ -6,9 +6,12 @@
 // behind the writer is sampled every 50 ms (p50/p99 in blocks and ms). The verify and the
 // full sync each run as their own process, as an operator runs them (`tally chain verify
 // --data`, `tally init --follow` then `tally node --follow`), timed from the process's
-// start to its last block; --cpu-prof DIR profiles both.
+// start to its last block; --cpu-prof DIR profiles both. --syncs N repeats the full sync N
+// times against the same writer (each into a new directory), and --sync-bin FILE alternates
+// the runs with another build's bin/tally.js: old and new side by side in one sitting.
+// --replica-arg ARG (repeatable) passes ARG to `tally node --follow`.
 //
-//   node dist/bench/replica.js [--txs 100000] [--cpu-prof DIR]
+//   node dist/bench/replica.js [--txs 100000] [--syncs 1] [--sync-bin FILE] [--replica-arg ARG]... [--cpu-prof DIR]
 import { execFile, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -37,6 +40,10 @@ const TXS = arg('--txs', 100_000);
 const cpuProfAt = process.argv.indexOf('--cpu-prof');
 const prof = cpuProfArgs(cpuProfAt >= 0 ? process.argv[cpuProfAt + 1] : undefined);
 const run = promisify(execFile);
+const SYNCS = arg('--syncs', 1);
+const syncBinAt = process.argv.indexOf('--sync-bin');
+const otherBin = syncBinAt >= 0 ? path.resolve(process.argv[syncBinAt + 1]!) : undefined;
+const replicaArgs = process.argv.flatMap((a, i) => (a === '--replica-arg' ? [process.argv[i + 1]!] : []));
 const bin = fileURLToPath(new URL('../../bin/tally.js', import.meta.url));
 const BATCH = 1000;
 const IN_FLIGHT = 4;
@@ -65,6 +72,30 @@ async function replicaOf(writer: TallyNode, name: string, follow: string): Promi
 }
 
 const pct = (xs: number[], p: number) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]! : 0);
+
+/** `tally init --follow` then `tally node --follow` in `dir`, timed from the node's start to the writer's tip. */
+async function fullSync(useBin: string, dir: string, addr: string, writer: TallyNode): Promise<{ secs: number; agrees: boolean }> {
+  // Not a sync call: this process's writer answers the replica's requests.
+  await run(process.execPath, [useBin, 'init', '--data', dir, '--follow', addr, '--node-key', writer.chainKey, '--json']);
+  const t2 = performance.now();
+  const child = spawn(process.execPath, [...prof, useBin, 'node', '--data', dir, '--follow', addr, '--http', '127.0.0.1:0', '--internal', 'off', '--json', ...replicaArgs], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const first = await new Promise<string>((resolve, reject) => {
+    readline.createInterface({ input: child.stdout! }).once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`the replica exited (${code}) before it listened`)));
+  });
+  const http = (JSON.parse(first) as { http: string }).http;
+  let info = { height: -1, tipHash: '' };
+  while (info.height < writer.tip.height) {
+    await new Promise((r) => setTimeout(r, 50));
+    info = await (await fetch(`${http}/v1/node`)).json() as typeof info;
+  }
+  const secs = (performance.now() - t2) / 1000;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+  fs.rmSync(dir, { recursive: true, force: true });
+  return { secs, agrees: info.tipHash === writer.tip.hash };
+}
 
 async function main(): Promise<void> {
   process.stderr.write(`signing ${TXS} registrations...\n`);
@@ -108,27 +139,15 @@ async function main(): Promise<void> {
   const report = JSON.parse((await run(process.execPath, [...prof, bin, 'chain', 'verify', '--data', wdir, '--json'], { maxBuffer: 64 << 20 })).stdout) as { ok: boolean };
   const verifySecs = (performance.now() - t1) / 1000;
 
-  process.stderr.write('tally node --follow: full sync from genesis over libp2p...\n');
-  const late = path.join(root, 'late');
-  // Not a sync call: this process's writer answers the replica's requests.
-  await run(process.execPath, [bin, 'init', '--data', late, '--follow', addr, '--node-key', writer.chainKey, '--json']);
-  const t2 = performance.now();
-  const child = spawn(process.execPath, [...prof, bin, 'node', '--data', late, '--follow', addr, '--http', '127.0.0.1:0', '--internal', 'off', '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const first = await new Promise<string>((resolve, reject) => {
-    readline.createInterface({ input: child.stdout! }).once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`the replica exited (${code}) before it listened`)));
-  });
-  const http = (JSON.parse(first) as { http: string }).http;
-  let info = { height: -1, tipHash: '' };
-  while (info.height < writer.tip.height) {
-    await new Promise((r) => setTimeout(r, 50));
-    info = await (await fetch(`${http}/v1/node`)).json() as typeof info;
+  const syncs: Array<{ bin: string; txPerSec: number; agrees: boolean }> = [];
+  for (let i = 0; i < SYNCS; i++) {
+    const useBin = otherBin && i % 2 === 1 ? otherBin : bin;
+    process.stderr.write(`tally node --follow (${useBin}): full sync from genesis over libp2p...\n`);
+    const s = await fullSync(useBin, path.join(root, `late-${i}`), addr, writer);
+    syncs.push({ bin: useBin, txPerSec: Math.round(TXS / s.secs), agrees: s.agrees });
   }
-  const syncSecs = (performance.now() - t2) / 1000;
-  const agree = info.tipHash === writer.tip.hash;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await exited;
+  const syncSecs = TXS / syncs[0]!.txPerSec;
+  const agree = syncs.every((s) => s.agrees);
   await wt.stop();
   const height = writer.tip.height;
   await writer.close();
@@ -144,6 +163,7 @@ async function main(): Promise<void> {
     followerLagBlocks: { p50: pct(lagBlocks, 0.5), p99: pct(lagBlocks, 0.99), max: Math.max(0, ...lagBlocks) },
     followerLagMs: { p50: pct(lagMs, 0.5), p99: pct(lagMs, 0.99) },
     followerCatchUpAfterLoadMs: Math.round(tailMs),
+    ...(syncs.length > 1 ? { syncs } : {}),
   };
   console.log(JSON.stringify(out, null, 2));
 }

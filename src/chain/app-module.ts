@@ -50,8 +50,10 @@ export interface BlockIndexer {
    * from stored blocks (hook events are not stored).
    */
   index(block: IndexedBlock, txs: IndexedTx[]): void;
-  /** The storage transaction that ran the last index() committed (memory may follow it now). */
+  /** The storage transaction that ran the index() calls since the last committed() or rolledBack() committed (memory may follow it now). */
   committed?(): void;
+  /** That transaction rolled back: forget what those index() calls kept for committed(). */
+  rolledBack?(): void;
 }
 
 /** What a module's routes and CLI commands can ask of a running node or a client. */

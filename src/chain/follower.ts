@@ -29,7 +29,20 @@ export interface FollowerOptions {
   /** the chain's block-signing key (base64url): the only key whose blocks are accepted */
   chainKey: string;
   indexBlock?: (block: IndexedBlock, txs: IndexedTx[]) => void;
+  /** a run's storage transaction rolled back: what indexBlock kept for after the commit is void */
+  rolledBack?: () => void;
   hooks?: BlockHooks;
+}
+
+/** A run (one storage transaction) takes whole blocks up to this many transactions... */
+const RUN_TXS_MAX = 16_000;
+/** ...and adds no block once it has held the main thread this long (ms). */
+const RUN_MS_MAX = 1_000;
+
+/** What importAll committed, in order, and the refusal that stopped it (the blocks before it stay committed). */
+export interface ImportResult {
+  committed: BlockCommitted[];
+  refusal?: TallyError & { code: RefusalCode };
 }
 
 function refuse(code: RefusalCode, message: string): never {
@@ -54,7 +67,7 @@ export function checkHeader(block: SignedBlock, chain: string, chainKey: string)
 export interface Prepared {
   readonly block: SignedBlock;
   /** the parsed envelopes and the pool's verdicts, or the refusal (thrown at import, after not_next) */
-  readonly checked: { envs: Envelope[]; verdicts: Promise<VerifyVerdict[]> } | TallyError;
+  readonly checked: { envs: Envelope[]; verdicts: Promise<VerifyVerdict[]>; settled: boolean } | TallyError;
 }
 
 export class Follower {
@@ -93,37 +106,108 @@ export class Follower {
         }
       });
       const verdicts = this.pool.verify(envs, this.kernel.mayOpenAccount);
-      // A prepared block may never be imported (a refusal before it, a stop): no unhandled rejection.
-      verdicts.catch(() => undefined);
-      return { block, checked: { envs, verdicts } };
+      const checked = { envs, verdicts, settled: false };
+      // settled: a run may take the block without waiting. A prepared block may never be
+      // imported (a refusal before it, a stop): no unhandled rejection.
+      verdicts.then(() => { checked.settled = true; }, () => { checked.settled = true; });
+      return { block, checked };
     } catch (err) {
       if (!(err instanceof TallyError)) throw err;
       return { block, checked: err };
     }
   }
 
-  /** Check against the tip, execute and commit a prepared block; one at a time. */
-  async import(ready: Prepared): Promise<BlockCommitted> {
+  /**
+   * Check, execute and commit prepared blocks in order; one call at a time. Consecutive
+   * blocks share one storage transaction (a run): during catch-up most of a block's commit
+   * is rewriting the same random state pages, and a run writes each page once. A run takes
+   * whole blocks up to RUN_TXS_MAX transactions and stops adding blocks once it has held
+   * the main thread RUN_MS_MAX: nothing in a run awaits, so no read sees a block before its
+   * transaction commits, and reads wait at most about that long. Each run's blocks are
+   * published (watermark, events) after its commit. A refusal stops the import: the blocks
+   * before it are committed and returned with it.
+   */
+  async importAll(readies: Prepared[]): Promise<ImportResult> {
     assert(!this.busy, 'one block import at a time');
     this.busy = true;
     try {
-      return await this.importOne(ready);
+      const committed: BlockCommitted[] = [];
+      let at = 0;
+      while (at < readies.length) {
+        await verdictsOf(readies[at]!);
+        // The run takes the blocks after it whose signatures the pool has already checked:
+        // while it runs, the pool goes on with the next ones. The pool's answers that
+        // arrived while the last run held the thread are queued as events: let them in.
+        await new Promise((resolve) => setImmediate(resolve));
+        let end = at + 1;
+        let txs = readies[at]!.block.header.txCount;
+        const ready = (r: Prepared) => r.checked instanceof TallyError || r.checked.settled;
+        while (end < readies.length && ready(readies[end]!) && txs + readies[end]!.block.header.txCount <= RUN_TXS_MAX) txs += readies[end++]!.block.header.txCount;
+        const candidates = readies.slice(at, end);
+        const verdicts = await Promise.all(candidates.map(verdictsOf));
+        const run = this.run(candidates, verdicts);
+        committed.push(...run.committed);
+        at += run.committed.length;
+        if (run.refusal) return { committed, refusal: run.refusal };
+      }
+      return { committed };
     } finally {
       this.busy = false;
     }
   }
 
-  private async importOne({ block, checked }: Prepared): Promise<BlockCommitted> {
+  /** One block (tests, and the shape most callers want): its event, or its refusal thrown. */
+  async import(ready: Prepared): Promise<BlockCommitted> {
+    const result = await this.importAll([ready]);
+    if (result.refusal) throw result.refusal;
+    return result.committed[0]!;
+  }
+
+  /** A run: blocks applied in one storage transaction until a refusal or the time budget, then published. */
+  private run(candidates: Prepared[], verdicts: Array<VerifyVerdict[] | undefined>): ImportResult {
     const started = performance.now();
+    const committed: BlockCommitted[] = [];
+    let refusal: (TallyError & { code: RefusalCode }) | undefined;
+    try {
+      this.store.transaction(() => {
+        for (let i = 0; i < candidates.length; i++) {
+          if (i > 0 && performance.now() - started > RUN_MS_MAX) break;
+          try {
+            committed.push(this.apply(candidates[i]!, verdicts[i]));
+          } catch (err) {
+            if (!isRefusal(err)) throw err;
+            refusal = err;
+            break;
+          }
+        }
+      });
+    } catch (err) {
+      // The transaction rolled back: memory forgets the blocks it applied.
+      this.reload();
+      throw err;
+    }
+    if (committed.length === 0) return { committed, ...(refusal ? { refusal } : {}) };
+    const last = committed[committed.length - 1]!.block;
+    this.options.hooks?.committed(last.header.height, last.hash);
+    const share = (performance.now() - started) / committed.length;
+    for (const event of committed) {
+      event.commitMs = share;
+      this.counts.blocks++;
+      this.counts.txs += event.receipts.length;
+      this.onBlock(event);
+    }
+    return { committed, ...(refusal ? { refusal } : {}) };
+  }
+
+  /** One block of a run: checks, execution, its rows written in the open transaction, memory moved to it. */
+  private apply({ block, checked }: Prepared, verdicts: VerifyVerdict[] | undefined): BlockCommitted {
     const h = block.header;
     if (h.height !== this.tip.height + 1) refuse('not_next', `block ${h.height} is not the next block (the tip is ${this.tip.height})`);
     if (checked instanceof TallyError) throw checked;
+    assert(verdicts, 'a checked block has its verdicts');
     const link = checkHeaderLink(this.tip.block, block);
     if (!link.ok) refuse('bad_block', `block ${h.height} does not follow our block ${this.tip.height}: ${link.reason}`);
     const { envs } = checked;
-    const verdicts = await checked.verdicts;
-    // The pool awaited: the tip must not have moved meanwhile (imports are serial).
-    assert(h.height === this.tip.height + 1, 'the tip moved during an import');
     const exec: ExecTx[] = verdicts.map((v, i) => {
       if (v.code) refuse('bad_tx', `transaction ${i} of block ${h.height}: ${v.code}`);
       return { id: v.id, env: envs[i]! };
@@ -152,7 +236,8 @@ export class Follower {
         status: r.status, code: r.code ?? null, events: JSON.stringify(r.events),
       };
     });
-    this.store.commitBlock({
+    // In the run's transaction: the next block executes against these rows.
+    this.store.writeBlock({
       block: { height: h.height, hash: block.hash, header: JSON.stringify(h), sig: block.sig },
       txs: rows,
       writes: result.writes,
@@ -161,17 +246,25 @@ export class Follower {
         this.options.indexBlock?.({ height: h.height, timeMs: h.time, hookEvents: result.events }, exec.map((t, i) => ({ seq: txSeq(h.height, i), id: t.id, tx: t.env.tx, receipt: result.receipts[i]! })));
       },
     });
-    this.options.hooks?.committed(h.height, block.hash);
     this.cache.apply(result.writes);
     this.tree.committed(result.tree);
     this.tip = { height: h.height, hash: block.hash, time: h.time, stateRoot: h.stateRoot, block };
-    this.counts.blocks++;
-    this.counts.txs += exec.length;
-    const event: BlockCommitted = { block, receipts: result.receipts, senders: exec.map((t) => t.env.tx.from), commitMs: performance.now() - started, txLevels: result.txLevels, hookEvents: result.events };
-    this.onBlock(event);
-    return event;
+    return { block, receipts: result.receipts, senders: exec.map((t) => t.env.tx.from), commitMs: 0, txLevels: result.txLevels, hookEvents: result.events };
+  }
+
+  /** After a rolled-back run: the caches, the tree and the tip as the database holds them. */
+  private reload(): void {
+    this.cache.clear();
+    this.tree.reload();
+    this.options.rolledBack?.();
+    const row = this.store.tip();
+    assert(row, 'the database has blocks');
+    const header = JSON.parse(row.header) as SignedBlock['header'];
+    this.tip = { height: header.height, hash: row.hash, time: header.time, stateRoot: header.stateRoot, block: { hash: row.hash, header, sig: row.sig } };
   }
 }
+
+const verdictsOf = (r: Prepared): Promise<VerifyVerdict[] | undefined> => (r.checked instanceof TallyError ? Promise.resolve(undefined) : r.checked.verdicts);
 
 export function isRefusal(err: unknown): err is TallyError & { code: RefusalCode } {
   return err instanceof TallyError && ['bad_block', 'bad_signature', 'bad_tx', 'bad_tx_root', 'bad_state_root', 'not_next'].includes(err.code);

@@ -162,7 +162,10 @@ export class TallyNode extends EventEmitter implements NodeHandle {
       height: tipHeader.height, hash: tipRow.hash, time: tipHeader.time, stateRoot: tipHeader.stateRoot,
       block: { hash: tipRow.hash, header: tipHeader, sig: tipRow.sig },
     };
-    const indexBlock = this.indexers.length ? { indexBlock: (block: IndexedBlock, txs: IndexedTx[]) => this.indexBlock(block, txs) } : {};
+    const indexBlock = this.indexers.length ? {
+      indexBlock: (block: IndexedBlock, txs: IndexedTx[]) => this.indexBlock(block, txs),
+      rolledBack: () => { for (const { indexer } of this.indexers) indexer.rolledBack?.(); },
+    } : {};
     const replicaOf = store.getMeta(REPLICA_META);
     this.chainKey = replicaOf ?? signer.pub;
     this.follower = replicaOf === undefined ? undefined

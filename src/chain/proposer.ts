@@ -27,6 +27,8 @@ export interface ProposerOptions {
   clock: () => number;
   /** Module indexes, written in the block's own storage transaction. */
   indexBlock?: (block: IndexedBlock, txs: IndexedTx[]) => void;
+  /** the block's storage transaction rolled back: what indexBlock kept for after the commit is void */
+  rolledBack?: () => void;
   /** The signed-height record and node health, around each block (see health.ts). */
   hooks?: BlockHooks;
 }
@@ -214,6 +216,7 @@ export class Proposer {
     } catch (err) {
       // Nothing was written (one storage transaction): a full disk, say, which clears by
       // itself. The node keeps going.
+      this.options.rolledBack?.();
       this.abandon(included, err);
       return;
     }

@@ -16,6 +16,11 @@ export class StateCache {
     return v;
   }
 
+  /** Forget everything (a rolled-back storage transaction): it refills from the store. */
+  clear(): void {
+    this.values.clear();
+  }
+
   apply(writes: Map<string, string | null>): void {
     for (const [k, v] of writes) this.remember(k, v);
   }

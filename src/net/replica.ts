@@ -9,7 +9,7 @@
 // requests in flight, the submitters waiting.
 import { TallyError } from '../core/errors.js';
 import type { SignedBlock } from '../chain/blocks.js';
-import { checkHeader, isRefusal, type Prepared } from '../chain/follower.js';
+import { checkHeader, type Prepared } from '../chain/follower.js';
 import type { NetworkStatus, NetworkView, TallyNode } from '../chain/node.js';
 import { isEquivocation, readEvidence, storeEvidence, type Evidence } from './evidence.js';
 import { Forwarder } from './forward.js';
@@ -35,7 +35,8 @@ const SEEN_HEADERS_MAX = 1024;
 const RATE_WINDOW_MS = 10_000;
 const RATE_SAMPLES_MAX = 10_000;
 
-type Fetched = { resp: BlocksResponse } | { err: unknown };
+/** A `blocks` answer with its blocks prepared (signatures already in the pool), or why there is none. */
+type Fetched = { resp: BlocksResponse; readies: Prepared[] } | { err: unknown };
 
 interface Prefetch {
   peer: string;
@@ -288,44 +289,50 @@ export class Replica implements NetworkView {
       }
       const next = tip + 1 + blocks.length;
       if (this.heads.get(peer)!.height >= next) ahead = { peer, from: next, result: this.settled(peer, next) };
-      // The pool checks the next block's signatures while this one executes and commits.
-      const follower = this.node.follower!;
-      let ready = follower.prepare(blocks[0]!.block, blocks[0]!.txs);
-      for (let i = 0; i < blocks.length; i++) {
-        const current = ready;
-        if (i + 1 < blocks.length) ready = follower.prepare(blocks[i + 1]!.block, blocks[i + 1]!.txs);
-        if (this.stopped || !(await this.importOne(peer, current))) break;
-      }
+      if (this.stopped || !(await this.importAll(peer, got.readies))) break;
     }
   }
 
-  /** A fetch of the blocks from `from` that never rejects (a prefetch may be dropped unread). */
+  /**
+   * A fetch of the blocks from `from` that never rejects (a prefetch may be dropped unread).
+   * Its blocks are prepared on arrival: the pool checks a prefetched batch's signatures
+   * while the batch before it still executes.
+   */
   private settled(peer: string, from: number): Promise<Fetched> {
     const count = Math.min(netLimits.blocksPerRequestMax, Math.max(1, (this.heads.get(peer)?.height ?? from) - from + 1));
-    return this.fetch(peer, from, count).then((resp) => ({ resp }), (err: unknown) => ({ err }));
+    const follower = this.node.follower!;
+    return this.fetch(peer, from, count).then(
+      (resp) => ({ resp, readies: resp.blocks.map((b) => follower.prepare(b.block, b.txs)) }),
+      (err: unknown) => ({ err }),
+    );
   }
 
-  private async importOne(peer: string, ready: Prepared): Promise<boolean> {
-    const { block } = ready;
-    const h = block.header.height;
-    const seen = this.seen.get(h);
-    if (seen && seen.hash !== block.hash) {
-      this.compare(seen, block);
-      if (this.halted) return false;
+  /** Import a fetched batch; false when it stopped (a refusal: the peer is dropped; an equivocation). */
+  private async importAll(peer: string, readies: Prepared[]): Promise<boolean> {
+    for (const { block } of readies) this.checkSeen(block);
+    if (this.halted) return false;
+    const { committed, refusal } = await this.node.follower!.importAll(readies);
+    const now = Date.now();
+    for (const { block } of committed) {
+      // A header gossiped while the block was imported was not compared before it.
+      this.checkSeen(block);
+      this.imports.push(now);
+      if (this.imports.length > RATE_SAMPLES_MAX) this.imports.shift();
     }
-    try {
-      await this.node.follower!.import(ready);
-    } catch (err) {
-      if (!isRefusal(err)) throw err;
-      const reason: DropReason = err.code === 'bad_signature' ? 'bad_signature' : err.code === 'bad_state_root' ? 'bad_state_root' : 'bad_block';
-      await this.punish(peer, reason, err.message);
+    const top = committed.at(-1)?.block.header.height;
+    if (top !== undefined) for (const k of this.seen.keys()) if (k <= top) this.seen.delete(k);
+    if (refusal) {
+      const reason: DropReason = refusal.code === 'bad_signature' ? 'bad_signature' : refusal.code === 'bad_state_root' ? 'bad_state_root' : 'bad_block';
+      await this.punish(peer, reason, refusal.message);
       return false;
     }
-    for (const k of this.seen.keys()) if (k <= h) this.seen.delete(k);
-    const now = Date.now();
-    this.imports.push(now);
-    if (this.imports.length > RATE_SAMPLES_MAX) this.imports.shift();
-    return true;
+    return !this.halted;
+  }
+
+  /** A gossiped header at this block's height that differs from it: equivocation evidence if both verify. */
+  private checkSeen(block: SignedBlock): void {
+    const seen = this.seen.get(block.header.height);
+    if (seen && seen.hash !== block.hash) this.compare(seen, block);
   }
 
   private async fetch(peer: string, from: number, count: number): Promise<BlocksResponse> {

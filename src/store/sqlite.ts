@@ -343,20 +343,28 @@ export class SqliteStore {
 
   /** Block, transactions, receipts and state in one storage transaction: all or nothing. */
   commitBlock(commit: BlockCommit): void {
+    this.db.transaction(() => this.writeBlock(commit))();
+  }
+
+  /**
+   * A block's rows written in the caller's open transaction (a replica's run of blocks).
+   * Not a nested transaction: a savepoint would copy every page it changes to a statement
+   * journal, and a run that fails rolls back as a whole anyway.
+   */
+  writeBlock(commit: BlockCommit): void {
+    assert(this.db.inTransaction, 'writeBlock runs inside a transaction');
     const s = this.stmts;
-    this.db.transaction(() => {
-      const b = commit.block;
-      s.insertBlock.run(b.height, b.hash, b.header, b.sig);
-      for (const t of commit.txs) {
-        s.insertTx.run(txSeq(t.height, t.idx), t.id, t.id.readBigInt64BE(0), t.height, t.idx, t.sender, t.type, t.env, t.status, t.code, t.events);
-      }
-      for (const [k, v] of commit.writes) {
-        if (v === null) s.delState.run(k);
-        else s.putState.run(k, v, b.height);
-      }
-      if (commit.tree) this.writeTree(commit.tree);
-      commit.also?.();
-    })();
+    const b = commit.block;
+    s.insertBlock.run(b.height, b.hash, b.header, b.sig);
+    for (const t of commit.txs) {
+      s.insertTx.run(txSeq(t.height, t.idx), t.id, t.id.readBigInt64BE(0), t.height, t.idx, t.sender, t.type, t.env, t.status, t.code, t.events);
+    }
+    for (const [k, v] of commit.writes) {
+      if (v === null) s.delState.run(k);
+      else s.putState.run(k, v, b.height);
+    }
+    if (commit.tree) this.writeTree(commit.tree);
+    commit.also?.();
   }
 
   /** Run `fn` in one transaction (used for module tables outside the chain, and genesis). */

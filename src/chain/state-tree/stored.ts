@@ -38,9 +38,19 @@ export class StoredTree implements TreeReader, StateTreeReads {
 
   constructor(private readonly store: SqliteStore, readonly keepVersions: number) {
     assert(Number.isSafeInteger(keepVersions) && keepVersions >= 0, 'keepVersions is a non-negative integer');
-    const range = store.treeRange();
+    this.reload();
+  }
+
+  /** The tip as the database holds it, every cache empty: at open, and after a rolled-back transaction. */
+  reload(): void {
+    this.upper = new Map();
+    this.lower = new Map();
+    this.tipRows.clear();
+    this.tip = undefined;
+    this.oldest = 0;
+    const range = this.store.treeRange();
     if (range) {
-      const root = store.treeRoot(range.tip);
+      const root = this.store.treeRoot(range.tip);
       assert(root, 'the newest tree version has a root row');
       this.tip = { version: range.tip, root: decodeRoot(root) };
       this.oldest = range.oldest;

@@ -91,8 +91,10 @@ export function ledgerIndexer(store: SqliteStore, mergeRows = MERGE_ROWS): Block
   };
   for (const { account, ...row } of load.all()) remember(account, row);
   recentByStore.set(store, recent);
-  // What index() wrote in the open storage transaction: memory follows only after commit.
-  let pending: { rows: Array<[string, HistoryRow]>; merged: boolean } | undefined;
+  // What index() calls wrote in the open storage transaction (a replica's run holds several
+  // blocks): memory follows only after the commit. `pendingRows`: the recent table's rows then.
+  let pending: Array<{ rows: Array<[string, HistoryRow]>; merged: boolean }> = [];
+  let pendingRows = 0;
   return {
     index(block, txs) {
       const rows: Array<[string, HistoryRow]> = [];
@@ -102,22 +104,28 @@ export function ledgerIndexer(store: SqliteStore, mergeRows = MERGE_ROWS): Block
           rows.push([account, { seq: t.seq, counterparty, time: block.timeMs }]);
         }
       }
-      const merged = recentRows + rows.length >= mergeRows;
+      const before = pending.length > 0 ? pendingRows : recentRows;
+      const merged = before + rows.length >= mergeRows;
       if (merged) {
         merge.run();
         clear.run();
       }
-      pending = { rows, merged };
+      pending.push({ rows, merged });
+      pendingRows = merged ? 0 : before + rows.length;
     },
     committed() {
-      if (!pending) return;
-      if (pending.merged) {
-        recent.clear();
-        recentRows = 0;
-      } else {
-        for (const [account, row] of pending.rows) remember(account, row);
+      for (const p of pending) {
+        if (p.merged) {
+          recent.clear();
+          recentRows = 0;
+        } else {
+          for (const [account, row] of p.rows) remember(account, row);
+        }
       }
-      pending = undefined;
+      pending = [];
+    },
+    rolledBack() {
+      pending = [];
     },
   };
 }

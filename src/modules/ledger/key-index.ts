@@ -63,5 +63,9 @@ export function bothIndexers(a: BlockIndexer, b: BlockIndexer): BlockIndexer {
       a.committed?.();
       b.committed?.();
     },
+    rolledBack() {
+      a.rolledBack?.();
+      b.rolledBack?.();
+    },
   };
 }
