@@ -145,6 +145,7 @@ async function main(): Promise<void> {
     process.stderr.write(`tally node --follow (${useBin}): full sync from genesis over libp2p...\n`);
     const s = await fullSync(useBin, path.join(root, `late-${i}`), addr, writer);
     syncs.push({ bin: useBin, txPerSec: Math.round(TXS / s.secs), agrees: s.agrees });
+    process.stderr.write(`  ${syncs.at(-1)!.txPerSec} tx/s, ${s.agrees ? 'agrees with the writer' : 'DISAGREES with the writer'}\n`);
   }
   const syncSecs = TXS / syncs[0]!.txPerSec;
   const agree = syncs.every((s) => s.agrees);

@@ -156,13 +156,6 @@ export class Follower {
     }
   }
 
-  /** One block (tests, and the shape most callers want): its event, or its refusal thrown. */
-  async import(ready: Prepared): Promise<BlockCommitted> {
-    const result = await this.importAll([ready]);
-    if (result.refusal) throw result.refusal;
-    return result.committed[0]!;
-  }
-
   /** A run: blocks applied in one storage transaction until a refusal or the time budget, then published. */
   private run(candidates: Prepared[], verdicts: Array<VerifyVerdict[] | undefined>): ImportResult {
     const started = performance.now();
