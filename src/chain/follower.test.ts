@@ -1,7 +1,8 @@
 // The follower's runs: consecutive blocks imported in one storage transaction. A run
 // commits every block it took, stops at a refusal with the blocks before it committed, and
 // after a storage failure mid-run leaves memory (tip, state cache, tree, module indexes)
-// exactly as the rolled-back database holds it.
+// exactly as the rolled-back database holds it. A writer's failed commit forgets its index
+// rows the same way.
 import { after, afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -136,4 +137,23 @@ test('a storage failure mid-run rolls every block of the run back, in the databa
   for (const id of accounts[1]!) assert.equal(historyRows(replica.store, { account: id, limit: 10 }).length, 1);
   const report = await replica.verifySnapshot();
   assert.ok(report.ok, JSON.stringify(report.issues));
+});
+
+test('a writer\'s block that fails to commit leaves nothing of it in the module indexes\' memory', async () => {
+  const writer = openNode((dir) => initDataDir(dir, genesis, allModules));
+  // The block's rows (its index rows too) are written, then the transaction fails.
+  const real = writer.store.writeBlock.bind(writer.store);
+  writer.store.writeBlock = (c) => {
+    real(c);
+    throw new Error('disk I/O error (injected)');
+  };
+  const lost = register();
+  await writer.submit([lost.env]).catch(() => undefined);
+  assert.equal(writer.tip.height, 0, 'nothing committed');
+  writer.store.writeBlock = real;
+  const kept = register();
+  await writer.submit([kept.env]);
+  assert.equal(writer.tip.height, 1);
+  assert.equal(historyRows(writer.store, { account: kept.id, limit: 10 }).length, 1);
+  assert.equal(historyRows(writer.store, { account: lost.id, limit: 10 }).length, 0, 'the failed block\'s rows never reach memory');
 });

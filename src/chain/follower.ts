@@ -16,7 +16,7 @@ import { parseEnvelope, type Envelope } from './envelope.js';
 import { executeBlock, type BlockResult, type ExecTx } from './execute.js';
 import type { BlockHooks } from './health.js';
 import type { Kernel } from './kernel.js';
-import type { Tip } from './proposer.js';
+import { tipOfRow, type Tip } from './proposer.js';
 import type { StateCache } from './state-cache.js';
 import type { StoredTree } from './state-tree/stored.js';
 import type { VerifierPool } from './verifier.js';
@@ -179,17 +179,16 @@ export class Follower {
       this.reload();
       throw err;
     }
-    if (committed.length === 0) return { committed, ...(refusal ? { refusal } : {}) };
-    const last = committed[committed.length - 1]!.block;
-    this.options.hooks?.committed(last.header.height, last.hash);
-    const share = (performance.now() - started) / committed.length;
+    const last = committed.at(-1)?.block;
+    if (last) this.options.hooks?.committed(last.header.height, last.hash);
+    const share = (performance.now() - started) / Math.max(1, committed.length);
     for (const event of committed) {
       event.commitMs = share;
       this.counts.blocks++;
       this.counts.txs += event.receipts.length;
       this.onBlock(event);
     }
-    return { committed, ...(refusal ? { refusal } : {}) };
+    return refusal ? { committed, refusal } : { committed };
   }
 
   /** One block of a run: checks, execution, its rows written in the open transaction, memory moved to it. */
@@ -252,8 +251,7 @@ export class Follower {
     this.options.rolledBack?.();
     const row = this.store.tip();
     assert(row, 'the database has blocks');
-    const header = JSON.parse(row.header) as SignedBlock['header'];
-    this.tip = { height: header.height, hash: row.hash, time: header.time, stateRoot: header.stateRoot, block: { hash: row.hash, header, sig: row.sig } };
+    this.tip = tipOfRow(row);
   }
 }
 

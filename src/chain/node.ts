@@ -17,7 +17,7 @@ import { validateGenesis, type Genesis } from './genesis.js';
 import { accountKeys, scopedReader, type Kernel } from './kernel.js';
 import { Mempool } from './mempool.js';
 import type { ChainParams, Query, QueryContext } from './module.js';
-import { Proposer, type BlockCommitted, type Tip } from './proposer.js';
+import { Proposer, tipOfRow, type BlockCommitted, type Tip } from './proposer.js';
 import { Follower } from './follower.js';
 import { QueryAuthReplays, verifyQueryAuth } from './query-auth.js';
 import { ChainReads, txView } from './reads.js';
@@ -151,17 +151,13 @@ export class TallyNode extends EventEmitter implements NodeHandle {
 
     const tipRow = store.tip();
     if (!tipRow) fail('db_corrupt', 'the database has no genesis block', { status: 500 });
-    const tipHeader = JSON.parse(tipRow.header) as BlockHeader;
-    if (this.tree.tip?.version !== tipHeader.height) {
-      fail('db_corrupt', `the state tree is at height ${this.tree.tip?.version ?? 'none'}, the chain at ${tipHeader.height}`, { status: 500 });
+    const tip = tipOfRow(tipRow);
+    if (this.tree.tip?.version !== tip.height) {
+      fail('db_corrupt', `the state tree is at height ${this.tree.tip?.version ?? 'none'}, the chain at ${tip.height}`, { status: 500 });
     }
     this.indexers = options.modules.filter((m) => m.app.indexer).map((m) => ({ name: m.name, indexer: m.app.indexer!(store) }));
-    this.catchUpIndexes(tipHeader.height);
+    this.catchUpIndexes(tip.height);
 
-    const tip: Tip = {
-      height: tipHeader.height, hash: tipRow.hash, time: tipHeader.time, stateRoot: tipHeader.stateRoot,
-      block: { hash: tipRow.hash, header: tipHeader, sig: tipRow.sig },
-    };
     const indexBlock = this.indexers.length ? {
       indexBlock: (block: IndexedBlock, txs: IndexedTx[]) => this.indexBlock(block, txs),
       rolledBack: () => { for (const { indexer } of this.indexers) indexer.rolledBack?.(); },

@@ -42,6 +42,12 @@ export interface Tip {
   block: SignedBlock;
 }
 
+/** The tip as a stored block row holds it (at open, and after a rolled-back replica run). */
+export function tipOfRow(row: { hash: string; header: string; sig: string }): Tip {
+  const header = JSON.parse(row.header) as SignedBlock['header'];
+  return { height: header.height, hash: row.hash, time: header.time, stateRoot: header.stateRoot, block: { hash: row.hash, header, sig: row.sig } };
+}
+
 /** Why the proposer stopped making blocks: a programmer or storage error inside execution. */
 export class ProposerHalted extends Error {}
 

@@ -72,7 +72,8 @@ async function writerWith(net: MemoryNetwork, blocks: number): Promise<{ node: T
   return { node, transport, key: loadNodeSigner(node.paths.nodeKey) };
 }
 
-async function replicaOf(net: MemoryNetwork, writer: TallyNode, follow: string[], name = 'replica') {
+/** `beforeStart`: a test's fault injection, on the node and replica before the replica starts. */
+async function replicaOf(net: MemoryNetwork, writer: TallyNode, follow: string[], name = 'replica', beforeStart?: (node: TallyNode, replica: Replica) => void) {
   const dir = tempDir();
   initDataDir(dir, genesis, allModules, { chainKey: writer.chainKey, block0: writer.block(0)! });
   const node = openNode(dir);
@@ -80,6 +81,7 @@ async function replicaOf(net: MemoryNetwork, writer: TallyNode, follow: string[]
   await transport.start();
   const replica = new Replica(node, transport, { follow, statusIntervalMs: 100, requestTimeoutMs: 5000, receiptWaitMs: 10_000 });
   open.unshift({ close: () => replica.stop() });
+  beforeStart?.(node, replica);
   await replica.start();
   return { node, transport, replica };
 }
@@ -225,6 +227,30 @@ test('two blocks signed at one height are caught: evidence stored, following sto
   await w.node.submit([register()]);
   await new Promise((res) => setTimeout(res, 300));
   assert.equal(r.node.tip.height, 3);
+});
+
+test('a second block gossiped while its height is being imported is caught after the import', async () => {
+  const net = new MemoryNetwork();
+  const w = await writerWith(net, 3);
+  // Test-only fault: the writer's key signs a second block 2, and its header arrives after
+  // the replica compared the batch with the headers it had seen, before block 2 is stored.
+  const b2 = w.node.block(2)!;
+  const other: SignedBlock = signHeader({ ...b2.header, time: b2.header.time + 1 }, w.key);
+  let injected = false;
+  const { node, replica } = await replicaOf(net, w.node, ['writer'], 'replica', (node, replica) => {
+    const follower = node.follower!;
+    const importAll = follower.importAll.bind(follower);
+    follower.importAll = async (readies) => {
+      if (!injected && readies.some((r) => r.block.header.height === 2)) {
+        injected = true;
+        (replica as unknown as { onHeader(m: { from: string; topic: string; data: Uint8Array }): string }).onHeader({ from: 'writer', topic: ids.headersTopic, data: encodeMessage(other) });
+      }
+      return importAll(readies);
+    };
+  });
+  await until('the equivocation to be caught', () => replica.status().state === 'halted');
+  assert.ok(injected);
+  assert.deepEqual(readEvidence(node.paths.dir)?.blocks.map((b) => b.hash).sort(), [b2.hash, other.hash].sort());
 });
 
 test('a replica directory is refused when block 0 is not signed by the chain key it trusts', async () => {
