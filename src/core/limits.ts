@@ -58,4 +58,9 @@ export const limits = Object.freeze({
   amountMinorMax: (1n << 63n) - 1n,
   /** Decimals a chain may choose at genesis. */
   decimalsMax: 18,
+  /**
+   * Keys or signatures in one BLS aggregate, fast-aggregate-verify or commit certificate:
+   * more than any validator set, and a bound on the work one call can be made to do.
+   */
+  blsAggregateCountMax: 10_000,
 });
