@@ -10,7 +10,8 @@
 //     height reports it, and nobody ever reports an honest validator;
 //   - no honest validator's signer refuses a message (the machine never equivocates,
 //     even after a restart);
-// and at the end, liveness: every honest validator decided `heights` heights.
+// and at the end, liveness: every honest validator decided `heights` more heights than
+// the highest any had decided when the network healed.
 // The same seed gives the same run, event for event; a failure carries the trace.
 import { DEFAULT_TIMEOUTS_MS, type Environment, type Message, type Output, type Proposal, type Vote } from './types.js';
 import { ProposerSchedule } from './proposer.js';
@@ -60,6 +61,8 @@ export interface Scenario {
   /** each partition splits the validators in two groups for a while, before healAtMs */
   partitions: Array<{ group: Set<number>; fromMs: number; toMs: number }>;
   gossipEveryMs: number;
+  /** a validator waits this long after deciding before it starts the next height (CometBFT's timeout_commit) */
+  commitWaitMs: number;
 }
 
 /** A scenario from a seed: n is 4 or 7 unless given, and the Byzantine power stays below a third. */
@@ -86,7 +89,7 @@ export function scenarioOf(seed: number, n?: number): Scenario {
     const fromMs = Math.floor(rnd() * healAtMs);
     return { group: new Set([...powers.keys()].filter(() => rnd() < 0.5)), fromMs, toMs: fromMs + Math.floor(rnd() * (healAtMs - fromMs)) };
   });
-  const delayMsMin = Math.floor(rnd() * 20);
+  const delayMsMin = 1 + Math.floor(rnd() * 20);
   return {
     seed, powers, byzantine, heights: 4, healAtMs, liveWithinMs: 180_000,
     dropRate: rnd() < 0.3 ? 0 : rnd() * 0.3,
@@ -94,7 +97,7 @@ export function scenarioOf(seed: number, n?: number): Scenario {
     slowPrecommitRate: rnd() < 0.5 ? 0 : rnd() * 0.5,
     crashOnDecideRate: rnd() < 0.3 ? 0 : 0.2 + rnd() * 0.6,
     delayMsMin, delayMsMax: delayMsMin + 1 + Math.floor(rnd() * (rnd() < 0.2 ? 2000 : 200)),
-    crashes, partitions, gossipEveryMs: 300,
+    crashes, partitions, gossipEveryMs: 300, commitWaitMs: 100 + Math.floor(rnd() * 900),
   };
 }
 
@@ -121,6 +124,7 @@ type Event =
   | { kind: 'deliver'; to: number; from: number; message: Wire }
   | { kind: 'timeout'; node: number; incarnation: number; step: 'propose' | 'prevote' | 'precommit'; height: number; round: number }
   | { kind: 'gossip'; node: number }
+  | { kind: 'next'; node: number; incarnation: number; height: number }
   | { kind: 'crash'; node: number }
   | { kind: 'restart'; node: number };
 
@@ -320,8 +324,7 @@ export class Simulation {
         return;
       }
     }
-    const start = node.machine.start(o.height + 1, undefined);
-    this.apply(node, start);
+    this.at(this.scenario.commitWaitMs, { kind: 'next', node: node.index, incarnation: node.incarnation, height: o.height + 1 });
   }
 
   private handle(event: Event): void {
@@ -330,7 +333,10 @@ export class Simulation {
     // Gossip keeps its beat through a crash, so a restarted node gossips again.
     if (event.kind === 'gossip') this.at(this.scenario.gossipEveryMs, event);
     if (!node.up) return;
-    if (event.kind === 'timeout') {
+    if (event.kind === 'next') {
+      if (event.incarnation !== node.incarnation) return;
+      this.apply(node, node.machine.start(event.height, undefined));
+    } else if (event.kind === 'timeout') {
       if (event.incarnation !== node.incarnation) return;
       this.apply(node, node.machine.onTimeout(event.step, event.height, event.round));
     } else if (event.kind === 'gossip') {
@@ -410,6 +416,7 @@ export class Simulation {
     while (this.queue.length > 0 && !this.failure && events < EVENTS_MAX) {
       const { at, event } = this.queue.shift()!;
       if (at > deadline) break;
+      if (this.target === Infinity && at >= s.healAtMs) this.target = Math.max(...this.nodes.map((n) => n.disk.decided.length)) + s.heights;
       this.now = at;
       this.handle(event);
       events++;
@@ -417,12 +424,15 @@ export class Simulation {
     }
     this.checkEvidence();
     const decided = this.nodes.filter((n) => this.honest(n.index)).map((n) => n.disk.decided.length);
-    if (!this.failure && !this.done()) this.fail(`liveness: honest validators decided ${decided.join(', ')} heights of ${s.heights} by ${this.now} ms (${events} events)`);
+    if (!this.failure && !this.done()) this.fail(`liveness: honest validators decided ${decided.join(', ')} heights, not ${this.target}, by ${this.now} ms (${events} events)`);
     return { ok: !this.failure, failure: this.failure, trace: this.trace, decided, evidence: this.evidence, events, endMs: this.now };
   }
 
+  /** Heights every honest validator must have decided: `heights` more than the highest decided when the network heals. */
+  private target = Infinity;
+
   private done(): boolean {
-    return this.nodes.every((n) => !this.honest(n.index) || n.disk.decided.length >= this.scenario.heights);
+    return this.nodes.every((n) => !this.honest(n.index) || n.disk.decided.length >= this.target);
   }
 
   /** Every honest machine shown two values of one validator's vote reported it. */

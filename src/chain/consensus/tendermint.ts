@@ -20,10 +20,17 @@ export const NEXT_HEIGHT_PER_VALIDATOR_MAX = 8;
 
 const STEP_ORDER: Record<Step, number> = { propose: 0, prevote: 1, precommit: 2 };
 
-/** What a validator persists before it signs (see types.ts LockState) and its own messages of the height. */
+/**
+ * What a validator persists before it signs (see types.ts LockState): its locks, its own
+ * messages of the height, and the prevote quorums behind its locked and valid values. The
+ * quorums matter after a restart: others accept the valid value again only on seeing its
+ * quorum (line 28), and a validator that restarted would otherwise hold a lock that no one
+ * can prove any more, with the votes that justify it lost from every memory.
+ */
 export interface SavedState {
   lock: LockState;
   own: Message[];
+  pol: Vote[];
 }
 
 export class Tendermint {
@@ -79,7 +86,16 @@ export class Tendermint {
         validRound: this.validRound,
       },
       own: [...this.own],
+      pol: this.proofsOfLock(),
     };
+  }
+
+  private proofsOfLock(): Vote[] {
+    const out = this.lockedValue === null ? [] : this.votes.votesFor('prevote', this.lockedRound, this.lockedValue);
+    if (this.validValue !== null && (this.validRound !== this.lockedRound || this.validValue !== this.lockedValue)) {
+      out.push(...this.votes.votesFor('prevote', this.validRound, this.validValue));
+    }
+    return out;
   }
 
   /** This node's own messages at the current height (re-sent to peers that missed them). */
@@ -115,7 +131,7 @@ export class Tendermint {
     if (resume && resume.lock.height === height) {
       const l = resume.lock;
       Object.assign(this, { round: l.round, step: l.step, lockedValue: l.lockedValue, lockedRound: l.lockedRound, validValue: l.validValue, validRound: l.validRound });
-      for (const m of resume.own) this.record(m);
+      for (const m of [...resume.own, ...resume.pol]) this.record(m);
       this.own = [...resume.own];
       // The timeout of the step it stopped in may never have fired: ask for it again.
       out.push(this.timeoutFor(this.step, this.round));
