@@ -135,6 +135,19 @@ test('line 49 needs the proposal: precommits alone do not decide', () => {
   assert.ok(m.onMessage(proposal(0, 'A')).some((o) => o.kind === 'decide'));
 });
 
+test('an equivocating proposer cannot crowd out the decided block: a proposal with a quorum still gets in', () => {
+  const m = new Tendermint(env(), 3);
+  m.start(0);
+  feed(m, [proposal(0, 'X'), proposal(0, 'Y')]);
+  feed(m, [0, 1, 2].map((v) => vote('precommit', v, 0, 'Z')));
+  const out = m.onMessage(proposal(0, 'Z'));
+  assert.ok(out.some((o) => o.kind === 'decide' && o.value === 'Z'), 'simulator seed 6826 of 7 validators left one validator behind for ever without this');
+  const other = new Tendermint(env(), 3);
+  other.start(0);
+  feed(other, [proposal(0, 'X'), proposal(0, 'Y'), proposal(0, 'Z')]);
+  assert.ok(!feed(other, [0, 1, 2].map((v) => vote('precommit', v, 0, 'Z'))).some((o) => o.kind === 'decide'), 'without a quorum, a third proposal is not kept');
+});
+
 test('line 55: more than a third of the power in a later round pulls the validator there', () => {
   const m = new Tendermint(env(), 3);
   m.start(0);

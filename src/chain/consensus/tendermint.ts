@@ -13,7 +13,7 @@ import type { Environment, LockState, Message, Output, Proposal, Step, Validator
 
 /** Votes are stored for at most this many rounds past the current one; later ones only count towards a round skip. */
 export const ROUNDS_AHEAD_MAX = 4;
-/** At most this many different proposals are kept per round (only an equivocating proposer sends two). */
+/** Different proposals kept per round (only an equivocating proposer sends two), besides ones whose value has a quorum. */
 export const PROPOSALS_PER_ROUND_MAX = 2;
 /** Messages for the next height wait here, at most this many per validator. */
 export const NEXT_HEIGHT_PER_VALIDATOR_MAX = 8;
@@ -194,7 +194,11 @@ export class Tendermint {
       if (m.validator !== this.env.proposer(m.height, m.round)) return undefined;
       if (!(m.validRound >= -1 && m.validRound < m.round)) return undefined;
       const list = this.proposals.get(m.round) ?? [];
-      if (list.length >= PROPOSALS_PER_ROUND_MAX || list.some((p) => p.value === m.value)) return undefined;
+      if (list.some((p) => p.value === m.value)) return undefined;
+      // Past the cap, only a proposal whose value already has a quorum in its round gets in:
+      // the block that was decided, when an equivocating proposer filled the slots first.
+      const known = (type: Vote['type']) => this.quorum(this.votes.powerFor(type, m.round, m.value));
+      if (list.length >= PROPOSALS_PER_ROUND_MAX && !known('precommit') && !known('prevote')) return undefined;
       this.proposals.set(m.round, [...list, m]);
       return undefined;
     }
