@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { registerChainCommands } from './commands-chain.js';
 import { registerStateCommands } from './commands-state.js';
 import { registerKeyCommands } from './commands-keys.js';
+import { registerValidatorCommands } from './commands-validator.js';
 import { registerNodeCommands } from './commands-node.js';
 import { registerBenchCommand } from './commands-bench.js';
 import { registerBackupCommands } from './commands-backup.js';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerNodeCommands(program);
   registerKeyCommands(program);
+  registerValidatorCommands(program);
   for (const m of allModules) m.app.cli?.(program, cliContext);
   registerChainCommands(program);
   registerStateCommands(program);
