@@ -7,24 +7,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
 import { bls12_381 } from '@noble/curves/bls12-381.js';
 import { nobleBls } from '../src/core/bls.js';
 import { blstBls } from '../src/chain/consensus/bls-native.js';
 import { verifyCertificate } from '../src/chain/consensus/certificate.js';
 import { BLS_BEGIN, BLS_END, buildBlsVectors, type BlsVectors } from './bls-vectors.js';
-import { ROOT } from './helpers.js';
+import { readmeJsonBlock } from './helpers.js';
 
-function readmeVectors(): BlsVectors {
-  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-  const start = readme.indexOf(BLS_BEGIN);
-  const end = readme.indexOf(BLS_END);
-  assert.ok(start >= 0 && end > start, `README.md has no ${BLS_BEGIN} ... ${BLS_END} block`);
-  const block = /```json\n([\s\S]*?)\n```/.exec(readme.slice(start, end));
-  assert.ok(block, 'the vectors block holds one ```json fence');
-  return JSON.parse(block[1]!) as BlsVectors;
-}
+const readmeVectors = (): BlsVectors => readmeJsonBlock<BlsVectors>(BLS_BEGIN, BLS_END);
 
 test('the README BLS vectors are exactly what noble and blst compute', () => {
   const v = readmeVectors();

@@ -4,21 +4,11 @@
 // with blst under the vector key.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { blstBls } from '../src/chain/consensus/bls-native.js';
 import { buildConsensusVectors, CONSENSUS_BEGIN, CONSENSUS_END, type ConsensusVectors } from './consensus-vectors.js';
-import { ROOT } from './helpers.js';
+import { readmeJsonBlock } from './helpers.js';
 
-function readmeVectors(): ConsensusVectors {
-  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-  const start = readme.indexOf(CONSENSUS_BEGIN);
-  const end = readme.indexOf(CONSENSUS_END);
-  assert.ok(start >= 0 && end > start, `README.md has no ${CONSENSUS_BEGIN} ... ${CONSENSUS_END} block`);
-  const block = /```json\n([\s\S]*?)\n```/.exec(readme.slice(start, end));
-  assert.ok(block, 'the vectors block holds one ```json fence');
-  return JSON.parse(block[1]!) as ConsensusVectors;
-}
+const readmeVectors = (): ConsensusVectors => readmeJsonBlock<ConsensusVectors>(CONSENSUS_BEGIN, CONSENSUS_END);
 
 test('the README consensus vectors are exactly what the code computes', () => {
   assert.deepEqual(readmeVectors(), buildConsensusVectors(), 'README vectors drifted: regenerate with `node dist/test/consensus-vectors.js` and paste the block');

@@ -6,7 +6,7 @@
 // this file signed, balances and nonces agree with their receipts, and `tally chain verify`
 // passes on the stopped data directory.
 //
-// Deterministic: every input comes from mulberry32(SEED), and the account keys too; only the
+// Deterministic: every input comes from seededRandom(SEED), and the account keys too; only the
 // wall clock (tx.expires, and so signatures and tx ids) differs between runs. To reproduce a
 // failure, run the file again (the seed is in the test name); FUZZ_SEED=<n> explores another
 // seed. A failure message names the input number, its kind and the exact input.
@@ -14,6 +14,7 @@ import { after, before, describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { parseAmount } from '../src/core/amount.js';
+import { seededRandom } from '../src/core/testing.js';
 import { utf8 } from '../src/core/encoding.js';
 import { accountIdFromPub, signerFromPrivateKey, verifySignature } from '../src/core/keys.js';
 import { signingText, txId, type Envelope, type Receipt } from '../src/chain/envelope.js';
@@ -60,21 +61,11 @@ function echoableId(id: unknown): boolean {
 // ---------------------------------------------------------------------------------------
 // Deterministic randomness
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Rng {
   private readonly next: () => number;
   constructor(seed: number) {
-    this.next = mulberry32(seed);
+    this.next = seededRandom(seed);
   }
   float(): number {
     return this.next();

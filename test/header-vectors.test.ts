@@ -5,24 +5,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
 import canonicalizeImpl from 'canonicalize';
 import { blake3 } from '@noble/hashes/blake3.js';
 import { checkHeaderLink, checkSignedHeader } from '../src/core/header.js';
 import { ed25519VerifyPure } from '../src/core/state-bundle.js';
 import { buildHeaderVectors, HEADER_BEGIN, HEADER_END, type HeaderVectors } from './header-vectors.js';
-import { ROOT } from './helpers.js';
+import { readmeJsonBlock } from './helpers.js';
 
-function readmeVectors(): HeaderVectors {
-  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-  const start = readme.indexOf(HEADER_BEGIN);
-  const end = readme.indexOf(HEADER_END);
-  assert.ok(start >= 0 && end > start, `README.md has no ${HEADER_BEGIN} ... ${HEADER_END} block`);
-  const block = /```json\n([\s\S]*?)\n```/.exec(readme.slice(start, end));
-  assert.ok(block, 'the vectors block holds one ```json fence');
-  return JSON.parse(block[1]!) as HeaderVectors;
-}
+const readmeVectors = (): HeaderVectors => readmeJsonBlock<HeaderVectors>(HEADER_BEGIN, HEADER_END);
 
 test('the README header vectors are exactly what src/core/header.ts computes', () => {
   assert.deepEqual(readmeVectors(), buildHeaderVectors(), 'README vectors drifted: regenerate with `node dist/test/header-vectors.js` and paste the block');

@@ -3,6 +3,7 @@
 // build signed transactions. Every wait has a deadline so a broken node cannot hang a test.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
+import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -410,4 +411,15 @@ export async function until(what: string, fn: () => Promise<boolean>, ms = 60_00
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** The JSON in the ```json fence between two markers of README.md (a spec's vectors block). */
+export function readmeJsonBlock<T>(begin: string, end: string): T {
+  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const start = readme.indexOf(begin);
+  const stop = readme.indexOf(end);
+  assert.ok(start >= 0 && stop > start, `README.md has no ${begin} ... ${end} block`);
+  const block = /```json\n([\s\S]*?)\n```/.exec(readme.slice(start, stop));
+  assert.ok(block, 'the vectors block holds one ```json fence');
+  return JSON.parse(block[1]!) as T;
 }

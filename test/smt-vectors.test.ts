@@ -4,22 +4,12 @@
 // folds each proof with the checks the README lists. So the spec can drift from neither.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { blake3 } from '@noble/hashes/blake3.js';
 import { verifyStateProof, type StateProof } from '../src/core/smt.js';
 import { buildSmtVectors, SMT_BEGIN, SMT_END, type SmtVectors } from './smt-vectors.js';
-import { ROOT } from './helpers.js';
+import { readmeJsonBlock } from './helpers.js';
 
-function readmeVectors(): SmtVectors {
-  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-  const start = readme.indexOf(SMT_BEGIN);
-  const end = readme.indexOf(SMT_END);
-  assert.ok(start >= 0 && end > start, `README.md has no ${SMT_BEGIN} ... ${SMT_END} block`);
-  const block = /```json\n([\s\S]*?)\n```/.exec(readme.slice(start, end));
-  assert.ok(block, 'the vectors block holds one ```json fence');
-  return JSON.parse(block[1]!) as SmtVectors;
-}
+const readmeVectors = (): SmtVectors => readmeJsonBlock<SmtVectors>(SMT_BEGIN, SMT_END);
 
 test('the README state tree vectors are exactly what src/core/smt.ts computes', () => {
   assert.deepEqual(readmeVectors(), buildSmtVectors(), 'README vectors drifted: regenerate with `node dist/test/smt-vectors.js` and paste the block');

@@ -5,25 +5,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
 import canonicalizeImpl from 'canonicalize';
 import { blake3 } from '@noble/hashes/blake3.js';
 import { verifyChain, type ChainSource } from '../src/chain/replay.js';
 import { VerifierPool } from '../src/chain/verifier.js';
 import { chainModules } from '../src/modules/index.js';
 import { BEGIN, buildSpecVectors, END, type SpecVectors } from './spec-chain.js';
-import { ROOT } from './helpers.js';
+import { readmeJsonBlock } from './helpers.js';
 
-function readmeVectors(): SpecVectors {
-  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-  const start = readme.indexOf(BEGIN);
-  const end = readme.indexOf(END);
-  assert.ok(start >= 0 && end > start, `README.md has no ${BEGIN} ... ${END} block`);
-  const block = /```json\n([\s\S]*?)\n```/.exec(readme.slice(start, end));
-  assert.ok(block, 'the vectors block holds one ```json fence');
-  return JSON.parse(block[1]!) as SpecVectors;
-}
+const readmeVectors = (): SpecVectors => readmeJsonBlock<SpecVectors>(BEGIN, END);
 
 test('the README vectors are exactly what the code computes', () => {
   const built = JSON.parse(JSON.stringify(buildSpecVectors())) as SpecVectors;

@@ -16,19 +16,9 @@
 import { DEFAULT_TIMEOUTS_MS, type Environment, type Message, type Output, type Proposal, type Vote } from './types.js';
 import { ProposerSchedule } from './proposer.js';
 import { SignGuard } from './sign-guard.js';
+import { seededRandom } from '../../core/testing.js';
 import { Tendermint, type SavedState } from './tendermint.js';
 
-/** A small, fast, seeded generator (mulberry32): the runs need reproducibility, not secrecy. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * equivocate: each message also goes to about half the peers with another value (nil for a
@@ -67,7 +57,7 @@ export interface Scenario {
 
 /** A scenario from a seed: n is 4 or 7 unless given, and the Byzantine power stays below a third. */
 export function scenarioOf(seed: number, n?: number): Scenario {
-  const rnd = random(seed);
+  const rnd = seededRandom(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   const size = n ?? pick([4, 7]);
   const powers = rnd() < 0.5 ? Array(size).fill(1) : Array.from({ length: size }, () => 1 + Math.floor(rnd() * 5));
@@ -160,7 +150,7 @@ export class Simulation {
   private readonly reported = new Set<string>();
 
   constructor(readonly scenario: Scenario) {
-    this.rnd = random(scenario.seed ^ 0x9e3779b9);
+    this.rnd = seededRandom(scenario.seed ^ 0x9e3779b9);
     this.schedule = new ProposerSchedule(scenario.powers);
     this.nodes = scenario.powers.map((_, i) => {
       const node: Node = {
