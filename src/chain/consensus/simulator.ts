@@ -17,7 +17,7 @@ import { DEFAULT_TIMEOUTS_MS, type Environment, type Message, type Output, type 
 import { ProposerSchedule } from './proposer.js';
 import { SignGuard } from './sign-guard.js';
 import { seededRandom } from '../../core/testing.js';
-import { Tendermint, type SavedState } from './tendermint.js';
+import { ROUNDS_AHEAD_MAX, Tendermint, type SavedState } from './tendermint.js';
 
 
 /**
@@ -343,7 +343,7 @@ export class Simulation {
   private noteHeard(node: Node, m: Message): void {
     if (m.type === 'proposal' || !this.honest(node.index)) return;
     const pos = node.machine.position();
-    if (m.height !== pos.height || pos.decided || m.round > pos.round + 4) return;
+    if (m.height !== pos.height || pos.decided || m.round > pos.round + ROUNDS_AHEAD_MAX) return;
     const key = `${node.index}.${node.incarnation}/${m.type}/${m.height}/${m.round}/${m.validator}`;
     const values = this.heard.get(key) ?? new Set<string>();
     values.add(String(m.value));
