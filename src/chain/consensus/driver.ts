@@ -1,0 +1,149 @@
+// A validator's consensus loop: the pure machine (tendermint.ts) between a network of
+// signed messages (wire.ts), a signer that journals before it signs (signer.ts), timers,
+// and the application that proposes, checks and commits blocks. Everything arriving is
+// checked before the machine sees it; every decision leaves with its commit certificate.
+// The network and the timers are interfaces, so the same driver runs on libp2p in a node
+// and on an in-memory bus in tests.
+import { TallyError } from '../../core/errors.js';
+import type { BlsScheme } from '../../core/bls.js';
+import type { BlsValidator, CommitCertificate } from './certificate.js';
+import { ProposerSchedule } from './proposer.js';
+import type { ConsensusSigner } from './signer.js';
+import { Tendermint } from './tendermint.js';
+import { DEFAULT_TIMEOUTS_MS, type Message, type Output, type TimeoutsMs, type Vote } from './types.js';
+import { certificateOf, checkEvidence, checkSigned, type Evidence, type Signed } from './wire.js';
+
+export interface ConsensusApp {
+  /** a new block to propose at `height`; returns its id (block hash) */
+  propose(height: number): string;
+  /** whether the block `id` is valid at `height` (re-executed against the parent state) */
+  valid(height: number, id: string): boolean;
+  /** the block `id` is final at `height` with this certificate: commit it, then the driver starts height + 1 */
+  commit(height: number, round: number, id: string, certificate: CommitCertificate): void;
+  /** checked evidence of a validator's equivocation (to submit as a transaction) */
+  evidence?(evidence: Evidence): void;
+}
+
+export interface ConsensusNet {
+  broadcast(message: Signed): void;
+}
+
+export interface Timers {
+  after(ms: number, fn: () => void): void;
+}
+
+export interface DriverOptions {
+  scheme: BlsScheme;
+  chainId: string;
+  validators: readonly BlsValidator[];
+  /** this validator's index in `validators` */
+  self: number;
+  signer: ConsensusSigner;
+  app: ConsensusApp;
+  net: ConsensusNet;
+  timers: Timers;
+  timeouts?: TimeoutsMs;
+  /** wait after a commit before the next height starts (CometBFT's timeout_commit) */
+  commitWaitMs?: number;
+}
+
+/**
+ * Signed votes are kept for this height and the next (the machine holds the next height's
+ * early votes too): precommits for certificates, any vote for evidence. Bounded like the
+ * machine's log: rounds x validators x values per slot, and dropped as heights pass.
+ */
+const slotKey = (v: Vote) => `${v.type}/${v.height}/${v.round}/${v.validator}/${v.value}`;
+
+export class ValidatorDriver {
+  private readonly machine: Tendermint;
+  private height = -1;
+  private signedVotes = new Map<string, Signed<Vote>>();
+  private readonly rejected = new Map<string, number>();
+  private stopped: TallyError | undefined;
+
+  constructor(private readonly o: DriverOptions) {
+    const schedule = new ProposerSchedule(o.validators.map((v) => v.power));
+    this.machine = new Tendermint({
+      powers: o.validators.map((v) => v.power),
+      proposer: (h, r) => schedule.proposer(h, r),
+      getValue: (h) => o.app.propose(h),
+      valid: (h, id) => o.app.valid(h, id),
+      timeouts: o.timeouts ?? DEFAULT_TIMEOUTS_MS,
+    }, o.self);
+  }
+
+  /** Why the driver stopped (a refused double-sign), if it did. */
+  get failure(): TallyError | undefined {
+    return this.stopped;
+  }
+
+  /** Counts of refused network input by code (for metrics and scoring the sender). */
+  get refusals(): ReadonlyMap<string, number> {
+    return this.rejected;
+  }
+
+  start(height: number): void {
+    this.height = height;
+    for (const [k, s] of this.signedVotes) if (s.message.height < height) this.signedVotes.delete(k);
+    const resume = this.o.signer.resumeState();
+    this.apply(this.machine.start(height, resume?.lock.height === height ? resume : undefined));
+  }
+
+  /** A message from the network: refused with a count unless well formed and signed by the validator it names. */
+  receive(input: unknown): void {
+    if (this.stopped) return;
+    const checked = checkSigned(this.o.scheme, this.o.validators, this.o.chainId, input);
+    if (!checked.ok) {
+      this.rejected.set(checked.code, (this.rejected.get(checked.code) ?? 0) + 1);
+      return;
+    }
+    const s = checked.value;
+    if (s.message.type !== 'proposal') this.keepVote(s as Signed<Vote>);
+    this.apply(this.machine.onMessage(s.message));
+  }
+
+  private keepVote(s: Signed<Vote>): void {
+    const m = s.message;
+    if (m.height !== this.height && m.height !== this.height + 1) return;
+    if (!this.signedVotes.has(slotKey(m))) this.signedVotes.set(slotKey(m), s);
+  }
+
+  private apply(outputs: Output[]): void {
+    for (const out of outputs) {
+      if (this.stopped) return;
+      if (out.kind === 'send') this.send(out.message);
+      else if (out.kind === 'timeout') this.o.timers.after(out.afterMs, () => this.onTimer(out.step, out.height, out.round));
+      else if (out.kind === 'evidence') this.reportEvidence(out.evidence.first, out.evidence.second);
+      else this.decided(out.height, out.round, out.value, out.precommits);
+    }
+  }
+
+  private onTimer(step: 'propose' | 'prevote' | 'precommit', height: number, round: number): void {
+    if (!this.stopped) this.apply(this.machine.onTimeout(step, height, round));
+  }
+
+  private send(message: Message): void {
+    try {
+      const signed = this.o.signer.sign(message, this.machine.saved());
+      if (message.type !== 'proposal') this.keepVote(signed as Signed<Vote>);
+      this.o.net.broadcast(signed);
+    } catch (err) {
+      if (err instanceof TallyError && err.code === 'double_sign_refused') this.stopped = err;
+      else throw err;
+    }
+  }
+
+  private reportEvidence(first: Vote, second: Vote): void {
+    const evidence = { first: this.signedVotes.get(slotKey(first)), second: this.signedVotes.get(slotKey(second)) };
+    if (!evidence.first || !evidence.second) return;
+    if (checkEvidence(this.o.scheme, this.o.validators, this.o.chainId, evidence).ok) this.o.app.evidence?.(evidence as Evidence);
+  }
+
+  private decided(height: number, round: number, id: string, precommits: Vote[]): void {
+    const signed = precommits.map((v) => this.signedVotes.get(slotKey(v))).filter((s): s is Signed<Vote> => s !== undefined);
+    this.o.app.commit(height, round, id, certificateOf(this.o.scheme, this.o.validators, signed));
+    this.o.timers.after(this.o.commitWaitMs ?? 0, () => {
+      if (!this.stopped && this.height === height) this.start(height + 1);
+    });
+  }
+}
