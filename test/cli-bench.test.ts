@@ -92,7 +92,7 @@ describe('tally bench --node', { timeout: 120_000 }, () => {
 describe('benchmark scripts: --help', () => {
   // Each script's header comment is its usage; --help prints it and starts nothing (a
   // benchmark run takes minutes and starts nodes).
-  const scripts = ['attack', 'bls', 'heavy-reads', 'inprocess', 'markets-node', 'notary-pg', 'replica', 'state', 'storage', 'strangers', 'tickets-ops', 'tickets', 'tree-ab'];
+  const scripts = ['attack', 'bls', 'consensus', 'heavy-reads', 'inprocess', 'markets-node', 'notary-pg', 'replica', 'state', 'storage', 'strangers', 'tickets-ops', 'tickets', 'tree-ab'];
   for (const name of scripts) {
     it(`node dist/bench/${name}.js --help prints its usage and exits 0`, () => {
       const file = path.join(ROOT, 'dist', 'bench', `${name}.js`);

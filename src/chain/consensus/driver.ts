@@ -60,6 +60,7 @@ export class ValidatorDriver {
   private signedVotes = new Map<string, Signed<Vote>>();
   private readonly rejected = new Map<string, number>();
   private stopped: TallyError | undefined;
+  private closed = false;
 
   constructor(private readonly o: DriverOptions) {
     const schedule = new ProposerSchedule(o.validators.map((v) => v.power));
@@ -82,7 +83,13 @@ export class ValidatorDriver {
     return this.rejected;
   }
 
+  /** Stops for good: later messages and timers do nothing (the node is shutting down). */
+  close(): void {
+    this.closed = true;
+  }
+
   start(height: number): void {
+    if (this.closed) return;
     this.height = height;
     for (const [k, s] of this.signedVotes) if (s.message.height < height) this.signedVotes.delete(k);
     const resume = this.o.signer.resumeState();
@@ -91,7 +98,7 @@ export class ValidatorDriver {
 
   /** A message from the network: refused with a count unless well formed and signed by the validator it names. */
   receive(input: unknown): void {
-    if (this.stopped) return;
+    if (this.stopped || this.closed) return;
     const checked = checkSigned(this.o.scheme, this.o.validators, this.o.chainId, input);
     if (!checked.ok) {
       this.rejected.set(checked.code, (this.rejected.get(checked.code) ?? 0) + 1);
@@ -119,7 +126,7 @@ export class ValidatorDriver {
   }
 
   private onTimer(step: 'propose' | 'prevote' | 'precommit', height: number, round: number): void {
-    if (!this.stopped) this.apply(this.machine.onTimeout(step, height, round));
+    if (!this.stopped && !this.closed) this.apply(this.machine.onTimeout(step, height, round));
   }
 
   private send(message: Message): void {
