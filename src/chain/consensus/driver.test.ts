@@ -3,7 +3,14 @@
 // one of them silent, refuse forged input, and turn an equivocation into evidence.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { blstBls } from './bls-native.js';
+import { ValidatorDriver } from './driver.js';
+import { SignJournal } from './journal.js';
+import { ConsensusSigner } from './signer.js';
+import type { Proposal, Vote } from './types.js';
 import { verifyCertificate } from './certificate.js';
 import { memoryValidators, type MemoryNet } from './memory-net.js';
 import { certificateMessage, signMessage } from './wire.js';
@@ -58,4 +65,48 @@ test('an equivocating validator is caught: both signed votes come out as checked
   for (const value of [blockId(0, 9), null]) net.inject(-1, signMessage(blstBls, net.secrets[3]!, CHAIN, { type: 'prevote', height: 0, round: 0, value, validator: 3 }));
   await until('evidence from the three', () => net.evidence.length >= 3);
   assert.ok(net.evidence.every((e) => e.first.message.validator === 3 && e.second.message.validator === 3));
+});
+
+/** Validator 3 alone, with a journal in `dir`; timers never fire (the test drives it). */
+function lone(net: MemoryNet, dir: string, commits: Array<{ signers: string }>): ValidatorDriver {
+  return new ValidatorDriver({
+    scheme: blstBls, chainId: CHAIN, validators: net.validators, self: 3,
+    signer: new ConsensusSigner(blstBls, net.secrets[3]!, CHAIN, SignJournal.open(dir)),
+    app: { propose: () => blockId(0, 3), valid: () => true, commit: (_h, _r, _id, c) => commits.push(c) },
+    net: { broadcast: () => {} },
+    timers: { after: () => {} },
+    timeouts: TIMEOUTS,
+  });
+}
+
+test('a restarted validator signs its journaled votes again, so its precommit still counts in a certificate', () => {
+  const net = network();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tally-driver-restart-'));
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const X = blockId(0, 0);
+  const from = (v: number, m: Omit<Vote, 'validator'> | Omit<Proposal, 'validator'>) => signMessage(blstBls, net.secrets[v]!, CHAIN, { ...m, validator: v } as Vote | Proposal);
+  const proposal = from(0, { type: 'proposal', height: 0, round: 0, value: X, validRound: -1 });
+  const before: Array<{ signers: string }> = [];
+  const first = lone(net, dir, before);
+  first.start(0);
+  for (const m of [proposal, from(0, { type: 'prevote', height: 0, round: 0, value: X }), from(1, { type: 'prevote', height: 0, round: 0, value: X })]) first.receive(m);
+  assert.equal(before.length, 0, 'it precommitted, nothing is decided yet');
+  first.close();
+
+  const restartedCommits: Array<{ signers: string }> = [];
+  const second = lone(net, dir, restartedCommits);
+  second.start(0);
+  for (const m of [proposal, from(0, { type: 'precommit', height: 0, round: 0, value: X }), from(1, { type: 'precommit', height: 0, round: 0, value: X })]) second.receive(m);
+  assert.deepEqual(restartedCommits.map((c) => c.signers), ['0b'], 'validators 0, 1 and 3 (itself, from before the restart) signed');
+});
+
+test('votes kept for certificates and evidence stay bounded whatever rounds and values a validator sends', () => {
+  const net = network();
+  const d = net.drivers[0]!;
+  d.start(0);
+  for (let round = 0; round < 200; round++) {
+    for (let k = 0; k < 3; k++) d.receive(signMessage(blstBls, net.secrets[1]!, CHAIN, { type: 'prevote', height: 0, round, value: blockId(round % 16, k), validator: 1 }));
+  }
+  for (let k = 0; k < 10; k++) d.receive(signMessage(blstBls, net.secrets[2]!, CHAIN, { type: 'precommit', height: 0, round: 0, value: Buffer.alloc(32, k + 100).toString('hex'), validator: 2 }));
+  assert.ok(d.retainedVotes <= 5 * 3 + 4 + 2, `at most ROUNDS_AHEAD_MAX + 1 rounds x 3 values, 4 values in a slot (and its own votes): ${d.retainedVotes}`);
 });

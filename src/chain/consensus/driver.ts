@@ -9,7 +9,8 @@ import type { BlsScheme } from '../../core/bls.js';
 import type { BlsValidator, CommitCertificate } from './certificate.js';
 import { ProposerSchedule } from './proposer.js';
 import type { ConsensusSigner } from './signer.js';
-import { Tendermint } from './tendermint.js';
+import { ROUNDS_AHEAD_MAX, Tendermint } from './tendermint.js';
+import { VALUES_PER_SLOT_MAX } from './votes.js';
 import { DEFAULT_TIMEOUTS_MS, type Message, type Output, type TimeoutsMs, type Vote } from './types.js';
 import { certificateOf, checkEvidence, checkSigned, type Evidence, type Signed } from './wire.js';
 
@@ -49,15 +50,19 @@ export interface DriverOptions {
 
 /**
  * Signed votes are kept for this height and the next (the machine holds the next height's
- * early votes too): precommits for certificates, any vote for evidence. Bounded like the
- * machine's log: rounds x validators x values per slot, and dropped as heights pass.
+ * early votes too): precommits for certificates, any vote for evidence. Bounded as the
+ * machine's log is: rounds up to ROUNDS_AHEAD_MAX past the current one (the next height:
+ * from round 0), at most VALUES_PER_SLOT_MAX values per slot, dropped as heights pass.
  */
 const slotKey = (v: Vote) => `${v.type}/${v.height}/${v.round}/${v.validator}/${v.value}`;
+const slotOf = (v: Vote) => `${v.type}/${v.height}/${v.round}/${v.validator}`;
 
 export class ValidatorDriver {
   private readonly machine: Tendermint;
   private height = -1;
   private signedVotes = new Map<string, Signed<Vote>>();
+  /** values kept per slot, for the bound */
+  private valuesPerSlot = new Map<string, number>();
   private readonly rejected = new Map<string, number>();
   private stopped: TallyError | undefined;
   private closed = false;
@@ -92,8 +97,13 @@ export class ValidatorDriver {
     if (this.closed) return;
     this.height = height;
     for (const [k, s] of this.signedVotes) if (s.message.height < height) this.signedVotes.delete(k);
-    const resume = this.o.signer.resumeState();
-    this.apply(this.machine.start(height, resume?.lock.height === height ? resume : undefined));
+    for (const k of this.valuesPerSlot.keys()) if (Number(k.split('/')[1]) < height) this.valuesPerSlot.delete(k);
+    const saved = this.o.signer.resumeState();
+    const resume = saved?.lock.height === height ? saved : undefined;
+    // Its own votes from before a restart count in the machine again, so their signatures
+    // must be at hand for a certificate: the signer signs them again, to the same bytes.
+    for (const m of resume?.own ?? []) if (m.type !== 'proposal') this.retain(this.o.signer.sign(m, resume!));
+    this.apply(this.machine.start(height, resume));
   }
 
   /** A message from the network: refused with a count unless well formed and signed by the validator it names. */
@@ -111,8 +121,22 @@ export class ValidatorDriver {
 
   private keepVote(s: Signed<Vote>): void {
     const m = s.message;
-    if (m.height !== this.height && m.height !== this.height + 1) return;
-    if (!this.signedVotes.has(slotKey(m))) this.signedVotes.set(slotKey(m), s);
+    const roundMax = m.height === this.height ? this.machine.position().round + ROUNDS_AHEAD_MAX : m.height === this.height + 1 ? ROUNDS_AHEAD_MAX : -1;
+    if (m.round <= roundMax) this.retain(s);
+  }
+
+  private retain(s: Signed<Vote>): void {
+    const m = s.message;
+    if (this.signedVotes.has(slotKey(m))) return;
+    const values = this.valuesPerSlot.get(slotOf(m)) ?? 0;
+    if (values >= VALUES_PER_SLOT_MAX) return;
+    this.valuesPerSlot.set(slotOf(m), values + 1);
+    this.signedVotes.set(slotKey(m), s);
+  }
+
+  /** Signed votes held for certificates and evidence (bounded: see slotKey). */
+  get retainedVotes(): number {
+    return this.signedVotes.size;
   }
 
   private apply(outputs: Output[]): void {
