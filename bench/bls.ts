@@ -9,19 +9,12 @@
 import os from 'node:os';
 import { nobleBls, type BlsScheme } from '../src/core/bls.js';
 import { blstBls } from '../src/chain/consensus/bls-native.js';
-import { helpFromHeader } from './usage.js';
+import { helpFromHeader, intFlag } from './usage.js';
 
 helpFromHeader(import.meta.url);
 
-function flag(name: string, fallback: number, max: number): number {
-  const at = process.argv.indexOf(name);
-  if (at < 0) return fallback;
-  const n = Number(process.argv[at + 1]);
-  if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`${name} must be an integer from 1 to ${max}`);
-  return n;
-}
-const opsMax = flag('--ops', 1000, 100_000);
-const msMax = flag('--ms', 2000, 60_000);
+const opsMax = intFlag('--ops', 1000, 100_000);
+const msMax = intFlag('--ms', 2000, 60_000);
 const json = process.argv.includes('--json');
 const onlyAt = process.argv.indexOf('--only');
 const only = onlyAt >= 0 ? process.argv[onlyAt + 1] : undefined;

@@ -7,19 +7,12 @@
 // Run: npm run build && node dist/bench/consensus.js [--validators N] [--heights H] [--json]
 import { blstBls } from '../src/chain/consensus/bls-native.js';
 import { memoryValidators } from '../src/chain/consensus/memory-net.js';
-import { helpFromHeader } from './usage.js';
+import { helpFromHeader, intFlag } from './usage.js';
 
 helpFromHeader(import.meta.url);
 
-function flag(name: string, fallback: number, max: number): number {
-  const at = process.argv.indexOf(name);
-  if (at < 0) return fallback;
-  const n = Number(process.argv[at + 1]);
-  if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`${name} must be an integer from 1 to ${max}`);
-  return n;
-}
-const count = flag('--validators', 4, 100);
-const heights = flag('--heights', 200, 10_000);
+const count = intFlag('--validators', 4, 100);
+const heights = intFlag('--heights', 200, 10_000);
 const json = process.argv.includes('--json');
 const DEADLINE_MS = 120_000;
 

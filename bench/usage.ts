@@ -25,3 +25,12 @@ export function helpFromHeader(moduleUrl: string): void {
 export function cpuProfArgs(dir: string | undefined): string[] {
   return dir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', path.resolve(dir)];
 }
+
+/** The integer after `name` on the command line (fallback when absent), from 1 to max, or a clear error. */
+export function intFlag(name: string, fallback: number, max: number): number {
+  const at = process.argv.indexOf(name);
+  if (at < 0) return fallback;
+  const n = Number(process.argv[at + 1]);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`${name} must be an integer from 1 to ${max}`);
+  return n;
+}
