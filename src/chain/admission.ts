@@ -31,6 +31,8 @@ export interface AdmissionDeps {
   committedReceipt: (id: string) => Receipt | undefined;
   /** transactions were queued: make a block soon */
   queued: () => void;
+  /** a validator: these transactions (canonical JSON) entered the mempool; tell the other validators */
+  admitted?: (canonical: string[]) => void;
 }
 
 export class Admission {
@@ -45,7 +47,7 @@ export class Admission {
   }
 
   /** Each result is a receipt (after commit) or an error. */
-  async submit(raws: unknown[]): Promise<SubmitResult[]> {
+  async submit(raws: unknown[], options: { relay?: boolean } = {}): Promise<SubmitResult[]> {
     const closed = this.deps.closed();
     if (closed) throw closed;
     if (raws.length > limits.batchTxCountMax) fail('batch_too_large', `at most ${limits.batchTxCountMax} transactions per batch`, { status: 413 });
@@ -70,21 +72,23 @@ export class Admission {
       }
     });
     const verdicts = await this.deps.pool.verify(checked.map((c) => c.env), this.deps.kernel.mayOpenAccount);
+    const fresh: string[] = [];
     checked.forEach((c, k) => {
       const verdict = verdicts[k]!;
       try {
         if (verdict.code === 'bad_signature') fail('bad_signature', 'the signature does not verify for this transaction and key', { status: 401 });
         if (verdict.code) fail(verdict.code, verdict.code === 'tx_too_large' ? `a transaction may be at most ${limits.txBytesMax} bytes` : 'invalid transaction');
-        results[c.i] = this.admit(verdict.id, verdict.canonical!, c.env, c.type, c.body);
+        results[c.i] = this.admit(verdict.id, verdict.canonical!, c.env, c.type, c.body, fresh);
       } catch (err) {
         results[c.i] = this.refuse(err);
       }
     });
     if (checked.length > 0) this.deps.queued();
+    if (fresh.length > 0 && options.relay !== false) this.deps.admitted?.(fresh);
     return Promise.all(results as Array<SubmitResult | Promise<SubmitResult>>);
   }
 
-  private admit(id: string, canonical: string, env: Envelope, type: TxType, body: unknown): SubmitResult | Promise<SubmitResult> {
+  private admit(id: string, canonical: string, env: Envelope, type: TxType, body: unknown, fresh: string[]): SubmitResult | Promise<SubmitResult> {
     // A batch whose signatures were being checked when shutdown began must not slip into a
     // mempool that nobody will propose from any more.
     const closed = this.deps.closed();
@@ -102,6 +106,7 @@ export class Admission {
       try {
         mempool.admit(pending, auth?.nonce ?? 0);
         this.stats.txsAccepted++;
+        fresh.push(canonical);
       } catch (err) {
         // A retry of a transaction that already committed gets its receipt back; a retry
         // of one still pending waits for the same receipt.

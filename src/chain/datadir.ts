@@ -80,7 +80,8 @@ export function initDataDir(dataDir: string, genesisRaw: unknown, modules: Tally
   try {
     for (const m of modules) if (m.app.migrations) store.migrate(m.name, m.app.migrations);
     const parts = genesisBlockParts(genesis, kernelFor(genesis, modules), replica ? replica.chainKey : signer.pub);
-    const block = replica ? replica.block0 : signHeader(parts.header, signer);
+    // A validator chain's block 0 is the genesis file's, the same for every validator: unsigned.
+    const block = replica ? replica.block0 : genesis.validators ? { hash: blockHash(parts.header), header: parts.header, sig: '' } : signHeader(parts.header, signer);
     store.transaction(() => {
       store.setMeta('genesis', canonicalJson(genesis));
       if (replica) store.setMeta(REPLICA_META, replica.chainKey);

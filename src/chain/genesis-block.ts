@@ -17,12 +17,17 @@ export function chainParams(genesis: Genesis): ChainParams {
   };
 }
 
+/** Where a validator chain keeps its current validator set: a core key, like `auth/`. */
+export const VALIDATORS_KEY = 'validators/set';
+
 /**
  * The state and header of block 0 made by `proposer`: each module's genesis init in
  * dependency order. A new chain is version 3 (stateRoot = the state tree's root, `tree`
  * its rows; the validator set is the proposer alone, no previous commit); versions 1 and
  * 2 give block 0 as chains made before the tree, or before version 3, have it (verify
- * replays those).
+ * replays those). A validator chain's block 0 is nobody's: every validator derives it from
+ * the genesis file, so its proposer and signature are empty strings and its
+ * validatorsHash names the genesis set, which is also written to state (VALIDATORS_KEY).
  */
 export function genesisBlockParts(genesis: Genesis, kernel: Kernel, proposer: string, version: HeaderVersion = 3): { writes: Writes; header: BlockHeader; tree?: TreeBatch } {
   const state = new LayeredState(new MemoryState());
@@ -34,6 +39,7 @@ export function genesisBlockParts(genesis: Genesis, kernel: Kernel, proposer: st
       openAccount: (id, pub) => openAccount(state, id, pub),
     }, genesis.modules[m.name]);
   }
+  if (genesis.validators) state.set(VALIDATORS_KEY, genesis.validators);
   state.commitTx();
   const tree = version >= 2 ? updateTree({ node: () => { throw new Error('the empty tree has no nodes'); } }, EMPTY_TREE, 0, state.blockWrites) : undefined;
   return {
@@ -48,8 +54,8 @@ export function genesisBlockParts(genesis: Genesis, kernel: Kernel, proposer: st
       txRoot: EMPTY_ROOT,
       stateRoot: tree ? tree.rootHash : nextStateRoot(ZERO_ROOT, state.blockWrites),
       txCount: 0,
-      proposer,
-      ...(version === 3 ? { validatorsHash: validatorsHash(singleValidator(proposer)), lastCommitHash: NO_COMMIT_HASH } : {}),
+      proposer: genesis.validators ? '' : proposer,
+      ...(version === 3 ? { validatorsHash: validatorsHash(genesis.validators ?? singleValidator(proposer)), lastCommitHash: NO_COMMIT_HASH } : {}),
     },
   };
 }

@@ -13,9 +13,10 @@ export class Kernel {
 
   constructor(modules: readonly ChainModule[], readonly params: ChainParams) {
     this.modules = dependencyOrder(modules);
-    // The core's own types (auth.rotate) come first; "auth" is not a module's name to take.
+    // The core's own types (auth.rotate) come first; "auth" is not a module's name to take,
+    // nor "validators" (the core keeps a validator chain's set under validators/).
     for (const m of [coreAuth, ...this.modules]) {
-      assert(/^[a-z][a-z0-9]*$/.test(m.name) && (m.name !== 'auth' || m === coreAuth), `module name "${m.name}" is not allowed`);
+      assert(/^[a-z][a-z0-9]*$/.test(m.name) && ((m.name !== 'auth' && m.name !== 'validators') || m === coreAuth), `module name "${m.name}" is not allowed`);
       for (const t of m.txTypes) {
         assert(t.type.startsWith(`${m.name}.`), `transaction type ${t.type} must be named "${m.name}.<action>"`);
         assert(!this.txTypes.has(t.type), `transaction type ${t.type} declared twice`);

@@ -99,6 +99,49 @@ export class Mempool {
     return out;
   }
 
+  /**
+   * Up to `max` transactions in arrival order, left in place: a validator proposes from
+   * the mempool, and a block that is not decided must not lose them. They leave when a
+   * block commits (committedUpTo) or are refused (settle, dropAccount).
+   */
+  peek(max: number): PendingTx[] {
+    while (this.head < this.queue.length && this.queue[this.head]!.dropped) this.head++;
+    const out: PendingTx[] = [];
+    for (let i = this.head; i < this.queue.length && out.length < max; i++) {
+      const p = this.queue[i]!;
+      if (!p.dropped) out.push(p);
+    }
+    if (this.head > 4096 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+    return out;
+  }
+
+  /**
+   * A block committed (any validator's): each account's pending transactions below its
+   * new committed nonce leave the mempool. Each is passed to `gone` with the receipt of
+   * the committed transaction at its nonce when that is the same transaction; a pending
+   * transaction whose nonce another transaction took gets no receipt.
+   */
+  committedUpTo(accounts: Iterable<string>, nonceOf: (account: string) => number, gone: (p: PendingTx) => void): void {
+    for (const from of accounts) {
+      const acct = this.accounts.get(from);
+      if (!acct) continue;
+      const committed = nonceOf(from);
+      let n = 0;
+      while (n < acct.pending.length && acct.pending[n]!.env.tx.nonce < committed) n++;
+      if (n === 0) continue;
+      const left = acct.pending.splice(0, n);
+      this.count -= n;
+      if (acct.pending.length === 0) this.accounts.delete(from);
+      for (const p of left) {
+        p.dropped = true;
+        gone(p);
+      }
+    }
+  }
+
   /** The transaction left the mempool (committed, or refused at block time). */
   settle(p: PendingTx): void {
     const from = p.env.tx.from;
@@ -108,6 +151,8 @@ export class Mempool {
     if (i < 0) return;
     acct.pending.splice(i, 1);
     this.count--;
+    // (a validator peeks, so a settled transaction is still in the queue: skip it there)
+    p.dropped = true;
     if (acct.pending.length === 0) this.accounts.delete(from);
   }
 

@@ -19,6 +19,8 @@ import { Mempool } from './mempool.js';
 import type { ChainParams, Query, QueryContext } from './module.js';
 import { Proposer, tipOfRow, type BlockCommitted, type Tip } from './proposer.js';
 import { Follower } from './follower.js';
+import { ValidatorChain } from './validator-chain.js';
+import { blstBls } from './consensus/bls-native.js';
 import { QueryAuthReplays, verifyQueryAuth } from './query-auth.js';
 import { ChainReads, txView } from './reads.js';
 import { storeSource, verifyChain, type VerifyReport } from './replay.js';
@@ -52,8 +54,10 @@ export interface NetworkView {
   status(): NetworkStatus;
 }
 
+export type NodeRole = 'writer' | 'replica' | 'validator';
+
 export interface NetworkStatus {
-  role: 'writer' | 'replica';
+  role: NodeRole;
   /** replica: connecting, syncing (behind the best known head), following, or halted (equivocation) */
   state: 'serving' | 'connecting' | 'syncing' | 'following' | 'halted';
   peers: Array<{ id: string; addrs: string[]; height: number | null; score: number; direction: string }>;
@@ -106,6 +110,10 @@ export class TallyNode extends EventEmitter implements NodeHandle {
   private readonly proposer: Proposer | undefined;
   /** a replica's block importer; absent on the writer */
   readonly follower: Follower | undefined;
+  /** a validator chain's blocks (proposals, checks, commits with certificates); the network layer runs consensus over it */
+  readonly validatorChain: ValidatorChain | undefined;
+  /** a validator: tells the other validators of transactions this node admitted (set by the network layer) */
+  relay: ((canonical: string[]) => void) | undefined;
   /** the key that signs this chain's blocks: ours on the writer, the followed one on a replica */
   readonly chainKey: string;
   /** set by the network layer when it runs */
@@ -170,7 +178,13 @@ export class TallyNode extends EventEmitter implements NodeHandle {
     if (!Number.isSafeInteger(blockTxCountMax) || blockTxCountMax < 1 || blockTxCountMax > limits.blockTxCountMax) {
       fail('bad_option', `blockTxCountMax must be an integer from 1 to ${limits.blockTxCountMax}`);
     }
-    this.proposer = this.follower ? undefined : new Proposer(
+    if (genesis.validators && this.follower) fail('bad_args', 'replicas of a validator chain are not supported yet', { status: 500 });
+    this.validatorChain = genesis.validators ? new ValidatorChain(
+      store, this.cache, this.tree, this.mempool, this.kernel, this.pool, signer, tip,
+      { scheme: blstBls, clock, blockTxCountMax, hooks: this.blockHooks, ...indexBlock },
+      (event) => this.blockCommitted(event),
+    ) : undefined;
+    this.proposer = this.follower || this.validatorChain ? undefined : new Proposer(
       store, this.cache, this.tree, this.mempool, this.kernel, signer, tip,
       { blockTxCountMax, blockDelayMsMax: options.blockDelayMsMax ?? 2, clock, hooks: this.blockHooks, ...indexBlock },
       (event) => this.blockCommitted(event),
@@ -185,6 +199,7 @@ export class TallyNode extends EventEmitter implements NodeHandle {
       closed: () => this.closedReason(),
       committedReceipt: (id) => this.reads.tx(id)?.receipt,
       queued: () => this.proposer?.poke(),
+      admitted: (canonical) => this.relay?.(canonical),
     });
     const chainReader = {
       store,
@@ -236,11 +251,11 @@ export class TallyNode extends EventEmitter implements NodeHandle {
   }
 
   get tip(): Tip {
-    return this.proposer ? this.proposer.tip : this.follower!.tip;
+    return (this.proposer ?? this.follower ?? this.validatorChain)!.tip;
   }
 
-  get role(): 'writer' | 'replica' {
-    return this.follower ? 'replica' : 'writer';
+  get role(): NodeRole {
+    return this.follower ? 'replica' : this.validatorChain ? 'validator' : 'writer';
   }
 
   /** Why the proposer stopped, if it did (a programmer or storage error). */
@@ -318,6 +333,12 @@ export class TallyNode extends EventEmitter implements NodeHandle {
     this.counts.txsCommitted += event.receipts.length;
     this.counts.lastCommitMs = event.commitMs;
     this.emit('block', event);
+  }
+
+  /** A validator: transactions another validator admitted (checked again here; not relayed again). */
+  submitRelayed(raws: unknown[]): Promise<SubmitResult[]> {
+    if (!this.validatorChain) return Promise.reject(new TallyError('bad_request', 'only validators take relayed transactions', { status: 400 }));
+    return this.admission.submit(raws, { relay: false });
   }
 
   /** Check, verify and queue transactions; each result is a receipt (after commit) or an error. */

@@ -5,7 +5,7 @@
 // from the snapshot's height (replay-snapshot.ts), and the report says so.
 import { canonicalJson } from '../core/canonical.js';
 import { TallyError } from '../core/errors.js';
-import { headerVersion, lastCommitHashAfter, singleValidator, validatorsHash } from '../core/header.js';
+import { headerVersion, lastCommitHashAfter, singleValidator, validatorsHash, type CertifiedCommit } from '../core/header.js';
 import { limits } from '../core/limits.js';
 import type { BlockHeader, SignedBlock } from './blocks.js';
 import { parseEnvelope, type Envelope } from './envelope.js';
@@ -16,6 +16,7 @@ import { Kernel } from './kernel.js';
 import type { ChainModule } from './module.js';
 import { txView, type TxView } from './reads.js';
 import { checkBlockSelf } from './replay-checks.js';
+import { CommitChecks } from './replay-validators.js';
 import { startAtSnapshot } from './replay-snapshot.js';
 import { snapshotBaseOf, type SnapshotBase } from './snapshot-base.js';
 import { MemoryState } from './state.js';
@@ -32,6 +33,8 @@ export interface ChainSource {
   storedState?(): Iterable<{ k: string; v: string; h: number }>;
   /** Offline: the snapshot the directory started from (undefined: it starts at genesis). */
   snapshotBase?(): SnapshotBase | undefined;
+  /** A validator chain: the commit certificate stored for a block */
+  commit?(height: number): Promise<CertifiedCommit | undefined>;
 }
 
 export type { VerifyIssue, VerifyReport, VerifyStart } from './report.js';
@@ -79,11 +82,14 @@ export async function verifyChain(
     tree.apply(parts.tree);
   }
 
+  // A validator chain: no node key; each block is checked against the set in force and its certificate.
+  const commits = genesis.validators ? new CommitChecks(genesis.chain, source.commit ?? (async () => undefined), issue) : undefined;
   const nodeKey = pins.nodeKey ?? block0.header.proposer;
-  // Today's validator set: the node key alone, power 1 (what a version 3 header names).
-  const validators = validatorsHash(singleValidator(nodeKey));
+  // A single-operator chain's validator set: the node key alone, power 1 (what a version 3 header names).
+  const validators = commits ? parts.header.validatorsHash! : validatorsHash(singleValidator(nodeKey));
   if (canonicalJson(parts.header) !== canonicalJson(block0.header)) issue(0, 'genesis_mismatch', 'block 0 does not match the genesis file');
-  checkBlockSelf(block0, nodeKey, issue);
+  if (commits) commits.block0(block0);
+  else checkBlockSelf(block0, nodeKey, issue);
   const version0Problem = versionProblem(block0.header, undefined);
   if (version0Problem) issue(0, 'bad_version', version0Problem);
   checkCommitFields(block0, undefined, nodeKey, validators, issue);
@@ -107,14 +113,15 @@ export async function verifyChain(
   for (let height = first; height <= tip; height++) {
     const block = await source.block(height);
     const h = block.header;
-    checkBlockSelf(block, nodeKey, issue);
+    if (commits) await commits.block(block, prev, CommitChecks.setIn(state));
+    else checkBlockSelf(block, nodeKey, issue);
     if (h.height !== height) issue(height, 'bad_height', `block says height ${h.height}`);
     if (h.chain !== genesis.chain) issue(height, 'wrong_chain', `block says chain ${h.chain}`);
     if (h.prevHash !== prev.hash) issue(height, 'broken_link', 'prevHash does not match the previous block hash');
     if (h.time < prev.header.time) issue(height, 'time_backwards', 'block time is earlier than the previous block');
     const problem = versionProblem(h, prev.header);
     if (problem) issue(height, 'bad_version', problem);
-    checkCommitFields(block, prev, nodeKey, validators, issue);
+    if (!commits) checkCommitFields(block, prev, nodeKey, validators, issue);
     if ((h.version === 2 || h.version === 3) && !tree) {
       // The switch: the tree of the replayed state after the last version 1 block.
       tree = new MemoryTree(0, false);
@@ -123,7 +130,8 @@ export async function verifyChain(
 
     const txs = await source.blockTxs(height);
     if (txs.length !== h.txCount) issue(height, 'tx_count', `header says ${h.txCount} transactions, store has ${txs.length}`);
-    if (h.txCount < 1 || h.txCount > limits.blockTxCountMax) issue(height, 'tx_count', `a block after genesis holds 1 to ${limits.blockTxCountMax} transactions, this one ${h.txCount}`);
+    // (a validator chain makes a block every height, empty ones too)
+    if (h.txCount < (commits ? 0 : 1) || h.txCount > limits.blockTxCountMax) issue(height, 'tx_count', `a block after genesis holds ${commits ? 0 : 1} to ${limits.blockTxCountMax} transactions, this one ${h.txCount}`);
     txCount += txs.length;
     // Signatures and ids first (the verifier pool), then the one executor.
     const exec: ExecTx[] = [];
@@ -234,6 +242,10 @@ export function storeSource(store: import('../store/sqlite.js').SqliteStore, gen
     blockTxs: async (height) => store.blockTxs(height).map(txView),
     storedState: () => store.allState(),
     snapshotBase: () => snapshotBaseOf(store),
+    commit: async (height) => {
+      const json = store.commitOf(height);
+      return json === undefined ? undefined : (JSON.parse(json) as CertifiedCommit);
+    },
   };
 }
 

@@ -85,6 +85,8 @@ interface InitOptions {
   grant?: string;
   policy?: string;
   genesis?: string;
+  /** a validator chain: a JSON file with the validator entries (`tally validator keys show --json` of each) */
+  validators?: string;
   json?: boolean;
   /** dev chains: the admin's key (a genesis account named "admin") */
   admin?: { name: string; pub: string };
@@ -129,9 +131,28 @@ function initNode(opts: InitOptions, dev: boolean) {
     }
     genesis = g;
   }
+  if (opts.validators) {
+    if (opts.genesis && (genesis as { validators?: unknown }).validators !== undefined) fail('bad_args', `${opts.genesis} already names validators: leave out --validators`);
+    (genesis as { validators?: unknown }).validators = readValidatorList(opts.validators);
+  }
   const result = initDataDir(dataDir, genesis, allModules);
   const p = dataPaths(dataDir);
   return { dataDir, chain: result.genesis.chain, nodePub: result.nodePub, genesis: p.genesis, db: p.db, dbKey: p.dbKey, nodeKey: p.nodeKey, socket: p.socket };
+}
+
+/** A validator list file: a JSON array of {key, blsKey, pop, power} (extra fields, like `files`, are dropped). */
+function readValidatorList(file: string): unknown[] {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    fail('genesis_invalid', `cannot read validator list ${file}: ${(err as Error).message}`);
+  }
+  if (!Array.isArray(raw)) fail('genesis_invalid', `${file} must hold a JSON array of validators ({key, blsKey, pop, power}, as \`tally validator keys show --json\` prints them)`);
+  return raw.map((v: unknown) => {
+    const e = (typeof v === 'object' && v !== null ? v : {}) as Record<string, unknown>;
+    return { key: e.key, blsKey: e.blsKey, pop: e.pop, power: e.power };
+  });
 }
 
 export function registerNodeCommands(program: Command): void {
@@ -145,6 +166,7 @@ export function registerNodeCommands(program: Command): void {
     .option('--admin <key>', 'make this keystore key a genesis account of the same name and an admin (resolves disputes, makes invites)')
     .option('--home <dir>', 'keystore for --admin (default: $TALLY_HOME or ~/.tally)')
     .option('--genesis <file>', 'use this genesis JSON instead of the flags above')
+    .option('--validators <file>', 'make a validator chain: a JSON array of validator entries (each from `tally validator keys show --json`); every validator then runs `tally init --genesis <this data dir>/genesis.json`')
     .option('--from-snapshot <file>', 'start at a snapshot\'s height (`tally state export`), checked first: signatures, genesis, every entry against the signed stateRoot; needs --node-key-file')
     .option('--node-key-file <file>', 'with --from-snapshot: the node key (PEM, mode 0600) that signed the snapshot and signs the blocks after it (copied into the data directory)')
     .option('--node-key <key>', 'with --from-snapshot: the node key you trust (default: $TALLY_NODE_KEY, else the key in --node-key-file)')
@@ -185,6 +207,7 @@ export function registerNodeCommands(program: Command): void {
     .option('--accept-rollback <height>', 'the database lost blocks this node signed (db_behind_signed) and no backup has them: continue from its tip, HEIGHT (re-signs heights clients may hold other blocks for)', intFlag('--accept-rollback', 0, Number.MAX_SAFE_INTEGER))
     .option('--p2p <multiaddrs|off>', 'libp2p listen addresses, comma-separated (e.g. /ip4/0.0.0.0/tcp/7702): replicas follow this node there (default off; with --follow, /ip4/127.0.0.1/tcp/0)', (v: string) => (v === 'off' ? [] : multiaddrList(v)))
     .option('--follow <multiaddrs>', 'replica mode: follow the chain from these peers (the writer, other replicas), comma-separated multiaddrs with /p2p/<peer id>', multiaddrList)
+    .option('--peers <multiaddrs>', 'validator chain: the other validators to connect to, comma-separated multiaddrs with /p2p/<peer id> (this node votes with <data>/validator.key)', multiaddrList)
     .option('--config <file>', 'node config file, one section per module (default: <data>/config.json if it exists; see the README)')
     .option('--log-format <text|json>', 'log records on stderr: readable text, or one JSON object per line (for journald, Loki, ...)', logFormatFlag, 'text')
     .option('--log-level <level>', 'least severe log records written: fatal, error, warn, info, debug, trace or silent', logLevelFlag, 'info')
@@ -219,6 +242,7 @@ interface NodeCliOptions {
   config?: string;
   p2p?: string[];
   follow?: string[];
+  peers?: string[];
   acceptRollback?: number;
   logFormat: LogFormat;
   logLevel: LogLevel;
@@ -326,8 +350,8 @@ async function runNode(opts: NodeCliOptions): Promise<void> {
     const netConfig = (config.sections.get(NETWORK_SECTION) ?? {}) as NetworkConfig;
     opts.follow ??= netConfig.follow;
     opts.p2p ??= netConfig.p2p;
-    if (opts.follow || (opts.p2p && opts.p2p.length > 0) || node.role === 'replica') {
-      network = await startNodeNetwork(node, { listen: opts.p2p ?? ['/ip4/127.0.0.1/tcp/0'], ...(opts.follow ? { follow: opts.follow } : {}) });
+    if (opts.follow || (opts.p2p && opts.p2p.length > 0) || node.role !== 'writer') {
+      network = await startNodeNetwork(node, { listen: opts.p2p ?? ['/ip4/127.0.0.1/tcp/0'], ...(opts.follow ? { follow: opts.follow } : {}), ...(opts.peers ? { peers: opts.peers } : {}) });
       const n = network;
       closers.push(() => n.stop());
     }

@@ -11,6 +11,7 @@ import { dataPaths, loadNodeSigner } from '../chain/datadir.js';
 import { blstBls } from '../chain/consensus/bls-native.js';
 import { createValidatorKey, loadValidatorKey, validatorEntry, VALIDATOR_KEY_FILE, type ValidatorEntry } from '../chain/consensus/validator-key.js';
 import { writeSecretFile } from '../store/keyfile.js';
+import { loadOrCreateP2pIdentity, P2P_KEY_FILE } from '../net/identity.js';
 import { defaultDataDir } from './context.js';
 import { output, table } from './output.js';
 
@@ -22,27 +23,32 @@ function parsePower(text: string): number {
   return power;
 }
 
-function entryOf(dir: string, power: number): ValidatorEntry & { files: { nodeKey: string; validatorKey: string } } {
+type Described = ValidatorEntry & { peerId: string; files: { nodeKey: string; validatorKey: string; p2pKey: string } };
+
+/** The entry, and the libp2p peer id (its key file is made if missing) that the other validators dial with --peers. */
+async function entryOf(dir: string, power: number): Promise<Described> {
   const p = dataPaths(dir);
   const { secretKey } = loadValidatorKey(path.join(dir, VALIDATOR_KEY_FILE), blstBls);
-  return { ...validatorEntry(blstBls, loadNodeSigner(p.nodeKey).pub, secretKey, power), files: { nodeKey: p.nodeKey, validatorKey: path.join(dir, VALIDATOR_KEY_FILE) } };
+  const p2pKey = path.join(dir, P2P_KEY_FILE);
+  const { peerId } = await loadOrCreateP2pIdentity(p2pKey);
+  return { ...validatorEntry(blstBls, loadNodeSigner(p.nodeKey).pub, secretKey, power), peerId, files: { nodeKey: p.nodeKey, validatorKey: path.join(dir, VALIDATOR_KEY_FILE), p2pKey } };
 }
 
-function describe(e: ReturnType<typeof entryOf>): string {
-  const { files, ...entry } = e;
-  return table([['node key (Ed25519)', e.key], ['BLS key', e.blsKey], ['power', String(e.power)], ['files', `${files.nodeKey}, ${files.validatorKey} (0600)`]]) +
-    `\nthe entry for the genesis validator list:\n${JSON.stringify(entry)}`;
+function describe(e: Described): string {
+  const { files, peerId, ...entry } = e;
+  return table([['node key (Ed25519)', e.key], ['BLS key', e.blsKey], ['power', String(e.power)], ['peer id', peerId], ['files', `${files.nodeKey}, ${files.validatorKey}, ${files.p2pKey} (0600)`]]) +
+    `\nthe entry for the genesis validator list (tally init --validators FILE takes a JSON array of these):\n${JSON.stringify(entry)}`;
 }
 
 export function registerValidatorCommands(program: Command): void {
-  const validator = program.command('validator').description('validator keys (consensus is in progress: see the README, "Consensus")');
+  const validator = program.command('validator').description('validator keys (see the README, "Running validators")');
   const keys = validator.command('keys').description('a validator\'s key files: node.key (Ed25519) and validator.key (BLS12-381), mode 0600');
 
   keys.command('new').description('make validator.key (and node.key if missing) in a data directory, and print the validator\'s genesis entry')
     .option('--data <dir>', 'data directory (default: $TALLY_DATA or ~/.tally/node)')
     .option('--power <n>', 'voting power to put in the printed entry', '1')
     .option('--json', 'print JSON')
-    .action((opts: ValidatorOptions) => {
+    .action(async (opts: ValidatorOptions) => {
       const dir = opts.data ?? defaultDataDir();
       const power = parsePower(opts.power);
       fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -52,7 +58,7 @@ export function registerValidatorCommands(program: Command): void {
         const { privateKey } = crypto.generateKeyPairSync('ed25519');
         writeSecretFile(p.nodeKey, privateKey.export({ format: 'pem', type: 'pkcs8' }) as string);
       }
-      const e = entryOf(dir, power);
+      const e = await entryOf(dir, power);
       output(opts, e, () => `made a validator key in ${dir}\n${describe(e)}`);
     });
 
@@ -60,8 +66,8 @@ export function registerValidatorCommands(program: Command): void {
     .option('--data <dir>', 'data directory (default: $TALLY_DATA or ~/.tally/node)')
     .option('--power <n>', 'voting power to put in the printed entry', '1')
     .option('--json', 'print JSON')
-    .action((opts: ValidatorOptions) => {
-      const e = entryOf(opts.data ?? defaultDataDir(), parsePower(opts.power));
+    .action(async (opts: ValidatorOptions) => {
+      const e = await entryOf(opts.data ?? defaultDataDir(), parsePower(opts.power));
       output(opts, e, () => describe(e));
     });
 }

@@ -3,6 +3,10 @@
 // signed header; a replica also follows (src/net/replica.ts). libp2p loads only here, and
 // only when one of those flags is given.
 import fs from 'node:fs';
+import path from 'node:path';
+import { blstBls } from '../chain/consensus/bls-native.js';
+import { loadValidatorKey, VALIDATOR_KEY_FILE } from '../chain/consensus/validator-key.js';
+import { ValidatorNetwork } from '../net/validator.js';
 import { fail } from '../core/errors.js';
 import type { SignedBlock } from '../chain/blocks.js';
 import { initDataDir, type TallyNode } from '../chain/node.js';
@@ -28,7 +32,9 @@ export interface NodeNetwork {
   stop(): Promise<void>;
 }
 
-export async function startNodeNetwork(node: TallyNode, o: { listen: string[]; follow?: string[] }): Promise<NodeNetwork> {
+export async function startNodeNetwork(node: TallyNode, o: { listen: string[]; follow?: string[]; peers?: string[] }): Promise<NodeNetwork> {
+  if (node.role === 'validator' && o.follow) fail('bad_args', 'this data directory is a validator\'s: give the other validators with --peers, not --follow');
+  if (node.role !== 'validator' && o.peers) fail('bad_args', '--peers is for validators (a chain whose genesis names validators); a replica follows with --follow');
   if (node.role === 'writer' && o.follow) fail('bad_args', 'this data directory is a writer\'s: it makes blocks and follows no one (leave out --follow)', { hint: 'a replica starts from `tally init --follow ADDR --node-key KEY`' });
   if (node.role === 'replica' && !o.follow) fail('bad_args', 'this data directory is a replica\'s: give the peers to follow with --follow ADDR,...');
   // The transport's metrics (tally_net_*) go on the node's registry, beside the replica's.
@@ -41,6 +47,18 @@ export async function startNodeNetwork(node: TallyNode, o: { listen: string[]; f
     return { transport, stop: () => transport.stop() };
   }
   const netLog = (level: 'info' | 'warn' | 'error', message: string, fields: Record<string, unknown> = {}) => log()[level](fields, message);
+  if (node.role === 'validator') {
+    const { secretKey } = loadValidatorKey(path.join(node.paths.dir, VALIDATOR_KEY_FILE), blstBls);
+    const validator = new ValidatorNetwork(node, transport, { peers: o.peers ?? [], blsSecretKey: secretKey, log: netLog });
+    await validator.start();
+    return {
+      transport,
+      stop: async () => {
+        await validator.stop();
+        await transport.stop();
+      },
+    };
+  }
   const replica = new Replica(node, transport, { follow: o.follow!, log: netLog });
   await replica.start();
   return {

@@ -64,6 +64,10 @@ export interface SignedBlock {
 export interface Validator {
   key: string;
   power: number;
+  /** a validator chain: base64url of the 48-byte BLS12-381 public key that signs its votes */
+  blsKey?: string;
+  /** a validator chain: base64url of the 96-byte proof of possession of blsKey */
+  pop?: string;
 }
 
 /** The signatures that make a block final. A one-validator chain: the proposer's one signature. */
@@ -72,6 +76,29 @@ export interface Commit {
   blockHash: string;
   /** sorted by validator key */
   signatures: Array<{ validator: string; sig: string }>;
+}
+
+/**
+ * The commit of a validator chain's block: an aggregate BLS signature of validators
+ * holding more than 2/3 of the power over the precommit of (height, round, blockHash)
+ * (README, "Consensus"), and the bitmap of who signed. Validators may gather different
+ * quorums for one block, so a block's canonical commit is the one the next block's
+ * lastCommitHash names (and carries); until then the node keeps its own.
+ */
+export interface CertifiedCommit {
+  height: number;
+  round: number;
+  blockHash: string;
+  /** hex bitmap over the validator set in its canonical order, LSB-first per byte */
+  signers: string;
+  /** base64url of the 96-byte aggregate signature */
+  signature: string;
+}
+
+/** BLAKE3("tally/commit/v1\n" ‖ JCS(commit)): what the next header's lastCommitHash holds. */
+export function certifiedCommitHash(commit: CertifiedCommit): string {
+  const { height, round, blockHash, signers, signature } = commit;
+  return bytesToHex(blake3(utf8ToBytes(COMMIT_DOMAIN + canonicalJson({ height, round, blockHash, signers, signature }))));
 }
 
 /** Ed25519: does `sig` (base64url) by `pub` (base64url) verify over `message`? Never throws. */

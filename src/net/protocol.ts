@@ -12,6 +12,7 @@ import type { SubmitResult } from '../chain/app-module.js';
 import type { BlockHeader, SignedBlock } from '../chain/blocks.js';
 import type { Envelope } from '../chain/envelope.js';
 import type { Genesis } from '../chain/genesis.js';
+import type { CertifiedCommit } from '../core/header.js';
 
 export const netLimits = Object.freeze({
   /** Blocks in one `blocks` request. */
@@ -61,6 +62,10 @@ export interface BlocksRequest {
 export interface WireBlock {
   block: SignedBlock;
   txs: Envelope[];
+  /** a validator chain: the block's commit certificate as the serving node stores it */
+  commit?: CertifiedCommit;
+  /** a validator chain: the previous block's canonical commit (the one lastCommitHash names) */
+  lastCommit?: CertifiedCommit;
 }
 
 export interface BlocksResponse {
@@ -112,7 +117,19 @@ const envelopeOutline: Decoder<Envelope> = (v, at) => (isPlainObject(v) ? (v as 
 
 const statusSchema: Decoder<StatusMessage> = object({ chain: chainId, genesisHash: hex64, height, hash: hex64 });
 const blocksRequestSchema: Decoder<BlocksRequest> = object({ from: height, count: int({ min: 1, max: netLimits.blocksPerRequestMax }) });
-const wireBlockSchema: Decoder<WireBlock> = object({ block: signedBlockSchema, txs: array(envelopeOutline, { maxItems: limits.blockTxCountMax }) });
+const commitSchema: Decoder<CertifiedCommit> = object({
+  height,
+  round: int({ min: 0, what: 'a round' }),
+  blockHash: hex64,
+  signers: string({ pattern: /^([0-9a-f]{2})+$/, maxLength: 2 * Math.ceil(limits.blsAggregateCountMax / 8), what: 'a hex bitmap' }),
+  signature: string({ pattern: B64U, maxLength: 128, what: 'a base64url BLS signature' }),
+});
+const wireBlockSchema: Decoder<WireBlock> = object({
+  block: signedBlockSchema,
+  txs: array(envelopeOutline, { maxItems: limits.blockTxCountMax }),
+  commit: optional(commitSchema),
+  lastCommit: optional(commitSchema),
+}) as Decoder<WireBlock>;
 const blocksResponseSchema: Decoder<BlocksResponse> = object({ blocks: array(wireBlockSchema, { maxItems: netLimits.blocksPerRequestMax }) });
 const headerGossipSchema: Decoder<SignedBlock> = signedBlockSchema;
 const submitRequestSchema: Decoder<SubmitRequest> = object({ txs: array(unknownValue, { minItems: 1, maxItems: netLimits.submitTxCountMax }) });

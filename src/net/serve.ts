@@ -25,7 +25,9 @@ export function blocksFrom(node: TallyNode, from: number, count: number): Blocks
     const block = node.block(h);
     if (!block) break; // below a snapshot base: absent here
     const txs = node.blockTxViews(h).map((t) => t.envelope);
-    const wire: WireBlock = { block, txs };
+    const commit = node.store.commitOf(h);
+    const lastCommit = h > 1 ? node.store.commitOf(h - 1) : undefined;
+    const wire: WireBlock = { block, txs, ...(commit ? { commit: JSON.parse(commit) } : {}), ...(lastCommit ? { lastCommit: JSON.parse(lastCommit) } : {}) };
     // A rough size (envelopes are at most txBytesMax): exact enough for a soft bound.
     bytes += JSON.stringify(wire).length;
     if (blocks.length > 0 && bytes > netLimits.blocksResponseBytesSoft) break;

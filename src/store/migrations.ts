@@ -81,4 +81,14 @@ export const coreMigrations: Migration[] = [
       INSERT INTO meta (k, v) SELECT 'tree/rows-format-1', '1' WHERE EXISTS (SELECT 1 FROM smt_roots);
     `,
   },
+  {
+    version: 4,
+    description: 'commit certificates of a validator chain\'s blocks',
+    // One row per certified block: canonical JSON of {height, round, blockHash, signers,
+    // signature}. A block's own row is the certificate this node decided with, replaced by
+    // the one the next block names (its lastCommit) when that block commits.
+    sql: `
+      CREATE TABLE commits (height INTEGER PRIMARY KEY, commit_json TEXT NOT NULL);
+    `,
+  },
 ];

@@ -65,6 +65,8 @@ export interface BlockCommit {
   also?: () => void;
   /** The state tree's rows for this block's version (same transaction: tree and state never disagree). */
   tree?: TreeRows;
+  /** A validator chain: commit certificates to store (this block's, and the previous block's canonical one), canonical JSON */
+  commits?: Array<{ height: number; json: string }>;
 }
 
 /** A state tree version's rows, encoded by the chain layer (src/chain/state-tree/stored.ts). */
@@ -122,6 +124,8 @@ export class SqliteStore {
       ),
       tip: db.prepare<[], BlockRow>('SELECT height, hash, header, sig FROM blocks ORDER BY height DESC LIMIT 1'),
       block: db.prepare<[number], BlockRow>('SELECT height, hash, header, sig FROM blocks WHERE height = ?'),
+      putCommit: db.prepare<[number, string]>('INSERT OR REPLACE INTO commits (height, commit_json) VALUES (?, ?)'),
+      commit: db.prepare<[number], { commit_json: string }>('SELECT commit_json FROM commits WHERE height = ?'),
       blockTxs: db.prepare<[number, number], TxRow>('SELECT id, height, idx, sender, type, env, status, code, events FROM txs WHERE seq BETWEEN ? AND ? ORDER BY seq'),
       txAt: db.prepare<[number], TxRow>('SELECT id, height, idx, sender, type, env, status, code, events FROM txs WHERE seq = ?'),
       tx: db.prepare<[bigint, Buffer], TxRow>('SELECT id, height, idx, sender, type, env, status, code, events FROM txs WHERE id_head = ? AND id = ?'),
@@ -206,6 +210,11 @@ export class SqliteStore {
 
   tip(): BlockRow | undefined {
     return this.stmts.tip.get();
+  }
+
+  /** A validator chain block's commit certificate (canonical JSON), if stored. */
+  commitOf(height: number): string | undefined {
+    return this.stmts.commit.get(height)?.commit_json;
   }
 
   block(height: number): BlockRow | undefined {
@@ -364,6 +373,7 @@ export class SqliteStore {
       else s.putState.run(k, v, b.height);
     }
     if (commit.tree) this.writeTree(commit.tree);
+    for (const c of commit.commits ?? []) s.putCommit.run(c.height, c.json);
     commit.also?.();
   }
 

@@ -44,8 +44,8 @@ export interface DriverOptions {
   net: ConsensusNet;
   timers: Timers;
   timeouts?: TimeoutsMs;
-  /** wait after a commit before the next height starts (CometBFT's timeout_commit) */
-  commitWaitMs?: number;
+  /** wait after a commit before the next height starts (CometBFT's timeout_commit); a function is asked after each commit */
+  commitWaitMs?: number | (() => number);
 }
 
 /**
@@ -173,7 +173,8 @@ export class ValidatorDriver {
   private decided(height: number, round: number, id: string, precommits: Vote[]): void {
     const signed = precommits.map((v) => this.signedVotes.get(slotKey(v))).filter((s): s is Signed<Vote> => s !== undefined);
     this.o.app.commit(height, round, id, certificateOf(this.o.scheme, this.o.validators, signed));
-    this.o.timers.after(this.o.commitWaitMs ?? 0, () => {
+    const wait = typeof this.o.commitWaitMs === 'function' ? this.o.commitWaitMs() : this.o.commitWaitMs ?? 0;
+    this.o.timers.after(wait, () => {
       if (!this.stopped && this.height === height) this.start(height + 1);
     });
   }
