@@ -53,7 +53,8 @@ export const methods: Record<string, (node: TallyNode, params: MethodParams) => 
   'block.get': (node, p) => {
     const { height: h, full } = params(blockParams, p);
     const block = node.block(h) ?? fail('block_not_found', `no block at height ${h}`, { status: 404 });
-    return { ...block, txs: full ? node.blockTxViews(h) : node.blockTxIds(h) };
+    const commit = full ? undefined : node.store.commitOf(h);
+    return { ...block, ...(commit ? { commit: JSON.parse(commit) as unknown } : {}), txs: full ? node.blockTxViews(h) : node.blockTxIds(h) };
   },
 
   /** A key's value (or absence) at a height, proven against that block's stateRoot. */

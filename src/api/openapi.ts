@@ -169,6 +169,9 @@ export const signedBlockSchema = openObject('a block: hash, header and the node\
 
 export const blockSchema = openObject('a block with its transactions', {
   hash: hex64, header: headerSchema, sig: b64u,
+  commit: openObject('a validator chain (without ?full): the block\'s commit certificate {height, round, blockHash, signers, signature} (README, "Running validators")', {
+    height: { type: 'integer' }, round: { type: 'integer' }, blockHash: hex64, signers: { type: 'string' }, signature: b64u,
+  }),
   txs: { type: 'array', description: 'transaction ids; with ?full=1 the transactions with their receipts', items: { oneOf: [hex64, txViewSchema] } },
 });
 

@@ -38,6 +38,15 @@ export interface ValidatorNetworkOptions {
 /** Proposals for the height after next, kept until the next block commits (per proposer). */
 const FUTURE_PER_VALIDATOR_MAX = 2;
 const CATCH_UP_BATCH = 16;
+/**
+ * Gossip delivers once, to whoever is connected then: a validator that starts, restarts or
+ * reconnects late misses what was sent before. While the machine stays in one step this
+ * long, this validator sends its own messages of the height again (the retransmission
+ * CometBFT's gossip does), so a step waiting for votes is not waiting for ever.
+ */
+const RESEND_MS = 1000;
+/** own messages kept for resending: the newest, of the current height */
+const RESEND_KEEP = 12;
 const REDIAL_MS = 2000;
 const decoder = new TextDecoder('utf-8', { fatal: true });
 const textOf = (bytes: Uint8Array) => decoder.decode(bytes);
@@ -45,6 +54,8 @@ const textOf = (bytes: Uint8Array) => decoder.decode(bytes);
 interface ConsensusEnvelope {
   signed: Signed;
   block?: ProposalBlock;
+  /** a resend's count: gossip ids are content hashes, so a resend must differ from the first send */
+  resend?: number;
 }
 
 export class ValidatorNetwork {
@@ -61,6 +72,10 @@ export class ValidatorNetwork {
   readonly evidence: Evidence[] = [];
   readonly counts = { gossipIn: 0, gossipOut: 0, rejected: new Map<string, number>() };
   private readonly timers = new Set<NodeJS.Timeout>();
+  private own: ConsensusEnvelope[] = [];
+  private resendTimer: NodeJS.Timeout | undefined;
+  private lastPosition = '';
+  private resends = 0;
 
   constructor(private readonly node: TallyNode, private readonly transport: Transport, private readonly o: ValidatorNetworkOptions) {
     if (!node.validatorChain) fail('bad_args', 'this data directory is not a validator chain\'s (its genesis names no validators)');
@@ -117,6 +132,8 @@ export class ValidatorNetwork {
     await this.dialAll();
     this.redialTimer = setInterval(() => void this.dialAll(), REDIAL_MS);
     this.redialTimer.unref();
+    this.resendTimer = setInterval(() => this.resendIfStuck(), RESEND_MS);
+    this.resendTimer.unref();
     this.driver.start(this.chain.tip.height + 1);
   }
 
@@ -124,6 +141,7 @@ export class ValidatorNetwork {
     this.closed = true;
     this.driver.close();
     if (this.redialTimer) clearInterval(this.redialTimer);
+    if (this.resendTimer) clearInterval(this.resendTimer);
     for (const t of this.timers) clearTimeout(t);
     this.node.relay = undefined;
   }
@@ -151,7 +169,22 @@ export class ValidatorNetwork {
     const m = signed.message;
     const block = m.type === 'proposal' ? this.chain.proposalOf(m.value) : undefined;
     if (m.type === 'proposal' && !block) this.o.log('warn', 'proposing a value whose block this node no longer holds (after a restart): the round will time out', { height: m.height, round: m.round });
-    this.publish(this.topics.consensus, JSON.stringify(block ? { signed, block } : { signed }));
+    const env: ConsensusEnvelope = block ? { signed, block } : { signed };
+    this.own = this.own.filter((e) => e.signed.message.height >= m.height).slice(-(RESEND_KEEP - 1));
+    this.own.push(env);
+    this.publish(this.topics.consensus, JSON.stringify(env));
+  }
+
+  private resendIfStuck(): void {
+    if (this.closed) return;
+    const p = this.driver.position();
+    const at = `${p.height}/${p.round}/${p.step}`;
+    if (at !== this.lastPosition) {
+      this.lastPosition = at;
+      return;
+    }
+    this.resends++;
+    for (const env of this.own) if (env.signed.message.height === p.height) this.publish(this.topics.consensus, JSON.stringify({ ...env, resend: this.resends }));
   }
 
   private reject(code: string): Verdict {

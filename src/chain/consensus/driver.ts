@@ -102,7 +102,14 @@ export class ValidatorDriver {
     const resume = saved?.lock.height === height ? saved : undefined;
     // Its own votes from before a restart count in the machine again, so their signatures
     // must be at hand for a certificate: the signer signs them again, to the same bytes.
-    for (const m of resume?.own ?? []) if (m.type !== 'proposal') this.retain(this.o.signer.sign(m, resume!));
+    // They are sent again too: if every validator restarted, nobody else still has them,
+    // and a machine waiting in a step for votes nobody resends would wait for ever.
+    for (const m of resume?.own ?? []) {
+      if (m.type === 'proposal') continue;
+      const signed = this.o.signer.sign(m, resume!);
+      this.retain(signed);
+      this.o.net.broadcast(signed);
+    }
     this.apply(this.machine.start(height, resume));
   }
 
@@ -132,6 +139,12 @@ export class ValidatorDriver {
     if (values >= VALUES_PER_SLOT_MAX) return;
     this.valuesPerSlot.set(slotOf(m), values + 1);
     this.signedVotes.set(slotKey(m), s);
+  }
+
+  /** Where the machine is: the network layer resends this validator's messages while it stays there. */
+  position(): { height: number; round: number; step: string } {
+    const p = this.machine.position();
+    return { height: p.height, round: p.round, step: p.step };
   }
 
   /** Signed votes held for certificates and evidence (bounded: see slotKey). */
