@@ -4,6 +4,7 @@ import { EMPTY_ROOT } from '../core/merkle.js';
 import { NO_COMMIT_HASH, singleValidator, validatorsHash, type BlockHeader, type HeaderVersion } from '../core/header.js';
 import { genesisHash, type Genesis } from './genesis.js';
 import type { Kernel } from './kernel.js';
+import { VALIDATORS_KEY } from './validators.js';
 import type { ChainModule, ChainParams } from './module.js';
 import { LayeredState, MemoryState, nextStateRoot, openAccount, ScopedState, ZERO_ROOT, type Writes } from './state.js';
 import { EMPTY_TREE, updateTree, type TreeBatch } from './state-tree/update.js';
@@ -17,8 +18,6 @@ export function chainParams(genesis: Genesis): ChainParams {
   };
 }
 
-/** Where a validator chain keeps its current validator set: a core key, like `auth/`. */
-export const VALIDATORS_KEY = 'validators/set';
 
 /**
  * The state and header of block 0 made by `proposer`: each module's genesis init in

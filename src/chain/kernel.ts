@@ -3,6 +3,7 @@
 // keepers of the modules it requires (never another module's state, never a string call).
 import { assert, fail } from '../core/errors.js';
 import { coreAuth } from './auth-rotate.js';
+import { coreValidators } from './validators.js';
 import type { AccountKeys, BlockContext, ChainModule, ChainParams, TxType } from './module.js';
 import { AUTH_PREFIX, authKey, ScopedState, type AuthRecord, type StateReader, type StateView } from './state.js';
 
@@ -12,11 +13,11 @@ export class Kernel {
   private readonly txTypes = new Map<string, { type: TxType; module: ChainModule }>();
 
   constructor(modules: readonly ChainModule[], readonly params: ChainParams) {
-    this.modules = dependencyOrder(modules);
-    // The core's own types (auth.rotate) come first; "auth" is not a module's name to take,
-    // nor "validators" (the core keeps a validator chain's set under validators/).
+    // The core's validator set is a module every chain carries (governance requires it);
+    // "auth" and "validators" are not names another module may take.
+    this.modules = dependencyOrder([coreValidators, ...modules.filter((m) => m !== coreValidators)]);
     for (const m of [coreAuth, ...this.modules]) {
-      assert(/^[a-z][a-z0-9]*$/.test(m.name) && ((m.name !== 'auth' && m.name !== 'validators') || m === coreAuth), `module name "${m.name}" is not allowed`);
+      assert(/^[a-z][a-z0-9]*$/.test(m.name) && (m.name !== 'auth' || m === coreAuth) && (m.name !== 'validators' || m === coreValidators), `module name "${m.name}" is not allowed`);
       for (const t of m.txTypes) {
         assert(t.type.startsWith(`${m.name}.`), `transaction type ${t.type} must be named "${m.name}.<action>"`);
         assert(!this.txTypes.has(t.type), `transaction type ${t.type} declared twice`);

@@ -7,7 +7,7 @@ import { certifiedCommitHash, NO_COMMIT_HASH, validatorsHash, type CertifiedComm
 import { blockHash, verifyHeaderSignature, type SignedBlock } from './blocks.js';
 import { blstBls } from './consensus/bls-native.js';
 import type { ValidatorEntry } from './consensus/validator-key.js';
-import { VALIDATORS_KEY } from './genesis-block.js';
+import { VALIDATORS_KEY } from './validators.js';
 import type { IssueSink } from './replay-checks.js';
 import { decodeValue } from './state.js';
 import { verifyCommit } from './validator-chain.js';

@@ -18,7 +18,7 @@ import type { ValidatorEntry } from './consensus/validator-key.js';
 import { signBytes } from './consensus/wire.js';
 import { parseEnvelope, type Envelope, type Receipt } from './envelope.js';
 import { executeBlock, type BlockResult, type ExecTx } from './execute.js';
-import { VALIDATORS_KEY } from './genesis-block.js';
+import { VALIDATORS_KEY } from './validators.js';
 import type { BlockHooks } from './health.js';
 import type { Kernel } from './kernel.js';
 import type { Mempool, PendingTx } from './mempool.js';

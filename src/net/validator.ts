@@ -7,14 +7,16 @@
 // (the blocks protocol every node serves) and then votes again.
 import { fail, TallyError } from '../core/errors.js';
 import { utf8 } from '../core/encoding.js';
-import type { CertifiedCommit } from '../core/header.js';
+import { validatorsHash, type CertifiedCommit } from '../core/header.js';
+import { accountIdFromPub } from '../core/keys.js';
+import { signTx, type Tx } from '../chain/envelope.js';
 import type { NetworkStatus, TallyNode } from '../chain/node.js';
 import { blstBls } from '../chain/consensus/bls-native.js';
 import { ValidatorDriver, type Timers } from '../chain/consensus/driver.js';
 import { SignJournal } from '../chain/consensus/journal.js';
 import { ConsensusSigner } from '../chain/consensus/signer.js';
 import type { TimeoutsMs } from '../chain/consensus/types.js';
-import { decodeMessage as decodeConsensus, type Evidence, type Signed } from '../chain/consensus/wire.js';
+import { checkSigned, decodeMessage as decodeConsensus, type Evidence, type Signed } from '../chain/consensus/wire.js';
 import type { ProposalBlock, ValidatorChain } from '../chain/validator-chain.js';
 import { verifyCommit } from '../chain/validator-chain.js';
 import { protocolId, networkName } from './ids.js';
@@ -60,7 +62,12 @@ interface ConsensusEnvelope {
 
 export class ValidatorNetwork {
   private readonly chain: ValidatorChain;
-  private readonly driver: ValidatorDriver;
+  /** this validator's machine; absent while its key is not in the set in force (it follows) */
+  private driver: ValidatorDriver | undefined;
+  /** the hash of the set the driver was made for */
+  private driverSet = '';
+  private readonly signer: ConsensusSigner;
+  private readonly timersApi: Timers;
   private readonly topics: { consensus: string; txs: string };
   private readonly blocksProtocol: string;
   private readonly serve: ServeStats;
@@ -70,7 +77,7 @@ export class ValidatorNetwork {
   private closed = false;
   private bestHeight = 0;
   readonly evidence: Evidence[] = [];
-  readonly counts = { gossipIn: 0, gossipOut: 0, rejected: new Map<string, number>() };
+  readonly counts = { gossipIn: 0, gossipOut: 0, rejected: new Map<string, number>(), evidenceSent: 0 };
   private readonly timers = new Set<NodeJS.Timeout>();
   private own: ConsensusEnvelope[] = [];
   private resendTimer: NodeJS.Timeout | undefined;
@@ -80,13 +87,11 @@ export class ValidatorNetwork {
   constructor(private readonly node: TallyNode, private readonly transport: Transport, private readonly o: ValidatorNetworkOptions) {
     if (!node.validatorChain) fail('bad_args', 'this data directory is not a validator chain\'s (its genesis names no validators)');
     this.chain = node.validatorChain;
-    const self = this.chain.indexOf(node.signer.pub);
-    if (self < 0) fail('not_a_validator', `this node's key ${node.signer.pub} is not in the validator set`, { hint: 'run this data directory as a replica instead, or add the key by governance' });
     const network = networkName(node.params.chain, node.params.genesisHash);
     this.topics = { consensus: protocolId(network, 'consensus'), txs: protocolId(network, 'txs') };
     this.blocksProtocol = protocolIds(node.params.chain, node.params.genesisHash).blocks;
     this.serve = serveChain(node, transport);
-    const timers: Timers = {
+    this.timersApi = {
       after: (ms, fn) => {
         const t = setTimeout(() => {
           this.timers.delete(t);
@@ -95,13 +100,26 @@ export class ValidatorNetwork {
         this.timers.add(t);
       },
     };
-    const mempool = node.mempool;
-    this.driver = new ValidatorDriver({
+    this.signer = new ConsensusSigner(blstBls, o.blsSecretKey, node.params.chain, SignJournal.open(node.paths.dir));
+    this.driver = this.makeDriver();
+    if (!this.driver) o.log('info', 'this node\'s key is not in the validator set in force: it follows the chain and votes once the set names it', { key: node.signer.pub });
+    node.network = this;
+  }
+
+  /** A driver for the set in force, or undefined when this node is not in it. */
+  private makeDriver(): ValidatorDriver | undefined {
+    const set = this.chain.validators;
+    this.driverSet = validatorsHash(set);
+    const self = this.chain.indexOf(this.node.signer.pub);
+    if (self < 0) return undefined;
+    const o = this.o;
+    const mempool = this.node.mempool;
+    return new ValidatorDriver({
       scheme: blstBls,
-      chainId: node.params.chain,
-      validators: this.chain.validators,
+      chainId: this.node.params.chain,
+      validators: set,
       self,
-      signer: new ConsensusSigner(blstBls, o.blsSecretKey, node.params.chain, SignJournal.open(node.paths.dir)),
+      signer: this.signer,
       app: {
         propose: (h) => this.chain.build(h),
         valid: (h, id) => {
@@ -110,18 +128,42 @@ export class ValidatorNetwork {
           return ok;
         },
         commit: (h, r, id, certificate) => this.committed(h, r, id, certificate),
-        evidence: (e) => {
-          if (this.evidence.length < 64) this.evidence.push(e);
-          o.log('warn', 'equivocation: a validator signed two votes in one slot', { validator: e.first.message.validator, height: e.first.message.height, round: e.first.message.round });
-        },
+        evidence: (e) => this.reportEvidence(e),
       },
       net: { broadcast: (m) => this.broadcast(m) },
-      timers,
+      timers: this.timersApi,
       ...(o.timeouts ? { timeouts: o.timeouts } : {}),
       // An idle chain makes a block about every idleCommitWaitMs, a busy one as fast as it agrees.
       commitWaitMs: () => (mempool.size > 0 ? o.commitWaitMs ?? 0 : o.idleCommitWaitMs ?? 1000),
     });
-    node.network = this;
+  }
+
+  /** The set changed (evidence, governance): a machine for the new one, started at the next height. */
+  private followSet(startAfterMs: number): void {
+    if (validatorsHash(this.chain.validators) === this.driverSet) return;
+    this.driver?.close();
+    this.driver = this.makeDriver();
+    this.o.log('info', 'the validator set changed', { height: this.chain.tip.height + 1, validators: this.chain.validators.length, voting: this.driver !== undefined });
+    const driver = this.driver;
+    this.timersApi.after(startAfterMs, () => {
+      if (driver && driver === this.driver && !this.closed) driver.start(this.chain.tip.height + 1);
+    });
+  }
+
+  /**
+   * Equivocation seen by this validator: kept for status, and sent as a
+   * validators.evidence transaction signed by the node key (the chain jails the validator).
+   */
+  private reportEvidence(e: Evidence): void {
+    if (this.evidence.length < 64) this.evidence.push(e);
+    this.o.log('warn', 'equivocation: a validator signed two votes in one slot; sending the evidence', { validator: e.first.message.validator, height: e.first.message.height, round: e.first.message.round });
+    const id = accountIdFromPub(this.node.signer.pub);
+    const tx: Tx = { chain: this.node.params.chain, type: 'validators.evidence', from: id, nonce: this.node.auth(id).nonce, expires: Math.floor(Date.now() / 1000) + 600, body: { first: e.first, second: e.second } as unknown as Record<string, unknown> };
+    this.counts.evidenceSent++;
+    this.node.submit([signTx(tx, this.node.signer)]).then((r) => {
+      const result = r[0] as { status?: string; error?: { code: string } } | undefined;
+      this.o.log(result?.status === 'ok' ? 'info' : 'warn', 'evidence transaction', { result: result?.status ?? result?.error?.code });
+    }, () => undefined);
   }
 
   async start(): Promise<void> {
@@ -134,12 +176,12 @@ export class ValidatorNetwork {
     this.redialTimer.unref();
     this.resendTimer = setInterval(() => this.resendIfStuck(), RESEND_MS);
     this.resendTimer.unref();
-    this.driver.start(this.chain.tip.height + 1);
+    this.driver?.start(this.chain.tip.height + 1);
   }
 
   async stop(): Promise<void> {
     this.closed = true;
-    this.driver.close();
+    this.driver?.close();
     if (this.redialTimer) clearInterval(this.redialTimer);
     if (this.resendTimer) clearInterval(this.resendTimer);
     for (const t of this.timers) clearTimeout(t);
@@ -177,6 +219,7 @@ export class ValidatorNetwork {
 
   private resendIfStuck(): void {
     if (this.closed) return;
+    if (!this.driver) return;
     const p = this.driver.position();
     const at = `${p.height}/${p.round}/${p.step}`;
     if (at !== this.lastPosition) {
@@ -212,6 +255,7 @@ export class ValidatorNetwork {
       return 'accept';
     }
     if (m.height < next) return 'ignore';
+    if (!this.driver) return 'ignore';
     if (m.type !== 'proposal') {
       this.driver.receive(env.signed);
       return 'accept';
@@ -227,6 +271,18 @@ export class ValidatorNetwork {
       // Without its block a proposal only counts once some later message carries it.
       return;
     }
+    // The proposer's signature before any work on the block: nobody else can make us execute one.
+    if (!this.chain.valid(m.height, m.value as string)) {
+      const signed = checkSigned(blstBls, this.chain.validators, this.node.params.chain, env.signed);
+      if (!signed.ok) {
+        this.counts.rejected.set(signed.code, (this.counts.rejected.get(signed.code) ?? 0) + 1);
+        return;
+      }
+      if (env.block.block?.hash !== m.value) {
+        this.counts.rejected.set('bad_proposal', (this.counts.rejected.get('bad_proposal') ?? 0) + 1);
+        return;
+      }
+    }
     try {
       await this.chain.check(m.validator, env.block);
     } catch (err) {
@@ -235,7 +291,7 @@ export class ValidatorNetwork {
       return;
     }
     if (this.closed || m.height !== this.chain.tip.height + 1) return;
-    this.driver.receive(env.signed);
+    this.driver?.receive(env.signed);
   }
 
   private keepFuture(env: ConsensusEnvelope): void {
@@ -268,9 +324,10 @@ export class ValidatorNetwork {
       this.chain.commit(height, round, id, certificate);
     } catch (err) {
       this.o.log('error', 'the decided block could not be committed; this validator stops voting', { height, error: (err as Error).message });
-      this.driver.close();
+      this.driver?.close();
       return;
     }
+    this.followSet(this.node.mempool.size > 0 ? this.o.commitWaitMs ?? 0 : this.o.idleCommitWaitMs ?? 1000);
     const early = this.future.get(height + 1) ?? [];
     for (const h of this.future.keys()) if (h <= height + 1) this.future.delete(h);
     for (const env of early) void this.takeProposal(env);
@@ -315,13 +372,15 @@ export class ValidatorNetwork {
     }
     if (!this.closed && this.chain.tip.height > startedAt) {
       this.o.log('info', 'caught up with final blocks from a peer', { peer, from: startedAt + 1, to: this.chain.tip.height });
-      this.driver.start(this.chain.tip.height + 1);
+      if (validatorsHash(this.chain.validators) !== this.driverSet) this.followSet(0);
+      else this.driver?.start(this.chain.tip.height + 1);
     }
   }
 
   private async importFinal(height: number, proposal: ProposalBlock, commit: CertifiedCommit): Promise<boolean> {
     if (commit.height !== height || commit.blockHash !== proposal.block.hash) return false;
     if (!verifyCommit(blstBls, this.node.params.chain, this.chain.validators, commit).ok) return false;
+    // (the set in force signs the next block: chain.validators, re-read after every commit)
     const proposer = this.chain.indexOf(proposal.block.header.proposer);
     await this.chain.check(proposer, proposal);
     if (this.chain.tip.height + 1 !== height || !this.chain.valid(height, proposal.block.hash)) return false;
