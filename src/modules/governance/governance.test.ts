@@ -24,6 +24,9 @@ import { governanceInvariants } from './invariants.js';
 import { governanceLimits } from './limits.js';
 import { governanceParam, PARAMS } from './params.js';
 import { governanceQueries } from './queries.js';
+import { governanceRoutes } from './routes.js';
+import Fastify from 'fastify';
+import type { NodeHandle } from '../../chain/app-module.js';
 import { proposalKey, type Proposal } from './state.js';
 import { fakeValidatorsChain } from './testing.js';
 import type { ValidatorEntry } from './validator-set.js';
@@ -468,6 +471,33 @@ test('queries: proposals paged, one proposal, params with defaults', () => {
   assert.deepEqual(params.find((p) => p.name === 'quorumPct'), { name: 'quorumPct', value: 33, default: 33, min: 1, max: 100, doc: PARAMS.quorumPct.doc });
   assert.deepEqual(params.find((p) => p.name === 'votingPeriodBlocks')!.value, 10, 'from genesis');
   assert.equal(params.find((p) => p.name === 'minDeposit')!.amount, '0.001');
+});
+
+test('routes answer the queries over HTTP, errors with their codes', async () => {
+  const w = world();
+  ok(w.chain, w.alice, 'governance.propose', { kind: 'text', title: 't', body: 'b', deposit: '0.001' });
+  const app = Fastify();
+  app.setErrorHandler((err, _req, reply) => {
+    if (err instanceof TallyError) return reply.status(err.status).send({ error: err.toJSON() });
+    return reply.status((err as { statusCode?: number }).statusCode ?? 500).send({ error: { code: 'bad_request', message: (err as Error).message } });
+  });
+  const node = { params: w.chain.kernel.params, submit: async () => [], query: (name: string, params: Record<string, unknown>) => query(w.chain, name, params) } as NodeHandle;
+  governanceRoutes(app, node);
+  try {
+    const list = await app.inject({ url: '/v1/governance/proposals?limit=5' });
+    assert.equal(list.statusCode, 200);
+    assert.deepEqual([list.json().items.map((p: Proposal) => [p.id, p.status, p.content]), list.json().next], [[[1, 'voting', { kind: 'text', title: 't', body: 'b' }]], null]);
+    const one_ = await app.inject({ url: '/v1/governance/proposals/1' });
+    assert.deepEqual([one_.statusCode, one_.json().depositAmount, one_.json().tallySoFar.yes], [200, '0.001', '0']);
+    const missing = await app.inject({ url: '/v1/governance/proposals/7' });
+    assert.deepEqual([missing.statusCode, missing.json().error.code], [404, 'unknown_proposal']);
+    assert.equal((await app.inject({ url: '/v1/governance/proposals/x' })).statusCode, 400);
+    assert.equal((await app.inject({ url: '/v1/governance/proposals?limit=101' })).json().error.code, 'bad_query');
+    const params = await app.inject({ url: '/v1/governance/params' });
+    assert.equal(params.json().find((p: { name: string }) => p.name === 'minDeposit').amount, '0.001');
+  } finally {
+    await app.close();
+  }
 });
 
 test('genesis: parameters are checked against the registry', () => {

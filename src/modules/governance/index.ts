@@ -7,6 +7,7 @@ import type { TallyModule } from '../../chain/app-module.js';
 import type { ChainModule } from '../../chain/module.js';
 import { ledgerChain } from '../ledger/index.js';
 import { governanceChainModule } from './chain.js';
+import { governanceRoutes } from './routes.js';
 import type { ValidatorSetKeeper } from './validator-set.js';
 
 export { governanceParam, governanceParams, PARAMS, type ParamName } from './params.js';
@@ -22,7 +23,7 @@ export function governanceModuleWith(validators: ChainModule<ValidatorSetKeeper>
   return {
     name: 'governance',
     chain: governanceChainModule({ ledger: ledgerChain, validators }),
-    // No routes, CLI or services yet: the queries answer over the socket (and the node's generic query route).
-    app: {},
+    // No CLI or services yet.
+    app: { routes: governanceRoutes },
   };
 }

@@ -3,8 +3,8 @@
 // governable parameter. A value is in state under "governance/param/<name>" only once
 // genesis or an executed proposal set it; until then the default is in force.
 //
-// Other code reads a parameter with governanceParam(state, name): the node reads
-// maxBlockTxs there (under the core's own limits.blockTxCountMax, which it never exceeds).
+// Other code reads a parameter with governanceParam(state, name): the node is to read
+// maxBlockTxs there (and keep under the core's own limits.blockTxCountMax).
 import type { StateReader } from '../../chain/state.js';
 
 export interface ParamSpec {

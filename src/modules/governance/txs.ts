@@ -185,7 +185,8 @@ export function deposit(deps: GovernanceDeps): TxType<DepositBody> {
     apply(ctx, b) {
       const p = getProposal(ctx.state, b.proposal);
       if (!p) govFail('unknown_proposal', `no proposal ${b.proposal}`);
-      if (p.status !== 'deposit' && p.status !== 'voting') govFail('proposal_closed', `proposal ${p.id} is ${p.status}: it takes no more deposits`);
+      const ends = p.status === 'deposit' ? p.depositEnd : p.status === 'voting' ? p.votingEnd! : -1;
+      if (ctx.height > ends) govFail('proposal_closed', `proposal ${p.id} is ${p.status}: it takes no more deposits`);
       const from = ctx.tx.from;
       if (p.depositors >= governanceLimits.depositorsMax && ctx.state.get(depositKey(p.id, from)) === undefined) {
         govFail('too_many_depositors', `proposal ${p.id} has ${p.depositors} depositors, the most it keeps`);
@@ -220,7 +221,8 @@ export function vote(deps: GovernanceDeps): TxType<VoteBody> {
     apply(ctx: TxContext, b) {
       const p = getProposal(ctx.state, b.proposal);
       if (!p) govFail('unknown_proposal', `no proposal ${b.proposal}`);
-      if (p.status !== 'voting') govFail('not_voting_period', `proposal ${p.id} is ${p.status}, not in its voting period`);
+      // A tally the hook could not finish (its writes dropped) is retried next block: no vote after votingEnd counts.
+      if (p.status !== 'voting' || ctx.height > p.votingEnd!) govFail('not_voting_period', `proposal ${p.id} is ${p.status}, not in its voting period`);
       const v = ctx.keeper(deps.validators).list().find((e) => e.key === ctx.pub);
       if (!v) govFail('not_validator', 'only validators vote: the signing key is not in the validator set');
       if (v.jailed) govFail('validator_jailed', `validator ${v.key} is jailed and cannot vote`);
