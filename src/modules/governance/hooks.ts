@@ -91,8 +91,8 @@ export function governanceEndBlock(deps: GovernanceDeps) {
       ctx.state.set(proposalKey(p.id), { ...p, status: 'expired', deposits: 'burned' } satisfies Proposal);
       events.push({ type: 'governance.expired', proposal: p.id });
     }
-    const due_ = due(ctx, 'vote');
-    if (due_.length === 0) return events;
+    const tallies = due(ctx, 'vote');
+    if (tallies.length === 0) return events;
     const set = ctx.keeper(deps.validators).list();
     const power = new Map<string, number>();
     let total = 0n;
@@ -101,7 +101,7 @@ export function governanceEndBlock(deps: GovernanceDeps) {
       power.set(v.key, v.power);
       total += BigInt(v.power);
     }
-    for (const q of due_) {
+    for (const q of tallies) {
       const p = proposalAt(ctx, q.id);
       assert(p.status === 'voting' && p.votingEnd === q.height, `proposal ${p.id} queued for its tally is ${p.status}`);
       ctx.state.delete(q.key);
