@@ -28,7 +28,7 @@ import { governanceRoutes } from './routes.js';
 import Fastify from 'fastify';
 import type { NodeHandle } from '../../chain/app-module.js';
 import { proposalKey, type Proposal } from './state.js';
-import { fakeValidatorsChain } from './testing.js';
+import { FAKE_VALIDATORS_PREFIX, fakeValidatorsChain } from './testing.js';
 import type { ValidatorEntry } from './validator-set.js';
 
 const governanceChain = governanceChainModule({ ledger: ledgerChain, validators: fakeValidatorsChain });
@@ -63,7 +63,7 @@ function world(powers: number[] = [10, 20, 30, 40], options: { jailed?: number[]
     chain: 'gov',
     modules: {
       ledger: { registration: { policy: 'closed', grant: '0' }, accounts, admins: [] },
-      validators: {
+      fakevalidators: {
         validators: vals.map((v, i) => ({ key: v.pub, ...blsOf(v.label), power: powers[i]!, ...(options.jailed?.includes(i) ? { jailed: true } : {}) })),
       },
       governance: { params: { ...GOV_PARAMS, ...options.params } },
@@ -296,10 +296,10 @@ describe('validator proposals reach the validator set', () => {
     tickTo(w, last);
     const at = [1, 2, 3].map((id) => proposal(chain, id).executeAt!);
     tickTo(w, Math.min(...at) - 1);
-    assert.equal(chain.get(`validators/v/${newcomer.pub}`), undefined, 'not before the execution height');
+    assert.equal(chain.get(FAKE_VALIDATORS_PREFIX + newcomer.pub), undefined, 'not before the execution height');
     tickTo(w, Math.max(...at));
     assert.deepEqual([1, 2, 3].map((id) => proposal(chain, id).status), ['executed', 'executed', 'executed']);
-    const set = chain.raw('validators/v/').map(([, v]) => JSON.parse(v) as ValidatorEntry);
+    const set = chain.raw(FAKE_VALIDATORS_PREFIX).map(([, v]) => JSON.parse(v) as ValidatorEntry);
     assert.deepEqual(set.map((v) => [v.key, v.power]).sort(), [
       [newcomer.pub, 15], [vals[0]!.pub, 99], [vals[2]!.pub, 30], [vals[3]!.pub, 40],
     ].sort());
@@ -333,7 +333,7 @@ describe('validator proposals reach the validator set', () => {
       ['executed', undefined], ['failed', 'last_validator'], ['executed', undefined], ['failed', 'validator_exists'],
     ]);
     assert.equal(ps[3]!.execution!.height, at);
-    assert.deepEqual(chain.raw('validators/v/').map(([k]) => k).sort(), [`validators/v/${dup.pub}`, `validators/v/${vals[1]!.pub}`].sort());
+    assert.deepEqual(chain.raw(FAKE_VALIDATORS_PREFIX).map(([k]) => k).sort(), [FAKE_VALIDATORS_PREFIX + dup.pub, FAKE_VALIDATORS_PREFIX + vals[1]!.pub].sort());
     assert.equal(chain.get('governance/open'), undefined);
     assert.deepEqual(chain.invariants(), []);
   });

@@ -16,8 +16,10 @@ export { governanceChainModule } from './chain.js';
 
 /**
  * The module over the core's validator set. The kernel hands a module the keeper of a
- * module object it requires, so governance must be given that object: the integrator
- * writes `governanceModuleWith(validatorsChain)` once the core's `validators` module exists.
+ * module object it requires (by that object's name, which governance puts in `requires`),
+ * so governance must be given that object: `governanceModuleWith(<the core's validators
+ * module>)`. The kernel reserves the name "validators" for the core (src/chain/kernel.ts),
+ * which is to provide the module with a ValidatorSetKeeper over its "validators/" state.
  */
 export function governanceModuleWith(validators: ChainModule<ValidatorSetKeeper>): TallyModule {
   return {

@@ -1,16 +1,20 @@
 // Test-only: a stand-in for the core's `validators` module, so that the kernel can resolve
-// governance's `requires: ['ledger', 'validators']` in the test chain. It keeps the set
-// under "validators/v/<key>", starts from its genesis section {validators: [...]} and
+// governance's `requires` (the ledger and the module given as deps.validators) in the test
+// chain. The kernel keeps the name "validators" for the core's own (src/chain/kernel.ts),
+// so the stand-in is "fakevalidators". It keeps the set under "fakevalidators/v/<key>",
+// starts from its genesis section {validators: [...]} and
 // implements ValidatorSetKeeper with the refusals the core promises (checked before any
 // write). It checks no proof of possession: governance checks it at propose time.
 import type { ChainModule } from '../../chain/module.js';
 import { fail } from '../../core/errors.js';
 import type { ValidatorEntry, ValidatorSetKeeper } from './validator-set.js';
 
-const PREFIX = 'validators/v/';
+/** Where the fake keeps each validator: FAKE_VALIDATORS_PREFIX + key. */
+export const FAKE_VALIDATORS_PREFIX = 'fakevalidators/v/';
+const PREFIX = FAKE_VALIDATORS_PREFIX;
 
 export const fakeValidatorsChain: ChainModule<ValidatorSetKeeper> = {
-  name: 'validators',
+  name: 'fakevalidators',
   txTypes: [],
   queries: [],
   genesis: {
