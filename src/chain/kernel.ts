@@ -33,6 +33,13 @@ export class Kernel {
   /** Whether a transaction of this type may open an account (its key is then checked for strength). */
   readonly mayOpenAccount = (env: { tx: { type: string } }): boolean => this.txTypes.get(env.tx.type)?.type.opensAccount === true;
 
+  /** The most transactions the next block may hold under the modules' limits (blockTxCountMax), given the parent's state. */
+  blockTxCountMax(state: StateReader, ceiling: number): number {
+    let max = ceiling;
+    for (const m of this.modules) if (m.blockTxCountMax) max = Math.min(max, m.blockTxCountMax(scopedReader(state, m.name)));
+    return max;
+  }
+
   txTypeNames(): string[] {
     return [...this.txTypes.keys()];
   }

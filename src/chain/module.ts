@@ -142,6 +142,12 @@ export interface ChainModule<Keeper = unknown> {
   beginBlock?(ctx: BlockContext): TxEvent[] | void;
   /** After the block's transactions (funding, liquidation, settlement, tallies). */
   endBlock?(ctx: BlockContext): TxEvent[] | void;
+  /**
+   * A consensus limit the module sets from committed state (the parent's): the most
+   * transactions the next block may hold (governance's maxBlockTxs). Proposers stop there,
+   * validators refuse a proposal past it, and `tally chain verify` reports a block past it.
+   */
+  blockTxCountMax?(state: StateReader): number;
   /** The narrow interface other modules may call, bound to this module's state and to the calling module's name. */
   keeper?(ctx: BlockContext, caller: string): Keeper;
   /**

@@ -181,12 +181,12 @@ export class TallyNode extends EventEmitter implements NodeHandle {
     if (genesis.validators && this.follower) fail('bad_args', 'replicas of a validator chain are not supported yet', { status: 500 });
     this.validatorChain = genesis.validators ? new ValidatorChain(
       store, this.cache, this.tree, this.mempool, this.kernel, this.pool, signer, tip,
-      { scheme: blstBls, clock, blockTxCountMax, hooks: this.blockHooks, ...indexBlock },
+      { scheme: blstBls, state: this.state, clock, blockTxCountMax, hooks: this.blockHooks, ...indexBlock },
       (event) => this.blockCommitted(event),
     ) : undefined;
     this.proposer = this.follower || this.validatorChain ? undefined : new Proposer(
       store, this.cache, this.tree, this.mempool, this.kernel, signer, tip,
-      { blockTxCountMax, blockDelayMsMax: options.blockDelayMsMax ?? 2, clock, hooks: this.blockHooks, ...indexBlock },
+      { blockTxCountMax, blockDelayMsMax: options.blockDelayMsMax ?? 2, clock, hooks: this.blockHooks, state: this.state, ...indexBlock },
       (event) => this.blockCommitted(event),
       (err) => this.emit('halt', err),
     );

@@ -17,6 +17,7 @@ import { executeBlock, type BlockResult } from './execute.js';
 import type { Kernel } from './kernel.js';
 import type { Mempool, PendingTx } from './mempool.js';
 import type { StateCache } from './state-cache.js';
+import type { StateReader } from './state.js';
 import type { StoredTree } from './state-tree/stored.js';
 import type { BlockHooks } from './health.js';
 
@@ -31,6 +32,8 @@ export interface ProposerOptions {
   rolledBack?: () => void;
   /** The signed-height record and node health, around each block (see health.ts). */
   hooks?: BlockHooks;
+  /** committed state, parsed: the modules' limit on a block's transactions reads it */
+  state?: StateReader;
 }
 
 export interface Tip {
@@ -129,7 +132,8 @@ export class Proposer {
     if (this.stopped || this.running || this.halted) return;
     this.running = true;
     try {
-      const taken = this.mempool.take(this.options.blockTxCountMax);
+      const most = this.options.state ? this.kernel.blockTxCountMax(this.options.state, this.options.blockTxCountMax) : this.options.blockTxCountMax;
+      const taken = this.mempool.take(most);
       if (taken.length > 0) this.propose(taken);
     } finally {
       this.running = false;

@@ -19,7 +19,7 @@ import { checkBlockSelf } from './replay-checks.js';
 import { CommitChecks } from './replay-validators.js';
 import { startAtSnapshot } from './replay-snapshot.js';
 import { snapshotBaseOf, type SnapshotBase } from './snapshot-base.js';
-import { MemoryState } from './state.js';
+import { decodeValue, MemoryState, type StateReader } from './state.js';
 import { MemoryTree } from './state-tree/memory.js';
 import { buildTree } from './state-tree/stored.js';
 import type { VerifierPool } from './verifier.js';
@@ -131,7 +131,8 @@ export async function verifyChain(
     const txs = await source.blockTxs(height);
     if (txs.length !== h.txCount) issue(height, 'tx_count', `header says ${h.txCount} transactions, store has ${txs.length}`);
     // (a validator chain makes a block every height, empty ones too)
-    if (h.txCount < (commits ? 0 : 1) || h.txCount > limits.blockTxCountMax) issue(height, 'tx_count', `a block after genesis holds ${commits ? 0 : 1} to ${limits.blockTxCountMax} transactions, this one ${h.txCount}`);
+    const most = kernel.blockTxCountMax(readerOf(state), limits.blockTxCountMax);
+    if (h.txCount < (commits ? 0 : 1) || h.txCount > most) issue(height, 'tx_count', `a block after genesis holds ${commits ? 0 : 1} to ${most} transactions, this one ${h.txCount}`);
     txCount += txs.length;
     // Signatures and ids first (the verifier pool), then the one executor.
     const exec: ExecTx[] = [];
@@ -267,6 +268,15 @@ function ruleIssueKind(err: TallyError): string {
     case 'expired': case 'expires_too_far': case 'wrong_key': case 'weak_key': case 'wrong_chain': case 'unknown_type': return err.code;
     default: return 'bad_body';
   }
+}
+
+/** The replayed state as modules read it (parsed values). */
+function readerOf(state: MemoryState): StateReader {
+  const parse = <T>(raw: string | undefined) => (raw === undefined ? undefined : decodeValue<T>(raw));
+  return {
+    get: <T>(k: string) => parse<T>(state.get(k)),
+    entries: <T>(prefix: string, o: { after?: string; limit?: number } = {}) => state.range(prefix, o.after, o.limit ?? 1000).map(([k, v]): [string, T] => [k, decodeValue<T>(v)]),
+  };
 }
 
 function stateSource(state: MemoryState) {

@@ -24,7 +24,7 @@ import type { Kernel } from './kernel.js';
 import type { Mempool, PendingTx } from './mempool.js';
 import type { Tip } from './proposer.js';
 import type { StateCache } from './state-cache.js';
-import { authKey, decodeValue, type AuthRecord } from './state.js';
+import { authKey, decodeValue, type AuthRecord, type StateReader } from './state.js';
 import type { StoredTree } from './state-tree/stored.js';
 import type { VerifierPool } from './verifier.js';
 
@@ -53,6 +53,8 @@ interface Candidate {
 
 export interface ValidatorChainOptions {
   scheme: BlsScheme;
+  /** committed state, parsed (the node's reader) */
+  state: StateReader;
   clock: () => number;
   blockTxCountMax: number;
   indexBlock?: (block: IndexedBlock, txs: IndexedTx[]) => void;
@@ -113,7 +115,7 @@ export class ValidatorChain {
   build(height: number): string {
     assert(height === this.tip.height + 1, 'a validator builds the block after its tip');
     const time = Math.max(this.options.clock(), this.tip.time);
-    const taken = this.mempool.peek(Math.min(this.options.blockTxCountMax, VALIDATOR_BLOCK_TXS_MAX));
+    const taken = this.mempool.peek(this.txCountMax(Math.min(this.options.blockTxCountMax, VALIDATOR_BLOCK_TXS_MAX)));
     const result = this.execute(height, time, taken);
     // Refused at block time (expired, a nonce gap after a refusal): out of the mempool now.
     const gapped = new Set<string>();
@@ -136,6 +138,11 @@ export class ValidatorChain {
     assert(final.excluded.length === 0 && final.stateRoot === header.stateRoot, 'a block re-executes as built');
     this.keep(block.hash, { proposal, outcome: { result: final, exec: included, canonical: included.map((p) => p.canonical), pending: included } });
     return block.hash;
+  }
+
+  /** The modules' limit on the next block's transactions (governance's maxBlockTxs), under `ceiling`. */
+  private txCountMax(ceiling: number): number {
+    return this.kernel.blockTxCountMax(this.options.state, ceiling);
   }
 
   private execute(height: number, time: number, txs: ExecTx[]): BlockResult {
@@ -220,7 +227,8 @@ export class ValidatorChain {
     if (!checkHeaderSig(block)) throw invalid('the header signature does not verify with the proposer\'s key');
     if (h.validatorsHash !== validatorsHash(this.validators)) throw invalid('validatorsHash is not the current validator set\'s');
     this.checkLastCommit(h, p.lastCommit);
-    if (!Number.isSafeInteger(h.txCount) || h.txCount !== p.txs.length || h.txCount > VALIDATOR_BLOCK_TXS_MAX) throw invalid(`the header says ${h.txCount} transactions, the proposal carries ${p.txs.length} (at most ${VALIDATOR_BLOCK_TXS_MAX})`);
+    const most = this.txCountMax(VALIDATOR_BLOCK_TXS_MAX);
+    if (!Number.isSafeInteger(h.txCount) || h.txCount !== p.txs.length || h.txCount > most) throw invalid(`the header says ${h.txCount} transactions, the proposal carries ${p.txs.length} (at most ${most})`);
     return p.txs.map((raw, i) => {
       try {
         return parseEnvelope(raw);

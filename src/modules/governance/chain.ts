@@ -7,6 +7,7 @@ import { governanceBeginBlock, governanceEndBlock } from './hooks.js';
 import { governanceInvariants } from './invariants.js';
 import { governanceQueries } from './queries.js';
 import { governanceTxTypes } from './txs.js';
+import { governanceParam } from './params.js';
 
 export function governanceChainModule(deps: GovernanceDeps): ChainModule {
   return {
@@ -18,5 +19,6 @@ export function governanceChainModule(deps: GovernanceDeps): ChainModule {
     beginBlock: governanceBeginBlock(deps),
     endBlock: governanceEndBlock(deps),
     invariants: governanceInvariants,
+    blockTxCountMax: (state) => governanceParam(state, 'maxBlockTxs'),
   };
 }

@@ -15,7 +15,10 @@ const sectionSchema = object({
 });
 
 export const governanceGenesis: ModuleGenesis = {
+  // An absent section stays absent (all parameters at their defaults): a chain whose
+  // genesis predates governance keeps its genesis hash.
   validate(section) {
+    if (section === undefined) return undefined;
     const s = decode(sectionSchema, section ?? {}, 'genesis_invalid', 'governance');
     const out: GovernanceGenesis = { params: {} };
     for (const name of Object.keys(s.params).sort()) {
@@ -27,13 +30,14 @@ export const governanceGenesis: ModuleGenesis = {
     return out;
   },
   init(ctx, section) {
+    if (section === undefined) return;
     const s = section as GovernanceGenesis;
     for (const name of PARAM_NAMES) {
       const value = s.params[name];
       if (value !== undefined) ctx.state.set(paramKey(name), value);
     }
   },
-  defaults: () => ({ params: {} }),
+  defaults: () => undefined,
   /**
    * The parameters in force (those set in state). Proposals, deposits and votes are left
    * out: the ledger's export drops holds, so deposits stay in their depositors' balances.
