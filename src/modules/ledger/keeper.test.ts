@@ -41,7 +41,7 @@ test('the ledger keeper: holds tagged by owner, spendable balance, invariants', 
     modules: { ledger: { registration: { policy: 'closed', grant: '0' }, accounts: [{ name: 'alice', pub: alice.pub, balance: '100' }], admins: [] } },
   }, [ledgerChain, escrow]);
   const kernel = new Kernel([escrow, ledgerChain], chainParams(genesis));
-  assert.deepEqual(kernel.modules.map((m) => m.name), ['ledger', 'escrow'], 'a module runs after those it requires');
+  assert.deepEqual(kernel.modules.map((m) => m.name), ['validators', 'ledger', 'escrow'], 'a module runs after those it requires (the core\'s validators module first)');
   const state = new MemoryState();
   state.apply(genesisBlockParts(genesis, kernel, 'node').writes);
   let nonce = 0;
