@@ -31,8 +31,8 @@ export interface AdmissionDeps {
   committedReceipt: (id: string) => Receipt | undefined;
   /** transactions were queued: make a block soon */
   queued: () => void;
-  /** a validator: these transactions (canonical JSON) entered the mempool; tell the other validators */
-  admitted?: (canonical: string[]) => void;
+  /** these transactions (canonical JSON) entered the mempool; `relay`: from a client, so a validator tells the other validators */
+  admitted?: (canonical: string[], relay: boolean) => void;
 }
 
 export class Admission {
@@ -84,7 +84,7 @@ export class Admission {
       }
     });
     if (checked.length > 0) this.deps.queued();
-    if (fresh.length > 0 && options.relay !== false) this.deps.admitted?.(fresh);
+    if (fresh.length > 0) this.deps.admitted?.(fresh, options.relay !== false);
     return Promise.all(results as Array<SubmitResult | Promise<SubmitResult>>);
   }
 

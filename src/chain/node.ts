@@ -112,8 +112,8 @@ export class TallyNode extends EventEmitter implements NodeHandle {
   readonly follower: Follower | undefined;
   /** a validator chain's blocks (proposals, checks, commits with certificates); the network layer runs consensus over it */
   readonly validatorChain: ValidatorChain | undefined;
-  /** a validator: tells the other validators of transactions this node admitted (set by the network layer) */
-  relay: ((canonical: string[]) => void) | undefined;
+  /** a validator: hears of every admitted transaction, and tells the other validators of those a client sent (`relay`); set by the network layer */
+  relay: ((canonical: string[], relay: boolean) => void) | undefined;
   /** the key that signs this chain's blocks: ours on the writer, the followed one on a replica */
   readonly chainKey: string;
   /** set by the network layer when it runs */
@@ -199,7 +199,7 @@ export class TallyNode extends EventEmitter implements NodeHandle {
       closed: () => this.closedReason(),
       committedReceipt: (id) => this.reads.tx(id)?.receipt,
       queued: () => this.proposer?.poke(),
-      admitted: (canonical) => this.relay?.(canonical),
+      admitted: (canonical, relay) => this.relay?.(canonical, relay),
     });
     const chainReader = {
       store,

@@ -169,7 +169,11 @@ export class ValidatorNetwork {
   async start(): Promise<void> {
     this.transport.subscribe(this.topics.consensus, (msg) => this.onConsensus(msg));
     this.transport.subscribe(this.topics.txs, (msg) => this.onTxs(msg));
-    this.node.relay = (canonical) => this.publish(this.topics.txs, `{"txs":[${canonical.join(',')}]}`);
+    this.node.relay = (canonical, relay) => {
+      if (relay) this.publish(this.topics.txs, `{"txs":[${canonical.join(',')}]}`);
+      // an idle chain waits a second between heights: work to do starts the next one now
+      this.driver?.hurry();
+    };
     this.transport.on('peer:connect', (peer) => void this.askStatus(peer));
     await this.dialAll();
     this.redialTimer = setInterval(() => void this.dialAll(), REDIAL_MS);

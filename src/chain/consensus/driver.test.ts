@@ -110,3 +110,14 @@ test('votes kept for certificates and evidence stay bounded whatever rounds and 
   for (let k = 0; k < 10; k++) d.receive(signMessage(blstBls, net.secrets[2]!, CHAIN, { type: 'precommit', height: 0, round: 0, value: Buffer.alloc(32, k + 100).toString('hex'), validator: 2 }));
   assert.ok(d.retainedVotes <= 5 * 3 + 4 + 2, `at most ROUNDS_AHEAD_MAX + 1 rounds x 3 values, 4 values in a slot (and its own votes): ${d.retainedVotes}`);
 });
+
+test('hurry starts the next height at once instead of after the commit wait', async () => {
+  const net = memoryValidators({ count: 4, timeouts: TIMEOUTS, commitWaitMs: 60_000, chainId: CHAIN });
+  after(() => net.close());
+  net.drivers.forEach((d) => d.start(1));
+  await until('height 1 decided', () => net.commits.every((c) => c.length >= 1));
+  await new Promise((r) => setTimeout(r, 300));
+  assert.ok(net.commits.every((c) => c.length === 1), 'the commit wait holds height 2 back');
+  net.drivers.forEach((d) => d.hurry());
+  await until('height 2 decided after hurry', () => net.commits.every((c) => c.length >= 2), 5000);
+});

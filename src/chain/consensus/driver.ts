@@ -66,6 +66,8 @@ export class ValidatorDriver {
   private readonly rejected = new Map<string, number>();
   private stopped: TallyError | undefined;
   private closed = false;
+  /** the height a commit wait will start, while it waits */
+  private nextStart: number | undefined;
 
   constructor(private readonly o: DriverOptions) {
     const schedule = new ProposerSchedule(o.validators.map((v) => v.power));
@@ -95,6 +97,7 @@ export class ValidatorDriver {
 
   start(height: number): void {
     if (this.closed) return;
+    this.nextStart = undefined;
     this.height = height;
     for (const [k, s] of this.signedVotes) if (s.message.height < height) this.signedVotes.delete(k);
     for (const k of this.valuesPerSlot.keys()) if (Number(k.split('/')[1]) < height) this.valuesPerSlot.delete(k);
@@ -187,8 +190,22 @@ export class ValidatorDriver {
     const signed = precommits.map((v) => this.signedVotes.get(slotKey(v))).filter((s): s is Signed<Vote> => s !== undefined);
     this.o.app.commit(height, round, id, certificateOf(this.o.scheme, this.o.validators, signed));
     const wait = typeof this.o.commitWaitMs === 'function' ? this.o.commitWaitMs() : this.o.commitWaitMs ?? 0;
-    this.o.timers.after(wait, () => {
-      if (!this.stopped && this.height === height) this.start(height + 1);
-    });
+    this.nextStart = height + 1;
+    this.o.timers.after(wait, () => this.startNext(height + 1));
+  }
+
+  /** The next height, unless it has started already (hurry) or the driver stopped. */
+  private startNext(height: number): void {
+    if (this.nextStart !== height || this.stopped) return;
+    this.nextStart = undefined;
+    this.start(height);
+  }
+
+  /**
+   * Work arrived while the driver waits after a commit (an idle chain waits longer):
+   * start the next height now instead of at the end of the wait.
+   */
+  hurry(): void {
+    if (this.nextStart !== undefined) this.startNext(this.nextStart);
   }
 }

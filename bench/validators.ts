@@ -1,0 +1,170 @@
+// Validator chain figures, measured in one run on one machine: four validator processes
+// on loopback (libp2p, BLS, journals, SQLite FULL), then one single-writer node, each
+// loaded the same way over HTTP.
+//
+//   light   --light N transactions, one a second, round-robin over the validators: time
+//           from submit to the acknowledgement, which comes at finality (p50/p99)
+//   load    --seconds S of registrations in batches of --batch, --in-flight batches at a
+//           time per node: committed tx/s and batch latency (p50/p99); the same load on
+//           a single writer (`tally node`, one process) for the ratio
+//
+// All processes share the machine's cores (see `nproc`): four validators on two cores
+// each get half a core, so the ratio is what one machine can show, not a network.
+//
+//   node dist/bench/validators.js [--light 30] [--seconds 20] [--batch 200] [--in-flight 2] [--json]
+import { spawn, type ChildProcess, execFile } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { accountIdFromPub, signerFromPrivateKey } from '../src/core/keys.js';
+import { signTx, type Envelope } from '../src/chain/envelope.js';
+import { helpFromHeader, intFlag } from './usage.js';
+
+helpFromHeader(import.meta.url);
+
+const LIGHT = intFlag('--light', 30, 3600);
+const SECONDS = intFlag('--seconds', 20, 600);
+const BATCH = intFlag('--batch', 200, 1000);
+const IN_FLIGHT = intFlag('--in-flight', 2, 64);
+const JSON_OUT = process.argv.includes('--json');
+const bin = fileURLToPath(new URL('../../bin/tally.js', import.meta.url));
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tally-bench-validators-'));
+const run = promisify(execFile);
+const live = new Set<ChildProcess>();
+const say = (line: string) => { if (!JSON_OUT) console.error(line); };
+
+async function cli(args: string[]): Promise<any> {
+  const { stdout } = await run(process.execPath, [bin, ...args, '--json'], { env: { ...process.env, TALLY_HOME: path.join(root, 'home') } });
+  return JSON.parse(stdout);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** `tally node` with its HTTP on a free port; resolves with the HTTP base URL from its listening line. */
+function startNode(dir: string, extra: string[]): Promise<{ http: string; proc: ChildProcess }> {
+  const proc = spawn(process.execPath, [bin, 'node', '--data', dir, '--http', '127.0.0.1:0', '--internal', 'off', '--json', ...extra], { stdio: ['ignore', 'pipe', 'ignore'] });
+  live.add(proc);
+  return new Promise((resolve, reject) => {
+    let out = '';
+    proc.stdout!.setEncoding('utf8').on('data', (c: string) => {
+      out += c;
+      const nl = out.indexOf('\n');
+      if (nl >= 0) resolve({ http: (JSON.parse(out.slice(0, nl)) as { http: string }).http, proc });
+    });
+    proc.once('exit', (code) => reject(new Error(`node ${dir} exited with ${code}`)));
+  });
+}
+
+async function stop(proc: ChildProcess): Promise<void> {
+  proc.kill('SIGTERM');
+  await new Promise((r) => proc.once('exit', r));
+  live.delete(proc);
+}
+
+function registrations(chain: string, n: number): Envelope[] {
+  const expires = Math.floor(Date.now() / 1000) + 3600;
+  return Array.from({ length: n }, () => {
+    const signer = signerFromPrivateKey(crypto.generateKeyPairSync('ed25519').privateKey);
+    const id = accountIdFromPub(signer.pub);
+    return signTx({ chain, type: 'ledger.register', from: id, nonce: 0, expires, body: { name: `u${id.slice(0, 16)}` } }, signer);
+  });
+}
+
+async function submit(http: string, txs: Envelope[]): Promise<number> {
+  const res = await fetch(`${http}/v1/txs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(txs) });
+  const body = (await res.json()) as Array<{ status?: string }>;
+  return body.filter((r) => r.status === 'ok').length;
+}
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+};
+
+/** S seconds of batches, IN_FLIGHT per node at a time: committed tx/s and batch latency. */
+async function load(chain: string, https: string[]): Promise<{ txPerSec: number; committed: number; latencyMs: { p50: number; p99: number } }> {
+  const pool = registrations(chain, Math.min(200_000, Math.max(BATCH * 4, 3000 * SECONDS)));
+  let next = 0;
+  let committed = 0;
+  const latencies: number[] = [];
+  const started = performance.now();
+  const until = started + SECONDS * 1000;
+  await Promise.all(https.flatMap((http) => Array.from({ length: IN_FLIGHT }, async () => {
+    while (performance.now() < until && next + BATCH <= pool.length) {
+      const batch = pool.slice(next, next + BATCH);
+      next += BATCH;
+      const t = performance.now();
+      committed += await submit(http, batch);
+      latencies.push(performance.now() - t);
+    }
+  })));
+  const elapsed = (performance.now() - started) / 1000;
+  return { txPerSec: Math.round(committed / elapsed), committed, latencyMs: { p50: Math.round(pct(latencies, 50)), p99: Math.round(pct(latencies, 99)) } };
+}
+
+async function main(): Promise<void> {
+  say(`validators bench in ${root} (${os.cpus().length} cores)`);
+  const dirs = [0, 1, 2, 3].map((i) => path.join(root, `v${i}`));
+  const entries = [];
+  for (const d of dirs) entries.push(await cli(['validator', 'keys', 'new', '--data', d]));
+  fs.writeFileSync(path.join(root, 'validators.json'), JSON.stringify(entries));
+  await cli(['init', '--data', dirs[0]!, '--chain', 'bench-v', '--policy', 'open', '--validators', path.join(root, 'validators.json')]);
+  for (const d of dirs.slice(1)) await cli(['init', '--data', d, '--genesis', path.join(dirs[0]!, 'genesis.json')]);
+  const ports = await Promise.all(dirs.map(() => freePort()));
+  const addrs = entries.map((e, i) => `/ip4/127.0.0.1/tcp/${ports[i]}/p2p/${e.peerId}`);
+  const nodes = await Promise.all(dirs.map((d, i) => startNode(d, ['--p2p', `/ip4/127.0.0.1/tcp/${ports[i]}`, '--peers', addrs.filter((_, j) => j !== i).join(',')])));
+  const https = nodes.map((n) => n.http);
+  // the chain is live once a block is final everywhere
+  for (;;) {
+    const heights = await Promise.all(https.map(async (h) => ((await (await fetch(`${h}/v1/node`)).json()) as { height: number }).height));
+    if (heights.every((h) => h >= 2)) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+
+  say(`light: ${LIGHT} transactions, one a second`);
+  const lightTxs = registrations('bench-v', LIGHT);
+  const finality: number[] = [];
+  for (let i = 0; i < LIGHT; i++) {
+    const t = performance.now();
+    if ((await submit(https[i % https.length]!, [lightTxs[i]!])) !== 1) throw new Error('a light-load transaction was refused');
+    finality.push(performance.now() - t);
+    await new Promise((r) => setTimeout(r, Math.max(0, 1000 - (performance.now() - t))));
+  }
+  say(`load: ${SECONDS} s on the validators`);
+  const validators = await load('bench-v', https);
+  const heights = await Promise.all(https.map(async (h) => ((await (await fetch(`${h}/v1/node`)).json()) as { height: number }).height));
+  for (const n of nodes) await stop(n.proc);
+
+  say(`load: ${SECONDS} s on a single writer`);
+  const wdir = path.join(root, 'writer');
+  await cli(['init', '--data', wdir, '--chain', 'bench-w', '--policy', 'open']);
+  const writer = await startNode(wdir, []);
+  const single = await load('bench-w', [writer.http]);
+  await stop(writer.proc);
+
+  const report = {
+    machine: { cores: os.cpus().length, node: process.version },
+    validators: 4,
+    light: { txs: LIGHT, finalityMs: { p50: Math.round(pct(finality, 50)), p99: Math.round(pct(finality, 99)) } },
+    load: { seconds: SECONDS, batch: BATCH, inFlightPerNode: IN_FLIGHT, validators, singleWriter: single, ratio: Number((validators.txPerSec / single.txPerSec).toFixed(2)), heights },
+  };
+  console.log(JSON_OUT ? JSON.stringify(report) : JSON.stringify(report, null, 2));
+  fs.rmSync(root, { recursive: true, force: true });
+}
+
+main().catch((err) => {
+  for (const p of live) p.kill('SIGKILL');
+  console.error(err);
+  process.exit(1);
+});
