@@ -53,7 +53,9 @@ function freePort(): Promise<number> {
 
 /** `tally node` with its HTTP on a free port; resolves with the HTTP base URL from its listening line. */
 function startNode(dir: string, extra: string[]): Promise<{ http: string; proc: ChildProcess }> {
-  const proc = spawn(process.execPath, [bin, 'node', '--data', dir, '--http', '127.0.0.1:0', '--internal', 'off', '--json', ...extra], { stdio: ['ignore', 'pipe', 'ignore'] });
+  // stderr to <dir>.log: kept when the bench fails (the directory is removed only after a good run)
+  const log = fs.openSync(`${dir}.log`, 'a');
+  const proc = spawn(process.execPath, [bin, 'node', '--data', dir, '--http', '127.0.0.1:0', '--internal', 'off', '--json', ...extra], { stdio: ['ignore', 'pipe', log] });
   live.add(proc);
   return new Promise((resolve, reject) => {
     let out = '';
@@ -166,5 +168,6 @@ async function main(): Promise<void> {
 main().catch((err) => {
   for (const p of live) p.kill('SIGKILL');
   console.error(err);
+  console.error(`the nodes' logs: ${root}/*.log`);
   process.exit(1);
 });

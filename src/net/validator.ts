@@ -51,6 +51,8 @@ const RESEND_MS = 1000;
 const RESEND_KEEP = 12;
 const REDIAL_MS = 2000;
 const decoder = new TextDecoder('utf-8', { fatal: true });
+/** TALLY_CONSENSUS_TRACE=1: a log line per proposal checked and per commit, with times (for finding where a height's time goes) */
+const TRACE = process.env.TALLY_CONSENSUS_TRACE === '1';
 const textOf = (bytes: Uint8Array) => decoder.decode(bytes);
 
 interface ConsensusEnvelope {
@@ -213,6 +215,7 @@ export class ValidatorNetwork {
 
   private broadcast(signed: Signed): void {
     const m = signed.message;
+    if (TRACE) this.o.log('info', 'trace: send', { type: m.type, height: m.height, round: m.round, value: m.value === null ? null : m.value.slice(0, 8) });
     const block = m.type === 'proposal' ? this.chain.proposalOf(m.value) : undefined;
     if (m.type === 'proposal' && !block) this.o.log('warn', 'proposing a value whose block this node no longer holds (after a restart): the round will time out', { height: m.height, round: m.round });
     const env: ConsensusEnvelope = block ? { signed, block } : { signed };
@@ -287,8 +290,10 @@ export class ValidatorNetwork {
         return;
       }
     }
+    const t0 = performance.now();
     try {
       await this.chain.check(m.validator, env.block);
+      if (TRACE) this.o.log('info', 'trace: proposal checked', { height: m.height, round: m.round, txs: env.block.txs.length, ms: Math.round(performance.now() - t0), verifyMs: Math.round(this.chain.lastCheck.verifyMs), executeMs: Math.round(this.chain.lastCheck.executeMs), valid: this.chain.valid(m.height, m.value as string) });
     } catch (err) {
       if (!(err instanceof TallyError)) throw err;
       this.counts.rejected.set(err.code, (this.counts.rejected.get(err.code) ?? 0) + 1);
@@ -325,7 +330,9 @@ export class ValidatorNetwork {
     // Catching up may have committed this height already (with another certificate for the same block).
     if (height !== this.chain.tip.height + 1) return;
     try {
-      this.chain.commit(height, round, id, certificate);
+      const t0 = performance.now();
+      const event = this.chain.commit(height, round, id, certificate);
+      if (TRACE) this.o.log('info', 'trace: committed', { height, round, txs: event.receipts.length, ms: Math.round(performance.now() - t0), mempool: this.node.mempool.size });
     } catch (err) {
       this.o.log('error', 'the decided block could not be committed; this validator stops voting', { height, error: (err as Error).message });
       this.driver?.close();
