@@ -114,6 +114,35 @@ describe('four validators on loopback', () => {
     }, 60_000);
   });
 
+  it('status and metrics show consensus; a node without validator.key follows, serves and relays', async () => {
+    const status = await cliOk(home, ['status', '--node', nodes[0]!.socket, '--json']);
+    const c = status.network.consensus;
+    assert.equal(c.voting, true);
+    assert.equal(c.validators, COUNT);
+    assert.ok(c.heights >= 1 && c.lastCommit.signers >= 3 && c.lastCommit.of === COUNT, JSON.stringify(c));
+    const text = await cli(home, ['status', '--node', nodes[0]!.socket]);
+    assert.match(text.stdout, /consensus +voting: height \d+ round \d+/);
+    const metrics = await (await fetch(`${nodes[0]!.internal}/metrics`)).text();
+    const heights = /^tally_consensus_heights_total (\d+)/m.exec(metrics);
+    assert.ok(heights && Number(heights[1]) >= 1, 'tally_consensus_heights_total counts committed heights');
+    assert.match(metrics, /^tally_consensus_voting 1$/m);
+
+    // A follower: the chain's genesis, a node key of its own, no validator.key.
+    const dir = path.join(tempDir(), 'follower');
+    await cliOk(home, ['init', '--data', dir, '--genesis', path.join(dirs[0]!, 'genesis.json'), '--json']);
+    const peers = ports.map((p, j) => `/ip4/127.0.0.1/tcp/${p}/p2p/${peerIds[j]}`).join(',');
+    const follower = await startNode({ dataDir: dir, home, extraArgs: ['--p2p', '/ip4/127.0.0.1/tcp/0', '--peers', peers] });
+    nodes.push(follower);
+    const target = await height(nodes[0]!);
+    await until('the follower to catch up', async () => (await height(follower)) >= target, 60_000);
+    assert.equal((await getOk(`${follower.http}/v1/blocks/${target}`)).hash, (await getOk(`${nodes[0]!.http}/v1/blocks/${target}`)).hash);
+    const f = (await cliOk(home, ['status', '--node', follower.socket, '--json'])).network.consensus;
+    assert.equal(f.voting, false);
+    acknowledged.push(...await registrations(follower, 10));
+    await follower.stop();
+    nodes.pop();
+  });
+
   it('stopped, every data directory verifies, certificates included; a tampered certificate does not', async () => {
     const tops = await Promise.all(nodes.map((n) => height(n!)));
     for (const n of nodes) assert.equal(await n!.stop(), 0);

@@ -18,6 +18,21 @@ export function registerNetworkMetrics(node: TallyNode, registers: client.Regist
   gauge('tally_replica_equivocation', '1 once this replica holds equivocation evidence (it has stopped following)', (s) => (s.equivocation ? 1 : 0));
   counter('tally_replica_blocks_verified_total', 'blocks verified (every root and signature) and applied since start', (s) => s.blocksVerified);
   counter('tally_replica_txs_verified_total', 'transactions re-executed in verified blocks since start', (s) => s.txsVerified);
+  // A validator chain (0 elsewhere): consensus progress and who misses votes.
+  const c = (s: NetworkStatus) => s.consensus;
+  gauge('tally_consensus_voting', '1 when this node\'s key is in the validator set in force (it votes), 0 when it follows', (s) => (c(s)?.voting ? 1 : 0));
+  gauge('tally_consensus_round', 'the round of the height being decided (0 is the first)', (s) => c(s)?.round ?? 0);
+  gauge('tally_consensus_validators', 'validators in the set in force', (s) => c(s)?.validators ?? 0);
+  gauge('tally_consensus_finality_seconds', 'last height: from its block time (the proposer\'s clock) to this node\'s commit', (s) => (c(s)?.lastFinalityMs ?? 0) / 1000);
+  counter('tally_consensus_heights_total', 'heights this node committed through consensus since start', (s) => c(s)?.heights ?? 0);
+  counter('tally_consensus_extra_rounds_total', 'rounds past the first that committed heights needed since start (rounds per height = 1 + this / heights)', (s) => c(s)?.extraRounds ?? 0);
+  new client.Counter({
+    name: 'tally_consensus_missed_votes_total', help: 'heights whose commit certificate (as this node decided it) lacks the validator\'s vote, since start', labelNames: ['validator'], registers,
+    collect() {
+      this.reset();
+      for (const [validator, n] of Object.entries(read()?.consensus?.missedVotes ?? {})) this.inc({ validator }, n);
+    },
+  });
   new client.Counter({
     name: 'tally_replica_peers_rejected_total', help: 'peers dropped since start, by reason (bad_block, bad_signature, bad_state_root, garbage, oversized, timeout, wrong_chain)', labelNames: ['reason'], registers,
     collect() {

@@ -75,6 +75,28 @@ export interface NetworkStatus {
   gossipOut: number;
   rejectedPeers: Record<string, number>;
   equivocation: { height: number; hashes: string[]; file: string } | null;
+  /** a validator chain: where consensus is and how it has gone */
+  consensus?: ConsensusStatus;
+}
+
+export interface ConsensusStatus {
+  /** whether this node's key is in the set in force (else it follows) */
+  voting: boolean;
+  height: number;
+  round: number;
+  step: string;
+  validators: number;
+  /** validators with a libp2p connection to this node, itself included (as far as it can tell by peer count) */
+  peersConnected: number;
+  lastCommit: { height: number; round: number; signers: number; of: number } | null;
+  /** heights this node committed since start, and the rounds past the first they needed */
+  heights: number;
+  extraRounds: number;
+  /** wall time from the block's header time (its proposer's clock) to this node's commit, last height */
+  lastFinalityMs: number;
+  /** per validator key: heights whose certificate (as this node decided it) lacks its vote */
+  missedVotes: Record<string, number>;
+  evidenceSeen: number;
 }
 
 /** A replica hands submitted transactions to the writer (set by the network layer). */

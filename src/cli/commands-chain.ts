@@ -14,7 +14,7 @@ import { addClientOptions, defaultDataDir, nodeTarget, withClient, type ClientOp
 import { output, table } from './output.js';
 import { blockHash, verifyHeaderSignature, type SignedBlock } from '../chain/blocks.js';
 import { verifyTxProof } from '../chain/proof.js';
-import type { NetworkStatus, ProofView, TallyNode, TxView } from '../chain/node.js';
+import type { ConsensusStatus, NetworkStatus, ProofView, TallyNode, TxView } from '../chain/node.js';
 import { intFlag } from '../core/decode.js';
 import fs from 'node:fs';
 import { exportGenesis } from '../chain/genesis-export.js';
@@ -203,6 +203,17 @@ function humanReport(r: VerifyReport): string {
   return `${head}\nFAILED: the chain diverges at height ${r.firstDivergence}\n${lines.join('\n')}`;
 }
 
+/** A validator chain: height, round and step, who is online, the last commit, missed votes. */
+function consensusRows(c: ConsensusStatus): Array<[string, unknown]> {
+  const missed = Object.entries(c.missedVotes).sort((a, b) => b[1] - a[1]).slice(0, 5).map(([k, n]) => `${k.slice(0, 10)}... ${n}`).join(', ');
+  return [
+    ['consensus', `${c.voting ? 'voting' : 'following (not in the set)'}: height ${c.height} round ${c.round} ${c.step}; ${c.peersConnected} of ${c.validators} validators online`],
+    ['last commit', c.lastCommit ? `height ${c.lastCommit.height} round ${c.lastCommit.round}, signed by ${c.lastCommit.signers} of ${c.lastCommit.of}; final ${c.lastFinalityMs} ms after its block time` : 'none since start'],
+    ['rounds', `${c.heights} heights since start, ${c.extraRounds} extra rounds`],
+    ...(missed ? [['missed votes', missed] as [string, unknown]] : []),
+  ];
+}
+
 /** What `tally status` shows of the network: sync state, lag, peers, refusals, equivocation. */
 function networkRows(n: NetworkStatus): Array<[string, unknown]> {
   const rejected = Object.entries(n.rejectedPeers).map(([k, v]) => `${k} ${v}`).join(', ');
@@ -211,6 +222,7 @@ function networkRows(n: NetworkStatus): Array<[string, unknown]> {
     ['peers', n.peers.length === 0 ? 'none' : n.peers.map((p) => `${p.id.slice(0, 16)}... ${p.direction}${p.height !== null ? ` at ${p.height}` : ''}`).join('\n' + ' '.repeat(10))],
     ...(n.role === 'replica' ? [['verified', `${n.blocksVerified} blocks, ${n.txsVerified} txs (${n.blocksVerifiedPerSec.toFixed(1)} blocks/s)`] as [string, unknown]] : []),
     ...(rejected ? [['dropped', rejected] as [string, unknown]] : []),
+    ...(n.consensus ? consensusRows(n.consensus) : []),
     ...(n.equivocation ? [['EQUIVOCATION', `at height ${n.equivocation.height}: ${n.equivocation.hashes.join(' and ')} (evidence in ${n.equivocation.file}); not following`] as [string, unknown]] : []),
   ];
 }

@@ -48,8 +48,11 @@ export async function startNodeNetwork(node: TallyNode, o: { listen: string[]; f
   }
   const netLog = (level: 'info' | 'warn' | 'error', message: string, fields: Record<string, unknown> = {}) => log()[level](fields, message);
   if (node.role === 'validator') {
-    const { secretKey } = loadValidatorKey(path.join(node.paths.dir, VALIDATOR_KEY_FILE), blstBls);
-    const validator = new ValidatorNetwork(node, transport, { peers: o.peers ?? [], blsSecretKey: secretKey, log: netLog });
+    // Without validator.key the node follows the chain (a replica of a validator chain): it
+    // checks every block's certificate, serves reads and relays what clients send it.
+    const keyFile = path.join(node.paths.dir, VALIDATOR_KEY_FILE);
+    const blsSecretKey = fs.existsSync(keyFile) ? loadValidatorKey(keyFile, blstBls).secretKey : undefined;
+    const validator = new ValidatorNetwork(node, transport, { peers: o.peers ?? [], ...(blsSecretKey ? { blsSecretKey } : {}), log: netLog });
     await validator.start();
     return {
       transport,

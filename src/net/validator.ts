@@ -10,7 +10,7 @@ import { utf8 } from '../core/encoding.js';
 import { validatorsHash, type CertifiedCommit } from '../core/header.js';
 import { accountIdFromPub } from '../core/keys.js';
 import { signTx, type Tx } from '../chain/envelope.js';
-import type { NetworkStatus, TallyNode } from '../chain/node.js';
+import type { ConsensusStatus, NetworkStatus, TallyNode } from '../chain/node.js';
 import { blstBls } from '../chain/consensus/bls-native.js';
 import { ValidatorDriver, type Timers } from '../chain/consensus/driver.js';
 import { SignJournal } from '../chain/consensus/journal.js';
@@ -28,8 +28,8 @@ import type { NetLog } from './replica.js';
 export interface ValidatorNetworkOptions {
   /** peers to dial (the other validators), multiaddrs with /p2p/<id> */
   peers: string[];
-  /** this validator's BLS secret key (validator.key) */
-  blsSecretKey: Uint8Array;
+  /** this validator's BLS secret key (validator.key); absent: a node that only follows the chain */
+  blsSecretKey?: Uint8Array;
   log: NetLog;
   timeouts?: TimeoutsMs;
   /** wait after a commit before the next height (CometBFT's timeout_commit); longer when the mempool is empty */
@@ -68,7 +68,7 @@ export class ValidatorNetwork {
   private driver: ValidatorDriver | undefined;
   /** the hash of the set the driver was made for */
   private driverSet = '';
-  private readonly signer: ConsensusSigner;
+  private readonly signer: ConsensusSigner | undefined;
   private readonly timersApi: Timers;
   private readonly topics: { consensus: string; txs: string };
   private readonly blocksProtocol: string;
@@ -85,6 +85,7 @@ export class ValidatorNetwork {
   private resendTimer: NodeJS.Timeout | undefined;
   private lastPosition = '';
   private resends = 0;
+  private readonly progress = { heights: 0, extraRounds: 0, lastFinalityMs: 0, missed: new Map<string, number>(), last: null as ConsensusStatus['lastCommit'] };
 
   constructor(private readonly node: TallyNode, private readonly transport: Transport, private readonly o: ValidatorNetworkOptions) {
     if (!node.validatorChain) fail('bad_args', 'this data directory is not a validator chain\'s (its genesis names no validators)');
@@ -102,7 +103,7 @@ export class ValidatorNetwork {
         this.timers.add(t);
       },
     };
-    this.signer = new ConsensusSigner(blstBls, o.blsSecretKey, node.params.chain, SignJournal.open(node.paths.dir));
+    this.signer = o.blsSecretKey ? new ConsensusSigner(blstBls, o.blsSecretKey, node.params.chain, SignJournal.open(node.paths.dir)) : undefined;
     this.driver = this.makeDriver();
     if (!this.driver) o.log('info', 'this node\'s key is not in the validator set in force: it follows the chain and votes once the set names it', { key: node.signer.pub });
     node.network = this;
@@ -114,6 +115,10 @@ export class ValidatorNetwork {
     this.driverSet = validatorsHash(set);
     const self = this.chain.indexOf(this.node.signer.pub);
     if (self < 0) return undefined;
+    if (!this.signer) {
+      this.o.log('error', 'this node\'s key is in the validator set but its data directory has no validator.key: it follows and does not vote', { key: this.node.signer.pub });
+      return undefined;
+    }
     const o = this.o;
     const mempool = this.node.mempool;
     return new ValidatorDriver({
@@ -331,7 +336,9 @@ export class ValidatorNetwork {
     if (height !== this.chain.tip.height + 1) return;
     try {
       const t0 = performance.now();
+      const set = this.chain.validators;
       const event = this.chain.commit(height, round, id, certificate);
+      this.noteCommit(set, event.block.header.time, round, certificate.signers);
       if (TRACE) this.o.log('info', 'trace: committed', { height, round, txs: event.receipts.length, ms: Math.round(performance.now() - t0), mempool: this.node.mempool.size });
     } catch (err) {
       this.o.log('error', 'the decided block could not be committed; this validator stops voting', { height, error: (err as Error).message });
@@ -342,6 +349,40 @@ export class ValidatorNetwork {
     const early = this.future.get(height + 1) ?? [];
     for (const h of this.future.keys()) if (h <= height + 1) this.future.delete(h);
     for (const env of early) void this.takeProposal(env);
+  }
+
+  /** Consensus figures for status and metrics: rounds, finality time, who missed the certificate. */
+  private noteCommit(set: ReadonlyArray<{ key: string }>, headerTime: number, round: number, signersHex: string): void {
+    const p = this.progress;
+    p.heights++;
+    p.extraRounds += round;
+    p.lastFinalityMs = Math.max(0, Date.now() - headerTime);
+    let signers = 0;
+    set.forEach((v, i) => {
+      const on = (parseInt(signersHex.slice(2 * (i >> 3), 2 * (i >> 3) + 2), 16) >> (i % 8)) & 1;
+      if (on) signers++;
+      else if (p.missed.size < 1000 || p.missed.has(v.key)) p.missed.set(v.key, (p.missed.get(v.key) ?? 0) + 1);
+    });
+    p.last = { height: this.chain.tip.height, round, signers, of: set.length };
+  }
+
+  private consensusStatus(): ConsensusStatus {
+    const pos = this.driver?.position();
+    const p = this.progress;
+    return {
+      voting: this.driver !== undefined,
+      height: pos?.height ?? this.chain.tip.height + 1,
+      round: pos?.round ?? 0,
+      step: pos?.step ?? 'following',
+      validators: this.chain.validators.length,
+      peersConnected: Math.min(this.chain.validators.length, this.transport.peers().length + (this.driver ? 1 : 0)),
+      lastCommit: p.last,
+      heights: p.heights,
+      extraRounds: p.extraRounds,
+      lastFinalityMs: p.lastFinalityMs,
+      missedVotes: Object.fromEntries(p.missed),
+      evidenceSeen: this.evidence.length,
+    };
   }
 
   private async askStatus(peer: string): Promise<void> {
@@ -408,6 +449,7 @@ export class ValidatorNetwork {
       blocksVerified: this.chain.counts.blocks, txsVerified: this.chain.counts.txs, blocksVerifiedPerSec: 0,
       gossipIn: this.counts.gossipIn, gossipOut: this.counts.gossipOut + this.serve.gossipOut,
       rejectedPeers: Object.fromEntries(this.counts.rejected), equivocation: null,
+      consensus: this.consensusStatus(),
     };
   }
 }
