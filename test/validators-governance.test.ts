@@ -108,6 +108,16 @@ describe('governance on four validators adds a fifth and lowers maxBlockTxs', ()
     }
     assert.ok(seen >= 120);
 
+    // The CLI: a validator imports its node key, proposes a signal and votes; list and show.
+    await cliOk(home, ['keys', 'import', path.join(dirs[0]!, 'node.key'), '--name', 'val0', '--json']);
+    const made = await cliOk(home, ['governance', 'propose', 'text', 'hello validators', '--deposit', '0.001', '--key', 'val0', '--node', nodes[3]!.socket, '--json']);
+    assert.equal(made.status, 'ok');
+    const voted = await cliOk(home, ['governance', 'vote', '3', 'yes', '--key', 'val0', '--node', nodes[3]!.socket, '--json']);
+    assert.equal(voted.events[0].type, 'governance.voted');
+    const list = await cliOk(home, ['governance', 'list', '--node', nodes[3]!.socket, '--json']);
+    assert.deepEqual(list.items.map((p: { id: number; status: string }) => [p.id, p.status]), [[1, 'executed'], [2, 'executed'], [3, 'voting']]);
+    assert.equal((await cliOk(home, ['governance', 'show', '3', '--node', nodes[3]!.socket, '--json'])).content.title, 'hello validators');
+
     for (const n of nodes) assert.equal(await n.stop(), 0);
     nodes.length = 0;
     for (const d of dirs) {

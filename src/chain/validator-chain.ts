@@ -18,7 +18,7 @@ import type { ValidatorEntry } from './consensus/validator-key.js';
 import { signBytes } from './consensus/wire.js';
 import { parseEnvelope, type Envelope, type Receipt } from './envelope.js';
 import { executeBlock, type BlockResult, type ExecTx } from './execute.js';
-import { VALIDATORS_KEY } from './validators.js';
+import { signersOf, VALIDATORS_KEY } from './validators.js';
 import type { BlockHooks } from './health.js';
 import type { Kernel } from './kernel.js';
 import type { Mempool, PendingTx } from './mempool.js';
@@ -89,7 +89,8 @@ export class ValidatorChain {
     private readonly onBlock: (event: BlockCommitted) => void,
   ) {
     this.validators = this.readSet();
-    this.tipSigners = this.validators;
+    // After a restart at a block that changed the set, the tip was signed by the set before.
+    this.tipSigners = signersOf(options.state, tip.height) ?? this.validators;
     const stored = store.commitOf(tip.height);
     this.tipCommit = stored === undefined ? undefined : (JSON.parse(stored) as CertifiedCommit);
   }

@@ -8,7 +8,7 @@ import { signMessage } from './consensus/wire.js';
 import { validateGenesis } from './genesis.js';
 import { LayeredState } from './state.js';
 import { TEST_GENESIS_TIME, TestChain, testAccount } from './testing/test-chain.js';
-import { coreValidators, validatorSet, validatorsKeeper } from './validators.js';
+import { coreValidators, signersOf, validatorSet, validatorsKeeper } from './validators.js';
 
 const CHAIN = 'vals-test';
 
@@ -47,6 +47,10 @@ test('evidence jails the validator from the next block; the same offence again i
   assert.deepEqual(set.map((v) => v.key), sorted.filter((_, i) => i !== offender).map((v) => v.key));
   assert.equal(chain.get<number>('validators/since'), 3, 'the new set signs from the next block');
   assert.equal(chain.get<{ jailedAt: number }>(`validators/jailed/${sorted[offender]!.key}`)!.jailedAt, 2);
+  // Block 2 (the tip) was signed by the four; a node restarting here checks block 3's last commit against them.
+  const reader = { get: <T>(k: string) => chain.get<T>(k) };
+  assert.equal(signersOf(reader, 2)!.length, 4);
+  assert.equal(signersOf(reader, 3)!.length, 3);
 
   const again = chain.block([chain.tx(reporter, 'validators.evidence', evidence)]);
   assert.equal(again.receipts[0]!.code, 'evidence_stale');

@@ -3,6 +3,8 @@
 //
 //   set            the validators in force, sorted by key: [{key, blsKey, pop, power}]
 //   since          the first height the current set signs (absent: 1, the genesis set)
+//   previous       the set before the last change (it signs block since - 1, whose commit
+//                  the next proposal carries: a node restarting there needs it)
 //   jailed/<key>   a jailed validator's entry, with the height and reason it was jailed
 //
 // A change made by block h (evidence, governance) is in force from block h + 1: the next
@@ -24,6 +26,7 @@ export const VALIDATORS_MODULE = 'validators';
 export const VALIDATORS_KEY = 'validators/set';
 const SET = 'validators/set';
 const SINCE = 'validators/since';
+const PREVIOUS = 'validators/previous';
 const JAILED = 'validators/jailed/';
 
 export interface JailedEntry extends ValidatorEntry {
@@ -50,6 +53,12 @@ export function validatorSet(state: StateReader): ValidatorEntry[] | undefined {
   return state.get<ValidatorEntry[]>(SET);
 }
 
+/** The set that signed block `height` (the tip), given the state after it. */
+export function signersOf(state: Pick<StateReader, 'get'>, height: number): ValidatorEntry[] | undefined {
+  const changedBy = (state.get<number>(SINCE) ?? 1) - 1;
+  return changedBy === height ? state.get<ValidatorEntry[]>(PREVIOUS) : state.get<ValidatorEntry[]>(SET);
+}
+
 function setOf(state: StateReader): ValidatorEntry[] {
   return validatorSet(state) ?? refuse('not_a_validator_chain', 'this chain has no validator set (its genesis names no validators)');
 }
@@ -57,6 +66,8 @@ function setOf(state: StateReader): ValidatorEntry[] {
 /** The set's writes after a change: the new list, and the height it is in force from. */
 function writeSet(state: StateView, height: number, set: ValidatorEntry[]): void {
   if (set.length === 0) refuse('last_validator', 'the change would leave the chain without validators', 409);
+  // The set this block is signed by, kept once per block (a second change in the block keeps the first's).
+  if (state.get<number>(SINCE) !== height + 1) state.set(PREVIOUS, state.get(SET));
   state.set(SET, [...set].sort(byKey));
   state.set(SINCE, height + 1);
 }

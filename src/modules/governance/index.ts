@@ -8,6 +8,7 @@ import type { ChainModule } from '../../chain/module.js';
 import { ledgerChain } from '../ledger/index.js';
 import { governanceChainModule } from './chain.js';
 import { governanceRoutes } from './routes.js';
+import { governanceCli } from './cli.js';
 import type { ValidatorSetKeeper } from './validator-set.js';
 
 export { governanceParam, governanceParams, PARAMS, type ParamName } from './params.js';
@@ -25,7 +26,7 @@ export function governanceModuleWith(validators: ChainModule<ValidatorSetKeeper>
   return {
     name: 'governance',
     chain: governanceChainModule({ ledger: ledgerChain, validators }),
-    // No CLI or services yet.
-    app: { routes: governanceRoutes },
+    // No services: governance runs in the chain part.
+    app: { routes: governanceRoutes, cli: governanceCli },
   };
 }
