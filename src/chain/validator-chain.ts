@@ -47,6 +47,8 @@ const CANDIDATES_MAX = 32;
 
 interface Candidate {
   proposal: ProposalBlock;
+  /** settles when the check has an outcome (a proposal resent meanwhile waits for it) */
+  checking?: Promise<void>;
   /** undefined while the check runs; then the executor's result, or why the block is invalid */
   outcome?: { result: BlockResult; exec: ExecTx[]; canonical: string[]; pending?: PendingTx[] } | TallyError;
 }
@@ -191,8 +193,14 @@ export class ValidatorChain {
     const proposal = decodeProposalBlock(input);
     const hash = proposal.block.hash;
     const known = this.candidates.get(hash);
-    if (known) return hash;
-    const c: Candidate = { proposal };
+    if (known) {
+      // The same proposal again (a resend, another round) while the first check runs: the
+      // machine must not hear of it before valid() can answer, or it prevotes nil.
+      await known.checking;
+      return hash;
+    }
+    let checked!: () => void;
+    const c: Candidate = { proposal, checking: new Promise((resolve) => { checked = resolve; }) };
     this.keep(hash, c);
     try {
       const envs = this.checkShape(proposer, proposal);
@@ -232,6 +240,8 @@ export class ValidatorChain {
       if (!(err instanceof TallyError)) throw err;
       this.counts.invalidProposals++;
       c.outcome = err;
+    } finally {
+      checked();
     }
     return hash;
   }
