@@ -37,9 +37,12 @@ const run = promisify(execFile);
 const live = new Set<ChildProcess>();
 const say = (line: string) => { if (!JSON_OUT) console.error(line); };
 
-async function cli(args: string[]): Promise<any> {
+// The CLI's --json output; only the validator key entry's peerId is read here.
+type CliJson = Record<string, unknown> & { peerId?: string };
+
+async function cli(args: string[]): Promise<CliJson> {
   const { stdout } = await run(process.execPath, [bin, ...args, '--json'], { env: { ...process.env, TALLY_HOME: path.join(root, 'home') } });
-  return JSON.parse(stdout);
+  return JSON.parse(stdout) as CliJson;
 }
 
 function freePort(): Promise<number> {

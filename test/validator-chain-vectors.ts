@@ -7,7 +7,6 @@
 // Print the block for the README: npm run build && node dist/test/validator-chain-vectors.js
 import { fileURLToPath } from 'node:url';
 import { canonicalJson } from '../src/core/canonical.js';
-import { toB64u } from '../src/core/encoding.js';
 import { certifiedCommitHash, COMMIT_DOMAIN, validatorsHash, VALIDATORS_DOMAIN, type CertifiedCommit } from '../src/core/header.js';
 import { nobleBls } from '../src/core/bls.js';
 import { buildCertificate } from '../src/chain/consensus/certificate.js';
