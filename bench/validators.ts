@@ -97,6 +97,12 @@ const pct = (xs: number[], p: number) => {
   return s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 };
 
+/** A validator's tip and consensus counts (GET /v1/node). */
+async function consensusOf(http: string): Promise<{ height: number; heights: number; extraRounds: number }> {
+  const info = (await (await fetch(`${http}/v1/node`)).json()) as { height: number; network?: { consensus?: { heights: number; extraRounds: number } } };
+  return { height: info.height, heights: info.network?.consensus?.heights ?? 0, extraRounds: info.network?.consensus?.extraRounds ?? 0 };
+}
+
 /** S seconds of batches, IN_FLIGHT per node at a time: committed tx/s and batch latency. */
 async function load(chain: string, https: string[]): Promise<{ txPerSec: number; committed: number; latencyMs: { p50: number; p99: number } }> {
   const pool = registrations(chain, Math.min(200_000, Math.max(BATCH * 4, 3000 * SECONDS)));
@@ -147,8 +153,13 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, Math.max(0, 1000 - (performance.now() - t))));
   }
   say(`load: ${SECONDS} s on the validators`);
+  const before = await Promise.all(https.map(consensusOf));
   const validators = await load('bench-v', https);
-  const heights = await Promise.all(https.map(async (h) => ((await (await fetch(`${h}/v1/node`)).json()) as { height: number }).height));
+  const after = await Promise.all(https.map(consensusOf));
+  const heights = after.map((a) => a.height);
+  // rounds past the first, per height, during the load: a round that times out costs a whole round's work
+  const loadHeights = after[0]!.heights - before[0]!.heights;
+  const rounds = { heights: loadHeights, extraRounds: after[0]!.extraRounds - before[0]!.extraRounds, txsPerBlock: loadHeights > 0 ? Math.round(validators.committed / loadHeights) : 0 };
   for (const n of nodes) await stop(n.proc);
 
   say(`load: ${SECONDS} s on a single writer`);
@@ -162,7 +173,7 @@ async function main(): Promise<void> {
     machine: { cores: os.cpus().length, node: process.version },
     validators: 4,
     light: { txs: LIGHT, finalityMs: { p50: Math.round(pct(finality, 50)), p99: Math.round(pct(finality, 99)) } },
-    load: { seconds: SECONDS, batch: BATCH, inFlightPerNode: IN_FLIGHT, validators, singleWriter: single, ratio: Number((validators.txPerSec / single.txPerSec).toFixed(2)), heights },
+    load: { seconds: SECONDS, batch: BATCH, inFlightPerNode: IN_FLIGHT, validators, singleWriter: single, ratio: Number((validators.txPerSec / single.txPerSec).toFixed(2)), heights, rounds },
   };
   console.log(JSON_OUT ? JSON.stringify(report) : JSON.stringify(report, null, 2));
   fs.rmSync(root, { recursive: true, force: true });

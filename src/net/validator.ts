@@ -295,17 +295,24 @@ export class ValidatorNetwork {
         return;
       }
     }
+    // The proposal came in time: its round's propose timeout waits while the block is checked.
+    const driver = this.driver;
+    const held = driver?.checkingProposal(m.height, m.round, m.validator) ?? false;
     const t0 = performance.now();
     try {
-      await this.chain.check(m.validator, env.block);
-      if (TRACE) this.o.log('info', 'trace: proposal checked', { height: m.height, round: m.round, txs: env.block.txs.length, ms: Math.round(performance.now() - t0), verifyMs: Math.round(this.chain.lastCheck.verifyMs), executeMs: Math.round(this.chain.lastCheck.executeMs), valid: this.chain.valid(m.height, m.value as string) });
-    } catch (err) {
-      if (!(err instanceof TallyError)) throw err;
-      this.counts.rejected.set(err.code, (this.counts.rejected.get(err.code) ?? 0) + 1);
-      return;
+      try {
+        await this.chain.check(m.validator, env.block);
+        if (TRACE) this.o.log('info', 'trace: proposal checked', { height: m.height, round: m.round, txs: env.block.txs.length, ms: Math.round(performance.now() - t0), verifyMs: Math.round(this.chain.lastCheck.verifyMs), executeMs: Math.round(this.chain.lastCheck.executeMs), valid: this.chain.valid(m.height, m.value as string) });
+      } catch (err) {
+        if (!(err instanceof TallyError)) throw err;
+        this.counts.rejected.set(err.code, (this.counts.rejected.get(err.code) ?? 0) + 1);
+        return;
+      }
+      if (this.closed || m.height !== this.chain.tip.height + 1) return;
+      this.driver?.receive(env.signed);
+    } finally {
+      if (held) driver!.proposalChecked(m.height, m.round);
     }
-    if (this.closed || m.height !== this.chain.tip.height + 1) return;
-    this.driver?.receive(env.signed);
   }
 
   private keepFuture(env: ConsensusEnvelope): void {

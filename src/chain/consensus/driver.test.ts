@@ -121,3 +121,61 @@ test('hurry starts the next height at once instead of after the commit wait', as
   net.drivers.forEach((d) => d.hurry());
   await until('height 2 decided after hurry', () => net.commits.every((c) => c.length >= 2), 5000);
 });
+
+/** Validator 3 with timers the test fires and a list of what it sent. */
+function manual(net: MemoryNet): { driver: ValidatorDriver; fire: () => void; prevotes: () => Array<string | null> } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tally-driver-hold-'));
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const timers: Array<{ fn: () => void; fired: boolean }> = [];
+  const sent: Vote[] = [];
+  const driver = new ValidatorDriver({
+    scheme: blstBls, chainId: CHAIN, validators: net.validators, self: 3,
+    signer: new ConsensusSigner(blstBls, net.secrets[3]!, CHAIN, SignJournal.open(dir)),
+    app: { propose: () => blockId(0, 3), valid: () => true, commit: () => {} },
+    net: { broadcast: (s) => { if (s.message.type !== 'proposal') sent.push(s.message as Vote); } },
+    timers: { after: (_ms, fn) => { timers.push({ fn, fired: false }); } },
+    timeouts: TIMEOUTS,
+  });
+  // every timer the machine asked for so far fires (the propose timeout is the only one at the start of a round)
+  const fire = () => { for (const t of timers.filter((x) => !x.fired)) { t.fired = true; t.fn(); } };
+  return { driver, fire, prevotes: () => sent.filter((v) => v.type === 'prevote').map((v) => v.value) };
+}
+
+test('the propose timeout waits while the round proposer\'s block is checked, then the machine prevotes the outcome', () => {
+  const net = network();
+  const X = blockId(0, 0);
+  const proposal = signMessage(blstBls, net.secrets[0]!, CHAIN, { type: 'proposal', height: 0, round: 0, value: X, validRound: -1, validator: 0 });
+
+  // valid block, checked past the timeout: a prevote for it and no nil
+  const a = manual(net);
+  a.driver.start(0);
+  assert.equal(a.driver.checkingProposal(0, 0, 0), true);
+  a.fire();
+  assert.deepEqual(a.prevotes(), [], 'no nil prevote while the check runs');
+  a.driver.receive(proposal);
+  a.driver.proposalChecked(0, 0);
+  assert.deepEqual(a.prevotes(), [X]);
+
+  // a check that ends without a block for the machine (refused payload): the held timeout fires then
+  const b = manual(net);
+  b.driver.start(0);
+  assert.equal(b.driver.checkingProposal(0, 0, 0), true);
+  b.fire();
+  assert.deepEqual(b.prevotes(), []);
+  b.driver.proposalChecked(0, 0);
+  assert.deepEqual(b.prevotes(), [null], 'the held timeout fires when the check ends');
+
+  // only the round's proposer holds it, and only CHECKS_HOLDING_TIMEOUT_MAX proposals per round
+  const c = manual(net);
+  c.driver.start(0);
+  assert.equal(c.driver.checkingProposal(0, 0, 1), false, 'validator 1 does not propose round 0');
+  assert.equal(c.driver.checkingProposal(0, 7, 0), false, 'a round too far ahead');
+  assert.equal(c.driver.checkingProposal(0, 0, 0), true);
+  c.driver.proposalChecked(0, 0);
+  assert.equal(c.driver.checkingProposal(0, 0, 0), true);
+  assert.equal(c.driver.checkingProposal(0, 0, 0), false, 'a third block of one round holds nothing');
+  c.fire();
+  assert.deepEqual(c.prevotes(), [], 'the second check still holds the timeout');
+  c.driver.proposalChecked(0, 0);
+  assert.deepEqual(c.prevotes(), [null]);
+});

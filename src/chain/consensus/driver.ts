@@ -56,6 +56,12 @@ export interface DriverOptions {
  */
 const slotKey = (v: Vote) => `${v.type}/${v.height}/${v.round}/${v.validator}/${v.value}`;
 const slotOf = (v: Vote) => `${v.type}/${v.height}/${v.round}/${v.validator}`;
+/**
+ * Distinct proposals of one round whose check may hold that round's propose timeout: the
+ * machine keeps two proposals per round, and an equivocating proposer must not be able to
+ * hold the timeout for ever with a stream of new blocks.
+ */
+const CHECKS_HOLDING_TIMEOUT_MAX = 2;
 
 export class ValidatorDriver {
   private readonly machine: Tendermint;
@@ -68,9 +74,13 @@ export class ValidatorDriver {
   private closed = false;
   /** the height a commit wait will start, while it waits */
   private nextStart: number | undefined;
+  private readonly schedule: ProposerSchedule;
+  /** per "height/round": proposals of that round's proposer still being checked by the app, and how many ever held it */
+  private readonly checks = new Map<string, { running: number; held: number; timedOut: boolean }>();
 
   constructor(private readonly o: DriverOptions) {
     const schedule = new ProposerSchedule(o.validators.map((v) => v.power));
+    this.schedule = schedule;
     this.machine = new Tendermint({
       powers: o.validators.map((v) => v.power),
       proposer: (h, r) => schedule.proposer(h, r),
@@ -101,6 +111,7 @@ export class ValidatorDriver {
     this.height = height;
     for (const [k, s] of this.signedVotes) if (s.message.height < height) this.signedVotes.delete(k);
     for (const k of this.valuesPerSlot.keys()) if (Number(k.split('/')[1]) < height) this.valuesPerSlot.delete(k);
+    for (const k of this.checks.keys()) if (Number(k.split('/')[0]) < height) this.checks.delete(k);
     const saved = this.o.signer.resumeState();
     const resume = saved?.lock.height === height ? saved : undefined;
     // Its own votes from before a restart count in the machine again, so their signatures
@@ -166,7 +177,49 @@ export class ValidatorDriver {
   }
 
   private onTimer(step: 'propose' | 'prevote' | 'precommit', height: number, round: number): void {
-    if (!this.stopped && !this.closed) this.apply(this.machine.onTimeout(step, height, round));
+    if (this.stopped || this.closed) return;
+    const check = step === 'propose' ? this.checks.get(`${height}/${round}`) : undefined;
+    if (check && check.running > 0) {
+      check.timedOut = true;
+      return;
+    }
+    this.apply(this.machine.onTimeout(step, height, round));
+  }
+
+  /**
+   * The app received the signed proposal of (height, round) from that round's proposer and
+   * is checking its block (signatures, re-execution), which may take longer than the
+   * propose timeout under load. The proposal arrived in time, so the timeout waits for the
+   * outcome, as CometBFT's does while ProcessProposal runs: on a valid block the machine
+   * prevotes for it, on an invalid one the held timeout fires (nil). Timeouts only ever
+   * decide liveness, never safety. Returns false (nothing held) for anything but the
+   * round's proposer, a passed height, or past the per-round bound; the caller calls
+   * proposalChecked(height, round) after receive() only when this returned true.
+   */
+  checkingProposal(height: number, round: number, validator: number): boolean {
+    // this height, or the next one while the commit wait runs (the schedule is asked in height order)
+    const current = height === this.height ? this.machine.position().round : height === this.nextStart ? 0 : undefined;
+    if (this.closed || current === undefined || round < 0 || round > current + ROUNDS_AHEAD_MAX) return false;
+    if (this.schedule.proposer(height, round) !== validator) return false;
+    const key = `${height}/${round}`;
+    const check = this.checks.get(key) ?? { running: 0, held: 0, timedOut: false };
+    if (check.held >= CHECKS_HOLDING_TIMEOUT_MAX) return false;
+    check.held++;
+    check.running++;
+    this.checks.set(key, check);
+    return true;
+  }
+
+  /** The check of a proposal announced by checkingProposal ended: a held propose timeout fires now. */
+  proposalChecked(height: number, round: number): void {
+    const key = `${height}/${round}`;
+    const check = this.checks.get(key);
+    if (!check) return;
+    check.running = Math.max(0, check.running - 1);
+    if (check.running === 0 && check.timedOut) {
+      check.timedOut = false;
+      this.onTimer('propose', height, round);
+    }
   }
 
   private send(message: Message): void {
