@@ -86,9 +86,22 @@ function registrations(chain: string, n: number): Envelope[] {
   });
 }
 
+/** Results that were not a committed receipt, by status or error code, over the whole run. */
+const refused = new Map<string, number>();
+
 async function submit(http: string, txs: Envelope[]): Promise<number> {
   const res = await fetch(`${http}/v1/txs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(txs) });
-  const body = (await res.json()) as Array<{ status?: string }>;
+  const body = (await res.json()) as Array<{ status?: string; error?: { code?: string } }> | { error?: { code?: string } };
+  if (!Array.isArray(body)) {
+    const code = `http ${res.status} ${body.error?.code ?? ''}`.trim();
+    refused.set(code, (refused.get(code) ?? 0) + txs.length);
+    return 0;
+  }
+  for (const r of body) {
+    if (r.status === 'ok') continue;
+    const code = r.error?.code ?? r.status ?? 'unknown';
+    refused.set(code, (refused.get(code) ?? 0) + 1);
+  }
   return body.filter((r) => r.status === 'ok').length;
 }
 
@@ -153,8 +166,10 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, Math.max(0, 1000 - (performance.now() - t))));
   }
   say(`load: ${SECONDS} s on the validators`);
+  refused.clear();
   const before = await Promise.all(https.map(consensusOf));
-  const validators = await load('bench-v', https);
+  const validators = { ...(await load('bench-v', https)), refused: Object.fromEntries(refused) };
+  refused.clear();
   const after = await Promise.all(https.map(consensusOf));
   const heights = after.map((a) => a.height);
   // rounds past the first, per height, during the load: a round that times out costs a whole round's work
@@ -166,7 +181,7 @@ async function main(): Promise<void> {
   const wdir = path.join(root, 'writer');
   await cli(['init', '--data', wdir, '--chain', 'bench-w', '--policy', 'open']);
   const writer = await startNode(wdir, []);
-  const single = await load('bench-w', [writer.http]);
+  const single = { ...(await load('bench-w', [writer.http])), refused: Object.fromEntries(refused) };
   await stop(writer.proc);
 
   const report = {

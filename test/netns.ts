@@ -3,6 +3,8 @@
 // and iproute2. Names carry the test process's pid, so a later run can tell a crashed
 // run's leftovers (its pid is gone) from a namespace another live run is using.
 import { execFile } from 'node:child_process';
+import { after } from 'node:test';
+import { RawSocket, type NodeProcess } from './helpers.js';
 
 const PREFIX = 'tally-ns-';
 
@@ -91,4 +93,48 @@ export async function createHostPair(): Promise<HostPair> {
     heal: async () => { await ip(['-n', a, 'link', 'set', ifA, 'up']); },
     remove,
   };
+}
+
+/**
+ * Two hosts for a test file, or undefined (after a loud line on stderr) where namespaces
+ * cannot be made; with TALLY_REQUIRE_NETNS=1 (CI) that is an error instead. The namespaces
+ * are deleted when the file's tests end, even when they failed (a crashed run's are
+ * removed by the next run).
+ */
+export async function hostPairOrSkip(testFile: string, what: string): Promise<{ hosts?: HostPair; missing?: string }> {
+  let made: HostPair | string;
+  try {
+    await removeStaleNamespaces();
+    made = await createHostPair();
+  } catch (err) {
+    made = (err as Error).message;
+  }
+  if (typeof made !== 'string') {
+    const hosts = made;
+    after(async () => { await hosts.remove(); });
+    return { hosts };
+  }
+  const missing = `network namespaces cannot be made here (${made})`;
+  if (process.env.TALLY_REQUIRE_NETNS === '1') throw new Error(`${testFile}: ${missing}, and TALLY_REQUIRE_NETNS=1`);
+  process.stderr.write(`\n*** SKIPPED the network-namespace ${what} (${testFile}): ${missing} ***\n\n`);
+  return { missing };
+}
+
+/** One socket connection to a node's JSON-RPC socket; requests one at a time. */
+export class SocketClient {
+  private next = 1;
+  private constructor(private readonly sock: RawSocket) {}
+  static async open(node: NodeProcess): Promise<SocketClient> {
+    return new SocketClient(await RawSocket.connect(node.socket));
+  }
+
+  async call(method: string, params?: unknown, timeoutMs = 30_000): Promise<any> {
+    const reply = await this.sock.request(this.next++, method, params, timeoutMs);
+    if (reply.error) throw new Error(`${method}: ${reply.error.code}: ${reply.error.message}`);
+    return reply.result;
+  }
+
+  close(): void {
+    this.sock.close();
+  }
 }

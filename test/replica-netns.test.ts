@@ -14,27 +14,12 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { cleanup, cliOk, makeTx, newAccount, RawSocket, startNode, tempDir, until, type NodeProcess } from './helpers.js';
-import { createHostPair, removeStaleNamespaces, type HostPair } from './netns.js';
+import { cleanup, cliOk, makeTx, newAccount, startNode, tempDir, until, type NodeProcess } from './helpers.js';
+import { hostPairOrSkip, SocketClient } from './netns.js';
 
 after(cleanup);
 
-async function makeHosts(): Promise<HostPair | string> {
-  try {
-    await removeStaleNamespaces();
-    return await createHostPair();
-  } catch (err) {
-    return (err as Error).message;
-  }
-}
-
-const made = await makeHosts();
-const missing = typeof made === 'string' ? `network namespaces cannot be made here (${made})` : undefined;
-if (missing && process.env.TALLY_REQUIRE_NETNS === '1') throw new Error(`replica-netns: ${missing}, and TALLY_REQUIRE_NETNS=1`);
-if (missing) process.stderr.write(`\n*** SKIPPED the network-namespace replica test (test/replica-netns.test.ts): ${missing} ***\n\n`);
-const hosts = typeof made === 'string' ? undefined : made;
-// Always: delete the namespaces, even when the test failed (a crashed run's are removed by the next).
-after(async () => { await hosts?.remove(); });
+const { hosts, missing } = await hostPairOrSkip('test/replica-netns.test.ts', 'replica test');
 
 interface NodeInfo {
   height: number;
@@ -42,31 +27,11 @@ interface NodeInfo {
   network?: { state: string; peers: unknown[]; height: number };
 }
 
-/** One socket connection per node; requests one at a time. */
-class Client {
-  private next = 1;
-  private constructor(private readonly sock: RawSocket) {}
-  static async open(node: NodeProcess): Promise<Client> {
-    return new Client(await RawSocket.connect(node.socket));
-  }
 
-  async call(method: string, params?: unknown, timeoutMs = 30_000): Promise<any> {
-    const reply = await this.sock.request(this.next++, method, params, timeoutMs);
-    if (reply.error) throw new Error(`${method}: ${reply.error.code}: ${reply.error.message}`);
-    return reply.result;
-  }
-
-  info(): Promise<NodeInfo> {
-    return this.call('node.info');
-  }
-
-  close(): void {
-    this.sock.close();
-  }
-}
+const info = (c: SocketClient): Promise<NodeInfo> => c.call('node.info');
 
 /** n registrations submitted in batches of 50; each batch is answered once committed. */
-async function load(writer: Client, n: number): Promise<void> {
+async function load(writer: SocketClient, n: number): Promise<void> {
   for (let i = 0; i < n; i += 50) {
     const txs = Array.from({ length: Math.min(50, n - i) }, () => { const a = newAccount(); return makeTx(a, 'ledger.register', { name: `n${a.id.slice(0, 12)}` }); });
     const results = (await writer.call('tx.submit', { txs }, 60_000)) as Array<{ status?: string; error?: unknown }>;
@@ -76,7 +41,7 @@ async function load(writer: Client, n: number): Promise<void> {
 
 describe('a replica on another host (network namespaces): cut off and healed', { skip: missing ?? false, timeout: 150_000 }, () => {
   const live: NodeProcess[] = [];
-  const clients: Client[] = [];
+  const clients: SocketClient[] = [];
   after(async () => {
     for (const c of clients) c.close();
     for (const n of live) await n.stop().catch(() => undefined);
@@ -89,7 +54,7 @@ describe('a replica on another host (network namespaces): cut off and healed', {
     const p2p = (writer.listening as unknown as { p2p: { addrs: string[] } }).p2p;
     const writerAddr = p2p.addrs.find((a) => a.startsWith(`/ip4/${h.addrA}/`) && a.includes('/p2p/'));
     assert.ok(writerAddr, `the writer listens on its veth address: ${JSON.stringify(p2p)}`);
-    const w = await Client.open(writer);
+    const w = await SocketClient.open(writer);
     clients.push(w);
     await load(w, 100);
 
@@ -98,10 +63,10 @@ describe('a replica on another host (network namespaces): cut off and healed', {
     await cliOk(writer.home, ['init', '--data', dir, '--follow', writerAddr, '--node-key', writer.nodeKey, '--json'], 60_000, h.exec(h.b));
     const replica = await startNode({ dataDir: dir, prefix: h.exec(h.b), extraArgs: ['--follow', writerAddr] });
     live.push(replica);
-    const r = await Client.open(replica);
+    const r = await SocketClient.open(replica);
     clients.push(r);
-    const before = await w.info();
-    await until('the replica to reach the writer over the link', async () => (await r.info()).height >= before.height);
+    const before = await info(w);
+    await until('the replica to reach the writer over the link', async () => (await info(r)).height >= before.height);
     assert.equal((await r.call('block.get', { height: before.height })).hash, before.tipHash);
 
     // Cut: the writer goes on committing; the replica's connection dies (libp2p's ping
@@ -109,10 +74,10 @@ describe('a replica on another host (network namespaces): cut off and healed', {
     await h.cut();
     const cutAt = Date.now();
     await load(w, 100);
-    const during = await w.info();
+    const during = await info(w);
     assert.ok(during.height > before.height, 'the writer makes blocks while the link is down');
-    await until('the replica to lose its peer', async () => (await r.info()).network!.peers.length === 0, 60_000);
-    const cutOff = await r.info();
+    await until('the replica to lose its peer', async () => (await info(r)).network!.peers.length === 0, 60_000);
+    const cutOff = await info(r);
     t.diagnostic(`the replica had no peer ${Date.now() - cutAt} ms after the cut, at height ${cutOff.height} of ${during.height}`);
     assert.equal(cutOff.network!.state, 'connecting');
     assert.ok(cutOff.height < during.height, `the replica is behind while cut off (${cutOff.height} < ${during.height})`);
@@ -121,8 +86,8 @@ describe('a replica on another host (network namespaces): cut off and healed', {
     // Heal: nobody tells the replica; it redials the writer on its own and catches up.
     await h.heal();
     const healAt = Date.now();
-    const end = await w.info();
-    await until('the replica to redial and catch up after the heal', async () => (await r.info()).height >= end.height, 60_000);
+    const end = await info(w);
+    await until('the replica to redial and catch up after the heal', async () => (await info(r)).height >= end.height, 60_000);
     t.diagnostic(`caught up with the writer (height ${end.height}) ${Date.now() - healAt} ms after the heal`);
     const status = await cliOk(writer.home, ['status', '--node', replica.socket, '--json']);
     assert.equal(status.role, 'replica');

@@ -10,55 +10,20 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { cleanup, cliOk, makeTx, newAccount, RawSocket, sleep, startNode, tempDir, until, type NodeProcess } from './helpers.js';
-import { createHostPair, removeStaleNamespaces, type HostPair } from './netns.js';
+import { cleanup, cliOk, makeTx, newAccount, sleep, startNode, tempDir, until, type NodeProcess } from './helpers.js';
+import { hostPairOrSkip, SocketClient } from './netns.js';
 import fs from 'node:fs';
 
 after(cleanup);
 
-async function makeHosts(): Promise<HostPair | string> {
-  try {
-    await removeStaleNamespaces();
-    return await createHostPair();
-  } catch (err) {
-    return (err as Error).message;
-  }
-}
-
-const made = await makeHosts();
-const missing = typeof made === 'string' ? `network namespaces cannot be made here (${made})` : undefined;
-if (missing && process.env.TALLY_REQUIRE_NETNS === '1') throw new Error(`validators-netns: ${missing}, and TALLY_REQUIRE_NETNS=1`);
-if (missing) process.stderr.write(`\n*** SKIPPED the network-namespace validator test (test/validators-netns.test.ts): ${missing} ***\n\n`);
-const hosts = typeof made === 'string' ? undefined : made;
-after(async () => { await hosts?.remove(); });
+const { hosts, missing } = await hostPairOrSkip('test/validators-netns.test.ts', 'validator test');
 
 const CHAIN = 'split-vals';
 
-class Client {
-  private next = 1;
-  private constructor(private readonly sock: RawSocket) {}
-  static async open(node: NodeProcess): Promise<Client> {
-    return new Client(await RawSocket.connect(node.socket));
-  }
-
-  async call(method: string, params?: unknown, timeoutMs = 30_000): Promise<any> {
-    const reply = await this.sock.request(this.next++, method, params, timeoutMs);
-    if (reply.error) throw new Error(`${method}: ${reply.error.code}: ${reply.error.message}`);
-    return reply.result;
-  }
-
-  async height(): Promise<number> {
-    return ((await this.call('node.info')) as { height: number }).height;
-  }
-
-  close(): void {
-    this.sock.close();
-  }
-}
 
 describe('four validators on two hosts: a 2/2 partition finalizes nothing, and healing resumes finality', { skip: missing ?? false, timeout: 180_000 }, () => {
   const live: NodeProcess[] = [];
-  const clients: Client[] = [];
+  const clients: SocketClient[] = [];
   after(async () => {
     for (const c of clients) c.close();
     for (const n of live) await n.stop().catch(() => undefined);
@@ -81,11 +46,11 @@ describe('four validators on two hosts: a 2/2 partition finalizes nothing, and h
     for (let i = 0; i < 4; i++) {
       live.push(await startNode({ dataDir: dirs[i]!, home, prefix: h.exec(side[i]!), extraArgs: ['--p2p', `/ip4/${addr[i]}/tcp/${ports[i]}`, '--peers', addrs.filter((_, j) => j !== i).join(',')] }));
     }
-    for (const n of live) clients.push(await Client.open(n));
+    for (const n of live) clients.push(await SocketClient.open(n));
     const validators = clients.slice(0, 4);
-    const heights = () => Promise.all(validators.map((c) => c.height()));
+    const heights = () => Promise.all(validators.map(async (c) => ((await c.call('node.info')) as { height: number }).height));
     await until('all four to finalize blocks', async () => (await heights()).every((x) => x >= 3), 60_000);
-    const submit = async (c: Client, n: number) => {
+    const submit = async (c: SocketClient, n: number) => {
       const txs = Array.from({ length: n }, () => { const a = newAccount(); return makeTx(a, 'ledger.register', { name: `s${a.id.slice(0, 12)}` }, { chain: CHAIN }); });
       return (await c.call('tx.submit', { txs }, 60_000)) as Array<{ status?: string }>;
     };
@@ -97,7 +62,7 @@ describe('four validators on two hosts: a 2/2 partition finalizes nothing, and h
     await sleep(3000);
     const cutHeights = await heights();
     // (its own connection: a client's requests go one at a time)
-    const submitter = await Client.open(live[0]!);
+    const submitter = await SocketClient.open(live[0]!);
     clients.push(submitter);
     const pending = submit(submitter, 10).catch((err: Error) => err.message);
     await sleep(8000);
