@@ -5,8 +5,9 @@
 //   light   --light N transactions, one a second, round-robin over the validators: time
 //           from submit to the acknowledgement, which comes at finality (p50/p99)
 //   load    --seconds S of registrations in batches of --batch, --in-flight batches at a
-//           time per node: committed tx/s and batch latency (p50/p99); the same load on
-//           a single writer (`tally node`, one process) for the ratio
+//           time per validator: committed tx/s and batch latency (p50/p99); the same
+//           clients (4 x --in-flight batches at a time) on a single writer (`tally node`,
+//           one process) for the ratio
 //
 // All processes share the machine's cores (see `nproc`): four validators on two cores
 // each get half a core, so the ratio is what one machine can show, not a network.
@@ -129,7 +130,10 @@ async function load(chain: string, https: string[]): Promise<{ txPerSec: number;
       const batch = pool.slice(next, next + BATCH);
       next += BATCH;
       const t = performance.now();
-      committed += await submit(http, batch);
+      // (not `committed += await …`: that reads `committed` before the await, and the loops
+      // running meanwhile would have their counts overwritten)
+      const ok = await submit(http, batch);
+      committed += ok;
       latencies.push(performance.now() - t);
     }
   })));
@@ -181,14 +185,15 @@ async function main(): Promise<void> {
   const wdir = path.join(root, 'writer');
   await cli(['init', '--data', wdir, '--chain', 'bench-w', '--policy', 'open']);
   const writer = await startNode(wdir, []);
-  const single = { ...(await load('bench-w', [writer.http])), refused: Object.fromEntries(refused) };
+  // the same clients as the validators had (IN_FLIGHT per validator, so 4 x IN_FLIGHT batches at a time), all to the one writer
+  const single = { ...(await load('bench-w', https.map(() => writer.http))), refused: Object.fromEntries(refused) };
   await stop(writer.proc);
 
   const report = {
     machine: { cores: os.cpus().length, node: process.version },
     validators: 4,
     light: { txs: LIGHT, finalityMs: { p50: Math.round(pct(finality, 50)), p99: Math.round(pct(finality, 99)) } },
-    load: { seconds: SECONDS, batch: BATCH, inFlightPerNode: IN_FLIGHT, validators, singleWriter: single, ratio: Number((validators.txPerSec / single.txPerSec).toFixed(2)), heights, rounds },
+    load: { seconds: SECONDS, batch: BATCH, inFlightPerValidator: IN_FLIGHT, singleWriterInFlight: 4 * IN_FLIGHT, validators, singleWriter: single, ratio: Number((validators.txPerSec / single.txPerSec).toFixed(2)), heights, rounds },
   };
   console.log(JSON_OUT ? JSON.stringify(report) : JSON.stringify(report, null, 2));
   fs.rmSync(root, { recursive: true, force: true });
