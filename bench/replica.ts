@@ -9,9 +9,12 @@
 // start to its last block; --cpu-prof DIR profiles both. --syncs N repeats the full sync N
 // times against the same writer (each into a new directory), and --sync-bin FILE alternates
 // the runs with another build's bin/tally.js: old and new side by side in one sitting.
-// --replica-arg ARG (repeatable) passes ARG to `tally node --follow`.
+// --replica-arg ARG (repeatable) passes ARG to `tally node --follow`. --pairs N runs the
+// offline verify and the full sync N times, alternating (verify, sync, verify, sync, ...),
+// and reports every pair's ratio and their median: one run of each moves by ±10% here.
+// The machine's Ed25519 verify rate on all cores is measured after the syncs.
 //
-//   node dist/bench/replica.js [--txs 100000] [--syncs 1] [--sync-bin FILE] [--replica-arg ARG]... [--cpu-prof DIR]
+//   node dist/bench/replica.js [--txs 100000] [--syncs 1 | --pairs N] [--sync-bin FILE] [--replica-arg ARG]... [--cpu-prof DIR]
 import { execFile, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -28,6 +31,7 @@ import { allModules, chainModules } from '../src/modules/index.js';
 import { openLibp2pTransport } from '../src/net/load.js';
 import { Replica } from '../src/net/replica.js';
 import { WriterNetwork } from '../src/net/serve.js';
+import { measureVerifyRate } from './bench.js';
 import { cpuProfArgs, helpFromHeader } from './usage.js';
 
 helpFromHeader(import.meta.url);
@@ -40,7 +44,8 @@ const TXS = arg('--txs', 100_000);
 const cpuProfAt = process.argv.indexOf('--cpu-prof');
 const prof = cpuProfArgs(cpuProfAt >= 0 ? process.argv[cpuProfAt + 1] : undefined);
 const run = promisify(execFile);
-const SYNCS = arg('--syncs', 1);
+const PAIRS = arg('--pairs', 1);
+const SYNCS = PAIRS > 1 ? PAIRS : arg('--syncs', 1);
 const syncBinAt = process.argv.indexOf('--sync-bin');
 const otherBin = syncBinAt >= 0 ? path.resolve(process.argv[syncBinAt + 1]!) : undefined;
 const replicaArgs = process.argv.flatMap((a, i) => (a === '--replica-arg' ? [process.argv[i + 1]!] : []));
@@ -97,6 +102,16 @@ async function fullSync(useBin: string, dir: string, addr: string, writer: Tally
   return { secs, agrees: info.tipHash === writer.tip.hash };
 }
 
+/** Each (verify, sync) pair's rates and ratio, and the median ratio. */
+function pairsReport(verifySecs: number[], syncRates: number[]) {
+  const pairs = verifySecs.map((v, i) => {
+    const verifyTxPerSec = Math.round(TXS / v);
+    return { verifyTxPerSec, syncTxPerSec: syncRates[i]!, ratio: Math.round((syncRates[i]! / verifyTxPerSec) * 100) / 100 };
+  });
+  const ratios = pairs.map((p) => p.ratio).sort((a, b) => a - b);
+  return { pairs, medianRatio: ratios[Math.floor(ratios.length / 2)]! };
+}
+
 async function main(): Promise<void> {
   process.stderr.write(`signing ${TXS} registrations...\n`);
   const txs = registrations(TXS);
@@ -134,19 +149,30 @@ async function main(): Promise<void> {
   clearInterval(sampler);
   await follower.stop();
 
-  process.stderr.write('tally chain verify --data (offline rate)...\n');
-  const t1 = performance.now();
-  const report = JSON.parse((await run(process.execPath, [...prof, bin, 'chain', 'verify', '--data', wdir, '--json'], { maxBuffer: 64 << 20 })).stdout) as { ok: boolean };
-  const verifySecs = (performance.now() - t1) / 1000;
+  const verifies: number[] = [];
+  let report = { ok: true };
+  const verify = async () => {
+    process.stderr.write('tally chain verify --data (offline rate)...\n');
+    const t1 = performance.now();
+    const r = JSON.parse((await run(process.execPath, [...prof, bin, 'chain', 'verify', '--data', wdir, '--json'], { maxBuffer: 64 << 20 })).stdout) as { ok: boolean };
+    report = { ok: report.ok && r.ok };
+    verifies.push((performance.now() - t1) / 1000);
+    process.stderr.write(`  ${Math.round(TXS / verifies.at(-1)!)} tx/s\n`);
+  };
+  await verify();
+  const verifySecs = verifies[0]!;
 
   const syncs: Array<{ bin: string; txPerSec: number; agrees: boolean }> = [];
   for (let i = 0; i < SYNCS; i++) {
+    if (PAIRS > 1 && i > 0) await verify();
     const useBin = otherBin && i % 2 === 1 ? otherBin : bin;
     process.stderr.write(`tally node --follow (${useBin}): full sync from genesis over libp2p...\n`);
     const s = await fullSync(useBin, path.join(root, `late-${i}`), addr, writer);
     syncs.push({ bin: useBin, txPerSec: Math.round(TXS / s.secs), agrees: s.agrees });
     process.stderr.write(`  ${syncs.at(-1)!.txPerSec} tx/s, ${s.agrees ? 'agrees with the writer' : 'DISAGREES with the writer'}\n`);
   }
+  // the machine's limit in the same run: Ed25519 verifies a second on all cores (node:crypto)
+  const verifyLimit = await measureVerifyRate(3);
   const syncSecs = TXS / syncs[0]!.txPerSec;
   const agree = syncs.every((s) => s.agrees);
   await wt.stop();
@@ -156,7 +182,7 @@ async function main(): Promise<void> {
 
   const rate = (secs: number) => Math.round(TXS / secs);
   const out = {
-    txs: TXS, blocks: height, cpus: os.availableParallelism(),
+    txs: TXS, blocks: height, cpus: os.availableParallelism(), machineEd25519VerifyPerSec: verifyLimit,
     writerCommitTxPerSec: rate(writeSecs),
     chainVerifyTxPerSec: rate(verifySecs), chainVerifyOk: report.ok,
     replicaFullSyncTxPerSec: rate(syncSecs), replicaAgrees: agree,
@@ -165,6 +191,7 @@ async function main(): Promise<void> {
     followerLagMs: { p50: pct(lagMs, 0.5), p99: pct(lagMs, 0.99) },
     followerCatchUpAfterLoadMs: Math.round(tailMs),
     ...(syncs.length > 1 ? { syncs } : {}),
+    ...(PAIRS > 1 ? pairsReport(verifies, syncs.map((x) => x.txPerSec)) : {}),
   };
   console.log(JSON.stringify(out, null, 2));
 }

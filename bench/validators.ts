@@ -12,7 +12,10 @@
 // All processes share the machine's cores (see `nproc`): four validators on two cores
 // each get half a core, so the ratio is what one machine can show, not a network.
 //
-//   node dist/bench/validators.js [--light 30] [--seconds 20] [--batch 200] [--in-flight 2] [--json]
+// Each load reports the node processes' CPU (from /proc): cores busy and CPU µs per
+// committed transaction, summed over the processes. --cpu-prof DIR profiles every node.
+//
+//   node dist/bench/validators.js [--light 30] [--seconds 20] [--batch 200] [--in-flight 2] [--cpu-prof DIR] [--json]
 import { spawn, type ChildProcess, execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -23,7 +26,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { accountIdFromPub, signerFromPrivateKey } from '../src/core/keys.js';
 import { signTx, type Envelope } from '../src/chain/envelope.js';
-import { helpFromHeader, intFlag } from './usage.js';
+import { measureVerifyRate } from './bench.js';
+import { cpuProfArgs, helpFromHeader, intFlag } from './usage.js';
 
 helpFromHeader(import.meta.url);
 
@@ -32,6 +36,8 @@ const SECONDS = intFlag('--seconds', 20, 600);
 const BATCH = intFlag('--batch', 200, 1000);
 const IN_FLIGHT = intFlag('--in-flight', 2, 64);
 const JSON_OUT = process.argv.includes('--json');
+const cpuProfAt = process.argv.indexOf('--cpu-prof');
+const prof = cpuProfArgs(cpuProfAt >= 0 ? process.argv[cpuProfAt + 1] : undefined);
 const bin = fileURLToPath(new URL('../../bin/tally.js', import.meta.url));
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tally-bench-validators-'));
 const run = promisify(execFile);
@@ -59,7 +65,7 @@ function freePort(): Promise<number> {
 function startNode(dir: string, extra: string[]): Promise<{ http: string; proc: ChildProcess }> {
   // stderr to <dir>.log: kept when the bench fails (the directory is removed only after a good run)
   const log = fs.openSync(`${dir}.log`, 'a');
-  const proc = spawn(process.execPath, [bin, 'node', '--data', dir, '--http', '127.0.0.1:0', '--internal', 'off', '--json', ...extra], { stdio: ['ignore', 'pipe', log] });
+  const proc = spawn(process.execPath, [...prof, bin, 'node', '--data', dir, '--http', '127.0.0.1:0', '--internal', 'off', '--json', ...extra], { stdio: ['ignore', 'pipe', log] });
   live.add(proc);
   return new Promise((resolve, reject) => {
     let out = '';
@@ -106,6 +112,29 @@ async function submit(http: string, txs: Envelope[]): Promise<number> {
   return body.filter((r) => r.status === 'ok').length;
 }
 
+/** CPU seconds a process has used so far (user + system, from /proc; 0 where there is no /proc). */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return 0;
+  }
+}
+
+/** What the node processes and the bench's own clients spent on the CPU during a load. */
+function cpuOver(procs: ChildProcess[], before: number[], benchBefore: NodeJS.CpuUsage, seconds: number, committed: number) {
+  const nodes = procs.reduce((sum, p, i) => sum + cpuSeconds(p.pid) - before[i]!, 0);
+  const bench = (process.cpuUsage().user + process.cpuUsage().system - benchBefore.user - benchBefore.system) / 1e6;
+  return {
+    nodeCpuSeconds: Number(nodes.toFixed(1)),
+    nodeCoresBusy: Number((nodes / seconds).toFixed(2)),
+    clientCoresBusy: Number((bench / seconds).toFixed(2)),
+    nodeCpuUsPerTx: committed > 0 ? Math.round((nodes * 1e6) / committed) : 0,
+  };
+}
+
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
@@ -117,9 +146,10 @@ async function consensusOf(http: string): Promise<{ height: number; heights: num
   return { height: info.height, heights: info.network?.consensus?.heights ?? 0, extraRounds: info.network?.consensus?.extraRounds ?? 0 };
 }
 
+const loadPool = (chain: string) => registrations(chain, Math.min(200_000, Math.max(BATCH * 4, 3000 * SECONDS)));
+
 /** S seconds of batches, IN_FLIGHT per node at a time: committed tx/s and batch latency. */
-async function load(chain: string, https: string[]): Promise<{ txPerSec: number; committed: number; latencyMs: { p50: number; p99: number } }> {
-  const pool = registrations(chain, Math.min(200_000, Math.max(BATCH * 4, 3000 * SECONDS)));
+async function load(https: string[], pool: Envelope[]): Promise<{ txPerSec: number; committed: number; seconds: number; latencyMs: { p50: number; p99: number } }> {
   let next = 0;
   let committed = 0;
   const latencies: number[] = [];
@@ -138,7 +168,7 @@ async function load(chain: string, https: string[]): Promise<{ txPerSec: number;
     }
   })));
   const elapsed = (performance.now() - started) / 1000;
-  return { txPerSec: Math.round(committed / elapsed), committed, latencyMs: { p50: Math.round(pct(latencies, 50)), p99: Math.round(pct(latencies, 99)) } };
+  return { txPerSec: Math.round(committed / elapsed), committed, seconds: Number(elapsed.toFixed(1)), latencyMs: { p50: Math.round(pct(latencies, 50)), p99: Math.round(pct(latencies, 99)) } };
 }
 
 async function main(): Promise<void> {
@@ -172,7 +202,11 @@ async function main(): Promise<void> {
   say(`load: ${SECONDS} s on the validators`);
   refused.clear();
   const before = await Promise.all(https.map(consensusOf));
-  const validators = { ...(await load('bench-v', https)), refused: Object.fromEntries(refused) };
+  const vPool = loadPool('bench-v');
+  const cpuBefore = nodes.map((n) => cpuSeconds(n.proc.pid));
+  const benchBefore = process.cpuUsage();
+  const vLoad = await load(https, vPool);
+  const validators = { ...vLoad, refused: Object.fromEntries(refused), cpu: cpuOver(nodes.map((n) => n.proc), cpuBefore, benchBefore, vLoad.seconds, vLoad.committed) };
   refused.clear();
   const after = await Promise.all(https.map(consensusOf));
   const heights = after.map((a) => a.height);
@@ -186,11 +220,17 @@ async function main(): Promise<void> {
   await cli(['init', '--data', wdir, '--chain', 'bench-w', '--policy', 'open']);
   const writer = await startNode(wdir, []);
   // the same clients as the validators had (IN_FLIGHT per validator, so 4 x IN_FLIGHT batches at a time), all to the one writer
-  const single = { ...(await load('bench-w', https.map(() => writer.http))), refused: Object.fromEntries(refused) };
+  const wPool = loadPool('bench-w');
+  const wCpuBefore = [cpuSeconds(writer.proc.pid)];
+  const wBenchBefore = process.cpuUsage();
+  const wLoad = await load(https.map(() => writer.http), wPool);
+  const single = { ...wLoad, refused: Object.fromEntries(refused), cpu: cpuOver([writer.proc], wCpuBefore, wBenchBefore, wLoad.seconds, wLoad.committed) };
   await stop(writer.proc);
 
+  // the machine's limit in the same run: Ed25519 verifies a second on all cores (node:crypto)
+  const verifyLimit = await measureVerifyRate(3);
   const report = {
-    machine: { cores: os.cpus().length, node: process.version },
+    machine: { cores: os.cpus().length, node: process.version, ed25519VerifyPerSec: verifyLimit },
     validators: 4,
     light: { txs: LIGHT, finalityMs: { p50: Math.round(pct(finality, 50)), p99: Math.round(pct(finality, 99)) } },
     load: { seconds: SECONDS, batch: BATCH, inFlightPerValidator: IN_FLIGHT, singleWriterInFlight: 4 * IN_FLIGHT, validators, singleWriter: single, ratio: Number((validators.txPerSec / single.txPerSec).toFixed(2)), heights, rounds },
