@@ -12,10 +12,15 @@
 // All processes share the machine's cores (see `nproc`): four validators on two cores
 // each get half a core, so the ratio is what one machine can show, not a network.
 //
+// --cpu-per-node C gives every node process (each validator, and the single writer) a CPU
+// quota of C cores (a cgroup; root): each node then has what a small machine of its own
+// would have, and the ratio compares equal hardware per node instead of four nodes
+// sharing the machine one writer had to itself.
+//
 // Each load reports the node processes' CPU (from /proc): cores busy and CPU µs per
 // committed transaction, summed over the processes. --cpu-prof DIR profiles every node.
 //
-//   node dist/bench/validators.js [--light 30] [--seconds 20] [--batch 200] [--in-flight 2] [--cpu-prof DIR] [--json]
+//   node dist/bench/validators.js [--light 30] [--seconds 20] [--batch 200] [--in-flight 2] [--cpu-per-node C] [--cpu-prof DIR] [--json]
 import { spawn, type ChildProcess, execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -27,6 +32,7 @@ import { promisify } from 'node:util';
 import { accountIdFromPub, signerFromPrivateKey } from '../src/core/keys.js';
 import { signTx, type Envelope } from '../src/chain/envelope.js';
 import { measureVerifyRate } from './bench.js';
+import { cpuLimit, type CpuLimit } from './cpu-limit.js';
 import { cpuProfArgs, helpFromHeader, intFlag } from './usage.js';
 
 helpFromHeader(import.meta.url);
@@ -36,6 +42,10 @@ const SECONDS = intFlag('--seconds', 20, 600);
 const BATCH = intFlag('--batch', 200, 1000);
 const IN_FLIGHT = intFlag('--in-flight', 2, 64);
 const JSON_OUT = process.argv.includes('--json');
+const cpuPerNodeAt = process.argv.indexOf('--cpu-per-node');
+const CPU_PER_NODE = cpuPerNodeAt >= 0 ? Number(process.argv[cpuPerNodeAt + 1]) : undefined;
+if (CPU_PER_NODE !== undefined && !(CPU_PER_NODE >= 0.05 && CPU_PER_NODE <= os.cpus().length)) throw new Error(`--cpu-per-node must be a number of cores from 0.05 to ${os.cpus().length}`);
+const limits: CpuLimit[] = [];
 const cpuProfAt = process.argv.indexOf('--cpu-prof');
 const prof = cpuProfArgs(cpuProfAt >= 0 ? process.argv[cpuProfAt + 1] : undefined);
 const bin = fileURLToPath(new URL('../../bin/tally.js', import.meta.url));
@@ -67,6 +77,11 @@ function startNode(dir: string, extra: string[]): Promise<{ http: string; proc: 
   const log = fs.openSync(`${dir}.log`, 'a');
   const proc = spawn(process.execPath, [...prof, bin, 'node', '--data', dir, '--http', '127.0.0.1:0', '--internal', 'off', '--json', ...extra], { stdio: ['ignore', 'pipe', log] });
   live.add(proc);
+  if (CPU_PER_NODE !== undefined) {
+    const limit = cpuLimit(path.basename(dir), CPU_PER_NODE);
+    limits.push(limit);
+    limit.add(proc.pid!);
+  }
   return new Promise((resolve, reject) => {
     let out = '';
     proc.stdout!.setEncoding('utf8').on('data', (c: string) => {
@@ -231,17 +246,23 @@ async function main(): Promise<void> {
   const verifyLimit = await measureVerifyRate(3);
   const report = {
     machine: { cores: os.cpus().length, node: process.version, ed25519VerifyPerSec: verifyLimit },
+    cpuPerNode: CPU_PER_NODE ?? 'shared',
     validators: 4,
     light: { txs: LIGHT, finalityMs: { p50: Math.round(pct(finality, 50)), p99: Math.round(pct(finality, 99)) } },
     load: { seconds: SECONDS, batch: BATCH, inFlightPerValidator: IN_FLIGHT, singleWriterInFlight: 4 * IN_FLIGHT, validators, singleWriter: single, ratio: Number((validators.txPerSec / single.txPerSec).toFixed(2)), heights, rounds },
   };
   console.log(JSON_OUT ? JSON.stringify(report) : JSON.stringify(report, null, 2));
   fs.rmSync(root, { recursive: true, force: true });
+  for (const l of limits) l.remove();
 }
 
 main().catch((err) => {
   for (const p of live) p.kill('SIGKILL');
   console.error(err);
   console.error(`the nodes' logs: ${root}/*.log`);
-  process.exit(1);
+  // the killed nodes leave their cgroups a moment later; an empty cgroup can be removed
+  setTimeout(() => {
+    for (const l of limits) l.remove();
+    process.exit(1);
+  }, 500);
 });
