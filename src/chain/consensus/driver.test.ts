@@ -179,3 +179,18 @@ test('the propose timeout waits while the round proposer\'s block is checked, th
   c.driver.proposalChecked(0, 0);
   assert.deepEqual(c.prevotes(), [null]);
 });
+
+test('start at a height the driver has reached already (a catch-up finishing after consensus moved on) changes nothing', () => {
+  const net = memoryValidators({ count: 4, timeouts: TIMEOUTS, commitWaitMs: 10, chainId: CHAIN });
+  after(() => net.close());
+  const { driver, fire, prevotes } = manual(net);
+  driver.start(5);
+  fire(); // the propose timeout: a nil prevote, the machine waits in the prevote step
+  assert.deepEqual(prevotes(), [null]);
+  assert.doesNotThrow(() => driver.start(5), 'the same height again');
+  assert.doesNotThrow(() => driver.start(4), 'a lower height');
+  assert.deepEqual(driver.position(), { height: 5, round: 0, step: 'prevote' }, 'the running height was not restarted');
+  assert.deepEqual(prevotes(), [null]);
+  driver.start(6);
+  assert.equal(driver.position().height, 6, 'a higher height still starts');
+});

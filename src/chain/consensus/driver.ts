@@ -105,8 +105,13 @@ export class ValidatorDriver {
     this.closed = true;
   }
 
+  /**
+   * Starts `height`, unless the machine has reached it already: a catch-up that imported
+   * final blocks may finish after consensus itself moved to the same height, and
+   * restarting a running height would throw its round away.
+   */
   start(height: number): void {
-    if (this.closed) return;
+    if (this.closed || height <= this.machine.position().height) return;
     this.nextStart = undefined;
     this.height = height;
     for (const [k, s] of this.signedVotes) if (s.message.height < height) this.signedVotes.delete(k);
