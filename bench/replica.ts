@@ -32,7 +32,7 @@ import { openLibp2pTransport } from '../src/net/load.js';
 import { Replica } from '../src/net/replica.js';
 import { WriterNetwork } from '../src/net/serve.js';
 import { measureVerifyRate } from './bench.js';
-import { cpuProfArgs, helpFromHeader } from './usage.js';
+import { cpuProfArgs, helpFromHeader, intFlag } from './usage.js';
 
 helpFromHeader(import.meta.url);
 
@@ -44,9 +44,11 @@ const TXS = arg('--txs', 100_000);
 const cpuProfAt = process.argv.indexOf('--cpu-prof');
 const prof = cpuProfArgs(cpuProfAt >= 0 ? process.argv[cpuProfAt + 1] : undefined);
 const run = promisify(execFile);
-const PAIRS = arg('--pairs', 1);
+const PAIRS = intFlag('--pairs', 1, 100);
 const SYNCS = PAIRS > 1 ? PAIRS : arg('--syncs', 1);
 const syncBinAt = process.argv.indexOf('--sync-bin');
+// a pair is one build's verify and that build's sync: not a side-by-side of two builds
+if (PAIRS > 1 && (syncBinAt >= 0 || process.argv.includes('--syncs'))) throw new Error('--pairs runs its own syncs: use it without --syncs and --sync-bin');
 const otherBin = syncBinAt >= 0 ? path.resolve(process.argv[syncBinAt + 1]!) : undefined;
 const replicaArgs = process.argv.flatMap((a, i) => (a === '--replica-arg' ? [process.argv[i + 1]!] : []));
 const bin = fileURLToPath(new URL('../../bin/tally.js', import.meta.url));

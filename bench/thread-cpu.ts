@@ -13,25 +13,33 @@ export interface ThreadCpu {
   waitS: number;
 }
 
-export function threadCpu(): Map<number, ThreadCpu> {
+/** Every thread of a process (this one by default). */
+export function threadCpu(pid: number | 'self' = 'self'): Map<number, ThreadCpu> {
   const out = new Map<number, ThreadCpu>();
   let tids: string[];
   try {
-    tids = fs.readdirSync('/proc/self/task');
+    tids = fs.readdirSync(`/proc/${pid}/task`);
   } catch {
     return out;
   }
   for (const t of tids) {
     try {
       // schedstat: "<ns on a core> <ns waiting on a run queue> <timeslices>" (Documentation/scheduler/sched-stats)
-      const [run, wait] = fs.readFileSync(`/proc/self/task/${t}/schedstat`, 'utf8').split(' ').map(Number);
-      const name = fs.readFileSync(`/proc/self/task/${t}/comm`, 'utf8').trim();
+      const [run, wait] = fs.readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ').map(Number);
+      const name = fs.readFileSync(`/proc/${pid}/task/${t}/comm`, 'utf8').trim();
       out.set(Number(t), { tid: Number(t), name, cpuS: run! / 1e9, waitS: wait! / 1e9 });
     } catch {
       // the thread ended between readdir and read
     }
   }
   return out;
+}
+
+/** CPU seconds a process's live threads have spent on a core so far (0 where there is no /proc). */
+export function processCpuS(pid: number): number {
+  let sum = 0;
+  for (const t of threadCpu(pid).values()) sum += t.cpuS;
+  return sum;
 }
 
 /** CPU seconds each thread spent between two snapshots, busiest first; main is the process's own id. */

@@ -17,7 +17,7 @@
 // would have, and the ratio compares equal hardware per node instead of four nodes
 // sharing the machine one writer had to itself.
 //
-// Each load reports the node processes' CPU (from /proc): cores busy and CPU µs per
+// Each load reports the node processes' CPU (their threads' schedstat in /proc): cores busy and CPU µs per
 // committed transaction, summed over the processes. --cpu-prof DIR profiles every node.
 //
 //   node dist/bench/validators.js [--light 30] [--seconds 20] [--batch 200] [--in-flight 2] [--cpu-per-node C] [--cpu-prof DIR] [--json]
@@ -33,6 +33,7 @@ import { accountIdFromPub, signerFromPrivateKey } from '../src/core/keys.js';
 import { signTx, type Envelope } from '../src/chain/envelope.js';
 import { measureVerifyRate } from './bench.js';
 import { cpuLimit, type CpuLimit } from './cpu-limit.js';
+import { processCpuS } from './thread-cpu.js';
 import { cpuProfArgs, helpFromHeader, intFlag } from './usage.js';
 
 helpFromHeader(import.meta.url);
@@ -127,21 +128,11 @@ async function submit(http: string, txs: Envelope[]): Promise<number> {
   return body.filter((r) => r.status === 'ok').length;
 }
 
-/** CPU seconds a process has used so far (user + system, from /proc; 0 where there is no /proc). */
-function cpuSeconds(pid: number | undefined): number {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
-  } catch {
-    return 0;
-  }
-}
-
 /** What the node processes and the bench's own clients spent on the CPU during a load. */
 function cpuOver(procs: ChildProcess[], before: number[], benchBefore: NodeJS.CpuUsage, seconds: number, committed: number) {
-  const nodes = procs.reduce((sum, p, i) => sum + cpuSeconds(p.pid) - before[i]!, 0);
-  const bench = (process.cpuUsage().user + process.cpuUsage().system - benchBefore.user - benchBefore.system) / 1e6;
+  const nodes = procs.reduce((sum, p, i) => sum + processCpuS(p.pid!) - before[i]!, 0);
+  const used = process.cpuUsage(benchBefore);
+  const bench = (used.user + used.system) / 1e6;
   return {
     nodeCpuSeconds: Number(nodes.toFixed(1)),
     nodeCoresBusy: Number((nodes / seconds).toFixed(2)),
@@ -218,7 +209,7 @@ async function main(): Promise<void> {
   refused.clear();
   const before = await Promise.all(https.map(consensusOf));
   const vPool = loadPool('bench-v');
-  const cpuBefore = nodes.map((n) => cpuSeconds(n.proc.pid));
+  const cpuBefore = nodes.map((n) => processCpuS(n.proc.pid!));
   const benchBefore = process.cpuUsage();
   const vLoad = await load(https, vPool);
   const validators = { ...vLoad, refused: Object.fromEntries(refused), cpu: cpuOver(nodes.map((n) => n.proc), cpuBefore, benchBefore, vLoad.seconds, vLoad.committed) };
@@ -236,7 +227,7 @@ async function main(): Promise<void> {
   const writer = await startNode(wdir, []);
   // the same clients as the validators had (IN_FLIGHT per validator, so 4 x IN_FLIGHT batches at a time), all to the one writer
   const wPool = loadPool('bench-w');
-  const wCpuBefore = [cpuSeconds(writer.proc.pid)];
+  const wCpuBefore = [processCpuS(writer.proc.pid!)];
   const wBenchBefore = process.cpuUsage();
   const wLoad = await load(https.map(() => writer.http), wPool);
   const single = { ...wLoad, refused: Object.fromEntries(refused), cpu: cpuOver([writer.proc], wCpuBefore, wBenchBefore, wLoad.seconds, wLoad.committed) };
