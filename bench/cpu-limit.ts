@@ -1,7 +1,7 @@
 // A CPU quota per benchmarked process, so that nodes sharing one machine can each be given
 // what one small machine of their own would have: a cgroup per process with a CFS quota
 // (cgroup v1 `cpu.cfs_quota_us`, or v2 `cpu.max` where the cpu controller is enabled).
-// Needs root. Used by bench/validators.ts --cpu-per-node.
+// Needs root. Used by bench/validators.ts --cpu-per-node and bench/replica.ts --cpu-limit.
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -13,7 +13,7 @@ function cpuHierarchy(): { dir: string; v2: boolean } {
   try {
     if (fs.readFileSync('/sys/fs/cgroup/cgroup.subtree_control', 'utf8').split(/\s+/).includes('cpu')) return { dir: '/sys/fs/cgroup', v2: true };
   } catch { /* not v2 at the root */ }
-  throw new Error('--cpu-per-node needs a cpu cgroup (v1 /sys/fs/cgroup/cpu, or v2 with the cpu controller enabled) and root');
+  throw new Error('a CPU quota needs a cpu cgroup (v1 /sys/fs/cgroup/cpu, or v2 with the cpu controller enabled) and root');
 }
 
 export interface CpuLimit {

@@ -14,8 +14,16 @@
 // and reports every pair's ratio and their median: one run of each moves by ±10% here.
 // The machine's Ed25519 verify rate on all cores is measured after the syncs.
 //
-//   node dist/bench/replica.js [--txs 100000] [--syncs 1 | --pairs N] [--sync-bin FILE] [--replica-arg ARG]... [--cpu-prof DIR]
-import { execFile, spawn } from 'node:child_process';
+// CPU, beside the wall-clock rates: each verify and each sync process's CPU time (all its
+// threads, from /proc, sampled every 100 ms until it ends), and this process's own CPU
+// while a sync runs (the writer reading and sending blocks: on a network that is the
+// writer's machine's work, here it takes cores from the replica). --cpu-limit C runs each
+// verify and each sync in a cgroup with a quota of C cores (root; bench/cpu-limit.ts), so
+// that the two compared processes get the same CPU and the writer serving blocks takes
+// none of the replica's: what a replica on a machine of its own would see.
+//
+//   node dist/bench/replica.js [--txs 100000] [--syncs 1 | --pairs N] [--sync-bin FILE] [--replica-arg ARG]... [--cpu-limit C] [--cpu-prof DIR]
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -32,6 +40,8 @@ import { openLibp2pTransport } from '../src/net/load.js';
 import { Replica } from '../src/net/replica.js';
 import { WriterNetwork } from '../src/net/serve.js';
 import { measureVerifyRate } from './bench.js';
+import { cpuLimit } from './cpu-limit.js';
+import { processCpuS } from './thread-cpu.js';
 import { cpuProfArgs, helpFromHeader, intFlag } from './usage.js';
 
 helpFromHeader(import.meta.url);
@@ -51,6 +61,9 @@ const syncBinAt = process.argv.indexOf('--sync-bin');
 if (PAIRS > 1 && (syncBinAt >= 0 || process.argv.includes('--syncs'))) throw new Error('--pairs runs its own syncs: use it without --syncs and --sync-bin');
 const otherBin = syncBinAt >= 0 ? path.resolve(process.argv[syncBinAt + 1]!) : undefined;
 const replicaArgs = process.argv.flatMap((a, i) => (a === '--replica-arg' ? [process.argv[i + 1]!] : []));
+const cpuLimitAt = process.argv.indexOf('--cpu-limit');
+const CPU_LIMIT = cpuLimitAt >= 0 ? Number(process.argv[cpuLimitAt + 1]) : undefined;
+if (CPU_LIMIT !== undefined && !(CPU_LIMIT >= 0.1 && CPU_LIMIT <= os.availableParallelism())) throw new Error(`--cpu-limit must be a number of cores from 0.1 to ${os.availableParallelism()}`);
 const bin = fileURLToPath(new URL('../../bin/tally.js', import.meta.url));
 const BATCH = 1000;
 const IN_FLIGHT = 4;
@@ -78,14 +91,60 @@ async function replicaOf(writer: TallyNode, name: string, follow: string): Promi
   return { node, replica, stop: async () => { await replica.stop(); await transport.stop(); await node.close(); } };
 }
 
+/**
+ * A child process put under --cpu-limit (if given) as soon as it starts, whose CPU seconds
+ * are sampled every 100 ms while it lives: `cpuS()` is the last sample (a process's
+ * threads leave /proc when it exits, so the final < 100 ms are not counted).
+ */
+function watchCpu(child: ChildProcess, name: string): { cpuS: () => number; done: () => void } {
+  const limit = CPU_LIMIT === undefined ? undefined : cpuLimit(name, CPU_LIMIT);
+  limit?.add(child.pid!);
+  let last = 0;
+  const sample = () => {
+    const s = processCpuS(child.pid!);
+    if (s > last) last = s;
+  };
+  const timer = setInterval(sample, 100);
+  return {
+    cpuS: () => {
+      sample();
+      return last;
+    },
+    done: () => {
+      clearInterval(timer);
+      // the cgroup is removed once its process has gone (an exited child leaves it at once)
+      setTimeout(() => limit?.remove(), 200);
+    },
+  };
+}
+
+/** Run a child to its end: its stdout, and its CPU seconds. */
+function runWatched(args: string[], name: string): Promise<{ stdout: string; cpuS: number }> {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const cpu = watchCpu(child, name);
+  let stdout = '';
+  child.stdout!.setEncoding('utf8').on('data', (c: string) => {
+    stdout += c;
+  });
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => {
+      cpu.done();
+      if (code === 0) resolve({ stdout, cpuS: cpu.cpuS() });
+      else reject(new Error(`${args.join(' ')} exited with ${code}`));
+    });
+  });
+}
+
 const pct = (xs: number[], p: number) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]! : 0);
 
 /** `tally init --follow` then `tally node --follow` in `dir`, timed from the node's start to the writer's tip. */
-async function fullSync(useBin: string, dir: string, addr: string, writer: TallyNode): Promise<{ secs: number; agrees: boolean }> {
+async function fullSync(useBin: string, dir: string, addr: string, writer: TallyNode): Promise<{ secs: number; agrees: boolean; cpuS: number; writerCpuS: number }> {
   // Not a sync call: this process's writer answers the replica's requests.
   await run(process.execPath, [useBin, 'init', '--data', dir, '--follow', addr, '--node-key', writer.chainKey, '--json']);
   const t2 = performance.now();
+  const self0 = process.cpuUsage();
   const child = spawn(process.execPath, [...prof, useBin, 'node', '--data', dir, '--follow', addr, '--http', '127.0.0.1:0', '--internal', 'off', '--json', ...replicaArgs], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const cpu = watchCpu(child, path.basename(dir));
   const first = await new Promise<string>((resolve, reject) => {
     readline.createInterface({ input: child.stdout! }).once('line', resolve);
     child.once('exit', (code) => reject(new Error(`the replica exited (${code}) before it listened`)));
@@ -97,18 +156,26 @@ async function fullSync(useBin: string, dir: string, addr: string, writer: Tally
     info = await (await fetch(`${http}/v1/node`)).json() as typeof info;
   }
   const secs = (performance.now() - t2) / 1000;
+  const cpuS = cpu.cpuS();
+  const self = process.cpuUsage(self0);
   const exited = new Promise((r) => child.once('exit', r));
   child.kill('SIGTERM');
   await exited;
+  cpu.done();
   fs.rmSync(dir, { recursive: true, force: true });
-  return { secs, agrees: info.tipHash === writer.tip.hash };
+  return { secs, agrees: info.tipHash === writer.tip.hash, cpuS, writerCpuS: (self.user + self.system) / 1e6 };
 }
 
-/** Each (verify, sync) pair's rates and ratio, and the median ratio. */
-function pairsReport(verifySecs: number[], syncRates: number[]) {
+const usPerTx = (cpuS: number) => Math.round((cpuS / TXS) * 1e6);
+
+/** Each (verify, sync) pair's rates, CPU per tx and ratio, and the median ratio. */
+function pairsReport(verifySecs: number[], syncRates: number[], verifyCpuS: number[], syncCpuUs: number[]) {
   const pairs = verifySecs.map((v, i) => {
     const verifyTxPerSec = Math.round(TXS / v);
-    return { verifyTxPerSec, syncTxPerSec: syncRates[i]!, ratio: Math.round((syncRates[i]! / verifyTxPerSec) * 100) / 100 };
+    return {
+      verifyTxPerSec, syncTxPerSec: syncRates[i]!, ratio: Math.round((syncRates[i]! / verifyTxPerSec) * 100) / 100,
+      verifyCpuUsPerTx: usPerTx(verifyCpuS[i]!), syncCpuUsPerTx: syncCpuUs[i]!,
+    };
   });
   const ratios = pairs.map((p) => p.ratio).sort((a, b) => a - b);
   return { pairs, medianRatio: ratios[Math.floor(ratios.length / 2)]! };
@@ -152,26 +219,29 @@ async function main(): Promise<void> {
   await follower.stop();
 
   const verifies: number[] = [];
+  const verifyCpuS: number[] = [];
   let report = { ok: true };
   const verify = async () => {
     process.stderr.write('tally chain verify --data (offline rate)...\n');
     const t1 = performance.now();
-    const r = JSON.parse((await run(process.execPath, [...prof, bin, 'chain', 'verify', '--data', wdir, '--json'], { maxBuffer: 64 << 20 })).stdout) as { ok: boolean };
+    const done = await runWatched([...prof, bin, 'chain', 'verify', '--data', wdir, '--json'], `verify-${verifies.length}`);
+    const r = JSON.parse(done.stdout) as { ok: boolean };
     report = { ok: report.ok && r.ok };
     verifies.push((performance.now() - t1) / 1000);
-    process.stderr.write(`  ${Math.round(TXS / verifies.at(-1)!)} tx/s\n`);
+    verifyCpuS.push(done.cpuS);
+    process.stderr.write(`  ${Math.round(TXS / verifies.at(-1)!)} tx/s, ${usPerTx(done.cpuS)} µs of CPU per tx\n`);
   };
   await verify();
   const verifySecs = verifies[0]!;
 
-  const syncs: Array<{ bin: string; txPerSec: number; agrees: boolean }> = [];
+  const syncs: Array<{ bin: string; txPerSec: number; agrees: boolean; cpuUsPerTx: number; writerServeCpuUsPerTx: number }> = [];
   for (let i = 0; i < SYNCS; i++) {
     if (PAIRS > 1 && i > 0) await verify();
     const useBin = otherBin && i % 2 === 1 ? otherBin : bin;
     process.stderr.write(`tally node --follow (${useBin}): full sync from genesis over libp2p...\n`);
     const s = await fullSync(useBin, path.join(root, `late-${i}`), addr, writer);
-    syncs.push({ bin: useBin, txPerSec: Math.round(TXS / s.secs), agrees: s.agrees });
-    process.stderr.write(`  ${syncs.at(-1)!.txPerSec} tx/s, ${s.agrees ? 'agrees with the writer' : 'DISAGREES with the writer'}\n`);
+    syncs.push({ bin: useBin, txPerSec: Math.round(TXS / s.secs), agrees: s.agrees, cpuUsPerTx: usPerTx(s.cpuS), writerServeCpuUsPerTx: usPerTx(s.writerCpuS) });
+    process.stderr.write(`  ${syncs.at(-1)!.txPerSec} tx/s, ${usPerTx(s.cpuS)} µs of CPU per tx (the writer serving: ${usPerTx(s.writerCpuS)}), ${s.agrees ? 'agrees with the writer' : 'DISAGREES with the writer'}\n`);
   }
   // the machine's limit in the same run: Ed25519 verifies a second on all cores (node:crypto)
   const verifyLimit = await measureVerifyRate(3);
@@ -186,14 +256,18 @@ async function main(): Promise<void> {
   const out = {
     txs: TXS, blocks: height, cpus: os.availableParallelism(), machineEd25519VerifyPerSec: verifyLimit,
     writerCommitTxPerSec: rate(writeSecs),
+    ...(CPU_LIMIT !== undefined ? { cpuLimitCores: CPU_LIMIT } : {}),
     chainVerifyTxPerSec: rate(verifySecs), chainVerifyOk: report.ok,
     replicaFullSyncTxPerSec: rate(syncSecs), replicaAgrees: agree,
     syncVsVerify: Math.round((verifySecs / syncSecs) * 100) / 100,
+    chainVerifyCpuUsPerTx: usPerTx(verifyCpuS[0]!),
+    replicaFullSyncCpuUsPerTx: syncs[0]!.cpuUsPerTx,
+    writerServeCpuUsPerTx: syncs[0]!.writerServeCpuUsPerTx,
     followerLagBlocks: { p50: pct(lagBlocks, 0.5), p99: pct(lagBlocks, 0.99), max: Math.max(0, ...lagBlocks) },
     followerLagMs: { p50: pct(lagMs, 0.5), p99: pct(lagMs, 0.99) },
     followerCatchUpAfterLoadMs: Math.round(tailMs),
     ...(syncs.length > 1 ? { syncs } : {}),
-    ...(PAIRS > 1 ? pairsReport(verifies, syncs.map((x) => x.txPerSec)) : {}),
+    ...(PAIRS > 1 ? pairsReport(verifies, syncs.map((x) => x.txPerSec), verifyCpuS, syncs.map((x) => x.cpuUsPerTx)) : {}),
   };
   console.log(JSON.stringify(out, null, 2));
 }
