@@ -2,15 +2,19 @@
 // the code lives: an npm package, one of Tally's files under dist/, or a V8 entry such as
 // "(garbage collector)" or "(idle)". Given the number of transactions each run committed,
 // it prints µs per transaction, and with two profiles the difference: where an old and a
-// new build spend their time, side by side (the README's profile figures).
+// new build spend their time, side by side (the README's profile figures). --functions
+// splits each place by function (`name file:line`), as the profile's own frames name them.
 //
-//   node dist/bench/profile-summary.js A.cpuprofile [TXS_A [B.cpuprofile TXS_B]] [--top 30]
+//   node dist/bench/profile-summary.js A.cpuprofile [TXS_A [B.cpuprofile TXS_B]] [--top 30] [--functions]
 import fs from 'node:fs';
 import { helpFromHeader, intFlag } from './usage.js';
 
 helpFromHeader(import.meta.url);
 
-interface Profile { nodes: Array<{ id: number; callFrame: { functionName: string; url: string } }>; samples: number[]; timeDeltas: number[] }
+interface Frame { functionName: string; url: string; lineNumber: number }
+interface Profile { nodes: Array<{ id: number; callFrame: Frame }>; samples: number[]; timeDeltas: number[] }
+
+const byFunction = process.argv.includes('--functions');
 
 /** Microseconds of self time per place. */
 function selfTime(file: string): Map<string, number> {
@@ -21,12 +25,14 @@ function selfTime(file: string): Map<string, number> {
   return out;
 }
 
-function placeOf(frame: { functionName: string; url: string }): string {
+function placeOf(frame: Frame): string {
   if (!frame.url) return frame.functionName || '(native)';
-  return /node_modules\/((@[^/]+\/)?[^/]+)/.exec(frame.url)?.[1] ?? /\/dist\/(.*)$/.exec(frame.url)?.[1] ?? frame.url;
+  const where = /node_modules\/((@[^/]+\/)?[^/]+)/.exec(frame.url)?.[1] ?? /\/dist\/(.*)$/.exec(frame.url)?.[1] ?? frame.url;
+  // lineNumber is 0-based in V8's profiles
+  return byFunction ? `${frame.functionName || '(anonymous)'} ${where}:${frame.lineNumber + 1}` : where;
 }
 
-const args = process.argv.slice(2).filter((a, i, all) => a !== '--top' && all[i - 1] !== '--top');
+const args = process.argv.slice(2).filter((a, i, all) => a !== '--top' && all[i - 1] !== '--top' && a !== '--functions');
 const top = intFlag('--top', 30, 1000);
 const [fileA, txsA, fileB, txsB] = [args[0], Number(args[1] ?? 1), args[2], Number(args[3] ?? 1)];
 if (!fileA || (fileB && !(txsB > 0)) || !(txsA > 0)) throw new Error('usage: profile-summary A.cpuprofile [TXS_A [B.cpuprofile TXS_B]]');

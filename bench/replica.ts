@@ -14,8 +14,8 @@
 // and reports every pair's ratio and their median: one run of each moves by ±10% here.
 // The machine's Ed25519 verify rate on all cores is measured after the syncs.
 //
-// CPU, beside the wall-clock rates: each verify and each sync process's CPU time (all its
-// threads, from /proc, sampled every 100 ms until it ends), and this process's own CPU
+// CPU, beside the wall-clock rates: each verify and each sync process's CPU time (user +
+// system from /proc/<pid>/stat, sampled every 100 ms until it ends), and this process's own CPU
 // while a sync runs (the writer reading and sending blocks: on a network that is the
 // writer's machine's work, here it takes cores from the replica). --cpu-limit C runs each
 // verify and each sync in a cgroup with a quota of C cores (root; bench/cpu-limit.ts), so
@@ -93,8 +93,8 @@ async function replicaOf(writer: TallyNode, name: string, follow: string): Promi
 
 /**
  * A child process put under --cpu-limit (if given) as soon as it starts, whose CPU seconds
- * are sampled every 100 ms while it lives: `cpuS()` is the last sample (a process's
- * threads leave /proc when it exits, so the final < 100 ms are not counted).
+ * are sampled every 100 ms while it lives: `cpuS()` is the last sample (a process leaves
+ * /proc when it exits, so a verify's final < 100 ms are not counted).
  */
 function watchCpu(child: ChildProcess, name: string): { cpuS: () => number; done: () => void } {
   const limit = CPU_LIMIT === undefined ? undefined : cpuLimit(name, CPU_LIMIT);

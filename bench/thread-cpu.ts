@@ -2,6 +2,8 @@
 // elsewhere): time on a core, and time runnable but waiting for one (other processes had
 // it). The notary bench reads it before and after its run to show where the time went: a
 // signing thread's wall time is signing + waiting for a core + idle (waiting for work).
+// processCpuS gives a whole process's CPU time (another process too), from /proc/<pid>/stat.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 
 export interface ThreadCpu {
@@ -35,11 +37,33 @@ export function threadCpu(pid: number | 'self' = 'self'): Map<number, ThreadCpu>
   return out;
 }
 
-/** CPU seconds a process's live threads have spent on a core so far (0 where there is no /proc). */
+/** Clock ticks per second of /proc's times (USER_HZ: 100 on Linux, asked once). */
+let clockTicks: number | undefined;
+function ticksPerSecond(): number {
+  if (clockTicks === undefined) {
+    try {
+      clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      clockTicks = 100;
+    }
+  }
+  return clockTicks;
+}
+
+/**
+ * CPU seconds (user + system) a process has used so far, its exited threads included:
+ * /proc/<pid>/stat, not the sum of the live threads' schedstat (a thread's time leaves
+ * task/ when it ends). 0 where there is no /proc or the process is gone.
+ */
 export function processCpuS(pid: number): number {
-  let sum = 0;
-  for (const t of threadCpu(pid).values()) sum += t.cpuS;
-  return sum;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // fields after "(comm) ": state is field 3, utime and stime are fields 14 and 15
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond();
+  } catch {
+    return 0;
+  }
 }
 
 /** CPU seconds each thread spent between two snapshots, busiest first; main is the process's own id. */

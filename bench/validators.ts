@@ -17,7 +17,7 @@
 // would have, and the ratio compares equal hardware per node instead of four nodes
 // sharing the machine one writer had to itself.
 //
-// Each load reports the node processes' CPU (their threads' schedstat in /proc): cores busy and CPU µs per
+// Each load reports the node processes' CPU (/proc/<pid>/stat): cores busy and CPU µs per
 // committed transaction, summed over the processes. --cpu-prof DIR profiles every node.
 //
 //   node dist/bench/validators.js [--light 30] [--seconds 20] [--batch 200] [--in-flight 2] [--cpu-per-node C] [--cpu-prof DIR] [--json]
