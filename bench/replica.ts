@@ -118,6 +118,9 @@ function watchCpu(child: ChildProcess, name: string): { cpuS: () => number; done
   };
 }
 
+/** What a child may print (a verify's report), as execFile's maxBuffer bounded it before. */
+const STDOUT_MAX = 64 << 20;
+
 /** Run a child to its end: its stdout, and its CPU seconds. */
 function runWatched(args: string[], name: string): Promise<{ stdout: string; cpuS: number }> {
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -125,11 +128,13 @@ function runWatched(args: string[], name: string): Promise<{ stdout: string; cpu
   let stdout = '';
   child.stdout!.setEncoding('utf8').on('data', (c: string) => {
     stdout += c;
+    if (stdout.length > STDOUT_MAX) child.kill();
   });
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => {
       cpu.done();
-      if (code === 0) resolve({ stdout, cpuS: cpu.cpuS() });
+      if (stdout.length > STDOUT_MAX) reject(new Error(`${args.join(' ')} printed more than ${STDOUT_MAX} characters`));
+      else if (code === 0) resolve({ stdout, cpuS: cpu.cpuS() });
       else reject(new Error(`${args.join(' ')} exited with ${code}`));
     });
   });
