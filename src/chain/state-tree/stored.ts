@@ -1,7 +1,7 @@
 // The state tree in the node's encrypted SQLite database: a TreeReader over the stored
 // rows, the rows a block's batch becomes, proofs at kept heights, and the one-time build
 // from a full state. Two bounded caches stand before SQLite: decoded nodes (the upper
-// levels, which every block rewrites, always; deeper ones until the cache fills), and the
+// levels, which every block rewrites, always; deeper ones in two generations), and the
 // tip's rows by nibble path (a row decodes alone, so a node not decoded costs a few hashes,
 // not a read; the tip's rows also answer "is this key absent?" without SQLite).
 import { assert, fail } from '../../core/errors.js';
@@ -14,6 +14,12 @@ import { EMPTY_TREE, updateTree, type TreeBatch, type TreeReader, type TreeVersi
 
 /** Nodes at nibble depth <= this are kept in memory once read (1 + 16 + 256 + 4096 at most). */
 const UPPER_DEPTH = 3;
+/**
+ * Deeper nodes: two generations of up to this many each. When the young one fills it
+ * becomes the old one (the previous old one is dropped), and a hit in the old one moves
+ * back to the young: the nodes of the last few blocks stay decoded, where emptying one
+ * cache at its limit forgot all of them at once (a decode is 15 hashes).
+ */
 const LOWER_NODES_MAX = 16_384;
 /** Twice the upper levels' node count: proofs at older heights cache their upper nodes too. */
 const UPPER_NODES_MAX = 2 * (1 + 16 + 256 + 4096);
@@ -30,14 +36,17 @@ const cacheKey = (version: number, npath: string) => `${version}/${npath}`;
 export class StoredTree implements TreeReader, StateTreeReads {
   private upper = new Map<string, InternalNode>();
   private lower = new Map<string, InternalNode>();
+  private lowerOld = new Map<string, InternalNode>();
   /** the newest row at each nibble path (a deleted node's path is dropped at commit) */
   private readonly tipRows = new Map<string, { version: number; row: Uint8Array }>();
   /** the tree's committed tip (undefined: this database has no tree yet) */
   tip: TreeVersion | undefined;
   private oldest = 0;
 
-  constructor(private readonly store: SqliteStore, readonly keepVersions: number) {
+  /** `lowerNodesMax`: each generation's size for deeper nodes (tests make it small, so that generations turn over). */
+  constructor(private readonly store: SqliteStore, readonly keepVersions: number, private readonly lowerNodesMax = LOWER_NODES_MAX) {
     assert(Number.isSafeInteger(keepVersions) && keepVersions >= 0, 'keepVersions is a non-negative integer');
+    assert(Number.isSafeInteger(lowerNodesMax) && lowerNodesMax >= 1, 'lowerNodesMax is a positive integer');
     this.reload();
   }
 
@@ -45,6 +54,7 @@ export class StoredTree implements TreeReader, StateTreeReads {
   reload(): void {
     this.upper = new Map();
     this.lower = new Map();
+    this.lowerOld = new Map();
     this.tipRows.clear();
     this.tip = undefined;
     this.oldest = 0;
@@ -59,16 +69,33 @@ export class StoredTree implements TreeReader, StateTreeReads {
 
   node(version: number, npath: string): InternalNode {
     const k = cacheKey(version, npath);
-    const hit = this.decodedAt(npath).get(k);
+    const hit = this.decoded(k, npath);
     if (hit) return hit;
     const node = decodeNode(this.row(version, npath));
     this.remember(k, npath, node);
     return node;
   }
 
-  /** The decoded-node cache that holds nodes at this depth. */
-  private decodedAt(npath: string): Map<string, InternalNode> {
-    return npath.length <= UPPER_DEPTH ? this.upper : this.lower;
+  /** A decoded node from memory, if kept (a deeper node found in the old generation moves to the young one). */
+  private decoded(k: string, npath: string): InternalNode | undefined {
+    if (npath.length <= UPPER_DEPTH) return this.upper.get(k);
+    const young = this.lower.get(k);
+    if (young) return young;
+    const old = this.lowerOld.get(k);
+    if (old) {
+      this.lowerOld.delete(k);
+      this.remember(k, npath, old);
+    }
+    return old;
+  }
+
+  private forget(k: string, npath: string): void {
+    if (npath.length <= UPPER_DEPTH) {
+      this.upper.delete(k);
+    } else {
+      this.lower.delete(k);
+      this.lowerOld.delete(k);
+    }
   }
 
   private row(version: number, npath: string): Uint8Array {
@@ -105,7 +132,7 @@ export class StoredTree implements TreeReader, StateTreeReads {
       if (ref.leaf) return comparePaths(ref.path, path) !== 0;
       const c = nibbleAt(path, npath.length);
       const k = cacheKey(ref.version, npath);
-      const decoded = this.decodedAt(npath).get(k);
+      const decoded = npath.length <= UPPER_DEPTH ? this.upper.get(k) : (this.lower.get(k) ?? this.lowerOld.get(k));
       if (decoded) {
         ref = decoded.children[c];
       } else {
@@ -123,7 +150,10 @@ export class StoredTree implements TreeReader, StateTreeReads {
       this.upper.set(k, node);
       return;
     }
-    if (this.lower.size >= LOWER_NODES_MAX) this.lower = new Map();
+    if (this.lower.size >= this.lowerNodesMax) {
+      this.lowerOld = this.lower;
+      this.lower = new Map();
+    }
     this.lower.set(k, node);
   }
 
@@ -141,7 +171,7 @@ export class StoredTree implements TreeReader, StateTreeReads {
   /** After the batch's rows committed: its nodes are the hot ones; the replaced upper nodes go. */
   committed(batch: TreeBatch): void {
     for (const s of batch.staleNodes) {
-      this.decodedAt(s.npath).delete(cacheKey(s.version, s.npath));
+      this.forget(cacheKey(s.version, s.npath), s.npath);
       if (this.tipRows.get(s.npath)?.version === s.version) this.tipRows.delete(s.npath);
     }
     for (const { npath, node } of batch.nodes) {
