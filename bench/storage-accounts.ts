@@ -85,7 +85,7 @@ console.log(JSON.stringify({
   lastFiveAvgCommitMs: Math.round(last.reduce((a, b) => a + b, 0) / last.length),
   usPerRegistration: Math.round((perBlock.reduce((a, b) => a + b, 0) * 1000) / (BLOCKS * PER)),
   ...(ONLY ? { only: ONLY } : {}),
-  // Per registration, over all transactions and over the last five (the fullest state).
+  // Per registration, over all commits and over the last five commits (the fullest state).
   ...(FRAMES ? { pagesPerRegistration: round2(mean(framesPer)), lastFivePagesPerRegistration: round2(mean(framesPer.slice(-5))) } : {}),
 }, null, 2));
 
