@@ -89,6 +89,11 @@ export class StoredTree implements TreeReader, StateTreeReads {
     return old;
   }
 
+  /** A decoded node from memory, if kept, moving nothing (knownAbsent's reads leave the generations as they are). */
+  private peek(k: string, npath: string): InternalNode | undefined {
+    return npath.length <= UPPER_DEPTH ? this.upper.get(k) : (this.lower.get(k) ?? this.lowerOld.get(k));
+  }
+
   private forget(k: string, npath: string): void {
     if (npath.length <= UPPER_DEPTH) {
       this.upper.delete(k);
@@ -132,7 +137,7 @@ export class StoredTree implements TreeReader, StateTreeReads {
       if (ref.leaf) return comparePaths(ref.path, path) !== 0;
       const c = nibbleAt(path, npath.length);
       const k = cacheKey(ref.version, npath);
-      const decoded = npath.length <= UPPER_DEPTH ? this.upper.get(k) : (this.lower.get(k) ?? this.lowerOld.get(k));
+      const decoded = this.peek(k, npath);
       if (decoded) {
         ref = decoded.children[c];
       } else {
