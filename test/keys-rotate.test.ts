@@ -100,7 +100,7 @@ describe('keys: rotation, passwd and passphrase files through the CLI', { timeou
     assert.match(text.stdout, /^alice .* retired \(its account signs with another key\)$/m);
     assert.doesNotMatch(text.stdout, /^alice-2 .*retired/m);
     const pub2 = (await cliOk(home, ['keys', 'show', 'alice-2', '--json'])).pub;
-    const byKey = await cliOk(home, ['whoami', pub2, '--node', node.socket, '--json']);
+    const byKey = await cliOk(home, ['whoami', '--node', node.socket, '--json', '--', pub2]);
     assert.equal(byKey.id, ids.alice);
     assert.equal(byKey.name, 'alice');
     assert.equal(byKey.pub, pub2);
@@ -111,9 +111,9 @@ describe('keys: rotation, passwd and passphrase files through the CLI', { timeou
     assert.deepEqual(await marks(), { alice: true, 'alice-2': false, 'alice-3': false, bob: false });
     assert.deepEqual(await marks(['--node', node.socket]), { alice: true, 'alice-2': true, 'alice-3': false, bob: false });
     const pub3 = (await cliOk(home, ['keys', 'show', 'alice-3', '--json'])).pub;
-    assert.equal((await cliOk(home, ['whoami', pub3, '--node', node.http, '--json'])).id, ids.alice);
+    assert.equal((await cliOk(home, ['whoami', '--node', node.http, '--json', '--', pub3])).id, ids.alice);
     // A key moved away from is no account's current key any more: not found by it.
-    const gone = await cli(home, ['whoami', pub2, '--node', node.socket, '--json']);
+    const gone = await cli(home, ['whoami', '--node', node.socket, '--json', '--', pub2]);
     assert.equal(gone.json?.error?.code, 'unknown_account', gone.stdout);
   });
 
