@@ -40,4 +40,14 @@ describe('CLI flags are validated', () => {
     assert.equal(h.code, 2, h.stdout + h.stderr);
     assert.match(h.stderr, /--limit must be an integer from 1 to 200/);
   });
+
+  it('a key that starts with "-" in an argument\'s place: the usage error says to put it after --', async () => {
+    // One base64url key in 64 starts with '-', and commander reads it as options.
+    const home = tempDir();
+    const key = `-gJS8R${'A'.repeat(37)}`;
+    const r = await cli(home, ['whoami', key, '--node', path.join(home, 'none.sock')], 20_000);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, /unknown option/);
+    assert.ok(r.stderr.includes(`starts with "-": write it after "--", as in: tally whoami [options] -- ${key}`), r.stderr);
+  });
 });

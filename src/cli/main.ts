@@ -42,6 +42,20 @@ function logsAsJson(argv: string[]): boolean {
   return argv.some((a, i) => a === '--log-format=json' || (a === '--log-format' && argv[i + 1] === 'json'));
 }
 
+/** A base64url public key (32 bytes): one in 64 starts with '-'. No option is this long. */
+const DASH_KEY = /^-[A-Za-z0-9_-]{42}$/;
+
+/**
+ * Commander reads an argument that starts with '-' as options, so `tally whoami -gJS…`
+ * fails as an unknown option. Only "--" before it makes it an argument: say so.
+ */
+function hintDashKey(args: string[]): void {
+  const at = args.findIndex((a) => DASH_KEY.test(a));
+  if (at < 0 || args.slice(0, at).includes('--')) return;
+  const words = args.slice(0, at).filter((a, i, all) => !a.startsWith('-') && !(all[i - 1] ?? '').startsWith('-'));
+  process.stderr.write(`tally: ${args[at]} looks like a key that starts with "-": write it after "--", as in: tally ${[...words, '[options]'].join(' ')} -- ${args[at]}\n`);
+}
+
 export async function main(argv: string[]): Promise<void> {
   const program = buildProgram();
   const json = argv.includes('--json');
@@ -51,6 +65,7 @@ export async function main(argv: string[]): Promise<void> {
     if (err instanceof CommanderError) {
       // Help and version exit 0; usage errors were already printed by commander.
       process.exitCode = err.exitCode === 0 ? 0 : 2;
+      if (err.code === 'commander.unknownOption') hintDashKey(argv.slice(2));
       return;
     }
     const code = logsAsJson(argv) ? reportErrorAsLog(err, json, createLogger({ format: 'json', level: 'info' })) : reportError(err, json);
