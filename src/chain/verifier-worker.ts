@@ -1,10 +1,11 @@
 // Runs in a worker thread: canonicalize, hash and verify a chunk of envelopes whose shape
 // the main thread has already checked, and check the keys of those that may open an
-// account (a field square root each, 0.1 ms: the executor's weak_key rule, done here so
-// that the main thread finds the answer remembered). Returns only ids and verdicts.
+// account (the executor's weak_key rule, done here so that the main thread finds the
+// answer remembered; a verified signature lets it skip the field square root). Returns
+// only ids and verdicts.
 import { parentPort } from 'node:worker_threads';
 import { signingText, TX_DOMAIN, txIdOfSigningText, type Envelope } from './envelope.js';
-import { assertStrongPublicKey, verifySignature } from '../core/keys.js';
+import { isStrongVerifiedKey, verifySignature } from '../core/keys.js';
 import { utf8 } from '../core/encoding.js';
 import { limits } from '../core/limits.js';
 
@@ -27,7 +28,8 @@ export interface VerifyVerdict {
 
 parentPort!.on('message', (req: VerifyRequest) => {
   const verdicts: VerifyVerdict[] = req.envelopes.map(verifyOne);
-  for (const i of req.keys ?? []) if (verdicts[i]!.code === null) verdicts[i]!.strongKey = isStrong(req.envelopes[i]!.pub);
+  // Only a key whose signature verified: isStrongVerifiedKey relies on OpenSSL having decoded it.
+  for (const i of req.keys ?? []) if (verdicts[i]!.code === null) verdicts[i]!.strongKey = isStrongVerifiedKey(req.envelopes[i]!.pub);
   parentPort!.postMessage({ seq: req.seq, verdicts });
 });
 
@@ -47,14 +49,5 @@ function verifyOne(env: Envelope): VerifyVerdict {
     return { id, code: null, canonical: `{"pub":${JSON.stringify(env.pub)},"sig":${JSON.stringify(env.sig)},"tx":${text.slice(TX_DOMAIN.length)}}` };
   } catch {
     return { id, code: 'bad_signature' };
-  }
-}
-
-function isStrong(pub: string): boolean {
-  try {
-    assertStrongPublicKey(pub);
-    return true;
-  } catch {
-    return false;
   }
 }

@@ -198,3 +198,51 @@ test('assertStrongPublicKey refuses small-order and non-canonical keys, accepts 
   const nonCanonical = Buffer.from('ed' + 'ff'.repeat(30) + '7f', 'hex');
   assert.throws(() => assertStrongPublicKey(nonCanonical.toString('base64url')), (e: any) => e.code === 'weak_key');
 });
+
+test('isStrongVerifiedKey gives assertStrongPublicKey\'s answer for every point on the curve', async () => {
+  // The verifier threads use the short check once OpenSSL has verified a signature under
+  // the key (so it is on the curve); the executor's rule is the full check. They must agree,
+  // or a replica and the writer could differ on an account's opening.
+  const { ed25519, ED25519_TORSION_SUBGROUP } = await import('@noble/curves/ed25519.js');
+  const { assertStrongPublicKey, isStrongVerifiedKey } = await import('./keys.js');
+  const full = (raw: Uint8Array) => {
+    try {
+      assertStrongPublicKey(Buffer.from(raw).toString('base64url'));
+      return true;
+    } catch (e) {
+      assert.equal((e as { code?: string }).code, 'weak_key');
+      return false;
+    }
+  };
+  const withSign = (raw: Uint8Array) => { const b = Buffer.from(raw); b[31]! ^= 0x80; return b; };
+  const candidates: Uint8Array[] = [];
+  const torsion = ED25519_TORSION_SUBGROUP.map((h) => Buffer.from(h, 'hex'));
+  for (const t of torsion) candidates.push(t, withSign(t));
+  // y = p + k (non-canonical; decodes leniently as y = k), both signs
+  for (let k = 0; k < 19; k++) {
+    const y = Buffer.from('ed' + 'ff'.repeat(30) + '7f', 'hex');
+    y[0] = 0xed + k;
+    candidates.push(y, withSign(y));
+  }
+  for (let i = 0; i < 40; i++) {
+    const p = ed25519.Point.BASE.multiply(BigInt(1 + Math.floor(Math.random() * 2 ** 48)));
+    candidates.push(p.toBytes());
+    // a strong point plus a small-order one: mixed order, still not small
+    for (const t of torsion) candidates.push(p.add(ed25519.Point.fromBytes(t)).toBytes());
+  }
+  for (let i = 0; i < 400; i++) candidates.push(crypto.randomBytes(32));
+  let onCurve = 0;
+  let weak = 0;
+  for (const raw of candidates) {
+    try {
+      ed25519.Point.fromBytes(raw, true); // lenient: on the curve, whatever the encoding
+    } catch {
+      continue;
+    }
+    onCurve++;
+    const want = full(raw);
+    if (!want) weak++;
+    assert.equal(isStrongVerifiedKey(Buffer.from(raw).toString('base64url')), want, Buffer.from(raw).toString('hex'));
+  }
+  assert.ok(onCurve > 500 && weak >= 40, `${onCurve} points on the curve, ${weak} weak`);
+});

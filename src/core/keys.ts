@@ -1,7 +1,7 @@
 // Ed25519 through OpenSSL (node:crypto). Public keys are imported once and cached:
 // building a KeyObject costs more than a verify.
 import crypto, { type KeyObject } from 'node:crypto';
-import { ed25519 } from '@noble/curves/ed25519.js';
+import { ed25519, ED25519_TORSION_SUBGROUP } from '@noble/curves/ed25519.js';
 import { fail } from './errors.js';
 import { fromB64u, toB64u, toHex, utf8 } from './encoding.js';
 import { hash } from './hash.js';
@@ -77,6 +77,36 @@ export function assertStrongPublicKey(pubB64u: string): void {
   if (point.isSmallOrder()) fail('weak_key', 'the public key is a small-order point; generate a new key', { status: 400 });
   rememberStrongKey(pubB64u);
 }
+
+/**
+ * assertStrongPublicKey's answer for a key under which OpenSSL has just verified a
+ * signature, without its field square root (the verifier threads spent more on that root
+ * than on the signature). OpenSSL decoded the point to verify, so it is on the curve;
+ * what is left is the encoding: y below p (canonical), and y not one of the five values
+ * the eight small-order points have (either sign bit: with x = 0 the set bit is itself
+ * non-canonical). Same answer as the full check for every point on the curve
+ * (src/core/keys.test.ts compares them); never call it for a key without that signature.
+ */
+export function isStrongVerifiedKey(pubB64u: string): boolean {
+  const raw = fromB64u(pubB64u, 'public key', 32);
+  const y = Buffer.from(raw);
+  y[31]! &= 0x7f;
+  return !yAtLeastP(y) && !SMALL_ORDER_Y.has(y.toString('hex'));
+}
+
+/** y (little-endian, sign bit cleared) >= p = 2^255 - 19: bytes ed ff ... ff 7f and up. */
+function yAtLeastP(y: Uint8Array): boolean {
+  if (y[31] !== 0x7f || y[0]! < 0xed) return false;
+  for (let i = 1; i < 31; i++) if (y[i] !== 0xff) return false;
+  return true;
+}
+
+/** The y of each small-order point (hex, little-endian, sign bit cleared): 0, 1, p - 1 and the two of order 8. */
+const SMALL_ORDER_Y = new Set(ED25519_TORSION_SUBGROUP.map((hex) => {
+  const y = Buffer.from(hex, 'hex');
+  y[31]! &= 0x7f;
+  return y.toString('hex');
+}));
 
 /** Whether the next assertStrongPublicKey of this key is a lookup (tests). */
 export function isRememberedStrongKey(pubB64u: string): boolean {
