@@ -6,6 +6,12 @@ if (major < 20 || (major === 20 && minor < 19)) {
   process.stderr.write(`error: Tally needs Node.js 20.19 or newer; this is ${process.version} (node_too_old)\n`);
   process.exit(1);
 }
+// `tally … | head`: the reader closed the pipe. Stop quietly with the status a process
+// that SIGPIPE stopped has, as Unix tools do, instead of an unhandled EPIPE stack trace.
+process.stdout.on('error', (err) => {
+  if (err.code === 'EPIPE') process.exit(141);
+  throw err;
+});
 try {
   const { main } = await import('../dist/src/cli/main.js');
   await main(process.argv);

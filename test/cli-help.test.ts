@@ -3,10 +3,11 @@
 // cannot go stale when a command or flag changes.
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
 import { buildProgram } from '../src/cli/main.js';
 import { HELP_EXAMPLES } from '../src/cli/help-examples.js';
-import { cleanup, cli, tempDir } from './helpers.js';
+import { cleanup, cli, tempDir, TALLY_BIN } from './helpers.js';
 
 /** The `tally ...` invocations in a shell line, as argument lists (quotes removed). */
 function invocations(line: string): string[][] {
@@ -53,6 +54,17 @@ describe('examples in --help', { timeout: 60_000 }, () => {
     // and the check itself catches a stale one
     await assert.rejects(dryProgram().parseAsync(['send', 'bob', '1', '--no-such-flag'], { from: 'user' }));
     await assert.rejects(dryProgram().parseAsync(['bench', '--duration', 'abc'], { from: 'user' }));
+  });
+
+  it('`tally bench --help | head`: a reader that closes the pipe early gets no stack trace', async () => {
+    // The pipe's reader is gone before the help is written: each write fails with EPIPE.
+    const child = spawn(process.execPath, [TALLY_BIN, 'bench', '--help'], { env: { ...process.env, TALLY_HOME: tempDir() }, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => { stderr += String(d); });
+    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+    assert.equal(stderr, '', 'nothing on stderr');
+    assert.equal(code, 141, 'the exit status of a process that SIGPIPE stopped');
   });
 
   it('--help prints them after the options', async () => {
