@@ -246,3 +246,19 @@ test('isStrongVerifiedKey gives assertStrongPublicKey\'s answer for every point 
   }
   assert.ok(onCurve > 500 && weak >= 40, `${onCurve} points on the curve, ${weak} weak`);
 });
+
+test('the README\'s small-order y values are the code\'s, and each is refused with either sign bit', async () => {
+  const { ED25519_TORSION_SUBGROUP } = await import('@noble/curves/ed25519.js');
+  const { isStrongVerifiedKey } = await import('./keys.js');
+  const readme = (await import('node:fs')).readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+  const at = readme.indexOf('*The strong-key rule without a square root:*');
+  assert.ok(at > 0, 'the README states the rule');
+  const hexes = [...readme.slice(at, at + 1200).matchAll(/`([0-9a-f]{64})`/g)].map((m) => m[1]!);
+  assert.equal(hexes.length, 2, 'the two y values of the order-8 points');
+  const le = (n: bigint) => Buffer.from(n.toString(16).padStart(64, '0'), 'hex').reverse().toString('hex');
+  const p = 2n ** 255n - 19n;
+  const ys = [le(0n), le(1n), le(p - 1n), ...hexes];
+  const encodings = ys.flatMap((y) => { const b = Buffer.from(y, 'hex'); const s = Buffer.from(b); s[31]! |= 0x80; return [b.toString('hex'), s.toString('hex')]; });
+  for (const t of ED25519_TORSION_SUBGROUP) assert.ok(encodings.includes(t), `${t} is among the README's`);
+  for (const e of encodings) assert.equal(isStrongVerifiedKey(Buffer.from(e, 'hex').toString('base64url')), false, e);
+});
