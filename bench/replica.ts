@@ -12,6 +12,8 @@
 // --replica-arg ARG (repeatable) passes ARG to `tally node --follow`. --pairs N runs the
 // offline verify and the full sync N times, alternating (verify, sync, verify, sync, ...),
 // and reports every pair's ratio and their median: one run of each moves by ±10% here.
+// With --sync-bin, --pairs alternates whole pairs: odd pairs run both the verify and the
+// sync with the other build, and the report gives each build's median ratio and rates.
 // The machine's Ed25519 verify rate on all cores is measured after the syncs.
 //
 // CPU, beside the wall-clock rates: each verify and each sync process's CPU time (user +
@@ -57,8 +59,8 @@ const run = promisify(execFile);
 const PAIRS = intFlag('--pairs', 1, 100);
 const SYNCS = PAIRS > 1 ? PAIRS : arg('--syncs', 1);
 const syncBinAt = process.argv.indexOf('--sync-bin');
-// a pair is one build's verify and that build's sync: not a side-by-side of two builds
-if (PAIRS > 1 && (syncBinAt >= 0 || process.argv.includes('--syncs'))) throw new Error('--pairs runs its own syncs: use it without --syncs and --sync-bin');
+// a pair is one build's verify and that build's sync (--sync-bin: odd pairs are the other build's)
+if (PAIRS > 1 && process.argv.includes('--syncs')) throw new Error('--pairs runs its own syncs: use it without --syncs');
 const otherBin = syncBinAt >= 0 ? path.resolve(process.argv[syncBinAt + 1]!) : undefined;
 const replicaArgs = process.argv.flatMap((a, i) => (a === '--replica-arg' ? [process.argv[i + 1]!] : []));
 const cpuLimitAt = process.argv.indexOf('--cpu-limit');
@@ -182,8 +184,11 @@ function pairsReport(verifySecs: number[], syncRates: number[], verifyCpuS: numb
       verifyCpuUsPerTx: usPerTx(verifyCpuS[i]!), syncCpuUsPerTx: syncCpuUs[i]!,
     };
   });
-  const ratios = pairs.map((p) => p.ratio).sort((a, b) => a - b);
-  return { pairs, medianRatio: ratios[Math.floor(ratios.length / 2)]! };
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  return {
+    pairs, medianRatio: median(pairs.map((p) => p.ratio)),
+    medianVerifyTxPerSec: median(pairs.map((p) => p.verifyTxPerSec)), medianSyncTxPerSec: median(pairs.map((p) => p.syncTxPerSec)),
+  };
 }
 
 async function main(): Promise<void> {
@@ -226,23 +231,24 @@ async function main(): Promise<void> {
   const verifies: number[] = [];
   const verifyCpuS: number[] = [];
   let report = { ok: true };
-  const verify = async () => {
-    process.stderr.write('tally chain verify --data (offline rate)...\n');
+  const verify = async (useBin: string) => {
+    process.stderr.write(`tally chain verify --data (${useBin}): offline rate...\n`);
     const t1 = performance.now();
-    const done = await runWatched([...prof, bin, 'chain', 'verify', '--data', wdir, '--json'], `verify-${verifies.length}`);
+    const done = await runWatched([...prof, useBin, 'chain', 'verify', '--data', wdir, '--json'], `verify-${verifies.length}`);
     const r = JSON.parse(done.stdout) as { ok: boolean };
     report = { ok: report.ok && r.ok };
     verifies.push((performance.now() - t1) / 1000);
     verifyCpuS.push(done.cpuS);
     process.stderr.write(`  ${Math.round(TXS / verifies.at(-1)!)} tx/s, ${usPerTx(done.cpuS)} µs of CPU per tx\n`);
   };
-  await verify();
+  const binOf = (i: number) => (otherBin && i % 2 === 1 ? otherBin : bin);
+  await verify(bin);
   const verifySecs = verifies[0]!;
 
   const syncs: Array<{ bin: string; txPerSec: number; agrees: boolean; cpuUsPerTx: number; writerServeCpuUsPerTx: number }> = [];
   for (let i = 0; i < SYNCS; i++) {
-    if (PAIRS > 1 && i > 0) await verify();
-    const useBin = otherBin && i % 2 === 1 ? otherBin : bin;
+    if (PAIRS > 1 && i > 0) await verify(binOf(i));
+    const useBin = binOf(i);
     process.stderr.write(`tally node --follow (${useBin}): full sync from genesis over libp2p...\n`);
     const s = await fullSync(useBin, path.join(root, `late-${i}`), addr, writer);
     syncs.push({ bin: useBin, txPerSec: Math.round(TXS / s.secs), agrees: s.agrees, cpuUsPerTx: usPerTx(s.cpuS), writerServeCpuUsPerTx: usPerTx(s.writerCpuS) });
@@ -272,7 +278,11 @@ async function main(): Promise<void> {
     followerLagMs: { p50: pct(lagMs, 0.5), p99: pct(lagMs, 0.99) },
     followerCatchUpAfterLoadMs: Math.round(tailMs),
     ...(syncs.length > 1 ? { syncs } : {}),
-    ...(PAIRS > 1 ? pairsReport(verifies, syncs.map((x) => x.txPerSec), verifyCpuS, syncs.map((x) => x.cpuUsPerTx)) : {}),
+    ...(PAIRS > 1 && !otherBin ? pairsReport(verifies, syncs.map((x) => x.txPerSec), verifyCpuS, syncs.map((x) => x.cpuUsPerTx)) : {}),
+    ...(PAIRS > 1 && otherBin ? { builds: Object.fromEntries([bin, otherBin].map((b, k) => {
+      const mine = syncs.flatMap((_, i) => (i % 2 === k ? [i] : []));
+      return [b, pairsReport(mine.map((i) => verifies[i]!), mine.map((i) => syncs[i]!.txPerSec), mine.map((i) => verifyCpuS[i]!), mine.map((i) => syncs[i]!.cpuUsPerTx))];
+    })) } : {}),
   };
   console.log(JSON.stringify(out, null, 2));
 }
