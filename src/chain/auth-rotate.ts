@@ -9,6 +9,7 @@
 // owner out, and anyone could pin another person's key to their account. The nonce makes
 // the consent good for this one transaction. The account id does not change, so the
 // name, balance and history stay; from the next transaction on only the new key signs.
+import { ED25519_PUB_B64U, ED25519_SIG_B64U } from '../core/base64url.js';
 import { canonicalJson } from '../core/canonical.js';
 import { decode, object, string } from '../core/decode.js';
 import { utf8 } from '../core/encoding.js';
@@ -28,8 +29,8 @@ export interface RotateBody {
 }
 
 const rotateBody = object({
-  pub: string({ pattern: /^[A-Za-z0-9_-]{43}$/, maxLength: 43, what: 'a base64url Ed25519 public key (43 characters)' }),
-  proof: string({ pattern: /^[A-Za-z0-9_-]{86}$/, maxLength: 86, what: 'a base64url Ed25519 signature (86 characters)' }),
+  pub: string({ pattern: ED25519_PUB_B64U, maxLength: 43, what: 'a base64url Ed25519 public key (43 characters)' }),
+  proof: string({ pattern: ED25519_SIG_B64U, maxLength: 86, what: 'a base64url Ed25519 signature (86 characters)' }),
 });
 
 /** What the new key signs to agree to hold `account` from this transaction on. */

@@ -1,6 +1,7 @@
 // The transaction envelope: {tx, pub, sig}. The signature covers a domain tag plus the
 // canonical JSON of `tx`, and the chain id is inside `tx`, so a signature never replays
 // on another chain or as another kind of message.
+import { B64U_TEXT } from '../core/base64url.js';
 import { canonicalJson } from '../core/canonical.js';
 import { decode, int, isPlainObject, map, object, refuse, string, unknownValue, withCode } from '../core/decode.js';
 import { hash } from '../core/hash.js';
@@ -29,7 +30,6 @@ export interface Receipt {
 }
 
 const TYPE = /^[a-z][a-z0-9]*\.[a-z][a-z0-9_]*$/;
-const B64U = /^[A-Za-z0-9_-]*$/;
 
 // The envelope's schema: exact keys at both levels; every refusal is `bad_envelope` naming
 // the field, except a bad nonce (`bad_nonce`, which clients switch on).
@@ -42,8 +42,8 @@ const envelopeSchema = object({
     expires: int({ min: 0, what: 'a unix time in seconds' }),
     body: map(unknownValue, (v, at) => (isPlainObject(v) ? v : refuse(at, 'must be an object'))),
   }),
-  pub: string({ pattern: B64U, maxLength: 43, what: 'a base64url Ed25519 public key (43 characters)' }),
-  sig: string({ pattern: B64U, maxLength: 86, what: 'a base64url Ed25519 signature (86 characters)' }),
+  pub: string({ pattern: B64U_TEXT, maxLength: 43, what: 'a base64url Ed25519 public key (43 characters)' }),
+  sig: string({ pattern: B64U_TEXT, maxLength: 86, what: 'a base64url Ed25519 signature (86 characters)' }),
 }, { what: 'a JSON object {tx, pub, sig}' });
 
 /** Check the envelope's shape (not its signature); every refusal names the field. */

@@ -1,6 +1,7 @@
 // The genesis file fixes what a chain is: its id, its decimals, its start time and each
 // module's initial section. Its hash is the first block's prevHash.
 import fs from 'node:fs';
+import { ED25519_PUB_B64U } from '../core/base64url.js';
 import { canonicalJson } from '../core/canonical.js';
 import { fail } from '../core/errors.js';
 import { array, decode, int, isPlainObject, map, object, optional, refuse, string, unknownValue, withDefault } from '../core/decode.js';
@@ -32,7 +33,7 @@ export const GENESIS_VALIDATORS_MAX = 1000;
 
 const B64U = /^[A-Za-z0-9_-]+$/;
 const validatorSchema = object({
-  key: string({ pattern: /^[A-Za-z0-9_-]{43}$/, maxLength: 43, what: 'a base64url Ed25519 public key (43 characters)' }),
+  key: string({ pattern: ED25519_PUB_B64U, maxLength: 43, what: 'a base64url Ed25519 public key (43 characters)' }),
   blsKey: string({ pattern: B64U, maxLength: 64, what: 'a base64url BLS12-381 public key (48 bytes)' }),
   pop: string({ pattern: B64U, maxLength: 128, what: 'a base64url BLS proof of possession (96 bytes)' }),
   power: int({ min: 1, max: 1_000_000_000, what: 'a positive integer' }),

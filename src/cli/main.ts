@@ -14,6 +14,7 @@ import { cliContext } from './context.js';
 import { reportError, reportErrorAsLog } from './output.js';
 import { createLogger } from '../app/log.js';
 import { TallyError } from '../core/errors.js';
+import { ED25519_PUB_B64U } from '../core/base64url.js';
 import { allModules } from '../modules/index.js';
 
 const pkg = JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -43,14 +44,14 @@ function logsAsJson(argv: string[]): boolean {
 }
 
 /** A base64url public key (32 bytes): one in 64 starts with '-'. No option is this long. */
-const DASH_KEY = /^-[A-Za-z0-9_-]{42}$/;
+const isDashKey = (arg: string): boolean => arg.startsWith('-') && ED25519_PUB_B64U.test(arg);
 
 /**
  * Commander reads an argument that starts with '-' as options, so `tally whoami -gJS…`
  * fails as an unknown option. Only "--" before it makes it an argument: say so.
  */
 function hintDashKey(args: string[]): void {
-  const at = args.findIndex((a) => DASH_KEY.test(a));
+  const at = args.findIndex(isDashKey);
   if (at < 0 || args.slice(0, at).includes('--')) return;
   const words = args.slice(0, at).filter((a, i, all) => !a.startsWith('-') && !(all[i - 1] ?? '').startsWith('-'));
   process.stderr.write(`tally: ${args[at]} looks like a key that starts with "-": write it after "--", as in: tally ${[...words, '[options]'].join(' ')} -- ${args[at]}\n`);

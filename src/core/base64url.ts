@@ -3,7 +3,12 @@
 // value has one spelling, and a refusal says what was wrong.
 import { fail } from './errors.js';
 
-const B64URL = /^[A-Za-z0-9_-]*$/;
+/** base64url text without padding, any length (decoders check the byte length and the spelling). */
+export const B64U_TEXT = /^[A-Za-z0-9_-]*$/;
+/** An Ed25519 public key (32 bytes) in base64url without padding: 43 characters. */
+export const ED25519_PUB_B64U = /^[A-Za-z0-9_-]{43}$/;
+/** An Ed25519 signature (64 bytes) in base64url without padding: 86 characters. */
+export const ED25519_SIG_B64U = /^[A-Za-z0-9_-]{86}$/;
 
 export function encodeB64u(bytes: Uint8Array): string {
   let binary = '';
@@ -13,7 +18,7 @@ export function encodeB64u(bytes: Uint8Array): string {
 
 export function decodeB64u(text: unknown, what: string, byteLength?: number): Uint8Array {
   if (typeof text !== 'string') fail('bad_encoding', `${what} must be a base64url string`);
-  if (!B64URL.test(text) || text.length % 4 === 1) fail('bad_encoding', `${what} must be base64url without padding`);
+  if (!B64U_TEXT.test(text) || text.length % 4 === 1) fail('bad_encoding', `${what} must be base64url without padding`);
   const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (text.length % 4)) % 4));
   const bytes = Uint8Array.from(binary, (c) => c.charCodeAt(0));
   // Reject non-canonical encodings (stray bits in the last character).

@@ -1,9 +1,9 @@
 // Binary values in JSON: ids and hashes are lowercase hex, keys and signatures base64url
 // (no padding). Decoders say exactly what was wrong with what they refused.
 import { fail } from './errors.js';
+import { B64U_TEXT } from './base64url.js';
 
 const HEX = /^(?:[0-9a-f]{2})*$/;
-const B64URL = /^[A-Za-z0-9_-]*$/;
 
 export function toHex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
@@ -24,7 +24,7 @@ export function toB64u(bytes: Uint8Array): string {
 
 export function fromB64u(text: unknown, what: string, byteLength?: number): Buffer {
   if (typeof text !== 'string') fail('bad_encoding', `${what} must be a base64url string`);
-  if (!B64URL.test(text) || text.length % 4 === 1) fail('bad_encoding', `${what} must be base64url without padding`);
+  if (!B64U_TEXT.test(text) || text.length % 4 === 1) fail('bad_encoding', `${what} must be base64url without padding`);
   const bytes = Buffer.from(text, 'base64url');
   // Reject non-canonical encodings (trailing bits set), so one value has one spelling.
   if (bytes.toString('base64url') !== text) fail('bad_encoding', `${what} is not canonical base64url`);

@@ -12,7 +12,7 @@
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { scryptAsync } from '@noble/hashes/scrypt.js';
 import { concatBytes, utf8ToBytes } from '@noble/hashes/utils.js';
-import { decodeB64u, encodeB64u } from './base64url.js';
+import { B64U_TEXT, decodeB64u, encodeB64u } from './base64url.js';
 import { fail } from './errors.js';
 import { accountIdPure } from './tx-signing.js';
 
@@ -57,7 +57,7 @@ function invalid(where: string, why: string): never {
 }
 
 function b64uField(value: unknown, where: string, field: string, byteLength?: number): Uint8Array {
-  if (typeof value !== 'string' || !/^[A-Za-z0-9_-]*$/.test(value)) invalid(where, `${field} must be base64url`);
+  if (typeof value !== 'string' || !B64U_TEXT.test(value)) invalid(where, `${field} must be base64url`);
   let bytes: Uint8Array;
   try {
     bytes = decodeB64u(value, field);

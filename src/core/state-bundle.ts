@@ -13,6 +13,7 @@
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { blake3 } from '@noble/hashes/blake3.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
+import { B64U_TEXT } from './base64url.js';
 import { canonicalJson } from './canonical.js';
 import { hasStateTreeRoot, headerBytes, STATE_TREE_HEADER_VERSION, type BlockHeader, type SignatureCheck } from './header.js';
 import { verifyStateProof, type StateProof } from './smt.js';
@@ -49,11 +50,10 @@ export interface AccountBundle {
 
 export type StateBundle = KeyBundle | AccountBundle;
 
-const B64URL = /^[A-Za-z0-9_-]*$/;
 
 /** base64url without padding to bytes, or undefined unless it is the canonical spelling of `length` bytes. */
 function fromB64u(text: string, length: number): Uint8Array | undefined {
-  if (typeof text !== 'string' || !B64URL.test(text) || text.length !== Math.ceil((length * 4) / 3)) return undefined;
+  if (typeof text !== 'string' || !B64U_TEXT.test(text) || text.length !== Math.ceil((length * 4) / 3)) return undefined;
   const b64 = text.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (text.length % 4)) % 4);
   const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
   // Canonical: re-encoding gives the same text (no stray bits in the last character).

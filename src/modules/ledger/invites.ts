@@ -6,6 +6,7 @@
 //   code = base64url(JCS(payload)) "." base64url(Ed25519(INVITE_DOMAIN || JCS(payload)))
 //   payload = {chain, id: 16 hex, admin: account id, expires: unix seconds}
 import crypto from 'node:crypto';
+import { ED25519_SIG_B64U } from '../../core/base64url.js';
 import { canonicalJson } from '../../core/canonical.js';
 import { fromB64u, toB64u, utf8 } from '../../core/encoding.js';
 import { fail } from '../../core/errors.js';
@@ -59,7 +60,7 @@ export function parseInvite(code: unknown): Invite {
   }
   if (canonicalJson(payload) !== payloadText) return bad('the payload is not in canonical form');
   const sig = code.slice(dot + 1);
-  if (!/^[A-Za-z0-9_-]{86}$/.test(sig)) return bad('the signature is not 64 bytes of base64url');
+  if (!ED25519_SIG_B64U.test(sig)) return bad('the signature is not 64 bytes of base64url');
   return { payload, sig };
 }
 

@@ -1,5 +1,6 @@
 // The ledger's read-only queries, served over the socket, HTTP and the CLI alike.
 import { formatAmount, parseAmount } from '../../core/amount.js';
+import { ED25519_PUB_B64U } from '../../core/base64url.js';
 import { fail } from '../../core/errors.js';
 import { accountIdFromPub, ACCOUNT_ID } from '../../core/keys.js';
 import type { Query, QueryContext } from '../../chain/module.js';
@@ -16,7 +17,6 @@ import {
   type Dispute, type DisputeStatus, type TransferRecord,
 } from './state.js';
 
-const PUB_B64U = /^[A-Za-z0-9_-]{43}$/;
 
 function refParam(params: Record<string, unknown>): string {
   const ref = params.account ?? params.name ?? params.id ?? params.pub;
@@ -33,7 +33,7 @@ const amount = (ctx: QueryContext, minor: bigint | string): string => formatAmou
  * account does not sign with it now, the account an auth.rotate moved to it (ledger_keys).
  */
 function resolveRef(ctx: QueryContext, ref: string): string | undefined {
-  if (PUB_B64U.test(ref) && !ACCOUNT_ID.test(ref)) {
+  if (ED25519_PUB_B64U.test(ref) && !ACCOUNT_ID.test(ref)) {
     let own: string;
     try {
       own = accountIdFromPub(ref);

@@ -2,9 +2,9 @@
 // Buffer. build.mjs swaps it in for src/core/encoding.js when bundling the page.
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { fail } from '../../../src/core/errors.js';
+import { B64U_TEXT } from '../../../src/core/base64url.js';
 
 const HEX = /^(?:[0-9a-f]{2})*$/;
-const B64URL = /^[A-Za-z0-9_-]*$/;
 
 export const utf8 = new TextEncoder();
 
@@ -29,7 +29,7 @@ export function toB64u(bytes: Uint8Array): string {
 
 export function fromB64u(text: unknown, what: string, byteLength?: number): Uint8Array {
   if (typeof text !== 'string') fail('bad_encoding', `${what} must be a base64url string`);
-  if (!B64URL.test(text) || text.length % 4 === 1) fail('bad_encoding', `${what} must be base64url without padding`);
+  if (!B64U_TEXT.test(text) || text.length % 4 === 1) fail('bad_encoding', `${what} must be base64url without padding`);
   const b64 = text.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (text.length % 4)) % 4);
   const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
   if (toB64u(bytes) !== text) fail('bad_encoding', `${what} is not canonical base64url`);
