@@ -22,7 +22,10 @@
 // writer's machine's work, here it takes cores from the replica). --cpu-limit C runs each
 // verify and each sync in a cgroup with a quota of C cores (root; bench/cpu-limit.ts), so
 // that the two compared processes get the same CPU and the writer serving blocks takes
-// none of the replica's: what a replica on a machine of its own would see.
+// none of the replica's: what a replica on a machine of its own would see. Each verify's
+// and sync's main thread is split too (/proc/<pid>/task/<pid>/schedstat, over the timed
+// window): on a core, runnable but waiting for one, and the rest (blocked or idle). The
+// main thread is the serial part: time it waits for a core is time the process loses.
 //
 //   node dist/bench/replica.js [--txs 100000] [--syncs 1 | --pairs N] [--sync-bin FILE] [--replica-arg ARG]... [--cpu-limit C] [--cpu-prof DIR]
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -43,7 +46,7 @@ import { Replica } from '../src/net/replica.js';
 import { WriterNetwork } from '../src/net/serve.js';
 import { measureVerifyRate } from './bench.js';
 import { cpuLimit } from './cpu-limit.js';
-import { processCpuS } from './thread-cpu.js';
+import { mainThreadCpu, processCpuS } from './thread-cpu.js';
 import { cpuProfArgs, helpFromHeader, intFlag } from './usage.js';
 
 helpFromHeader(import.meta.url);
@@ -98,13 +101,15 @@ async function replicaOf(writer: TallyNode, name: string, follow: string): Promi
  * are sampled every 100 ms while it lives: `cpuS()` is the last sample (a process leaves
  * /proc when it exits, so a verify's final < 100 ms are not counted).
  */
-function watchCpu(child: ChildProcess, name: string): { cpuS: () => number; done: () => void } {
+function watchCpu(child: ChildProcess, name: string): { cpuS: () => number; main: () => MainThread; done: () => void } {
   const limit = CPU_LIMIT === undefined ? undefined : cpuLimit(name, CPU_LIMIT);
   limit?.add(child.pid!);
   let last = 0;
+  let main = { cpuS: 0, waitS: 0 };
   const sample = () => {
     const s = processCpuS(child.pid!);
     if (s > last) last = s;
+    main = mainThreadCpu(child.pid!) ?? main;
   };
   const timer = setInterval(sample, 100);
   return {
@@ -112,6 +117,7 @@ function watchCpu(child: ChildProcess, name: string): { cpuS: () => number; done
       sample();
       return last;
     },
+    main: () => main,
     done: () => {
       clearInterval(timer);
       // the cgroup is removed once its process has gone (an exited child leaves it at once)
@@ -120,11 +126,24 @@ function watchCpu(child: ChildProcess, name: string): { cpuS: () => number; done
   };
 }
 
+/** A child's main thread over its timed window: seconds on a core, and runnable but waiting for one. */
+interface MainThread {
+  cpuS: number;
+  waitS: number;
+}
+
+/** The main thread's share of a timed window, in percent: on a core, waiting for one (the rest it was blocked or idle). */
+const mainShare = (m: MainThread, secs: number) => ({ onCorePct: Math.round((m.cpuS / secs) * 100), waitingForCorePct: Math.round((m.waitS / secs) * 100) });
+const mainLine = (m: MainThread, secs: number) => {
+  const s = mainShare(m, secs);
+  return `main thread on a core ${s.onCorePct}%, waiting for one ${s.waitingForCorePct}%`;
+};
+
 /** What a child may print (a verify's report), as execFile's maxBuffer bounded it before. */
 const STDOUT_MAX = 64 << 20;
 
 /** Run a child to its end: its stdout, and its CPU seconds. */
-function runWatched(args: string[], name: string): Promise<{ stdout: string; cpuS: number }> {
+function runWatched(args: string[], name: string): Promise<{ stdout: string; cpuS: number; main: MainThread }> {
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const cpu = watchCpu(child, name);
   let stdout = '';
@@ -136,7 +155,7 @@ function runWatched(args: string[], name: string): Promise<{ stdout: string; cpu
     child.once('exit', (code) => {
       cpu.done();
       if (stdout.length > STDOUT_MAX) reject(new Error(`${args.join(' ')} printed more than ${STDOUT_MAX} characters`));
-      else if (code === 0) resolve({ stdout, cpuS: cpu.cpuS() });
+      else if (code === 0) resolve({ stdout, cpuS: cpu.cpuS(), main: cpu.main() });
       else reject(new Error(`${args.join(' ')} exited with ${code}`));
     });
   });
@@ -145,7 +164,7 @@ function runWatched(args: string[], name: string): Promise<{ stdout: string; cpu
 const pct = (xs: number[], p: number) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]! : 0);
 
 /** `tally init --follow` then `tally node --follow` in `dir`, timed from the node's start to the writer's tip. */
-async function fullSync(useBin: string, dir: string, addr: string, writer: TallyNode): Promise<{ secs: number; agrees: boolean; cpuS: number; writerCpuS: number }> {
+async function fullSync(useBin: string, dir: string, addr: string, writer: TallyNode): Promise<{ secs: number; agrees: boolean; cpuS: number; main: MainThread; writerCpuS: number }> {
   // Not a sync call: this process's writer answers the replica's requests.
   await run(process.execPath, [useBin, 'init', '--data', dir, '--follow', addr, '--node-key', writer.chainKey, '--json']);
   const t2 = performance.now();
@@ -164,13 +183,14 @@ async function fullSync(useBin: string, dir: string, addr: string, writer: Tally
   }
   const secs = (performance.now() - t2) / 1000;
   const cpuS = cpu.cpuS();
+  const main = cpu.main();
   const self = process.cpuUsage(self0);
   const exited = new Promise((r) => child.once('exit', r));
   child.kill('SIGTERM');
   await exited;
   cpu.done();
   fs.rmSync(dir, { recursive: true, force: true });
-  return { secs, agrees: info.tipHash === writer.tip.hash, cpuS, writerCpuS: (self.user + self.system) / 1e6 };
+  return { secs, agrees: info.tipHash === writer.tip.hash, cpuS, main, writerCpuS: (self.user + self.system) / 1e6 };
 }
 
 const usPerTx = (cpuS: number) => Math.round((cpuS / TXS) * 1e6);
@@ -230,6 +250,7 @@ async function main(): Promise<void> {
 
   const verifies: number[] = [];
   const verifyCpuS: number[] = [];
+  const verifyMain: MainThread[] = [];
   let report = { ok: true };
   const verify = async (useBin: string) => {
     process.stderr.write(`tally chain verify --data (${useBin}): offline rate...\n`);
@@ -239,20 +260,21 @@ async function main(): Promise<void> {
     report = { ok: report.ok && r.ok };
     verifies.push((performance.now() - t1) / 1000);
     verifyCpuS.push(done.cpuS);
-    process.stderr.write(`  ${Math.round(TXS / verifies.at(-1)!)} tx/s, ${usPerTx(done.cpuS)} µs of CPU per tx\n`);
+    verifyMain.push(done.main);
+    process.stderr.write(`  ${Math.round(TXS / verifies.at(-1)!)} tx/s, ${usPerTx(done.cpuS)} µs of CPU per tx, ${mainLine(done.main, verifies.at(-1)!)}\n`);
   };
   const binOf = (i: number) => (otherBin && i % 2 === 1 ? otherBin : bin);
   await verify(bin);
   const verifySecs = verifies[0]!;
 
-  const syncs: Array<{ bin: string; txPerSec: number; agrees: boolean; cpuUsPerTx: number; writerServeCpuUsPerTx: number }> = [];
+  const syncs: Array<{ bin: string; txPerSec: number; agrees: boolean; cpuUsPerTx: number; writerServeCpuUsPerTx: number; mainThread: ReturnType<typeof mainShare> }> = [];
   for (let i = 0; i < SYNCS; i++) {
     if (PAIRS > 1 && i > 0) await verify(binOf(i));
     const useBin = binOf(i);
     process.stderr.write(`tally node --follow (${useBin}): full sync from genesis over libp2p...\n`);
     const s = await fullSync(useBin, path.join(root, `late-${i}`), addr, writer);
-    syncs.push({ bin: useBin, txPerSec: Math.round(TXS / s.secs), agrees: s.agrees, cpuUsPerTx: usPerTx(s.cpuS), writerServeCpuUsPerTx: usPerTx(s.writerCpuS) });
-    process.stderr.write(`  ${syncs.at(-1)!.txPerSec} tx/s, ${usPerTx(s.cpuS)} µs of CPU per tx (the writer serving: ${usPerTx(s.writerCpuS)}), ${s.agrees ? 'agrees with the writer' : 'DISAGREES with the writer'}\n`);
+    syncs.push({ bin: useBin, txPerSec: Math.round(TXS / s.secs), agrees: s.agrees, cpuUsPerTx: usPerTx(s.cpuS), writerServeCpuUsPerTx: usPerTx(s.writerCpuS), mainThread: mainShare(s.main, s.secs) });
+    process.stderr.write(`  ${syncs.at(-1)!.txPerSec} tx/s, ${usPerTx(s.cpuS)} µs of CPU per tx (the writer serving: ${usPerTx(s.writerCpuS)}), ${mainLine(s.main, s.secs)}, ${s.agrees ? 'agrees with the writer' : 'DISAGREES with the writer'}\n`);
   }
   // the machine's limit in the same run: Ed25519 verifies a second on all cores (node:crypto)
   const verifyLimit = await measureVerifyRate(3);
@@ -274,6 +296,8 @@ async function main(): Promise<void> {
     chainVerifyCpuUsPerTx: usPerTx(verifyCpuS[0]!),
     replicaFullSyncCpuUsPerTx: syncs[0]!.cpuUsPerTx,
     writerServeCpuUsPerTx: syncs[0]!.writerServeCpuUsPerTx,
+    chainVerifyMainThread: mainShare(verifyMain[0]!, verifySecs),
+    replicaFullSyncMainThread: syncs[0]!.mainThread,
     followerLagBlocks: { p50: pct(lagBlocks, 0.5), p99: pct(lagBlocks, 0.99), max: Math.max(0, ...lagBlocks) },
     followerLagMs: { p50: pct(lagMs, 0.5), p99: pct(lagMs, 0.99) },
     followerCatchUpAfterLoadMs: Math.round(tailMs),

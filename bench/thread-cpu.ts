@@ -78,3 +78,16 @@ export function threadCpuDelta(before: Map<number, ThreadCpu>, after: Map<number
     .filter((t) => t.cpuS > 0)
     .sort((a, b) => b.cpuS - a.cpuS);
 }
+
+/**
+ * A process's main thread so far (its thread id is the process id): seconds on a core and
+ * seconds runnable but waiting for one. Undefined where there is no /proc or it is gone.
+ */
+export function mainThreadCpu(pid: number): { cpuS: number; waitS: number } | undefined {
+  try {
+    const [run, wait] = fs.readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ').map(Number);
+    return { cpuS: run! / 1e9, waitS: wait! / 1e9 };
+  } catch {
+    return undefined;
+  }
+}
