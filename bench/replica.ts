@@ -26,6 +26,8 @@
 // and sync's main thread is split too (/proc/<pid>/task/<pid>/schedstat, over the timed
 // window): on a core, runnable but waiting for one, and the rest (blocked or idle). The
 // main thread is the serial part: time it waits for a core is time the process loses.
+// A sync that stays at one height for two minutes (a replica that stopped following, which
+// it logs) ends the run with an error, exit status 1.
 //
 //   node dist/bench/replica.js [--txs 100000] [--syncs 1 | --pairs N] [--sync-bin FILE] [--replica-arg ARG]... [--cpu-limit C] [--cpu-prof DIR]
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -163,6 +165,9 @@ function runWatched(args: string[], name: string): Promise<{ stdout: string; cpu
 
 const pct = (xs: number[], p: number) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]! : 0);
 
+/** How long a full sync may stay at one height before the run ends with an error. */
+const SYNC_STALL_MS = 120_000;
+
 /** `tally init --follow` then `tally node --follow` in `dir`, timed from the node's start to the writer's tip. */
 async function fullSync(useBin: string, dir: string, addr: string, writer: TallyNode): Promise<{ secs: number; agrees: boolean; cpuS: number; main: MainThread; writerCpuS: number }> {
   // Not a sync call: this process's writer answers the replica's requests.
@@ -177,9 +182,17 @@ async function fullSync(useBin: string, dir: string, addr: string, writer: Tally
   });
   const http = (JSON.parse(first) as { http: string }).http;
   let info = { height: -1, tipHash: '' };
+  let moved = performance.now();
   while (info.height < writer.tip.height) {
     await new Promise((r) => setTimeout(r, 50));
-    info = await (await fetch(`${http}/v1/node`)).json() as typeof info;
+    const now = await (await fetch(`${http}/v1/node`)).json() as typeof info;
+    if (now.height > info.height) moved = performance.now();
+    info = now;
+    // A replica that stopped following (it logs why) would otherwise be waited for forever.
+    if (performance.now() - moved > SYNC_STALL_MS) {
+      child.kill('SIGTERM');
+      throw new Error(`the replica (${useBin}) stayed at height ${info.height} of ${writer.tip.height} for ${SYNC_STALL_MS / 1000} s: see its log above`);
+    }
   }
   const secs = (performance.now() - t2) / 1000;
   const cpuS = cpu.cpuS();
@@ -311,4 +324,9 @@ async function main(): Promise<void> {
   console.log(JSON.stringify(out, null, 2));
 }
 
-await main();
+try {
+  await main();
+} finally {
+  // also after a failed run (a stalled sync): the writer's and the replicas' directories
+  fs.rmSync(root, { recursive: true, force: true });
+}
