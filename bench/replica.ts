@@ -190,7 +190,10 @@ async function fullSync(useBin: string, dir: string, addr: string, writer: Tally
     info = now;
     // A replica that stopped following (it logs why) would otherwise be waited for forever.
     if (performance.now() - moved > SYNC_STALL_MS) {
+      const gone = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
+      await gone;
+      cpu.done();
       throw new Error(`the replica (${useBin}) stayed at height ${info.height} of ${writer.tip.height} for ${SYNC_STALL_MS / 1000} s: see its log above`);
     }
   }

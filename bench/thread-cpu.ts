@@ -15,6 +15,12 @@ export interface ThreadCpu {
   waitS: number;
 }
 
+/** One thread's "<ns on a core> <ns waiting on a run queue> <timeslices>" (Documentation/scheduler/sched-stats), in seconds; throws if it is gone. */
+function schedstat(pid: number | 'self', tid: number | string): { cpuS: number; waitS: number } {
+  const [run, wait] = fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number);
+  return { cpuS: run! / 1e9, waitS: wait! / 1e9 };
+}
+
 /** Every thread of a process (this one by default). */
 export function threadCpu(pid: number | 'self' = 'self'): Map<number, ThreadCpu> {
   const out = new Map<number, ThreadCpu>();
@@ -26,10 +32,9 @@ export function threadCpu(pid: number | 'self' = 'self'): Map<number, ThreadCpu>
   }
   for (const t of tids) {
     try {
-      // schedstat: "<ns on a core> <ns waiting on a run queue> <timeslices>" (Documentation/scheduler/sched-stats)
-      const [run, wait] = fs.readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ').map(Number);
+      const { cpuS, waitS } = schedstat(pid, t);
       const name = fs.readFileSync(`/proc/${pid}/task/${t}/comm`, 'utf8').trim();
-      out.set(Number(t), { tid: Number(t), name, cpuS: run! / 1e9, waitS: wait! / 1e9 });
+      out.set(Number(t), { tid: Number(t), name, cpuS, waitS });
     } catch {
       // the thread ended between readdir and read
     }
@@ -85,8 +90,7 @@ export function threadCpuDelta(before: Map<number, ThreadCpu>, after: Map<number
  */
 export function mainThreadCpu(pid: number): { cpuS: number; waitS: number } | undefined {
   try {
-    const [run, wait] = fs.readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ').map(Number);
-    return { cpuS: run! / 1e9, waitS: wait! / 1e9 };
+    return schedstat(pid, pid);
   } catch {
     return undefined;
   }
