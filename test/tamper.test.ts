@@ -6,9 +6,21 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import type Database from 'better-sqlite3-multiple-ciphers';
+import { hashText } from '../src/core/hash.js';
 import { type Receipt } from '../src/chain/envelope.js';
 import { cleanup, cli, httpPost, makeTx, newAccount, startNode, tempDir, type Account, type CliResult } from './helpers.js';
 import { openDb, openEncrypted } from './db.js';
+
+/** A state key's value and height as stored: in its state row, or in the tree's value row at (h, BLAKE3(key)). */
+function storedValue(db: Database.Database, key: string): { v: string; h: number } {
+  const row = db.prepare<[string], { v: string | null; h: number }>('SELECT v, h FROM state WHERE k = ?').get(key);
+  assert.ok(row, `no state row ${key}`);
+  if (row.v !== null) return { v: row.v, h: row.h };
+  const tree = db.prepare<[number, Buffer], { v: string }>('SELECT v FROM smt_values WHERE version = ? AND path = ?').get(row.h, Buffer.from(hashText(key)));
+  assert.ok(tree, `no tree value row for ${key} at ${row.h}`);
+  return { v: tree.v, h: row.h };
+}
 
 describe('tampering is detected', { timeout: 180_000 }, () => {
   let root: string;
@@ -67,40 +79,46 @@ describe('tampering is detected', { timeout: 180_000 }, () => {
     assert.equal(r.json.height, tipHeight);
   });
 
-  it('a changed balance in the state table: exit 3, state_mismatch at the height that wrote the row', async () => {
-    const dir = copy();
-    const db = openEncrypted(dir);
-    const key = `ledger/acct/${bob.id}`;
-    let rowHeight: number;
-    try {
-      const row = db.prepare<[string], { v: string; h: number }>('SELECT v, h FROM state WHERE k = ?').get(key);
-      assert.ok(row, `no state row ${key}`);
-      rowHeight = row.h;
-      const value = JSON.parse(row.v) as { name: string; balance: string; created: number };
-      assert.equal(value.name, 'bob');
-      value.balance = (BigInt(value.balance) + 1_000_000_000n).toString(); // +1000 coins
-      assert.equal(db.prepare('UPDATE state SET v = ? WHERE k = ?').run(JSON.stringify(value), key).changes, 1);
-    } finally {
-      db.close();
-    }
-    // bob last sent at the last transfer's block.
-    assert.equal(rowHeight, transfers[4]!.height);
-    const r = await verify(dir);
-    assert.equal(r.code, 3, r.stdout + r.stderr);
-    assert.equal(r.json.ok, false);
-    assert.equal(r.json.firstDivergence, rowHeight);
-    const mismatch = r.json.issues.filter((i: { kind: string }) => i.kind === 'state_mismatch');
-    assert.equal(mismatch.length, 1, JSON.stringify(r.json.issues));
-    assert.equal(mismatch[0].height, rowHeight);
-    assert.match(mismatch[0].message, new RegExp(key));
-    // The blocks themselves are intact; the ledger's double-entry invariant catches it too.
-    assert.deepEqual(r.json.issues.map((i: { kind: string }) => i.kind), ['state_mismatch', 'invariant_broken']);
-    assert.match(r.json.issues[1].message, /stored state: balances sum to 1000000000 minor units, not zero/);
-    // Human output names the divergence and exits 3 too.
-    const human = await cli(home, ['chain', 'verify', '--data', dir], 60_000);
-    assert.equal(human.code, 3);
-    assert.match(human.stdout, new RegExp(`FAILED: the chain diverges at height ${rowHeight}`));
-  });
+  // A state row holds its value, or (core migration 5) leaves it to the state tree's value
+  // row at (its height, BLAKE3(key)): an edit of either is a stored state the replay refutes.
+  for (const where of ['state row', 'tree value row'] as const) {
+    it(`a changed balance in the ${where}: exit 3, state_mismatch at the height that wrote the row`, async () => {
+      const dir = copy();
+      const db = openEncrypted(dir);
+      const key = `ledger/acct/${bob.id}`;
+      let rowHeight: number;
+      try {
+        const row = storedValue(db, key);
+        rowHeight = row.h;
+        const value = JSON.parse(row.v) as { name: string; balance: string; created: number };
+        assert.equal(value.name, 'bob');
+        value.balance = (BigInt(value.balance) + 1_000_000_000n).toString(); // +1000 coins
+        const changed = where === 'state row'
+          ? db.prepare('UPDATE state SET v = ? WHERE k = ?').run(JSON.stringify(value), key).changes
+          : db.prepare('UPDATE smt_values SET v = ? WHERE version = ? AND path = ?').run(JSON.stringify(value), row.h, Buffer.from(hashText(key))).changes;
+        assert.equal(changed, 1);
+      } finally {
+        db.close();
+      }
+      // bob last sent at the last transfer's block.
+      assert.equal(rowHeight, transfers[4]!.height);
+      const r = await verify(dir);
+      assert.equal(r.code, 3, r.stdout + r.stderr);
+      assert.equal(r.json.ok, false);
+      assert.equal(r.json.firstDivergence, rowHeight);
+      const mismatch = r.json.issues.filter((i: { kind: string }) => i.kind === 'state_mismatch');
+      assert.equal(mismatch.length, 1, JSON.stringify(r.json.issues));
+      assert.equal(mismatch[0].height, rowHeight);
+      assert.match(mismatch[0].message, new RegExp(key));
+      // The blocks themselves are intact; the ledger's double-entry invariant catches it too.
+      assert.deepEqual(r.json.issues.map((i: { kind: string }) => i.kind), ['state_mismatch', 'invariant_broken']);
+      assert.match(r.json.issues[1].message, /stored state: balances sum to 1000000000 minor units, not zero/);
+      // Human output names the divergence and exits 3 too.
+      const human = await cli(home, ['chain', 'verify', '--data', dir], 60_000);
+      assert.equal(human.code, 3);
+      assert.match(human.stdout, new RegExp(`FAILED: the chain diverges at height ${rowHeight}`));
+    });
+  }
 
   it('a verifier that pins the node key or the genesis catches a chain made by someone else', async () => {
     const wrongKey = newAccount().signer.pub;
@@ -124,7 +142,7 @@ describe('tampering is detected', { timeout: 180_000 }, () => {
     let rowHeight: number;
     try {
       // ledger/name/carol was written once, when carol registered.
-      const row = db.prepare<[string], { v: string; h: number }>('SELECT v, h FROM state WHERE k = ?').get('ledger/name/carol')!;
+      const row = storedValue(db, 'ledger/name/carol');
       rowHeight = row.h;
       db.prepare('UPDATE state SET v = ? WHERE k = ?').run(JSON.stringify(alice.id), 'ledger/name/carol');
     } finally {

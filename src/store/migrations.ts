@@ -91,4 +91,28 @@ export const coreMigrations: Migration[] = [
       CREATE TABLE commits (height INTEGER PRIMARY KEY, commit_json TEXT NOT NULL);
     `,
   },
+  {
+    version: 5,
+    description: 'state rows without the value the state tree already holds: v is NULL when smt_values has it at (h, BLAKE3(k))',
+    // A block's state writes land on random pages of this table (keys are account ids): a
+    // row without its JSON value makes the table several times smaller, so a block dirties
+    // and re-encrypts fewer pages (README, "Storage"). Rows whose value the tree holds at
+    // exactly (h, path) lose it; the others (a tree built later from a full state, a
+    // rewrite of an unchanged value) keep it. tally_state_path(k) is BLAKE3(k), a function
+    // the store registers on its connection (src/store/sqlite.ts).
+    sql: `
+      CREATE TABLE state_v5 (
+        k TEXT PRIMARY KEY,
+        v TEXT,                  -- JSON value; NULL: the value row (h, BLAKE3(k)) in smt_values holds it
+        h INTEGER NOT NULL       -- height of the block that last wrote it
+      ) WITHOUT ROWID;
+      INSERT INTO state_v5 (k, v, h)
+        SELECT s.k,
+               CASE WHEN EXISTS (SELECT 1 FROM smt_values t WHERE t.version = s.h AND t.path = tally_state_path(s.k) AND t.v = s.v) THEN NULL ELSE s.v END,
+               s.h
+        FROM state s ORDER BY s.k;
+      DROP TABLE state;
+      ALTER TABLE state_v5 RENAME TO state;
+    `,
+  },
 ];

@@ -3,6 +3,7 @@
 import Database from 'better-sqlite3-multiple-ciphers';
 import fs from 'node:fs';
 import { assert, fail, TallyError } from '../core/errors.js';
+import { hashText } from '../core/hash.js';
 import { limits } from '../core/limits.js';
 import { coreMigrations, type Migration } from './migrations.js';
 import { readDatabaseKey } from './keyfile.js';
@@ -59,7 +60,11 @@ export interface TxRow {
 export interface BlockCommit {
   block: BlockRow;
   txs: TxRow[];
-  /** Key-value writes of the block: JSON text, or null to delete. */
+  /**
+   * Key-value writes of the block: JSON text, or null to delete. A value that `tree` writes
+   * at this block's height is stored once, in the tree's value row (the state row keeps
+   * only the key and the height).
+   */
   writes: Map<string, string | null>;
   /** Module index writes, run inside the same storage transaction. */
   also?: () => void;
@@ -74,7 +79,8 @@ export interface TreeRows {
   version: number;
   root: Buffer;
   nodes: Array<[npath: string, data: Uint8Array]>;
-  values: Array<[path: Uint8Array, value: string]>;
+  /** the value rows: path = BLAKE3(key); the key names the state row that need not repeat the value */
+  values: Array<[path: Uint8Array, value: string, key: string]>;
   /** what this version made stale (one blob, read back by pruneTree) */
   stale: Buffer;
   /** delete what versions up to this one made stale, and roots below it (at most a few versions per call) */
@@ -105,18 +111,40 @@ function retainStatements(db: Database.Database): Database.Database {
 
 const TREE_ROWS_PER_INSERT = 64;
 
+/**
+ * A state row's value: its own `v`, or, when that is NULL (core migration 5), the state
+ * tree's value row at (h, BLAKE3(k)). The subquery runs only for NULL rows.
+ */
+const STATE_VALUE = 'CASE WHEN s.v IS NOT NULL THEN s.v ELSE (SELECT t.v FROM smt_values t WHERE t.version = s.h AND t.path = tally_state_path(s.k)) END';
+
+/** BLAKE3(k), the state tree's path of a key, as an SQL function (reads and migration 5 join state rows to tree rows with it). */
+function registerFunctions(db: Database.Database): void {
+  db.function('tally_state_path', { deterministic: true }, (k: unknown) => {
+    assert(typeof k === 'string', 'tally_state_path takes a state key');
+    const p = hashText(k);
+    return Buffer.from(p.buffer, p.byteOffset, p.byteLength);
+  });
+}
+
+function missingValue(k: string): never {
+  fail('db_corrupt', `the state row "${k}" has its value in the state tree, and the tree has no such value row`, { status: 500 });
+}
+
 export class SqliteStore {
   readonly db: Database.Database;
   private readonly stmts;
 
   private constructor(db: Database.Database) {
     this.db = db;
+    // A database older than the tree's migration (a read-only opener of an old file) has
+    // no tree tables, and no state row without its value.
+    const value = hasTree(db) ? STATE_VALUE : 's.v';
     this.stmts = {
       getMeta: db.prepare<[string], { v: string }>('SELECT v FROM meta WHERE k = ?'),
       setMeta: db.prepare<[string, string]>('INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v'),
       deleteMeta: db.prepare<[string]>('DELETE FROM meta WHERE k = ?'),
-      getState: db.prepare<[string], { v: string }>('SELECT v FROM state WHERE k = ?'),
-      putState: db.prepare<[string, string, number]>('INSERT INTO state (k, v, h) VALUES (?, ?, ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v, h = excluded.h'),
+      getState: db.prepare<[string], { v: string | null }>(`SELECT ${value} AS v FROM state s WHERE s.k = ?`),
+      putState: db.prepare<[string, string | null, number]>('INSERT INTO state (k, v, h) VALUES (?, ?, ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v, h = excluded.h'),
       delState: db.prepare<[string]>('DELETE FROM state WHERE k = ?'),
       insertBlock: db.prepare<[number, string, string, string]>('INSERT INTO blocks (height, hash, header, sig) VALUES (?, ?, ?, ?)'),
       insertTx: db.prepare<[number, Buffer, bigint, number, number, string, string, string, string, string | null, string]>(
@@ -129,8 +157,9 @@ export class SqliteStore {
       blockTxs: db.prepare<[number, number], TxRow>('SELECT id, height, idx, sender, type, env, status, code, events FROM txs WHERE seq BETWEEN ? AND ? ORDER BY seq'),
       txAt: db.prepare<[number], TxRow>('SELECT id, height, idx, sender, type, env, status, code, events FROM txs WHERE seq = ?'),
       tx: db.prepare<[bigint, Buffer], TxRow>('SELECT id, height, idx, sender, type, env, status, code, events FROM txs WHERE id_head = ? AND id = ?'),
-      stateRange: db.prepare<[string, string, string, number], { k: string; v: string }>('SELECT k, v FROM state WHERE k >= ? AND k < ? AND k > ? ORDER BY k LIMIT ?'),
-      allState: db.prepare<[], { k: string; v: string; h: number }>('SELECT k, v, h FROM state ORDER BY k'),
+      stateRange: db.prepare<[string, string, string, number], { k: string; v: string | null }>(
+        `SELECT s.k AS k, ${value} AS v FROM state s WHERE s.k >= ? AND s.k < ? AND s.k > ? ORDER BY s.k LIMIT ?`),
+      allState: db.prepare<[], { k: string; v: string | null; h: number }>(`SELECT s.k AS k, ${value} AS v, s.h AS h FROM state s ORDER BY s.k`),
       ...SqliteStore.treeStatements(db),
     };
   }
@@ -144,6 +173,7 @@ export class SqliteStore {
     if (exists) checkFileShape(options.dbPath);
     const db = retainStatements(new Database(options.dbPath, { readonly: options.readonly ?? false, fileMustExist: !options.create }));
     try {
+      registerFunctions(db);
       db.exec(`PRAGMA cipher='sqlcipher'`);
       db.exec(`PRAGMA legacy=4`);
       // Raw 256-bit key (no passphrase KDF): the key file already holds full entropy.
@@ -205,7 +235,9 @@ export class SqliteStore {
   }
 
   getState(k: string): string | undefined {
-    return this.stmts.getState.get(k)?.v;
+    const row = this.stmts.getState.get(k);
+    if (!row) return undefined;
+    return row.v ?? missingValue(k);
   }
 
   tip(): BlockRow | undefined {
@@ -237,17 +269,16 @@ export class SqliteStore {
   /** State entries under `prefix` in key order, after `after`, at most `limit` (ordered iteration for modules). */
   stateRange(prefix: string, after: string | undefined, limit: number): Array<[string, string]> {
     const end = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
-    return this.stmts.stateRange.all(prefix, end, after ?? '', limit).map((r) => [r.k, r.v]);
+    return this.stmts.stateRange.all(prefix, end, after ?? '', limit).map((r) => [r.k, r.v ?? missingValue(r.k)]);
   }
 
   *allState(): IterableIterator<{ k: string; v: string; h: number }> {
-    yield* retained(this.stmts.allState.iterate());
+    for (const r of retained(this.stmts.allState.iterate())) yield { k: r.k, v: r.v ?? missingValue(r.k), h: r.h };
   }
 
   private static treeStatements(db: Database.Database) {
     // A database older than the tree's migration (a read-only opener of an old file) has no tables to prepare against.
-    const has = db.prepare<[], { n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE name = 'smt_nodes'").get()!.n > 0;
-    if (!has) return { treeReady: false as const };
+    if (!hasTree(db)) return { treeReady: false as const };
     return {
       treeReady: true as const,
       treeNode: db.prepare<[number, string], { data: Buffer }>('SELECT data FROM smt_nodes WHERE version = ? AND npath = ?'),
@@ -332,10 +363,10 @@ export class SqliteStore {
     i = 0;
     for (; i + n <= rows.values.length; i += n) {
       nodeArgs.length = 0;
-      for (let j = i; j < i + n; j++) nodeArgs.push(rows.version, ...rows.values[j]!);
+      for (let j = i; j < i + n; j++) nodeArgs.push(rows.version, rows.values[j]![0], rows.values[j]![1]);
       s.putTreeValues.run(...nodeArgs);
     }
-    for (; i < rows.values.length; i++) s.putTreeValue.run(rows.version, ...rows.values[i]!);
+    for (; i < rows.values.length; i++) s.putTreeValue.run(rows.version, rows.values[i]![0], rows.values[i]![1]);
     s.putTreeRoot.run(rows.version, rows.root);
     if (rows.stale.length > 0) s.putTreeStale.run(rows.version, rows.stale);
     if (rows.pruneUpTo !== undefined) {
@@ -368,9 +399,10 @@ export class SqliteStore {
     for (const t of commit.txs) {
       s.insertTx.run(txSeq(t.height, t.idx), t.id, t.id.readBigInt64BE(0), t.height, t.idx, t.sender, t.type, t.env, t.status, t.code, t.events);
     }
+    const inTree = valuesInTree(commit);
     for (const [k, v] of commit.writes) {
       if (v === null) s.delState.run(k);
-      else s.putState.run(k, v, b.height);
+      else s.putState.run(k, inTree?.get(k) === v ? null : v, b.height);
     }
     if (commit.tree) this.writeTree(commit.tree);
     for (const c of commit.commits ?? []) s.putCommit.run(c.height, c.json);
@@ -386,6 +418,19 @@ export class SqliteStore {
     if (this.db.open) this.db.close();
     keepAlive.push(this.db, this.stmts);
   }
+}
+
+function hasTree(db: Database.Database): boolean {
+  return db.prepare<[], { n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE name = 'smt_nodes'").get()!.n > 0;
+}
+
+/** The values a block's tree rows hold at the block's own height, by key (the state rows then leave them out). */
+function valuesInTree(commit: BlockCommit): Map<string, string> | undefined {
+  const tree = commit.tree;
+  if (!tree || tree.version !== commit.block.height || tree.values.length === 0) return undefined;
+  const byKey = new Map<string, string>();
+  for (const [, value, key] of tree.values) byKey.set(key, value);
+  return byKey;
 }
 
 /**

@@ -230,7 +230,7 @@ export function treeRows(batch: TreeBatch, keepVersions?: number): TreeRows {
     version: batch.version,
     root: encodeRoot(batch.root),
     nodes: batch.nodes.map(({ npath, node }) => [npath, encodeNode(node)]),
-    values: batch.values.map((v) => [v.path, v.value]),
+    values: batch.values.map((v) => [v.path, v.value, v.key]),
     stale: encodeStale(batch.staleNodes, batch.staleValues),
     ...(oldest > 0 ? { pruneUpTo: oldest } : {}),
   };
