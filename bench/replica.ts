@@ -26,6 +26,7 @@
 // and sync's main thread is split too (/proc/<pid>/task/<pid>/schedstat, over the timed
 // window): on a core, runnable but waiting for one, and the rest (blocked or idle). The
 // main thread is the serial part: time it waits for a core is time the process loses.
+// Each sync's database (tally.db and any WAL) is measured on disk once the replica stops.
 // A sync that stays at one height for two minutes (a replica that stopped following, which
 // it logs) ends the run with an error, exit status 1.
 //
@@ -169,7 +170,7 @@ const pct = (xs: number[], p: number) => (xs.length ? [...xs].sort((a, b) => a -
 const SYNC_STALL_MS = 120_000;
 
 /** `tally init --follow` then `tally node --follow` in `dir`, timed from the node's start to the writer's tip. */
-async function fullSync(useBin: string, dir: string, addr: string, writer: TallyNode): Promise<{ secs: number; agrees: boolean; cpuS: number; main: MainThread; writerCpuS: number }> {
+async function fullSync(useBin: string, dir: string, addr: string, writer: TallyNode): Promise<{ secs: number; agrees: boolean; cpuS: number; main: MainThread; writerCpuS: number; dbMiB: number }> {
   // Not a sync call: this process's writer answers the replica's requests.
   await run(process.execPath, [useBin, 'init', '--data', dir, '--follow', addr, '--node-key', writer.chainKey, '--json']);
   const t2 = performance.now();
@@ -205,8 +206,22 @@ async function fullSync(useBin: string, dir: string, addr: string, writer: Tally
   child.kill('SIGTERM');
   await exited;
   cpu.done();
+  const dbMiB = databaseMiB(dir);
   fs.rmSync(dir, { recursive: true, force: true });
-  return { secs, agrees: info.tipHash === writer.tip.hash, cpuS, main, writerCpuS: (self.user + self.system) / 1e6 };
+  return { secs, agrees: info.tipHash === writer.tip.hash, cpuS, main, writerCpuS: (self.user + self.system) / 1e6, dbMiB };
+}
+
+/** The replica's database on disk after it stopped: tally.db and any WAL left, MiB. */
+function databaseMiB(dir: string): number {
+  let bytes = 0;
+  for (const f of ['tally.db', 'tally.db-wal']) {
+    try {
+      bytes += fs.statSync(path.join(dir, f)).size;
+    } catch {
+      // no WAL left after a clean close
+    }
+  }
+  return Math.round((bytes / 2 ** 20) * 10) / 10;
 }
 
 const usPerTx = (cpuS: number) => Math.round((cpuS / TXS) * 1e6);
@@ -283,14 +298,14 @@ async function main(): Promise<void> {
   await verify(bin);
   const verifySecs = verifies[0]!;
 
-  const syncs: Array<{ bin: string; txPerSec: number; agrees: boolean; cpuUsPerTx: number; writerServeCpuUsPerTx: number; mainThread: ReturnType<typeof mainShare> }> = [];
+  const syncs: Array<{ bin: string; txPerSec: number; agrees: boolean; cpuUsPerTx: number; writerServeCpuUsPerTx: number; mainThread: ReturnType<typeof mainShare>; dbMiB: number }> = [];
   for (let i = 0; i < SYNCS; i++) {
     if (PAIRS > 1 && i > 0) await verify(binOf(i));
     const useBin = binOf(i);
     process.stderr.write(`tally node --follow (${useBin}): full sync from genesis over libp2p...\n`);
     const s = await fullSync(useBin, path.join(root, `late-${i}`), addr, writer);
-    syncs.push({ bin: useBin, txPerSec: Math.round(TXS / s.secs), agrees: s.agrees, cpuUsPerTx: usPerTx(s.cpuS), writerServeCpuUsPerTx: usPerTx(s.writerCpuS), mainThread: mainShare(s.main, s.secs) });
-    process.stderr.write(`  ${syncs.at(-1)!.txPerSec} tx/s, ${usPerTx(s.cpuS)} µs of CPU per tx (the writer serving: ${usPerTx(s.writerCpuS)}), ${mainLine(s.main, s.secs)}, ${s.agrees ? 'agrees with the writer' : 'DISAGREES with the writer'}\n`);
+    syncs.push({ bin: useBin, txPerSec: Math.round(TXS / s.secs), agrees: s.agrees, cpuUsPerTx: usPerTx(s.cpuS), writerServeCpuUsPerTx: usPerTx(s.writerCpuS), mainThread: mainShare(s.main, s.secs), dbMiB: s.dbMiB });
+    process.stderr.write(`  ${syncs.at(-1)!.txPerSec} tx/s, ${usPerTx(s.cpuS)} µs of CPU per tx (the writer serving: ${usPerTx(s.writerCpuS)}), ${mainLine(s.main, s.secs)}, database ${s.dbMiB} MiB, ${s.agrees ? 'agrees with the writer' : 'DISAGREES with the writer'}\n`);
   }
   // the machine's limit in the same run: Ed25519 verifies a second on all cores (node:crypto)
   const verifyLimit = await measureVerifyRate(3);

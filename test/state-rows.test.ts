@@ -70,6 +70,22 @@ describe('state rows beside the state tree', () => {
     }
   });
 
+  it('a snapshot\'s block stored with the tree built from it: its state rows leave every value to the tree', () => {
+    const store = openStore('snap');
+    try {
+      const entries: Array<[string, string]> = [['s/1', '1'], ['s/2', '{"a":2}'], ['t/1', '"t"']];
+      buildStoredTree(store, entries, 7, { block: { height: 7, hash: 'h7', header: '{}', sig: 's' }, txs: [], writes: new Map(entries) });
+      for (const [k, v] of entries) {
+        assert.equal(inline(store, k), null, k);
+        assert.equal(store.getState(k), v, k);
+      }
+      assert.equal(store.tip()?.height, 7);
+      assert.deepEqual([...store.allState()].map((r) => [r.k, r.v, r.h]), entries.map(([k, v]) => [k, v, 7]));
+    } finally {
+      store.close();
+    }
+  });
+
   it('a state row whose tree value row is gone is db_corrupt, not a missing key', () => {
     const store = openStore('b');
     try {

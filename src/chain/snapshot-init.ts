@@ -83,8 +83,8 @@ export function initFromSnapshot(dataDir: string, file: string, nodeKeyFile: str
       if (replica) s.setMeta(REPLICA_META, signer.pub);
       const g = head.genesisBlock;
       s.commitBlock({ block: { height: 0, hash: g.hash, header: JSON.stringify(g.header), sig: g.sig }, txs: [], writes: new Map() });
-      s.commitBlock({ block: { height: h.height, hash: head.block.hash, header: JSON.stringify(h), sig: head.block.sig }, txs: [], writes: new Map(entries) });
-      const root = buildStoredTree(s, entries, h.height);
+      const block = { block: { height: h.height, hash: head.block.hash, header: JSON.stringify(h), sig: head.block.sig }, txs: [], writes: new Map(entries) };
+      const root = buildStoredTree(s, entries, h.height, block);
       if (root !== h.stateRoot) fail('snapshot_invalid', `the state tree built from the snapshot has root ${root}, not the header's ${h.stateRoot}`, { status: 500 });
       // Module indexes start at the snapshot: there are no blocks below it to index.
       for (const m of modules) if (m.app.indexer) s.setMeta(`index/${m.name}`, String(h.height));

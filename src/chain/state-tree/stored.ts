@@ -6,7 +6,7 @@
 // not a read; the tip's rows also answer "is this key absent?" without SQLite).
 import { assert, fail } from '../../core/errors.js';
 import type { StateProof } from '../../core/smt.js';
-import { encodeStale, type SqliteStore, type TreeRows } from '../../store/sqlite.js';
+import { encodeStale, type BlockCommit, type SqliteStore, type TreeRows } from '../../store/sqlite.js';
 import { comparePaths, convertRowFormat1, decodeNode, decodeRoot, encodeNode, encodeRoot, hashText, nibbleAt, rootHex, rowChild, type InternalNode, type Ref } from './node.js';
 import { proveKey } from './prove.js';
 import type { StateTreeReads } from './reads.js';
@@ -250,13 +250,23 @@ export function buildTree(entries: Iterable<[key: string, valueText: string]>, h
   return updateTree(none, height === 0 ? EMPTY_TREE : { version: height - 1, root: undefined }, height, entries);
 }
 
-/** Build and store the tree of a full state as version `height`, the first the database holds; returns its root. */
-export function buildStoredTree(store: SqliteStore, entries: Iterable<[key: string, valueText: string]>, height: number): string {
+/**
+ * Build and store the tree of a full state as version `height`, the first the database
+ * holds; returns its root. With `block` (a snapshot's block at `height`, whose writes are
+ * these entries) the block is stored in the same transaction, and its state rows leave
+ * the values to the tree's rows.
+ */
+export function buildStoredTree(store: SqliteStore, entries: Iterable<[key: string, valueText: string]>, height: number, block?: Omit<BlockCommit, 'tree'>): string {
   const batch = buildTree(entries, height);
   const rows = treeRows(batch);
   store.transaction(() => {
     assert(store.treeRange() === undefined, 'the tree is built once, into a database that has none');
-    store.writeTree(rows);
+    if (block) {
+      assert(block.block.height === height, 'the block is the tree\'s version');
+      store.writeBlock({ ...block, tree: rows });
+    } else {
+      store.writeTree(rows);
+    }
     store.setMeta('tree/first', String(height));
   });
   return batch.rootHash;
