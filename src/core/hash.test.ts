@@ -55,3 +55,12 @@ test('hash returns 32 bytes and hashText encodes UTF-8', () => {
   assert.equal(hash(pattern(10)).length, 32);
   assert.equal(toHex(hashText('\u20ac')), toHex(hash(Uint8Array.of(0xe2, 0x82, 0xac))));
 });
+
+test('hashText (one-chunk JS BLAKE3 for short texts) equals hash-wasm on the UTF-8, at every length around the switch', () => {
+  for (const unit of ['a', 'é', '€', '😀']) {
+    for (let n = 0; n <= 400; n += n < 330 ? 37 : 1) {
+      const text = unit.repeat(n);
+      assert.equal(toHex(hashText(text)), toHex(hash(utf8.encode(text))), `${n} x ${unit}`);
+    }
+  }
+});
