@@ -11,7 +11,7 @@ import { cleanup, cli, tempDir } from './helpers.js';
 describe('CLI flags are validated', () => {
   after(cleanup);
 
-  for (const [flagName, value] of [['--block-txs', 'abc'], ['--block-txs', '0'], ['--block-txs', '1e3'], ['--block-delay-ms', '-1'], ['--rate-limit', 'lots']]) {
+  for (const [flagName, value] of [['--block-txs', 'abc'], ['--block-txs', '0'], ['--block-txs', '1e3'], ['--block-delay-ms', '-1'], ['--rate-limit', 'lots'], ['--verifier-threads', '0'], ['--verifier-threads', '65']]) {
     it(`tally node ${flagName} ${value} exits 2 before starting`, async () => {
       const home = tempDir();
       const data = path.join(home, 'data');

@@ -26,7 +26,7 @@ import { ChainReads, txView } from './reads.js';
 import { storeSource, verifyChain, type VerifyReport } from './replay.js';
 import { StateCache } from './state-cache.js';
 import { authKey, decodeValue, type AuthRecord, type StateReader } from './state.js';
-import { VerifierPool } from './verifier.js';
+import { defaultVerifierThreads, VERIFIER_THREADS_MAX, VerifierPool } from './verifier.js';
 import { STATE_TREE_KEEP_VERSIONS_DEFAULT, type StateTreeReads } from './state-tree/reads.js';
 import { buildStoredTree, convertTreeRows, StoredTree } from './state-tree/stored.js';
 
@@ -41,6 +41,7 @@ export interface NodeOptions {
   synchronous?: Synchronous;
   blockTxCountMax?: number;
   blockDelayMsMax?: number;
+  /** signature threads (default: defaultVerifierThreads, by role) */
   verifierThreads?: number;
   /** The wall clock, unix ms (tests inject one): admission's expiry check and the block time. */
   clock?: () => number;
@@ -171,7 +172,10 @@ export class TallyNode extends EventEmitter implements NodeHandle {
     this.cache = new StateCache(store, undefined, (k) => this.tree.knownAbsent(k));
     this.stateTree = this.tree;
     this.mempool = new Mempool();
-    this.pool = new VerifierPool(options.verifierThreads);
+    const replicaOf = store.getMeta(REPLICA_META);
+    const threads = options.verifierThreads ?? defaultVerifierThreads(replicaOf !== undefined);
+    if (!Number.isSafeInteger(threads) || threads < 1 || threads > VERIFIER_THREADS_MAX) fail('bad_option', `verifierThreads must be an integer from 1 to ${VERIFIER_THREADS_MAX}`);
+    this.pool = new VerifierPool(threads);
     const clock = options.clock ?? Date.now;
     this.state = {
       get: <T>(k: string): T | undefined => { const v = this.cache.get(k); return v === undefined ? undefined : decodeValue<T>(v); },
@@ -192,7 +196,6 @@ export class TallyNode extends EventEmitter implements NodeHandle {
       indexBlock: (block: IndexedBlock, txs: IndexedTx[]) => this.indexBlock(block, txs),
       rolledBack: () => { for (const { indexer } of this.indexers) indexer.rolledBack?.(); },
     } : {};
-    const replicaOf = store.getMeta(REPLICA_META);
     this.chainKey = replicaOf ?? signer.pub;
     this.follower = replicaOf === undefined ? undefined
       : new Follower(store, this.cache, this.tree, this.kernel, this.pool, tip, { chainKey: replicaOf, hooks: this.blockHooks, ...indexBlock }, (event) => this.blockCommitted(event));

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { accountIdFromPub, generateSigner, isRememberedStrongKey } from '../core/keys.js';
 import { opensslAcceptsWeakKeys, weakAccount } from './testing/test-chain.js';
 import { signTx, txId, type Envelope } from './envelope.js';
-import { VerifierPool } from './verifier.js';
+import { defaultVerifierThreads, VerifierPool } from './verifier.js';
 
 function envelopes(n: number): Envelope[] {
   const { signer } = generateSigner();
@@ -67,4 +67,12 @@ test('the workers check the keys of account-opening envelopes, and the main thre
   } finally {
     await pool.close();
   }
+});
+
+test('by default a replica leaves one core to its main thread, and a writer has a thread per core', () => {
+  assert.equal(defaultVerifierThreads(true, 2), 1);
+  assert.equal(defaultVerifierThreads(true, 8), 7);
+  assert.equal(defaultVerifierThreads(true, 1), 1, 'never none');
+  assert.equal(defaultVerifierThreads(false, 2), 2);
+  assert.equal(defaultVerifierThreads(false, 1), 1);
 });

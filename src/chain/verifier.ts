@@ -13,6 +13,21 @@ interface PendingChunk {
   reject: (err: Error) => void;
 }
 
+/** The most signature threads a node may be given (`--verifier-threads`). */
+export const VERIFIER_THREADS_MAX = 64;
+
+/**
+ * Signature threads by default. A replica's main thread executes and stores block N while
+ * the pool checks block N + 1: with one thread per core the pool takes cores from the main
+ * thread, which is the serial part of a sync (on 2 cores it waited for a core about 23% of
+ * the time, and 16% with one thread; README, "Replica tests and figures", session 35). So
+ * a replica leaves one core to its main thread. A writer keeps one per core: its pool
+ * checks what clients submit, as fast as they send it.
+ */
+export function defaultVerifierThreads(replica: boolean, cores = os.availableParallelism()): number {
+  return replica ? Math.max(1, cores - 1) : Math.max(1, cores);
+}
+
 export class VerifierPool {
   private readonly workers: Worker[] = [];
   private readonly pending = new Map<number, PendingChunk>();

@@ -24,6 +24,7 @@ import { initFromSnapshot } from '../chain/snapshot-init.js';
 import { loadNodeConfig, NETWORK_SECTION, type NetworkConfig } from './config.js';
 import { initReplicaFromPeer, multiaddrList, startNodeNetwork, type NodeNetwork } from './network.js';
 import { STATE_TREE_KEEP_VERSIONS_DEFAULT } from '../chain/state-tree/reads.js';
+import { VERIFIER_THREADS_MAX } from '../chain/verifier.js';
 import { defaultDataDir, parseHostPort } from './context.js';
 import { createKey, defaultHome, keyInfo, listKeys, readPassphraseFile } from './keystore.js';
 import { output, table } from './output.js';
@@ -203,6 +204,7 @@ export function registerNodeCommands(program: Command): void {
     .option('--sync <FULL|NORMAL>', 'SQLite synchronous mode: FULL survives power loss (default); NORMAL survives only process crashes', syncFlag, 'FULL')
     .option('--block-txs <n>', `most transactions per block (1 to ${limits.blockTxCountMax})`, intFlag('--block-txs', 1, limits.blockTxCountMax), limits.blockTxCountMax)
     .option('--block-delay-ms <n>', `longest wait before a block is made when load is light (0 to ${BLOCK_DELAY_MS_MAX})`, intFlag('--block-delay-ms', 0, BLOCK_DELAY_MS_MAX), 2)
+    .option('--verifier-threads <n>', `threads that check transaction signatures (1 to ${VERIFIER_THREADS_MAX}; default: one per core, and one fewer on a replica, whose main thread needs a core of its own)`, intFlag('--verifier-threads', 1, VERIFIER_THREADS_MAX))
     .option('--state-versions <n>', `heights behind the tip whose state tree stays stored, for state proofs (0 to 1000000; older versions are pruned)`, intFlag('--state-versions', 0, 1_000_000), STATE_TREE_KEEP_VERSIONS_DEFAULT)
     .option('--accept-rollback <height>', 'the database lost blocks this node signed (db_behind_signed) and no backup has them: continue from its tip, HEIGHT (re-signs heights clients may hold other blocks for)', intFlag('--accept-rollback', 0, Number.MAX_SAFE_INTEGER))
     .option('--p2p <multiaddrs|off>', 'libp2p listen addresses, comma-separated (e.g. /ip4/0.0.0.0/tcp/7702): replicas follow this node there (default off; with --follow, /ip4/127.0.0.1/tcp/0)', (v: string) => (v === 'off' ? [] : multiaddrList(v)))
@@ -229,6 +231,7 @@ interface NodeCliOptions {
   blockTxs: number;
   blockDelayMs: number;
   stateVersions: number;
+  verifierThreads?: number;
   /** rate-limit units per minute; 0 is off */
   rateLimit: number;
   trustProxy?: string;
@@ -329,6 +332,7 @@ async function runNode(opts: NodeCliOptions): Promise<void> {
     blockTxCountMax: opts.blockTxs,
     blockDelayMsMax: opts.blockDelayMs,
     stateTreeKeepVersions: opts.stateVersions,
+    ...(opts.verifierThreads !== undefined ? { verifierThreads: opts.verifierThreads } : {}),
   });
   const moduleServices = new ModuleServices(node);
   let network: NodeNetwork | undefined;
