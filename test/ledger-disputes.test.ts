@@ -17,7 +17,7 @@ import {
   cleanup, cli, cliOk, makeTx, nowSecs, RawSocket, replySignatureValid, sleep, startNode, tempDir,
   type Account, type NodeProcess,
 } from './helpers.js';
-import { openEncrypted } from './db.js';
+import { openEncrypted, storedValue } from './db.js';
 
 const CHAIN = 'disputes-test';
 const WINDOW_SECS = 4;
@@ -420,10 +420,9 @@ describe('ledger: disputes, statements, rename, history and audit over a real so
     assert.equal(await node.stop(), 0);
     // Someone with db.key raises carol's balance by 1000 in the stored state.
     const db = openEncrypted(dataDir);
-    const select = db.prepare('SELECT v FROM state WHERE k = ?');
     const update = db.prepare('UPDATE state SET v = ? WHERE k = ?');
     const k = `ledger/acct/${carol.id}`;
-    const acct = JSON.parse((select.get(k) as { v: string }).v);
+    const acct = JSON.parse(storedValue(db, k).v);
     acct.balance = (BigInt(acct.balance) + 1_000_000_000n).toString();
     update.run(JSON.stringify(acct), k);
     // ... and the history index is lost (as in a data directory from before the index).

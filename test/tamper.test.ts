@@ -6,21 +6,10 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type Database from 'better-sqlite3-multiple-ciphers';
 import { hashText } from '../src/core/hash.js';
 import { type Receipt } from '../src/chain/envelope.js';
 import { cleanup, cli, httpPost, makeTx, newAccount, startNode, tempDir, type Account, type CliResult } from './helpers.js';
-import { openDb, openEncrypted } from './db.js';
-
-/** A state key's value and height as stored: in its state row, or in the tree's value row at (h, BLAKE3(key)). */
-function storedValue(db: Database.Database, key: string): { v: string; h: number } {
-  const row = db.prepare<[string], { v: string | null; h: number }>('SELECT v, h FROM state WHERE k = ?').get(key);
-  assert.ok(row, `no state row ${key}`);
-  if (row.v !== null) return { v: row.v, h: row.h };
-  const tree = db.prepare<[number, Buffer], { v: string }>('SELECT v FROM smt_values WHERE version = ? AND path = ?').get(row.h, Buffer.from(hashText(key)));
-  assert.ok(tree, `no tree value row for ${key} at ${row.h}`);
-  return { v: tree.v, h: row.h };
-}
+import { openDb, openEncrypted, storedValue } from './db.js';
 
 describe('tampering is detected', { timeout: 180_000 }, () => {
   let root: string;
